@@ -1,0 +1,90 @@
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { resolvePaths, type ResolvedPaths } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { migrate, openSqlite, type DatabaseHandle } from './db/index.js';
+import { buildHttpServer } from './http/server.js';
+import { ProjectService } from './projects/service.js';
+import { ProjectStore } from './projects/store.js';
+import { PullRecorder } from './registry/pulls.js';
+import { RegistryService } from './registry/service.js';
+import { RegistryStore } from './registry/store.js';
+import { UploadService } from './registry/uploads.js';
+import { FilesystemBlobStore } from './storage/filesystem.js';
+
+export interface Berth {
+  config: Config;
+  paths: ResolvedPaths;
+  logger: Logger;
+  database: DatabaseHandle;
+  http: FastifyInstance;
+  projects: ProjectService;
+  registry: RegistryService;
+  uploads: UploadService;
+  /** Starts listening; returns the base URL. */
+  listen(): Promise<string>;
+  /** Lets in-flight requests finish, flushes pending writes and closes everything. */
+  close(): Promise<void>;
+}
+
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.log.level, base: undefined }, pino.destination({ sync: false }));
+}
+
+/** The composition root: config → db → storage → services → http. */
+export async function createBerth(config: Config, logger: Logger = createLogger(config)): Promise<Berth> {
+  const paths = resolvePaths(config);
+  const database = openSqlite(paths.sqliteFile!);
+  const applied = await migrate(database);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+
+  const blobs = new FilesystemBlobStore(paths.storageRoot);
+  await blobs.init();
+
+  const projects = new ProjectService(new ProjectStore(database.db));
+  await projects.ensureDefaultProject();
+
+  const registryStore = new RegistryStore(database.db);
+  const pulls = new PullRecorder(registryStore, 5000, (err) => logger.warn({ err }, 'recording pulls failed'));
+  const registry = new RegistryService(registryStore, blobs, projects, pulls, {
+    maxManifestBytes: config.registry.max_manifest_bytes,
+    manifestCacheEntries: config.registry.manifest_cache_entries,
+  });
+  const uploads = new UploadService(registryStore, blobs, registry);
+
+  const http = await buildHttpServer({ logger, accessLog: config.log.access, registry, uploads });
+
+  const ttlMs = config.registry.upload_ttl_hours * 3600_000;
+  const purge = () =>
+    uploads
+      .purgeStale(new Date(Date.now() - ttlMs).toISOString())
+      .then((n) => n > 0 && logger.info({ removed: n }, 'removed stale upload sessions'))
+      .catch((err) => logger.warn({ err }, 'purging stale uploads failed'));
+  const purgeTimer = setInterval(purge, Math.min(ttlMs, 3600_000));
+  purgeTimer.unref();
+  pulls.start();
+
+  let closed = false;
+  return {
+    config,
+    paths,
+    logger,
+    database,
+    http,
+    projects,
+    registry,
+    uploads,
+    async listen() {
+      return http.listen({ host: config.server.host, port: config.server.port });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(purgeTimer);
+      await http.close();
+      await pulls.stop();
+      await database.close();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Environment variables that override a key, with how to read them. */
+const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> = [
+  ['BERTH_DATA_DIR', ['data_dir'], 'string'],
+  ['BERTH_HOST', ['server', 'host'], 'string'],
+  ['BERTH_PORT', ['server', 'port'], 'number'],
+  ['BERTH_EXTERNAL_URL', ['server', 'external_url'], 'string'],
+  ['BERTH_DATABASE_URL', ['database', 'url'], 'string'],
+  ['BERTH_STORAGE_ROOT', ['storage', 'filesystem', 'root'], 'string'],
+  ['BERTH_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['BERTH_LOG_ACCESS', ['log', 'access'], 'boolean'],
+];
+
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown) {
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function readEnv(name: string, raw: string, type: 'string' | 'number' | 'boolean'): unknown {
+  if (type === 'string') return raw;
+  if (type === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`${name}="${raw}" is not a number`);
+    return n;
+  }
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name}="${raw}" is not a boolean (use true or false)`);
+}
+
+export interface LoadOptions {
+  /** YAML file; when absent, BERTH_CONFIG, then ./berth.yaml if it exists. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values given on the command line, applied last. */
+  overrides?: Array<[string[], unknown]>;
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.BERTH_CONFIG ?? (existsSync('berth.yaml') ? 'berth.yaml' : undefined);
+  let raw: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      raw = (parseYaml(text) as Record<string, unknown> | null) ?? {};
+    } catch (err) {
+      throw new ConfigError(`configuration file ${file} is not valid YAML: ${(err as Error).message}`);
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`configuration file ${file} must hold a mapping`);
+  }
+  for (const [name, keys, type] of envOverrides) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, keys, readEnv(name, value, type));
+  }
+  for (const [keys, value] of options.overrides ?? []) setPath(raw, keys, value);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` in ${file}` : ''}:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Paths the rest of Berth uses, derived once from the config. */
+export interface ResolvedPaths {
+  dataDir: string;
+  sqliteFile: string | null;
+  storageRoot: string;
+}
+
+export function resolvePaths(config: Config): ResolvedPaths {
+  const dataDir = path.resolve(config.data_dir);
+  const url = config.database.url;
+  let sqliteFile: string | null = path.join(dataDir, 'berth.db');
+  if (url) {
+    if (!url.startsWith('sqlite:')) throw new ConfigError(`database.url "${url}" is not supported yet: use sqlite:<path>`);
+    sqliteFile = path.resolve(url.slice('sqlite:'.length));
+  }
+  return {
+    dataDir,
+    sqliteFile,
+    storageRoot: path.resolve(config.storage.filesystem.root ?? path.join(dataDir, 'storage')),
+  };
+}
+

@@ -1,0 +1,12 @@
+import type { Kysely } from 'kysely';
+import type { DialectHelpers } from '../dialect.js';
+import * as m001 from './001_registry.js';
+
+export interface BerthMigration {
+  up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
+}
+
+/** Every migration, in order. Names never change once released. */
+export const migrations: Record<string, BerthMigration> = {
+  '001_registry': m001,
+};

@@ -1,0 +1,105 @@
+/**
+ * Typed errors. Every failure that reaches a client is an AppError with a code the
+ * protocol knows: OCI error codes on /v2, Harbor's codes on /api/v2.0. The http/ layer
+ * turns them into the right body; nothing below http/ builds a response.
+ */
+export type OciErrorCode =
+  | 'BLOB_UNKNOWN'
+  | 'BLOB_UPLOAD_INVALID'
+  | 'BLOB_UPLOAD_UNKNOWN'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_BLOB_UNKNOWN'
+  | 'MANIFEST_INVALID'
+  | 'MANIFEST_UNKNOWN'
+  | 'NAME_INVALID'
+  | 'NAME_UNKNOWN'
+  | 'SIZE_INVALID'
+  | 'RANGE_INVALID'
+  | 'UNAUTHORIZED'
+  | 'DENIED'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS'
+  | 'PROJECTPOLICYVIOLATION';
+
+export type ApiErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'PRECONDITION'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export type ErrorCode = OciErrorCode | ApiErrorCode;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail?: unknown;
+  /** Extra response headers (e.g. a Range header on 416). */
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ErrorCode,
+    status: number,
+    message: string,
+    options: { detail?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = status;
+    this.detail = options.detail;
+    this.headers = options.headers;
+  }
+}
+
+/** OCI codes with the status the distribution spec gives them. */
+const ociStatus: Record<OciErrorCode, number> = {
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 404,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  RANGE_INVALID: 416,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 405,
+  TOOMANYREQUESTS: 429,
+  PROJECTPOLICYVIOLATION: 412,
+};
+
+export function ociError(
+  code: OciErrorCode,
+  message: string,
+  options: { status?: number; detail?: unknown; headers?: Record<string, string> } = {},
+): AppError {
+  return new AppError(code, options.status ?? ociStatus[code], message, options);
+}
+
+const apiStatus: Record<ApiErrorCode, number> = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PRECONDITION: 412,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL_SERVER_ERROR: 500,
+};
+
+export function apiError(code: ApiErrorCode, message: string): AppError {
+  return new AppError(code, apiStatus[code], message);
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}

@@ -1,0 +1,91 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createBerth, createLogger } from './app.js';
+import { ConfigError, loadConfig, resolvePaths, type LoadOptions } from './config/load.js';
+import { migrate, openSqlite } from './db/index.js';
+import { version } from './version.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+interface CommonOptions {
+  config?: string;
+  dataDir?: string;
+}
+
+function configFrom(options: CommonOptions & { port?: number; host?: string }) {
+  const overrides: LoadOptions['overrides'] = [];
+  if (options.dataDir !== undefined) overrides.push([['data_dir'], options.dataDir]);
+  if (options.port !== undefined) overrides.push([['server', 'port'], options.port]);
+  if (options.host !== undefined) overrides.push([['server', 'host'], options.host]);
+  return loadConfig({ file: options.config, overrides });
+}
+
+const program = new Command()
+  .name('berth')
+  .description('Berth: an OCI artifact registry with Harbor-compatible projects and API')
+  .version(version);
+
+program
+  .command('serve')
+  .description('run the registry')
+  .option('-c, --config <file>', 'YAML configuration file (also BERTH_CONFIG)')
+  .option('-d, --data-dir <dir>', 'data directory (also BERTH_DATA_DIR; default ./data)')
+  .option('-p, --port <port>', 'port to listen on (also BERTH_PORT; default 8080)', port)
+  .option('--host <host>', 'address to bind (also BERTH_HOST; default 0.0.0.0)')
+  .action(async (options: CommonOptions & { port?: number; host?: string }) => {
+    const config = configFrom(options);
+    const logger = createLogger(config);
+    const berth = await createBerth(config, logger);
+    const address = await berth.listen();
+    logger.info({ address, dataDir: berth.paths.dataDir, version }, 'berth is serving');
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+      const force = setTimeout(() => {
+        logger.warn('in-flight requests did not finish in time; exiting');
+        process.exit(1);
+      }, config.server.shutdown_grace_seconds * 1000);
+      force.unref();
+      berth.close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations and exit')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .action(async (options: CommonOptions) => {
+    const config = configFrom(options);
+    const handle = openSqlite(resolvePaths(config).sqliteFile!);
+    const applied = await migrate(handle);
+    await handle.close();
+    console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  });
+
+program
+  .command('version')
+  .description('print the version')
+  .action(() => console.log(version));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`berth: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,350 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ociError } from '../lib/errors.js';
+import { bareMediaType, mediaTypes } from '../oci/mediatypes.js';
+import type { ByteRange } from '../storage/blobstore.js';
+import type { RegistryService, StoredManifest } from './service.js';
+import { parseContentRange, type UploadBody, type UploadService } from './uploads.js';
+
+export interface RegistryRouteDeps {
+  registry: RegistryService;
+  uploads: UploadService;
+}
+
+type Handler = (req: FastifyRequest, reply: FastifyReply, m: RegExpExecArray) => Promise<unknown>;
+
+interface Route {
+  pattern: RegExp;
+  methods: Partial<Record<string, Handler>>;
+}
+
+const query = (req: FastifyRequest) => req.query as Record<string, string | string[] | undefined>;
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function many(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function parseN(req: FastifyRequest): number | undefined {
+  const raw = single(query(req).n);
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw ociError('UNSUPPORTED', `n="${raw}" is not a non-negative integer`, { status: 400 });
+  return Math.min(Number(raw), 10000);
+}
+
+function contentLength(req: IncomingMessage): number | null {
+  const raw = req.headers['content-length'];
+  return raw === undefined ? null : Number(raw);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = contentLength(req);
+  return (length !== null && length > 0) || req.headers['transfer-encoding'] !== undefined;
+}
+
+function uploadBody(req: IncomingMessage): UploadBody {
+  const header = req.headers['content-range'];
+  let range: ByteRange | null = null;
+  if (header !== undefined) {
+    range = parseContentRange(header);
+    if (!range) throw ociError('RANGE_INVALID', `Content-Range "${header}" must be <start>-<end>`);
+  }
+  return { stream: req, length: contentLength(req), range };
+}
+
+/** Reads a small body whole (manifests), refusing more than `limit` bytes with 413. */
+async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const tooLarge = () => ociError('SIZE_INVALID', `manifest is larger than the ${limit}-byte limit`, { status: 413 });
+  const declared = contentLength(req);
+  if (declared !== null && declared > limit) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).byteLength;
+    if (total > limit) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  if (declared !== null && total !== declared) {
+    throw ociError('SIZE_INVALID', `received ${total} bytes, but Content-Length is ${declared}`);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Drains an unread body so that an error answer does not leave the socket stuck. */
+function drain(req: IncomingMessage): void {
+  if (!req.readableEnded) req.resume();
+}
+
+function parseRangeHeader(header: string, size: number): ByteRange | 'invalid' | null {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return 'invalid';
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) return 'invalid';
+    return { start: Math.max(size - suffix, 0), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'invalid';
+  return { start, end };
+}
+
+/** Does the Accept header allow this manifest media type? No header (or a wildcard) allows all. */
+function accepts(acceptHeader: string | undefined, mediaType: string): boolean {
+  if (!acceptHeader) return true;
+  for (const part of acceptHeader.split(',')) {
+    const type = bareMediaType(part);
+    if (type === mediaType || type === '*/*' || type === 'application/*' || type === '') return true;
+  }
+  return false;
+}
+
+function manifestHeaders(reply: FastifyReply, m: StoredManifest): void {
+  reply.header('content-type', m.mediaType);
+  reply.header('content-length', m.bytes.byteLength);
+  reply.header('docker-content-digest', m.digest);
+  reply.header('etag', `"${m.digest}"`);
+}
+
+function uploadLocation(name: string, id: string) {
+  return `/v2/${name}/blobs/uploads/${id}`;
+}
+
+function rangeValue(size: number): string {
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+function linkHeader(path: string, n: number | undefined, next: string | null, extra = ''): string | undefined {
+  if (next === null) return undefined;
+  const params = new URLSearchParams();
+  if (n !== undefined) params.set('n', String(n));
+  params.set('last', next);
+  return `<${path}?${params.toString()}${extra}>; rel="next"`;
+}
+
+export function registryRoutes(deps: RegistryRouteDeps): Route[] {
+  const { registry, uploads } = deps;
+  const decode = (segment: string) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw ociError('NAME_INVALID', `"${segment}" is not valid URL encoding`);
+    }
+  };
+
+  const getManifest: Handler = async (req, reply, m) => {
+    const name = m[1];
+    const reference = decode(m[2]);
+    const head = req.method === 'HEAD';
+    const manifest = await registry.getManifest(name, reference, !head);
+    if (!accepts(req.headers.accept, manifest.mediaType)) {
+      throw ociError(
+        'MANIFEST_UNKNOWN',
+        `manifest ${reference} is ${manifest.mediaType}, which the request's Accept header does not allow`,
+      );
+    }
+    manifestHeaders(reply, manifest);
+    const etag = req.headers['if-none-match'];
+    if (etag && etag.replace(/"/g, '') === manifest.digest) return reply.code(304).send();
+    return reply.code(200).send(head ? undefined : manifest.bytes);
+  };
+
+  const getBlob: Handler = async (req, reply, m) => {
+    const name = m[1];
+    const digest = decode(m[2]);
+    const size = await registry.blobSize(name, digest);
+    reply.header('docker-content-digest', digest);
+    reply.header('accept-ranges', 'bytes');
+    reply.header('etag', `"${digest}"`);
+    reply.header('cache-control', 'max-age=31536000');
+    reply.header('content-type', mediaTypes.octetStream);
+    let range: ByteRange | undefined;
+    const rangeHeader = req.headers.range;
+    if (rangeHeader !== undefined && size > 0) {
+      const parsed = parseRangeHeader(rangeHeader, size);
+      if (parsed === 'invalid') {
+        reply.header('content-range', `bytes */${size}`);
+        throw ociError('RANGE_INVALID', `Range "${rangeHeader}" cannot be satisfied for a blob of ${size} bytes`);
+      }
+      range = parsed ?? undefined;
+    }
+    if (req.method === 'HEAD') {
+      reply.header('content-length', size);
+      return reply.code(200).send();
+    }
+    const body = await registry.openBlob(name, digest, range);
+    if (range) {
+      reply.code(206);
+      reply.header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+      reply.header('content-length', range.end - range.start + 1);
+    } else {
+      reply.code(200);
+      reply.header('content-length', size);
+    }
+    return reply.send(body);
+  };
+
+  const startUpload: Handler = async (req, reply, m) => {
+    const name = m[1];
+    const q = query(req);
+    const mount = single(q.mount);
+    const from = single(q.from);
+    if (mount !== undefined && from !== undefined) {
+      drain(req.raw);
+      if (await uploads.mount(name, mount, from)) {
+        reply.header('location', `/v2/${name}/blobs/${mount}`);
+        reply.header('docker-content-digest', mount);
+        return reply.code(201).send();
+      }
+    }
+    const digest = single(q.digest);
+    if (digest !== undefined) {
+      const published = await uploads.monolithic(name, digest, uploadBody(req.raw));
+      reply.header('location', `/v2/${name}/blobs/${published}`);
+      reply.header('docker-content-digest', published);
+      return reply.code(201).send();
+    }
+    drain(req.raw);
+    const session = await uploads.start(name, single(q['digest-algorithm']));
+    reply.header('location', uploadLocation(name, session.id));
+    reply.header('docker-upload-uuid', session.id);
+    reply.header('range', '0-0');
+    return reply.code(202).send();
+  };
+
+  const patchUpload: Handler = async (req, reply, m) => {
+    const [name, id] = [m[1], m[2]];
+    const state = await uploads.append(name, id, uploadBody(req.raw));
+    reply.header('location', uploadLocation(name, id));
+    reply.header('docker-upload-uuid', id);
+    reply.header('range', rangeValue(state.size));
+    return reply.code(202).send();
+  };
+
+  const putUpload: Handler = async (req, reply, m) => {
+    const [name, id] = [m[1], m[2]];
+    const body = hasBody(req.raw) ? uploadBody(req.raw) : null;
+    const digest = await uploads.complete(name, id, single(query(req).digest), body);
+    reply.header('location', `/v2/${name}/blobs/${digest}`);
+    reply.header('docker-content-digest', digest);
+    return reply.code(201).send();
+  };
+
+  const uploadStatus: Handler = async (_req, reply, m) => {
+    const [name, id] = [m[1], m[2]];
+    const state = await uploads.status(name, id);
+    reply.header('location', uploadLocation(name, id));
+    reply.header('docker-upload-uuid', id);
+    reply.header('range', rangeValue(state.size));
+    return reply.code(204).send();
+  };
+
+  const cancelUpload: Handler = async (_req, reply, m) => {
+    await uploads.cancel(m[1], m[2]);
+    return reply.code(204).send();
+  };
+
+  const putManifest: Handler = async (req, reply, m) => {
+    const name = m[1];
+    const reference = decode(m[2]);
+    const bytes = await readLimited(req.raw, registry.options.maxManifestBytes);
+    const result = await registry.putManifest(name, reference, bytes, bareMediaType(req.headers['content-type']), many(query(req).tag));
+    reply.header('location', `/v2/${name}/manifests/${result.digest}`);
+    reply.header('docker-content-digest', result.digest);
+    if (result.subject) reply.header('oci-subject', result.subject);
+    if (result.tags.length > 0) reply.header('oci-tag', result.tags.join(', '));
+    return reply.code(201).send();
+  };
+
+  const deleteManifest: Handler = async (_req, reply, m) => {
+    await registry.deleteManifest(m[1], decode(m[2]));
+    return reply.code(202).send();
+  };
+
+  const deleteBlob: Handler = async (_req, reply, m) => {
+    await registry.deleteBlob(m[1], decode(m[2]));
+    return reply.code(202).send();
+  };
+
+  const listTags: Handler = async (req, reply, m) => {
+    const name = m[1];
+    const n = parseN(req);
+    const result = await registry.listTags(name, n, single(query(req).last));
+    const link = linkHeader(`/v2/${name}/tags/list`, n, result.next);
+    if (link) reply.header('link', link);
+    return reply.code(200).send({ name, tags: result.items });
+  };
+
+  const catalog: Handler = async (req, reply) => {
+    const n = parseN(req);
+    const result = await registry.catalog(n, single(query(req).last));
+    const link = linkHeader('/v2/_catalog', n, result.next);
+    if (link) reply.header('link', link);
+    return reply.code(200).send({ repositories: result.items });
+  };
+
+  const referrers: Handler = async (req, reply, m) => {
+    const artifactType = single(query(req).artifactType);
+    const body = await registry.referrers(m[1], decode(m[2]), artifactType);
+    reply.header('content-type', mediaTypes.ociIndex);
+    if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType');
+    return reply.code(200).send(body);
+  };
+
+  const base: Handler = async (_req, reply) => reply.code(200).send({});
+
+  const name = '([a-z0-9][a-z0-9._/-]*?)';
+  return [
+    { pattern: /^\/v2\/?$/, methods: { GET: base, HEAD: base } },
+    { pattern: /^\/v2\/_catalog$/, methods: { GET: catalog } },
+    { pattern: new RegExp(`^/v2/${name}/tags/list$`), methods: { GET: listTags } },
+    {
+      pattern: new RegExp(`^/v2/${name}/manifests/([^/]+)$`),
+      methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
+    },
+    { pattern: new RegExp(`^/v2/${name}/blobs/uploads/?$`), methods: { POST: startUpload } },
+    {
+      pattern: new RegExp(`^/v2/${name}/blobs/uploads/([^/]+)$`),
+      methods: { GET: uploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+    },
+    { pattern: new RegExp(`^/v2/${name}/blobs/([^/]+)$`), methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
+    { pattern: new RegExp(`^/v2/${name}/referrers/([^/]+)$`), methods: { GET: referrers } },
+  ];
+}
+
+/** Mounts /v2 on Fastify: one catch-all route, dispatched by the patterns above. */
+export async function registerRegistryRoutes(app: FastifyInstance, deps: RegistryRouteDeps): Promise<void> {
+  const routes = registryRoutes(deps);
+  await app.register(async (scope) => {
+    // Bodies on /v2 are streamed by the handlers themselves, never parsed or buffered here.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+
+    const dispatch = async (req: FastifyRequest, reply: FastifyReply) => {
+      const url = req.raw.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      for (const route of routes) {
+        const m = route.pattern.exec(path);
+        if (!m) continue;
+        const handler = route.methods[req.method];
+        if (!handler) {
+          drain(req.raw);
+          reply.header('allow', Object.keys(route.methods).join(', '));
+          throw ociError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
+        }
+        return handler(req, reply, m);
+      }
+      drain(req.raw);
+      const invalidName = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);
+      if (invalidName) throw ociError('NAME_INVALID', `repository name "${invalidName[1]}" is invalid`);
+      throw ociError('NAME_UNKNOWN', `no registry endpoint at ${path}`, { status: 404 });
+    };
+    const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+    scope.route({ method: [...methods], url: '/v2', handler: dispatch });
+    scope.route({ method: [...methods], url: '/v2/*', handler: dispatch });
+  });
+}

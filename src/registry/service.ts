@@ -1,0 +1,326 @@
+import type { Readable } from 'node:stream';
+import { LRUCache } from 'lru-cache';
+import { ociError } from '../lib/errors.js';
+import { nowIso } from '../lib/clock.js';
+import { digestOf, isDigest, looksLikeDigest, parseDigest } from '../oci/digest.js';
+import { parseManifest, type ParsedManifest } from '../oci/manifest.js';
+import { isForeignLayer, mediaTypes } from '../oci/mediatypes.js';
+import { isTag, projectOf, repositoryNameProblem } from '../oci/names.js';
+import type { ProjectService } from '../projects/service.js';
+import type { BlobStore, ByteRange } from '../storage/blobstore.js';
+import type { PullRecorder } from './pulls.js';
+import type { RegistryStore, RepositoryRow } from './store.js';
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+export interface PutManifestResult {
+  digest: string;
+  subject: string | null;
+  tags: string[];
+}
+
+export interface ListPage<T> {
+  items: T[];
+  /** The `last` value for the next page, when there may be one. */
+  next: string | null;
+}
+
+export interface RegistryOptions {
+  maxManifestBytes: number;
+  manifestCacheEntries: number;
+}
+
+/** Checks a repository name and returns it, or throws NAME_INVALID saying why. */
+export function checkRepositoryName(name: string): string {
+  const problem = repositoryNameProblem(name);
+  if (problem) throw ociError('NAME_INVALID', problem);
+  return name;
+}
+
+export function checkDigest(value: string): string {
+  if (!isDigest(value)) throw ociError('DIGEST_INVALID', `"${value}" is not a sha256 or sha512 digest`);
+  return value;
+}
+
+/**
+ * The OCI data path: manifests, blobs, listings. Upload sessions live in UploadService.
+ * Callers have already passed the access guard; this class enforces content rules.
+ */
+export class RegistryService {
+  private readonly manifestCache: LRUCache<string, StoredManifest>;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly blobs: BlobStore,
+    private readonly projects: ProjectService,
+    private readonly pulls: PullRecorder,
+    readonly options: RegistryOptions,
+  ) {
+    this.manifestCache = new LRUCache({ max: Math.max(1, options.manifestCacheEntries) });
+  }
+
+  /** The repository for a push, created on first use; its project must exist. */
+  async repositoryForPush(name: string): Promise<RepositoryRow> {
+    checkRepositoryName(name);
+    const existing = await this.store.findRepository(name);
+    if (existing) return existing;
+    const projectName = projectOf(name);
+    const project = await this.projects.findByName(projectName);
+    if (!project) {
+      throw ociError('NAME_UNKNOWN', `project "${projectName}" does not exist; create it before pushing to ${name}`);
+    }
+    return this.store.ensureRepository(Number(project.id), name, nowIso());
+  }
+
+  async existingRepository(name: string): Promise<RepositoryRow> {
+    checkRepositoryName(name);
+    const repo = await this.store.findRepository(name);
+    if (!repo) throw ociError('NAME_UNKNOWN', `repository ${name} is not known to this registry`);
+    return repo;
+  }
+
+  // Blobs.
+
+  /** Size of a blob the repository holds; manifests count too, as in distribution. */
+  async blobSize(repositoryName: string, digest: string): Promise<number> {
+    checkRepositoryName(repositoryName);
+    checkDigest(digest);
+    const size = await this.store.repositoryBlobSize(repositoryName, digest);
+    if (size !== undefined) return size;
+    const manifest = await this.findManifestByDigest(repositoryName, digest);
+    if (manifest) return manifest.bytes.byteLength;
+    throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
+  }
+
+  async openBlob(repositoryName: string, digest: string, range?: ByteRange): Promise<Readable | Uint8Array> {
+    const size = await this.store.repositoryBlobSize(repositoryName, digest);
+    if (size === undefined) {
+      const manifest = await this.findManifestByDigest(repositoryName, digest);
+      if (manifest) return range ? manifest.bytes.subarray(range.start, range.end + 1) : manifest.bytes;
+      throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
+    }
+    try {
+      return await this.blobs.read(digest, range);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw ociError('BLOB_UNKNOWN', `blob ${digest} is recorded but its content is missing from storage`);
+      }
+      throw err;
+    }
+  }
+
+  /** Removes the blob from the repository; GC reclaims the bytes once nothing uses them. */
+  async deleteBlob(repositoryName: string, digest: string): Promise<void> {
+    checkDigest(digest);
+    const repo = await this.existingRepository(repositoryName);
+    if (!(await this.store.unlinkBlob(repo.id, digest))) {
+      throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
+    }
+  }
+
+  // Manifests.
+
+  private async findManifestByDigest(repositoryName: string, digest: string): Promise<StoredManifest | undefined> {
+    const ref = await this.store.findManifestByDigest(repositoryName, digest);
+    return ref ? this.loadManifest(Number(ref.id), ref.digest, ref.media_type) : undefined;
+  }
+
+  private async loadManifest(id: number, digest: string, mediaType: string): Promise<StoredManifest> {
+    const cached = this.manifestCache.get(digest);
+    if (cached) return cached;
+    const bytes = await this.store.manifestBytes(id);
+    if (!bytes) throw ociError('MANIFEST_UNKNOWN', `manifest ${digest} was deleted`);
+    const manifest = { digest, mediaType, bytes: Buffer.from(bytes) };
+    this.manifestCache.set(digest, manifest);
+    return manifest;
+  }
+
+  /**
+   * Resolves a tag or digest to a stored manifest. `pull` records a pull (GET, not HEAD).
+   */
+  async getManifest(repositoryName: string, reference: string, pull: boolean): Promise<StoredManifest & { artifactId: number }> {
+    checkRepositoryName(repositoryName);
+    const byDigest = looksLikeDigest(reference);
+    if (byDigest) checkDigest(reference);
+    else if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `"${reference}" is neither a valid tag nor a digest`);
+    const ref = byDigest
+      ? await this.store.findManifestByDigest(repositoryName, reference)
+      : await this.store.findManifestByTag(repositoryName, reference);
+    if (!ref) {
+      if (!(await this.store.findRepository(repositoryName))) {
+        throw ociError('NAME_UNKNOWN', `repository ${repositoryName} is not known to this registry`);
+      }
+      throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repositoryName}`);
+    }
+    const manifest = await this.loadManifest(Number(ref.id), ref.digest, ref.media_type);
+    if (pull) this.pulls.record(Number(ref.id), byDigest ? null : reference);
+    return { ...manifest, artifactId: Number(ref.id) };
+  }
+
+  /** Validates and stores a manifest; all or nothing. */
+  async putManifest(
+    repositoryName: string,
+    reference: string,
+    bytes: Uint8Array,
+    contentType: string,
+    extraTags: string[] = [],
+  ): Promise<PutManifestResult> {
+    checkRepositoryName(repositoryName);
+    const byDigest = looksLikeDigest(reference);
+    let digest: string;
+    if (byDigest) {
+      const parsed = parseDigest(reference);
+      if (!parsed) throw ociError('DIGEST_INVALID', `"${reference}" is not a sha256 or sha512 digest`);
+      digest = digestOf(bytes, parsed.algorithm);
+      if (digest !== reference) {
+        throw ociError('DIGEST_INVALID', `manifest digest is ${digest}, not ${reference} as the request says`);
+      }
+    } else {
+      if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `tag "${reference}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+      digest = digestOf(bytes);
+    }
+    for (const tag of extraTags) {
+      if (!isTag(tag)) throw ociError('MANIFEST_INVALID', `tag "${tag}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    }
+    if (bytes.byteLength > this.options.maxManifestBytes) {
+      throw ociError('SIZE_INVALID', `manifest is ${bytes.byteLength} bytes; the limit is ${this.options.maxManifestBytes}`, { status: 413 });
+    }
+    const manifest = parseManifest(bytes, contentType);
+    const repo = await this.repositoryForPush(repositoryName);
+    const { size, blobDigests, children } = await this.checkReferences(repo, manifest, bytes.byteLength);
+
+    const tags = [...new Set(byDigest ? extraTags : [reference, ...extraTags])];
+    await this.store.commitManifest({
+      repositoryId: repo.id,
+      digest,
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType,
+      size,
+      bytes,
+      subjectDigest: manifest.subject?.digest ?? null,
+      annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+      blobDigests,
+      children,
+      tags,
+      now: nowIso(),
+    });
+    return { digest, subject: manifest.subject?.digest ?? null, tags: byDigest ? tags : [] };
+  }
+
+  /** Every blob and child manifest must already be in the repository, with the size the manifest says. */
+  private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, manifestSize: number) {
+    const blobDescriptors = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
+      (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
+    );
+    const blobSizes = await this.store.repositoryBlobSizes(
+      repo.id,
+      blobDescriptors.map((d) => d.digest),
+    );
+    let size = manifestSize;
+    const counted = new Set<string>();
+    for (const d of blobDescriptors) {
+      const actual = blobSizes.get(d.digest);
+      if (actual === undefined) {
+        throw ociError('MANIFEST_BLOB_UNKNOWN', `blob ${d.digest} named by the manifest is not in repository ${repo.name}; push it first`, {
+          detail: { digest: d.digest },
+        });
+      }
+      if (actual !== d.size) {
+        throw ociError('MANIFEST_INVALID', `the manifest gives blob ${d.digest} size ${d.size}, but it is ${actual} bytes`);
+      }
+      if (!counted.has(d.digest)) size += actual;
+      counted.add(d.digest);
+    }
+    const childRows = await this.store.repositoryManifests(
+      repo.id,
+      manifest.manifests.map((d) => d.digest),
+    );
+    const children = manifest.manifests.map((d) => {
+      const child = childRows.get(d.digest);
+      if (!child) {
+        throw ociError('MANIFEST_UNKNOWN', `manifest ${d.digest} named by the index is not in repository ${repo.name}; push it first`, {
+          detail: { digest: d.digest },
+        });
+      }
+      return {
+        id: child.id,
+        digest: d.digest,
+        platform: d.platform ? JSON.stringify(d.platform) : null,
+        annotations: d.annotations ? JSON.stringify(d.annotations) : null,
+      };
+    });
+    for (const c of new Map(children.map((c) => [c.id, c])).values()) size += childRows.get(c.digest)!.size;
+    return { size, blobDigests: [...counted], children };
+  }
+
+  /**
+   * DELETE by digest removes the artifact and its tags; by tag, only the tag. A manifest
+   * that an index in the same repository lists is refused: delete the index first.
+   */
+  async deleteManifest(repositoryName: string, reference: string): Promise<void> {
+    const repo = await this.existingRepository(repositoryName);
+    if (!looksLikeDigest(reference)) {
+      if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `"${reference}" is neither a valid tag nor a digest`);
+      if (!(await this.store.deleteTag(repo.id, reference))) {
+        throw ociError('MANIFEST_UNKNOWN', `tag ${reference} is not in repository ${repositoryName}`);
+      }
+      return;
+    }
+    checkDigest(reference);
+    const ref = await this.store.findManifestByDigest(repositoryName, reference);
+    if (!ref) throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repositoryName}`);
+    const parents = await this.store.parentIndexes(Number(ref.id));
+    if (parents.length > 0) {
+      throw ociError(
+        'DENIED',
+        `manifest ${reference} is part of index ${parents[0]}${parents.length > 1 ? ` and ${parents.length - 1} more` : ''} in ${repositoryName}; delete the index first`,
+      );
+    }
+    await this.store.deleteArtifact(Number(ref.id));
+  }
+
+  // Listings.
+
+  async listTags(repositoryName: string, n: number | undefined, last: string | undefined): Promise<ListPage<string>> {
+    const repo = await this.existingRepository(repositoryName);
+    if (n === 0) return { items: [], next: null };
+    const items = await this.store.listTags(repo.id, n === undefined ? undefined : n + 1, last);
+    return page(items, n);
+  }
+
+  async catalog(n: number | undefined, last: string | undefined): Promise<ListPage<string>> {
+    if (n === 0) return { items: [], next: null };
+    const items = await this.store.listRepositories(n === undefined ? undefined : n + 1, last);
+    return page(items, n);
+  }
+
+  /** The referrers of a subject, as an OCI image index. */
+  async referrers(repositoryName: string, subject: string, artifactType: string | undefined): Promise<Uint8Array> {
+    checkRepositoryName(repositoryName);
+    checkDigest(subject);
+    const rows = await this.store.referrers(repositoryName, subject, artifactType);
+    const index = {
+      schemaVersion: 2,
+      mediaType: mediaTypes.ociIndex,
+      manifests: rows.map((r) => ({
+        mediaType: r.media_type,
+        digest: r.digest,
+        size: Number(r.manifest_size),
+        ...(r.artifact_type !== null && { artifactType: r.artifact_type }),
+        ...(r.annotations !== null && { annotations: JSON.parse(r.annotations) as Record<string, string> }),
+      })),
+    };
+    return Buffer.from(JSON.stringify(index));
+  }
+}
+
+/** Cuts an n+1 query result to n items and says where the next page starts. */
+function page(items: string[], n: number | undefined): ListPage<string> {
+  if (n === undefined || items.length <= n) return { items, next: null };
+  const shown = items.slice(0, n);
+  return { items: shown, next: shown[shown.length - 1] };
+}

@@ -1,0 +1,374 @@
+import type { Transaction } from 'kysely';
+import type { Db } from '../db/index.js';
+import type { Database } from '../db/types.js';
+
+type Executor = Db | Transaction<Database>;
+
+export interface RepositoryRow {
+  id: number;
+  project_id: number;
+  name: string;
+}
+
+export interface ManifestRef {
+  id: number;
+  digest: string;
+  media_type: string;
+}
+
+export interface UploadRow {
+  id: string;
+  repository_id: number;
+  digest_algorithm: string;
+  size: number;
+}
+
+export interface NewManifest {
+  repositoryId: number;
+  digest: string;
+  mediaType: string;
+  artifactType: string | null;
+  size: number;
+  bytes: Uint8Array;
+  subjectDigest: string | null;
+  annotations: string | null;
+  blobDigests: string[];
+  children: Array<{ id: number; digest: string; platform: string | null; annotations: string | null }>;
+  tags: string[];
+  now: string;
+}
+
+export interface Referrer {
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  annotations: string | null;
+  manifest_size: number;
+}
+
+/** Every SQL statement of the /v2 data path. Portable Kysely only. */
+export class RegistryStore {
+  constructor(readonly db: Db) {}
+
+  findRepository(name: string): Promise<RepositoryRow | undefined> {
+    return this.db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name).executeTakeFirst();
+  }
+
+  /** Returns the repository, creating it inside `projectId` when it is new. */
+  async ensureRepository(projectId: number, name: string, now: string): Promise<RepositoryRow> {
+    await this.db
+      .insertInto('repositories')
+      .values({ project_id: projectId, name, description: '', created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const repo = await this.findRepository(name);
+    if (!repo) throw new Error(`repository ${name} vanished while being created`);
+    return repo;
+  }
+
+  /** Size of a blob linked to a repository, or undefined when the repository does not have it. */
+  async repositoryBlobSize(repositoryName: string, digest: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+      .select('b.size')
+      .where('r.name', '=', repositoryName)
+      .where('rb.digest', '=', digest)
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.size);
+  }
+
+  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
+      await tx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+    });
+  }
+
+  async unlinkBlob(repositoryId: number, digest: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Which of `digests` the repository holds as blobs, with their sizes. */
+  async repositoryBlobSizes(repositoryId: number, digests: string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('repository_blobs as rb')
+        .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+        .select(['b.digest', 'b.size'])
+        .where('rb.repository_id', '=', repositoryId)
+        .where('rb.digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const row of rows) found.set(row.digest, Number(row.size));
+    }
+    return found;
+  }
+
+  /** Which of `digests` are manifests in the repository. */
+  async repositoryManifests(repositoryId: number, digests: string[]): Promise<Map<string, { id: number; size: number }>> {
+    const found = new Map<string, { id: number; size: number }>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('artifacts')
+        .select(['id', 'digest', 'size'])
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const row of rows) found.set(row.digest, { id: Number(row.id), size: Number(row.size) });
+    }
+    return found;
+  }
+
+  findManifestByTag(repositoryName: string, tag: string): Promise<ManifestRef | undefined> {
+    return this.db
+      .selectFrom('tags as t')
+      .innerJoin('repositories as r', 'r.id', 't.repository_id')
+      .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
+      .select(['a.id', 'a.digest', 'a.media_type'])
+      .where('r.name', '=', repositoryName)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+  }
+
+  findManifestByDigest(repositoryName: string, digest: string): Promise<ManifestRef | undefined> {
+    return this.db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select(['a.id', 'a.digest', 'a.media_type'])
+      .where('r.name', '=', repositoryName)
+      .where('a.digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  async manifestBytes(artifactId: number): Promise<Uint8Array | undefined> {
+    const row = await this.db.selectFrom('artifacts').select('manifest').where('id', '=', artifactId).executeTakeFirst();
+    return row?.manifest;
+  }
+
+  /** Writes an artifact, its links and its tags in one transaction. Returns the artifact id. */
+  async commitManifest(m: NewManifest): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx
+        .selectFrom('artifacts')
+        .select('id')
+        .where('repository_id', '=', m.repositoryId)
+        .where('digest', '=', m.digest)
+        .executeTakeFirst();
+      let artifactId: number;
+      if (existing) {
+        artifactId = Number(existing.id);
+        await tx.updateTable('artifacts').set({ push_time: m.now }).where('id', '=', artifactId).execute();
+      } else {
+        const inserted = await tx
+          .insertInto('artifacts')
+          .values({
+            repository_id: m.repositoryId,
+            digest: m.digest,
+            media_type: m.mediaType,
+            artifact_type: m.artifactType,
+            size: m.size,
+            manifest: m.bytes,
+            subject_digest: m.subjectDigest,
+            annotations: m.annotations,
+            push_time: m.now,
+            pull_time: null,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        artifactId = Number(inserted.id);
+        const blobDigests = [...new Set(m.blobDigests)];
+        if (blobDigests.length > 0) {
+          await tx
+            .insertInto('artifact_blobs')
+            .values(blobDigests.map((digest) => ({ artifact_id: artifactId, digest })))
+            .execute();
+        }
+        const children = [...new Map(m.children.map((c) => [c.id, c])).values()];
+        if (children.length > 0) {
+          await tx
+            .insertInto('artifact_references')
+            .values(
+              children.map((c) => ({
+                parent_id: artifactId,
+                child_id: c.id,
+                child_digest: c.digest,
+                platform: c.platform,
+                annotations: c.annotations,
+              })),
+            )
+            .execute();
+        }
+      }
+      for (const tag of m.tags) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
+      await tx.updateTable('repositories').set({ updated_at: m.now }).where('id', '=', m.repositoryId).execute();
+      return artifactId;
+    });
+  }
+
+  private async upsertTag(tx: Executor, repositoryId: number, artifactId: number, name: string, now: string): Promise<void> {
+    await tx
+      .insertInto('tags')
+      .values({ repository_id: repositoryId, artifact_id: artifactId, name, push_time: now, pull_time: null })
+      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ artifact_id: artifactId, push_time: now }))
+      .execute();
+  }
+
+  /** Digests of the indexes in the repository that list this artifact as a child. */
+  async parentIndexes(artifactId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('artifact_references as ar')
+      .innerJoin('artifacts as a', 'a.id', 'ar.parent_id')
+      .select('a.digest')
+      .where('ar.child_id', '=', artifactId)
+      .execute();
+    return rows.map((r) => r.digest);
+  }
+
+  /** Deletes an artifact and its tags (its blob links stay for GC to judge). */
+  async deleteArtifact(artifactId: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('tags').where('artifact_id', '=', artifactId).execute();
+      await tx.deleteFrom('artifact_blobs').where('artifact_id', '=', artifactId).execute();
+      await tx.deleteFrom('artifact_references').where('parent_id', '=', artifactId).execute();
+      await tx.deleteFrom('artifacts').where('id', '=', artifactId).execute();
+    });
+  }
+
+  async deleteTag(repositoryId: number, name: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async listTags(repositoryId: number, limit: number | undefined, last: string | undefined): Promise<string[]> {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name');
+    if (last !== undefined) q = q.where('name', '>', last);
+    if (limit !== undefined) q = q.limit(limit);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  /** Repositories that hold at least one artifact, in name order. */
+  async listRepositories(limit: number | undefined, last: string | undefined): Promise<string[]> {
+    let q = this.db
+      .selectFrom('repositories as r')
+      .select('r.name')
+      .where(({ exists, selectFrom }) => exists(selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
+      .orderBy('r.name');
+    if (last !== undefined) q = q.where('r.name', '>', last);
+    if (limit !== undefined) q = q.limit(limit);
+    return (await q.execute()).map((r) => r.name);
+  }
+
+  async referrers(repositoryName: string, subjectDigest: string, artifactType: string | undefined): Promise<Referrer[]> {
+    let q = this.db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select((eb) => [
+        'a.digest',
+        'a.media_type',
+        'a.artifact_type',
+        'a.annotations',
+        eb.fn<number>('length', ['a.manifest']).as('manifest_size'),
+      ])
+      .where('r.name', '=', repositoryName)
+      .where('a.subject_digest', '=', subjectDigest)
+      .orderBy('a.id');
+    if (artifactType !== undefined) q = q.where('a.artifact_type', '=', artifactType);
+    return q.execute();
+  }
+
+  // Upload sessions.
+
+  async insertUpload(id: string, repositoryId: number, algorithm: string, now: string): Promise<void> {
+    await this.db
+      .insertInto('uploads')
+      .values({ id, repository_id: repositoryId, digest_algorithm: algorithm, size: 0, created_at: now, updated_at: now })
+      .execute();
+  }
+
+  findUpload(id: string, repositoryName: string): Promise<UploadRow | undefined> {
+    return this.db
+      .selectFrom('uploads as u')
+      .innerJoin('repositories as r', 'r.id', 'u.repository_id')
+      .select(['u.id', 'u.repository_id', 'u.digest_algorithm', 'u.size'])
+      .where('u.id', '=', id)
+      .where('r.name', '=', repositoryName)
+      .executeTakeFirst();
+  }
+
+  /** Moves an upload's size forward; false when another request moved it first. */
+  async advanceUpload(id: string, from: number, to: number, now: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('uploads')
+      .set({ size: to, updated_at: now })
+      .where('id', '=', id)
+      .where('size', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.db.deleteFrom('uploads').where('id', '=', id).execute();
+  }
+
+  /** Publishes an upload's blob into a repository and ends the session, in one transaction. */
+  async completeUpload(id: string, repositoryId: number, digest: string, size: number, now: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('blobs').values({ digest, size, created_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+      await tx
+        .insertInto('repository_blobs')
+        .values({ repository_id: repositoryId, digest, created_at: now })
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+      await tx.deleteFrom('uploads').where('id', '=', id).execute();
+    });
+  }
+
+  async staleUploads(before: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('uploads').select('id').where('updated_at', '<', before).execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Applies a batch of pulls: one pull_time per artifact and tag, and a pull count per repository. */
+  async recordPulls(pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>): Promise<void> {
+    if (pulls.length === 0) return;
+    await this.db.transaction().execute(async (tx) => {
+      const perRepository = new Map<number, number>();
+      for (const p of pulls) {
+        const artifact = await tx
+          .updateTable('artifacts')
+          .set({ pull_time: p.time })
+          .where('id', '=', p.artifactId)
+          .returning('repository_id')
+          .executeTakeFirst();
+        if (!artifact) continue;
+        if (p.tag !== null) {
+          await tx.updateTable('tags').set({ pull_time: p.time }).where('artifact_id', '=', p.artifactId).where('name', '=', p.tag).execute();
+        }
+        const repo = Number(artifact.repository_id);
+        perRepository.set(repo, (perRepository.get(repo) ?? 0) + p.count);
+      }
+      for (const [repositoryId, count] of perRepository) {
+        await tx
+          .updateTable('repositories')
+          .set((eb) => ({ pull_count: eb('pull_count', '+', count) }))
+          .where('id', '=', repositoryId)
+          .execute();
+      }
+    });
+  }
+}

@@ -1,0 +1,152 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseDigest } from '../oci/digest.js';
+import type { BlobInfo, BlobStore, ByteRange, UploadInfo } from './blobstore.js';
+
+const readChunk = 256 * 1024;
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+async function fsyncPath(file: string, flags: string): Promise<void> {
+  const handle = await open(file, flags);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Blobs under <root>/blobs/<algorithm>/<first two hex>/<hex>; uploads under
+ * <root>/uploads/<id>, on the same file system so that publishing is one rename.
+ */
+export class FilesystemBlobStore implements BlobStore {
+  private readonly blobsDir: string;
+  private readonly uploadsDir: string;
+
+  constructor(root: string) {
+    this.blobsDir = path.join(root, 'blobs');
+    this.uploadsDir = path.join(root, 'uploads');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.blobsDir, { recursive: true });
+    await mkdir(this.uploadsDir, { recursive: true });
+  }
+
+  private blobPath(digest: string): string {
+    const parsed = parseDigest(digest);
+    if (!parsed) throw new Error(`not a digest: ${digest}`);
+    return path.join(this.blobsDir, parsed.algorithm, parsed.hex.slice(0, 2), parsed.hex);
+  }
+
+  private uploadPath(id: string): string {
+    if (!/^[A-Za-z0-9-]+$/.test(id)) throw new Error(`not an upload id: ${id}`);
+    return path.join(this.uploadsDir, id);
+  }
+
+  async stat(digest: string): Promise<BlobInfo | null> {
+    try {
+      const s = await stat(this.blobPath(digest));
+      return { digest, size: s.size, modified: s.mtime };
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(digest: string, range?: ByteRange): Promise<Readable> {
+    // Opening first turns a missing blob into an error here, before any byte is sent.
+    const handle = await open(this.blobPath(digest), 'r');
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: readChunk, autoClose: true });
+  }
+
+  async delete(digest: string): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    for (const algorithm of await readdir(this.blobsDir).catch(() => [] as string[])) {
+      const algoDir = path.join(this.blobsDir, algorithm);
+      for (const prefix of await readdir(algoDir)) {
+        for (const hex of await readdir(path.join(algoDir, prefix))) {
+          const s = await stat(path.join(algoDir, prefix, hex)).catch(() => null);
+          if (s) yield { digest: `${algorithm}:${hex}`, size: s.size, modified: s.mtime };
+        }
+      }
+    }
+  }
+
+  async createUpload(id: string): Promise<void> {
+    const handle = await open(this.uploadPath(id), 'wx');
+    await handle.close();
+  }
+
+  async uploadSize(id: string): Promise<number | null> {
+    try {
+      return (await stat(this.uploadPath(id))).size;
+    } catch (err) {
+      if (isMissing(err)) return null;
+      throw err;
+    }
+  }
+
+  async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
+    const file = this.uploadPath(id);
+    let written = 0;
+    const sink = createWriteStream(file, { flags: 'r+', start: offset });
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Uint8Array>) {
+          for await (const chunk of chunks) {
+            written += chunk.byteLength;
+            yield chunk;
+          }
+        },
+        sink,
+      );
+    } catch (err) {
+      // Leave the upload as it was before this chunk.
+      await truncate(file, offset).catch(() => undefined);
+      throw err;
+    }
+    return written;
+  }
+
+  async readUpload(id: string, length: number): Promise<Readable> {
+    if (length === 0) return Readable.from([]);
+    return createReadStream(this.uploadPath(id), { start: 0, end: length - 1, highWaterMark: readChunk });
+  }
+
+  async publishUpload(id: string, digest: string): Promise<void> {
+    const source = this.uploadPath(id);
+    const target = this.blobPath(digest);
+    await fsyncPath(source, 'r+');
+    const dir = path.dirname(target);
+    await mkdir(dir, { recursive: true });
+    if (await this.stat(digest)) {
+      // Same digest, same bytes: the published copy stands.
+      await unlink(source);
+      return;
+    }
+    await rename(source, target);
+    await fsyncPath(dir, 'r');
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await rm(this.uploadPath(id), { force: true });
+  }
+
+  async *listUploads(): AsyncIterable<UploadInfo> {
+    for (const id of await readdir(this.uploadsDir).catch(() => [] as string[])) {
+      const s = await stat(path.join(this.uploadsDir, id)).catch(() => null);
+      if (s) yield { id, size: s.size, modified: s.mtime };
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+
+export function sha256(data: Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export interface PushedBlob {
+  digest: string;
+  size: number;
+  data: Buffer;
+}
+
+/** Pushes a blob in one POST (?digest=) and returns its descriptor fields. */
+export async function pushBlob(base: string, repo: string, data: Buffer | string): Promise<PushedBlob> {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const digest = sha256(bytes);
+  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: bytes,
+  });
+  if (res.status !== 201) throw new Error(`blob push failed: ${res.status} ${await res.text()}`);
+  return { digest, size: bytes.length, data: bytes };
+}
+
+export const types = {
+  manifest: 'application/vnd.oci.image.manifest.v1+json',
+  index: 'application/vnd.oci.image.index.v1+json',
+  config: 'application/vnd.oci.image.config.v1+json',
+  layer: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+};
+
+/** Pushes a config and one layer, then an OCI image manifest naming them. */
+export async function pushImage(
+  base: string,
+  repo: string,
+  reference: string,
+  options: { layer?: string; extra?: Record<string, unknown>; platform?: { architecture: string; os: string } } = {},
+) {
+  const configBody = JSON.stringify({ architecture: options.platform?.architecture ?? 'amd64', os: options.platform?.os ?? 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  const config = await pushBlob(base, repo, configBody);
+  const layer = await pushBlob(base, repo, options.layer ?? `layer of ${repo}:${reference} ${Math.random()}`);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: types.manifest,
+    config: { mediaType: types.config, digest: config.digest, size: config.size },
+    layers: [{ mediaType: types.layer, digest: layer.digest, size: layer.size }],
+    ...options.extra,
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const res = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
+    method: 'PUT',
+    headers: { 'content-type': types.manifest },
+    body: bytes,
+  });
+  if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
+  return { digest: sha256(bytes), size: bytes.length, bytes, config, layer, manifest, response: res };
+}
