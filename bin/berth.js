@@ -1,12 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled CLI; in a checkout without a build, runs the TypeScript sources through tsx.
-import { existsSync } from 'node:fs';
+// Berth runs its TypeScript sources directly through tsx (esbuild): no build step to
+// forget, and no stale compiled copy to run by mistake.
+import { register } from 'tsx/esm/api';
 
-const compiled = new URL('../dist/main.js', import.meta.url);
-if (existsSync(compiled)) {
-  await import(compiled.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/main.ts', import.meta.url).href);
-}
+register();
+await import(new URL('../src/main.ts', import.meta.url).href);
