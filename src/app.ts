@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { AccessGuard } from './auth/guard.js';
+import { Authenticator } from './auth/authenticator.js';
+import type { Principals } from './auth/principals.js';
+import { RegistryAccess } from './auth/registry-access.js';
+import { SessionStore } from './auth/sessions.js';
+import { LoginThrottle } from './auth/throttle.js';
+import { TokenService } from './auth/tokens.js';
 import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { migrate, openSqlite, type DatabaseHandle } from './db/index.js';
@@ -11,6 +18,9 @@ import { RegistryService } from './registry/service.js';
 import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobStore } from './storage/filesystem.js';
+import { MemberStore } from './members/store.js';
+import { UserService } from './users/service.js';
+import { UserStore } from './users/store.js';
 
 export interface Berth {
   config: Config;
@@ -21,6 +31,9 @@ export interface Berth {
   projects: ProjectService;
   registry: RegistryService;
   uploads: UploadService;
+  users: UserService;
+  guard: AccessGuard;
+  authenticator: Authenticator;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -52,7 +65,50 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const uploads = new UploadService(registryStore, blobs, registry);
 
-  const http = await buildHttpServer({ logger, accessLog: config.log.access, registry, uploads });
+  const users = new UserService(new UserStore(database.db));
+  const generatedPassword = await users.ensureAdmin(config.auth.admin_password);
+  if (generatedPassword) {
+    // Printed once, on the start that creates the account; never stored in clear.
+    process.stdout.write(`\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`);
+  }
+  const guard = new AccessGuard(new MemberStore(database.db));
+  const registryAccess = new RegistryAccess(guard, {
+    async projectRef(name) {
+      const project = await projects.findByName(name);
+      return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
+    },
+  });
+  const principals: Principals = {
+    robotPrefix: config.auth.robot_name_prefix,
+    async userByPassword(username, password) {
+      const user = await users.verifyPassword(username, password);
+      return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
+    },
+    async userById(id) {
+      const user = await users.byId(id);
+      return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
+    },
+    async robotBySecret() {
+      return null;
+    },
+  };
+  const tokens = await TokenService.open({ keyFile: paths.tokenKeyFile, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
+  const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
+  const authenticator = new Authenticator(principals, tokens, sessions, new LoginThrottle());
+
+  const http = await buildHttpServer({
+    logger,
+    accessLog: config.log.access,
+    externalUrl: config.server.external_url,
+    registry,
+    uploads,
+    registryAccess,
+    authenticator,
+    guard,
+    users,
+    db: database.db,
+    auth: config.auth,
+  });
 
   const ttlMs = config.registry.upload_ttl_hours * 3600_000;
   const purge = () =>
@@ -74,6 +130,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     projects,
     registry,
     uploads,
+    users,
+    guard,
+    authenticator,
     async listen() {
       return http.listen({ host: config.server.host, port: config.server.port });
     },

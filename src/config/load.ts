@@ -16,6 +16,9 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_DATABASE_URL', ['database', 'url'], 'string'],
   ['BERTH_STORAGE_ROOT', ['storage', 'filesystem', 'root'], 'string'],
   ['BERTH_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['BERTH_ADMIN_PASSWORD', ['auth', 'admin_password'], 'string'],
+  ['BERTH_TOKEN_KEY_FILE', ['auth', 'token_key_file'], 'string'],
+  ['BERTH_SELF_REGISTRATION', ['auth', 'self_registration'], 'boolean'],
   ['BERTH_LOG_ACCESS', ['log', 'access'], 'boolean'],
 ];
 
@@ -85,6 +88,7 @@ export interface ResolvedPaths {
   dataDir: string;
   sqliteFile: string | null;
   storageRoot: string;
+  tokenKeyFile: string;
 }
 
 export function resolvePaths(config: Config): ResolvedPaths {
@@ -99,6 +103,7 @@ export function resolvePaths(config: Config): ResolvedPaths {
     dataDir,
     sqliteFile,
     storageRoot: path.resolve(config.storage.filesystem.root ?? path.join(dataDir, 'storage')),
+    tokenKeyFile: path.resolve(config.auth.token_key_file ?? path.join(dataDir, 'token-key.pem')),
   };
 }
 

@@ -45,6 +45,30 @@ export const configSchema = z
       })
       .strict()
       .default({ max_manifest_bytes: 4 * 1024 * 1024, upload_ttl_hours: 168, manifest_cache_entries: 10000 }),
+    auth: z
+      .object({
+        /** Password for `admin` on first start; otherwise one is generated and printed once. */
+        admin_password: z.string().optional(),
+        /** PEM (PKCS#8 RSA) key that signs registry tokens; empty means <data_dir>/token-key.pem, generated on first start. */
+        token_key_file: z.string().optional(),
+        token_lifetime_minutes: z.number().int().positive().default(30),
+        session_timeout_minutes: z.number().int().positive().default(60),
+        self_registration: z.boolean().default(false),
+        robot_name_prefix: z.string().min(1).default('robot$'),
+        /** Default robot lifetime in days when a request gives none; -1 never expires. */
+        robot_token_duration_days: z.number().int().min(-1).default(30),
+        /** Who may create projects: everyone (signed in) or adminonly. */
+        project_creation_restriction: z.enum(['everyone', 'adminonly']).default('everyone'),
+      })
+      .strict()
+      .default({
+        token_lifetime_minutes: 30,
+        session_timeout_minutes: 60,
+        self_registration: false,
+        robot_name_prefix: 'robot$',
+        robot_token_duration_days: 30,
+        project_creation_restriction: 'everyone',
+      }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

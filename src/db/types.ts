@@ -5,8 +5,80 @@ export interface ProjectsTable {
   id: Generated<number>;
   name: string;
   public: number;
+  owner_id: number | null;
+  /** Bytes; -1 is unlimited. */
+  storage_limit: Generated<number>;
   created_at: string;
   updated_at: string;
+}
+
+export interface ProjectMetadataTable {
+  project_id: number;
+  name: string;
+  value: string;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  email: string;
+  realname: string;
+  comment: string;
+  password_hash: string;
+  sysadmin: number;
+  creation_time: string;
+  update_time: string;
+}
+
+export interface ProjectMembersTable {
+  id: Generated<number>;
+  project_id: number;
+  /** 'u' user or 'g' group. */
+  entity_type: string;
+  entity_id: number;
+  role_id: number;
+  creation_time: string;
+  update_time: string;
+}
+
+export interface RobotsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  level: string;
+  project_id: number | null;
+  secret_hash: string;
+  /** JSON: RobotPermission[] as Harbor's API shows it. */
+  permissions: string;
+  duration: number;
+  /** Unix seconds; -1 never. */
+  expires_at: number;
+  disabled: number;
+  creator_type: string;
+  creator_ref: number;
+  creation_time: string;
+  update_time: string;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  csrf_token: string;
+  /** Unix milliseconds. */
+  expires_at: number;
+  created_at: string;
+}
+
+export interface AuditLogsTable {
+  id: Generated<number>;
+  project_id: number | null;
+  username: string;
+  operation: string;
+  resource_type: string;
+  resource: string;
+  result: string;
+  client_ip: string;
+  op_time: string;
 }
 
 export interface RepositoriesTable {
@@ -79,6 +151,12 @@ export interface UploadsTable {
 
 export interface Database {
   projects: ProjectsTable;
+  project_metadata: ProjectMetadataTable;
+  users: UsersTable;
+  project_members: ProjectMembersTable;
+  robots: RobotsTable;
+  sessions: SessionsTable;
+  audit_logs: AuditLogsTable;
   repositories: RepositoriesTable;
   blobs: BlobsTable;
   repository_blobs: RepositoryBlobsTable;
@@ -91,5 +169,8 @@ export interface Database {
 
 export type Project = Selectable<ProjectsTable>;
 export type Repository = Selectable<RepositoriesTable>;
+export type User = Selectable<UsersTable>;
+export type Robot = Selectable<RobotsTable>;
+export type ProjectMember = Selectable<ProjectMembersTable>;
 export type Artifact = Selectable<ArtifactsTable>;
 export type NewArtifact = Insertable<ArtifactsTable>;

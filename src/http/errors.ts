@@ -1,25 +1,31 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../lib/errors.js';
+import { bearerChallenge } from '../registry/challenge.js';
 
 /** Maps any thrown error to the error body of the protocol the request spoke. */
-export function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const onRegistry = req.url.startsWith('/v2');
-  if (isAppError(err)) {
-    if (err.headers) reply.headers(err.headers);
-    if (err.status >= 500) req.log.error({ err }, err.message);
-    const body = { code: err.code, message: err.message, ...(onRegistry && err.detail !== undefined && { detail: err.detail }) };
-    return reply.code(err.status).header('content-type', 'application/json; charset=utf-8').send({ errors: [body] });
-  }
-  const status = (err as FastifyError).statusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    const code = onRegistry ? (status === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED') : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
-    return reply.code(status).send({ errors: [{ code, message: err.message }] });
-  }
-  // A client that went away mid-body is not a server fault.
-  if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || err.message === 'aborted') {
-    req.log.info({ url: req.url }, 'client closed the connection before the request body ended');
-    return reply.code(400).send({ errors: [{ code: onRegistry ? 'BLOB_UPLOAD_INVALID' : 'BAD_REQUEST', message: 'request body ended early' }] });
-  }
-  req.log.error({ err }, 'unhandled error');
-  return reply.code(500).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INTERNAL_SERVER_ERROR', message: 'internal server error' }] });
-}
+export const errorHandler = (externalUrl: string | undefined) =>
+  function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const onRegistry = req.url.startsWith('/v2');
+    if (isAppError(err)) {
+      if (err.headers) reply.headers(err.headers);
+      // A registry client that is refused for want of credentials is told where to get a token.
+      if (onRegistry && err.status === 401 && !reply.hasHeader('www-authenticate')) {
+        reply.header('www-authenticate', bearerChallenge(req, externalUrl));
+      }
+      if (err.status >= 500) req.log.error({ err }, err.message);
+      const body = { code: err.code, message: err.message, ...(onRegistry && err.detail !== undefined && { detail: err.detail }) };
+      return reply.code(err.status).header('content-type', 'application/json; charset=utf-8').send({ errors: [body] });
+    }
+    const status = (err as FastifyError).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      const code = onRegistry ? (status === 413 ? 'SIZE_INVALID' : 'UNSUPPORTED') : status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST';
+      return reply.code(status).send({ errors: [{ code, message: err.message }] });
+    }
+    // A client that went away mid-body is not a server fault.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || err.message === 'aborted') {
+      req.log.info({ url: req.url }, 'client closed the connection before the request body ended');
+      return reply.code(400).send({ errors: [{ code: onRegistry ? 'BLOB_UPLOAD_INVALID' : 'BAD_REQUEST', message: 'request body ended early' }] });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.code(500).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INTERNAL_SERVER_ERROR', message: 'internal server error' }] });
+  };

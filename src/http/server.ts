@@ -1,12 +1,33 @@
+import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { AccessGuard } from '../auth/guard.js';
+import { displayName } from '../auth/identity.js';
+import type { RegistryAccess } from '../auth/registry-access.js';
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/index.js';
+import { writeAudit } from '../events/audit.js';
 import { registerRegistryRoutes, type RegistryRouteDeps } from '../registry/routes.js';
+import type { UserService } from '../users/service.js';
+import { registerUserRoutes } from '../users/routes.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { registerAuthentication } from './authenticate.js';
 import { errorHandler } from './errors.js';
 
-export interface HttpDeps extends RegistryRouteDeps {
+export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
   accessLog: boolean;
+  externalUrl: string | undefined;
+  registryAccess: RegistryAccess;
+  authenticator: Authenticator;
+  guard: AccessGuard;
+  users: UserService;
+  db: Db;
+  auth: Config['auth'];
 }
+
+export const apiPrefix = '/api/v2.0';
 
 /** Assembles the HTTP server from every feature's routes. */
 export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
@@ -23,17 +44,40 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     routerOptions: { ignoreDuplicateSlashes: true },
   });
-  app.setErrorHandler(errorHandler);
-  app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('docker-distribution-api-version', 'registry/2.0');
+  app.setErrorHandler(errorHandler(deps.externalUrl));
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.url.startsWith('/v2')) reply.header('docker-distribution-api-version', 'registry/2.0');
     return payload;
   });
   if (deps.accessLog) {
     app.addHook('onResponse', async (req, reply) => {
-      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: displayName(req.identity) }, 'request');
     });
   }
-  await registerRegistryRoutes(app, deps);
+  await app.register(cookie);
+  registerAuthentication(app, deps.authenticator);
+
+  await registerRegistryRoutes(app, { ...deps, access: deps.registryAccess });
+  await registerAuthRoutes(app, {
+    authenticator: deps.authenticator,
+    registryAccess: deps.registryAccess,
+    db: deps.db,
+    secureCookies: deps.externalUrl?.startsWith('https:') ?? false,
+    sessionTimeoutMinutes: deps.auth.session_timeout_minutes,
+  });
+  await app.register(
+    async (api) => {
+      await registerUserRoutes(api, {
+        users: deps.users,
+        guard: deps.guard,
+        authenticator: deps.authenticator,
+        selfRegistration: deps.auth.self_registration,
+        audit: (identity, operation, username) =>
+          writeAudit(deps.db, { username: displayName(identity), operation, resourceType: 'user', resource: username }),
+      });
+    },
+    { prefix: apiPrefix },
+  );
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ errors: [{ code: 'NOT_FOUND', message: `nothing at ${req.method} ${req.url}` }] });
   });

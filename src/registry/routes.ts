@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RegistryAccess, RegistryAction } from '../auth/registry-access.js';
+import { bearerChallenge } from './challenge.js';
 import { ociError } from '../lib/errors.js';
 import { bareMediaType, mediaTypes } from '../oci/mediatypes.js';
 import type { ByteRange } from '../storage/blobstore.js';
@@ -9,13 +11,20 @@ import { parseContentRange, type UploadBody, type UploadService } from './upload
 export interface RegistryRouteDeps {
   registry: RegistryService;
   uploads: UploadService;
+  access: RegistryAccess;
+  externalUrl: string | undefined;
 }
 
 type Handler = (req: FastifyRequest, reply: FastifyReply, m: RegExpExecArray) => Promise<unknown>;
 
+/** What a request needs: any signed-in caller, the catalog, or actions on the repository in the URL. */
+type Need = 'authenticated' | 'catalog' | RegistryAction;
+
 interface Route {
   pattern: RegExp;
   methods: Partial<Record<string, Handler>>;
+  /** Per method; the repository is the route's first capture. */
+  needs: Partial<Record<string, Need>>;
 }
 
 const query = (req: FastifyRequest) => req.query as Record<string, string | string[] | undefined>;
@@ -126,7 +135,7 @@ function linkHeader(path: string, n: number | undefined, next: string | null, ex
 }
 
 export function registryRoutes(deps: RegistryRouteDeps): Route[] {
-  const { registry, uploads } = deps;
+  const { registry, uploads, access } = deps;
   const decode = (segment: string) => {
     try {
       return decodeURIComponent(segment);
@@ -192,7 +201,8 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const q = query(req);
     const mount = single(q.mount);
     const from = single(q.from);
-    if (mount !== undefined && from !== undefined) {
+    // A blob the caller may not read is not mounted; the client uploads it instead, as the spec allows.
+    if (mount !== undefined && from !== undefined && (await access.may(req.identity, from, ['pull']))) {
       drain(req.raw);
       if (await uploads.mount(name, mount, from)) {
         reply.header('location', `/v2/${name}/blobs/${mount}`);
@@ -297,22 +307,57 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
   const base: Handler = async (_req, reply) => reply.code(200).send({});
 
   const name = '([a-z0-9][a-z0-9._/-]*?)';
+  const read = { GET: 'pull', HEAD: 'pull' } as const;
   return [
-    { pattern: /^\/v2\/?$/, methods: { GET: base, HEAD: base } },
-    { pattern: /^\/v2\/_catalog$/, methods: { GET: catalog } },
-    { pattern: new RegExp(`^/v2/${name}/tags/list$`), methods: { GET: listTags } },
+    { pattern: /^\/v2\/?$/, methods: { GET: base, HEAD: base }, needs: { GET: 'authenticated', HEAD: 'authenticated' } },
+    { pattern: /^\/v2\/_catalog$/, methods: { GET: catalog }, needs: { GET: 'catalog' } },
+    { pattern: new RegExp(`^/v2/${name}/tags/list$`), methods: { GET: listTags }, needs: read },
     {
       pattern: new RegExp(`^/v2/${name}/manifests/([^/]+)$`),
       methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
+      needs: { ...read, PUT: 'push', DELETE: 'delete' },
     },
-    { pattern: new RegExp(`^/v2/${name}/blobs/uploads/?$`), methods: { POST: startUpload } },
+    { pattern: new RegExp(`^/v2/${name}/blobs/uploads/?$`), methods: { POST: startUpload }, needs: { POST: 'push' } },
     {
       pattern: new RegExp(`^/v2/${name}/blobs/uploads/([^/]+)$`),
       methods: { GET: uploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
+      needs: { GET: 'push', PATCH: 'push', PUT: 'push', DELETE: 'push' },
     },
-    { pattern: new RegExp(`^/v2/${name}/blobs/([^/]+)$`), methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob } },
-    { pattern: new RegExp(`^/v2/${name}/referrers/([^/]+)$`), methods: { GET: referrers } },
+    {
+      pattern: new RegExp(`^/v2/${name}/blobs/([^/]+)$`),
+      methods: { GET: getBlob, HEAD: getBlob, DELETE: deleteBlob },
+      needs: { ...read, DELETE: 'delete' },
+    },
+    { pattern: new RegExp(`^/v2/${name}/referrers/([^/]+)$`), methods: { GET: referrers }, needs: read },
   ];
+}
+
+/**
+ * The one access check of /v2. A caller without credentials (or whose token lacks the
+ * scope) is challenged to fetch a token for exactly the scope needed; a signed-in caller
+ * without the permission is denied.
+ */
+async function authorize(deps: RegistryRouteDeps, req: FastifyRequest, need: Need, repository: string | undefined): Promise<void> {
+  const identity = req.identity;
+  const challengeable = identity.kind === 'anonymous' || identity.kind === 'token';
+  let scope: string | undefined;
+  if (need === 'authenticated') {
+    if (identity.kind !== 'anonymous') return;
+  } else if (need === 'catalog') {
+    if (deps.access.mayListCatalog(identity)) return;
+    scope = 'registry:catalog:*';
+  } else {
+    if (await deps.access.may(identity, repository!, [need])) return;
+    scope = `repository:${repository}:${need === 'push' ? 'pull,push' : need}`;
+  }
+  drain(req.raw);
+  if (challengeable) {
+    throw ociError('UNAUTHORIZED', 'authentication required', {
+      headers: { 'www-authenticate': bearerChallenge(req, deps.externalUrl, scope) },
+      detail: scope ? [{ Type: scope.split(':')[0], Name: repository ?? 'catalog', Action: need }] : undefined,
+    });
+  }
+  throw ociError('DENIED', `requested access to the resource is denied: ${need} on ${repository ?? 'the catalog'}`);
 }
 
 /** Mounts /v2 on Fastify: one catch-all route, dispatched by the patterns above. */
@@ -336,6 +381,7 @@ export async function registerRegistryRoutes(app: FastifyInstance, deps: Registr
           reply.header('allow', Object.keys(route.methods).join(', '));
           throw ociError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
         }
+        await authorize(deps, req, route.needs[req.method]!, m[1]);
         return handler(req, reply, m);
       }
       drain(req.raw);

@@ -13,25 +13,32 @@ test('berth version prints the package version', () => {
   assert.match(out.stdout.trim(), /^\d+\.\d+\.\d+$/);
 });
 
-test('berth serve starts on the given port and data dir, then stops cleanly on SIGTERM', async () => {
+test('berth serve starts on the given port and data dir, prints a generated admin password once, and stops cleanly on SIGTERM', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-cli-'));
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'info' },
+    env: { ...process.env, BERTH_LOG_LEVEL: 'info', BERTH_ADMIN_PASSWORD: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
+    let output = '';
     const address = await new Promise<string>((resolve, reject) => {
-      let buffered = '';
       child.stdout.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString();
-        for (const line of buffered.split('\n')) {
+        output += chunk.toString();
+        for (const line of output.split('\n')) {
           if (line.includes('berth is serving')) resolve((JSON.parse(line) as { address: string }).address);
         }
       });
       child.on('exit', (code) => reject(new Error(`berth exited early with ${code}`)));
     });
-    const res = await fetch(`${address}/v2/`);
-    assert.equal(res.status, 200);
+    const anonymous = await fetch(`${address}/v2/`);
+    assert.equal(anonymous.status, 401);
+    assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/service\/token",service="harbor-registry"/);
+    const printed = /"admin" with password: (\S+)/.exec(output);
+    assert.ok(printed, `the generated admin password is printed on first start; output was:\n${output}`);
+    const signedIn = await fetch(`${address}/v2/`, {
+      headers: { authorization: `Basic ${Buffer.from(`admin:${printed[1]}`).toString('base64')}` },
+    });
+    assert.equal(signedIn.status, 200);
     assert.ok((await stat(path.join(dataDir, 'berth.db'))).isFile(), 'the SQLite file lives in the data dir');
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');

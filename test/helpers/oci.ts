@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
 
+/** A Buffer typed as fetch's BodyInit accepts (TypeScript 5.7+ typed-array generics). */
+export function body(data: Buffer | Uint8Array): Uint8Array<ArrayBuffer> {
+  return data as Uint8Array<ArrayBuffer>;
+}
+
 export function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
@@ -11,13 +16,13 @@ export interface PushedBlob {
 }
 
 /** Pushes a blob in one POST (?digest=) and returns its descriptor fields. */
-export async function pushBlob(base: string, repo: string, data: Buffer | string): Promise<PushedBlob> {
+export async function pushBlob(base: string, repo: string, data: Buffer | string, headers: Record<string, string> = {}): Promise<PushedBlob> {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
   const digest = sha256(bytes);
   const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: bytes,
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    body: body(bytes),
   });
   if (res.status !== 201) throw new Error(`blob push failed: ${res.status} ${await res.text()}`);
   return { digest, size: bytes.length, data: bytes };
@@ -39,11 +44,17 @@ export async function pushImage(
   base: string,
   repo: string,
   reference: string,
-  options: { layer?: string; extra?: Record<string, unknown>; platform?: { architecture: string; os: string } } = {},
+  options: {
+    layer?: string;
+    extra?: Record<string, unknown>;
+    platform?: { architecture: string; os: string };
+    headers?: Record<string, string>;
+  } = {},
 ) {
+  const headers = options.headers ?? {};
   const configBody = JSON.stringify({ architecture: options.platform?.architecture ?? 'amd64', os: options.platform?.os ?? 'linux', rootfs: { type: 'layers', diff_ids: [] } });
-  const config = await pushBlob(base, repo, configBody);
-  const layer = await pushBlob(base, repo, options.layer ?? `layer of ${repo}:${reference} ${Math.random()}`);
+  const config = await pushBlob(base, repo, configBody, headers);
+  const layer = await pushBlob(base, repo, options.layer ?? `layer of ${repo}:${reference} ${Math.random()}`, headers);
   const manifest = {
     schemaVersion: 2,
     mediaType: types.manifest,
@@ -54,8 +65,8 @@ export async function pushImage(
   const bytes = Buffer.from(JSON.stringify(manifest));
   const res = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
     method: 'PUT',
-    headers: { 'content-type': types.manifest },
-    body: bytes,
+    headers: { ...headers, 'content-type': types.manifest },
+    body: body(bytes),
   });
   if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
   return { digest: sha256(bytes), size: bytes.length, bytes, config, layer, manifest, response: res };

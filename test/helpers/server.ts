@@ -5,10 +5,19 @@ import pino from 'pino';
 import { createBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 
+/** The admin password every test server starts with. */
+export const adminPassword = 'Harbor12345';
+
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
 export interface TestServer {
   berth: Berth;
   url: string;
   dataDir: string;
+  /** Headers that sign a request in as the system administrator. */
+  admin: { authorization: string };
   /** Stops the server; `keepData` leaves the data directory for a restart. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -28,6 +37,7 @@ export async function startServer(options: { dataDir?: string; yaml?: Record<str
       [['server', 'port'], 0],
       [['log', 'level'], process.env.BERTH_TEST_LOG ?? 'silent'],
       [['log', 'access'], false],
+      [['auth', 'admin_password'], adminPassword],
       ...Object.entries(options.yaml ?? {}).map(([k, v]) => [k.split('.'), v] as [string[], unknown]),
     ],
   });
@@ -37,6 +47,7 @@ export async function startServer(options: { dataDir?: string; yaml?: Record<str
     berth,
     url,
     dataDir,
+    admin: { authorization: basicAuth('admin', adminPassword) },
     async stop({ keepData = false } = {}) {
       await berth.close();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });

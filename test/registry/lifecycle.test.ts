@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sha256 } from '../helpers/oci.js';
-import { startServer } from '../helpers/server.js';
+import { body, sha256 } from '../helpers/oci.js';
+import { adminPassword, basicAuth, startServer } from '../helpers/server.js';
+
+const admin = { authorization: basicAuth('admin', adminPassword) };
 
 async function openSession(base: string, repo: string): Promise<string> {
-  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: admin });
   assert.equal(res.status, 202);
   return new URL(res.headers.get('location')!, base).pathname;
 }
@@ -14,8 +16,8 @@ async function openSession(base: string, repo: string): Promise<string> {
 async function patch(base: string, location: string, chunk: Buffer, start: number) {
   return fetch(`${base}${location}`, {
     method: 'PATCH',
-    headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${start + chunk.length - 1}` },
-    body: chunk,
+    headers: { ...admin, 'content-type': 'application/octet-stream', 'content-range': `${start}-${start + chunk.length - 1}` },
+    body: body(chunk),
   });
 }
 
@@ -29,13 +31,13 @@ test('an upload session survives a restart of the process and completes with the
 
   const second = await startServer({ dataDir: first.dataDir });
   try {
-    const status = await fetch(`${second.url}${location}`);
+    const status = await fetch(`${second.url}${location}`, { headers: admin });
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), '0-99999');
     assert.equal((await patch(second.url, location, data.subarray(100_000), 100_000)).status, 202);
-    const done = await fetch(`${second.url}${location}?digest=${sha256(data)}`, { method: 'PUT' });
+    const done = await fetch(`${second.url}${location}?digest=${sha256(data)}`, { method: 'PUT', headers: admin });
     assert.equal(done.status, 201, await done.text());
-    const blob = await fetch(`${second.url}/v2/library/restart/blobs/${sha256(data)}`);
+    const blob = await fetch(`${second.url}/v2/library/restart/blobs/${sha256(data)}`, { headers: admin });
     assert.deepEqual(Buffer.from(await blob.arrayBuffer()), data);
   } finally {
     await second.stop();
@@ -51,7 +53,7 @@ test('shutdown lets an upload in flight finish before the process closes', async
 
   const response = new Promise<{ status: number; range: string | undefined }>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method: 'PATCH', path: location, headers: { 'content-length': total, 'content-type': 'application/octet-stream' } },
+      { host: '127.0.0.1', port, method: 'PATCH', path: location, headers: { ...admin, 'content-length': total, 'content-type': 'application/octet-stream' } },
       (res) => {
         res.resume();
         resolve({ status: res.statusCode!, range: res.headers.range as string | undefined });
@@ -77,7 +79,7 @@ test('shutdown lets an upload in flight finish before the process closes', async
   // The session is still resumable after the restart.
   const again = await startServer({ dataDir: server.dataDir });
   try {
-    const status = await fetch(`${again.url}${location}`);
+    const status = await fetch(`${again.url}${location}`, { headers: admin });
     assert.equal(status.status, 204);
     assert.equal(status.headers.get('range'), `0-${total - 1}`);
   } finally {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DialectHelpers } from '../dialect.js';
 import * as m001 from './001_registry.js';
+import * as m002 from './002_identity.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -9,4 +10,5 @@ export interface BerthMigration {
 /** Every migration, in order. Names never change once released. */
 export const migrations: Record<string, BerthMigration> = {
   '001_registry': m001,
+  '002_identity': m002,
 };

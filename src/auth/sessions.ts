@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../db/index.js';
+import { nowIso } from '../lib/clock.js';
+
+export interface Session {
+  userId: number;
+  csrfToken: string;
+}
+
+function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/**
+ * Portal sessions, kept in the database so that any instance can serve any request.
+ * Only a hash of the session id is stored; the id itself lives in the HTTP-only cookie.
+ */
+export class SessionStore {
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs: number,
+  ) {}
+
+  async create(userId: number): Promise<{ id: string; csrfToken: string }> {
+    const id = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(24).toString('base64url');
+    await this.db
+      .insertInto('sessions')
+      .values({ id_hash: hashId(id), user_id: userId, csrf_token: csrfToken, expires_at: Date.now() + this.ttlMs, created_at: nowIso() })
+      .execute();
+    return { id, csrfToken };
+  }
+
+  /** The live session for a cookie value; sliding expiry, refreshed at most once a minute. */
+  async find(id: string): Promise<Session | null> {
+    const row = await this.db.selectFrom('sessions').selectAll().where('id_hash', '=', hashId(id)).executeTakeFirst();
+    if (!row) return null;
+    const now = Date.now();
+    if (Number(row.expires_at) < now) {
+      await this.delete(id);
+      return null;
+    }
+    if (Number(row.expires_at) - now < this.ttlMs - 60_000) {
+      await this.db.updateTable('sessions').set({ expires_at: now + this.ttlMs }).where('id_hash', '=', row.id_hash).execute();
+    }
+    return { userId: Number(row.user_id), csrfToken: row.csrf_token };
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('id_hash', '=', hashId(id)).execute();
+  }
+
+  async purgeExpired(): Promise<void> {
+    await this.db.deleteFrom('sessions').where('expires_at', '<', Date.now()).execute();
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  SignJWT,
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  jwtVerify,
+  type CryptoKey,
+  type JWTPayload,
+} from 'jose';
+import { LRUCache } from 'lru-cache';
+import type { AccessClaim } from './identity.js';
+
+export const tokenIssuer = 'berth-token-issuer';
+/** The service name clients echo back from the challenge; Harbor's, so Harbor scripts keep working. */
+export const registryService = 'harbor-registry';
+
+export interface TokenClaims {
+  subject: string;
+  access: AccessClaim[];
+  expiresAt: number;
+}
+
+export interface IssuedToken {
+  token: string;
+  expires_in: number;
+  issued_at: string;
+}
+
+export class TokenError extends Error {
+  override name = 'TokenError';
+}
+
+/**
+ * Issues and verifies the registry's JWTs (RS256). The signing key is generated on first
+ * start into the data directory, or read from a configured PEM file; every instance that
+ * shares the key accepts every other's tokens.
+ */
+export class TokenService {
+  private readonly verified = new LRUCache<string, TokenClaims>({ max: 10_000 });
+
+  private constructor(
+    private readonly privateKey: CryptoKey,
+    private readonly publicKey: CryptoKey,
+    private readonly kid: string,
+    readonly lifetimeSeconds: number,
+  ) {}
+
+  static async open(options: { keyFile: string; lifetimeSeconds: number }): Promise<TokenService> {
+    let pem: string;
+    if (existsSync(options.keyFile)) {
+      pem = readFileSync(options.keyFile, 'utf8');
+    } else {
+      const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+      pem = await exportPKCS8(privateKey);
+      mkdirSync(path.dirname(options.keyFile), { recursive: true });
+      writeFileSync(options.keyFile, pem, { mode: 0o600 });
+    }
+    const privateKey = await importPKCS8(pem, 'RS256', { extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const publicJwk = { kty: jwk.kty!, n: jwk.n!, e: jwk.e! };
+    const publicKey = (await importJWK(publicJwk, 'RS256')) as CryptoKey;
+    const kid = await calculateJwkThumbprint(publicJwk);
+    return new TokenService(privateKey, publicKey, kid, options.lifetimeSeconds);
+  }
+
+  async issue(subject: string, access: AccessClaim[], audience = registryService): Promise<IssuedToken> {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ access })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
+      .setIssuer(tokenIssuer)
+      .setSubject(subject)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + this.lifetimeSeconds)
+      .setJti(randomUUID())
+      .sign(this.privateKey);
+    return { token, expires_in: this.lifetimeSeconds, issued_at: new Date(now * 1000).toISOString() };
+  }
+
+  /** Verifies signature, issuer, audience and time; a verified token is remembered until it expires. */
+  async verify(token: string): Promise<TokenClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.expiresAt * 1000 > Date.now()) return cached;
+      this.verified.delete(token);
+      throw new TokenError('token has expired');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
+        issuer: tokenIssuer,
+        audience: registryService,
+        algorithms: ['RS256'],
+        clockTolerance: 60,
+      }));
+    } catch (err) {
+      throw new TokenError(`token is not valid: ${(err as Error).message}`);
+    }
+    const access = Array.isArray(payload.access) ? (payload.access as AccessClaim[]) : [];
+    const claims = { subject: payload.sub ?? '', access, expiresAt: payload.exp ?? 0 };
+    this.verified.set(token, claims);
+    return claims;
+  }
+}

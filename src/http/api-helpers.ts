@@ -1,0 +1,42 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { pagingLink, parsePaging, type Paging } from '../lib/paging.js';
+import { apiError } from '../lib/errors.js';
+
+export type Query = Record<string, string | undefined>;
+
+export function queryOf(req: FastifyRequest): Query {
+  return req.query as Query;
+}
+
+export function pagingOf(req: FastifyRequest): Paging {
+  return parsePaging(queryOf(req));
+}
+
+/** Sends a page of a list with Harbor's X-Total-Count and Link headers. */
+export function sendPage<T>(req: FastifyRequest, reply: FastifyReply, paging: Paging, page: { items: T[]; total: number }) {
+  reply.header('x-total-count', page.total);
+  const path = req.url.split('?')[0];
+  const link = pagingLink(path, queryOf(req), paging, page.total);
+  if (link) reply.header('link', link);
+  return reply.send(page.items);
+}
+
+/** A path id that must be a positive integer. */
+export function idParam(value: unknown, name = 'id'): number {
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw apiError('BAD_REQUEST', `${name} must be a positive integer, not "${String(value)}"`);
+  }
+  return n;
+}
+
+export function bodyOf(req: FastifyRequest): Record<string, unknown> {
+  const body = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw apiError('BAD_REQUEST', 'request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/** 201 with the Location of the new resource, as Harbor answers a create. */
+export function created(reply: FastifyReply, location: string) {
+  return reply.code(201).header('location', location).send();
+}

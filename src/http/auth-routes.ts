@@ -1,0 +1,129 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Authenticator } from '../auth/authenticator.js';
+import { displayName, isSysadmin, type AccessClaim, type Identity } from '../auth/identity.js';
+import type { RegistryAccess } from '../auth/registry-access.js';
+import { registryService } from '../auth/tokens.js';
+import type { Db } from '../db/index.js';
+import { writeAudit } from '../events/audit.js';
+import { apiError, isAppError } from '../lib/errors.js';
+import { sessionCookie } from './authenticate.js';
+
+export interface AuthRouteDeps {
+  authenticator: Authenticator;
+  registryAccess: RegistryAccess;
+  db: Db;
+  secureCookies: boolean;
+  sessionTimeoutMinutes: number;
+}
+
+/** Splits `type:name:actions`; the name may itself hold colons (a host:port prefix). */
+export function parseScope(scope: string): AccessClaim | null {
+  const first = scope.indexOf(':');
+  const last = scope.lastIndexOf(':');
+  if (first <= 0 || last <= first) return null;
+  return {
+    type: scope.slice(0, first),
+    name: scope.slice(first + 1, last),
+    actions: scope
+      .slice(last + 1)
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== ''),
+  };
+}
+
+function requestedScopes(raw: string | string[] | undefined): AccessClaim[] {
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  return values
+    .flatMap((v) => v.split(' '))
+    .filter((v) => v !== '')
+    .map((v) => {
+      const claim = parseScope(v);
+      if (!claim) throw apiError('BAD_REQUEST', `scope "${v}" is not type:name:actions`);
+      return claim;
+    });
+}
+
+/** The token service, portal login and logout. */
+export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
+  const { authenticator, registryAccess } = deps;
+
+  /** What of a requested scope this identity gets: asking for more is not an error, the token just carries less. */
+  async function grant(identity: Identity, claim: AccessClaim): Promise<AccessClaim | null> {
+    if (claim.type === 'repository') {
+      const allowed = await registryAccess.allowed(identity, claim.name);
+      const wanted = claim.actions.includes('*') ? ['pull', 'push', 'delete'] : claim.actions;
+      const actions = wanted.filter((a) => allowed.has(a as 'pull' | 'push' | 'delete'));
+      return actions.length > 0 ? { ...claim, actions } : null;
+    }
+    if (claim.type === 'registry' && claim.name === 'catalog' && isSysadmin(identity)) {
+      return { ...claim, actions: ['*'] };
+    }
+    return null;
+  }
+
+  app.get('/service/token', async (req, reply) => {
+    const query = req.query as Record<string, string | string[] | undefined>;
+    const service = Array.isArray(query.service) ? query.service[0] : query.service;
+    if (service !== undefined && service !== registryService) {
+      throw apiError('BAD_REQUEST', `unknown service "${service}"; this registry is "${registryService}"`);
+    }
+    const scopes = requestedScopes(query.scope);
+    const identity = req.identity;
+    if (identity.kind === 'anonymous' && scopes.length === 0) {
+      reply.header('www-authenticate', `Basic realm="${registryService}"`);
+      throw apiError('UNAUTHORIZED', 'credentials are required to log in');
+    }
+    const access: AccessClaim[] = [];
+    for (const scope of scopes) {
+      const granted = await grant(identity, scope);
+      if (granted) access.push(granted);
+    }
+    const issued = await authenticator.tokens.issue(displayName(identity), access);
+    return reply.header('cache-control', 'no-store').send({ ...issued, access_token: issued.token });
+  });
+
+  await app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+
+    scope.post('/c/login', async (req: FastifyRequest, reply) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const principal = typeof body.principal === 'string' ? body.principal : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      let identity: Identity;
+      try {
+        if (principal === '' || password === '') throw apiError('UNAUTHORIZED', 'principal and password are required');
+        identity = await authenticator.login(principal, password);
+        if (identity.kind !== 'user') throw apiError('UNAUTHORIZED', 'robot accounts cannot sign in to the portal');
+      } catch (err) {
+        if (isAppError(err) && err.status === 401) {
+          await writeAudit(deps.db, { username: principal || 'anonymous', operation: 'login', resourceType: 'user', resource: principal, result: 'failure', clientIp: req.ip });
+        }
+        throw err;
+      }
+      const session = await authenticator.sessions.create(identity.userId);
+      await writeAudit(deps.db, { username: identity.username, operation: 'login', resourceType: 'user', resource: identity.username, clientIp: req.ip });
+      req.csrfToken = session.csrfToken;
+      reply.setCookie(sessionCookie, session.id, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: deps.secureCookies || req.protocol === 'https',
+        maxAge: deps.sessionTimeoutMinutes * 60,
+      });
+      return reply.code(200).send();
+    });
+
+    scope.get('/c/log_out', async (req, reply) => {
+      if (req.sessionId) {
+        await authenticator.sessions.delete(req.sessionId);
+        await writeAudit(deps.db, { username: displayName(req.identity), operation: 'logout', resourceType: 'user', resource: displayName(req.identity), clientIp: req.ip });
+      }
+      req.csrfToken = null;
+      reply.clearCookie(sessionCookie, { path: '/' });
+      return reply.code(200).send();
+    });
+  });
+}

@@ -1,0 +1,19 @@
+import type { Db } from '../db/index.js';
+import { isRoleId, type RoleId } from '../auth/rbac.js';
+
+export class MemberStore {
+  constructor(private readonly db: Db) {}
+
+  /** A user's role in a project (direct membership), or null. */
+  async roleOf(projectId: number, userId: number): Promise<RoleId | null> {
+    const row = await this.db
+      .selectFrom('project_members')
+      .select('role_id')
+      .where('project_id', '=', projectId)
+      .where('entity_type', '=', 'u')
+      .where('entity_id', '=', userId)
+      .executeTakeFirst();
+    const role = row ? Number(row.role_id) : null;
+    return isRoleId(role) ? role : null;
+  }
+}

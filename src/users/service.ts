@@ -1,0 +1,183 @@
+import { checkPassword, generateSecret, hashSecret, verifyDecoy, verifySecret } from '../auth/password.js';
+import type { User } from '../db/types.js';
+import { nowIso } from '../lib/clock.js';
+import { apiError } from '../lib/errors.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+import type { UserStore } from './store.js';
+
+export const adminUsername = 'admin';
+
+/** The user as Harbor's API shows it (UserResp). */
+export interface UserView {
+  user_id: number;
+  username: string;
+  email: string;
+  realname: string;
+  comment: string;
+  sysadmin_flag: boolean;
+  admin_role_in_auth: boolean;
+  creation_time: string;
+  update_time: string;
+}
+
+export function userView(u: User): UserView {
+  return {
+    user_id: Number(u.id),
+    username: u.username,
+    email: u.email,
+    realname: u.realname,
+    comment: u.comment,
+    sysadmin_flag: u.sysadmin === 1,
+    admin_role_in_auth: false,
+    creation_time: u.creation_time,
+    update_time: u.update_time,
+  };
+}
+
+export interface UserInput {
+  username?: unknown;
+  email?: unknown;
+  realname?: unknown;
+  comment?: unknown;
+  password?: unknown;
+}
+
+const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function optionalString(name: string, value: unknown, max: number): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw apiError('BAD_REQUEST', `${name} must be a string`);
+  if (value.length > max) throw apiError('BAD_REQUEST', `${name} must be at most ${max} characters`);
+  return value;
+}
+
+function checkUsername(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw apiError('BAD_REQUEST', 'username is required');
+  if (value.length > 255) throw apiError('BAD_REQUEST', 'username must be at most 255 characters');
+  if (/[,"~#%$\s:]/.test(value)) throw apiError('BAD_REQUEST', 'username must not contain spaces or any of , " ~ # % $ :');
+  return value;
+}
+
+function checkEmail(value: unknown): string {
+  const email = optionalString('email', value, 255);
+  if (email !== '' && !emailPattern.test(email)) throw apiError('BAD_REQUEST', `email "${email}" is not a valid address`);
+  return email;
+}
+
+export class UserService {
+  constructor(private readonly store: UserStore) {}
+
+  byId(id: number): Promise<User | undefined> {
+    return this.store.byId(id);
+  }
+
+  async get(id: number): Promise<User> {
+    const user = await this.store.byId(id);
+    if (!user) throw apiError('NOT_FOUND', `user ${id} does not exist`);
+    return user;
+  }
+
+  byUsername(username: string): Promise<User | undefined> {
+    return this.store.byUsername(username);
+  }
+
+  async create(input: UserInput, options: { sysadmin?: boolean } = {}): Promise<User> {
+    const username = checkUsername(input.username);
+    const email = checkEmail(input.email);
+    const realname = optionalString('realname', input.realname, 255);
+    const comment = optionalString('comment', input.comment, 1024);
+    const password = checkPassword(input.password);
+    if (await this.store.byUsername(username)) throw apiError('CONFLICT', `username ${username} is already taken`);
+    if (email !== '' && (await this.store.byEmail(email))) throw apiError('CONFLICT', `email ${email} is already used by another user`);
+    try {
+      return await this.store.insert({
+        username,
+        email,
+        realname,
+        comment,
+        password_hash: await hashSecret(password),
+        sysadmin: options.sysadmin ?? false,
+        now: nowIso(),
+      });
+    } catch (err) {
+      if (/unique|duplicate/i.test((err as Error).message)) throw apiError('CONFLICT', `username ${username} is already taken`);
+      throw err;
+    }
+  }
+
+  async updateProfile(id: number, input: UserInput): Promise<void> {
+    const user = await this.get(id);
+    const changes: { email?: string; realname?: string; comment?: string } = {};
+    if (input.email !== undefined) {
+      changes.email = checkEmail(input.email);
+      const other = changes.email === '' ? undefined : await this.store.byEmail(changes.email);
+      if (other && Number(other.id) !== Number(user.id)) throw apiError('CONFLICT', `email ${changes.email} is already used by another user`);
+    }
+    if (input.realname !== undefined) changes.realname = optionalString('realname', input.realname, 255);
+    if (input.comment !== undefined) changes.comment = optionalString('comment', input.comment, 1024);
+    await this.store.update(id, changes, nowIso());
+  }
+
+  /** Changes a password; `oldPassword` is required unless an admin resets someone else's. */
+  async changePassword(id: number, newPassword: unknown, oldPassword: unknown, requireOld: boolean): Promise<void> {
+    const user = await this.get(id);
+    const password = checkPassword(newPassword);
+    if (requireOld) {
+      if (typeof oldPassword !== 'string' || !(await verifySecret(user.password_hash, oldPassword))) {
+        throw apiError('FORBIDDEN', 'the old password is not correct');
+      }
+    }
+    if (await verifySecret(user.password_hash, password)) {
+      throw apiError('BAD_REQUEST', 'the new password must differ from the old one');
+    }
+    await this.store.update(id, { password_hash: await hashSecret(password) }, nowIso());
+  }
+
+  async setSysadmin(id: number, flag: unknown): Promise<void> {
+    if (typeof flag !== 'boolean') throw apiError('BAD_REQUEST', 'sysadmin_flag must be true or false');
+    await this.get(id);
+    await this.store.update(id, { sysadmin: flag ? 1 : 0 }, nowIso());
+  }
+
+  async delete(id: number): Promise<User> {
+    const user = await this.get(id);
+    await this.store.delete(id);
+    return user;
+  }
+
+  list(terms: QueryTerm[], sort: string | undefined, paging: Paging) {
+    return this.store.list(terms, sort, paging);
+  }
+
+  search(fragment: string, paging: Paging) {
+    return this.store.search(fragment, paging);
+  }
+
+  /** Checks a username and password; null when either is wrong (same cost either way). */
+  async verifyPassword(username: string, password: string): Promise<User | null> {
+    const user = await this.store.byUsername(username);
+    if (!user) return verifyDecoy(password).then(() => null);
+    return (await verifySecret(user.password_hash, password)) ? user : null;
+  }
+
+  /**
+   * Creates `admin` on first start. Returns the generated password when none was
+   * configured, so that the caller prints it once.
+   */
+  async ensureAdmin(configuredPassword: string | undefined): Promise<string | null> {
+    if (await this.store.byUsername(adminUsername)) return null;
+    const password = configuredPassword ?? generateSecret();
+    if (configuredPassword !== undefined) checkPassword(configuredPassword);
+    await this.store.insert({
+      username: adminUsername,
+      email: '',
+      realname: 'system admin',
+      comment: 'created on first start',
+      password_hash: await hashSecret(password),
+      sysadmin: true,
+      now: nowIso(),
+    });
+    return configuredPassword === undefined ? password : null;
+  }
+}

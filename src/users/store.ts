@@ -1,0 +1,89 @@
+import type { Db } from '../db/index.js';
+import { applyQuery, applySort, type Field } from '../db/query.js';
+import type { User } from '../db/types.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+
+export const userFields: Record<string, Field> = {
+  username: { column: 'username', type: 'string' },
+  email: { column: 'email', type: 'string' },
+  realname: { column: 'realname', type: 'string' },
+  sysadmin_flag: { column: 'sysadmin', type: 'boolean' },
+  user_id: { column: 'id', type: 'number' },
+  creation_time: { column: 'creation_time', type: 'time' },
+  update_time: { column: 'update_time', type: 'time' },
+};
+
+export interface NewUser {
+  username: string;
+  email: string;
+  realname: string;
+  comment: string;
+  password_hash: string;
+  sysadmin: boolean;
+  now: string;
+}
+
+export class UserStore {
+  constructor(private readonly db: Db) {}
+
+  byId(id: number): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  byUsername(username: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  }
+
+  byEmail(email: string): Promise<User | undefined> {
+    return this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  }
+
+  async insert(u: NewUser): Promise<User> {
+    return this.db
+      .insertInto('users')
+      .values({
+        username: u.username,
+        email: u.email,
+        realname: u.realname,
+        comment: u.comment,
+        password_hash: u.password_hash,
+        sysadmin: u.sysadmin ? 1 : 0,
+        creation_time: u.now,
+        update_time: u.now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  async update(id: number, changes: Partial<Pick<User, 'email' | 'realname' | 'comment' | 'password_hash' | 'sysadmin'>>, now: string) {
+    await this.db.updateTable('users').set({ ...changes, update_time: now }).where('id', '=', id).execute();
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.db.deleteFrom('users').where('id', '=', id).execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async list(terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: User[]; total: number }> {
+    const filtered = applyQuery(this.db.selectFrom('users'), terms, userFields);
+    const total = await filtered.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const items = await applySort(filtered.selectAll(), sort, userFields, { column: 'id', direction: 'asc' })
+      .limit(paging.pageSize)
+      .offset(paging.offset)
+      .execute();
+    return { items, total: Number(total.n) };
+  }
+
+  async search(fragment: string, paging: Paging): Promise<{ items: Array<{ id: number; username: string }>; total: number }> {
+    const like = `%${fragment.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const base = this.db.selectFrom('users').where((eb) => eb('username', 'like', like));
+    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const items = await base.select(['id', 'username']).orderBy('username').limit(paging.pageSize).offset(paging.offset).execute();
+    return { items: items.map((i) => ({ id: Number(i.id), username: i.username })), total: Number(total.n) };
+  }
+}
