@@ -19,6 +19,8 @@ import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobStore } from './storage/filesystem.js';
 import { MemberStore } from './members/store.js';
+import { AuditService } from './audit/service.js';
+import { AuditStore } from './audit/store.js';
 import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 
@@ -71,13 +73,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     // Printed once, on the start that creates the account; never stored in clear.
     process.stdout.write(`\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`);
   }
-  const guard = new AccessGuard(new MemberStore(database.db));
-  const registryAccess = new RegistryAccess(guard, {
-    async projectRef(name) {
-      const project = await projects.findByName(name);
-      return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
-    },
-  });
+  const memberStore = new MemberStore(database.db);
+  const guard = new AccessGuard(memberStore);
+  const projectRef = async (name: string) => {
+    const project = await projects.findByName(name);
+    return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
+  };
+  const registryAccess = new RegistryAccess(guard, { projectRef });
   const principals: Principals = {
     robotPrefix: config.auth.robot_name_prefix,
     async userByPassword(username, password) {
@@ -108,6 +110,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     users,
     db: database.db,
     auth: config.auth,
+    audit: {
+      audit: new AuditService(new AuditStore(database.db)),
+      projectRef,
+      projectsAdministeredBy: (userId) => memberStore.projectsAdministeredBy(userId),
+    },
   });
 
   const ttlMs = config.registry.upload_ttl_hours * 3600_000;

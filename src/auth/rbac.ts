@@ -53,7 +53,11 @@ export function isRoleId(value: unknown): value is RoleId {
 
 type Grants = Partial<Record<ProjectResource, readonly Action[]>>;
 
-const R = 'read', L = 'list', C = 'create', U = 'update', D = 'delete';
+const R = 'read',
+  L = 'list',
+  C = 'create',
+  U = 'update',
+  D = 'delete';
 
 const projectAdmin: Grants = {
   project: [R, U, D],

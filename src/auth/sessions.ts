@@ -41,7 +41,11 @@ export class SessionStore {
       return null;
     }
     if (Number(row.expires_at) - now < this.ttlMs - 60_000) {
-      await this.db.updateTable('sessions').set({ expires_at: now + this.ttlMs }).where('id_hash', '=', row.id_hash).execute();
+      await this.db
+        .updateTable('sessions')
+        .set({ expires_at: now + this.ttlMs })
+        .where('id_hash', '=', row.id_hash)
+        .execute();
     }
     return { userId: Number(row.user_id), csrfToken: row.csrf_token };
   }

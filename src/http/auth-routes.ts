@@ -99,12 +99,25 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
         if (identity.kind !== 'user') throw apiError('UNAUTHORIZED', 'robot accounts cannot sign in to the portal');
       } catch (err) {
         if (isAppError(err) && err.status === 401) {
-          await writeAudit(deps.db, { username: principal || 'anonymous', operation: 'login', resourceType: 'user', resource: principal, result: 'failure', clientIp: req.ip });
+          await writeAudit(deps.db, {
+            username: principal || 'anonymous',
+            operation: 'login',
+            resourceType: 'user',
+            resource: principal,
+            result: 'failure',
+            clientIp: req.ip,
+          });
         }
         throw err;
       }
       const session = await authenticator.sessions.create(identity.userId);
-      await writeAudit(deps.db, { username: identity.username, operation: 'login', resourceType: 'user', resource: identity.username, clientIp: req.ip });
+      await writeAudit(deps.db, {
+        username: identity.username,
+        operation: 'login',
+        resourceType: 'user',
+        resource: identity.username,
+        clientIp: req.ip,
+      });
       req.csrfToken = session.csrfToken;
       reply.setCookie(sessionCookie, session.id, {
         path: '/',
@@ -119,7 +132,13 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
     scope.get('/c/log_out', async (req, reply) => {
       if (req.sessionId) {
         await authenticator.sessions.delete(req.sessionId);
-        await writeAudit(deps.db, { username: displayName(req.identity), operation: 'logout', resourceType: 'user', resource: displayName(req.identity), clientIp: req.ip });
+        await writeAudit(deps.db, {
+          username: displayName(req.identity),
+          operation: 'logout',
+          resourceType: 'user',
+          resource: displayName(req.identity),
+          clientIp: req.ip,
+        });
       }
       req.csrfToken = null;
       reply.clearCookie(sessionCookie, { path: '/' });

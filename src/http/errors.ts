@@ -14,7 +14,10 @@ export const errorHandler = (externalUrl: string | undefined) =>
       }
       if (err.status >= 500) req.log.error({ err }, err.message);
       const body = { code: err.code, message: err.message, ...(onRegistry && err.detail !== undefined && { detail: err.detail }) };
-      return reply.code(err.status).header('content-type', 'application/json; charset=utf-8').send({ errors: [body] });
+      return reply
+        .code(err.status)
+        .header('content-type', 'application/json; charset=utf-8')
+        .send({ errors: [body] });
     }
     const status = (err as FastifyError).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
@@ -24,7 +27,9 @@ export const errorHandler = (externalUrl: string | undefined) =>
     // A client that went away mid-body is not a server fault.
     if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || err.message === 'aborted') {
       req.log.info({ url: req.url }, 'client closed the connection before the request body ended');
-      return reply.code(400).send({ errors: [{ code: onRegistry ? 'BLOB_UPLOAD_INVALID' : 'BAD_REQUEST', message: 'request body ended early' }] });
+      return reply
+        .code(400)
+        .send({ errors: [{ code: onRegistry ? 'BLOB_UPLOAD_INVALID' : 'BAD_REQUEST', message: 'request body ended early' }] });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INTERNAL_SERVER_ERROR', message: 'internal server error' }] });

@@ -7,7 +7,7 @@ import { displayName } from '../auth/identity.js';
 import type { RegistryAccess } from '../auth/registry-access.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/index.js';
-import { writeAudit } from '../events/audit.js';
+import { registerAuditRoutes, type AuditRouteDeps } from '../audit/routes.js';
 import { registerRegistryRoutes, type RegistryRouteDeps } from '../registry/routes.js';
 import type { UserService } from '../users/service.js';
 import { registerUserRoutes } from '../users/routes.js';
@@ -25,6 +25,7 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   users: UserService;
   db: Db;
   auth: Config['auth'];
+  audit: Omit<AuditRouteDeps, 'guard'>;
 }
 
 export const apiPrefix = '/api/v2.0';
@@ -51,7 +52,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   if (deps.accessLog) {
     app.addHook('onResponse', async (req, reply) => {
-      req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: displayName(req.identity) }, 'request');
+      req.log.info(
+        { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: displayName(req.identity) },
+        'request',
+      );
     });
   }
   await app.register(cookie);
@@ -72,9 +76,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         guard: deps.guard,
         authenticator: deps.authenticator,
         selfRegistration: deps.auth.self_registration,
-        audit: (identity, operation, username) =>
-          writeAudit(deps.db, { username: displayName(identity), operation, resourceType: 'user', resource: username }),
       });
+      await registerAuditRoutes(api, { ...deps.audit, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

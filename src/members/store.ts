@@ -16,4 +16,16 @@ export class MemberStore {
     const role = row ? Number(row.role_id) : null;
     return isRoleId(role) ? role : null;
   }
+
+  /** Ids of the projects in which a user is Project Admin. */
+  async projectsAdministeredBy(userId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select('project_id')
+      .where('entity_type', '=', 'u')
+      .where('entity_id', '=', userId)
+      .where('role_id', '=', 1)
+      .execute();
+    return rows.map((r) => Number(r.project_id));
+  }
 }

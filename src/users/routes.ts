@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireAuthenticated, type AccessGuard } from '../auth/guard.js';
-import { isSysadmin, type Identity } from '../auth/identity.js';
+import { displayName, isSysadmin, type Identity } from '../auth/identity.js';
 import { bodyOf, created, idParam, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
 import { apiError } from '../lib/errors.js';
 import { parseQuery } from '../lib/query.js';
@@ -12,8 +12,6 @@ export interface UserRouteDeps {
   guard: AccessGuard;
   authenticator: Authenticator;
   selfRegistration: boolean;
-  /** Records an audit entry for a change to a user. */
-  audit(identity: Identity, operation: 'create' | 'update' | 'delete', username: string): Promise<void>;
 }
 
 function selfOrAdmin(identity: Identity, userId: number): void {
@@ -46,8 +44,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
         throw apiError(req.identity.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN', 'only system administrators may create users (self-registration is off)');
       }
     }
-    const user = await users.create(bodyOf(req));
-    await deps.audit(req.identity, 'create', user.username);
+    const user = await users.create(bodyOf(req), displayName(req.identity));
     return created(reply, `/api/v2.0/users/${user.id}`);
   });
 
@@ -71,9 +68,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   app.put('/users/:user_id', async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     selfOrAdmin(req.identity, id);
-    await users.updateProfile(id, bodyOf(req));
-    const user = await users.get(id);
-    await deps.audit(req.identity, 'update', user.username);
+    await users.updateProfile(id, bodyOf(req), displayName(req.identity));
     return reply.code(200).send();
   });
 
@@ -83,9 +78,8 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     if (req.identity.kind === 'user' && req.identity.userId === id) throw apiError('FORBIDDEN', 'you cannot delete yourself');
     const target = await users.get(id);
     if (target.username === adminUsername) throw apiError('FORBIDDEN', 'the admin account cannot be deleted');
-    await users.delete(id);
+    await users.delete(id, displayName(req.identity));
     deps.authenticator.invalidate();
-    await deps.audit(req.identity, 'delete', target.username);
     return reply.code(200).send();
   });
 
@@ -94,10 +88,8 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     selfOrAdmin(req.identity, id);
     const body = bodyOf(req);
     const self = req.identity.kind === 'user' && req.identity.userId === id;
-    await users.changePassword(id, body.new_password, body.old_password, self || !isSysadmin(req.identity));
+    await users.changePassword(id, body.new_password, body.old_password, self || !isSysadmin(req.identity), displayName(req.identity));
     deps.authenticator.invalidate();
-    const user = await users.get(id);
-    await deps.audit(req.identity, 'update', user.username);
     return reply.code(200).send();
   });
 
@@ -106,9 +98,8 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     guard.requireSystem(req.identity, 'user', 'update');
     const target = await users.get(id);
     if (target.username === adminUsername) throw apiError('FORBIDDEN', 'the admin account is always a system administrator');
-    await users.setSysadmin(id, bodyOf(req).sysadmin_flag);
+    await users.setSysadmin(id, bodyOf(req).sysadmin_flag, displayName(req.identity));
     deps.authenticator.invalidate();
-    await deps.audit(req.identity, 'update', target.username);
     return reply.code(200).send();
   });
 }

@@ -1,5 +1,6 @@
 import { checkPassword, generateSecret, hashSecret, verifyDecoy, verifySecret } from '../auth/password.js';
 import type { User } from '../db/types.js';
+import type { AuditEntry } from '../events/audit.js';
 import { nowIso } from '../lib/clock.js';
 import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
@@ -43,6 +44,10 @@ export interface UserInput {
   password?: unknown;
 }
 
+function audit(actor: string, operation: 'create' | 'update' | 'delete', username: string): AuditEntry {
+  return { username: actor, operation, resourceType: 'user', resource: username };
+}
+
 const emailPattern = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function optionalString(name: string, value: unknown, max: number): string {
@@ -82,7 +87,8 @@ export class UserService {
     return this.store.byUsername(username);
   }
 
-  async create(input: UserInput, options: { sysadmin?: boolean } = {}): Promise<User> {
+  /** `actor` is who asks (recorded in the audit log in the same transaction). */
+  async create(input: UserInput, actor: string, options: { sysadmin?: boolean } = {}): Promise<User> {
     const username = checkUsername(input.username);
     const email = checkEmail(input.email);
     const realname = optionalString('realname', input.realname, 255);
@@ -99,14 +105,14 @@ export class UserService {
         password_hash: await hashSecret(password),
         sysadmin: options.sysadmin ?? false,
         now: nowIso(),
-      });
+      }, audit(actor, 'create', username));
     } catch (err) {
       if (/unique|duplicate/i.test((err as Error).message)) throw apiError('CONFLICT', `username ${username} is already taken`);
       throw err;
     }
   }
 
-  async updateProfile(id: number, input: UserInput): Promise<void> {
+  async updateProfile(id: number, input: UserInput, actor: string): Promise<void> {
     const user = await this.get(id);
     const changes: { email?: string; realname?: string; comment?: string } = {};
     if (input.email !== undefined) {
@@ -116,11 +122,11 @@ export class UserService {
     }
     if (input.realname !== undefined) changes.realname = optionalString('realname', input.realname, 255);
     if (input.comment !== undefined) changes.comment = optionalString('comment', input.comment, 1024);
-    await this.store.update(id, changes, nowIso());
+    await this.store.update(id, changes, nowIso(), audit(actor, 'update', user.username));
   }
 
   /** Changes a password; `oldPassword` is required unless an admin resets someone else's. */
-  async changePassword(id: number, newPassword: unknown, oldPassword: unknown, requireOld: boolean): Promise<void> {
+  async changePassword(id: number, newPassword: unknown, oldPassword: unknown, requireOld: boolean, actor: string): Promise<void> {
     const user = await this.get(id);
     const password = checkPassword(newPassword);
     if (requireOld) {
@@ -131,18 +137,18 @@ export class UserService {
     if (await verifySecret(user.password_hash, password)) {
       throw apiError('BAD_REQUEST', 'the new password must differ from the old one');
     }
-    await this.store.update(id, { password_hash: await hashSecret(password) }, nowIso());
+    await this.store.update(id, { password_hash: await hashSecret(password) }, nowIso(), audit(actor, 'update', user.username));
   }
 
-  async setSysadmin(id: number, flag: unknown): Promise<void> {
+  async setSysadmin(id: number, flag: unknown, actor: string): Promise<void> {
     if (typeof flag !== 'boolean') throw apiError('BAD_REQUEST', 'sysadmin_flag must be true or false');
-    await this.get(id);
-    await this.store.update(id, { sysadmin: flag ? 1 : 0 }, nowIso());
+    const user = await this.get(id);
+    await this.store.update(id, { sysadmin: flag ? 1 : 0 }, nowIso(), audit(actor, 'update', user.username));
   }
 
-  async delete(id: number): Promise<User> {
+  async delete(id: number, actor: string): Promise<User> {
     const user = await this.get(id);
-    await this.store.delete(id);
+    await this.store.delete(id, audit(actor, 'delete', user.username));
     return user;
   }
 

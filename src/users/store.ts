@@ -1,4 +1,5 @@
 import type { Db } from '../db/index.js';
+import { writeAudit, type AuditEntry } from '../events/audit.js';
 import { applyQuery, applySort, type Field } from '../db/query.js';
 import type { User } from '../db/types.js';
 import type { Paging } from '../lib/paging.js';
@@ -39,33 +40,56 @@ export class UserStore {
     return this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
   }
 
-  async insert(u: NewUser): Promise<User> {
-    return this.db
-      .insertInto('users')
-      .values({
-        username: u.username,
-        email: u.email,
-        realname: u.realname,
-        comment: u.comment,
-        password_hash: u.password_hash,
-        sysadmin: u.sysadmin ? 1 : 0,
-        creation_time: u.now,
-        update_time: u.now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  /** Inserts a user and, in the same transaction, its audit record. */
+  async insert(u: NewUser, audit?: AuditEntry): Promise<User> {
+    return this.db.transaction().execute(async (tx) => {
+      const user = await tx
+        .insertInto('users')
+        .values({
+          username: u.username,
+          email: u.email,
+          realname: u.realname,
+          comment: u.comment,
+          password_hash: u.password_hash,
+          sysadmin: u.sysadmin ? 1 : 0,
+          creation_time: u.now,
+          update_time: u.now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      if (audit) await writeAudit(tx, audit);
+      return user;
+    });
   }
 
-  async update(id: number, changes: Partial<Pick<User, 'email' | 'realname' | 'comment' | 'password_hash' | 'sysadmin'>>, now: string) {
-    await this.db.updateTable('users').set({ ...changes, update_time: now }).where('id', '=', id).execute();
+  async update(
+    id: number,
+    changes: Partial<Pick<User, 'email' | 'realname' | 'comment' | 'password_hash' | 'sysadmin'>>,
+    now: string,
+    audit: AuditEntry,
+  ): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('users')
+        .set({ ...changes, update_time: now })
+        .where('id', '=', id)
+        .execute();
+      await writeAudit(tx, audit);
+    });
   }
 
-  async delete(id: number): Promise<void> {
-    await this.db.deleteFrom('users').where('id', '=', id).execute();
+  async delete(id: number, audit: AuditEntry): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('users').where('id', '=', id).execute();
+      await writeAudit(tx, audit);
+    });
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
