@@ -33,6 +33,7 @@ export interface Berth {
   projects: ProjectService;
   registry: RegistryService;
   uploads: UploadService;
+  pulls: PullRecorder;
   users: UserService;
   guard: AccessGuard;
   authenticator: Authenticator;
@@ -60,7 +61,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   await projects.ensureDefaultProject();
 
   const registryStore = new RegistryStore(database.db);
-  const pulls = new PullRecorder(registryStore, 5000, (err) => logger.warn({ err }, 'recording pulls failed'));
+  const pulls = new PullRecorder(registryStore, {
+    intervalMs: 5000,
+    auditPulls: config.log.audit_pulls,
+    onError: (err) => logger.warn({ err }, 'recording pulls failed'),
+  });
   const registry = new RegistryService(registryStore, blobs, projects, pulls, {
     maxManifestBytes: config.registry.max_manifest_bytes,
     manifestCacheEntries: config.registry.manifest_cache_entries,
@@ -137,6 +142,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     projects,
     registry,
     uploads,
+    pulls,
     users,
     guard,
     authenticator,

@@ -74,9 +74,11 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** One line per request at info level. */
         access: z.boolean().default(true),
+        /** Record every manifest pull in the audit log (batched). */
+        audit_pulls: z.boolean().default(true),
       })
       .strict()
-      .default({ level: 'info', access: true }),
+      .default({ level: 'info', access: true, audit_pulls: true }),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { displayName } from '../auth/identity.js';
 import type { RegistryAccess, RegistryAction } from '../auth/registry-access.js';
 import { bearerChallenge } from './challenge.js';
 import { ociError } from '../lib/errors.js';
@@ -148,7 +149,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const name = m[1];
     const reference = decode(m[2]);
     const head = req.method === 'HEAD';
-    const manifest = await registry.getManifest(name, reference, !head);
+    const manifest = await registry.getManifest(name, reference, head ? null : displayName(req.identity));
     if (!accepts(req.headers.accept, manifest.mediaType)) {
       throw ociError(
         'MANIFEST_UNKNOWN',
@@ -261,7 +262,14 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const name = m[1];
     const reference = decode(m[2]);
     const bytes = await readLimited(req.raw, registry.options.maxManifestBytes);
-    const result = await registry.putManifest(name, reference, bytes, bareMediaType(req.headers['content-type']), many(query(req).tag));
+    const result = await registry.putManifest(
+      name,
+      reference,
+      bytes,
+      bareMediaType(req.headers['content-type']),
+      displayName(req.identity),
+      many(query(req).tag),
+    );
     reply.header('location', `/v2/${name}/manifests/${result.digest}`);
     reply.header('docker-content-digest', result.digest);
     if (result.subject) reply.header('oci-subject', result.subject);
@@ -269,8 +277,8 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     return reply.code(201).send();
   };
 
-  const deleteManifest: Handler = async (_req, reply, m) => {
-    await registry.deleteManifest(m[1], decode(m[2]));
+  const deleteManifest: Handler = async (req, reply, m) => {
+    await registry.deleteManifest(m[1], decode(m[2]), displayName(req.identity));
     return reply.code(202).send();
   };
 

@@ -140,9 +140,10 @@ export class RegistryService {
   }
 
   /**
-   * Resolves a tag or digest to a stored manifest. `pull` records a pull (GET, not HEAD).
+   * Resolves a tag or digest to a stored manifest. A `puller` (GET, not HEAD) is recorded
+   * as a pull.
    */
-  async getManifest(repositoryName: string, reference: string, pull: boolean): Promise<StoredManifest & { artifactId: number }> {
+  async getManifest(repositoryName: string, reference: string, puller: string | null): Promise<StoredManifest & { artifactId: number }> {
     checkRepositoryName(repositoryName);
     const byDigest = looksLikeDigest(reference);
     if (byDigest) checkDigest(reference);
@@ -157,16 +158,25 @@ export class RegistryService {
       throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repositoryName}`);
     }
     const manifest = await this.loadManifest(Number(ref.id), ref.digest, ref.media_type);
-    if (pull) this.pulls.record(Number(ref.id), byDigest ? null : reference);
+    if (puller !== null) {
+      this.pulls.record({
+        artifactId: Number(ref.id),
+        projectId: Number(ref.project_id),
+        tag: byDigest ? null : reference,
+        resource: byDigest ? `${repositoryName}@${reference}` : `${repositoryName}:${reference}`,
+        username: puller,
+      });
+    }
     return { ...manifest, artifactId: Number(ref.id) };
   }
 
-  /** Validates and stores a manifest; all or nothing. */
+  /** Validates and stores a manifest; all or nothing. `actor` is recorded in the audit log. */
   async putManifest(
     repositoryName: string,
     reference: string,
     bytes: Uint8Array,
     contentType: string,
+    actor: string,
     extraTags: string[] = [],
   ): Promise<PutManifestResult> {
     checkRepositoryName(repositoryName);
@@ -207,6 +217,13 @@ export class RegistryService {
       children,
       tags,
       now: nowIso(),
+      audit: {
+        username: actor,
+        operation: 'create',
+        resourceType: 'artifact',
+        resource: tags.length > 0 ? `${repositoryName}:${tags.join(',')}` : `${repositoryName}@${digest}`,
+        projectId: repo.project_id,
+      },
     });
     return { digest, subject: manifest.subject?.digest ?? null, tags: byDigest ? tags : [] };
   }
@@ -261,11 +278,18 @@ export class RegistryService {
    * DELETE by digest removes the artifact and its tags; by tag, only the tag. A manifest
    * that an index in the same repository lists is refused: delete the index first.
    */
-  async deleteManifest(repositoryName: string, reference: string): Promise<void> {
+  async deleteManifest(repositoryName: string, reference: string, actor: string): Promise<void> {
     const repo = await this.existingRepository(repositoryName);
+    const audit = (resourceType: string, resource: string) => ({
+      username: actor,
+      operation: 'delete' as const,
+      resourceType,
+      resource,
+      projectId: repo.project_id,
+    });
     if (!looksLikeDigest(reference)) {
       if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `"${reference}" is neither a valid tag nor a digest`);
-      if (!(await this.store.deleteTag(repo.id, reference))) {
+      if (!(await this.store.deleteTag(repo.id, reference, audit('tag', `${repositoryName}:${reference}`)))) {
         throw ociError('MANIFEST_UNKNOWN', `tag ${reference} is not in repository ${repositoryName}`);
       }
       return;
@@ -280,7 +304,7 @@ export class RegistryService {
         `manifest ${reference} is part of index ${parents[0]}${parents.length > 1 ? ` and ${parents.length - 1} more` : ''} in ${repositoryName}; delete the index first`,
       );
     }
-    await this.store.deleteArtifact(Number(ref.id));
+    await this.store.deleteArtifact(Number(ref.id), audit('artifact', `${repositoryName}@${reference}`));
   }
 
   // Listings.

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/types.js';
+import { writeAudit, type AuditEntry } from '../events/audit.js';
 
 type Executor = Db | Transaction<Database>;
 
@@ -14,6 +15,7 @@ export interface ManifestRef {
   id: number;
   digest: string;
   media_type: string;
+  project_id: number;
 }
 
 export interface UploadRow {
@@ -36,6 +38,7 @@ export interface NewManifest {
   children: Array<{ id: number; digest: string; platform: string | null; annotations: string | null }>;
   tags: string[];
   now: string;
+  audit: AuditEntry;
 }
 
 export interface Referrer {
@@ -139,7 +142,7 @@ export class RegistryStore {
       .selectFrom('tags as t')
       .innerJoin('repositories as r', 'r.id', 't.repository_id')
       .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
-      .select(['a.id', 'a.digest', 'a.media_type'])
+      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id'])
       .where('r.name', '=', repositoryName)
       .where('t.name', '=', tag)
       .executeTakeFirst();
@@ -149,7 +152,7 @@ export class RegistryStore {
     return this.db
       .selectFrom('artifacts as a')
       .innerJoin('repositories as r', 'r.id', 'a.repository_id')
-      .select(['a.id', 'a.digest', 'a.media_type'])
+      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id'])
       .where('r.name', '=', repositoryName)
       .where('a.digest', '=', digest)
       .executeTakeFirst();
@@ -216,6 +219,7 @@ export class RegistryStore {
       }
       for (const tag of m.tags) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
       await tx.updateTable('repositories').set({ updated_at: m.now }).where('id', '=', m.repositoryId).execute();
+      await writeAudit(tx, m.audit);
       return artifactId;
     });
   }
@@ -240,8 +244,9 @@ export class RegistryStore {
   }
 
   /** Deletes an artifact and its tags (its blob links stay for GC to judge). */
-  async deleteArtifact(artifactId: number): Promise<void> {
+  async deleteArtifact(artifactId: number, audit: AuditEntry): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      await writeAudit(tx, audit);
       await tx.deleteFrom('tags').where('artifact_id', '=', artifactId).execute();
       await tx.deleteFrom('artifact_blobs').where('artifact_id', '=', artifactId).execute();
       await tx.deleteFrom('artifact_references').where('parent_id', '=', artifactId).execute();
@@ -249,9 +254,13 @@ export class RegistryStore {
     });
   }
 
-  async deleteTag(repositoryId: number, name: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+  async deleteTag(repositoryId: number, name: string, audit: AuditEntry): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst();
+      const deleted = Number(result.numDeletedRows) > 0;
+      if (deleted) await writeAudit(tx, audit);
+      return deleted;
+    });
   }
 
   async listTags(repositoryId: number, limit: number | undefined, last: string | undefined): Promise<string[]> {
@@ -344,9 +353,10 @@ export class RegistryStore {
   }
 
   /** Applies a batch of pulls: one pull_time per artifact and tag, and a pull count per repository. */
-  async recordPulls(pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>): Promise<void> {
+  async recordPulls(pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>, audits: AuditEntry[]): Promise<void> {
     if (pulls.length === 0) return;
     await this.db.transaction().execute(async (tx) => {
+      await writeAudit(tx, audits);
       const perRepository = new Map<number, number>();
       for (const p of pulls) {
         const artifact = await tx
