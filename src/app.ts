@@ -19,10 +19,13 @@ import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobStore } from './storage/filesystem.js';
 import { MemberStore } from './members/store.js';
+import { MemberService } from './members/service.js';
 import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
 import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
+import { RobotService } from './robots/service.js';
+import { RobotStore } from './robots/store.js';
 
 export interface Berth {
   config: Config;
@@ -78,13 +81,22 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     // Printed once, on the start that creates the account; never stored in clear.
     process.stdout.write(`\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`);
   }
-  const memberStore = new MemberStore(database.db);
-  const guard = new AccessGuard(memberStore);
+  const members = new MemberService(new MemberStore(database.db), users);
+  const guard = new AccessGuard(members);
   const projectRef = async (name: string) => {
     const project = await projects.findByName(name);
     return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
   };
   const registryAccess = new RegistryAccess(guard, { projectRef });
+  const projectRefById = async (id: number) => {
+    const project = await projects.byId(id);
+    return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
+  };
+  const robots = new RobotService(new RobotStore(database.db), guard, { byName: projectRef, byId: projectRefById }, {
+    prefix: config.auth.robot_name_prefix,
+    defaultDurationDays: config.auth.robot_token_duration_days,
+    onCredentialsChanged: () => authenticator.invalidate(),
+  });
   const principals: Principals = {
     robotPrefix: config.auth.robot_name_prefix,
     async userByPassword(username, password) {
@@ -95,9 +107,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       const user = await users.byId(id);
       return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
     },
-    async robotBySecret() {
-      return null;
-    },
+    robotBySecret: (name, secret) => robots.authenticate(name, secret),
   };
   const tokens = await TokenService.open({ keyFile: paths.tokenKeyFile, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
   const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
@@ -113,12 +123,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     guard,
     users,
+    robots,
+    projects,
+    members,
     db: database.db,
     auth: config.auth,
     audit: {
       audit: new AuditService(new AuditStore(database.db)),
       projectRef,
-      projectsAdministeredBy: (userId) => memberStore.projectsAdministeredBy(userId),
+      projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
   });
 

@@ -40,3 +40,17 @@ export function bodyOf(req: FastifyRequest): Record<string, unknown> {
 export function created(reply: FastifyReply, location: string) {
   return reply.code(201).header('location', location).send();
 }
+
+/** Harbor's X-Is-Resource-Name: the `{…_name_or_id}` path parameter is a name even when it is all digits. */
+export function isResourceName(req: FastifyRequest): boolean {
+  const value = req.headers['x-is-resource-name'];
+  return typeof value === 'string' && ['true', '1'].includes(value.trim().toLowerCase());
+}
+
+/** An optional boolean query parameter ("true"/"false"); 400 for anything else. */
+export function boolParam(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw apiError('BAD_REQUEST', `${name} must be true or false, not "${value}"`);
+}

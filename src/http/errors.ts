@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isAppError } from '../lib/errors.js';
 import { bearerChallenge } from '../registry/challenge.js';
@@ -34,3 +36,34 @@ export const errorHandler = (externalUrl: string | undefined) =>
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INTERNAL_SERVER_ERROR', message: 'internal server error' }] });
   };
+
+/** Connections whose current request is on /v2, so that a request refused mid-body is answered with an OCI code. */
+const registrySockets = new WeakSet<object>();
+
+export function noteRequestProtocol(req: IncomingMessage): void {
+  if (req.url?.startsWith('/v2')) registrySockets.add(req.socket);
+  else registrySockets.delete(req.socket);
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused (a body that ends before its
+ * Content-Length, broken chunk framing, oversized headers) with the error body clients
+ * parse, instead of Fastify's default one; then drops the connection, whose framing is lost.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const message =
+    err.code === 'HPE_INVALID_EOF_STATE'
+      ? 'the request ended before the body its headers declared'
+      : `malformed HTTP request (${err.code ?? err.message})`;
+  const code = registrySockets.has(socket) ? 'SIZE_INVALID' : 'BAD_REQUEST';
+  const body = JSON.stringify({ errors: [{ code, message }] });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}

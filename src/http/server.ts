@@ -11,9 +11,15 @@ import { registerAuditRoutes, type AuditRouteDeps } from '../audit/routes.js';
 import { registerRegistryRoutes, type RegistryRouteDeps } from '../registry/routes.js';
 import type { UserService } from '../users/service.js';
 import { registerUserRoutes } from '../users/routes.js';
+import { registerProjectRoutes } from '../projects/routes.js';
+import type { ProjectService } from '../projects/service.js';
+import { registerMemberRoutes } from '../members/routes.js';
+import type { MemberService } from '../members/service.js';
+import { registerRobotRoutes } from '../robots/routes.js';
+import type { RobotService } from '../robots/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
-import { errorHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
@@ -23,6 +29,9 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   authenticator: Authenticator;
   guard: AccessGuard;
   users: UserService;
+  projects: ProjectService;
+  members: MemberService;
+  robots: RobotService;
   db: Db;
   auth: Config['auth'];
   audit: Omit<AuditRouteDeps, 'guard'>;
@@ -44,8 +53,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreDuplicateSlashes: true },
+    clientErrorHandler,
   });
   app.setErrorHandler(errorHandler(deps.externalUrl));
+  app.addHook('onRequest', (req, _reply, done) => {
+    noteRequestProtocol(req.raw);
+    done();
+  });
   app.addHook('onSend', async (req, reply, payload) => {
     if (req.url.startsWith('/v2')) reply.header('docker-distribution-api-version', 'registry/2.0');
     return payload;
@@ -78,6 +92,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         selfRegistration: deps.auth.self_registration,
       });
       await registerAuditRoutes(api, { ...deps.audit, guard: deps.guard });
+      await registerProjectRoutes(api, { projects: deps.projects, members: deps.members, guard: deps.guard, projectCreation: deps.auth.project_creation_restriction });
+      await registerMemberRoutes(api, { members: deps.members, projects: deps.projects, guard: deps.guard });
+      await registerRobotRoutes(api, { robots: deps.robots });
     },
     { prefix: apiPrefix },
   );

@@ -1,14 +1,92 @@
-import { nowIso } from '../lib/clock.js';
+import type { ProjectRef } from '../auth/guard.js';
+import { roles, type RoleId } from '../auth/rbac.js';
 import type { Project } from '../db/types.js';
-import type { ProjectStore } from './store.js';
+import type { AuditEntry } from '../events/audit.js';
+import { nowIso } from '../lib/clock.js';
+import { apiError } from '../lib/errors.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+import { checkMetadataKey, normalizeMetadata, parseProjectRequest, shown } from './rules.js';
+import type { ProjectFilter, ProjectRow, ProjectStore } from './store.js';
 
 export const defaultProjectName = 'library';
 
+/** Who asks for a change, as plain values. */
+export interface Actor {
+  /** Recorded in the audit log. */
+  username: string;
+  /** The local user who will own a new project; null for robots. */
+  userId: number | null;
+  sysadmin: boolean;
+}
+
+/** The Project definition of Harbor's API. */
+export interface ProjectView {
+  project_id: number;
+  owner_id: number;
+  owner_name?: string;
+  name: string;
+  registry_id: number | null;
+  creation_time: string;
+  update_time: string;
+  deleted: boolean;
+  togglable: boolean;
+  current_user_role_id: number;
+  current_user_role_ids: number[];
+  repo_count: number;
+  metadata?: Record<string, string>;
+  cve_allowlist?: { id: number; project_id: number; items: unknown[]; creation_time: string; update_time: string };
+}
+
+/** What the caller is, for the per-caller fields of a project. */
+export interface Viewer {
+  sysadmin: boolean;
+  /** The caller's roles per project id. */
+  roles: Map<number, RoleId[]>;
+}
+
+/** Harbor's ranking for current_user_role_id (a maintainer outranks a developer). */
+const rolePower: Record<RoleId, number> = { 1: 50, 4: 40, 2: 30, 3: 20, 5: 10 };
+
+export function highestRole(ids: RoleId[]): number {
+  return ids.reduce<number>((best, id) => (best === 0 || rolePower[id] > rolePower[best as RoleId] ? id : best), 0);
+}
+
+export function toRef(p: Project): ProjectRef {
+  return { id: Number(p.id), name: p.name, public: p.public === 1 };
+}
+
+/** Metadata as Harbor shows it: `public` (a column here) and every stored key. */
+function fullMetadata(p: Project, stored: Record<string, string>): Record<string, string> {
+  return { public: p.public === 1 ? 'true' : 'false', ...stored };
+}
+
+function audit(actor: Actor, operation: 'create' | 'update' | 'delete', project: string, projectId?: number): AuditEntry {
+  return { username: actor.username, operation, resourceType: 'project', resource: project, projectId };
+}
+
+function metadataAudit(actor: Actor, operation: 'create' | 'update' | 'delete', project: Project, key: string): AuditEntry {
+  return { username: actor.username, operation, resourceType: 'project_metadata', resource: `${project.name}:${key}`, projectId: Number(project.id) };
+}
+
+function onePair(body: Record<string, unknown>): [string, unknown] {
+  const entries = Object.entries(body);
+  if (entries.length !== 1) throw apiError('BAD_REQUEST', 'send exactly one key/value pair, such as {"auto_scan": "true"}');
+  return entries[0];
+}
+
 export class ProjectService {
-  constructor(private readonly store: ProjectStore) {}
+  constructor(
+    private readonly store: ProjectStore,
+    private readonly defaults: { storageLimit: number } = { storageLimit: -1 },
+  ) {}
 
   findByName(name: string): Promise<Project | undefined> {
     return this.store.findByName(name);
+  }
+
+  byId(id: number): Promise<Project | undefined> {
+    return this.store.byId(id);
   }
 
   /** Creates the public project `library` on first start, as Harbor does. */
@@ -18,7 +96,156 @@ export class ProjectService {
     }
   }
 
+  /** A bare project, without owner or audit record (for tests and seeding). */
   async create(name: string, isPublic: boolean): Promise<Project> {
     return this.store.insert(name, isPublic, nowIso());
+  }
+
+  /**
+   * A `{project_name_or_id}` path parameter: an id when it is all digits, unless the client
+   * says it is a name (X-Is-Resource-Name). 404 when there is no such project.
+   */
+  async resolve(nameOrId: string, isName: boolean): Promise<ProjectRow> {
+    const byId = !isName && /^\d+$/.test(nameOrId);
+    const found = byId ? await this.store.row(Number(nameOrId)) : await this.rowByName(nameOrId);
+    if (!found) throw apiError('NOT_FOUND', `project ${shown(nameOrId)} does not exist`);
+    return found;
+  }
+
+  private async rowByName(name: string): Promise<ProjectRow | undefined> {
+    const project = await this.store.findByName(name);
+    return project ? this.store.row(Number(project.id)) : undefined;
+  }
+
+  /** POST /projects: checks the ProjectReq, creates the project and makes its creator Project Admin. */
+  async createFromRequest(body: Record<string, unknown>, actor: Actor): Promise<Project> {
+    const req = parseProjectRequest(body, 'create');
+    const name = req.name!;
+    if (await this.store.findByName(name)) throw apiError('CONFLICT', `project ${name} already exists`);
+    const { public: isPublic, ...metadata } = req.metadata;
+    // As in Harbor, only a system administrator chooses the storage limit; others get the default.
+    const storageLimit = actor.sysadmin && req.storageLimit !== undefined ? req.storageLimit : this.defaults.storageLimit;
+    const project = await this.store.create(
+      {
+        name,
+        public: isPublic === 'true',
+        ownerId: actor.userId,
+        ownerRole: actor.userId === null ? null : roles.projectAdmin,
+        storageLimit,
+        metadata,
+        now: nowIso(),
+      },
+      audit(actor, 'create', name),
+    );
+    if (!project) throw apiError('CONFLICT', `project ${name} already exists`);
+    return project;
+  }
+
+  /** PUT /projects/{p}: metadata given is added or replaced; the rest stays. */
+  async update(project: Project, body: Record<string, unknown>, actor: Actor): Promise<void> {
+    const req = parseProjectRequest(body, 'update');
+    if (req.name !== undefined && req.name !== project.name) {
+      throw apiError('BAD_REQUEST', `a project cannot be renamed: project_name "${shown(req.name)}" is not "${project.name}"`);
+    }
+    const { public: isPublic, ...metadata } = req.metadata;
+    const changes = { public: isPublic === undefined ? undefined : isPublic === 'true', metadata };
+    await this.store.update(Number(project.id), changes, nowIso(), audit(actor, 'update', project.name, Number(project.id)));
+  }
+
+  async deletable(project: Project): Promise<{ deletable: boolean; message?: string }> {
+    const count = (await this.store.repositoryCounts([Number(project.id)])).get(Number(project.id)) ?? 0;
+    return count > 0 ? { deletable: false, message: 'the project contains repositories, can not be deleted' } : { deletable: true };
+  }
+
+  /** Deletes an empty project; 412 while it holds repositories. */
+  async delete(project: Project, actor: Actor): Promise<void> {
+    const result = await this.store.delete(Number(project.id), audit(actor, 'delete', project.name, Number(project.id)));
+    if (result === 'not-empty') {
+      throw apiError('PRECONDITION', `project ${project.name} contains repositories and cannot be deleted; delete them first`);
+    }
+  }
+
+  list(filter: ProjectFilter, terms: QueryTerm[], sort: string | undefined, paging: Paging) {
+    return this.store.list(filter, terms, sort, paging);
+  }
+
+  async repositoryCount(project: Project): Promise<number> {
+    return (await this.store.repositoryCounts([Number(project.id)])).get(Number(project.id)) ?? 0;
+  }
+
+  /** Projects as Harbor's API shows them; `withDetail` adds metadata, allowlist and owner name. */
+  async views(rows: ProjectRow[], viewer: Viewer, withDetail = true): Promise<ProjectView[]> {
+    const ids = rows.map((r) => Number(r.id));
+    const counts = await this.store.repositoryCounts(ids);
+    const metadata = withDetail ? await this.store.metadataOf(ids) : undefined;
+    return rows.map((p) => {
+      const id = Number(p.id);
+      const roleIds = [...(viewer.roles.get(id) ?? [])].sort();
+      const view: ProjectView = {
+        project_id: id,
+        owner_id: p.owner_id === null ? 0 : Number(p.owner_id),
+        name: p.name,
+        registry_id: null,
+        creation_time: p.created_at,
+        update_time: p.updated_at,
+        deleted: false,
+        togglable: viewer.sysadmin || roleIds.includes(roles.projectAdmin),
+        current_user_role_id: highestRole(roleIds),
+        current_user_role_ids: roleIds,
+        repo_count: counts.get(id) ?? 0,
+      };
+      if (metadata) {
+        view.owner_name = p.owner_name ?? '';
+        view.metadata = fullMetadata(p, metadata.get(id) ?? {});
+        view.cve_allowlist = { id: 0, project_id: id, items: [], creation_time: p.created_at, update_time: p.updated_at };
+      }
+      return view;
+    });
+  }
+
+  async metadata(project: Project): Promise<Record<string, string>> {
+    const stored = (await this.store.metadataOf([Number(project.id)])).get(Number(project.id)) ?? {};
+    return fullMetadata(project, stored);
+  }
+
+  async getMetadata(project: Project, key: string): Promise<Record<string, string>> {
+    const all = await this.metadata(project);
+    if (!Object.hasOwn(all, key)) throw apiError('NOT_FOUND', `metadata ${shown(key)} is not set on project ${project.name}`);
+    return { [key]: all[key] };
+  }
+
+  /** POST /metadatas: one new key; 409 when the project already has it. */
+  async addMetadata(project: Project, body: Record<string, unknown>, actor: Actor): Promise<void> {
+    const [key, raw] = onePair(body);
+    const value = normalizeMetadata(key, raw);
+    const conflict = () => apiError('CONFLICT', `metadata ${key} is already set on project ${project.name}; change it with PUT`);
+    // `public` is a column: every project has it.
+    if (key === 'public') throw conflict();
+    if (!(await this.store.addMetadata(Number(project.id), key, value, nowIso(), metadataAudit(actor, 'create', project, key)))) throw conflict();
+  }
+
+  /** PUT /metadatas/{key}: the body is {"key": "value"} for the key in the path. */
+  async setMetadata(project: Project, key: string, body: Record<string, unknown>, actor: Actor): Promise<void> {
+    checkMetadataKey(key);
+    const keys = Object.keys(body);
+    if (keys.length !== 1 || keys[0] !== key) {
+      throw apiError('BAD_REQUEST', `the body must hold only the metadata named in the path, such as {"${key}": "true"}`);
+    }
+    const value = normalizeMetadata(key, body[key]);
+    const changes = key === 'public' ? { public: value === 'true', metadata: {} } : { metadata: { [key]: value } };
+    await this.store.update(Number(project.id), changes, nowIso(), metadataAudit(actor, 'update', project, key));
+  }
+
+  /** DELETE /metadatas/{key}; removing `public` makes the project private, as a missing key does in Harbor. */
+  async deleteMetadata(project: Project, key: string, actor: Actor): Promise<void> {
+    checkMetadataKey(key);
+    const entry = metadataAudit(actor, 'delete', project, key);
+    if (key === 'public') {
+      await this.store.update(Number(project.id), { public: false, metadata: {} }, nowIso(), entry);
+      return;
+    }
+    if (!(await this.store.deleteMetadata(Number(project.id), key, nowIso(), entry))) {
+      throw apiError('NOT_FOUND', `metadata ${key} is not set on project ${project.name}`);
+    }
   }
 }

@@ -1,5 +1,59 @@
+import { sql } from 'kysely';
+import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
+import { applyQuery, applySort, type Field } from '../db/query.js';
 import type { Project } from '../db/types.js';
+import { writeAudit, type AuditEntry } from '../events/audit.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+
+/** A project with its owner's name (null when the owner is gone or there never was one). */
+export interface ProjectRow extends Project {
+  owner_name: string | null;
+}
+
+/** The `q` and `sort` keys GET /projects accepts. */
+export const projectFields: Record<string, Field> = {
+  name: { column: 'projects.name', type: 'string' },
+  project_id: { column: 'projects.id', type: 'number' },
+  owner_id: { column: 'projects.owner_id', type: 'number' },
+  owner: { column: 'users.username', type: 'string' },
+  public: { column: 'projects.public', type: 'boolean' },
+  creation_time: { column: 'projects.created_at', type: 'time' },
+  update_time: { column: 'projects.updated_at', type: 'time' },
+};
+
+/** Which projects a caller may see: all of them, or public ones and those named. */
+export type Visibility = { kind: 'all' } | { kind: 'some'; includePublic: boolean; ids: number[]; names: string[] };
+
+export interface ProjectFilter {
+  visibility: Visibility;
+  /** Fuzzy match on the name. */
+  name?: string;
+  /** Exact owner username. */
+  owner?: string;
+  public?: boolean;
+}
+
+export interface NewProject {
+  name: string;
+  public: boolean;
+  ownerId: number | null;
+  /** The creator's role as a member (Project Admin), or null when the creator is not a user. */
+  ownerRole: RoleId | null;
+  storageLimit: number;
+  /** Every key but `public`, which is a column. */
+  metadata: Record<string, string>;
+  now: string;
+}
+
+function escapeLike(raw: string): string {
+  return raw.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return /unique|duplicate/i.test((err as Error)?.message ?? '');
+}
 
 export class ProjectStore {
   constructor(private readonly db: Db) {}
@@ -8,11 +62,178 @@ export class ProjectStore {
     return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
+  byId(id: number): Promise<Project | undefined> {
+    return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  private rows() {
+    return this.db.selectFrom('projects').leftJoin('users', 'users.id', 'projects.owner_id');
+  }
+
+  /** The project with its owner's name. */
+  row(id: number): Promise<ProjectRow | undefined> {
+    return this.rows().selectAll('projects').select('users.username as owner_name').where('projects.id', '=', id).executeTakeFirst();
+  }
+
+  /** A bare project (used for `library` on first start and by tests). */
   async insert(name: string, isPublic: boolean, now: string): Promise<Project> {
     return this.db
       .insertInto('projects')
       .values({ name, public: isPublic ? 1 : 0, created_at: now, updated_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Creates a project with its metadata, its owner's membership and the audit record, in one
+   * transaction (the owner's membership is part of creating a project, as in Harbor's project
+   * DAO). Returns null when the name is taken.
+   */
+  async create(p: NewProject, audit: AuditEntry): Promise<Project | null> {
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const project = await tx
+          .insertInto('projects')
+          .values({
+            name: p.name,
+            public: p.public ? 1 : 0,
+            owner_id: p.ownerId,
+            storage_limit: p.storageLimit,
+            created_at: p.now,
+            updated_at: p.now,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        const id = Number(project.id);
+        const metadata = Object.entries(p.metadata).map(([name, value]) => ({ project_id: id, name, value }));
+        if (metadata.length > 0) await tx.insertInto('project_metadata').values(metadata).execute();
+        if (p.ownerId !== null && p.ownerRole !== null) {
+          await tx
+            .insertInto('project_members')
+            .values({ project_id: id, entity_type: 'u', entity_id: p.ownerId, role_id: p.ownerRole, creation_time: p.now, update_time: p.now })
+            .execute();
+        }
+        await writeAudit(tx, { ...audit, projectId: id });
+        return project;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err) && (await this.findByName(p.name))) return null;
+      throw err;
+    }
+  }
+
+  /** Sets `public` and any metadata given (added or replaced), and the update time. */
+  async update(id: number, changes: { public?: boolean; metadata: Record<string, string> }, now: string, audit: AuditEntry): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('projects')
+        .set({ updated_at: now, ...(changes.public !== undefined && { public: changes.public ? 1 : 0 }) })
+        .where('id', '=', id)
+        .execute();
+      for (const [name, value] of Object.entries(changes.metadata)) {
+        await tx
+          .insertInto('project_metadata')
+          .values({ project_id: id, name, value })
+          .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ value }))
+          .execute();
+      }
+      await writeAudit(tx, audit);
+    });
+  }
+
+  /** Adds a metadata key; false (and nothing written) when the project already has it. */
+  async addMetadata(id: number, name: string, value: string, now: string, audit: AuditEntry): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('project_metadata').select('name').where('project_id', '=', id).where('name', '=', name).executeTakeFirst();
+      if (existing) return false;
+      await tx.insertInto('project_metadata').values({ project_id: id, name, value }).execute();
+      await tx.updateTable('projects').set({ updated_at: now }).where('id', '=', id).execute();
+      await writeAudit(tx, audit);
+      return true;
+    });
+  }
+
+  /** Removes a metadata key; false (and nothing written) when the project does not have it. */
+  async deleteMetadata(id: number, name: string, now: string, audit: AuditEntry): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx.deleteFrom('project_metadata').where('project_id', '=', id).where('name', '=', name).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await tx.updateTable('projects').set({ updated_at: now }).where('id', '=', id).execute();
+      await writeAudit(tx, audit);
+      return true;
+    });
+  }
+
+  /** Stored metadata (every key but `public`) of each project. */
+  async metadataOf(ids: number[]): Promise<Map<number, Record<string, string>>> {
+    const out = new Map<number, Record<string, string>>(ids.map((id) => [id, {}]));
+    if (ids.length === 0) return out;
+    const rows = await this.db.selectFrom('project_metadata').selectAll().where('project_id', 'in', ids).orderBy('name').execute();
+    for (const r of rows) out.get(Number(r.project_id))![r.name] = r.value;
+    return out;
+  }
+
+  /**
+   * Repositories holding at least one artifact, per project. The registry owns these tables;
+   * this read stays here until the registry offers counts per project.
+   */
+  async repositoryCounts(ids: number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>(ids.map((id) => [id, 0]));
+    if (ids.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('repositories as r')
+      .select((eb) => ['r.project_id', eb.fn.countAll<number>().as('n')])
+      .where('r.project_id', 'in', ids)
+      .where((eb) => eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
+      .groupBy('r.project_id')
+      .execute();
+    for (const r of rows) out.set(Number(r.project_id), Number(r.n));
+    return out;
+  }
+
+  /**
+   * Deletes a project that holds no repository with an artifact, in one transaction with its
+   * audit record. Repository rows left by uploads that never became an artifact go with it
+   * (with their upload sessions); metadata, members and robots follow by cascade.
+   */
+  async delete(id: number, audit: AuditEntry): Promise<'deleted' | 'not-empty'> {
+    return this.db.transaction().execute(async (tx) => {
+      const held = await tx
+        .selectFrom('repositories as r')
+        .select('r.id')
+        .where('r.project_id', '=', id)
+        .where((eb) => eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
+        .limit(1)
+        .executeTakeFirst();
+      if (held) return 'not-empty';
+      await tx.deleteFrom('repositories').where('project_id', '=', id).execute();
+      await tx.deleteFrom('projects').where('id', '=', id).execute();
+      await writeAudit(tx, audit);
+      return 'deleted';
+    });
+  }
+
+  async list(filter: ProjectFilter, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ProjectRow[]; total: number }> {
+    let qb = applyQuery(this.rows(), terms, projectFields);
+    const v = filter.visibility;
+    if (v.kind === 'some') {
+      qb = qb.where((eb) => {
+        const ors = [];
+        if (v.includePublic) ors.push(eb('projects.public', '=', 1));
+        if (v.ids.length > 0) ors.push(eb('projects.id', 'in', v.ids));
+        if (v.names.length > 0) ors.push(eb('projects.name', 'in', v.names));
+        return ors.length > 0 ? eb.or(ors) : sql<boolean>`1 = 0`;
+      });
+    }
+    if (filter.name) qb = qb.where(sql<boolean>`projects.name like ${`%${escapeLike(filter.name)}%`} escape '\\'`);
+    if (filter.owner) qb = qb.where('users.username', '=', filter.owner);
+    if (filter.public !== undefined) qb = qb.where('projects.public', '=', filter.public ? 1 : 0);
+
+    const total = await qb.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const selected = qb.selectAll('projects').select('users.username as owner_name');
+    // Harbor lists by name unless told otherwise.
+    const ordered = sort ? applySort(selected, sort, projectFields, { column: 'projects.id', direction: 'asc' }) : selected.orderBy('projects.name');
+    const items = await ordered.limit(paging.pageSize).offset(paging.offset).execute();
+    return { items, total: Number(total.n) };
   }
 }

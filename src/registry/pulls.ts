@@ -63,8 +63,9 @@ export class PullRecorder {
     }
   }
 
+  /** Writes every pull recorded before the call (waiting out a batch already being written). */
   async flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
+    while (this.flushing) await this.flushing;
     if (this.pending.size === 0) return;
     const batch = [...this.pending.values()];
     const audits = this.audits;

@@ -112,6 +112,15 @@ function accepts(acceptHeader: string | undefined, mediaType: string): boolean {
   return false;
 }
 
+/** Does If-None-Match name this digest's ETag? A list, weak tags and "*" count, as RFC 9110 says. */
+function etagMatches(header: string | undefined, digest: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const tag = part.trim().replace(/^W\//, '');
+    return tag === '*' || tag.replace(/"/g, '') === digest;
+  });
+}
+
 function manifestHeaders(reply: FastifyReply, m: StoredManifest): void {
   reply.header('content-type', m.mediaType);
   reply.header('content-length', m.bytes.byteLength);
@@ -157,8 +166,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
       );
     }
     manifestHeaders(reply, manifest);
-    const etag = req.headers['if-none-match'];
-    if (etag && etag.replace(/"/g, '') === manifest.digest) return reply.code(304).send();
+    if (etagMatches(req.headers['if-none-match'], manifest.digest)) return reply.code(304).send();
     return reply.code(200).send(head ? undefined : manifest.bytes);
   };
 
@@ -203,9 +211,13 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const mount = single(q.mount);
     const from = single(q.from);
     // A blob the caller may not read is not mounted; the client uploads it instead, as the spec allows.
-    if (mount !== undefined && from !== undefined && (await access.may(req.identity, from, ['pull']))) {
+    // Without `from`, any repository the caller may pull from will do (the spec makes `from` optional).
+    const mayPull = (repository: string) => access.may(req.identity, repository, ['pull']);
+    const source =
+      mount === undefined ? null : from === undefined ? await uploads.mountSource(mount, mayPull) : (await mayPull(from)) ? from : null;
+    if (mount !== undefined && source !== null) {
       drain(req.raw);
-      if (await uploads.mount(name, mount, from)) {
+      if (await uploads.mount(name, mount, source)) {
         reply.header('location', `/v2/${name}/blobs/${mount}`);
         reply.header('docker-content-digest', mount);
         return reply.code(201).send();

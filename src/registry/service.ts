@@ -259,9 +259,11 @@ export class RegistryService {
     const children = manifest.manifests.map((d) => {
       const child = childRows.get(d.digest);
       if (!child) {
-        throw ociError('MANIFEST_UNKNOWN', `manifest ${d.digest} named by the index is not in repository ${repo.name}; push it first`, {
-          detail: { digest: d.digest },
-        });
+        throw ociError(
+          'MANIFEST_BLOB_UNKNOWN',
+          `manifest ${d.digest} named by the index is not in repository ${repo.name}; push it first`,
+          { detail: { digest: d.digest } },
+        );
       }
       return {
         id: child.id,

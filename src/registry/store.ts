@@ -82,6 +82,19 @@ export class RegistryStore {
     return row === undefined ? undefined : Number(row.size);
   }
 
+  /** Names of repositories that hold a blob, in name order (sources for a mount without `from`). */
+  async repositoriesWithBlob(digest: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('repository_blobs as rb')
+      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+      .select('r.name')
+      .where('rb.digest', '=', digest)
+      .orderBy('r.name')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.name);
+  }
+
   async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx

@@ -78,6 +78,15 @@ export class UploadService {
     return true;
   }
 
+  /** For a mount without `from`: a repository that holds the blob and that `mayPull` allows, or null. */
+  async mountSource(digest: string, mayPull: (repositoryName: string) => Promise<boolean>): Promise<string | null> {
+    checkDigest(digest);
+    for (const name of await this.store.repositoriesWithBlob(digest, 20)) {
+      if (await mayPull(name)) return name;
+    }
+    return null;
+  }
+
   async status(repositoryName: string, id: string): Promise<UploadState> {
     const row = await this.find(repositoryName, id);
     return { id, repository: repositoryName, size: Number(row.size) };
@@ -176,9 +185,7 @@ export class UploadService {
       }
       const rangeLength = body.range.end - body.range.start + 1;
       if (expected !== null && expected !== rangeLength) {
-        throw ociError('RANGE_INVALID', `Content-Range covers ${rangeLength} bytes but Content-Length is ${expected}`, {
-          headers: rangeHeaders,
-        });
+        throw ociError('SIZE_INVALID', `Content-Range covers ${rangeLength} bytes but Content-Length is ${expected}`);
       }
       expected = rangeLength;
     }

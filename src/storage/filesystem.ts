@@ -6,7 +6,18 @@ import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobInfo, BlobStore, ByteRange, UploadInfo } from './blobstore.js';
 
-const readChunk = 256 * 1024;
+/**
+ * Read size for blob downloads. Each read is a round trip through libuv's thread pool;
+ * 1 MiB reads serve a blob from the page cache about a third faster than 256 KiB ones
+ * (docs/PERFORMANCE.md), for at most 1 MiB held per download in flight.
+ */
+const readChunk = 1024 * 1024;
+/**
+ * How much of an upload may wait in memory for the disk. With fs's default (16 KiB) every
+ * 64 KiB socket read waits for its own write to finish before the next read, so receiving
+ * and writing never overlap; 1 MiB lets them run side by side at a bounded cost per upload.
+ */
+const writeBuffer = 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -99,7 +110,7 @@ export class FilesystemBlobStore implements BlobStore {
   async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
     const file = this.uploadPath(id);
     let written = 0;
-    const sink = createWriteStream(file, { flags: 'r+', start: offset });
+    const sink = createWriteStream(file, { flags: 'r+', start: offset, highWaterMark: writeBuffer });
     try {
       await pipeline(
         source,
