@@ -38,9 +38,25 @@ export class Authenticator {
     private readonly throttle: LoginThrottle,
   ) {}
 
+  /** Checks in progress by credential, so that concurrent requests with the same credentials share one argon2 check. */
+  private readonly checking = new Map<string, Promise<Identity | null>>();
+
   /** Forgets remembered credentials (after a password change, a robot disabled or deleted, …). */
   invalidate(): void {
     this.verified.clear();
+  }
+
+  private check(key: string, username: string, password: string): Promise<Identity | null> {
+    let pending = this.checking.get(key);
+    if (!pending) {
+      pending = (
+        username.startsWith(this.principals.robotPrefix)
+          ? this.principals.robotBySecret(username, password)
+          : this.principals.userByPassword(username, password)
+      ).finally(() => this.checking.delete(key));
+      this.checking.set(key, pending);
+    }
+    return pending;
   }
 
   /** Verifies a name and password or robot secret; throws 401 (after a delay) when they are wrong. */
@@ -51,9 +67,7 @@ export class Authenticator {
     if (this.throttle.isLocked(username)) {
       throw apiError('UNAUTHORIZED', 'too many failed logins for this account; try again later');
     }
-    const identity = username.startsWith(this.principals.robotPrefix)
-      ? await this.principals.robotBySecret(username, password)
-      : await this.principals.userByPassword(username, password);
+    const identity = await this.check(key, username, password);
     if (!identity) {
       await sleep(this.throttle.fail(username));
       throw apiError('UNAUTHORIZED', 'invalid username or password');

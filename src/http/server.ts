@@ -92,7 +92,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         selfRegistration: deps.auth.self_registration,
       });
       await registerAuditRoutes(api, { ...deps.audit, guard: deps.guard });
-      await registerProjectRoutes(api, { projects: deps.projects, members: deps.members, guard: deps.guard, projectCreation: deps.auth.project_creation_restriction });
+      await registerProjectRoutes(api, {
+        projects: deps.projects,
+        members: deps.members,
+        guard: deps.guard,
+        projectCreation: deps.auth.project_creation_restriction,
+        onDeleted: () => deps.authenticator.invalidate(),
+      });
       await registerMemberRoutes(api, { members: deps.members, projects: deps.projects, guard: deps.guard });
       await registerRobotRoutes(api, { robots: deps.robots });
     },

@@ -21,6 +21,8 @@ export interface ProjectRouteDeps {
   guard: AccessGuard;
   /** auth.project_creation_restriction */
   projectCreation: 'everyone' | 'adminonly';
+  /** Called after a project is deleted (its robots are gone: remembered credentials must go too). */
+  onDeleted(): void;
 }
 
 type ProjectParams = { project_name_or_id: string; meta_name?: string };
@@ -113,6 +115,7 @@ export async function registerProjectRoutes(app: FastifyInstance, deps: ProjectR
   app.delete('/projects/:project_name_or_id', async (req, reply) => {
     const project = await projectFor(req, 'project', 'delete');
     await projects.delete(project, actorOf(req.identity));
+    deps.onDeleted();
     return reply.code(200).send();
   });
 
