@@ -63,7 +63,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const projects = new ProjectService(new ProjectStore(database.db));
   await projects.ensureDefaultProject();
 
-  const registryStore = new RegistryStore(database.db);
+  const registryStore = new RegistryStore(database.db, database.dialect);
   const pulls = new PullRecorder(registryStore, {
     intervalMs: 5000,
     auditPulls: config.log.audit_pulls,

@@ -305,7 +305,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const result = await registry.listTags(name, n, single(query(req).last));
     const link = linkHeader(`/v2/${name}/tags/list`, n, result.next);
     if (link) reply.header('link', link);
-    return reply.code(200).send({ name, tags: result.items });
+    return reply.code(200).type('application/json; charset=utf-8').send(`{"name":${JSON.stringify(name)},"tags":${result.json}}`);
   };
 
   const catalog: Handler = async (req, reply) => {
@@ -313,7 +313,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const result = await registry.catalog(n, single(query(req).last));
     const link = linkHeader('/v2/_catalog', n, result.next);
     if (link) reply.header('link', link);
-    return reply.code(200).send({ repositories: result.items });
+    return reply.code(200).type('application/json; charset=utf-8').send(`{"repositories":${result.json}}`);
   };
 
   const referrers: Handler = async (req, reply, m) => {

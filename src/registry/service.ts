@@ -9,7 +9,7 @@ import { isTag, projectOf, repositoryNameProblem } from '../oci/names.js';
 import type { ProjectService } from '../projects/service.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
 import type { PullRecorder } from './pulls.js';
-import type { RegistryStore, RepositoryRow } from './store.js';
+import type { NamePage, RegistryStore, RepositoryRow } from './store.js';
 
 export interface StoredManifest {
   digest: string;
@@ -21,12 +21,6 @@ export interface PutManifestResult {
   digest: string;
   subject: string | null;
   tags: string[];
-}
-
-export interface ListPage<T> {
-  items: T[];
-  /** The `last` value for the next page, when there may be one. */
-  next: string | null;
 }
 
 export interface RegistryOptions {
@@ -311,17 +305,16 @@ export class RegistryService {
 
   // Listings.
 
-  async listTags(repositoryName: string, n: number | undefined, last: string | undefined): Promise<ListPage<string>> {
+  /** Tag names in name order, `n` at most, after `last`. */
+  async listTags(repositoryName: string, n: number | undefined, last: string | undefined): Promise<NamePage> {
     const repo = await this.existingRepository(repositoryName);
-    if (n === 0) return { items: [], next: null };
-    const items = await this.store.listTags(repo.id, n === undefined ? undefined : n + 1, last);
-    return page(items, n);
+    if (n === 0) return { json: '[]', next: null };
+    return this.store.listTags(repo.id, n, last);
   }
 
-  async catalog(n: number | undefined, last: string | undefined): Promise<ListPage<string>> {
-    if (n === 0) return { items: [], next: null };
-    const items = await this.store.listRepositories(n === undefined ? undefined : n + 1, last);
-    return page(items, n);
+  async catalog(n: number | undefined, last: string | undefined): Promise<NamePage> {
+    if (n === 0) return { json: '[]', next: null };
+    return this.store.listRepositories(n, last);
   }
 
   /** The referrers of a subject, as an OCI image index. */
@@ -342,11 +335,4 @@ export class RegistryService {
     };
     return Buffer.from(JSON.stringify(index));
   }
-}
-
-/** Cuts an n+1 query result to n items and says where the next page starts. */
-function page(items: string[], n: number | undefined): ListPage<string> {
-  if (n === undefined || items.length <= n) return { items, next: null };
-  const shown = items.slice(0, n);
-  return { items: shown, next: shown[shown.length - 1] };
 }

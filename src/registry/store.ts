@@ -1,4 +1,5 @@
-import type { Transaction } from 'kysely';
+import type { SelectQueryBuilder, Transaction } from 'kysely';
+import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
@@ -41,6 +42,13 @@ export interface NewManifest {
   audit: AuditEntry;
 }
 
+export interface NamePage {
+  /** A JSON array of names, ready to send. */
+  json: string;
+  /** The `last` value for the next page, when there is one. */
+  next: string | null;
+}
+
 export interface Referrer {
   digest: string;
   media_type: string;
@@ -51,7 +59,10 @@ export interface Referrer {
 
 /** Every SQL statement of the /v2 data path. Portable Kysely only. */
 export class RegistryStore {
-  constructor(readonly db: Db) {}
+  constructor(
+    readonly db: Db,
+    private readonly dialect: DialectHelpers,
+  ) {}
 
   findRepository(name: string): Promise<RepositoryRow | undefined> {
     return this.db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name).executeTakeFirst();
@@ -276,23 +287,42 @@ export class RegistryStore {
     });
   }
 
-  async listTags(repositoryId: number, limit: number | undefined, last: string | undefined): Promise<string[]> {
-    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId).orderBy('name');
+  private tagNames(repositoryId: number, last: string | undefined) {
+    let q = this.db.selectFrom('tags').select('name').where('repository_id', '=', repositoryId);
     if (last !== undefined) q = q.where('name', '>', last);
-    if (limit !== undefined) q = q.limit(limit);
-    return (await q.execute()).map((r) => r.name);
+    return q;
   }
 
-  /** Repositories that hold at least one artifact, in name order. */
-  async listRepositories(limit: number | undefined, last: string | undefined): Promise<string[]> {
+  /** Repositories that hold at least one artifact. */
+  private repositoryNames(last: string | undefined) {
     let q = this.db
       .selectFrom('repositories as r')
       .select('r.name')
-      .where(({ exists, selectFrom }) => exists(selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
-      .orderBy('r.name');
+      .where(({ exists, selectFrom }) => exists(selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')));
     if (last !== undefined) q = q.where('r.name', '>', last);
-    if (limit !== undefined) q = q.limit(limit);
-    return (await q.execute()).map((r) => r.name);
+    return q;
+  }
+
+  /** Tag names after `last`, in name order, at most `limit`: as a JSON array text and where the next page starts. */
+  async listTags(repositoryId: number, limit: number | undefined, last: string | undefined): Promise<NamePage> {
+    return this.namePage(() => this.tagNames(repositoryId, last), limit);
+  }
+
+  /** Repository names (with artifacts) after `last`, likewise. */
+  async listRepositories(limit: number | undefined, last: string | undefined): Promise<NamePage> {
+    return this.namePage(() => this.repositoryNames(last), limit);
+  }
+
+  private async namePage(names: () => SelectQueryBuilder<Database, any, { name: string }>, limit: number | undefined): Promise<NamePage> {
+    const shown = limit === undefined ? names() : names().orderBy('name').limit(limit);
+    const row = await this.db
+      .selectFrom(shown.as('page'))
+      .select(this.dialect.jsonArrayText('page.name').as('names'))
+      .executeTakeFirstOrThrow();
+    if (limit === undefined) return { json: row.names, next: null };
+    // The last name shown, and whether any name follows it.
+    const edge = await names().orderBy('name').limit(2).offset(limit - 1).execute();
+    return { json: row.names, next: edge.length === 2 ? edge[0].name : null };
   }
 
   async referrers(repositoryName: string, subjectDigest: string, artifactType: string | undefined): Promise<Referrer[]> {
