@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import { applyQuery, applySort, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, type Field } from '../db/query.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 
@@ -40,7 +40,7 @@ export class AuditStore {
       if (scope.projectIds.length === 0) return { items: [], total: 0 };
       base = base.where('project_id', 'in', scope.projectIds);
     }
-    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await countRows(base);
     const rows = await applySort(
       base.select(['id', 'project_id', 'username', 'operation', 'resource_type', 'resource', 'result', 'op_time']),
       sort,
@@ -52,7 +52,7 @@ export class AuditStore {
       .execute();
     return {
       items: rows.map((r) => ({ ...r, id: Number(r.id), project_id: r.project_id === null ? null : Number(r.project_id) })),
-      total: Number(total.n),
+      total,
     };
   }
 }

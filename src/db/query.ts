@@ -30,8 +30,18 @@ function value(field: Field, key: string, raw: string): string | number {
   return raw;
 }
 
-function escapeLike(raw: string): string {
+/** Escapes LIKE wildcards so a fragment matches literally (use with `escape '\\'`). */
+export function escapeLike(raw: string): string {
   return raw.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** How many rows a filtered query matches (for X-Total-Count). */
+export async function countRows<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>): Promise<number> {
+  const row = await qb
+    .clearSelect()
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number((row as { n: number }).n);
 }
 
 /** Applies `q` terms to a query; keys not in `fields` are refused with 400 naming them. */

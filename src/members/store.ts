@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
+import { countRows, escapeLike } from '../db/query.js';
 import { isRoleId, type RoleId } from '../auth/rbac.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -14,9 +15,6 @@ export interface MemberRow {
   entity_name: string;
 }
 
-function escapeLike(raw: string): string {
-  return raw.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 function isUniqueViolation(err: unknown): boolean {
   return /unique|duplicate/i.test((err as Error)?.message ?? '');
@@ -84,9 +82,9 @@ export class MemberStore {
   async list(projectId: number, entityName: string | undefined, paging: Paging): Promise<{ items: MemberRow[]; total: number }> {
     let qb = this.members().where('m.project_id', '=', projectId);
     if (entityName) qb = qb.where(sql<boolean>`u.username like ${`%${escapeLike(entityName)}%`} escape '\\'`);
-    const total = await qb.clearSelect().select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await countRows(qb);
     const items = await qb.orderBy('u.username').orderBy('m.id').limit(paging.pageSize).offset(paging.offset).execute();
-    return { items, total: Number(total.n) };
+    return { items, total };
   }
 
   get(projectId: number, memberId: number): Promise<MemberRow | undefined> {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
-import { applyQuery, applySort, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
 import type { Project } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -47,9 +47,6 @@ export interface NewProject {
   now: string;
 }
 
-function escapeLike(raw: string): string {
-  return raw.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 function isUniqueViolation(err: unknown): boolean {
   return /unique|duplicate/i.test((err as Error)?.message ?? '');
@@ -229,11 +226,11 @@ export class ProjectStore {
     if (filter.owner) qb = qb.where('users.username', '=', filter.owner);
     if (filter.public !== undefined) qb = qb.where('projects.public', '=', filter.public ? 1 : 0);
 
-    const total = await qb.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await countRows(qb);
     const selected = qb.selectAll('projects').select('users.username as owner_name');
     // Harbor lists by name unless told otherwise.
     const ordered = sort ? applySort(selected, sort, projectFields, { column: 'projects.id', direction: 'asc' }) : selected.orderBy('projects.name');
     const items = await ordered.limit(paging.pageSize).offset(paging.offset).execute();
-    return { items, total: Number(total.n) };
+    return { items, total };
   }
 }

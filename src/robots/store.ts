@@ -1,5 +1,5 @@
 import type { Db } from '../db/index.js';
-import { applyQuery, applySort, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, type Field } from '../db/query.js';
 import type { Robot } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -105,11 +105,11 @@ export class RobotStore {
     let base = applyQuery(this.db.selectFrom('robots'), terms, robotFields);
     if (filter.level) base = base.where('level', '=', filter.level);
     if (filter.projectId !== undefined) base = base.where('project_id', '=', filter.projectId);
-    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await countRows(base);
     const items = await applySort(base.selectAll(), sort, robotFields, { column: 'id', direction: 'desc' })
       .limit(paging.pageSize)
       .offset(paging.offset)
       .execute();
-    return { items, total: Number(total.n) };
+    return { items, total };
   }
 }

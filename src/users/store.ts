@@ -1,6 +1,7 @@
 import type { Db } from '../db/index.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
-import { applyQuery, applySort, type Field } from '../db/query.js';
+import { sql } from 'kysely';
+import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
 import type { User } from '../db/types.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
@@ -95,19 +96,19 @@ export class UserStore {
 
   async list(terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: User[]; total: number }> {
     const filtered = applyQuery(this.db.selectFrom('users'), terms, userFields);
-    const total = await filtered.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const total = await countRows(filtered);
     const items = await applySort(filtered.selectAll(), sort, userFields, { column: 'id', direction: 'asc' })
       .limit(paging.pageSize)
       .offset(paging.offset)
       .execute();
-    return { items, total: Number(total.n) };
+    return { items, total };
   }
 
   async search(fragment: string, paging: Paging): Promise<{ items: Array<{ id: number; username: string }>; total: number }> {
-    const like = `%${fragment.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const base = this.db.selectFrom('users').where((eb) => eb('username', 'like', like));
-    const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const like = `%${escapeLike(fragment)}%`;
+    const base = this.db.selectFrom('users').where(sql<boolean>`username like ${like} escape '\\'`);
+    const total = await countRows(base);
     const items = await base.select(['id', 'username']).orderBy('username').limit(paging.pageSize).offset(paging.offset).execute();
-    return { items: items.map((i) => ({ id: Number(i.id), username: i.username })), total: Number(total.n) };
+    return { items: items.map((i) => ({ id: Number(i.id), username: i.username })), total };
   }
 }
