@@ -53,6 +53,12 @@ describe('users API', () => {
     const res = await api<any[]>(server, 'GET', '/users/search?username=bob', { auth: basicAuth('bob1', 'Passw0rd1') });
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.map((u) => Object.keys(u).sort()), [['user_id', 'username'], ['user_id', 'username']]);
+    // LIKE wildcards in the fragment match literally.
+    await createUser(server, 'under_score');
+    const literal = await api<any[]>(server, 'GET', '/users/search?username=r_s', { auth: server.admin.authorization });
+    assert.deepEqual(literal.body.map((u) => u.username), ['under_score']);
+    const wildcard = await api<any[]>(server, 'GET', '/users/search?username=%25', { auth: server.admin.authorization });
+    assert.deepEqual(wildcard.body, []);
   });
 
   test('weak passwords are refused with the rule, and nothing is created', async () => {
