@@ -1,4 +1,7 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { AccessGuard } from './auth/guard.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -22,6 +25,8 @@ import { MemberStore } from './members/store.js';
 import { MemberService } from './members/service.js';
 import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
+import { SystemService } from './system/service.js';
+import { version } from './version.js';
 import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { RobotService } from './robots/service.js';
@@ -128,6 +133,24 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     members,
     db: database.db,
     auth: config.auth,
+    system: new SystemService(
+      {
+        version,
+        externalUrl: config.server.external_url,
+        storageDriver: config.storage.driver,
+        selfRegistration: config.auth.self_registration,
+        projectCreationRestriction: config.auth.project_creation_restriction,
+      },
+      {
+        core: async () => undefined,
+        database: async () => {
+          await sql`select 1`.execute(database.db);
+        },
+        storage: async () => {
+          await access(paths.storageRoot, constants.W_OK);
+        },
+      },
+    ),
     audit: {
       audit: new AuditService(new AuditStore(database.db)),
       projectRef,

@@ -8,6 +8,8 @@ import type { RegistryAccess } from '../auth/registry-access.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/index.js';
 import { registerAuditRoutes, type AuditRouteDeps } from '../audit/routes.js';
+import { registerSystemRoutes } from '../system/routes.js';
+import type { SystemService } from '../system/service.js';
 import { registerRegistryRoutes, type RegistryRouteDeps } from '../registry/routes.js';
 import type { UserService } from '../users/service.js';
 import { registerUserRoutes } from '../users/routes.js';
@@ -35,6 +37,7 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   db: Db;
   auth: Config['auth'];
   audit: Omit<AuditRouteDeps, 'guard'>;
+  system: SystemService;
 }
 
 export const apiPrefix = '/api/v2.0';
@@ -92,6 +95,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         selfRegistration: deps.auth.self_registration,
       });
       await registerAuditRoutes(api, { ...deps.audit, guard: deps.guard });
+      await registerSystemRoutes(api, { system: deps.system });
       await registerProjectRoutes(api, {
         projects: deps.projects,
         members: deps.members,
