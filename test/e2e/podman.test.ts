@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,52 +7,19 @@ import { after, before, describe, test } from 'node:test';
 import { buildImage, buildIndex, imageBlobs, writeOciLayout, type BuiltImage } from '../helpers/layout.js';
 import { sha256, types } from '../helpers/oci.js';
 import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
-import { requireTools, requireWorking, runTool } from '../helpers/tools.js';
+import { podmanIn, podmanSkip } from '../helpers/podman.js';
 
 /**
  * podman push and pull need no container runtime, cgroups or namespaces: only its image
- * store, which vfs keeps in plain directories. So the probe is the store itself; if even
- * that fails, the error is podman's own and says what this machine lacks.
+ * store, which vfs keeps in plain directories (test/helpers/podman.ts). Only the blob-info
+ * cache is shared with every other podman and skopeo run by root
+ * (/var/lib/containers/cache); it is keyed by registry host:port, and each test server has
+ * a fresh random port.
  */
-function probePodman(): false | string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'berth-podman-probe-'));
-  try {
-    return requireWorking('its image store (vfs)', 'podman', [...podmanGlobalArgs(dir), 'images'], podmanEnv(dir));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const skip = requireTools('podman', 'tar') || probePodman();
-
-/**
- * podman with its own image store under a temp dir: vfs (needs no overlay or fuse), no
- * events journal, TMPDIR there too. Only the blob-info cache is shared with every other
- * podman and skopeo run by root (/var/lib/containers/cache); it is keyed by registry
- * host:port, and each test server has a fresh random port.
- */
-function podmanGlobalArgs(dir: string): string[] {
-  return [
-    '--storage-driver', 'vfs',
-    '--root', path.join(dir, 'root'),
-    '--runroot', path.join(dir, 'run'),
-    '--tmpdir', path.join(dir, 'libpod'),
-    '--events-backend', 'none',
-  ];
-}
+const skip = podmanSkip();
 
 /** Berth's admin for these tests; `podman login` stores it in the store's own auth file. */
 const admin = { username: 'admin', password: adminPassword };
-
-function podmanEnv(dir: string): NodeJS.ProcessEnv {
-  return { ...process.env, TMPDIR: dir, REGISTRY_AUTH_FILE: path.join(dir, 'auth.json') };
-}
-
-function podmanIn(dir: string) {
-  const env = podmanEnv(path.join(dir, 'tmp'));
-  const global = podmanGlobalArgs(dir);
-  return (...args: string[]) => runTool('podman', [...global, ...args], { env, timeoutMs: 180_000 });
-}
 
 interface PodmanImage {
   Id: string;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { requireTools, requireWorking, runTool } from './tools.js';
 
 /**
- * podman with its own image store under a temp dir (the same setup as test/e2e/podman.test.ts):
+ * podman with its own image store under a temp dir, for every podman test:
  * vfs (needs no overlay or fuse), no events journal, TMPDIR there too.
  */
 export function podmanGlobalArgs(dir: string): string[] {
