@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
+import type { AuditLogsTable } from '../db/types.js';
 import { applyQuery, applySort, countRows, type Field } from '../db/query.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
@@ -12,16 +14,7 @@ export const auditFields: Record<string, Field> = {
   result: { column: 'result', type: 'string' },
 };
 
-export interface AuditRow {
-  id: number;
-  project_id: number | null;
-  username: string;
-  operation: string;
-  resource_type: string;
-  resource: string;
-  result: string;
-  op_time: string;
-}
+export type AuditRow = Omit<Selectable<AuditLogsTable>, 'client_ip'>;
 
 /** Which audit rows a caller may read: all, or only those of some projects. */
 export type AuditScope = { all: true } | { projectIds: number[] };
