@@ -18,6 +18,7 @@ import { ProjectService } from './projects/service.js';
 import { ProjectStore } from './projects/store.js';
 import { PullRecorder } from './registry/pulls.js';
 import { RegistryService } from './registry/service.js';
+import { ProcessorDescriber } from './artifacts/describe.js';
 import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobStore } from './storage/filesystem.js';
@@ -74,7 +75,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     auditPulls: config.log.audit_pulls,
     onError: (err) => logger.warn({ err }, 'recording pulls failed'),
   });
-  const registry = new RegistryService(registryStore, blobs, projects, pulls, {
+  const describer = new ProcessorDescriber(
+    blobs,
+    (repositoryId, digest) => registryStore.manifestBytesByDigest(repositoryId, digest),
+    (err) => logger.warn({ err }, 'reading an artifact for its description failed'),
+  );
+  const registry = new RegistryService(registryStore, blobs, projects, pulls, describer, {
     maxManifestBytes: config.registry.max_manifest_bytes,
     manifestCacheEntries: config.registry.manifest_cache_entries,
   });

@@ -116,6 +116,35 @@ export interface ArtifactsTable {
   annotations: string | null;
   push_time: string;
   pull_time: string | null;
+  /** What its processor calls it: IMAGE, CHART, CNAB, WASM, … (Harbor's `type`). */
+  type: Generated<string>;
+  config_media_type: string | null;
+  /** JSON object the processor extracted (Harbor's `extra_attrs`). */
+  extra_attrs: string | null;
+  /** Digest of the icon /icons serves for it. */
+  icon: string | null;
+  /** For an accessory (signature, SBOM, …): the digest of its subject in the same repository. */
+  accessory_of: string | null;
+  accessory_type: string | null;
+}
+
+export interface LabelsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  color: string;
+  /** 'g' global or 'p' project. */
+  scope: string;
+  /** 0 for global labels. */
+  project_id: number;
+  creation_time: string;
+  update_time: string;
+}
+
+export interface ArtifactLabelsTable {
+  artifact_id: number;
+  label_id: number;
+  creation_time: string;
 }
 
 export interface TagsTable {
@@ -165,6 +194,8 @@ export interface Database {
   artifact_blobs: ArtifactBlobsTable;
   artifact_references: ArtifactReferencesTable;
   uploads: UploadsTable;
+  labels: LabelsTable;
+  artifact_labels: ArtifactLabelsTable;
 }
 
 export type Project = Selectable<ProjectsTable>;

@@ -25,6 +25,8 @@ export interface ParsedManifest {
   mediaType: string;
   /** artifactType, or for an image manifest without one, its config media type (as the referrers API needs). */
   artifactType: string | null;
+  /** The manifest's own artifactType field, when it has one. */
+  declaredArtifactType: string | null;
   config: Descriptor | null;
   layers: Descriptor[];
   manifests: Descriptor[];
@@ -120,6 +122,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
       kind,
       mediaType,
       artifactType: (artifactType as string | undefined) ?? config.mediaType,
+      declaredArtifactType: (artifactType as string | undefined) ?? null,
       config,
       layers,
       manifests: [],
@@ -134,6 +137,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
     kind,
     mediaType,
     artifactType: (artifactType as string | undefined) ?? null,
+    declaredArtifactType: (artifactType as string | undefined) ?? null,
     config: null,
     layers: [],
     manifests: descriptorList(doc.manifests, 'manifests'),

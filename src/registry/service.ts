@@ -23,6 +23,22 @@ export interface PutManifestResult {
   tags: string[];
 }
 
+/** What the artifact processors say about a manifest being pushed. */
+export interface ArtifactDescription {
+  type: string;
+  configMediaType: string | null;
+  /** JSON object text, or null when there is nothing to say. */
+  extraAttrs: string | null;
+  icon: string | null;
+  /** When the manifest is an accessory (signature, SBOM, …): whose, and of which type. */
+  accessory: { of: string; type: string } | null;
+}
+
+/** The seam through which the artifacts feature describes manifests at push time. */
+export interface ArtifactDescriber {
+  describe(repositoryId: number, manifest: ParsedManifest, tags: string[]): Promise<ArtifactDescription>;
+}
+
 export interface RegistryOptions {
   maxManifestBytes: number;
   manifestCacheEntries: number;
@@ -52,6 +68,7 @@ export class RegistryService {
     private readonly blobs: BlobStore,
     private readonly projects: ProjectService,
     private readonly pulls: PullRecorder,
+    private readonly describer: ArtifactDescriber,
     readonly options: RegistryOptions,
   ) {
     this.manifestCache = new LRUCache({ max: Math.max(1, options.manifestCacheEntries) });
@@ -198,6 +215,7 @@ export class RegistryService {
     const { size, blobDigests, children } = await this.checkReferences(repo, manifest, bytes.byteLength);
 
     const tags = [...new Set(byDigest ? extraTags : [reference, ...extraTags])];
+    const description = await this.describer.describe(repo.id, manifest, tags);
     await this.store.commitManifest({
       repositoryId: repo.id,
       digest,
@@ -210,6 +228,7 @@ export class RegistryService {
       blobDigests,
       children,
       tags,
+      description,
       now: nowIso(),
       audit: {
         username: actor,

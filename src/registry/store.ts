@@ -3,6 +3,7 @@ import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
+import type { ArtifactDescription } from './service.js';
 
 type Executor = Db | Transaction<Database>;
 
@@ -38,6 +39,7 @@ export interface NewManifest {
   blobDigests: string[];
   children: Array<{ id: number; digest: string; platform: string | null; annotations: string | null }>;
   tags: string[];
+  description: ArtifactDescription;
   now: string;
   audit: AuditEntry;
 }
@@ -187,6 +189,16 @@ export class RegistryStore {
     return row?.manifest;
   }
 
+  async manifestBytesByDigest(repositoryId: number, digest: string): Promise<Uint8Array | undefined> {
+    const row = await this.db
+      .selectFrom('artifacts')
+      .select('manifest')
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return row?.manifest;
+  }
+
   /** Writes an artifact, its links and its tags in one transaction. Returns the artifact id. */
   async commitManifest(m: NewManifest): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
@@ -197,9 +209,19 @@ export class RegistryStore {
         .where('digest', '=', m.digest)
         .executeTakeFirst();
       let artifactId: number;
+      const d = m.description;
       if (existing) {
         artifactId = Number(existing.id);
         await tx.updateTable('artifacts').set({ push_time: m.now }).where('id', '=', artifactId).execute();
+        if (d.accessory) {
+          // A signature pushed again under a cosign tag becomes an accessory if it was not one yet.
+          await tx
+            .updateTable('artifacts')
+            .set({ accessory_of: d.accessory.of, accessory_type: d.accessory.type })
+            .where('id', '=', artifactId)
+            .where('accessory_of', 'is', null)
+            .execute();
+        }
       } else {
         const inserted = await tx
           .insertInto('artifacts')
@@ -214,6 +236,12 @@ export class RegistryStore {
             annotations: m.annotations,
             push_time: m.now,
             pull_time: null,
+            type: d.type,
+            config_media_type: d.configMediaType,
+            extra_attrs: d.extraAttrs,
+            icon: d.icon,
+            accessory_of: d.accessory?.of ?? null,
+            accessory_type: d.accessory?.type ?? null,
           })
           .returning('id')
           .executeTakeFirstOrThrow();
@@ -267,14 +295,35 @@ export class RegistryStore {
     return rows.map((r) => r.digest);
   }
 
-  /** Deletes an artifact and its tags (its blob links stay for GC to judge). */
+  /**
+   * Deletes an artifact with its tags and its accessories (signatures, SBOMs, and theirs),
+   * in one transaction. Blob links stay for GC to judge.
+   */
   async deleteArtifact(artifactId: number, audit: AuditEntry): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await writeAudit(tx, audit);
-      await tx.deleteFrom('tags').where('artifact_id', '=', artifactId).execute();
-      await tx.deleteFrom('artifact_blobs').where('artifact_id', '=', artifactId).execute();
-      await tx.deleteFrom('artifact_references').where('parent_id', '=', artifactId).execute();
-      await tx.deleteFrom('artifacts').where('id', '=', artifactId).execute();
+      const root = await tx.selectFrom('artifacts').select(['repository_id', 'digest']).where('id', '=', artifactId).executeTakeFirst();
+      if (!root) return;
+      const ids = [artifactId];
+      for (let subjects = [root.digest]; subjects.length > 0; ) {
+        const accessories = await tx
+          .selectFrom('artifacts')
+          .select(['id', 'digest'])
+          .where('repository_id', '=', root.repository_id)
+          .where('accessory_of', 'in', subjects)
+          .execute();
+        const fresh = accessories.filter((a) => !ids.includes(Number(a.id)));
+        ids.push(...fresh.map((a) => Number(a.id)));
+        subjects = fresh.map((a) => a.digest);
+      }
+      for (let i = 0; i < ids.length; i += 500) {
+        const batch = ids.slice(i, i + 500);
+        await tx.deleteFrom('tags').where('artifact_id', 'in', batch).execute();
+        await tx.deleteFrom('artifact_blobs').where('artifact_id', 'in', batch).execute();
+        await tx.deleteFrom('artifact_references').where('parent_id', 'in', batch).execute();
+        await tx.deleteFrom('artifact_labels').where('artifact_id', 'in', batch).execute();
+        await tx.deleteFrom('artifacts').where('id', 'in', batch).execute();
+      }
     });
   }
 

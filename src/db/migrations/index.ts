@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DialectHelpers } from '../dialect.js';
 import * as m001 from './001_registry.js';
 import * as m002 from './002_identity.js';
+import * as m003 from './003_artifacts.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -11,4 +12,5 @@ export interface BerthMigration {
 export const migrations: Record<string, BerthMigration> = {
   '001_registry': m001,
   '002_identity': m002,
+  '003_artifacts': m003,
 };
