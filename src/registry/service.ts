@@ -241,6 +241,34 @@ export class RegistryService {
     return { digest, subject: manifest.subject?.digest ?? null, tags: byDigest ? tags : [] };
   }
 
+  /**
+   * Copies an artifact into another repository (created on first use) without moving
+   * bytes: an index's children first, then the artifact with its tags, then its
+   * accessories. Blob links come from the source repository.
+   */
+  async copyArtifact(sourceRepository: string, digest: string, targetRepository: string, actor: string): Promise<void> {
+    const source = await this.existingRepository(sourceRepository);
+    const target = await this.repositoryForPush(targetRepository);
+    await this.copyInto(source, target, digest, actor, new Set());
+  }
+
+  private async copyInto(source: RepositoryRow, target: RepositoryRow, digest: string, actor: string, copied: Set<string>): Promise<void> {
+    if (copied.has(digest)) return;
+    copied.add(digest);
+    const ref = await this.store.findManifestByDigest(source.name, digest);
+    if (!ref) throw ociError('MANIFEST_UNKNOWN', `manifest ${digest} is not in repository ${source.name}`);
+    const manifest = await this.loadManifest(Number(ref.id), ref.digest, ref.media_type);
+    const parsed = parseManifest(manifest.bytes, ref.media_type);
+    for (const child of parsed.manifests) await this.copyInto(source, target, child.digest, actor, copied);
+    const blobDigests = [...(parsed.config ? [parsed.config.digest] : []), ...parsed.layers.map((l) => l.digest)];
+    await this.store.linkBlobsFrom(source.id, target.id, blobDigests, nowIso());
+    const tags = await this.store.tagNamesOf(Number(ref.id));
+    await this.putManifest(target.name, digest, manifest.bytes, ref.media_type, actor, tags);
+    for (const accessory of await this.store.accessoryDigests(source.id, digest)) {
+      await this.copyInto(source, target, accessory, actor, copied);
+    }
+  }
+
   /** Every blob and child manifest must already be in the repository, with the size the manifest says. */
   private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, manifestSize: number) {
     const blobDescriptors = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(

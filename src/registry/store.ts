@@ -132,6 +132,35 @@ export class RegistryStore {
     return Number(result.numDeletedRows) > 0;
   }
 
+  /** Links into `targetId` those of `digests` that `sourceId` holds (a copy between repositories). */
+  async linkBlobsFrom(sourceId: number, targetId: number, digests: string[], now: string): Promise<void> {
+    for (let i = 0; i < digests.length; i += 500) {
+      await this.db
+        .insertInto('repository_blobs')
+        .columns(['repository_id', 'digest', 'created_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('repository_blobs')
+            .select([eb.val(targetId).as('repository_id'), 'digest', eb.val(now).as('created_at')])
+            .where('repository_id', '=', sourceId)
+            .where('digest', 'in', digests.slice(i, i + 500)),
+        )
+        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+        .execute();
+    }
+  }
+
+  async tagNamesOf(artifactId: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
+    return rows.map((r) => r.name);
+  }
+
+  /** Digests of the accessories of `subjectDigest` in the repository. */
+  async accessoryDigests(repositoryId: number, subjectDigest: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('artifacts').select('digest').where('repository_id', '=', repositoryId).where('accessory_of', '=', subjectDigest).execute();
+    return rows.map((r) => r.digest);
+  }
+
   /** Which of `digests` the repository holds as blobs, with their sizes. */
   async repositoryBlobSizes(repositoryId: number, digests: string[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();

@@ -18,3 +18,9 @@ export function processorFor(manifest: ParsedManifest): Processor {
 export function artifactTypeOf(manifest: ParsedManifest, processor: Processor): string {
   return processor === genericProcessor ? genericType(manifest) : processor.type;
 }
+
+/** The additions a stored artifact offers, from the type its processor gave it (no manifest read). */
+export function additionsOf(type: string, isIndex: boolean): readonly string[] {
+  if (isIndex) return [];
+  return processors.find((p) => p.type === type && p !== imageIndexProcessor)?.additions ?? [];
+}

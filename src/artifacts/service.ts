@@ -1,0 +1,239 @@
+import { nowIso } from '../lib/clock.js';
+import { apiError, isAppError, type AppError } from '../lib/errors.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+import { isDigest, looksLikeDigest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import { manifestKinds } from '../oci/mediatypes.js';
+import { isTag } from '../oci/names.js';
+import type { RegistryService } from '../registry/service.js';
+import type { RepositoryRow } from '../registry/store.js';
+import type { BlobStore } from '../storage/blobstore.js';
+import { artifactContent } from './content.js';
+import { additionsOf, processorFor } from './processors/index.js';
+import type { Addition } from './processors/processor.js';
+import type { ArtifactRow, ArtifactStore } from './store.js';
+import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView, type TagView } from './views.js';
+
+/** A label as Harbor's API shows it. */
+export interface LabelView {
+  id: number;
+  name: string;
+  description: string;
+  color: string;
+  scope: string;
+  project_id: number;
+  creation_time: string;
+  update_time: string;
+}
+
+/** What the artifact API needs from the labels feature. */
+export interface LabelLookup {
+  byIds(ids: number[]): Promise<Map<number, LabelView>>;
+}
+
+export interface ViewOptions {
+  withTag: boolean;
+  withLabel: boolean;
+  withScanOverview: boolean;
+  withSignature: boolean;
+  withImmutableStatus: boolean;
+  withAccessory: boolean;
+}
+
+export const defaultViewOptions: ViewOptions = {
+  withTag: true,
+  withLabel: false,
+  withScanOverview: false,
+  withSignature: false,
+  withImmutableStatus: false,
+  withAccessory: false,
+};
+
+/** The artifact API's base path for a repository, as addition links and Locations use it. */
+export function artifactPath(repositoryName: string, reference: string): string {
+  const slash = repositoryName.indexOf('/');
+  const project = repositoryName.slice(0, slash);
+  const repo = encodeURIComponent(encodeURIComponent(repositoryName.slice(slash + 1)));
+  return `/api/v2.0/projects/${project}/repositories/${repo}/artifacts/${reference}`;
+}
+
+/** Registry refusals (OCI codes) as the Harbor API reports them. */
+function asApiError(err: unknown): unknown {
+  if (!isAppError(err)) return err;
+  const e = err as AppError;
+  switch (e.code) {
+    case 'NAME_UNKNOWN':
+    case 'MANIFEST_UNKNOWN':
+    case 'BLOB_UNKNOWN':
+      return apiError('NOT_FOUND', e.message);
+    case 'DENIED':
+      return apiError('FORBIDDEN', e.message);
+    case 'NAME_INVALID':
+    case 'MANIFEST_INVALID':
+    case 'DIGEST_INVALID':
+    case 'MANIFEST_BLOB_UNKNOWN':
+      return apiError('BAD_REQUEST', e.message);
+    default:
+      return err;
+  }
+}
+
+async function viaRegistry<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw asApiError(err);
+  }
+}
+
+/**
+ * Harbor's artifact API over what the registry stores: listings with tags, labels,
+ * accessories and references assembled for a whole page in a few queries.
+ */
+export class ArtifactService {
+  constructor(
+    private readonly store: ArtifactStore,
+    private readonly registry: RegistryService,
+    private readonly blobs: BlobStore,
+    private readonly labels: LabelLookup,
+  ) {}
+
+  /** The repository by its full name, or 404. */
+  repository(fullName: string): Promise<RepositoryRow> {
+    return viaRegistry(() => this.registry.existingRepository(fullName));
+  }
+
+  /** An artifact by digest or tag, or 404 (400 for a reference that is neither). */
+  async resolve(repo: RepositoryRow, reference: string): Promise<ArtifactRow> {
+    let row: ArtifactRow | undefined;
+    if (looksLikeDigest(reference)) {
+      if (!isDigest(reference)) throw apiError('BAD_REQUEST', `"${reference}" is not a valid digest`);
+      row = await this.store.byDigest(repo.id, reference);
+    } else {
+      if (!isTag(reference)) throw apiError('BAD_REQUEST', `"${reference}" is neither a valid tag nor a digest`);
+      row = await this.store.byTag(repo.id, reference);
+    }
+    if (!row) throw apiError('NOT_FOUND', `artifact ${repo.name}${looksLikeDigest(reference) ? '@' : ':'}${reference} not found`);
+    return row;
+  }
+
+  async list(repo: RepositoryRow, terms: QueryTerm[], sort: string | undefined, paging: Paging, options: ViewOptions) {
+    const page = await this.store.list(repo.id, terms, sort, paging);
+    return { items: await this.views(page.items, options), total: page.total };
+  }
+
+  async view(row: ArtifactRow, options: ViewOptions) {
+    return (await this.views([row], options))[0];
+  }
+
+  /** Harbor Artifact objects for rows of one repository: one query per kind of detail, not per artifact. */
+  async views(rows: ArtifactRow[], options: ViewOptions) {
+    const ids = rows.map((r) => Number(r.id));
+    const [tags, references, labelIds, accessories] = await Promise.all([
+      options.withTag ? this.store.tagsOf(ids) : undefined,
+      this.store.referencesOf(ids),
+      options.withLabel ? this.store.labelIdsOf(ids) : undefined,
+      options.withAccessory && rows.length > 0
+        ? this.store.accessoriesOf(
+            Number(rows[0].repository_id),
+            rows.map((r) => r.digest),
+          )
+        : undefined,
+    ]);
+    const labels = labelIds ? await this.labels.byIds([...new Set([...labelIds.values()].flat())]) : undefined;
+    return rows.map((row) => {
+      const id = Number(row.id);
+      const isIndex = manifestKinds[row.media_type] === 'index';
+      const links = Object.fromEntries(
+        additionsOf(row.type, isIndex).map((name) => [name, { href: `${artifactPath(row.repository_name, row.digest)}/additions/${name}`, absolute: false }]),
+      );
+      return {
+        ...artifactBase(row, links),
+        references: (references.get(id) ?? []).map(referenceView),
+        ...(tags && { tags: (tags.get(id) ?? []).map((t) => this.tagOut(t, options)) }),
+        ...(labels && { labels: (labelIds!.get(id) ?? []).map((l) => labels.get(l)).filter((l) => l !== undefined) }),
+        ...(accessories && { accessories: (accessories.get(row.digest) ?? []).map((a) => accessoryView(a, id, row.repository_name)) }),
+        ...(options.withScanOverview && { scan_overview: {} }),
+      };
+    });
+  }
+
+  private tagOut(t: Parameters<typeof tagView>[0], options: Pick<ViewOptions, 'withSignature'>): TagView {
+    const view = tagView(t);
+    return options.withSignature ? { ...view, signed: false } : view;
+  }
+
+  /** Deletes the artifact with its tags and accessories (Harbor deletes by tag too: the whole artifact). */
+  async delete(repo: RepositoryRow, artifact: ArtifactRow, actor: string): Promise<void> {
+    await viaRegistry(() => this.registry.deleteManifest(repo.name, artifact.digest, actor));
+  }
+
+  /** Copies `from` ("project/repo:tag" or "project/repo@digest", already resolved) into the repository. */
+  async copy(sourceRepository: string, digest: string, targetRepository: string, actor: string): Promise<void> {
+    await viaRegistry(() => this.registry.copyArtifact(sourceRepository, digest, targetRepository, actor));
+  }
+
+  async tags(artifact: ArtifactRow, terms: QueryTerm[], sort: string | undefined, paging: Paging, withImmutableStatus: boolean) {
+    const page = await this.store.tagPage(Number(artifact.id), terms, sort, paging);
+    void withImmutableStatus; // every tag is mutable until tag immutability rules exist
+    return { items: page.items.map(tagView), total: page.total };
+  }
+
+  async createTag(repo: RepositoryRow, artifact: ArtifactRow, name: unknown, actor: string): Promise<void> {
+    if (typeof name !== 'string' || !isTag(name)) {
+      throw apiError('BAD_REQUEST', `tag name "${String(name)}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+    }
+    const existing = await this.store.tagByName(repo.id, name);
+    if (existing) {
+      throw apiError('CONFLICT', `tag ${name} already exists in ${repo.name}${Number(existing.artifact_id) === Number(artifact.id) ? ' on this artifact' : ''}`);
+    }
+    await this.store.addTag(repo, artifact, name, nowIso(), actor);
+  }
+
+  async deleteTag(repo: RepositoryRow, artifact: ArtifactRow, name: string, actor: string): Promise<void> {
+    const tag = await this.store.tagByName(repo.id, name);
+    if (!tag || Number(tag.artifact_id) !== Number(artifact.id)) throw apiError('NOT_FOUND', `tag ${name} is not on artifact ${artifact.digest}`);
+    await this.store.removeTag(repo, Number(tag.id), name, actor);
+  }
+
+  async accessories(artifact: ArtifactRow, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: AccessoryView[]; total: number }> {
+    const page = await this.store.accessoryPage(Number(artifact.repository_id), artifact.digest, terms, sort, paging);
+    return { items: page.items.map((a) => accessoryView(a, Number(artifact.id), artifact.repository_name)), total: page.total };
+  }
+
+  /** One of the artifact's additions (build_history, values.yaml, readme.md, dependencies). */
+  async addition(artifact: ArtifactRow, name: string): Promise<Addition> {
+    const bytes = await this.store.manifestBytes(Number(artifact.id));
+    if (!bytes) throw apiError('NOT_FOUND', `artifact ${artifact.digest} was deleted`);
+    const manifest = parseManifest(bytes, artifact.media_type);
+    const processor = processorFor(manifest);
+    if (!processor.additions.includes(name)) {
+      const offered = processor.additions.length > 0 ? `; it offers ${processor.additions.join(', ')}` : '';
+      throw apiError('NOT_FOUND', `an artifact of type ${artifact.type} has no addition "${name}"${offered}`);
+    }
+    const content = artifactContent(manifest, this.blobs, (d) => this.store.childManifestBytes(Number(artifact.repository_id), d));
+    const addition = await processor.addition(name, content);
+    if (!addition) throw apiError('NOT_FOUND', `addition "${name}" of ${artifact.digest} is not available`);
+    return addition;
+  }
+
+  async addLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: unknown, actor: string): Promise<void> {
+    const id = Number(labelId);
+    if (!Number.isSafeInteger(id) || id < 1) throw apiError('BAD_REQUEST', 'the body must name a label: {"id": <label id>}');
+    const label = (await this.labels.byIds([id])).get(id);
+    if (!label) throw apiError('NOT_FOUND', `label ${id} not found`);
+    if (label.scope === 'p' && label.project_id !== Number(repo.project_id)) {
+      throw apiError('BAD_REQUEST', `label ${id} belongs to another project; use a global label or one of this project's`);
+    }
+    const attached = (await this.store.labelIdsOf([Number(artifact.id)])).get(Number(artifact.id)) ?? [];
+    if (attached.includes(id)) throw apiError('CONFLICT', `label ${id} is already on artifact ${artifact.digest}`);
+    await this.store.addLabel(repo, artifact, id, nowIso(), actor);
+  }
+
+  async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, actor: string): Promise<void> {
+    if (!(await this.store.removeLabel(repo, artifact, labelId, actor))) {
+      throw apiError('NOT_FOUND', `label ${labelId} is not on artifact ${artifact.digest}`);
+    }
+  }
+}

@@ -1,0 +1,336 @@
+import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import type { Db } from '../db/index.js';
+import type { ArtifactsTable, Database, RepositoriesTable } from '../db/types.js';
+import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import type { Paging } from '../lib/paging.js';
+import type { QueryTerm } from '../lib/query.js';
+import { apiError } from '../lib/errors.js';
+import { writeAudit } from '../events/audit.js';
+import type { RepositoryRow } from '../registry/store.js';
+
+export interface ArtifactRow {
+  id: number;
+  repository_id: number;
+  project_id: number;
+  repository_name: string;
+  digest: string;
+  media_type: string;
+  config_media_type: string | null;
+  artifact_type: string | null;
+  type: string;
+  size: number;
+  push_time: string;
+  pull_time: string | null;
+  extra_attrs: string | null;
+  annotations: string | null;
+  icon: string | null;
+  accessory_of: string | null;
+  accessory_type: string | null;
+}
+
+export interface TagRow {
+  id: number;
+  repository_id: number;
+  artifact_id: number;
+  name: string;
+  push_time: string;
+  pull_time: string | null;
+}
+
+export interface ReferenceRow {
+  parent_id: number;
+  child_id: number;
+  child_digest: string;
+  platform: string | null;
+  annotations: string | null;
+}
+
+export interface AccessoryRow {
+  id: number;
+  digest: string;
+  size: number;
+  type: string;
+  icon: string | null;
+  push_time: string;
+  subject_digest: string;
+}
+
+/** The database as the artifact queries see it, with their table aliases. */
+type AliasedDb = Database & { a: ArtifactsTable; r: RepositoriesTable };
+type ArtifactQuery = SelectQueryBuilder<AliasedDb, 'a' | 'r', ArtifactRow>;
+type ArtifactExpressions = ExpressionBuilder<AliasedDb, 'a'>;
+
+/** `q` keys of the artifact list that map to a column. tags, labels and base are handled apart. */
+const artifactFields: Record<string, Field> = {
+  id: { column: 'a.id', type: 'number' },
+  digest: { column: 'a.digest', type: 'string' },
+  type: { column: 'a.type', type: 'string' },
+  media_type: { column: 'a.config_media_type', type: 'string' },
+  manifest_media_type: { column: 'a.media_type', type: 'string' },
+  artifact_type: { column: 'a.artifact_type', type: 'string' },
+  size: { column: 'a.size', type: 'number' },
+  push_time: { column: 'a.push_time', type: 'time' },
+  pull_time: { column: 'a.pull_time', type: 'time' },
+};
+
+const tagFields: Record<string, Field> = {
+  id: { column: 'id', type: 'number' },
+  name: { column: 'name', type: 'string' },
+  push_time: { column: 'push_time', type: 'time' },
+  pull_time: { column: 'pull_time', type: 'time' },
+};
+
+const accessoryFields: Record<string, Field> = {
+  type: { column: 'accessory_type', type: 'string' },
+  digest: { column: 'digest', type: 'string' },
+};
+
+/** Artifacts shown in a listing: not an accessory, and not an index's child unless it has a tag of its own. */
+function topLevel(eb: ArtifactExpressions) {
+  return eb.and([
+    eb('a.accessory_of', 'is', null),
+    eb.or([
+      eb.not(eb.exists(eb.selectFrom('artifact_references as ar').select('ar.child_id').whereRef('ar.child_id', '=', 'a.id'))),
+      eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id')),
+    ]),
+  ]);
+}
+
+/** Every SQL statement of the artifact API. Portable Kysely only. */
+export class ArtifactStore {
+  constructor(private readonly db: Db) {}
+
+  private artifacts(): ArtifactQuery {
+    return this.db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select([
+        'a.id',
+        'a.repository_id',
+        'r.project_id',
+        'r.name as repository_name',
+        'a.digest',
+        'a.media_type',
+        'a.config_media_type',
+        'a.artifact_type',
+        'a.type',
+        'a.size',
+        'a.push_time',
+        'a.pull_time',
+        'a.extra_attrs',
+        'a.annotations',
+        'a.icon',
+        'a.accessory_of',
+        'a.accessory_type',
+      ]) as unknown as ArtifactQuery;
+  }
+
+  byDigest(repositoryId: number, digest: string): Promise<ArtifactRow | undefined> {
+    return this.artifacts().where('a.repository_id', '=', repositoryId).where('a.digest', '=', digest).executeTakeFirst();
+  }
+
+  byTag(repositoryId: number, tag: string): Promise<ArtifactRow | undefined> {
+    return this.artifacts()
+      .innerJoin('tags as t', 't.artifact_id', 'a.id')
+      .where('t.repository_id', '=', repositoryId)
+      .where('t.name', '=', tag)
+      .executeTakeFirst();
+  }
+
+  /** A page of a repository's artifacts, filtered by Harbor's `q` and sorted by `sort` (newest push first). */
+  async list(repositoryId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ArtifactRow[]; total: number }> {
+    let q = this.artifacts().where('a.repository_id', '=', repositoryId);
+    const columnTerms: QueryTerm[] = [];
+    let everything = false;
+    for (const term of terms) {
+      if (term.key === 'base') everything = term.op === 'exact' && term.value === '*';
+      else if (term.key === 'tags') q = this.whereTags(q, term);
+      else if (term.key === 'labels') q = this.whereLabels(q, term);
+      else columnTerms.push(term);
+    }
+    if (!everything) q = q.where((eb) => topLevel(eb));
+    q = applyQuery(q, columnTerms, artifactFields);
+    const total = await countRows(q);
+    const items = await applySort(q, sort, artifactFields, { column: 'a.push_time', direction: 'desc' })
+      .orderBy('a.id', 'desc')
+      .limit(paging.pageSize)
+      .offset(paging.offset)
+      .execute();
+    return { items, total };
+  }
+
+  /** tags=* (any tag), tags=nil (untagged), tags=~frag, tags=name, tags={a b}. */
+  private whereTags(q: ArtifactQuery, term: QueryTerm): ArtifactQuery {
+    const tagged = (cond?: (t: ExpressionBuilder<AliasedDb & { t: Database['tags'] }, 't'>) => ReturnType<ExpressionBuilder<AliasedDb, 'a'>['and']>) =>
+      q.where(({ exists, selectFrom }) => {
+        let sub = selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id');
+        if (cond) sub = sub.where((eb) => cond(eb as never));
+        return exists(sub);
+      });
+    if (term.op === 'exact' && term.value === '*') return tagged();
+    if (term.op === 'exact' && term.value === 'nil') {
+      return q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))));
+    }
+    if (term.op === 'exact') return tagged((t) => t.and([t('t.name', '=', term.value)]));
+    if (term.op === 'fuzzy') return tagged((t) => t.and([sql<boolean>`t.name like ${`%${escapeLike(term.value)}%`} escape '\\'`]));
+    if (term.op === 'or') return tagged((t) => t.and([t('t.name', 'in', term.values)]));
+    throw apiError('BAD_REQUEST', 'invalid q: tags takes *, nil, a name, ~fragment or {a b}');
+  }
+
+  /** labels=id, labels=(a b) (all of them), labels={a b} (any of them). */
+  private whereLabels(q: ArtifactQuery, term: QueryTerm): ArtifactQuery {
+    const values = term.op === 'exact' ? [term.value] : term.op === 'or' || term.op === 'and' ? term.values : null;
+    const ids = values?.map(Number);
+    if (!ids || ids.some((n) => !Number.isInteger(n) || n < 1)) {
+      throw apiError('BAD_REQUEST', 'invalid q: labels takes label ids: labels=1, labels=(1 2) or labels={1 2}');
+    }
+    const hasLabels = (labelIds: number[]) =>
+      q.where(({ exists, selectFrom }) =>
+        exists(selectFrom('artifact_labels as al').select('al.label_id').whereRef('al.artifact_id', '=', 'a.id').where('al.label_id', 'in', labelIds)),
+      );
+    if (term.op !== 'and') return hasLabels(ids);
+    for (const id of ids) q = hasLabels([id]);
+    return q;
+  }
+
+  async tagsOf(artifactIds: number[]): Promise<Map<number, TagRow[]>> {
+    const out = new Map<number, TagRow[]>();
+    if (artifactIds.length === 0) return out;
+    const rows = await this.db.selectFrom('tags').selectAll().where('artifact_id', 'in', artifactIds).orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
+    for (const row of rows) {
+      const id = Number(row.artifact_id);
+      out.set(id, [...(out.get(id) ?? []), row as TagRow]);
+    }
+    return out;
+  }
+
+  async referencesOf(artifactIds: number[]): Promise<Map<number, ReferenceRow[]>> {
+    const out = new Map<number, ReferenceRow[]>();
+    if (artifactIds.length === 0) return out;
+    const rows = await this.db.selectFrom('artifact_references').selectAll().where('parent_id', 'in', artifactIds).execute();
+    for (const row of rows) {
+      const id = Number(row.parent_id);
+      out.set(id, [...(out.get(id) ?? []), row]);
+    }
+    return out;
+  }
+
+  /** Label ids attached to each artifact, in the order they were attached. */
+  async labelIdsOf(artifactIds: number[]): Promise<Map<number, number[]>> {
+    const out = new Map<number, number[]>();
+    if (artifactIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('artifact_labels')
+      .select(['artifact_id', 'label_id'])
+      .where('artifact_id', 'in', artifactIds)
+      .orderBy('creation_time')
+      .execute();
+    for (const row of rows) {
+      const id = Number(row.artifact_id);
+      out.set(id, [...(out.get(id) ?? []), Number(row.label_id)]);
+    }
+    return out;
+  }
+
+  private accessories(repositoryId: number) {
+    return this.db
+      .selectFrom('artifacts')
+      .select(['id', 'digest', 'size', 'icon', 'push_time', 'accessory_of as subject_digest', sql<string>`accessory_type`.as('type')])
+      .where('repository_id', '=', repositoryId);
+  }
+
+  /** The accessories of each subject digest in a repository. */
+  async accessoriesOf(repositoryId: number, subjectDigests: string[]): Promise<Map<string, AccessoryRow[]>> {
+    const out = new Map<string, AccessoryRow[]>();
+    if (subjectDigests.length === 0) return out;
+    const rows = await this.accessories(repositoryId).where('accessory_of', 'in', subjectDigests).orderBy('push_time', 'desc').execute();
+    for (const row of rows as AccessoryRow[]) out.set(row.subject_digest, [...(out.get(row.subject_digest) ?? []), row]);
+    return out;
+  }
+
+  async accessoryPage(repositoryId: number, subjectDigest: string, terms: QueryTerm[], sort: string | undefined, paging: Paging) {
+    const q = applyQuery(this.accessories(repositoryId).where('accessory_of', '=', subjectDigest), terms, accessoryFields);
+    const total = await countRows(q);
+    const items = (await applySort(q, sort, accessoryFields, { column: 'push_time', direction: 'desc' })
+      .orderBy('id', 'desc')
+      .limit(paging.pageSize)
+      .offset(paging.offset)
+      .execute()) as AccessoryRow[];
+    return { items, total };
+  }
+
+  async tagPage(artifactId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: TagRow[]; total: number }> {
+    const q = applyQuery(this.db.selectFrom('tags').selectAll().where('artifact_id', '=', artifactId), terms, tagFields);
+    const total = await countRows(q);
+    const items = await applySort(q, sort, tagFields, { column: 'push_time', direction: 'desc' })
+      .orderBy('id', 'desc')
+      .limit(paging.pageSize)
+      .offset(paging.offset)
+      .execute();
+    return { items: items as TagRow[], total };
+  }
+
+  tagByName(repositoryId: number, name: string): Promise<TagRow | undefined> {
+    return this.db.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst() as Promise<
+      TagRow | undefined
+    >;
+  }
+
+  async manifestBytes(artifactId: number): Promise<Uint8Array | undefined> {
+    return (await this.db.selectFrom('artifacts').select('manifest').where('id', '=', artifactId).executeTakeFirst())?.manifest;
+  }
+
+  async childManifestBytes(repositoryId: number, digest: string): Promise<Uint8Array | undefined> {
+    return (
+      await this.db.selectFrom('artifacts').select('manifest').where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst()
+    )?.manifest;
+  }
+
+  // Changes: each with its audit record, in one transaction.
+
+  async addTag(repo: RepositoryRow, artifact: ArtifactRow, name: string, now: string, actor: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('tags').values({ repository_id: repo.id, artifact_id: artifact.id, name, push_time: now, pull_time: null }).execute();
+      await writeAudit(tx, { username: actor, operation: 'create', resourceType: 'tag', resource: `${repo.name}:${name}`, projectId: repo.project_id });
+    });
+  }
+
+  async removeTag(repo: RepositoryRow, tagId: number, name: string, actor: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('tags').where('id', '=', tagId).execute();
+      await writeAudit(tx, { username: actor, operation: 'delete', resourceType: 'tag', resource: `${repo.name}:${name}`, projectId: repo.project_id });
+    });
+  }
+
+  async addLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, now: string, actor: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('artifact_labels')
+        .values({ artifact_id: artifact.id, label_id: labelId, creation_time: now })
+        .onConflict((oc) => oc.columns(['artifact_id', 'label_id']).doNothing())
+        .execute();
+      await writeAudit(tx, {
+        username: actor,
+        operation: 'create',
+        resourceType: 'artifact-label',
+        resource: `${repo.name}@${artifact.digest}:${labelId}`,
+        projectId: repo.project_id,
+      });
+    });
+  }
+
+  async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, actor: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const result = await tx.deleteFrom('artifact_labels').where('artifact_id', '=', artifact.id).where('label_id', '=', labelId).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) return false;
+      await writeAudit(tx, {
+        username: actor,
+        operation: 'delete',
+        resourceType: 'artifact-label',
+        resource: `${repo.name}@${artifact.digest}:${labelId}`,
+        projectId: repo.project_id,
+      });
+      return true;
+    });
+  }
+}
