@@ -16,9 +16,14 @@ import { migrate, openSqlite, type DatabaseHandle } from './db/index.js';
 import { buildHttpServer } from './http/server.js';
 import { ProjectService } from './projects/service.js';
 import { ProjectStore } from './projects/store.js';
+import { RepositoryService } from './repositories/service.js';
+import { RepositoryStore } from './repositories/store.js';
+import { SearchService } from './search/service.js';
 import { PullRecorder } from './registry/pulls.js';
 import { RegistryService } from './registry/service.js';
 import { ProcessorDescriber } from './artifacts/describe.js';
+import { ArtifactService } from './artifacts/service.js';
+import { ArtifactStore } from './artifacts/store.js';
 import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobStore } from './storage/filesystem.js';
@@ -32,6 +37,8 @@ import { UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { RobotService } from './robots/service.js';
 import { RobotStore } from './robots/store.js';
+import { LabelService } from './labels/service.js';
+import { LabelStore } from './labels/store.js';
 
 export interface Berth {
   config: Config;
@@ -40,12 +47,15 @@ export interface Berth {
   database: DatabaseHandle;
   http: FastifyInstance;
   projects: ProjectService;
+  repositories: RepositoryService;
   registry: RegistryService;
   uploads: UploadService;
   pulls: PullRecorder;
   users: UserService;
   guard: AccessGuard;
   authenticator: Authenticator;
+  labels: LabelService;
+  artifacts: ArtifactService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -66,7 +76,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const blobs = new FilesystemBlobStore(paths.storageRoot);
   await blobs.init();
 
-  const projects = new ProjectService(new ProjectStore(database.db));
+  // Projects count repositories, and repositories look up public projects, each through the other's service.
+  const projects: ProjectService = new ProjectService(new ProjectStore(database.db), { countsByProject: (ids) => repositories.countsByProject(ids) });
+  const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db), {
+    publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
+  });
   await projects.ensureDefaultProject();
 
   const registryStore = new RegistryStore(database.db, database.dialect);
@@ -108,6 +122,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     defaultDurationDays: config.auth.robot_token_duration_days,
     onCredentialsChanged: () => authenticator.invalidate(),
   });
+  const labels = new LabelService(new LabelStore(database.db), guard, { byId: projectRefById });
+  const artifacts = new ArtifactService(new ArtifactStore(database.db), registry, blobs, labels);
   const principals: Principals = {
     robotPrefix: config.auth.robot_name_prefix,
     async userByPassword(username, password) {
@@ -135,9 +151,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     guard,
     users,
     robots,
+    labels,
+    artifacts,
     projects,
     members,
     db: database.db,
+    repositories,
+    search: new SearchService(projects, repositories),
     auth: config.auth,
     system: new SystemService(
       {
@@ -156,6 +176,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
           await access(paths.storageRoot, constants.W_OK);
         },
       },
+      paths.storageRoot,
     ),
     audit: {
       audit: new AuditService(new AuditStore(database.db)),
@@ -182,12 +203,15 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     database,
     http,
     projects,
+    repositories,
     registry,
     uploads,
     pulls,
     users,
     guard,
     authenticator,
+    labels,
+    artifacts,
     async listen() {
       return http.listen({ host: config.server.host, port: config.server.port });
     },

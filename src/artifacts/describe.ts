@@ -3,6 +3,7 @@ import type { ArtifactDescriber, ArtifactDescription } from '../registry/service
 import type { BlobStore } from '../storage/blobstore.js';
 import { accessoryOf } from './accessories.js';
 import { artifactContent } from './content.js';
+import { accessoryIcon } from './icons.js';
 import { artifactTypeOf, processorFor } from './processors/index.js';
 
 /**
@@ -25,12 +26,13 @@ export class ProcessorDescriber implements ArtifactDescriber {
     } catch (err) {
       this.onError(err);
     }
+    const accessory = accessoryOf(manifest, tags);
     return {
       type: artifactTypeOf(manifest, processor),
       configMediaType: manifest.config?.mediaType ?? null,
       extraAttrs: Object.keys(extraAttrs).length > 0 ? JSON.stringify(extraAttrs) : null,
-      icon: processor.icon,
-      accessory: accessoryOf(manifest, tags),
+      icon: (accessory && accessoryIcon(accessory.type)) ?? processor.icon,
+      accessory,
     };
   }
 }

@@ -16,6 +16,8 @@ const sources = {
   cnab: badge('CNAB', '#6b2c91'),
   wasm: badge('WASM', '#654ff0'),
   generic: badge('OCI', '#4a5568'),
+  signature: badge('SIG', '#2f855a'),
+  sbom: badge('SBOM', '#b7791f'),
 } as const;
 
 type IconName = keyof typeof sources;
@@ -31,6 +33,13 @@ for (const [name, svg] of Object.entries(sources) as Array<[IconName, string]>) 
 
 /** The digest of each built-in icon, as artifacts name them in `icon`. */
 export const icons: Readonly<Record<IconName, string>> = digests;
+
+/** The icon of an accessory, by its type (signature.cosign, sbom.harbor, …). */
+export function accessoryIcon(type: string): string | null {
+  if (type.startsWith('signature.')) return digests.signature;
+  if (type.startsWith('sbom')) return digests.sbom;
+  return null;
+}
 
 /** An icon as /icons/{digest} answers it, or undefined when there is none by that digest. */
 export function iconByDigest(digest: string): { 'content-type': string; content: string } | undefined {

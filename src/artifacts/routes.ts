@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../auth/guard.js';
 import { displayName } from '../auth/identity.js';
-import { bodyOf, boolParam, idParam, pagingOf, queryOf, sendPage, type Query } from '../http/api-helpers.js';
+import { bodyOf, boolParam, idParam, isResourceName, pagingOf, queryOf, repositoryPathName, sendPage, type Query } from '../http/api-helpers.js';
 import { apiError } from '../lib/errors.js';
 import { parseQuery } from '../lib/query.js';
 import { isDigest } from '../oci/digest.js';
@@ -18,20 +18,6 @@ export interface ArtifactRouteDeps {
 }
 
 type ArtifactParams = { project_name: string; repository_name: string; reference?: string; tag_name?: string; label_id?: string; addition?: string };
-
-/**
- * Harbor's `repository_name` path parameter is the name inside the project, URL-encoded
- * twice when it holds a slash (a/b → a%252Fb); Fastify decoded it once.
- */
-export function repositoryPathName(projectName: string, param: string): string {
-  let inner = param;
-  try {
-    inner = decodeURIComponent(param);
-  } catch {
-    throw apiError('BAD_REQUEST', `repository name "${param}" is not validly URL-encoded`);
-  }
-  return `${projectName}/${inner}`;
-}
 
 function viewOptions(query: Query): ViewOptions {
   const flag = (name: string, fallback: boolean) => boolParam(query[name], name) ?? fallback;
@@ -88,8 +74,19 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     const repo = await repositoryFor(req, 'artifact', 'list');
     const query = queryOf(req);
     const paging = pagingOf(req);
-    const page = await artifacts.list(repo, parseQuery(query.q), query.sort, paging, viewOptions(query));
+    const page = await artifacts.list({ repositoryId: repo.id }, parseQuery(query.q), query.sort, paging, viewOptions(query));
     return sendPage(req, reply, paging, page);
+  });
+
+  // Every repository's artifacts in a project; latest_in_repository keeps the newest of each.
+  app.get('/projects/:project_name_or_id/artifacts', async (req, reply) => {
+    const project = await projects.resolve((req.params as { project_name_or_id: string }).project_name_or_id, isResourceName(req));
+    await guard.require(req.identity, toRef(project), 'artifact', 'list');
+    const query = queryOf(req);
+    const paging = pagingOf(req);
+    const latestInRepository = boolParam(query.latest_in_repository, 'latest_in_repository') ?? false;
+    const scope = { projectId: Number(project.id), latestInRepository };
+    return sendPage(req, reply, paging, await artifacts.list(scope, parseQuery(query.q), query.sort, paging, viewOptions(query)));
   });
 
   app.post(base, async (req, reply) => {

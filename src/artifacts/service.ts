@@ -12,8 +12,8 @@ import type { BlobStore } from '../storage/blobstore.js';
 import { artifactContent } from './content.js';
 import { additionsOf, processorFor } from './processors/index.js';
 import type { Addition } from './processors/processor.js';
-import type { ArtifactRow, ArtifactStore } from './store.js';
-import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView, type TagView } from './views.js';
+import { accessoryKey, type ArtifactRow, type ArtifactStore, type ListScope } from './store.js';
+import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView } from './views.js';
 
 /** A label as Harbor's API shows it. */
 export interface LabelView {
@@ -36,6 +36,7 @@ export interface ViewOptions {
   withTag: boolean;
   withLabel: boolean;
   withScanOverview: boolean;
+  /** Accepted and ignored: Harbor's Tag has no `signed` field any more (signatures are accessories). */
   withSignature: boolean;
   withImmutableStatus: boolean;
   withAccessory: boolean;
@@ -118,8 +119,8 @@ export class ArtifactService {
     return row;
   }
 
-  async list(repo: RepositoryRow, terms: QueryTerm[], sort: string | undefined, paging: Paging, options: ViewOptions) {
-    const page = await this.store.list(repo.id, terms, sort, paging);
+  async list(scope: ListScope, terms: QueryTerm[], sort: string | undefined, paging: Paging, options: ViewOptions) {
+    const page = await this.store.list(scope, terms, sort, paging);
     return { items: await this.views(page.items, options), total: page.total };
   }
 
@@ -134,16 +135,12 @@ export class ArtifactService {
       options.withTag ? this.store.tagsOf(ids) : undefined,
       this.store.referencesOf(ids),
       options.withLabel ? this.store.labelIdsOf(ids) : undefined,
-      options.withAccessory && rows.length > 0
-        ? this.store.accessoriesOf(
-            Number(rows[0].repository_id),
-            rows.map((r) => r.digest),
-          )
-        : undefined,
+      options.withAccessory ? this.store.accessoriesOf(rows) : undefined,
     ]);
     const labels = labelIds ? await this.labels.byIds([...new Set([...labelIds.values()].flat())]) : undefined;
     return rows.map((row) => {
       const id = Number(row.id);
+      const ownAccessories = accessories?.get(accessoryKey(Number(row.repository_id), row.digest)) ?? [];
       const isIndex = manifestKinds[row.media_type] === 'index';
       const links = Object.fromEntries(
         additionsOf(row.type, isIndex).map((name) => [name, { href: `${artifactPath(row.repository_name, row.digest)}/additions/${name}`, absolute: false }]),
@@ -151,17 +148,12 @@ export class ArtifactService {
       return {
         ...artifactBase(row, links),
         references: (references.get(id) ?? []).map(referenceView),
-        ...(tags && { tags: (tags.get(id) ?? []).map((t) => this.tagOut(t, options)) }),
+        ...(tags && { tags: (tags.get(id) ?? []).map(tagView) }),
         ...(labels && { labels: (labelIds!.get(id) ?? []).map((l) => labels.get(l)).filter((l) => l !== undefined) }),
-        ...(accessories && { accessories: (accessories.get(row.digest) ?? []).map((a) => accessoryView(a, id, row.repository_name)) }),
+        ...(options.withAccessory && { accessories: ownAccessories.map((a) => accessoryView(a, id, row.repository_name)) }),
         ...(options.withScanOverview && { scan_overview: {} }),
       };
     });
-  }
-
-  private tagOut(t: Parameters<typeof tagView>[0], options: Pick<ViewOptions, 'withSignature'>): TagView {
-    const view = tagView(t);
-    return options.withSignature ? { ...view, signed: false } : view;
   }
 
   /** Deletes the artifact with its tags and accessories (Harbor deletes by tag too: the whole artifact). */

@@ -1,6 +1,7 @@
 import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { ArtifactsTable, Database, RepositoriesTable } from '../db/types.js';
+import { isTopLevelArtifact } from '../db/artifact-filters.js';
 import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
@@ -57,8 +58,9 @@ export interface AccessoryRow {
 
 /** The database as the artifact queries see it, with their table aliases. */
 type AliasedDb = Database & { a: ArtifactsTable; r: RepositoriesTable };
+export type ListScope = { repositoryId: number } | { projectId: number; latestInRepository: boolean };
+
 type ArtifactQuery = SelectQueryBuilder<AliasedDb, 'a' | 'r', ArtifactRow>;
-type ArtifactExpressions = ExpressionBuilder<AliasedDb, 'a'>;
 
 /** `q` keys of the artifact list that map to a column. tags, labels and base are handled apart. */
 const artifactFields: Record<string, Field> = {
@@ -85,15 +87,8 @@ const accessoryFields: Record<string, Field> = {
   digest: { column: 'digest', type: 'string' },
 };
 
-/** Artifacts shown in a listing: not an accessory, and not an index's child unless it has a tag of its own. */
-function topLevel(eb: ArtifactExpressions) {
-  return eb.and([
-    eb('a.accessory_of', 'is', null),
-    eb.or([
-      eb.not(eb.exists(eb.selectFrom('artifact_references as ar').select('ar.child_id').whereRef('ar.child_id', '=', 'a.id'))),
-      eb.exists(eb.selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id')),
-    ]),
-  ]);
+export function accessoryKey(repositoryId: number, subjectDigest: string): string {
+  return `${repositoryId}|${subjectDigest}`;
 }
 
 /** Every SQL statement of the artifact API. Portable Kysely only. */
@@ -138,8 +133,28 @@ export class ArtifactStore {
   }
 
   /** A page of a repository's artifacts, filtered by Harbor's `q` and sorted by `sort` (newest push first). */
-  async list(repositoryId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ArtifactRow[]; total: number }> {
-    let q = this.artifacts().where('a.repository_id', '=', repositoryId);
+  /**
+   * A page of a repository's (or a whole project's) artifacts, filtered by Harbor's `q` and
+   * sorted by `sort` (newest push first). `latestInRepository` keeps each repository's newest.
+   */
+  async list(scope: ListScope, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ArtifactRow[]; total: number }> {
+    let q = this.artifacts();
+    q = 'repositoryId' in scope ? q.where('a.repository_id', '=', scope.repositoryId) : q.where('r.project_id', '=', scope.projectId);
+    if ('projectId' in scope && scope.latestInRepository) {
+      q = q.where(({ eb, selectFrom }) =>
+        eb(
+          'a.id',
+          '=',
+          selectFrom('artifacts as l')
+            .select('l.id')
+            .whereRef('l.repository_id', '=', 'a.repository_id')
+            .where('l.accessory_of', 'is', null)
+            .orderBy('l.push_time', 'desc')
+            .orderBy('l.id', 'desc')
+            .limit(1),
+        ),
+      );
+    }
     const columnTerms: QueryTerm[] = [];
     let everything = false;
     for (const term of terms) {
@@ -148,7 +163,7 @@ export class ArtifactStore {
       else if (term.key === 'labels') q = this.whereLabels(q, term);
       else columnTerms.push(term);
     }
-    if (!everything) q = q.where((eb) => topLevel(eb));
+    if (!everything) q = q.where((eb) => isTopLevelArtifact(eb));
     q = applyQuery(q, columnTerms, artifactFields);
     const total = await countRows(q);
     const items = await applySort(q, sort, artifactFields, { column: 'a.push_time', direction: 'desc' })
@@ -239,12 +254,21 @@ export class ArtifactStore {
       .where('repository_id', '=', repositoryId);
   }
 
-  /** The accessories of each subject digest in a repository. */
-  async accessoriesOf(repositoryId: number, subjectDigests: string[]): Promise<Map<string, AccessoryRow[]>> {
+  /** The accessories of each artifact, keyed by `accessoryKey(repository id, subject digest)`. */
+  async accessoriesOf(subjects: Array<{ repository_id: number; digest: string }>): Promise<Map<string, AccessoryRow[]>> {
     const out = new Map<string, AccessoryRow[]>();
-    if (subjectDigests.length === 0) return out;
-    const rows = await this.accessories(repositoryId).where('accessory_of', 'in', subjectDigests).orderBy('push_time', 'desc').execute();
-    for (const row of rows as AccessoryRow[]) out.set(row.subject_digest, [...(out.get(row.subject_digest) ?? []), row]);
+    if (subjects.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('artifacts')
+      .select(['id', 'repository_id', 'digest', 'size', 'icon', 'push_time', 'accessory_of as subject_digest', sql<string>`accessory_type`.as('type')])
+      .where('repository_id', 'in', [...new Set(subjects.map((s) => Number(s.repository_id)))])
+      .where('accessory_of', 'in', [...new Set(subjects.map((s) => s.digest))])
+      .orderBy('push_time', 'desc')
+      .execute();
+    for (const row of rows) {
+      const key = accessoryKey(Number(row.repository_id), row.subject_digest!);
+      out.set(key, [...(out.get(key) ?? []), row as AccessoryRow]);
+    }
     return out;
   }
 

@@ -20,7 +20,6 @@ export interface TagView {
   push_time: string;
   pull_time: string;
   immutable: boolean;
-  signed?: boolean;
 }
 
 export function tagView(t: TagRow): TagView {

@@ -54,3 +54,20 @@ export function boolParam(value: string | undefined, name: string): boolean | un
   if (value === 'false' || value === '0') return false;
   throw apiError('BAD_REQUEST', `${name} must be true or false, not "${value}"`);
 }
+
+/**
+ * The full repository name ("project/a/b") from Harbor's `{repository_name}` path parameter,
+ * which names the repository without its project and, when it holds a slash, is encoded
+ * twice by the client (a/b → a%2Fb → a%252Fb). The router decodes once; this decodes again.
+ * A parameter that is not valid percent-encoding is a 400.
+ */
+export function repositoryPathName(projectName: string, param: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(param);
+  } catch {
+    throw apiError('BAD_REQUEST', `repository_name "${param.length > 100 ? `${param.slice(0, 100)}…` : param}" is not valid URL encoding`);
+  }
+  if (name === '') throw apiError('BAD_REQUEST', 'repository_name is empty');
+  return `${projectName}/${name}`;
+}

@@ -7,6 +7,7 @@ import type { Db } from '../db/index.js';
 import { writeAudit } from '../events/audit.js';
 import { apiError, isAppError } from '../lib/errors.js';
 import { sessionCookie } from './authenticate.js';
+import { arrayOf, dateTime, empty, int, object, ok, operation, str } from './schema-helpers.js';
 
 export interface AuthRouteDeps {
   authenticator: Authenticator;
@@ -62,7 +63,31 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
     return null;
   }
 
-  app.get('/service/token', async (req, reply) => {
+  // Documented for readers of this file; outside /api/v2.0, so not in Berth's OpenAPI document.
+  const getToken = operation({
+    tags: ['auth'],
+    summary: 'Issue a registry token (Docker token authentication)',
+    querystring: object({
+      service: str('Must name this registry when given'),
+      scope: {
+        ...arrayOf(str('type:name:actions, such as repository:library/nginx:pull,push')),
+        description: 'Requested access; repeatable',
+      },
+    }),
+    response: {
+      200: ok(
+        object({
+          token: str('The bearer token for /v2'),
+          access_token: str('The same token (OAuth2 name)'),
+          expires_in: int('Lifetime in seconds'),
+          issued_at: dateTime('When the token was issued'),
+        }),
+        'A token carrying what of the requested access the caller holds',
+      ),
+    },
+    errors: [400, 401],
+  });
+  app.get('/service/token', { schema: getToken }, async (req, reply) => {
     const query = req.query as Record<string, string | string[] | undefined>;
     const service = Array.isArray(query.service) ? query.service[0] : query.service;
     if (service !== undefined && service !== registryService) {
@@ -88,7 +113,15 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
 
-    scope.post('/c/login', async (req: FastifyRequest, reply) => {
+    const login = operation({
+      tags: ['auth'],
+      summary: 'Sign in to the portal',
+      consumes: ['application/x-www-form-urlencoded'],
+      body: object({ principal: str('Username'), password: str('Password') }, ['principal', 'password']),
+      response: { 200: empty('Signed in: the session cookie is set') },
+      errors: [401],
+    });
+    scope.post('/c/login', { schema: login }, async (req: FastifyRequest, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const principal = typeof body.principal === 'string' ? body.principal : '';
       const password = typeof body.password === 'string' ? body.password : '';
@@ -129,7 +162,12 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
       return reply.code(200).send();
     });
 
-    scope.get('/c/log_out', async (req, reply) => {
+    const logOut = operation({
+      tags: ['auth'],
+      summary: 'Sign out of the portal',
+      response: { 200: empty('Signed out: the session is gone and its cookie cleared') },
+    });
+    scope.get('/c/log_out', { schema: logOut }, async (req, reply) => {
       if (req.sessionId) {
         await authenticator.sessions.delete(req.sessionId);
         await writeAudit(deps.db, {

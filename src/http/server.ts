@@ -19,8 +19,17 @@ import { registerMemberRoutes } from '../members/routes.js';
 import type { MemberService } from '../members/service.js';
 import { registerRobotRoutes } from '../robots/routes.js';
 import type { RobotService } from '../robots/service.js';
+import { registerRepositoryRoutes } from '../repositories/routes.js';
+import type { RepositoryService } from '../repositories/service.js';
+import { registerSearchRoutes } from '../search/routes.js';
+import type { SearchService } from '../search/service.js';
+import { registerLabelRoutes } from '../labels/routes.js';
+import { registerArtifactRoutes } from '../artifacts/routes.js';
+import type { ArtifactService } from '../artifacts/service.js';
+import type { LabelService } from '../labels/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
+import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
 import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
@@ -34,6 +43,10 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   projects: ProjectService;
   members: MemberService;
   robots: RobotService;
+  repositories: RepositoryService;
+  search: SearchService;
+  labels: LabelService;
+  artifacts: ArtifactService;
   db: Db;
   auth: Config['auth'];
   audit: Omit<AuditRouteDeps, 'guard'>;
@@ -57,6 +70,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     routerOptions: { ignoreDuplicateSlashes: true },
     clientErrorHandler,
+    schemaController: documentationOnlySchemas,
   });
   app.setErrorHandler(errorHandler(deps.externalUrl));
   app.addHook('onRequest', (req, _reply, done) => {
@@ -77,6 +91,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }
   await app.register(cookie);
   registerAuthentication(app, deps.authenticator);
+  await registerOpenApi(app, { prefix: apiPrefix });
 
   await registerRegistryRoutes(app, { ...deps, access: deps.registryAccess });
   await registerAuthRoutes(app, {
@@ -95,16 +110,23 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         selfRegistration: deps.auth.self_registration,
       });
       await registerAuditRoutes(api, { ...deps.audit, guard: deps.guard });
-      await registerSystemRoutes(api, { system: deps.system });
+      await registerSystemRoutes(api, { system: deps.system, guard: deps.guard });
       await registerProjectRoutes(api, {
         projects: deps.projects,
         members: deps.members,
         guard: deps.guard,
         projectCreation: deps.auth.project_creation_restriction,
-        onDeleted: () => deps.authenticator.invalidate(),
+        onDeleted: async (projectId, actor) => {
+          deps.authenticator.invalidate();
+          await deps.labels.deleteForProject(projectId, actor);
+        },
       });
       await registerMemberRoutes(api, { members: deps.members, projects: deps.projects, guard: deps.guard });
       await registerRobotRoutes(api, { robots: deps.robots });
+      await registerRepositoryRoutes(api, { repositories: deps.repositories, members: deps.members, projects: deps.projects, guard: deps.guard });
+      await registerSearchRoutes(api, { search: deps.search, members: deps.members });
+      await registerLabelRoutes(api, { labels: deps.labels });
+      await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

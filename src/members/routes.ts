@@ -2,7 +2,22 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../auth/guard.js';
 import { displayName } from '../auth/identity.js';
 import { bodyOf, created, idParam, isResourceName, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  object,
+  ok,
+  operation,
+  page,
+  pagingQuery,
+  ref,
+  str,
+  type OperationDoc,
+} from '../http/schema-helpers.js';
+import { projectParams, resourceNameHeader } from '../projects/schemas.js';
 import { toRef, type ProjectService } from '../projects/service.js';
+import { memberParams, memberSchemas } from './schemas.js';
 import type { MemberService, ProjectRefLike } from './service.js';
 
 export interface MemberRouteDeps {
@@ -16,6 +31,8 @@ type MemberParams = { project_name_or_id: string; mid?: string };
 /** /projects/{project_name_or_id}/members…, as Harbor serves them. */
 export async function registerMemberRoutes(app: FastifyInstance, deps: MemberRouteDeps): Promise<void> {
   const { members, projects, guard } = deps;
+  addSchemas(app, memberSchemas);
+  const doc = (op: Omit<OperationDoc, 'tags' | 'headers'>) => operation({ tags: ['member'], headers: resourceNameHeader, ...op });
 
   /** The project in the path (404 if none), once the caller may take `action` on its members. */
   async function projectFor(req: FastifyRequest, action: string): Promise<ProjectRefLike> {
@@ -27,32 +44,71 @@ export async function registerMemberRoutes(app: FastifyInstance, deps: MemberRou
 
   const memberId = (req: FastifyRequest) => idParam((req.params as MemberParams).mid, 'mid');
 
-  app.get('/projects/:project_name_or_id/members', async (req, reply) => {
+  const listProjectMembers = doc({
+    operationId: 'listProjectMembers',
+    summary: "List a project's members",
+    params: projectParams,
+    querystring: object({ entityname: str('Only members whose name contains this'), ...pagingQuery }),
+    response: { 200: page(ref('ProjectMemberEntity'), 'One page of members') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.get('/projects/:project_name_or_id/members', { schema: listProjectMembers }, async (req, reply) => {
     const project = await projectFor(req, 'list');
     const paging = pagingOf(req);
     const page = await members.list(project.id, queryOf(req).entityname || undefined, paging);
     return sendPage(req, reply, paging, page);
   });
 
-  app.post('/projects/:project_name_or_id/members', async (req, reply) => {
+  const createProjectMember = doc({
+    operationId: 'createProjectMember',
+    summary: 'Add a user to a project',
+    description: 'The user is named by member_user.user_id or member_user.username; groups are not supported yet.',
+    params: projectParams,
+    body: ref('ProjectMember'),
+    response: { 201: createdWithLocation('The member was added') },
+    errors: [400, 401, 403, 404, 409, 500],
+  });
+  app.post('/projects/:project_name_or_id/members', { schema: createProjectMember }, async (req, reply) => {
     const project = await projectFor(req, 'create');
     const id = await members.add(project, bodyOf(req), displayName(req.identity));
     // Harbor's Location names the project as the request did (name or id).
     return created(reply, `/api/v2.0/projects/${encodeURIComponent((req.params as MemberParams).project_name_or_id)}/members/${id}`);
   });
 
-  app.get('/projects/:project_name_or_id/members/:mid', async (req) => {
+  const getProjectMember = doc({
+    operationId: 'getProjectMember',
+    summary: 'Get a member of a project',
+    params: memberParams,
+    response: { 200: ok(ref('ProjectMemberEntity'), 'The member') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.get('/projects/:project_name_or_id/members/:mid', { schema: getProjectMember }, async (req) => {
     const project = await projectFor(req, 'read');
     return members.get(project, memberId(req));
   });
 
-  app.put('/projects/:project_name_or_id/members/:mid', async (req, reply) => {
+  const updateProjectMember = doc({
+    operationId: 'updateProjectMember',
+    summary: "Change a member's role",
+    params: memberParams,
+    body: ref('RoleRequest'),
+    response: { 200: empty('The role was changed') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.put('/projects/:project_name_or_id/members/:mid', { schema: updateProjectMember }, async (req, reply) => {
     const project = await projectFor(req, 'update');
     await members.updateRole(project, memberId(req), bodyOf(req), displayName(req.identity));
     return reply.code(200).send();
   });
 
-  app.delete('/projects/:project_name_or_id/members/:mid', async (req, reply) => {
+  const deleteProjectMember = doc({
+    operationId: 'deleteProjectMember',
+    summary: 'Remove a member from a project',
+    params: memberParams,
+    response: { 200: empty('The member was removed') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.delete('/projects/:project_name_or_id/members/:mid', { schema: deleteProjectMember }, async (req, reply) => {
     const project = await projectFor(req, 'delete');
     await members.remove(project, memberId(req), displayName(req.identity));
     return reply.code(200).send();

@@ -117,7 +117,9 @@ export function parseManifest(bytes: Uint8Array, contentType: string): ParsedMan
   if (kind === 'image') {
     if (doc.manifests !== undefined) throw invalid('an image manifest must not have a "manifests" field');
     const config = descriptor(doc.config, 'config');
-    const layers = doc.layers === undefined && mediaType === mediaTypes.ociManifest ? [] : descriptorList(doc.layers, 'layers');
+    // cnab-to-oci writes "layers": null for its config manifest; distribution reads that as no layers.
+    const noLayers = (doc.layers === undefined && mediaType === mediaTypes.ociManifest) || doc.layers === null;
+    const layers = noLayers ? [] : descriptorList(doc.layers, 'layers');
     return {
       kind,
       mediaType,

@@ -26,7 +26,8 @@ export interface ProjectView {
   owner_id: number;
   owner_name?: string;
   name: string;
-  registry_id: number | null;
+  /** Only for proxy cache projects (not supported yet), so never present. */
+  registry_id?: number;
   creation_time: string;
   update_time: string;
   deleted: boolean;
@@ -75,9 +76,16 @@ function onePair(body: Record<string, unknown>): [string, unknown] {
   return entries[0];
 }
 
+/** What the projects feature needs from the repositories feature. */
+export interface ProjectRepositories {
+  /** Repositories (holding an artifact) per project; every id given is in the map. */
+  countsByProject(projectIds: number[]): Promise<Map<number, number>>;
+}
+
 export class ProjectService {
   constructor(
     private readonly store: ProjectStore,
+    private readonly repositories: ProjectRepositories,
     private readonly defaults: { storageLimit: number } = { storageLimit: -1 },
   ) {}
 
@@ -153,7 +161,7 @@ export class ProjectService {
   }
 
   async deletable(project: Project): Promise<{ deletable: boolean; message?: string }> {
-    const count = (await this.store.repositoryCounts([Number(project.id)])).get(Number(project.id)) ?? 0;
+    const count = await this.repositoryCount(project);
     return count > 0 ? { deletable: false, message: 'the project contains repositories, can not be deleted' } : { deletable: true };
   }
 
@@ -169,14 +177,28 @@ export class ProjectService {
     return this.store.list(filter, terms, sort, paging);
   }
 
+  /** Every project the filter selects, by name, without paging (for /search). */
+  matching(filter: ProjectFilter): Promise<ProjectRow[]> {
+    return this.store.matching(filter);
+  }
+
+  /** Ids of every project the filter selects. */
+  ids(filter: ProjectFilter): Promise<number[]> {
+    return this.store.ids(filter);
+  }
+
+  count(filter: ProjectFilter): Promise<number> {
+    return this.store.count(filter);
+  }
+
   async repositoryCount(project: Project): Promise<number> {
-    return (await this.store.repositoryCounts([Number(project.id)])).get(Number(project.id)) ?? 0;
+    return (await this.repositories.countsByProject([Number(project.id)])).get(Number(project.id)) ?? 0;
   }
 
   /** Projects as Harbor's API shows them; `withDetail` adds metadata, allowlist and owner name. */
   async views(rows: ProjectRow[], viewer: Viewer, withDetail = true): Promise<ProjectView[]> {
     const ids = rows.map((r) => Number(r.id));
-    const counts = await this.store.repositoryCounts(ids);
+    const counts = await this.repositories.countsByProject(ids);
     const metadata = withDetail ? await this.store.metadataOf(ids) : undefined;
     return rows.map((p) => {
       const id = Number(p.id);
@@ -185,7 +207,6 @@ export class ProjectService {
         project_id: id,
         owner_id: p.owner_id === null ? 0 : Number(p.owner_id),
         name: p.name,
-        registry_id: null,
         creation_time: p.created_at,
         update_time: p.updated_at,
         deleted: false,

@@ -171,24 +171,6 @@ export class ProjectStore {
   }
 
   /**
-   * Repositories holding at least one artifact, per project. The registry owns these tables;
-   * this read stays here until the registry offers counts per project.
-   */
-  async repositoryCounts(ids: number[]): Promise<Map<number, number>> {
-    const out = new Map<number, number>(ids.map((id) => [id, 0]));
-    if (ids.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('repositories as r')
-      .select((eb) => ['r.project_id', eb.fn.countAll<number>().as('n')])
-      .where('r.project_id', 'in', ids)
-      .where((eb) => eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
-      .groupBy('r.project_id')
-      .execute();
-    for (const r of rows) out.set(Number(r.project_id), Number(r.n));
-    return out;
-  }
-
-  /**
    * Deletes a project that holds no repository with an artifact, in one transaction with its
    * audit record. Repository rows left by uploads that never became an artifact go with it
    * (with their upload sessions); metadata, members and robots follow by cascade.
@@ -210,7 +192,8 @@ export class ProjectStore {
     });
   }
 
-  async list(filter: ProjectFilter, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ProjectRow[]; total: number }> {
+  /** Projects the filter and `q` terms select, not yet ordered or paged. */
+  private filtered(filter: ProjectFilter, terms: QueryTerm[] = []) {
     let qb = applyQuery(this.rows(), terms, projectFields);
     const v = filter.visibility;
     if (v.kind === 'some') {
@@ -225,12 +208,31 @@ export class ProjectStore {
     if (filter.name) qb = qb.where(sql<boolean>`projects.name like ${`%${escapeLike(filter.name)}%`} escape '\\'`);
     if (filter.owner) qb = qb.where('users.username', '=', filter.owner);
     if (filter.public !== undefined) qb = qb.where('projects.public', '=', filter.public ? 1 : 0);
+    return qb;
+  }
 
+  async list(filter: ProjectFilter, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ProjectRow[]; total: number }> {
+    const qb = this.filtered(filter, terms);
     const total = await countRows(qb);
     const selected = qb.selectAll('projects').select('users.username as owner_name');
     // Harbor lists by name unless told otherwise.
     const ordered = sort ? applySort(selected, sort, projectFields, { column: 'projects.id', direction: 'asc' }) : selected.orderBy('projects.name');
     const items = await ordered.limit(paging.pageSize).offset(paging.offset).execute();
     return { items, total };
+  }
+
+  /** Every project the filter selects, by name (for /search). */
+  matching(filter: ProjectFilter): Promise<ProjectRow[]> {
+    return this.filtered(filter).selectAll('projects').select('users.username as owner_name').orderBy('projects.name').execute();
+  }
+
+  /** Ids of every project the filter selects. */
+  async ids(filter: ProjectFilter): Promise<number[]> {
+    const rows = await this.filtered(filter).select('projects.id').execute();
+    return rows.map((r) => Number(r.id));
+  }
+
+  count(filter: ProjectFilter): Promise<number> {
+    return countRows(this.filtered(filter));
   }
 }

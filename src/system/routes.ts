@@ -1,15 +1,41 @@
 import type { FastifyInstance } from 'fastify';
+import type { AccessGuard } from '../auth/guard.js';
+import { addSchemas, ok, operation, ref } from '../http/schema-helpers.js';
+import { systemSchemas } from './schemas.js';
 import type { SystemService } from './service.js';
 
-/** /ping, /health and /systeminfo as Harbor serves them. */
-export async function registerSystemRoutes(app: FastifyInstance, deps: { system: SystemService }): Promise<void> {
-  const { system } = deps;
+/** /ping, /health, /systeminfo and /systeminfo/volumes as Harbor serves them. */
+export async function registerSystemRoutes(app: FastifyInstance, deps: { system: SystemService; guard: AccessGuard }): Promise<void> {
+  const { system, guard } = deps;
+  addSchemas(app, systemSchemas);
 
-  app.get('/ping', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Pong'));
+  const getPing = operation({
+    tags: ['ping'],
+    operationId: 'getPing',
+    summary: 'Check that the API answers',
+    produces: ['text/plain'],
+    response: { 200: ok({ type: 'string' }, 'The text Pong') },
+  });
+  app.get('/ping', { schema: getPing }, async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Pong'));
 
-  app.get('/health', async () => system.health());
+  const getHealth = operation({
+    tags: ['health'],
+    operationId: 'getHealth',
+    summary: 'Check the health of every component',
+    description: 'Answers 200 even when a component is unhealthy: read status.',
+    response: { 200: ok(ref('OverallHealthStatus'), 'The health of Berth and of each component') },
+    errors: [500],
+  });
+  app.get('/health', { schema: getHealth }, async () => system.health());
 
-  app.get('/systeminfo', async (req) => {
+  const getSystemInfo = operation({
+    tags: ['systeminfo'],
+    operationId: 'getSystemInfo',
+    summary: 'Get facts about this registry',
+    response: { 200: ok(ref('GeneralInfo'), 'What the caller may know about the registry') },
+    errors: [500],
+  });
+  app.get('/systeminfo', { schema: getSystemInfo }, async (req) => {
     const f = system.facts;
     const open = {
       auth_mode: 'db_auth',
@@ -32,5 +58,19 @@ export async function registerSystemRoutes(app: FastifyInstance, deps: { system:
       read_only: false,
       notification_enable: false,
     };
+  });
+
+  const getVolumes = operation({
+    tags: ['systeminfo'],
+    operationId: 'getVolumes',
+    summary: 'Get the size and free space of the storage volume',
+    description: 'System administrators only.',
+    response: { 200: ok(ref('SystemInfo'), 'The volume holding the blob store') },
+    errors: [401, 403, 404, 500],
+  });
+  // System administrators (and robots granted system-volumes:read): 401 anonymous, 403 the rest.
+  app.get('/systeminfo/volumes', { schema: getVolumes }, async (req) => {
+    guard.requireSystem(req.identity, 'system-volumes', 'read');
+    return system.volumes();
   });
 }

@@ -1,3 +1,5 @@
+import { statfs } from 'node:fs/promises';
+
 /** A component whose health /health reports: it throws when unhealthy. */
 export type HealthCheck = () => Promise<void>;
 
@@ -15,11 +17,26 @@ export interface SystemFacts {
   projectCreationRestriction: 'everyone' | 'adminonly';
 }
 
+/** The Storage definition of Harbor's API: bytes. */
+export interface Volume {
+  total: number;
+  free: number;
+}
+
 export class SystemService {
   constructor(
     readonly facts: SystemFacts,
     private readonly checks: Record<string, HealthCheck>,
+    /** The local directory blobs are stored under; null when blobs are not on a local disk. */
+    private readonly storageRoot: string | null = null,
   ) {}
+
+  /** Size and free space (for unprivileged writers) of the volume holding the blob store. */
+  async volumes(): Promise<{ storage: Volume[] }> {
+    if (this.storageRoot === null) return { storage: [] };
+    const stats = await statfs(this.storageRoot);
+    return { storage: [{ total: stats.blocks * stats.bsize, free: stats.bavail * stats.bsize }] };
+  }
 
   /** Every component's health, checked concurrently; the whole is healthy only when all are. */
   async health(): Promise<{ status: 'healthy' | 'unhealthy'; components: ComponentHealth[] }> {

@@ -4,7 +4,21 @@ import { requireAuthenticated, type AccessGuard } from '../auth/guard.js';
 import { displayName, isSysadmin, type Identity } from '../auth/identity.js';
 import { bodyOf, created, idParam, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
 import { apiError } from '../lib/errors.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  listQuery,
+  object,
+  ok,
+  operation,
+  page,
+  pagingQuery,
+  ref,
+  str,
+} from '../http/schema-helpers.js';
 import { parseQuery } from '../lib/query.js';
+import { userIdParams, userSchemas } from './schemas.js';
 import { adminUsername, userView, type UserService } from './service.js';
 
 export interface UserRouteDeps {
@@ -30,27 +44,66 @@ function currentUserId(identity: Identity): number {
 /** /api/v2.0/users… as Harbor serves them. */
 export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): Promise<void> {
   const { users, guard } = deps;
+  addSchemas(app, userSchemas);
+  const tags = ['user'];
 
-  app.get('/users', async (req, reply) => {
+  const listUsers = operation({
+    tags,
+    operationId: 'listUsers',
+    summary: 'List users',
+    description: 'System administrators only. q filters on username and email.',
+    querystring: object(listQuery),
+    response: { 200: page(ref('UserResp'), 'One page of users') },
+    errors: [400, 401, 403, 500],
+  });
+  app.get('/users', { schema: listUsers }, async (req, reply) => {
     guard.requireSystem(req.identity, 'user', 'list');
     const paging = pagingOf(req);
     const page = await users.list(parseQuery(queryOf(req).q), queryOf(req).sort, paging);
     return sendPage(req, reply, paging, { items: page.items.map(userView), total: page.total });
   });
 
-  app.post('/users', async (req, reply) => {
+  const createUser = operation({
+    tags,
+    operationId: 'createUser',
+    summary: 'Create a local user',
+    description: 'System administrators only, or anyone when self-registration (auth.self_registration) is on.',
+    body: ref('UserCreationReq'),
+    response: { 201: createdWithLocation('The user was created') },
+    errors: [400, 401, 403, 409, 500],
+  });
+  app.post('/users', { schema: createUser }, async (req, reply) => {
     if (!isSysadmin(req.identity)) {
       if (req.identity.kind !== 'anonymous' || !deps.selfRegistration) {
-        throw apiError(req.identity.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN', 'only system administrators may create users (self-registration is off)');
+        throw apiError(
+          req.identity.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
+          'only system administrators may create users (self-registration is off)',
+        );
       }
     }
     const user = await users.create(bodyOf(req), displayName(req.identity));
     return created(reply, `/api/v2.0/users/${user.id}`);
   });
 
-  app.get('/users/current', async (req) => userView(await users.get(currentUserId(req.identity))));
+  const getCurrentUserInfo = operation({
+    tags,
+    operationId: 'getCurrentUserInfo',
+    summary: 'Get the signed-in user',
+    response: { 200: ok(ref('UserResp'), "The caller's own account") },
+    errors: [401, 412, 500],
+  });
+  app.get('/users/current', { schema: getCurrentUserInfo }, async (req) => userView(await users.get(currentUserId(req.identity))));
 
-  app.get('/users/search', async (req, reply) => {
+  const searchUsers = operation({
+    tags,
+    operationId: 'searchUsers',
+    summary: 'Search users by name',
+    description: 'Any signed-in user may search, to find someone to add to a project.',
+    querystring: object({ username: str('Part of the username to look for'), ...pagingQuery }, ['username']),
+    response: { 200: page(ref('UserSearchRespItem'), 'One page of matching users') },
+    errors: [400, 401, 500],
+  });
+  app.get('/users/search', { schema: searchUsers }, async (req, reply) => {
     requireAuthenticated(req.identity);
     const username = queryOf(req).username;
     if (!username) throw apiError('BAD_REQUEST', 'username is required');
@@ -59,20 +112,48 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     return sendPage(req, reply, paging, { items: page.items.map((u) => ({ user_id: u.id, username: u.username })), total: page.total });
   });
 
-  app.get('/users/:user_id', async (req) => {
+  const getUser = operation({
+    tags,
+    operationId: 'getUser',
+    summary: 'Get a user',
+    description: 'The user themself or a system administrator.',
+    params: userIdParams,
+    response: { 200: ok(ref('UserResp'), 'The user') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.get('/users/:user_id', { schema: getUser }, async (req) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     selfOrAdmin(req.identity, id);
     return userView(await users.get(id));
   });
 
-  app.put('/users/:user_id', async (req, reply) => {
+  const updateUserProfile = operation({
+    tags,
+    operationId: 'updateUserProfile',
+    summary: "Change a user's profile",
+    description: 'The user themself or a system administrator.',
+    params: userIdParams,
+    body: ref('UserProfile'),
+    response: { 200: empty('The profile was changed') },
+    errors: [400, 401, 403, 404, 409, 500],
+  });
+  app.put('/users/:user_id', { schema: updateUserProfile }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     selfOrAdmin(req.identity, id);
     await users.updateProfile(id, bodyOf(req), displayName(req.identity));
     return reply.code(200).send();
   });
 
-  app.delete('/users/:user_id', async (req, reply) => {
+  const deleteUser = operation({
+    tags,
+    operationId: 'deleteUser',
+    summary: 'Delete a user',
+    description: 'System administrators only; nobody can delete themself or the admin account.',
+    params: userIdParams,
+    response: { 200: empty('The user was deleted') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.delete('/users/:user_id', { schema: deleteUser }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     guard.requireSystem(req.identity, 'user', 'delete');
     if (req.identity.kind === 'user' && req.identity.userId === id) throw apiError('FORBIDDEN', 'you cannot delete yourself');
@@ -83,7 +164,17 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     return reply.code(200).send();
   });
 
-  app.put('/users/:user_id/password', async (req, reply) => {
+  const updateUserPassword = operation({
+    tags,
+    operationId: 'updateUserPassword',
+    summary: "Change a user's password",
+    description: 'Users changing their own password must give the old one; system administrators need not for others.',
+    params: userIdParams,
+    body: ref('PasswordReq'),
+    response: { 200: empty('The password was changed') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.put('/users/:user_id/password', { schema: updateUserPassword }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     selfOrAdmin(req.identity, id);
     const body = bodyOf(req);
@@ -93,7 +184,17 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     return reply.code(200).send();
   });
 
-  app.put('/users/:user_id/sysadmin', async (req, reply) => {
+  const setUserSysAdmin = operation({
+    tags,
+    operationId: 'setUserSysAdmin',
+    summary: 'Grant or take away system administration',
+    description: 'System administrators only; the admin account always stays an administrator.',
+    params: userIdParams,
+    body: ref('UserSysAdminFlag'),
+    response: { 200: empty('The flag was set') },
+    errors: [400, 401, 403, 404, 500],
+  });
+  app.put('/users/:user_id/sysadmin', { schema: setUserSysAdmin }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     guard.requireSystem(req.identity, 'user', 'update');
     const target = await users.get(id);

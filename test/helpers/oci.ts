@@ -62,12 +62,29 @@ export async function pushImage(
     layers: [{ mediaType: types.layer, digest: layer.digest, size: layer.size }],
     ...options.extra,
   };
+  const pushed = await pushManifest(base, repo, reference, manifest, types.manifest, headers);
+  return { ...pushed, config, layer, manifest };
+}
+
+/**
+ * PUTs a manifest document under `reference` (a tag, or null to push it by its own
+ * digest) with `mediaType` as Content-Type; returns its digest, size and bytes.
+ */
+export async function pushManifest(
+  base: string,
+  repo: string,
+  reference: string | null,
+  manifest: Record<string, unknown>,
+  mediaType: string,
+  headers: Record<string, string> = {},
+) {
   const bytes = Buffer.from(JSON.stringify(manifest));
-  const res = await fetch(`${base}/v2/${repo}/manifests/${reference}`, {
+  const digest = sha256(bytes);
+  const res = await fetch(`${base}/v2/${repo}/manifests/${reference ?? digest}`, {
     method: 'PUT',
-    headers: { ...headers, 'content-type': types.manifest },
+    headers: { ...headers, 'content-type': mediaType },
     body: body(bytes),
   });
   if (res.status !== 201) throw new Error(`manifest push failed: ${res.status} ${await res.text()}`);
-  return { digest: sha256(bytes), size: bytes.length, bytes, config, layer, manifest, response: res };
+  return { digest, size: bytes.length, bytes, response: res };
 }

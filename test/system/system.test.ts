@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { rename } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { api } from '../helpers/api.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { api, createUser, errorCode } from '../helpers/api.js';
+import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 before(async () => {
@@ -56,4 +56,25 @@ test('/systeminfo shows anonymous callers only what a sign-in page needs', async
   assert.equal(signedIn.body.external_url, server.url);
   assert.equal(signedIn.body.registry_url, server.url.replace('http://', ''));
   assert.equal(signedIn.body.read_only, false);
+});
+
+test('/systeminfo/volumes gives the blob store volume’s total and free bytes to system administrators', async () => {
+  const res = await api(server, 'GET', '/systeminfo/volumes', { auth: server.admin.authorization });
+  assert.equal(res.status, 200);
+  assert.deepEqual(Object.keys(res.body), ['storage']);
+  assert.equal(res.body.storage.length, 1);
+  const [volume] = res.body.storage;
+  assert.deepEqual(Object.keys(volume).sort(), ['free', 'total']);
+  assert.ok(Number.isSafeInteger(volume.total) && volume.total > 0, JSON.stringify(volume));
+  assert.ok(Number.isSafeInteger(volume.free) && volume.free >= 0 && volume.free <= volume.total, JSON.stringify(volume));
+});
+
+test('/systeminfo/volumes: 401 anonymous, 403 other users', async () => {
+  const anonymous = await api(server, 'GET', '/systeminfo/volumes');
+  assert.equal(anonymous.status, 401);
+  assert.equal(errorCode(anonymous), 'UNAUTHORIZED');
+  await createUser(server, 'vera');
+  const user = await api(server, 'GET', '/systeminfo/volumes', { auth: basicAuth('vera', 'Passw0rd1') });
+  assert.equal(user.status, 403);
+  assert.equal(errorCode(user), 'FORBIDDEN');
 });

@@ -14,6 +14,8 @@ export async function chartFiles(archive: Buffer, wanted: readonly string[]): Pr
   const tar = extract();
   const done = new Promise<void>((resolve, reject) => {
     tar.on('entry', (header, stream, next) => {
+      // A truncated archive destroys the entry in flight with the error; unheard, it would be uncaught.
+      stream.on('error', reject);
       const parts = header.name.split('/');
       const name = parts.length === 2 ? parts[1].toLowerCase() : '';
       if (header.type === 'file' && lower.has(name) && !found.has(name) && (header.size ?? 0) <= maxFileBytes) {
