@@ -6,6 +6,7 @@ import { isDigest, looksLikeDigest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
 import { manifestKinds } from '../oci/mediatypes.js';
 import { isTag } from '../oci/names.js';
+import type { LabelView } from '../labels/service.js';
 import type { RegistryService } from '../registry/service.js';
 import type { RepositoryRow } from '../registry/store.js';
 import type { BlobStore } from '../storage/blobstore.js';
@@ -14,18 +15,6 @@ import { additionsOf, processorFor } from './processors/index.js';
 import type { Addition } from './processors/processor.js';
 import { accessoryKey, type ArtifactRow, type ArtifactStore, type ListScope } from './store.js';
 import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView } from './views.js';
-
-/** A label as Harbor's API shows it. */
-export interface LabelView {
-  id: number;
-  name: string;
-  description: string;
-  color: string;
-  scope: string;
-  project_id: number;
-  creation_time: string;
-  update_time: string;
-}
 
 /** What the artifact API needs from the labels feature. */
 export interface LabelLookup {
@@ -156,14 +145,54 @@ export class ArtifactService {
     });
   }
 
-  /** Deletes the artifact with its tags and accessories (Harbor deletes by tag too: the whole artifact). */
+  /**
+   * Deletes the artifact with its tags and accessories (Harbor deletes by tag too: the whole
+   * artifact), then, as Harbor does, each child of an index that no tag and no other index holds.
+   */
   async delete(repo: RepositoryRow, artifact: ArtifactRow, actor: string): Promise<void> {
-    await viaRegistry(() => this.registry.deleteManifest(repo.name, artifact.digest, actor));
+    const children = await this.childDigests(artifact);
+    try {
+      await this.registry.deleteManifest(repo.name, artifact.digest, actor);
+    } catch (err) {
+      // An index still lists it: Harbor answers 412, as for any foreign-key refusal.
+      if (isAppError(err) && err.code === 'DENIED') throw apiError('PRECONDITION', err.message);
+      throw asApiError(err);
+    }
+    for (const child of children) await this.deleteChild(repo, child, actor);
   }
 
-  /** Copies `from` ("project/repo:tag" or "project/repo@digest", already resolved) into the repository. */
-  async copy(sourceRepository: string, digest: string, targetRepository: string, actor: string): Promise<void> {
-    await viaRegistry(() => this.registry.copyArtifact(sourceRepository, digest, targetRepository, actor));
+  private async childDigests(artifact: ArtifactRow): Promise<string[]> {
+    const id = Number(artifact.id);
+    return ((await this.store.referencesOf([id])).get(id) ?? []).map((r) => r.child_digest);
+  }
+
+  /** A child of a deleted index, with its own children; kept while tagged or listed by another index. */
+  private async deleteChild(repo: RepositoryRow, digest: string, actor: string): Promise<void> {
+    const child = await this.store.byDigest(repo.id, digest);
+    if (!child || (await this.store.tagsOf([Number(child.id)])).size > 0) return;
+    const children = await this.childDigests(child);
+    try {
+      await this.registry.deleteManifest(repo.name, digest, actor);
+    } catch (err) {
+      // DENIED: another index still lists it; MANIFEST_UNKNOWN: deleted meanwhile.
+      if (isAppError(err) && (err.code === 'DENIED' || err.code === 'MANIFEST_UNKNOWN')) return;
+      throw asApiError(err);
+    }
+    for (const grandchild of children) await this.deleteChild(repo, grandchild, actor);
+  }
+
+  /**
+   * Copies an artifact, with its children and accessories, into the repository. An accessory
+   * alone is refused, as Harbor does: its subject would not be there.
+   */
+  async copy(source: ArtifactRow, targetRepository: string, actor: string): Promise<void> {
+    if (source.accessory_of) {
+      throw apiError(
+        'FORBIDDEN',
+        `${source.repository_name}@${source.digest} is an accessory of ${source.accessory_of}; copy that artifact and its accessories come with it`,
+      );
+    }
+    await viaRegistry(() => this.registry.copyArtifact(source.repository_name, source.digest, targetRepository, actor));
   }
 
   async tags(artifact: ArtifactRow, terms: QueryTerm[], sort: string | undefined, paging: Paging, withImmutableStatus: boolean) {

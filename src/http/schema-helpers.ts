@@ -69,8 +69,10 @@ const errorDescriptions: Record<number, string> = {
   401: 'Credentials are required, or the ones given are wrong.',
   403: 'The caller is not allowed to do this.',
   404: 'The resource does not exist, or the caller may not see it.',
+  405: 'The operation is not allowed on this resource.',
   409: 'The resource already exists, or the change conflicts with another resource.',
   412: 'The request cannot be carried out in the current state of the resource.',
+  415: 'The body is not in a media type the operation accepts (send application/json).',
   422: 'The request is well-formed but cannot be processed.',
   500: 'Unexpected internal error.',
 };

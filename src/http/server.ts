@@ -68,7 +68,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     keepAliveTimeout: 65_000,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreDuplicateSlashes: true },
+    // Harbor API paths carry sha512 digests and long nested repository names.
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 1024 },
     clientErrorHandler,
     schemaController: documentationOnlySchemas,
   });
@@ -123,7 +124,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       });
       await registerMemberRoutes(api, { members: deps.members, projects: deps.projects, guard: deps.guard });
       await registerRobotRoutes(api, { robots: deps.robots });
-      await registerRepositoryRoutes(api, { repositories: deps.repositories, members: deps.members, projects: deps.projects, guard: deps.guard });
+      await registerRepositoryRoutes(api, {
+        repositories: deps.repositories,
+        members: deps.members,
+        projects: deps.projects,
+        guard: deps.guard,
+      });
       await registerSearchRoutes(api, { search: deps.search, members: deps.members });
       await registerLabelRoutes(api, { labels: deps.labels });
       await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
