@@ -208,10 +208,10 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     summary: 'Delete an artifact',
     description:
       'Deletes the artifact with all its tags and accessories, even when named by one tag; for an index, also each child ' +
-      'that no tag and no other index holds.',
+      'that no tag and no other index holds. An artifact that an index still lists cannot be deleted (412).',
     params: artifactParams(),
     response: { 200: empty('The artifact was deleted') },
-    errors: [400, 401, 403, 404, 500],
+    errors: [400, 401, 403, 404, 412, 500],
   });
   app.delete(`${base}/:reference`, { schema: deleteArtifact }, async (req, reply) => {
     const { repo, artifact } = await artifactFor(req, 'artifact', 'delete');
