@@ -10,6 +10,7 @@ import { RegistryAccess } from './auth/registry-access.js';
 import { SessionStore } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { TokenService } from './auth/tokens.js';
+import { signingKeyFromDatabase, signingKeyFromFile } from './auth/signing-key.js';
 import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { migrate, openSqlite, type DatabaseHandle } from './db/index.js';
@@ -136,7 +137,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     robotBySecret: (name, secret) => robots.authenticate(name, secret),
   };
-  const tokens = await TokenService.open({ keyFile: paths.tokenKeyFile, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
+  // A configured key file wins; otherwise the key lives in the database, shared by every instance.
+  const signingKey = config.auth.token_key_file
+    ? await signingKeyFromFile(paths.tokenKeyFile)
+    : await signingKeyFromDatabase(database.db, paths.tokenKeyFile);
+  const tokens = await TokenService.open({ pem: signingKey, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
   const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
   const authenticator = new Authenticator(principals, tokens, sessions, new LoginThrottle());
 

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import {
   SignJWT,
   calculateJwkThumbprint,
   exportJWK,
-  exportPKCS8,
-  generateKeyPair,
   importJWK,
   importPKCS8,
   jwtVerify,
@@ -37,9 +33,9 @@ export class TokenError extends Error {
 }
 
 /**
- * Issues and verifies the registry's JWTs (RS256). The signing key is generated on first
- * start into the data directory, or read from a configured PEM file; every instance that
- * shares the key accepts every other's tokens.
+ * Issues and verifies the registry's JWTs (RS256) with one private key (PKCS#8 PEM; see
+ * signing-key.ts for where it comes from). Every instance that shares the key accepts
+ * every other's tokens.
  */
 export class TokenService {
   private readonly verified = new LRUCache<string, TokenClaims>({ max: 10_000 });
@@ -51,16 +47,8 @@ export class TokenService {
     readonly lifetimeSeconds: number,
   ) {}
 
-  static async open(options: { keyFile: string; lifetimeSeconds: number }): Promise<TokenService> {
-    let pem: string;
-    if (existsSync(options.keyFile)) {
-      pem = readFileSync(options.keyFile, 'utf8');
-    } else {
-      const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-      pem = await exportPKCS8(privateKey);
-      mkdirSync(path.dirname(options.keyFile), { recursive: true });
-      writeFileSync(options.keyFile, pem, { mode: 0o600 });
-    }
+  static async open(options: { pem: string; lifetimeSeconds: number }): Promise<TokenService> {
+    const pem = options.pem;
     const privateKey = await importPKCS8(pem, 'RS256', { extractable: true });
     const jwk = await exportJWK(privateKey);
     const publicJwk = { kty: jwk.kty!, n: jwk.n!, e: jwk.e! };

@@ -49,7 +49,7 @@ export const configSchema = z
       .object({
         /** Password for `admin` on first start; otherwise one is generated and printed once. */
         admin_password: z.string().optional(),
-        /** PEM (PKCS#8 RSA) key that signs registry tokens; empty means <data_dir>/token-key.pem, generated on first start. */
+        /** PEM (PKCS#8 RSA) key that signs registry tokens; empty means the key kept in the database (shared by every instance). */
         token_key_file: z.string().optional(),
         token_lifetime_minutes: z.number().int().positive().default(30),
         session_timeout_minutes: z.number().int().positive().default(60),

@@ -178,6 +178,12 @@ export interface UploadsTable {
   updated_at: string;
 }
 
+export interface SettingsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   project_metadata: ProjectMetadataTable;
@@ -196,6 +202,7 @@ export interface Database {
   uploads: UploadsTable;
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
+  settings: SettingsTable;
 }
 
 export type Project = Selectable<ProjectsTable>;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT, generateKeyPair } from 'jose';
+import { signingKeyFromDatabase } from '../../src/auth/signing-key.js';
 import { TokenService } from '../../src/auth/tokens.js';
 import { api, createUser } from '../helpers/api.js';
 import { pushImage } from '../helpers/oci.js';
@@ -122,7 +123,8 @@ test('tokens signed by Berth but expired or for another audience are refused', a
   assert.match((await res.json()).errors[0].message, /aud/);
 
   // The same key, but a token whose lifetime ended two minutes ago (beyond the 60 s leeway).
-  const expiredIssuer = await TokenService.open({ keyFile: server.berth.paths.tokenKeyFile, lifetimeSeconds: -120 });
+  const pem = await signingKeyFromDatabase(server.berth.database.db, server.berth.paths.tokenKeyFile);
+  const expiredIssuer = await TokenService.open({ pem, lifetimeSeconds: -120 });
   const expired = await expiredIssuer.issue('admin', [{ type: 'repository', name: 'private1/app', actions: ['pull'] }]);
   const late = await fetch(`${server.url}/v2/private1/app/manifests/v1`, { headers: { authorization: `Bearer ${expired.token}` } });
   assert.equal(late.status, 401);

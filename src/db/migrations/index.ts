@@ -3,6 +3,7 @@ import type { DialectHelpers } from '../dialect.js';
 import * as m001 from './001_registry.js';
 import * as m002 from './002_identity.js';
 import * as m003 from './003_artifacts.js';
+import * as m004 from './004_settings.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -13,4 +14,5 @@ export const migrations: Record<string, BerthMigration> = {
   '001_registry': m001,
   '002_identity': m002,
   '003_artifacts': m003,
+  '004_settings': m004,
 };
