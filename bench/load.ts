@@ -6,6 +6,7 @@ export interface LoadResult {
   requests: number;
   /** Answers that were not 2xx/3xx, and socket errors. */
   errors: number;
+  latencyMeanMs: number | null;
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
   tool: string;
@@ -62,6 +63,7 @@ async function runWrk(bin: string, o: LoadOptions): Promise<LoadResult> {
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  const mean = /^\s+Latency\s+(\S+)/m.exec(out)?.[1];
   const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
   const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1];
   if (!Number.isFinite(rps)) throw new Error(`could not read wrk's output:\n${out}`);
@@ -69,6 +71,7 @@ async function runWrk(bin: string, o: LoadOptions): Promise<LoadResult> {
     requestsPerSecond: rps,
     requests,
     errors,
+    latencyMeanMs: mean ? parseDuration(mean) : null,
     latencyP50Ms: p50 ? parseDuration(p50) : null,
     latencyP99Ms: p99 ? parseDuration(p99) : null,
     tool: 'wrk',
@@ -108,7 +111,16 @@ async function runNode(o: LoadOptions): Promise<LoadResult> {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : null);
-  return { requestsPerSecond: latencies.length / seconds, requests: latencies.length, errors, latencyP50Ms: q(0.5), latencyP99Ms: q(0.99), tool: 'node' };
+  const mean = latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : null;
+  return {
+    requestsPerSecond: latencies.length / seconds,
+    requests: latencies.length,
+    errors,
+    latencyMeanMs: mean,
+    latencyP50Ms: q(0.5),
+    latencyP99Ms: q(0.99),
+    tool: 'node',
+  };
 }
 
 export async function load(o: LoadOptions): Promise<LoadResult> {

@@ -2,9 +2,11 @@
 //
 //   npm run bench                 the full run (a few minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search
+//                                 (artifacts and search are Harbor-API listings, Berth only)
 //   npm run bench -- --cpu-prof   also write a V8 CPU profile of Berth to bench-profiles/
 //   npm run bench -- --config=FILE  start Berth with this YAML configuration file
+//   npm run bench -- --keep       leave the temp dirs (Berth's data dir: SQLite database, blobs)
 //   npm run bench -- --compiled   run Berth as plain JavaScript (src/ transpiled by esbuild into
 //                                 a temp dir) instead of through bin/berth.js and tsx
 //
@@ -20,6 +22,7 @@ import {
   cleanupSync,
   dockerRegistryBin,
   dockerRegistryVersion,
+  keepTempDirs,
   root,
   startBerth,
   startDockerRegistry,
@@ -31,17 +34,28 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const cpuProf = argv.includes('--cpu-prof');
 const compiled = argv.includes('--compiled');
+if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search'] as const;
 type Phase = (typeof phases)[number];
+/** Phases that measure only Berth: docker-registry has no Harbor API to compare with. */
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only) for (const p of only) if (!(phases as readonly string[]).includes(p)) throw new Error(`--only: unknown phase "${p}" (phases: ${phases.join(', ')})`);
 
+// artifacts: artifacts in the one repository of the artifact-list phase; searchRepos: repositories
+// of the search phase; serialSeconds: the 1-client run of each Harbor-API listing.
 const P = quick
-  ? { blobMiB: 32, reps: 2, manifestSeconds: 3, listSeconds: 2, tags: 300, repos: 200, rssMiB: 128, warmupSeconds: 1, populateConcurrency: 16, phaseSeconds: 60, totalSeconds: 180 }
-  : { blobMiB: 256, reps: 3, manifestSeconds: 10, listSeconds: 5, tags: 5000, repos: 2000, rssMiB: 1024, warmupSeconds: 2, populateConcurrency: 16, phaseSeconds: 90, totalSeconds: 480 };
+  ? {
+      blobMiB: 32, reps: 2, manifestSeconds: 3, listSeconds: 2, serialSeconds: 1, tags: 300, repos: 200, artifacts: 1000, searchRepos: 1000,
+      rssMiB: 128, warmupSeconds: 1, populateConcurrency: 16, phaseSeconds: 60, totalSeconds: 240,
+    }
+  : {
+      blobMiB: 256, reps: 3, manifestSeconds: 10, listSeconds: 5, serialSeconds: 3, tags: 5000, repos: 2000, artifacts: 10_000, searchRepos: 10_000,
+      rssMiB: 1024, warmupSeconds: 2, populateConcurrency: 16, phaseSeconds: 120, totalSeconds: 600,
+    };
 
 const MB = 1e6;
 const MiB = 1024 * 1024;
@@ -97,6 +111,16 @@ interface Row {
 
 const rows: Row[] = [];
 const notes: string[] = [];
+
+/** A Harbor-API listing, measured on Berth alone (docker-registry has no such API). */
+interface ApiRow {
+  label: string;
+  clients: number;
+  result: LoadResult;
+  /** Items in the answer (page length or matches), for the reader to check what was measured. */
+  items: string;
+}
+const apiRows: ApiRow[] = [];
 
 function fmt(value: number | null, digits = 1): string {
   if (value === null || !Number.isFinite(value)) return 'n/a';
@@ -269,6 +293,7 @@ async function phaseManifest(targets: Target[], berthToken: string): Promise<voi
   const d: LoadResult = {
     ...d1,
     requestsPerSecond: (d1.requestsPerSecond + d2.requestsPerSecond) / 2,
+    latencyMeanMs: d1.latencyMeanMs !== null && d2.latencyMeanMs !== null ? (d1.latencyMeanMs + d2.latencyMeanMs) / 2 : null,
     latencyP50Ms: d1.latencyP50Ms !== null && d2.latencyP50Ms !== null ? (d1.latencyP50Ms + d2.latencyP50Ms) / 2 : null,
     latencyP99Ms: d1.latencyP99Ms !== null && d2.latencyP99Ms !== null ? Math.max(d1.latencyP99Ms, d2.latencyP99Ms) : null,
   };
@@ -427,6 +452,115 @@ async function phaseRss(targets: Target[]): Promise<void> {
   });
 }
 
+// Harbor-API listings (Berth only) -------------------------------------------------------------
+
+const berthOnlyNote = 'Berth only: docker-registry has no Harbor API, and no Harbor runs on this machine to compare with';
+
+/** `i` as five digits: names and tags sort as numbers do. */
+const pad5 = (i: number) => String(i).padStart(5, '0');
+
+/** Mounts library/base's config and layer into `repo` (one row each in Berth; no bytes copied). */
+async function mountImage(t: Target, img: Image, repo: string): Promise<void> {
+  for (const b of [img.config, img.layer]) {
+    await t.client.expect([201], 'POST', `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=library/base`, { headers: { 'content-length': 0 } });
+  }
+}
+
+/** One listing at 1 client (latency alone) and at 8 (throughput), after a warm-up; the caller checked its answer. */
+async function measureApi(t: Target, label: string, pathAndQuery: string, items: string): Promise<void> {
+  // Unmeasured warm-up, so that JIT and the statement cache are not counted against the 1-client run.
+  await load({ url: t.server.base + pathAndQuery, headers: t.authHeaders, connections: 8, seconds: P.warmupSeconds });
+  for (const c of [1, 8]) {
+    const r = await measure(`berth ${c} client${c > 1 ? 's' : ''}`, {
+      url: t.server.base + pathAndQuery,
+      headers: t.authHeaders,
+      connections: c,
+      seconds: c === 1 ? P.serialSeconds : P.listSeconds,
+    });
+    log(`   ${''.padEnd(16)} mean ${fmt(r.latencyMeanMs, 2)} ms`);
+    apiRows.push({ label, clients: c, result: r, items });
+  }
+}
+
+async function phaseArtifacts(t: Target, img: Image): Promise<void> {
+  const repo = 'library/artifacts';
+  log(`7. artifact list (${berthOnlyNote})`);
+  log(`   populating ${repo} with ${P.artifacts} artifacts, one tag each (${P.populateConcurrency} concurrent manifest PUTs, one annotation varying)`);
+  await mountImage(t, img, repo);
+  const t0 = performance.now();
+  const { done, timedOut } = await pool(P.artifacts, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
+    const tag = `v${pad5(i)}`;
+    await putManifest(t.client, repo, tag, imageManifest(img, `artifacts-${tag}`));
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  log(`   seeding: ${done} manifest PUTs in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s)${timedOut ? ' — stopped at the phase deadline' : ''}`);
+  notes.push(`artifact list seeding: ${done} tagged artifacts in ${seconds.toFixed(1)} s (${fmt(done / seconds)} PUT/s, ${P.populateConcurrency} in flight)`);
+  if (timedOut) notes.push(`artifact list: population stopped at ${done} of ${P.artifacts} artifacts (phase deadline)`);
+
+  const pageSize = 100;
+  const base = `/api/v2.0/projects/library/repositories/${repo.slice('library/'.length)}/artifacts`;
+  const deepPage = Math.max(2, Math.min(50, Math.floor(done / pageSize / 2)));
+  const fragment = 'v001'; // v00100 … v00199: 100 tags of the 1,000 or 10,000
+  const lists = [
+    { label: 'page 1', query: `?page=1&page_size=${pageSize}&with_tag=true` },
+    { label: `page ${deepPage}`, query: `?page=${deepPage}&page_size=${pageSize}&with_tag=true` },
+    { label: `q=tags=~${fragment}`, query: `?page=1&page_size=${pageSize}&with_tag=true&q=tags%3D~${fragment}` },
+  ];
+  for (const l of lists) {
+    const res = await t.client.expect([200], 'GET', base + l.query);
+    const body = JSON.parse(res.body.toString('utf8')) as Array<{ tags?: unknown[] }>;
+    const total = Number(res.headers['x-total-count']);
+    if (body.length === 0 || body.some((a) => !Array.isArray(a.tags) || a.tags.length !== 1)) {
+      throw new Error(`${base}${l.query}: expected a non-empty page of artifacts with one tag each, got ${res.body.toString('utf8').slice(0, 200)}`);
+    }
+    const items = `${body.length} of ${total}`;
+    log(`   GET …/artifacts${l.query} (${items} artifacts, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`);
+    await measureApi(t, `artifact list, ${done} artifacts, ${l.label}, page_size=${pageSize}, with_tag`, base + l.query, items);
+  }
+}
+
+async function phaseSearch(t: Target, img: Image): Promise<void> {
+  log(`8. search (${berthOnlyNote})`);
+  const probe = await t.client.request('GET', '/api/v2.0/search?q=kestrel');
+  if (probe.status === 404 || probe.status === 405) {
+    log(`   GET /api/v2.0/search answered ${probe.status}: this Berth has no search endpoint yet; phase skipped`);
+    notes.push(`search: skipped, GET /api/v2.0/search answered ${probe.status} (no search endpoint in this Berth)`);
+    return;
+  }
+  if (probe.status !== 200) throw new Error(`GET /api/v2.0/search?q=kestrel: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
+
+  // 5 "kestrel" repositories, 1 % "orca", the rest "srch"; one manifest each, unique by its annotation.
+  const n = P.searchRepos;
+  const handfulEvery = Math.floor(n / 5);
+  const repoName = (i: number) => `library/${i % handfulEvery === 7 ? 'kestrel' : i % 100 === 50 ? 'orca' : 'srch'}-${pad5(i)}`;
+  log(`   populating ${n} repositories (config and layer mounted from library/base, one manifest each, ${P.populateConcurrency} in flight)`);
+  const t0 = performance.now();
+  const { done, timedOut } = await pool(n, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
+    const repo = repoName(i);
+    await mountImage(t, img, repo);
+    await putManifest(t.client, repo, 'latest', imageManifest(img, repo));
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  log(`   seeding: ${done} repositories in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s, 3 requests each)${timedOut ? ' — stopped at the phase deadline' : ''}`);
+  notes.push(`search seeding: ${done} repositories in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s: two blob mounts and one manifest PUT each, ${P.populateConcurrency} in flight)`);
+  if (timedOut) notes.push(`search: population stopped at ${done} of ${n} repositories (phase deadline)`);
+
+  for (const [fragment, what] of [
+    ['kestrel', 'a handful'],
+    ['orca', '~1 %'],
+  ] as const) {
+    const query = `/api/v2.0/search?q=${fragment}`;
+    const res = await t.client.expect([200], 'GET', query);
+    const body = JSON.parse(res.body.toString('utf8')) as { repository?: unknown[]; project?: unknown[] };
+    const found = body.repository?.length ?? NaN;
+    const expected = Array.from({ length: done }, (_, i) => repoName(i)).filter((r) => r.includes(fragment)).length;
+    if (found !== expected) notes.push(`search q=${fragment}: ${found} repositories in the answer, ${expected} expected`);
+    const items = `${found} of ${done} repositories`;
+    log(`   GET ${query} (${what}: ${items}, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`);
+    await measureApi(t, `search, ${done} repositories, q=${fragment} (${what})`, query, items);
+  }
+}
+
 // Report --------------------------------------------------------------------------------------
 
 function verdict(row: Row): { ratio: string; target: string; met: string } {
@@ -453,6 +587,21 @@ function table(): string {
   return lines.join('\n');
 }
 
+function apiTable(): string {
+  const header = ['Harbor-API listing (Berth only)', 'clients', 'items', 'req/s', 'mean ms', 'p99 ms', 'errors'];
+  const body = apiRows.map((r) => [
+    r.label,
+    String(r.clients),
+    r.items,
+    fmt(r.result.requestsPerSecond),
+    fmt(r.result.latencyMeanMs, 2),
+    fmt(r.result.latencyP99Ms, 2),
+    String(r.result.errors),
+  ]);
+  const lines = [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
+  return lines.join('\n');
+}
+
 function machine(): string {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
   const [l1, l5] = os.loadavg();
@@ -469,18 +618,20 @@ async function main(): Promise<void> {
   const profileDir = path.join(root, 'bench-profiles');
   const entry = compiled ? await transpileBerth() : undefined;
   if (entry) log(`transpiled src/ to ${path.dirname(entry)}`);
-  const berthServer = await startBerth({ nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], entry });
-  const distServer = await startDockerRegistry({ catalogMaxEntries: Math.max(1000, P.repos + 10) });
-  log(`berth on ${berthServer.base} (pid ${berthServer.pid}); docker-registry on ${distServer.base} (pid ${distServer.pid})`);
+  const berthServer = await startBerth({ nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], entry, configFile });
+  // docker-registry only when a phase compares with it (the Harbor-API phases are Berth only).
+  const compares = phases.some((p) => runs(p) && !berthOnly.has(p));
+  const distServer = compares ? await startDockerRegistry({ catalogMaxEntries: Math.max(1000, P.repos + 10) }) : null;
+  log(`berth on ${berthServer.base} (pid ${berthServer.pid})${distServer ? `; docker-registry on ${distServer.base} (pid ${distServer.pid})` : '; docker-registry not started (only Berth-only phases run)'}`);
   const basic = `Basic ${Buffer.from(`admin:${benchPassword}`).toString('base64')}`;
   const targets: Target[] = [
     { server: berthServer, client: new Client(berthServer.base, basic), authHeaders: { authorization: basic } },
-    { server: distServer, client: new Client(distServer.base), authHeaders: {} },
+    ...(distServer ? [{ server: distServer, client: new Client(distServer.base), authHeaders: {} }] : []),
   ];
   try {
     const images = new Map<Target, Image>();
     for (const t of targets) images.set(t, await seedImage(t.client, 'library/base'));
-    log('seeded library/base:latest (config + 32 KiB layer) on both');
+    log(`seeded library/base:latest (config + 32 KiB layer) on ${targets.length > 1 ? 'both' : 'berth'}`);
 
     const memory = (after: string) => {
       const m = targets.map((t) => t.server.memory());
@@ -506,7 +657,18 @@ async function main(): Promise<void> {
       await phaseCatalog(targets, images);
       memory('catalog');
     }
-    if (runs('rss')) await phaseRss(targets);
+    if (runs('rss')) {
+      await phaseRss(targets);
+      memory('rss');
+    }
+    if (runs('artifacts')) {
+      await phaseArtifacts(targets[0], images.get(targets[0])!);
+      memory('artifacts');
+    }
+    if (runs('search')) {
+      await phaseSearch(targets[0], images.get(targets[0])!);
+      memory('search');
+    }
   } finally {
     for (const t of targets) t.client.close();
     for (const t of targets) {
@@ -518,7 +680,9 @@ async function main(): Promise<void> {
     cleanupSync();
     log(`removed the temp dirs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  process.stdout.write(`\n${machine()}\nelapsed: ${((Date.now() - started) / 1000).toFixed(0)} s\n\n${table()}\n`);
+  process.stdout.write(`\n${machine()}\nelapsed: ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (rows.length) process.stdout.write(`\n${table()}\n`);
+  if (apiRows.length) process.stdout.write(`\nHarbor-API listings — ${berthOnlyNote}:\n\n${apiTable()}\n`);
   if (notes.length) process.stdout.write(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (cpuProf) process.stdout.write(`\nBerth's CPU profile is in ${profileDir}/ (open it in Chrome DevTools or speedscope)\n`);
 }

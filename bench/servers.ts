@@ -23,13 +23,24 @@ export interface Server {
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+let keep = false;
 
-/** Kills what this bench started and removes its temp dirs; safe to call more than once. */
+/** Leave the temp dirs in place at the end (to inspect a registry's data, e.g. with EXPLAIN QUERY PLAN). */
+export function keepTempDirs(): void {
+  keep = true;
+}
+
+/** Kills what this bench started and removes its temp dirs (unless kept); safe to call more than once. */
 export function cleanupSync(): void {
   for (const child of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   children.clear();
+  if (keep) {
+    for (const dir of tempDirs) process.stderr.write(`kept ${dir}\n`);
+    tempDirs.clear();
+    return;
+  }
   for (const dir of tempDirs) {
     const t0 = performance.now();
     // GNU rm removes docker-registry's tens of thousands of small files ~1.5x faster than fs.rmSync.
