@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts through node:test (Node 20's --test takes no globs).
 // Arguments narrow the run to files whose path contains one of them.
+//
+// On SQLite by default. With BERTH_TEST_DATABASE_URL set to a PostgreSQL server (or with
+// --postgres, which means postgres://postgres@127.0.0.1:5432/postgres unless the variable
+// says otherwise) every test server gets its own database on that server; the databases a
+// failed test leaves behind are dropped at the end.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
@@ -13,7 +19,11 @@ function find(dir) {
   });
 }
 
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const env = { ...process.env };
+if (args.includes('--postgres') && !env.BERTH_TEST_DATABASE_URL)
+  env.BERTH_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const filters = args.filter((a) => a !== '--postgres');
 const files = find('test')
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
@@ -21,5 +31,33 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+
+const server = env.BERTH_TEST_DATABASE_URL || undefined;
+const redacted = server?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+let pg;
+if (server) {
+  pg = (await import('pg')).default;
+  env.BERTH_TEST_DATABASE_PREFIX = `berth_t_${randomBytes(3).toString('hex')}`;
+  const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.end();
+  } catch (err) {
+    console.error(`BERTH_TEST_DATABASE_URL=${redacted}: PostgreSQL cannot be reached: ${err.message || err.code || err}`);
+    process.exit(1);
+  }
+  console.log(`tests: PostgreSQL at ${redacted}, databases ${env.BERTH_TEST_DATABASE_PREFIX}_*`);
+}
+
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+
+if (server) {
+  // Databases of tests that failed before stopping their server.
+  const client = new pg.Client({ connectionString: server });
+  await client.connect();
+  const { rows } = await client.query(`select datname from pg_database where datname like $1`, [`${env.BERTH_TEST_DATABASE_PREFIX}\\_%`]);
+  for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+  await client.end();
+  if (rows.length > 0) console.log(`tests: dropped ${rows.length} database(s) left behind`);
+}
 process.exit(result.status ?? 1);

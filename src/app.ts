@@ -1,5 +1,3 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
@@ -13,7 +11,7 @@ import { TokenService } from './auth/tokens.js';
 import { signingKeyFromDatabase, signingKeyFromFile } from './auth/signing-key.js';
 import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { migrate, openSqlite, type DatabaseHandle } from './db/index.js';
+import { migrate, openDatabase, type DatabaseHandle } from './db/index.js';
 import { buildHttpServer } from './http/server.js';
 import { ProjectService } from './projects/service.js';
 import { ProjectStore } from './projects/store.js';
@@ -27,7 +25,7 @@ import { ArtifactService } from './artifacts/service.js';
 import { ArtifactStore } from './artifacts/store.js';
 import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
-import { FilesystemBlobStore } from './storage/filesystem.js';
+import { openBlobStore } from './storage/open.js';
 import { MemberStore } from './members/store.js';
 import { MemberService } from './members/service.js';
 import { AuditService } from './audit/service.js';
@@ -40,6 +38,10 @@ import { RobotService } from './robots/service.js';
 import { RobotStore } from './robots/store.js';
 import { LabelService } from './labels/service.js';
 import { LabelStore } from './labels/store.js';
+import { JobQueue } from './jobs/queue.js';
+import { JobRunner } from './jobs/runner.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { Dispatcher } from './events/outbox.js';
 
 export interface Berth {
   config: Config;
@@ -57,6 +59,8 @@ export interface Berth {
   authenticator: Authenticator;
   labels: LabelService;
   artifacts: ArtifactService;
+  /** The durable job queue, this instance's runner and scheduler, and the outbox dispatcher. */
+  jobs: { queue: JobQueue; runner: JobRunner; scheduler: Scheduler; dispatcher: Dispatcher };
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -67,18 +71,24 @@ export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: undefined }, pino.destination({ sync: false }));
 }
 
+/** The job that removes upload sessions idle for longer than registry.upload_ttl_hours. */
+export const purgeStaleUploadsJob = 'upload.purge_stale';
+
 /** The composition root: config → db → storage → services → http. */
 export async function createBerth(config: Config, logger: Logger = createLogger(config)): Promise<Berth> {
   const paths = resolvePaths(config);
-  const database = openSqlite(paths.sqliteFile!);
+  const database = openDatabase(config, { onError: (err) => logger.warn({ err }, 'an idle database connection failed') });
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const blobs = new FilesystemBlobStore(paths.storageRoot);
-  await blobs.init();
+  const blobs = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
+  // Reported, not fatal: /health keeps saying so until the store answers.
+  blobs.check().catch((err) => logger.warn({ err }, 'the blob store is not reachable'));
 
   // Projects count repositories, and repositories look up public projects, each through the other's service.
-  const projects: ProjectService = new ProjectService(new ProjectStore(database.db), { countsByProject: (ids) => repositories.countsByProject(ids) });
+  const projects: ProjectService = new ProjectService(new ProjectStore(database.db), {
+    countsByProject: (ids) => repositories.countsByProject(ids),
+  });
   const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db), {
     publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
   });
@@ -105,7 +115,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const generatedPassword = await users.ensureAdmin(config.auth.admin_password);
   if (generatedPassword) {
     // Printed once, on the start that creates the account; never stored in clear.
-    process.stdout.write(`\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`);
+    process.stdout.write(
+      `\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`,
+    );
   }
   const members = new MemberService(new MemberStore(database.db), users);
   const guard = new AccessGuard(members);
@@ -118,11 +130,16 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     const project = await projects.byId(id);
     return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
   };
-  const robots = new RobotService(new RobotStore(database.db), guard, { byName: projectRef, byId: projectRefById }, {
-    prefix: config.auth.robot_name_prefix,
-    defaultDurationDays: config.auth.robot_token_duration_days,
-    onCredentialsChanged: () => authenticator.invalidate(),
-  });
+  const robots = new RobotService(
+    new RobotStore(database.db),
+    guard,
+    { byName: projectRef, byId: projectRefById },
+    {
+      prefix: config.auth.robot_name_prefix,
+      defaultDurationDays: config.auth.robot_token_duration_days,
+      onCredentialsChanged: () => authenticator.invalidate(),
+    },
+  );
   const labels = new LabelService(new LabelStore(database.db), guard, { byId: projectRefById });
   const artifacts = new ArtifactService(new ArtifactStore(database.db), registry, blobs, labels);
   const principals: Principals = {
@@ -144,6 +161,17 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const tokens = await TokenService.open({ pem: signingKey, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
   const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
   const authenticator = new Authenticator(principals, tokens, sessions, new LoginThrottle());
+
+  // Jobs, schedules and events live in the database: any instance may run, fire or deliver them.
+  const jobQueue = new JobQueue(database.db, database.dialect);
+  const runner = new JobRunner(jobQueue, {
+    concurrency: config.jobs.concurrency,
+    pollIntervalMs: config.jobs.poll_interval_ms,
+    stopTimeoutMs: config.server.shutdown_grace_seconds * 1000,
+    logger,
+  });
+  const scheduler = new Scheduler(database.db, jobQueue, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
+  const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
 
   const http = await buildHttpServer({
     logger,
@@ -177,27 +205,26 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
         database: async () => {
           await sql`select 1`.execute(database.db);
         },
-        storage: async () => {
-          await access(paths.storageRoot, constants.W_OK);
-        },
+        storage: () => blobs.check(),
       },
-      paths.storageRoot,
+      () => blobs.capacity(),
     ),
     audit: {
       audit: new AuditService(new AuditStore(database.db)),
       projectRef,
       projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
+    jobs: { queue: jobQueue, scheduler },
   });
 
+  // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
   const ttlMs = config.registry.upload_ttl_hours * 3600_000;
-  const purge = () =>
-    uploads
-      .purgeStale(new Date(Date.now() - ttlMs).toISOString())
-      .then((n) => n > 0 && logger.info({ removed: n }, 'removed stale upload sessions'))
-      .catch((err) => logger.warn({ err }, 'purging stale uploads failed'));
-  const purgeTimer = setInterval(purge, Math.min(ttlMs, 3600_000));
-  purgeTimer.unref();
+  runner.register(purgeStaleUploadsJob, async (ctx) => {
+    const removed = await uploads.purgeStale(new Date(Date.now() - ttlMs).toISOString());
+    await ctx.log(`removed ${removed} stale upload session(s) on ${runner.poolId}`);
+    return removed;
+  });
+  await scheduler.define({ name: purgeStaleUploadsJob, jobType: purgeStaleUploadsJob, cron: config.registry.upload_purge_cron });
   pulls.start();
 
   let closed = false;
@@ -217,14 +244,22 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     authenticator,
     labels,
     artifacts,
+    jobs: { queue: jobQueue, runner, scheduler, dispatcher },
     async listen() {
-      return http.listen({ host: config.server.host, port: config.server.port });
+      const url = await http.listen({ host: config.server.host, port: config.server.port });
+      await runner.start();
+      scheduler.start();
+      dispatcher.start();
+      return url;
     },
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(purgeTimer);
       await http.close();
+      // Running jobs get the grace period too; the rest go back to the queue for another instance.
+      await runner.stop();
+      await scheduler.stop();
+      await dispatcher.stop();
       await pulls.stop();
       await database.close();
       logger.flush();

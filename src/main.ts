@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createBerth, createLogger } from './app.js';
-import { ConfigError, loadConfig, resolvePaths, type LoadOptions } from './config/load.js';
-import { migrate, openSqlite } from './db/index.js';
+import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
+import { migrate, openDatabase } from './db/index.js';
 import { version } from './version.js';
 
 function port(value: string): number {
@@ -70,7 +70,7 @@ program
   .option('-d, --data-dir <dir>', 'data directory')
   .action(async (options: CommonOptions) => {
     const config = configFrom(options);
-    const handle = openSqlite(resolvePaths(config).sqliteFile!);
+    const handle = openDatabase(config);
     const applied = await migrate(handle);
     await handle.close();
     console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'database is up to date');

@@ -1,8 +1,8 @@
-import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { ArtifactsTable, Database, RepositoriesTable } from '../db/types.js';
 import { isTopLevelArtifact } from '../db/artifact-filters.js';
-import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 import { apiError } from '../lib/errors.js';
@@ -137,7 +137,12 @@ export class ArtifactStore {
    * A page of a repository's (or a whole project's) artifacts, filtered by Harbor's `q` and
    * sorted by `sort` (newest push first). `latestInRepository` keeps each repository's newest.
    */
-  async list(scope: ListScope, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ArtifactRow[]; total: number }> {
+  async list(
+    scope: ListScope,
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: Paging,
+  ): Promise<{ items: ArtifactRow[]; total: number }> {
     let q = this.artifacts();
     q = 'repositoryId' in scope ? q.where('a.repository_id', '=', scope.repositoryId) : q.where('r.project_id', '=', scope.projectId);
     if ('projectId' in scope && scope.latestInRepository) {
@@ -159,7 +164,7 @@ export class ArtifactStore {
     let everything = false;
     for (const term of terms) {
       if (term.key === 'base') everything = term.op === 'exact' && term.value === '*';
-      else if (term.key === 'tags') q = this.whereTags(q, term);
+      else if (term.key === 'tags') q = this.whereTags(q, term, scope);
       else if (term.key === 'labels') q = this.whereLabels(q, term);
       else columnTerms.push(term);
     }
@@ -174,21 +179,30 @@ export class ArtifactStore {
     return { items, total };
   }
 
-  /** tags=* (any tag), tags=nil (untagged), tags=~frag, tags=name, tags={a b}. */
-  private whereTags(q: ArtifactQuery, term: QueryTerm): ArtifactQuery {
-    const tagged = (cond?: (t: ExpressionBuilder<AliasedDb & { t: Database['tags'] }, 't'>) => ReturnType<ExpressionBuilder<AliasedDb, 'a'>['and']>) =>
-      q.where(({ exists, selectFrom }) => {
-        let sub = selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id');
-        if (cond) sub = sub.where((eb) => cond(eb as never));
-        return exists(sub);
+  /**
+   * tags=* (any tag), tags=nil (untagged), tags=~frag, tags=name, tags={a b}. A name filter
+   * looks the names up first (the (repository_id, name) index) rather than testing each
+   * artifact's tags in push order, which costs a walk of the whole repository.
+   */
+  private whereTags(q: ArtifactQuery, term: QueryTerm, scope: ListScope): ArtifactQuery {
+    const anyTag = ({ exists, selectFrom }: ExpressionBuilder<AliasedDb, 'a'>) =>
+      exists(selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'));
+    if (term.op === 'exact' && term.value === '*') return q.where(anyTag);
+    if (term.op === 'exact' && term.value === 'nil') return q.where((eb) => eb.not(anyTag(eb)));
+    const named = (cond: (t: ExpressionBuilder<Database & { t: Database['tags'] }, 't'>) => Expression<SqlBool>) =>
+      q.where('a.id', 'in', (eb) => {
+        let sub = eb.selectFrom('tags as t').select('t.artifact_id');
+        sub =
+          'repositoryId' in scope
+            ? sub.where('t.repository_id', '=', scope.repositoryId)
+            : sub.where('t.repository_id', 'in', (r) =>
+                r.selectFrom('repositories').select('id').where('project_id', '=', scope.projectId),
+              );
+        return sub.where((t) => cond(t as never));
       });
-    if (term.op === 'exact' && term.value === '*') return tagged();
-    if (term.op === 'exact' && term.value === 'nil') {
-      return q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))));
-    }
-    if (term.op === 'exact') return tagged((t) => t.and([t('t.name', '=', term.value)]));
-    if (term.op === 'fuzzy') return tagged((t) => t.and([sql<boolean>`t.name like ${`%${escapeLike(term.value)}%`} escape '\\'`]));
-    if (term.op === 'or') return tagged((t) => t.and([t('t.name', 'in', term.values)]));
+    if (term.op === 'exact') return named((t) => t('t.name', '=', term.value));
+    if (term.op === 'fuzzy') return named(() => likeFragment('t.name', term.value, { caseSensitive: true }));
+    if (term.op === 'or') return named((t) => t('t.name', 'in', term.values));
     throw apiError('BAD_REQUEST', 'invalid q: tags takes *, nil, a name, ~fragment or {a b}');
   }
 
@@ -201,7 +215,12 @@ export class ArtifactStore {
     }
     const hasLabels = (labelIds: number[]) =>
       q.where(({ exists, selectFrom }) =>
-        exists(selectFrom('artifact_labels as al').select('al.label_id').whereRef('al.artifact_id', '=', 'a.id').where('al.label_id', 'in', labelIds)),
+        exists(
+          selectFrom('artifact_labels as al')
+            .select('al.label_id')
+            .whereRef('al.artifact_id', '=', 'a.id')
+            .where('al.label_id', 'in', labelIds),
+        ),
       );
     if (term.op !== 'and') return hasLabels(ids);
     for (const id of ids) q = hasLabels([id]);
@@ -211,7 +230,13 @@ export class ArtifactStore {
   async tagsOf(artifactIds: number[]): Promise<Map<number, TagRow[]>> {
     const out = new Map<number, TagRow[]>();
     if (artifactIds.length === 0) return out;
-    const rows = await this.db.selectFrom('tags').selectAll().where('artifact_id', 'in', artifactIds).orderBy('push_time', 'desc').orderBy('id', 'desc').execute();
+    const rows = await this.db
+      .selectFrom('tags')
+      .selectAll()
+      .where('artifact_id', 'in', artifactIds)
+      .orderBy('push_time', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
     for (const row of rows) {
       const id = Number(row.artifact_id);
       out.set(id, [...(out.get(id) ?? []), row as TagRow]);
@@ -260,7 +285,16 @@ export class ArtifactStore {
     if (subjects.length === 0) return out;
     const rows = await this.db
       .selectFrom('artifacts')
-      .select(['id', 'repository_id', 'digest', 'size', 'icon', 'push_time', 'accessory_of as subject_digest', sql<string>`accessory_type`.as('type')])
+      .select([
+        'id',
+        'repository_id',
+        'digest',
+        'size',
+        'icon',
+        'push_time',
+        'accessory_of as subject_digest',
+        sql<string>`accessory_type`.as('type'),
+      ])
       .where('repository_id', 'in', [...new Set(subjects.map((s) => Number(s.repository_id)))])
       .where('accessory_of', 'in', [...new Set(subjects.map((s) => s.digest))])
       .orderBy('push_time', 'desc')
@@ -283,7 +317,12 @@ export class ArtifactStore {
     return { items, total };
   }
 
-  async tagPage(artifactId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: TagRow[]; total: number }> {
+  async tagPage(
+    artifactId: number,
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: Paging,
+  ): Promise<{ items: TagRow[]; total: number }> {
     const q = applyQuery(this.db.selectFrom('tags').selectAll().where('artifact_id', '=', artifactId), terms, tagFields);
     const total = await countRows(q);
     const items = await applySort(q, sort, tagFields, { column: 'push_time', direction: 'desc' })
@@ -295,9 +334,12 @@ export class ArtifactStore {
   }
 
   tagByName(repositoryId: number, name: string): Promise<TagRow | undefined> {
-    return this.db.selectFrom('tags').selectAll().where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst() as Promise<
-      TagRow | undefined
-    >;
+    return this.db
+      .selectFrom('tags')
+      .selectAll()
+      .where('repository_id', '=', repositoryId)
+      .where('name', '=', name)
+      .executeTakeFirst() as Promise<TagRow | undefined>;
   }
 
   async manifestBytes(artifactId: number): Promise<Uint8Array | undefined> {
@@ -306,7 +348,12 @@ export class ArtifactStore {
 
   async childManifestBytes(repositoryId: number, digest: string): Promise<Uint8Array | undefined> {
     return (
-      await this.db.selectFrom('artifacts').select('manifest').where('repository_id', '=', repositoryId).where('digest', '=', digest).executeTakeFirst()
+      await this.db
+        .selectFrom('artifacts')
+        .select('manifest')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .executeTakeFirst()
     )?.manifest;
   }
 
@@ -314,15 +361,30 @@ export class ArtifactStore {
 
   async addTag(repo: RepositoryRow, artifact: ArtifactRow, name: string, now: string, actor: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('tags').values({ repository_id: repo.id, artifact_id: artifact.id, name, push_time: now, pull_time: null }).execute();
-      await writeAudit(tx, { username: actor, operation: 'create', resourceType: 'tag', resource: `${repo.name}:${name}`, projectId: repo.project_id });
+      await tx
+        .insertInto('tags')
+        .values({ repository_id: repo.id, artifact_id: artifact.id, name, push_time: now, pull_time: null })
+        .execute();
+      await writeAudit(tx, {
+        username: actor,
+        operation: 'create',
+        resourceType: 'tag',
+        resource: `${repo.name}:${name}`,
+        projectId: repo.project_id,
+      });
     });
   }
 
   async removeTag(repo: RepositoryRow, tagId: number, name: string, actor: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('tags').where('id', '=', tagId).execute();
-      await writeAudit(tx, { username: actor, operation: 'delete', resourceType: 'tag', resource: `${repo.name}:${name}`, projectId: repo.project_id });
+      await writeAudit(tx, {
+        username: actor,
+        operation: 'delete',
+        resourceType: 'tag',
+        resource: `${repo.name}:${name}`,
+        projectId: repo.project_id,
+      });
     });
   }
 
@@ -345,7 +407,11 @@ export class ArtifactStore {
 
   async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, actor: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
-      const result = await tx.deleteFrom('artifact_labels').where('artifact_id', '=', artifact.id).where('label_id', '=', labelId).executeTakeFirst();
+      const result = await tx
+        .deleteFrom('artifact_labels')
+        .where('artifact_id', '=', artifact.id)
+        .where('label_id', '=', labelId)
+        .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await writeAudit(tx, {
         username: actor,

@@ -14,7 +14,18 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_PORT', ['server', 'port'], 'number'],
   ['BERTH_EXTERNAL_URL', ['server', 'external_url'], 'string'],
   ['BERTH_DATABASE_URL', ['database', 'url'], 'string'],
+  ['BERTH_DATABASE_MAX_CONNECTIONS', ['database', 'max_connections'], 'number'],
   ['BERTH_STORAGE_ROOT', ['storage', 'filesystem', 'root'], 'string'],
+  ['BERTH_STORAGE_DRIVER', ['storage', 'driver'], 'string'],
+  ['BERTH_STORAGE_S3_BUCKET', ['storage', 's3', 'bucket'], 'string'],
+  ['BERTH_STORAGE_S3_REGION', ['storage', 's3', 'region'], 'string'],
+  ['BERTH_STORAGE_S3_ENDPOINT', ['storage', 's3', 'endpoint'], 'string'],
+  ['BERTH_STORAGE_S3_FORCE_PATH_STYLE', ['storage', 's3', 'force_path_style'], 'boolean'],
+  ['BERTH_STORAGE_S3_ACCESS_KEY', ['storage', 's3', 'access_key'], 'string'],
+  ['BERTH_STORAGE_S3_SECRET_KEY', ['storage', 's3', 'secret_key'], 'string'],
+  ['BERTH_STORAGE_S3_PREFIX', ['storage', 's3', 'prefix'], 'string'],
+  ['BERTH_STORAGE_S3_REDIRECT_ENABLED', ['storage', 's3', 'redirect', 'enabled'], 'boolean'],
+  ['BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS', ['storage', 's3', 'redirect', 'expiry_seconds'], 'number'],
   ['BERTH_LOG_LEVEL', ['log', 'level'], 'string'],
   ['BERTH_ADMIN_PASSWORD', ['auth', 'admin_password'], 'string'],
   ['BERTH_TOKEN_KEY_FILE', ['auth', 'token_key_file'], 'string'],
@@ -86,7 +97,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
 /** Paths the rest of Berth uses, derived once from the config. */
 export interface ResolvedPaths {
   dataDir: string;
+  /** The SQLite file, or null when the database is PostgreSQL. */
   sqliteFile: string | null;
+  /** The PostgreSQL connection URL, or null when the database is SQLite. */
+  postgresUrl: string | null;
   storageRoot: string;
   tokenKeyFile: string;
 }
@@ -95,15 +109,30 @@ export function resolvePaths(config: Config): ResolvedPaths {
   const dataDir = path.resolve(config.data_dir);
   const url = config.database.url;
   let sqliteFile: string | null = path.join(dataDir, 'berth.db');
+  let postgresUrl: string | null = null;
   if (url) {
-    if (!url.startsWith('sqlite:')) throw new ConfigError(`database.url "${url}" is not supported yet: use sqlite:<path>`);
-    sqliteFile = path.resolve(url.slice('sqlite:'.length));
+    if (url.startsWith('sqlite:')) {
+      sqliteFile = path.resolve(url.slice('sqlite:'.length));
+    } else if (/^postgres(ql)?:\/\//.test(url)) {
+      if (!URL.canParse(url)) throw new ConfigError(`database.url is not a valid URL: ${redactUrl(url)}`);
+      sqliteFile = null;
+      postgresUrl = url;
+    } else {
+      throw new ConfigError(
+        `database.url "${redactUrl(url)}" is not supported: use sqlite:<path> or postgres://user:password@host:port/database`,
+      );
+    }
   }
   return {
     dataDir,
     sqliteFile,
+    postgresUrl,
     storageRoot: path.resolve(config.storage.filesystem.root ?? path.join(dataDir, 'storage')),
     tokenKeyFile: path.resolve(config.auth.token_key_file ?? path.join(dataDir, 'token-key.pem')),
   };
 }
 
+/** The URL with its password replaced, fit for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}

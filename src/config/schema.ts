@@ -17,14 +17,19 @@ export const configSchema = z
       .default({ host: '0.0.0.0', port: 8080, shutdown_grace_seconds: 30 }),
     database: z
       .object({
-        /** sqlite:<path> (relative to the working directory); empty means <data_dir>/berth.db. */
+        /**
+         * sqlite:<path> (relative to the working directory), or postgres://user:password@host:port/database
+         * (also postgresql://); empty means <data_dir>/berth.db.
+         */
         url: z.string().optional(),
+        /** PostgreSQL: connections each instance keeps at most in its pool. */
+        max_connections: z.number().int().positive().default(20),
       })
       .strict()
-      .default({}),
+      .default({ max_connections: 20 }),
     storage: z
       .object({
-        driver: z.enum(['filesystem']).default('filesystem'),
+        driver: z.enum(['filesystem', 's3']).default('filesystem'),
         filesystem: z
           .object({
             /** Empty means <data_dir>/storage. */
@@ -32,19 +37,66 @@ export const configSchema = z
           })
           .strict()
           .default({}),
+        s3: z
+          .object({
+            /** Required with driver s3. */
+            bucket: z.string().min(1).optional(),
+            region: z.string().min(1).default('us-east-1'),
+            /** For S3-compatible servers (MinIO, Ceph RGW, …); empty means AWS. */
+            endpoint: z.string().url().optional(),
+            force_path_style: z.boolean().default(false),
+            /** Both or neither; neither means the AWS SDK's standard credential chain. */
+            access_key: z.string().optional(),
+            secret_key: z.string().optional(),
+            /** Key prefix for everything Berth writes in the bucket. */
+            prefix: z.string().default(''),
+            redirect: z
+              .object({
+                /** Answer blob GETs with 307 to a presigned URL of the object. */
+                enabled: z.boolean().default(false),
+                expiry_seconds: z.number().int().min(1).max(604800).default(1200),
+              })
+              .strict()
+              .default({ enabled: false, expiry_seconds: 1200 }),
+          })
+          .strict()
+          .default({ region: 'us-east-1', force_path_style: false, prefix: '', redirect: { enabled: false, expiry_seconds: 1200 } }),
       })
       .strict()
-      .default({ driver: 'filesystem', filesystem: {} }),
+      .superRefine((storage, ctx) => {
+        if (storage.driver === 's3' && !storage.s3.bucket) {
+          ctx.addIssue({ code: 'custom', path: ['s3', 'bucket'], message: 'storage.s3.bucket is required when storage.driver is s3' });
+        }
+        if (!storage.s3.access_key !== !storage.s3.secret_key) {
+          ctx.addIssue({ code: 'custom', path: ['s3', 'secret_key'], message: 'give both access_key and secret_key, or neither' });
+        }
+      })
+      .default({
+        driver: 'filesystem',
+        filesystem: {},
+        s3: { region: 'us-east-1', force_path_style: false, prefix: '', redirect: { enabled: false, expiry_seconds: 1200 } },
+      }),
     registry: z
       .object({
-        max_manifest_bytes: z.number().int().positive().default(4 * 1024 * 1024),
+        max_manifest_bytes: z
+          .number()
+          .int()
+          .positive()
+          .default(4 * 1024 * 1024),
         /** Upload sessions idle longer than this are removed. */
         upload_ttl_hours: z.number().positive().default(168),
+        /** When the stale-upload purge runs (cron, UTC; 5 fields, or 6 with seconds first). */
+        upload_purge_cron: z.string().min(1).default('23 * * * *'),
         /** In-process cache of manifests by digest (content addressed, so always correct). */
         manifest_cache_entries: z.number().int().min(0).default(10000),
       })
       .strict()
-      .default({ max_manifest_bytes: 4 * 1024 * 1024, upload_ttl_hours: 168, manifest_cache_entries: 10000 }),
+      .default({
+        max_manifest_bytes: 4 * 1024 * 1024,
+        upload_ttl_hours: 168,
+        upload_purge_cron: '23 * * * *',
+        manifest_cache_entries: 10000,
+      }),
     auth: z
       .object({
         /** Password for `admin` on first start; otherwise one is generated and printed once. */
@@ -69,6 +121,15 @@ export const configSchema = z
         robot_token_duration_days: 30,
         project_creation_restriction: 'everyone',
       }),
+    jobs: z
+      .object({
+        /** Jobs this instance runs at once; 0 runs none (an instance that only serves requests). */
+        concurrency: z.number().int().min(0).max(256).default(4),
+        /** How often an idle instance looks for runnable jobs, due schedules and new events. */
+        poll_interval_ms: z.number().int().min(10).max(60_000).default(500),
+      })
+      .strict()
+      .default({ concurrency: 4, poll_interval_ms: 500 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,12 @@
-import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, type RawBuilder } from 'kysely';
+import {
+  sql,
+  type ColumnDefinitionBuilder,
+  type CreateTableBuilder,
+  type Expression,
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+} from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -13,11 +21,38 @@ export interface DialectHelpers {
   /** The column type for raw bytes. */
   binaryType: ReturnType<typeof sql.raw>;
   /**
+   * The column type for strings: `varchar(length)`, or `text` without a length. On
+   * PostgreSQL the column compares and sorts byte by byte (`COLLATE "C"`), as SQLite does
+   * everywhere, so that ordering, `>` paging (`last=`) and case folding (ASCII only) are the
+   * same on both, whatever locale the database was created with. Every string column of a
+   * migration uses this.
+   */
+  string(length?: number): Expression<unknown>;
+  /**
    * An aggregate giving the column's values over the rows as one JSON array text, in the
-   * column's order ('[]' for no rows). Long listings are answered from this text directly,
-   * without building one JavaScript object per row.
+   * column's order ('[]' for no rows), compact (no spaces) on both dialects. Long listings
+   * are answered from this text directly, without building one JavaScript object per row.
    */
   jsonArrayText(column: string): RawBuilder<string>;
+  /**
+   * The query with `FOR UPDATE SKIP LOCKED` on PostgreSQL: the rows it selects are locked
+   * for the transaction, and rows another transaction has locked are passed over. Unchanged
+   * on SQLite, where one transaction writes at a time.
+   */
+  skipLocked<Q extends SelectQueryBuilder<any, any, any>>(query: Q): Q;
+  /**
+   * A column default: the id of the transaction inserting the row, ever increasing
+   * (PostgreSQL's 64-bit xid8; 0 on SQLite). The outbox orders events by it.
+   */
+  transactionIdDefault: RawBuilder<number>;
+  /**
+   * Every transaction whose id is below this has ended (committed or rolled back), so no
+   * new row stamped with such an id can appear (PostgreSQL: the snapshot's xmin). On SQLite
+   * transactions run one at a time: a number above every id.
+   */
+  transactionHorizon: RawBuilder<number>;
+  /** The database server's clock in Unix milliseconds, so that instances agree on time. */
+  currentTimeMs: RawBuilder<number>;
 }
 
 export function dialectHelpers(name: DialectName): DialectHelpers {
@@ -29,12 +64,27 @@ export function dialectHelpers(name: DialectName): DialectHelpers {
         : table.addColumn('id', 'bigserial', (c: ColumnDefinitionBuilder) => c.primaryKey());
     },
     binaryType: sql.raw(name === 'sqlite' ? 'blob' : 'bytea'),
+    string(length) {
+      const type = length === undefined ? 'text' : `varchar(${length})`;
+      return sql.raw(name === 'sqlite' ? type : `${type} collate "C"`);
+    },
     jsonArrayText(column) {
       const ref = sql.ref(column);
+      // json_agg would separate the values with ", "; string_agg keeps SQLite's compact form.
       return name === 'sqlite'
         ? sql<string>`json_group_array(${ref} order by ${ref})`
-        : sql<string>`coalesce(json_agg(${ref} order by ${ref})::text, '[]')`;
+        : sql<string>`coalesce('[' || string_agg(to_json(${ref})::text, ',' order by ${ref}) || ']', '[]')`;
     },
+    skipLocked(query) {
+      return name === 'sqlite' ? query : (query.forUpdate().skipLocked() as typeof query);
+    },
+    transactionIdDefault: name === 'sqlite' ? sql<number>`0` : sql<number>`(pg_current_xact_id()::text::bigint)`,
+    transactionHorizon:
+      name === 'sqlite' ? sql<number>`9007199254740991` : sql<number>`(pg_snapshot_xmin(pg_current_snapshot())::text::bigint)`,
+    currentTimeMs:
+      name === 'sqlite'
+        ? sql<number>`((julianday('now') - 2440587.5) * 86400000.0)`
+        : sql<number>`(extract(epoch from clock_timestamp()) * 1000)::float8`,
   };
 }
 

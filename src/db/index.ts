@@ -1,7 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type SqliteDatabase } from 'kysely';
+import pg from 'pg';
+import { resolvePaths } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { dialectHelpers, type DialectHelpers } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './types.js';
@@ -12,6 +15,47 @@ export interface DatabaseHandle {
   db: Db;
   dialect: DialectHelpers;
   close(): Promise<void>;
+}
+
+/** Opens the database `database.url` names: SQLite (the default) or PostgreSQL. */
+export function openDatabase(config: Config, options: { onError?: (err: Error) => void } = {}): DatabaseHandle {
+  const paths = resolvePaths(config);
+  if (paths.postgresUrl !== null) {
+    return openPostgres(paths.postgresUrl, { maxConnections: config.database.max_connections, onError: options.onError });
+  }
+  return openSqlite(paths.sqliteFile!);
+}
+
+const pgInt8 = 20;
+const pgNumeric = 1700;
+
+/**
+ * How values come back from PostgreSQL: as from SQLite. int8 (ids, sizes, counts, bigint
+ * columns) and numeric (what sum() of a bigint gives) as JavaScript numbers, which hold
+ * every integer below 2^53 exactly: far above any id, and 8 PiB of bytes. bytea stays a
+ * Buffer (pg's default). Set per pool, not on pg's global parsers.
+ */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pgInt8 || oid === pgNumeric) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+export interface PostgresOptions {
+  /** Connections the pool keeps at most. */
+  maxConnections?: number;
+  /** Errors of idle connections (the server restarted or ended them); without it they are ignored, not fatal. */
+  onError?: (err: Error) => void;
+}
+
+/** Kysely over a pg connection pool. The URL is a libpq-style postgres:// or postgresql:// URL. */
+export function openPostgres(url: string, options: PostgresOptions = {}): DatabaseHandle {
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, types: pgTypes });
+  // An idle connection that breaks emits 'error' on the pool; unhandled, that would end the process.
+  pool.on('error', (err) => options.onError?.(err));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: dialectHelpers('postgres'), close: () => db.destroy() };
 }
 
 export function openSqlite(file: string): DatabaseHandle {

@@ -1,4 +1,4 @@
-import { sql, type SelectQueryBuilder } from 'kysely';
+import { sql, type Expression, type OrderByItemBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import { apiError } from '../lib/errors.js';
 import type { QueryTerm } from '../lib/query.js';
 
@@ -10,11 +10,13 @@ export interface Field {
   type: FieldType;
 }
 
-function value(field: Field, key: string, raw: string): string | number {
+function value(field: Field, key: string, raw: string): string | number | RawBuilder<number> {
   if (field.type === 'number') {
+    // Every number column is an integer. A bigint parameter: PostgreSQL would otherwise type it
+    // as the column (integer, say) and fail on a value out of that type's range.
     const n = Number(raw);
-    if (raw === '' || !Number.isFinite(n)) throw apiError('BAD_REQUEST', `invalid q: ${key} must be a number, not "${raw}"`);
-    return n;
+    if (raw.trim() === '' || !Number.isSafeInteger(n)) throw apiError('BAD_REQUEST', `invalid q: ${key} must be an integer, not "${raw}"`);
+    return sql<number>`cast(${n} as bigint)`;
   }
   if (field.type === 'boolean') {
     if (raw === 'true' || raw === '1') return 1;
@@ -33,6 +35,31 @@ function value(field: Field, key: string, raw: string): string | number {
 /** Escapes LIKE wildcards so a fragment matches literally (use with `escape '\\'`). */
 export function escapeLike(raw: string): string {
   return raw.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * `column` contains `fragment` literally (`%`, `_` and `\` are plain characters), with the
+ * same answer on SQLite and PostgreSQL. Every substring filter goes through here.
+ *
+ * By default ASCII letters match either case, as Harbor's fuzzy filters do (its ORM's
+ * `icontains`, `UPPER(col) LIKE UPPER(?)`): `lower()` folds ASCII only on SQLite and on
+ * PostgreSQL's byte-order (`COLLATE "C"`) columns alike, so the fragment is folded the same way
+ * here rather than by the database. `caseSensitive` matches bytes exactly, as Harbor's plain
+ * `LIKE` does on PostgreSQL (tags=~): SQLite's LIKE ignores ASCII case, so this compares with
+ * replace(), which is exact on both (SQLite has instr() and PostgreSQL strpos(), neither both).
+ */
+export function likeFragment(
+  column: string | Expression<unknown>,
+  fragment: string,
+  options: { caseSensitive?: boolean } = {},
+): RawBuilder<boolean> {
+  const col = typeof column === 'string' ? sql.ref(column) : column;
+  if (options.caseSensitive) {
+    if (fragment === '') return sql<boolean>`${col} is not null`;
+    return sql<boolean>`replace(${col}, ${fragment}, '') <> ${col}`;
+  }
+  const folded = fragment.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+  return sql<boolean>`lower(${col}) like ${`%${escapeLike(folded)}%`} escape '\\'`;
 }
 
 /** How many rows a filtered query matches (for X-Total-Count). */
@@ -61,7 +88,10 @@ export function applyQuery<DB, TB extends keyof DB, O>(
         qb = qb.where(sql<boolean>`${col} = ${value(field, term.key, term.value)}`);
         break;
       case 'fuzzy':
-        qb = qb.where(sql<boolean>`${col} like ${`%${escapeLike(term.value)}%`} escape '\\'`);
+        // A number column is matched by its decimal text (PostgreSQL has no lower() of a number).
+        qb = qb.where(
+          likeFragment(field.type === 'string' || field.type === 'time' ? field.column : sql`cast(${col} as text)`, term.value),
+        );
         break;
       case 'range':
         if (term.min !== null) qb = qb.where(sql<boolean>`${col} >= ${value(field, term.key, term.min)}`);
@@ -85,13 +115,24 @@ export function applySort<DB, TB extends keyof DB, O>(
   fields: Record<string, Field>,
   fallback: { column: string; direction: 'asc' | 'desc' },
 ): SelectQueryBuilder<DB, TB, O> {
-  const keys = (sort ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const keys = (sort ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const key of keys) {
     const desc = key.startsWith('-');
     const name = desc ? key.slice(1) : key;
     const field = fields[name];
     if (!field) throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(fields).join(', ')}`);
-    qb = qb.orderBy(sql.ref(field.column), desc ? 'desc' : 'asc');
+    qb = qb.orderBy(sql.ref(field.column), nullsLow(desc ? 'desc' : 'asc'));
   }
-  return qb.orderBy(sql.ref(fallback.column), fallback.direction);
+  return qb.orderBy(sql.ref(fallback.column), nullsLow(fallback.direction));
+}
+
+/**
+ * Orders NULL as the lowest value on both dialects (SQLite's rule; PostgreSQL's default is
+ * the opposite): never-pulled artifacts come first by `pull_time` and last by `-pull_time`.
+ */
+function nullsLow(direction: 'asc' | 'desc') {
+  return (ob: OrderByItemBuilder) => (direction === 'asc' ? ob.asc().nullsFirst() : ob.desc().nullsLast());
 }

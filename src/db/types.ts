@@ -184,6 +184,86 @@ export interface SettingsTable {
   created_at: string;
 }
 
+export interface JobsTable {
+  id: Generated<number>;
+  type: string;
+  /** JSON. */
+  payload: string;
+  /** pending | running | success | error | stopped */
+  status: string;
+  /** Attempts started; also the fencing token of the current lease. */
+  attempts: Generated<number>;
+  max_attempts: number;
+  cancel_requested: Generated<number>;
+  /** When a pending job may next run. */
+  run_at: string;
+  /** The pool holding a running job's lease, and until when. */
+  locked_by: string | null;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface JobLogsTable {
+  id: Generated<number>;
+  job_id: number;
+  time: string;
+  /** DEBUG, INFO, WARNING or ERROR. */
+  level: string;
+  message: string;
+}
+
+export interface JobQueuesTable {
+  /** A job type, or '*' for every queue. */
+  job_type: string;
+  paused: number;
+  updated_at: string;
+}
+
+export interface JobPoolsTable {
+  id: string;
+  pid: number;
+  host: string;
+  concurrency: number;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+export interface SchedulesTable {
+  id: Generated<number>;
+  name: string;
+  job_type: string;
+  vendor_id: Generated<number>;
+  cron: string;
+  /** JSON: the payload of every job it starts. */
+  payload: string;
+  paused: Generated<number>;
+  next_run_at: string | null;
+  last_run_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  /** The writing transaction's id (PostgreSQL); 0 on SQLite. */
+  tx_id: Generated<number>;
+  type: string;
+  /** JSON. */
+  payload: string;
+  created_at: string;
+}
+
+export interface EventCursorsTable {
+  subscriber: string;
+  last_tx_id: number;
+  last_event_id: number;
+  updated_at: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   project_metadata: ProjectMetadataTable;
@@ -203,6 +283,13 @@ export interface Database {
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
   settings: SettingsTable;
+  jobs: JobsTable;
+  job_logs: JobLogsTable;
+  job_queues: JobQueuesTable;
+  job_pools: JobPoolsTable;
+  schedules: SchedulesTable;
+  events: EventsTable;
+  event_cursors: EventCursorsTable;
 }
 
 export type Project = Selectable<ProjectsTable>;

@@ -25,6 +25,7 @@ import { registerSearchRoutes } from '../search/routes.js';
 import type { SearchService } from '../search/service.js';
 import { registerLabelRoutes } from '../labels/routes.js';
 import { registerArtifactRoutes } from '../artifacts/routes.js';
+import { registerJobRoutes, type JobRouteDeps } from '../jobservice/routes.js';
 import type { ArtifactService } from '../artifacts/service.js';
 import type { LabelService } from '../labels/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -51,6 +52,7 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   auth: Config['auth'];
   audit: Omit<AuditRouteDeps, 'guard'>;
   system: SystemService;
+  jobs: Omit<JobRouteDeps, 'guard'>;
 }
 
 export const apiPrefix = '/api/v2.0';
@@ -133,6 +135,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerSearchRoutes(api, { search: deps.search, members: deps.members });
       await registerLabelRoutes(api, { labels: deps.labels });
       await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
+      await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

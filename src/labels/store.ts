@@ -1,6 +1,6 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
-import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Database, LabelsTable } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -81,7 +81,7 @@ export class LabelStore {
 
   async list(filter: LabelFilter, paging: Paging): Promise<{ items: LabelRow[]; total: number }> {
     let qb = this.db.selectFrom('labels').selectAll().where('scope', '=', filter.scope).where('project_id', '=', filter.projectId);
-    if (filter.name) qb = qb.where(sql<boolean>`name like ${`%${escapeLike(filter.name)}%`} escape '\\'`);
+    if (filter.name) qb = qb.where(likeFragment('name', filter.name));
     qb = applyQuery(qb, filter.terms, labelFields);
     const total = await countRows(qb);
     const items = await applySort(qb, filter.sort || 'name', labelFields, { column: 'id', direction: 'asc' })

@@ -11,7 +11,7 @@ export interface Paging {
 function positiveInt(name: string, raw: unknown, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw apiError('BAD_REQUEST', `${name} must be a positive integer, not "${String(raw)}"`);
+  if (!Number.isSafeInteger(n) || n < 1) throw apiError('BAD_REQUEST', `${name} must be a positive integer, not "${String(raw)}"`);
   return n;
 }
 

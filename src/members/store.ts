@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
-import { countRows, escapeLike } from '../db/query.js';
+import { countRows, likeFragment } from '../db/query.js';
 import { isRoleId, type RoleId } from '../auth/rbac.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -14,7 +13,6 @@ export interface MemberRow {
   role_id: number;
   entity_name: string;
 }
-
 
 function isUniqueViolation(err: unknown): boolean {
   return /unique|duplicate/i.test((err as Error)?.message ?? '');
@@ -50,7 +48,12 @@ export class MemberStore {
 
   /** Ids of every project a user is a member of. */
   async projectIdsOf(userId: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('project_members').select('project_id').where('entity_type', '=', 'u').where('entity_id', '=', userId).execute();
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select('project_id')
+      .where('entity_type', '=', 'u')
+      .where('entity_id', '=', userId)
+      .execute();
     return rows.map((r) => Number(r.project_id));
   }
 
@@ -81,7 +84,7 @@ export class MemberStore {
 
   async list(projectId: number, entityName: string | undefined, paging: Paging): Promise<{ items: MemberRow[]; total: number }> {
     let qb = this.members().where('m.project_id', '=', projectId);
-    if (entityName) qb = qb.where(sql<boolean>`u.username like ${`%${escapeLike(entityName)}%`} escape '\\'`);
+    if (entityName) qb = qb.where(likeFragment('u.username', entityName));
     const total = await countRows(qb);
     const items = await qb.orderBy('u.username').orderBy('m.id').limit(paging.pageSize).offset(paging.offset).execute();
     return { items, total };
@@ -92,7 +95,11 @@ export class MemberStore {
   }
 
   userMember(projectId: number, userId: number): Promise<MemberRow | undefined> {
-    return this.members().where('m.project_id', '=', projectId).where('m.entity_type', '=', 'u').where('m.entity_id', '=', userId).executeTakeFirst();
+    return this.members()
+      .where('m.project_id', '=', projectId)
+      .where('m.entity_type', '=', 'u')
+      .where('m.entity_id', '=', userId)
+      .executeTakeFirst();
   }
 
   /** Adds a user member and its audit record; null when the user is already a member. */
@@ -129,7 +136,11 @@ export class MemberStore {
 
   async delete(projectId: number, memberId: number, audit: AuditEntry): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
-      const result = await tx.deleteFrom('project_members').where('project_id', '=', projectId).where('id', '=', memberId).executeTakeFirst();
+      const result = await tx
+        .deleteFrom('project_members')
+        .where('project_id', '=', projectId)
+        .where('id', '=', memberId)
+        .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await writeAudit(tx, audit);
       return true;

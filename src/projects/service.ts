@@ -67,7 +67,13 @@ function audit(actor: Actor, operation: 'create' | 'update' | 'delete', project:
 }
 
 function metadataAudit(actor: Actor, operation: 'create' | 'update' | 'delete', project: Project, key: string): AuditEntry {
-  return { username: actor.username, operation, resourceType: 'project_metadata', resource: `${project.name}:${key}`, projectId: Number(project.id) };
+  return {
+    username: actor.username,
+    operation,
+    resourceType: 'project_metadata',
+    resource: `${project.name}:${key}`,
+    projectId: Number(project.id),
+  };
 }
 
 function onePair(body: Record<string, unknown>): [string, unknown] {
@@ -99,8 +105,12 @@ export class ProjectService {
 
   /** Creates the public project `library` on first start, as Harbor does. */
   async ensureDefaultProject(): Promise<void> {
-    if (!(await this.store.findByName(defaultProjectName))) {
+    if (await this.store.findByName(defaultProjectName)) return;
+    try {
       await this.store.insert(defaultProjectName, true, nowIso());
+    } catch (err) {
+      // Instances starting together on an empty database: one of them wins the insert.
+      if (!(await this.store.findByName(defaultProjectName))) throw err;
     }
   }
 
@@ -242,7 +252,8 @@ export class ProjectService {
     const conflict = () => apiError('CONFLICT', `metadata ${key} is already set on project ${project.name}; change it with PUT`);
     // `public` is a column: every project has it.
     if (key === 'public') throw conflict();
-    if (!(await this.store.addMetadata(Number(project.id), key, value, nowIso(), metadataAudit(actor, 'create', project, key)))) throw conflict();
+    if (!(await this.store.addMetadata(Number(project.id), key, value, nowIso(), metadataAudit(actor, 'create', project, key))))
+      throw conflict();
   }
 
   /** PUT /metadatas/{key}: the body is {"key": "value"} for the key in the path. */

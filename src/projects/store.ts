@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
-import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Project } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -46,7 +46,6 @@ export interface NewProject {
   metadata: Record<string, string>;
   now: string;
 }
-
 
 function isUniqueViolation(err: unknown): boolean {
   return /unique|duplicate/i.test((err as Error)?.message ?? '');
@@ -107,7 +106,14 @@ export class ProjectStore {
         if (p.ownerId !== null && p.ownerRole !== null) {
           await tx
             .insertInto('project_members')
-            .values({ project_id: id, entity_type: 'u', entity_id: p.ownerId, role_id: p.ownerRole, creation_time: p.now, update_time: p.now })
+            .values({
+              project_id: id,
+              entity_type: 'u',
+              entity_id: p.ownerId,
+              role_id: p.ownerRole,
+              creation_time: p.now,
+              update_time: p.now,
+            })
             .execute();
         }
         await writeAudit(tx, { ...audit, projectId: id });
@@ -141,9 +147,13 @@ export class ProjectStore {
   /** Adds a metadata key; false (and nothing written) when the project already has it. */
   async addMetadata(id: number, name: string, value: string, now: string, audit: AuditEntry): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom('project_metadata').select('name').where('project_id', '=', id).where('name', '=', name).executeTakeFirst();
-      if (existing) return false;
-      await tx.insertInto('project_metadata').values({ project_id: id, name, value }).execute();
+      // Not a read then a write: two concurrent adds of one key would both read nothing.
+      const inserted = await tx
+        .insertInto('project_metadata')
+        .values({ project_id: id, name, value })
+        .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
       await tx.updateTable('projects').set({ updated_at: now }).where('id', '=', id).execute();
       await writeAudit(tx, audit);
       return true;
@@ -205,18 +215,25 @@ export class ProjectStore {
         return ors.length > 0 ? eb.or(ors) : sql<boolean>`1 = 0`;
       });
     }
-    if (filter.name) qb = qb.where(sql<boolean>`projects.name like ${`%${escapeLike(filter.name)}%`} escape '\\'`);
+    if (filter.name) qb = qb.where(likeFragment('projects.name', filter.name));
     if (filter.owner) qb = qb.where('users.username', '=', filter.owner);
     if (filter.public !== undefined) qb = qb.where('projects.public', '=', filter.public ? 1 : 0);
     return qb;
   }
 
-  async list(filter: ProjectFilter, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: ProjectRow[]; total: number }> {
+  async list(
+    filter: ProjectFilter,
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: Paging,
+  ): Promise<{ items: ProjectRow[]; total: number }> {
     const qb = this.filtered(filter, terms);
     const total = await countRows(qb);
     const selected = qb.selectAll('projects').select('users.username as owner_name');
     // Harbor lists by name unless told otherwise.
-    const ordered = sort ? applySort(selected, sort, projectFields, { column: 'projects.id', direction: 'asc' }) : selected.orderBy('projects.name');
+    const ordered = sort
+      ? applySort(selected, sort, projectFields, { column: 'projects.id', direction: 'asc' })
+      : selected.orderBy('projects.name');
     const items = await ordered.limit(paging.pageSize).offset(paging.offset).execute();
     return { items, total };
   }

@@ -193,6 +193,13 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
       reply.header('content-length', size);
       return reply.code(200).send();
     }
+    const location = await registry.blobRedirect(name, digest);
+    if (location) {
+      // The URL expires, so this answer must not be cached as the bytes may be.
+      reply.removeHeader('accept-ranges');
+      reply.removeHeader('content-type');
+      return reply.code(307).header('cache-control', 'no-store').header('location', location).send();
+    }
     const body = await registry.openBlob(name, digest, range);
     if (range) {
       reply.code(206);
@@ -305,7 +312,10 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const result = await registry.listTags(name, n, single(query(req).last));
     const link = linkHeader(`/v2/${name}/tags/list`, n, result.next);
     if (link) reply.header('link', link);
-    return reply.code(200).type('application/json; charset=utf-8').send(`{"name":${JSON.stringify(name)},"tags":${result.json}}`);
+    return reply
+      .code(200)
+      .type('application/json; charset=utf-8')
+      .send(`{"name":${JSON.stringify(name)},"tags":${result.json}}`);
   };
 
   const catalog: Handler = async (req, reply) => {

@@ -107,6 +107,16 @@ export class RegistryService {
     throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
   }
 
+  /**
+   * Where the client may fetch a blob directly (a presigned URL), when the blob store offers
+   * that; null means serve the bytes. Manifests read through the blob endpoint are served.
+   */
+  async blobRedirect(repositoryName: string, digest: string): Promise<string | null> {
+    if (!this.blobs.redirectUrl) return null;
+    if ((await this.store.repositoryBlobSize(repositoryName, digest)) === undefined) return null;
+    return this.blobs.redirectUrl(digest);
+  }
+
   async openBlob(repositoryName: string, digest: string, range?: ByteRange): Promise<Readable | Uint8Array> {
     const size = await this.store.repositoryBlobSize(repositoryName, digest);
     if (size === undefined) {
@@ -201,14 +211,17 @@ export class RegistryService {
         throw ociError('DIGEST_INVALID', `manifest digest is ${digest}, not ${reference} as the request says`);
       }
     } else {
-      if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `tag "${reference}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
+      if (!isTag(reference))
+        throw ociError('MANIFEST_INVALID', `tag "${reference}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
       digest = digestOf(bytes);
     }
     for (const tag of extraTags) {
       if (!isTag(tag)) throw ociError('MANIFEST_INVALID', `tag "${tag}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
     }
     if (bytes.byteLength > this.options.maxManifestBytes) {
-      throw ociError('SIZE_INVALID', `manifest is ${bytes.byteLength} bytes; the limit is ${this.options.maxManifestBytes}`, { status: 413 });
+      throw ociError('SIZE_INVALID', `manifest is ${bytes.byteLength} bytes; the limit is ${this.options.maxManifestBytes}`, {
+        status: 413,
+      });
     }
     const manifest = parseManifest(bytes, contentType);
     const repo = await this.repositoryForPush(repositoryName);

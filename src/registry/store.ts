@@ -3,6 +3,7 @@ import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
+import { EventTypes, writeEvent, writeEvents } from '../events/outbox.js';
 import type { ArtifactDescription } from './service.js';
 
 type Executor = Db | Transaction<Database>;
@@ -157,7 +158,12 @@ export class RegistryStore {
 
   /** Digests of the accessories of `subjectDigest` in the repository. */
   async accessoryDigests(repositoryId: number, subjectDigest: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('artifacts').select('digest').where('repository_id', '=', repositoryId).where('accessory_of', '=', subjectDigest).execute();
+    const rows = await this.db
+      .selectFrom('artifacts')
+      .select('digest')
+      .where('repository_id', '=', repositoryId)
+      .where('accessory_of', '=', subjectDigest)
+      .execute();
     return rows.map((r) => r.digest);
   }
 
@@ -228,30 +234,25 @@ export class RegistryStore {
     return row?.manifest;
   }
 
-  /** Writes an artifact, its links and its tags in one transaction. Returns the artifact id. */
+  /**
+   * Writes an artifact, its links and its tags in one transaction. Returns the artifact id.
+   * Two pushes of the same manifest at once (on PostgreSQL, where transactions run side by
+   * side) both succeed: the second insert finds the first's row and takes the update path.
+   */
   async commitManifest(m: NewManifest): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
-      const existing = await tx
-        .selectFrom('artifacts')
-        .select('id')
-        .where('repository_id', '=', m.repositoryId)
-        .where('digest', '=', m.digest)
-        .executeTakeFirst();
-      let artifactId: number;
+      const existingId = async () => {
+        const row = await tx
+          .selectFrom('artifacts')
+          .select('id')
+          .where('repository_id', '=', m.repositoryId)
+          .where('digest', '=', m.digest)
+          .executeTakeFirst();
+        return row === undefined ? undefined : Number(row.id);
+      };
       const d = m.description;
-      if (existing) {
-        artifactId = Number(existing.id);
-        await tx.updateTable('artifacts').set({ push_time: m.now }).where('id', '=', artifactId).execute();
-        if (d.accessory) {
-          // A signature pushed again under a cosign tag becomes an accessory if it was not one yet.
-          await tx
-            .updateTable('artifacts')
-            .set({ accessory_of: d.accessory.of, accessory_type: d.accessory.type })
-            .where('id', '=', artifactId)
-            .where('accessory_of', 'is', null)
-            .execute();
-        }
-      } else {
+      let artifactId = await existingId();
+      if (artifactId === undefined) {
         const inserted = await tx
           .insertInto('artifacts')
           .values({
@@ -272,37 +273,85 @@ export class RegistryStore {
             accessory_of: d.accessory?.of ?? null,
             accessory_type: d.accessory?.type ?? null,
           })
+          // A concurrent push of the same manifest committed first: update its row instead.
+          .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
           .returning('id')
-          .executeTakeFirstOrThrow();
-        artifactId = Number(inserted.id);
-        const blobDigests = [...new Set(m.blobDigests)];
-        if (blobDigests.length > 0) {
-          await tx
-            .insertInto('artifact_blobs')
-            .values(blobDigests.map((digest) => ({ artifact_id: artifactId, digest })))
-            .execute();
+          .executeTakeFirst();
+        if (inserted) {
+          artifactId = Number(inserted.id);
+          await this.insertLinks(tx, artifactId, m);
+        } else {
+          artifactId = await existingId();
+          if (artifactId === undefined) throw new Error(`artifact ${m.digest} vanished while being pushed`);
+          await this.touchArtifact(tx, artifactId, m);
         }
-        const children = [...new Map(m.children.map((c) => [c.id, c])).values()];
-        if (children.length > 0) {
-          await tx
-            .insertInto('artifact_references')
-            .values(
-              children.map((c) => ({
-                parent_id: artifactId,
-                child_id: c.id,
-                child_digest: c.digest,
-                platform: c.platform,
-                annotations: c.annotations,
-              })),
-            )
-            .execute();
-        }
+      } else {
+        await this.touchArtifact(tx, artifactId, m);
       }
-      for (const tag of m.tags) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
-      await tx.updateTable('repositories').set({ updated_at: m.now }).where('id', '=', m.repositoryId).execute();
+      // In name order, so that two pushes tagging the same names lock their rows in the same order.
+      for (const tag of [...new Set(m.tags)].sort()) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
+      const repo = await tx
+        .updateTable('repositories')
+        .set({ updated_at: m.now })
+        .where('id', '=', m.repositoryId)
+        .returning(['name', 'project_id'])
+        .executeTakeFirstOrThrow();
       await writeAudit(tx, m.audit);
+      await writeEvent(tx, EventTypes.artifactPushed, {
+        project_id: Number(repo.project_id),
+        repository_id: m.repositoryId,
+        repository: repo.name,
+        artifact_id: artifactId,
+        digest: m.digest,
+        media_type: m.mediaType,
+        tags: m.tags,
+        operator: m.audit.username,
+        occurred_at: m.now,
+      });
       return artifactId;
     });
+  }
+
+  /** A manifest pushed again: a new push time, and the accessory link it may not have had. */
+  private async touchArtifact(tx: Transaction<Database>, artifactId: number, m: NewManifest): Promise<void> {
+    await tx.updateTable('artifacts').set({ push_time: m.now }).where('id', '=', artifactId).execute();
+    const accessory = m.description.accessory;
+    if (accessory) {
+      // A signature pushed again under a cosign tag becomes an accessory if it was not one yet.
+      await tx
+        .updateTable('artifacts')
+        .set({ accessory_of: accessory.of, accessory_type: accessory.type })
+        .where('id', '=', artifactId)
+        .where('accessory_of', 'is', null)
+        .execute();
+    }
+  }
+
+  /** The blobs and index children of a new artifact. */
+  private async insertLinks(tx: Transaction<Database>, artifactId: number, m: NewManifest): Promise<void> {
+    // In batches of 500 rows: a 4 MiB manifest can name more blobs than one statement may bind.
+    const blobDigests = [...new Set(m.blobDigests)];
+    for (let i = 0; i < blobDigests.length; i += 500) {
+      await tx
+        .insertInto('artifact_blobs')
+        .values(blobDigests.slice(i, i + 500).map((digest) => ({ artifact_id: artifactId, digest })))
+        .execute();
+    }
+    const children = [...new Map(m.children.map((c) => [c.id, c])).values()];
+    for (let i = 0; i < children.length; i += 500) {
+      await tx
+        .insertInto('artifact_references')
+        .values(
+          children.slice(i, i + 500).map((c) => ({
+            parent_id: artifactId,
+            child_id: c.id,
+            child_digest: c.digest,
+            platform: c.platform,
+            annotations: c.annotations,
+          })),
+        )
+        .execute();
+    }
   }
 
   private async upsertTag(tx: Executor, repositoryId: number, artifactId: number, name: string, now: string): Promise<void> {
@@ -331,10 +380,27 @@ export class RegistryStore {
   async deleteArtifact(artifactId: number, audit: AuditEntry): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await writeAudit(tx, audit);
-      const root = await tx.selectFrom('artifacts').select(['repository_id', 'digest']).where('id', '=', artifactId).executeTakeFirst();
+      const root = await tx
+        .selectFrom('artifacts as a')
+        .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+        .select(['a.repository_id', 'a.digest', 'a.media_type', 'r.name', 'r.project_id'])
+        .where('a.id', '=', artifactId)
+        .executeTakeFirst();
       if (!root) return;
+      const tags = await tx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
+      await writeEvent(tx, EventTypes.artifactDeleted, {
+        project_id: Number(root.project_id),
+        repository_id: Number(root.repository_id),
+        repository: root.name,
+        artifact_id: artifactId,
+        digest: root.digest,
+        media_type: root.media_type,
+        tags: tags.map((t) => t.name),
+        operator: audit.username,
+        occurred_at: audit.time ?? new Date().toISOString(),
+      });
       const ids = [artifactId];
-      for (let subjects = [root.digest]; subjects.length > 0; ) {
+      for (let subjects = [root.digest]; subjects.length > 0;) {
         const accessories = await tx
           .selectFrom('artifacts')
           .select(['id', 'digest'])
@@ -399,7 +465,11 @@ export class RegistryStore {
       .executeTakeFirstOrThrow();
     if (limit === undefined) return { json: row.names, next: null };
     // The last name shown, and whether any name follows it.
-    const edge = await names().orderBy('name').limit(2).offset(limit - 1).execute();
+    const edge = await names()
+      .orderBy('name')
+      .limit(2)
+      .offset(limit - 1)
+      .execute();
     return { json: row.names, next: edge.length === 2 ? edge[0].name : null };
   }
 
@@ -458,7 +528,11 @@ export class RegistryStore {
   /** Publishes an upload's blob into a repository and ends the session, in one transaction. */
   async completeUpload(id: string, repositoryId: number, digest: string, size: number, now: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('blobs').values({ digest, size, created_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+      await tx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((oc) => oc.column('digest').doNothing())
+        .execute();
       await tx
         .insertInto('repository_blobs')
         .values({ repository_id: repositoryId, digest, created_at: now })
@@ -474,32 +548,64 @@ export class RegistryStore {
   }
 
   /** Applies a batch of pulls: one pull_time per artifact and tag, and a pull count per repository. */
-  async recordPulls(pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>, audits: AuditEntry[]): Promise<void> {
+  async recordPulls(
+    pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>,
+    audits: AuditEntry[],
+  ): Promise<void> {
     if (pulls.length === 0) return;
     await this.db.transaction().execute(async (tx) => {
       await writeAudit(tx, audits);
       const perRepository = new Map<number, number>();
-      for (const p of pulls) {
+      const pulled: Array<(typeof pulls)[number] & { repositoryId: number; digest: string }> = [];
+      // Rows in id order, so that two instances flushing at once lock them in the same order;
+      // an artifact's latest pull last, so that its time is the one that stays.
+      const ordered = [...pulls].sort((a, b) => a.artifactId - b.artifactId || (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+      for (const p of ordered) {
         const artifact = await tx
           .updateTable('artifacts')
           .set({ pull_time: p.time })
           .where('id', '=', p.artifactId)
-          .returning('repository_id')
+          .returning(['repository_id', 'digest'])
           .executeTakeFirst();
         if (!artifact) continue;
+        pulled.push({ ...p, repositoryId: Number(artifact.repository_id), digest: artifact.digest });
         if (p.tag !== null) {
-          await tx.updateTable('tags').set({ pull_time: p.time }).where('artifact_id', '=', p.artifactId).where('name', '=', p.tag).execute();
+          await tx
+            .updateTable('tags')
+            .set({ pull_time: p.time })
+            .where('artifact_id', '=', p.artifactId)
+            .where('name', '=', p.tag)
+            .execute();
         }
         const repo = Number(artifact.repository_id);
         perRepository.set(repo, (perRepository.get(repo) ?? 0) + p.count);
       }
-      for (const [repositoryId, count] of perRepository) {
-        await tx
+      const repositories = new Map<number, { name: string; project_id: number }>();
+      for (const [repositoryId, count] of [...perRepository].sort((a, b) => a[0] - b[0])) {
+        const repo = await tx
           .updateTable('repositories')
           .set((eb) => ({ pull_count: eb('pull_count', '+', count) }))
           .where('id', '=', repositoryId)
-          .execute();
+          .returning(['name', 'project_id'])
+          .executeTakeFirst();
+        if (repo) repositories.set(repositoryId, repo);
       }
+      await writeEvents(
+        tx,
+        pulled.map((p) => ({
+          type: EventTypes.artifactPulled,
+          payload: {
+            project_id: Number(repositories.get(p.repositoryId)?.project_id),
+            repository_id: p.repositoryId,
+            repository: repositories.get(p.repositoryId)?.name,
+            artifact_id: p.artifactId,
+            digest: p.digest,
+            tag: p.tag,
+            count: p.count,
+            occurred_at: p.time,
+          },
+        })),
+      );
     });
   }
 }

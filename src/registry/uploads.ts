@@ -111,7 +111,7 @@ export class UploadService {
         await this.discard(id);
         throw ociError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}; the upload was discarded`);
       }
-      await this.blobs.publishUpload(id, digest);
+      await this.blobs.publishUpload(id, digest, size);
       await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso());
       this.hashes.delete(id);
       return digest;

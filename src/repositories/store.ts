@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import { isTopLevelArtifact } from '../db/artifact-filters.js';
-import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Repository } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -105,9 +105,7 @@ export class RepositoryStore {
     fragment: string,
     projectIds: number[] | null,
   ): Promise<Array<Pick<Repository, 'id' | 'project_id' | 'name' | 'pull_count'>>> {
-    let qb = this.held()
-      .select(['r.id', 'r.project_id', 'r.name', 'r.pull_count'])
-      .where(sql<boolean>`r.name like ${`%${escapeLike(fragment)}%`} escape '\\'`);
+    let qb = this.held().select(['r.id', 'r.project_id', 'r.name', 'r.pull_count']).where(likeFragment('r.name', fragment));
     if (projectIds !== null) {
       if (projectIds.length === 0) return [];
       qb = qb.where('r.project_id', 'in', projectIds);

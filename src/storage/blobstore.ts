@@ -18,12 +18,28 @@ export interface ByteRange {
   end: number;
 }
 
+/** Size and free space of the volume a store writes to, in bytes. */
+export interface Capacity {
+  total: number;
+  free: number;
+}
+
 /**
  * Where blob bytes live. Content addressed: a blob is written once, under its digest,
  * by publishing a finished upload. Every driver passes test/storage/blobstore.suite.ts.
  * The store never checks digests itself: the registry hashes bytes as they stream in.
  */
 export interface BlobStore {
+  /** Throws, saying why, when the store cannot be read and written (the storage health check). */
+  check(): Promise<void>;
+  /** The volume holding the blobs, or null when the store has no volume to measure (a bucket). */
+  capacity(): Promise<Capacity | null>;
+  /**
+   * A URL a client may fetch the blob from directly, or null to serve the bytes through
+   * Berth. Only drivers that can sign such URLs have it (s3, when redirects are enabled).
+   */
+  redirectUrl?(digest: string): Promise<string | null>;
+
   stat(digest: string): Promise<BlobInfo | null>;
   read(digest: string, range?: ByteRange): Promise<Readable>;
   delete(digest: string): Promise<void>;
@@ -40,8 +56,12 @@ export interface BlobStore {
   appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number>;
   /** The first `length` bytes of an upload (to recompute a hash). */
   readUpload(id: string, length: number): Promise<Readable>;
-  /** Makes the upload durable and atomically visible as `digest`; the upload is gone after. */
-  publishUpload(id: string, digest: string): Promise<void>;
+  /**
+   * Makes the first `size` bytes of the upload (all of it when size is absent) durable and
+   * atomically visible as `digest`; the upload is gone after. Bytes beyond `size` were left
+   * by a request that died before the session recorded them, and are dropped.
+   */
+  publishUpload(id: string, digest: string, size?: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listUploads(): AsyncIterable<UploadInfo>;
 }

@@ -1,10 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate, unlink } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, statfs, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, ByteRange, UploadInfo } from './blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, Capacity, UploadInfo } from './blobstore.js';
 
 /**
  * Read size for blob downloads. Each read is a round trip through libuv's thread pool;
@@ -40,9 +40,20 @@ export class FilesystemBlobStore implements BlobStore {
   private readonly blobsDir: string;
   private readonly uploadsDir: string;
 
-  constructor(root: string) {
+  constructor(readonly root: string) {
     this.blobsDir = path.join(root, 'blobs');
     this.uploadsDir = path.join(root, 'uploads');
+  }
+
+  async check(): Promise<void> {
+    await access(this.blobsDir, constants.W_OK);
+    await access(this.uploadsDir, constants.W_OK);
+  }
+
+  /** Size and free space (for unprivileged writers) of the file system holding the root. */
+  async capacity(): Promise<Capacity> {
+    const stats = await statfs(this.root);
+    return { total: stats.blocks * stats.bsize, free: stats.bavail * stats.bsize };
   }
 
   async init(): Promise<void> {
@@ -109,6 +120,10 @@ export class FilesystemBlobStore implements BlobStore {
 
   async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
     const file = this.uploadPath(id);
+    const held = (await stat(file)).size;
+    if (held < offset) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${offset}`);
+    // Bytes beyond the offset were left by a request that died before its size was recorded.
+    if (held > offset) await truncate(file, offset);
     let written = 0;
     const sink = createWriteStream(file, { flags: 'r+', start: offset, highWaterMark: writeBuffer });
     try {
@@ -135,9 +150,14 @@ export class FilesystemBlobStore implements BlobStore {
     return createReadStream(this.uploadPath(id), { start: 0, end: length - 1, highWaterMark: readChunk });
   }
 
-  async publishUpload(id: string, digest: string): Promise<void> {
+  async publishUpload(id: string, digest: string, size?: number): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
+    if (size !== undefined) {
+      const held = (await stat(source)).size;
+      if (held < size) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${size}`);
+      if (held > size) await truncate(source, size);
+    }
     await fsyncPath(source, 'r+');
     const dir = path.dirname(target);
     await mkdir(dir, { recursive: true });

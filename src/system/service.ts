@@ -1,5 +1,3 @@
-import { statfs } from 'node:fs/promises';
-
 /** A component whose health /health reports: it throws when unhealthy. */
 export type HealthCheck = () => Promise<void>;
 
@@ -27,15 +25,14 @@ export class SystemService {
   constructor(
     readonly facts: SystemFacts,
     private readonly checks: Record<string, HealthCheck>,
-    /** The local directory blobs are stored under; null when blobs are not on a local disk. */
-    private readonly storageRoot: string | null = null,
+    /** The blob store's volume; null when blobs are not on a volume Berth can measure (a bucket). */
+    private readonly capacity: () => Promise<Volume | null> = async () => null,
   ) {}
 
-  /** Size and free space (for unprivileged writers) of the volume holding the blob store. */
+  /** Size and free space of the volume holding the blob store; no volume for a bucket. */
   async volumes(): Promise<{ storage: Volume[] }> {
-    if (this.storageRoot === null) return { storage: [] };
-    const stats = await statfs(this.storageRoot);
-    return { storage: [{ total: stats.blocks * stats.bsize, free: stats.bavail * stats.bsize }] };
+    const volume = await this.capacity();
+    return { storage: volume ? [volume] : [] };
   }
 
   /** Every component's health, checked concurrently; the whole is healthy only when all are. */

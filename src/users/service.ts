@@ -97,15 +97,18 @@ export class UserService {
     if (await this.store.byUsername(username)) throw apiError('CONFLICT', `username ${username} is already taken`);
     if (email !== '' && (await this.store.byEmail(email))) throw apiError('CONFLICT', `email ${email} is already used by another user`);
     try {
-      return await this.store.insert({
-        username,
-        email,
-        realname,
-        comment,
-        password_hash: await hashSecret(password),
-        sysadmin: options.sysadmin ?? false,
-        now: nowIso(),
-      }, audit(actor, 'create', username));
+      return await this.store.insert(
+        {
+          username,
+          email,
+          realname,
+          comment,
+          password_hash: await hashSecret(password),
+          sysadmin: options.sysadmin ?? false,
+          now: nowIso(),
+        },
+        audit(actor, 'create', username),
+      );
     } catch (err) {
       if (/unique|duplicate/i.test((err as Error).message)) throw apiError('CONFLICT', `username ${username} is already taken`);
       throw err;
@@ -118,7 +121,8 @@ export class UserService {
     if (input.email !== undefined) {
       changes.email = checkEmail(input.email);
       const other = changes.email === '' ? undefined : await this.store.byEmail(changes.email);
-      if (other && Number(other.id) !== Number(user.id)) throw apiError('CONFLICT', `email ${changes.email} is already used by another user`);
+      if (other && Number(other.id) !== Number(user.id))
+        throw apiError('CONFLICT', `email ${changes.email} is already used by another user`);
     }
     if (input.realname !== undefined) changes.realname = optionalString('realname', input.realname, 255);
     if (input.comment !== undefined) changes.comment = optionalString('comment', input.comment, 1024);
@@ -175,15 +179,21 @@ export class UserService {
     if (await this.store.byUsername(adminUsername)) return null;
     const password = configuredPassword ?? generateSecret();
     if (configuredPassword !== undefined) checkPassword(configuredPassword);
-    await this.store.insert({
-      username: adminUsername,
-      email: '',
-      realname: 'system admin',
-      comment: 'created on first start',
-      password_hash: await hashSecret(password),
-      sysadmin: true,
-      now: nowIso(),
-    });
+    try {
+      await this.store.insert({
+        username: adminUsername,
+        email: '',
+        realname: 'system admin',
+        comment: 'created on first start',
+        password_hash: await hashSecret(password),
+        sysadmin: true,
+        now: nowIso(),
+      });
+    } catch (err) {
+      // Instances starting together on an empty database: the one that won printed its password.
+      if (await this.store.byUsername(adminUsername)) return null;
+      throw err;
+    }
     return configuredPassword === undefined ? password : null;
   }
 }

@@ -1,7 +1,6 @@
 import type { Db } from '../db/index.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
-import { sql } from 'kysely';
-import { applyQuery, applySort, countRows, escapeLike, type Field } from '../db/query.js';
+import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { User } from '../db/types.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
@@ -105,8 +104,7 @@ export class UserStore {
   }
 
   async search(fragment: string, paging: Paging): Promise<{ items: Array<{ id: number; username: string }>; total: number }> {
-    const like = `%${escapeLike(fragment)}%`;
-    const base = this.db.selectFrom('users').where(sql<boolean>`username like ${like} escape '\\'`);
+    const base = this.db.selectFrom('users').where(likeFragment('username', fragment));
     const total = await countRows(base);
     const items = await base.select(['id', 'username']).orderBy('username').limit(paging.pageSize).offset(paging.offset).execute();
     return { items: items.map((i) => ({ id: Number(i.id), username: i.username })), total };

@@ -328,6 +328,28 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
   OverallHealthStatus: { status: 'string', components: 'ComponentHealthStatus[]' },
   ComponentHealthStatus: { name: 'string', status: 'string', error: 'string' },
 
+  // Job service and schedules.
+  WorkerPool: {
+    pid: 'integer',
+    worker_pool_id: 'string',
+    start_at: 'date-time',
+    heartbeat_at: 'date-time',
+    concurrency: 'integer',
+    host: 'string',
+  },
+  Worker: {
+    id: 'string',
+    pool_id: 'string',
+    job_name: 'string',
+    job_id: 'string',
+    start_at: 'date-time | null',
+    check_in: 'string',
+    checkin_at: 'date-time | null',
+  },
+  JobQueue: { job_type: 'string', count: 'integer', latency: 'integer', paused: 'boolean' },
+  ScheduleTask: { id: 'integer', vendor_type: 'string', vendor_id: 'integer', cron: 'string', update_time: 'date-time' },
+  SchedulerStatus: { paused: 'boolean' },
+
   // Errors.
   Errors: { errors: 'Error[]' },
   Error: { code: 'string', message: 'string' },

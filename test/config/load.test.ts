@@ -41,12 +41,15 @@ test('BERTH_CONFIG names the file when none is given', async () => {
 test('bad values are refused with a message naming the key', async () => {
   const file = path.join(dir, 'bad.yaml');
   await writeFile(file, 'server:\n  port: "eighty"\n  colour: blue\n');
-  assert.throws(() => loadConfig({ file, env: {} }), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /server\.port/);
-    assert.match(err.message, /colour/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ file, env: {} }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /server\.port/);
+      assert.match(err.message, /colour/);
+      return true;
+    },
+  );
   assert.throws(() => loadConfig({ env: { BERTH_PORT: 'x' } }), /BERTH_PORT="x" is not a number/);
   assert.throws(() => loadConfig({ env: { BERTH_LOG_ACCESS: 'maybe' } }), /not a boolean/);
 });
@@ -58,7 +61,86 @@ test('a file that is not YAML, or missing, is a clear error', async () => {
   assert.throws(() => loadConfig({ file: path.join(dir, 'absent.yaml'), env: {} }), /cannot read configuration file/);
 });
 
-test('a database URL other than sqlite is refused for now', () => {
-  const config = loadConfig({ env: { BERTH_DATABASE_URL: 'mysql://x' } });
-  assert.throws(() => resolvePaths(config), /not supported/);
+test('database.url takes sqlite:<path>, postgres:// and postgresql://, and refuses anything else without showing a password', () => {
+  const sqlite = resolvePaths(loadConfig({ env: { BERTH_DATABASE_URL: 'sqlite:./meta/b.db' } }));
+  assert.equal(sqlite.sqliteFile, path.resolve('meta/b.db'));
+  assert.equal(sqlite.postgresUrl, null);
+  for (const url of ['postgres://berth:pw@db.internal:5432/berth', 'postgresql://berth@127.0.0.1/berth?sslmode=disable']) {
+    const paths = resolvePaths(loadConfig({ env: { BERTH_DATABASE_URL: url } }));
+    assert.equal(paths.postgresUrl, url);
+    assert.equal(paths.sqliteFile, null);
+  }
+  const config = loadConfig({ env: { BERTH_DATABASE_URL: 'mysql://root:hunter2@x/berth' } });
+  assert.throws(
+    () => resolvePaths(config),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /not supported: use sqlite:<path> or postgres:\/\//);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    },
+  );
+});
+
+test('database.max_connections defaults to 20 and is read from YAML and BERTH_DATABASE_MAX_CONNECTIONS', async () => {
+  assert.equal(loadConfig({ env: {} }).database.max_connections, 20);
+  const file = path.join(dir, 'db.yaml');
+  await writeFile(file, 'database:\n  url: postgres://berth@db/berth\n  max_connections: 50\n');
+  assert.equal(loadConfig({ file, env: {} }).database.max_connections, 50);
+  assert.equal(loadConfig({ file, env: { BERTH_DATABASE_MAX_CONNECTIONS: '8' } }).database.max_connections, 8);
+  assert.throws(() => loadConfig({ env: { BERTH_DATABASE_MAX_CONNECTIONS: '0' } }), /database\.max_connections/);
+});
+
+test('storage.s3 keys: defaults, YAML, BERTH_STORAGE_S3_* and the rules between them', async () => {
+  const defaults = loadConfig({ env: {} }).storage;
+  assert.equal(defaults.driver, 'filesystem');
+  assert.deepEqual(defaults.s3, {
+    region: 'us-east-1',
+    force_path_style: false,
+    prefix: '',
+    redirect: { enabled: false, expiry_seconds: 1200 },
+  });
+
+  const file = path.join(dir, 's3.yaml');
+  await writeFile(file, 'storage:\n  driver: s3\n  s3:\n    bucket: blobs\n    prefix: berth/\n    redirect:\n      enabled: true\n');
+  const fromFile = loadConfig({ file, env: {} }).storage;
+  assert.equal(fromFile.s3.bucket, 'blobs');
+  assert.equal(fromFile.s3.redirect.expiry_seconds, 1200);
+
+  const fromEnv = loadConfig({
+    env: {
+      BERTH_STORAGE_DRIVER: 's3',
+      BERTH_STORAGE_S3_BUCKET: 'registry',
+      BERTH_STORAGE_S3_REGION: 'eu-west-3',
+      BERTH_STORAGE_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'true',
+      BERTH_STORAGE_S3_ACCESS_KEY: 'AKIA',
+      BERTH_STORAGE_S3_SECRET_KEY: 'secret',
+      BERTH_STORAGE_S3_PREFIX: 'p',
+      BERTH_STORAGE_S3_REDIRECT_ENABLED: 'yes',
+      BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS: '60',
+    },
+  }).storage;
+  assert.deepEqual(fromEnv, {
+    driver: 's3',
+    filesystem: {},
+    s3: {
+      bucket: 'registry',
+      region: 'eu-west-3',
+      endpoint: 'http://127.0.0.1:9000',
+      force_path_style: true,
+      access_key: 'AKIA',
+      secret_key: 'secret',
+      prefix: 'p',
+      redirect: { enabled: true, expiry_seconds: 60 },
+    },
+  });
+
+  assert.throws(() => loadConfig({ env: { BERTH_STORAGE_DRIVER: 's3' } }), /storage\.s3\.bucket.*required when storage\.driver is s3/);
+  assert.throws(
+    () => loadConfig({ env: { BERTH_STORAGE_S3_ACCESS_KEY: 'AKIA' } }),
+    /storage\.s3\.secret_key: give both access_key and secret_key, or neither/,
+  );
+  assert.throws(() => loadConfig({ env: { BERTH_STORAGE_DRIVER: 'gcs' } }), /storage\.driver/);
+  assert.throws(() => loadConfig({ env: { BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS: '0' } }), /storage\.s3\.redirect\.expiry_seconds/);
 });

@@ -16,7 +16,12 @@ export interface PushedBlob {
 }
 
 /** Pushes a blob in one POST (?digest=) and returns its descriptor fields. */
-export async function pushBlob(base: string, repo: string, data: Buffer | string, headers: Record<string, string> = {}): Promise<PushedBlob> {
+export async function pushBlob(
+  base: string,
+  repo: string,
+  data: Buffer | string,
+  headers: Record<string, string> = {},
+): Promise<PushedBlob> {
   const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
   const digest = sha256(bytes);
   const res = await fetch(`${base}/v2/${repo}/blobs/uploads/?digest=${digest}`, {
@@ -52,7 +57,11 @@ export async function pushImage(
   } = {},
 ) {
   const headers = options.headers ?? {};
-  const configBody = JSON.stringify({ architecture: options.platform?.architecture ?? 'amd64', os: options.platform?.os ?? 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  const configBody = JSON.stringify({
+    architecture: options.platform?.architecture ?? 'amd64',
+    os: options.platform?.os ?? 'linux',
+    rootfs: { type: 'layers', diff_ids: [] },
+  });
   const config = await pushBlob(base, repo, configBody, headers);
   const layer = await pushBlob(base, repo, options.layer ?? `layer of ${repo}:${reference} ${Math.random()}`, headers);
   const manifest = {

@@ -9,11 +9,16 @@ import { requireTools, requireWorking, runTool } from './tools.js';
  */
 export function podmanGlobalArgs(dir: string): string[] {
   return [
-    '--storage-driver', 'vfs',
-    '--root', path.join(dir, 'root'),
-    '--runroot', path.join(dir, 'run'),
-    '--tmpdir', path.join(dir, 'libpod'),
-    '--events-backend', 'none',
+    '--storage-driver',
+    'vfs',
+    '--root',
+    path.join(dir, 'root'),
+    '--runroot',
+    path.join(dir, 'run'),
+    '--tmpdir',
+    path.join(dir, 'libpod'),
+    '--events-backend',
+    'none',
   ];
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createBerth, type Berth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 
 /** The admin password every test server starts with. */
 export const adminPassword = 'Harbor12345';
@@ -16,18 +17,33 @@ export interface TestServer {
   berth: Berth;
   url: string;
   dataDir: string;
+  /** The PostgreSQL database this server uses, or undefined on SQLite (the file in dataDir). */
+  databaseUrl: string | undefined;
   /** Headers that sign a request in as the system administrator. */
   admin: { authorization: string };
-  /** Stops the server; `keepData` leaves the data directory for a restart. */
+  /** Stops the server; `keepData` leaves the data directory (and database) for a restart. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
+ * The PostgreSQL database of each data directory in use, so that a server restarted on the
+ * same data directory (a restart test) finds the same metadata, as it would in its SQLite file.
+ */
+const databases = new Map<string, TestDatabase>();
+
+/**
  * Starts a real Berth on 127.0.0.1 with a random port, a fresh data directory (or the
- * one given, to test restarts) and a real SQLite file.
+ * one given, to test restarts) and a real database: a SQLite file in the data directory,
+ * or, when BERTH_TEST_DATABASE_URL names a PostgreSQL server, a database created on it for
+ * this data directory and dropped with it.
  */
 export async function startServer(options: { dataDir?: string; yaml?: Record<string, unknown> } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'berth-test-')));
+  let database = databases.get(dataDir);
+  if (!database && options.yaml?.['database.url'] === undefined) {
+    database = (await createTestDatabase()) ?? undefined;
+    if (database) databases.set(dataDir, database);
+  }
   const config = loadConfig({
     env: {},
     file: undefined,
@@ -38,6 +54,7 @@ export async function startServer(options: { dataDir?: string; yaml?: Record<str
       [['log', 'level'], process.env.BERTH_TEST_LOG ?? 'silent'],
       [['log', 'access'], false],
       [['auth', 'admin_password'], adminPassword],
+      ...(database ? [[['database', 'url'], database.url] as [string[], unknown]] : []),
       ...Object.entries(options.yaml ?? {}).map(([k, v]) => [k.split('.'), v] as [string[], unknown]),
     ],
   });
@@ -47,10 +64,16 @@ export async function startServer(options: { dataDir?: string; yaml?: Record<str
     berth,
     url,
     dataDir,
+    databaseUrl: database?.url,
     admin: { authorization: basicAuth('admin', adminPassword) },
     async stop({ keepData = false } = {}) {
       await berth.close();
-      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+      if (keepData) return;
+      await rm(dataDir, { recursive: true, force: true });
+      if (database) {
+        databases.delete(dataDir);
+        await database.drop();
+      }
     },
   };
 }

@@ -10,10 +10,14 @@ after(async () => {
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
-blobStoreSuite('filesystem', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'berth-fs-'));
-  dirs.push(dir);
-  const store = new FilesystemBlobStore(dir);
-  await store.init();
-  return store;
-});
+blobStoreSuite(
+  'filesystem',
+  async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'berth-fs-'));
+    dirs.push(dir);
+    const store = new FilesystemBlobStore(dir);
+    await store.init();
+    return store;
+  },
+  async (store) => new FilesystemBlobStore((store as FilesystemBlobStore).root),
+);

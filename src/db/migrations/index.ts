@@ -4,6 +4,7 @@ import * as m001 from './001_registry.js';
 import * as m002 from './002_identity.js';
 import * as m003 from './003_artifacts.js';
 import * as m004 from './004_settings.js';
+import * as m005 from './005_jobs.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -15,4 +16,5 @@ export const migrations: Record<string, BerthMigration> = {
   '002_identity': m002,
   '003_artifacts': m003,
   '004_settings': m004,
+  '005_jobs': m005,
 };

@@ -1,0 +1,329 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Job, JobLogLevel, JobQueue, Lease } from './queue.js';
+
+/** What a handler is given for one attempt of one job. */
+export interface JobContext<P = unknown> {
+  id: number;
+  type: string;
+  payload: P;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /**
+   * Fires when the job is stopped (Harbor's "stop"), when this pool lost the lease (another
+   * instance took the job over), or when the instance shuts down past its grace period.
+   * `signal.reason` says which. A handler that ignores it runs on, but its result is
+   * then discarded.
+   */
+  signal: AbortSignal;
+  /** Adds a line to the job's log (GET /jobservice/jobs/{id}/log). */
+  log(message: string, level?: JobLogLevel): Promise<void>;
+}
+
+/**
+ * Does one attempt of a job; returning is success, throwing is failure (retried with
+ * exponential backoff while attempts remain). A job may run more than once (a retry, or
+ * an instance that died after the work but before recording it), so a handler must be
+ * idempotent.
+ */
+export type JobHandler<P = any> = (ctx: JobContext<P>) => Promise<unknown> | unknown;
+
+export interface RunnerLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface JobRunnerOptions {
+  /** Jobs run at once by this instance (default 4; 0 runs none). */
+  concurrency?: number;
+  /** How often to look for runnable jobs when not woken up (default 500 ms). */
+  pollIntervalMs?: number;
+  /** A running job's lease; another instance takes the job over once it lapses (default 30 s). */
+  leaseMs?: number;
+  /** Lease renewal, pool heartbeat and stop checks (default a sixth of the lease, at most 5 s). */
+  heartbeatMs?: number;
+  /** Delay before the first retry; doubled for each further one (default 10 s). */
+  retryBaseMs?: number;
+  /** Longest delay between retries (default 1 h). */
+  retryMaxMs?: number;
+  /** How long stop() waits for running jobs before interrupting them (default 10 s). */
+  stopTimeoutMs?: number;
+  /** The pool's id; default host, pid and a random suffix. */
+  poolId?: string;
+  logger?: RunnerLogger;
+}
+
+interface Running {
+  job: Job;
+  lease: Lease;
+  controller: AbortController;
+  done: Promise<void>;
+  /** Set when stop() gave the job back: its outcome is no longer recorded. */
+  released: boolean;
+}
+
+const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
+
+/** Why a handler's signal fired. */
+export class JobAbortError extends Error {
+  constructor(
+    readonly kind: 'stopped' | 'lease-lost' | 'shutdown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobAbortError';
+  }
+}
+
+/**
+ * Runs jobs of the registered types, `concurrency` at a time, on this instance (one
+ * "pool" in Harbor's words). It claims jobs when woken (a local enqueue, a finished job)
+ * or every poll interval, renews its leases at every heartbeat, and on stop waits for its
+ * running jobs up to a bound, then gives the rest back to the queue for another instance.
+ */
+export class JobRunner {
+  readonly poolId: string;
+  readonly concurrency: number;
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly running = new Map<string, Running>();
+  private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency'>>;
+  private readonly logger: RunnerLogger;
+  private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
+  private startedAt = '';
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private wokenEarly = false;
+  /** The last claim took every free slot: there may be more to take when one frees up. */
+  private saturated = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeating: Promise<void> | null = null;
+  private heartbeats = 0;
+  private unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly queue: JobQueue,
+    options: JobRunnerOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 4;
+    const leaseMs = options.leaseMs ?? 30_000;
+    this.options = {
+      pollIntervalMs: options.pollIntervalMs ?? 500,
+      leaseMs,
+      heartbeatMs: options.heartbeatMs ?? Math.min(5000, Math.max(10, Math.floor(leaseMs / 6))),
+      retryBaseMs: options.retryBaseMs ?? 10_000,
+      retryMaxMs: options.retryMaxMs ?? 3600_000,
+      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    };
+    if (this.options.heartbeatMs >= leaseMs) throw new Error('the heartbeat must be shorter than the lease');
+    this.poolId = options.poolId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.logger = options.logger ?? silent;
+  }
+
+  /** Handles jobs of a type; may be called before or after start(). */
+  register<P = any>(type: string, handler: JobHandler<P>): void {
+    this.queue.declareType(type);
+    this.handlers.set(type, handler as JobHandler);
+    this.wake();
+  }
+
+  /** The delay before the retry that follows attempt `attempt` (1-based). */
+  retryDelayMs(attempt: number): number {
+    return Math.min(this.options.retryBaseMs * 2 ** Math.max(0, attempt - 1), this.options.retryMaxMs);
+  }
+
+  /** Ids of the jobs this instance is running. */
+  runningJobIds(): number[] {
+    return [...this.running.values()].map((r) => r.job.id);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle') return;
+    this.state = 'running';
+    await this.queue.clock.sync();
+    this.startedAt = this.queue.clock.iso();
+    await this.queue.heartbeat(this.poolInfo());
+    this.unsubscribe.push(
+      this.queue.onEnqueue((type) => {
+        if (this.handlers.has(type)) this.wake();
+      }),
+      this.queue.onCancel((id) => {
+        for (const r of this.running.values()) {
+          if (r.job.id === id) r.controller.abort(new JobAbortError('stopped', 'the job was stopped'));
+        }
+      }),
+    );
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.options.heartbeatMs);
+    this.heartbeatTimer.unref();
+    this.loopDone = this.loop();
+    // Leases a crashed instance left behind are taken over without waiting a heartbeat.
+    void this.beat();
+  }
+
+  /**
+   * Stops claiming, waits up to `timeoutMs` for running jobs, then interrupts the rest
+   * (their signals fire) and gives them back to the queue without counting the attempt.
+   */
+  async stop(timeoutMs = this.options.stopTimeoutMs): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const u of this.unsubscribe) u();
+    this.unsubscribe = [];
+    this.wake();
+    await this.loopDone;
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    await this.heartbeating;
+    for (const r of this.running.values()) {
+      r.released = true;
+      r.controller.abort(new JobAbortError('shutdown', 'the instance is shutting down'));
+      try {
+        if (await this.queue.release(this.poolId, r.lease)) {
+          await this.queue.log(r.job.id, 'WARNING', `interrupted: pool ${this.poolId} shut down; the job is pending again`);
+        }
+      } catch (err) {
+        // The lease lapses on its own and another instance takes the job over.
+        this.logger.warn({ err, job: r.job.id }, 'giving a job back failed');
+      }
+    }
+    try {
+      await this.queue.removePool(this.poolId);
+    } catch (err) {
+      this.logger.warn({ err }, 'removing the job pool failed');
+    }
+    this.state = 'stopped';
+  }
+
+  private poolInfo() {
+    return { id: this.poolId, pid: process.pid, host: hostname(), concurrency: this.concurrency, startedAt: this.startedAt };
+  }
+
+  private wake(): void {
+    const wakeUp = this.wakeUp;
+    if (wakeUp) wakeUp();
+    else this.wokenEarly = true;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wokenEarly) {
+      this.wokenEarly = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeUp = null;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'running') {
+      const free = this.concurrency - this.running.size;
+      let more = false;
+      if (free > 0 && this.handlers.size > 0) {
+        try {
+          const jobs = await this.queue.claim(this.poolId, [...this.handlers.keys()], free, this.options.leaseMs);
+          for (const job of jobs) this.execute(job);
+          this.saturated = jobs.length === free;
+          more = this.saturated && this.state === 'running';
+        } catch (err) {
+          this.logger.warn({ err }, 'claiming jobs failed');
+        }
+      }
+      if (!more) await this.sleep(this.options.pollIntervalMs);
+    }
+  }
+
+  private execute(job: Job): void {
+    const handler = this.handlers.get(job.type)!;
+    const lease = { id: job.id, attempts: job.attempts };
+    const key = `${job.id}:${job.attempts}`;
+    const controller = new AbortController();
+    const entry: Running = { job, lease, controller, released: false, done: Promise.resolve() };
+    this.running.set(key, entry);
+    const log = (message: string, level: JobLogLevel = 'INFO') => this.queue.log(job.id, level, message);
+    entry.done = (async () => {
+      try {
+        await log(`attempt ${job.attempts} of ${job.maxAttempts} started on pool ${this.poolId}`);
+        let failure: unknown = null;
+        try {
+          await handler({
+            id: job.id,
+            type: job.type,
+            payload: job.payload,
+            attempt: job.attempts,
+            maxAttempts: job.maxAttempts,
+            signal: controller.signal,
+            log,
+          });
+        } catch (err) {
+          failure = err ?? new Error('the handler failed');
+        }
+        if (entry.released) return;
+        if (failure === null) {
+          if (await this.queue.complete(this.poolId, lease)) await log('succeeded');
+          else this.logger.warn({ job: job.id }, 'a job finished after its lease was lost; its result is discarded');
+          return;
+        }
+        const message = errorMessage(failure);
+        const delay = this.retryDelayMs(job.attempts);
+        const status = await this.queue.fail(this.poolId, lease, message, this.queue.clock.iso(delay));
+        if (status === 'pending') await log(`attempt ${job.attempts} failed: ${message}; retrying in ${delay} ms`, 'WARNING');
+        else if (status === 'error') await log(`attempt ${job.attempts} failed: ${message}; no attempt left`, 'ERROR');
+        else if (status === 'stopped') await log(`stopped: ${message}`);
+        else this.logger.warn({ job: job.id, err: failure }, 'a job failed after its lease was lost');
+      } catch (err) {
+        this.logger.error({ err, job: job.id }, 'recording the outcome of a job failed; its lease will lapse and it will be retried');
+      } finally {
+        this.running.delete(key);
+        if (this.saturated) this.wake();
+      }
+    })();
+  }
+
+  /** Renews leases, fires signals of stopped or lost jobs, ends leases dead pools left. */
+  private async beat(): Promise<void> {
+    if (this.heartbeating) return;
+    this.heartbeating = (async () => {
+      try {
+        const beat = this.heartbeats++;
+        await this.queue.clock.sync();
+        // Every third beat is often enough for the pool list (a pool is gone after a silent minute).
+        if (beat % 3 === 0) await this.queue.heartbeat(this.poolInfo());
+        const entries = [...this.running.values()].filter((r) => !r.released);
+        const held = await this.queue.renew(
+          this.poolId,
+          entries.map((r) => r.lease),
+          this.options.leaseMs,
+        );
+        for (const r of entries) {
+          const h = held.find((x) => x.id === r.lease.id && x.attempts === r.lease.attempts);
+          if (!h) r.controller.abort(new JobAbortError('lease-lost', 'this instance lost the lease of the job'));
+          else if (h.cancelRequested) r.controller.abort(new JobAbortError('stopped', 'the job was stopped'));
+        }
+        await this.queue.expireLeases();
+        if (beat % 60 === 0) await this.queue.prune();
+      } catch (err) {
+        this.logger.warn({ err }, 'job heartbeat failed');
+      }
+    })();
+    await this.heartbeating;
+    this.heartbeating = null;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message || err.name : String(err);
+  return text.length > 4000 ? `${text.slice(0, 4000)}…` : text;
+}
