@@ -189,6 +189,8 @@ describe('two Berth processes over one PostgreSQL database and one bucket', { sk
     assert.equal(committed.status, 202);
     // A second PATCH that stalls halfway: the instance dies while it streams.
     let sent = 0;
+    let release = () => {};
+    const stall = new Promise<void>((resolve) => (release = resolve));
     const stalled = new ReadableStream<Uint8Array>({
       async pull(controller) {
         if (sent < 1024 * 1024) {
@@ -196,7 +198,8 @@ describe('two Berth processes over one PostgreSQL database and one bucket', { sk
           sent += piece.length;
           controller.enqueue(piece);
         } else {
-          await new Promise((r) => setTimeout(r, 60_000));
+          await stall;
+          controller.close();
         }
       },
     });
@@ -211,6 +214,7 @@ describe('two Berth processes over one PostgreSQL database and one bucket', { sk
     doomed.process.kill('SIGKILL');
     await doomed.exited;
     assert.ok((await inFlight) instanceof Error, 'the client saw the connection die');
+    release();
 
     const status = await fetch(new URL(location, b.url), { headers: admin });
     assert.equal(status.status, 204);
