@@ -1,25 +1,33 @@
-// Berth side by side with CNCF Distribution (Debian's docker-registry) on loopback.
+// Berth side by side with CNCF Distribution (Debian's docker-registry) on loopback, Berth
+// twice: embedded (SQLite + filesystem) and on PostgreSQL + S3 (a fresh database on a local
+// PostgreSQL server, s3rver on loopback).
 //
-//   npm run bench                 the full run (a few minutes)
+//   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
 //   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search
 //                                 (artifacts and search are Harbor-API listings, Berth only)
-//   npm run bench -- --cpu-prof   also write a V8 CPU profile of Berth to bench-profiles/
-//   npm run bench -- --config=FILE  start Berth with this YAML configuration file
-//   npm run bench -- --keep       leave the temp dirs (Berth's data dir: SQLite database, blobs)
+//   npm run bench -- --backends=embedded,pg-s3
+//                                 which Berths to run (default both); PostgreSQL is
+//                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
+//   npm run bench -- --cpu-prof   also write V8 CPU profiles of the Berths to bench-profiles/
+//   npm run bench -- --config=FILE  start the Berths with this YAML configuration file
+//   npm run bench -- --keep       leave the temp dirs (Berth's data dir: SQLite database, blobs;
+//                                 s3rver's directory) and the PostgreSQL database
 //   npm run bench -- --compiled   run Berth as plain JavaScript (src/ transpiled by esbuild into
-//                                 a temp dir) instead of through bin/berth.js and tsx
+//                                 a temp dir) instead of through bin/berth.js
 //
 // Every phase is bounded in count and in time; the whole run has a hard deadline.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startPgS3, type PgS3Backend } from './backends.js';
 import { SyntheticBlob, sha256, smallBlob } from './data.js';
 import { Client, pool } from './http.js';
 import { load, loadTool, type LoadResult } from './load.js';
 import {
   benchPassword,
   cleanupSync,
+  cpuSeconds,
   dockerRegistryBin,
   dockerRegistryVersion,
   keepTempDirs,
@@ -43,18 +51,69 @@ type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API to compare with. */
 const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search']);
 const runs = (p: Phase) => only === null || only.has(p);
-if (only) for (const p of only) if (!(phases as readonly string[]).includes(p)) throw new Error(`--only: unknown phase "${p}" (phases: ${phases.join(', ')})`);
+if (only)
+  for (const p of only)
+    if (!(phases as readonly string[]).includes(p)) throw new Error(`--only: unknown phase "${p}" (phases: ${phases.join(', ')})`);
+
+const backendIds = ['embedded', 'pg-s3'] as const;
+type BackendId = (typeof backendIds)[number];
+const backendsArg = argv.find((a) => a.startsWith('--backends='));
+const backends: BackendId[] = backendsArg
+  ? ([
+      ...new Set(
+        backendsArg
+          .slice('--backends='.length)
+          .split(',')
+          .filter((b) => b !== ''),
+      ),
+    ] as BackendId[])
+  : [...backendIds];
+for (const b of backends)
+  if (!(backendIds as readonly string[]).includes(b))
+    throw new Error(`--backends: unknown backend "${b}" (backends: ${backendIds.join(', ')})`);
+if (backends.length === 0) throw new Error(`--backends: name at least one of ${backendIds.join(', ')}`);
+backends.sort((a, b) => backendIds.indexOf(a) - backendIds.indexOf(b));
+/** Column titles, and the names the log gives each Berth. */
+const backendTitle: Record<BackendId, string> = { embedded: 'Berth embedded', 'pg-s3': 'Berth PG+S3' };
+const backendShort: Record<BackendId, string> = { embedded: 'embedded', 'pg-s3': 'PG+S3' };
+const backendServerName: Record<BackendId, string> = { embedded: 'berth', 'pg-s3': 'berth-pg-s3' };
+/** Selected backends that could not be started: the text their table cells show. */
+const unavailable = new Map<BackendId, string>();
 
 // artifacts: artifacts in the one repository of the artifact-list phase; searchRepos: repositories
 // of the search phase; serialSeconds: the 1-client run of each Harbor-API listing.
 const P = quick
   ? {
-      blobMiB: 32, reps: 2, manifestSeconds: 3, listSeconds: 2, serialSeconds: 1, tags: 300, repos: 200, artifacts: 1000, searchRepos: 1000,
-      rssMiB: 128, warmupSeconds: 1, populateConcurrency: 16, phaseSeconds: 60, totalSeconds: 240,
+      blobMiB: 32,
+      reps: 2,
+      manifestSeconds: 2,
+      listSeconds: 2,
+      serialSeconds: 1,
+      tags: 300,
+      repos: 200,
+      artifacts: 1000,
+      searchRepos: 1000,
+      rssMiB: 128,
+      warmupSeconds: 1,
+      populateConcurrency: 16,
+      phaseSeconds: 60,
+      totalSeconds: 240,
     }
   : {
-      blobMiB: 256, reps: 3, manifestSeconds: 10, listSeconds: 5, serialSeconds: 3, tags: 5000, repos: 2000, artifacts: 10_000, searchRepos: 10_000,
-      rssMiB: 1024, warmupSeconds: 2, populateConcurrency: 16, phaseSeconds: 120, totalSeconds: 600,
+      blobMiB: 256,
+      reps: 3,
+      manifestSeconds: 10,
+      listSeconds: 5,
+      serialSeconds: 3,
+      tags: 5000,
+      repos: 2000,
+      artifacts: 10_000,
+      searchRepos: 10_000,
+      rssMiB: 1024,
+      warmupSeconds: 2,
+      populateConcurrency: 16,
+      phaseSeconds: 180,
+      totalSeconds: 900,
     };
 
 const MB = 1e6;
@@ -66,7 +125,7 @@ function log(message: string): void {
   process.stdout.write(`[${t}s] ${message}\n`);
 }
 
-// Hard deadline: whatever happens, stop the registries, remove the temp dirs, exit.
+// Hard deadline: whatever happens, stop the registries and s3rver, drop the database, remove the temp dirs, exit.
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${P.totalSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -97,33 +156,67 @@ interface Target {
   client: Client;
   /** Headers that authorize privileged reads, for the load generator. */
   authHeaders: Record<string, string>;
+  /** Which Berth this is; null for docker-registry. */
+  backend: BackendId | null;
 }
+
+/** The Berths that run, in the order of backendIds. */
+let berths: Target[] = [];
+let dist: Target | null = null;
+let pgS3: PgS3Backend | null = null;
+/** Every registry that runs: the Berths, then docker-registry. */
+const everyTarget = (): Target[] => [...berths, ...(dist ? [dist] : [])];
+
+type BerthValues = Partial<Record<BackendId, number | null>>;
 
 interface Row {
   label: string;
   unit: string;
-  berth: number | null;
+  berth: BerthValues;
   distribution: number | null;
   /** Minimum Berth/docker-registry ratio, or an absolute ceiling on Berth's value. */
   target: { ratio: number } | { max: number; unit: string } | null;
-  note?: string;
+  /** The PG+S3 figure is bounded by s3rver, a test server: it is not held against the target. */
+  storageBound?: boolean;
 }
 
 const rows: Row[] = [];
 const notes: string[] = [];
 
-/** A Harbor-API listing, measured on Berth alone (docker-registry has no such API). */
+/** One figure per running Berth. */
+function berthValues(value: (t: Target) => number | null): BerthValues {
+  return Object.fromEntries(berths.map((t) => [t.backend!, value(t)]));
+}
+
+/** A Harbor-API listing, measured on the Berths alone (docker-registry has no such API). */
 interface ApiRow {
   label: string;
   clients: number;
-  result: LoadResult;
-  /** Items in the answer (page length or matches), for the reader to check what was measured. */
-  items: string;
+  results: Partial<Record<BackendId, LoadResult>>;
+  /** Items in each answer (page length or matches), for the reader to check what was measured. */
+  items: Partial<Record<BackendId, string>>;
 }
 const apiRows: ApiRow[] = [];
 
-function fmt(value: number | null, digits = 1): string {
-  if (value === null || !Number.isFinite(value)) return 'n/a';
+function apiRow(label: string, clients: number): ApiRow {
+  let row = apiRows.find((r) => r.label === label && r.clients === clients);
+  if (!row) {
+    row = { label, clients, results: {}, items: {} };
+    apiRows.push(row);
+  }
+  return row;
+}
+
+/** CPU seconds each process used during one phase (for the table after the results). */
+interface CpuRow {
+  phase: string;
+  wallSeconds: number;
+  used: Map<string, number | null>;
+}
+const cpuRows: CpuRow[] = [];
+
+function fmt(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
   if (value >= 1000) return Math.round(value).toLocaleString('en-US');
   return value.toFixed(digits);
 }
@@ -133,6 +226,9 @@ function median(values: number[]): number {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/** The name a log line gives a registry, padded. */
+const who = (t: Target, width = 16) => t.server.name.padEnd(width);
 
 // Registry operations ---------------------------------------------------------------------
 
@@ -153,7 +249,7 @@ async function pushBlobTimed(client: Client, repo: string, blob: SyntheticBlob):
   const put = client.url(String(patch.headers.location));
   put.searchParams.set('digest', digest);
   const t1 = performance.now();
-  await client.expect([201], 'PUT', put.href, { headers: { 'content-length': 0 } });
+  await client.expect([201], 'PUT', put.href, { headers: { 'content-length': 0 }, timeoutMs: 300_000 });
   const t2 = performance.now();
   return { seconds: (t2 - t0) / 1000, putSeconds: (t2 - t1) / 1000 };
 }
@@ -213,25 +309,74 @@ async function seedImage(client: Client, repo: string): Promise<Image> {
   return image;
 }
 
+/** Mounts library/base's config and layer into `repo` (one row each in Berth; no bytes copied). */
+async function mountImage(t: Target, img: Image, repo: string): Promise<void> {
+  for (const b of [img.config, img.layer]) {
+    await t.client.expect([201], 'POST', `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=library/base`, {
+      headers: { 'content-length': 0 },
+    });
+  }
+}
+
+/**
+ * After a population step on the PG+S3 Berth: one timed GET of `probePath` as the data was
+ * just written, then VACUUM (ANALYZE) of its database (what autovacuum does by itself within
+ * a minute or two), then the same GET again. The measurements that follow see the vacuumed,
+ * analysed state, the one a registry is in most of the time; the first GET records what
+ * a burst of pushes leaves until autovacuum runs. Both times go to the notes.
+ */
+async function settlePg(t: Target, what: string, probePath: string): Promise<void> {
+  if (t.backend !== 'pg-s3' || !pgS3) return;
+  const timed = async (): Promise<string> => {
+    const t0 = performance.now();
+    try {
+      const res = await t.client.request('GET', probePath, { discard: true, timeoutMs: probeTimeoutSeconds * 1000 });
+      return `${fmt(performance.now() - t0, 1)} ms${res.status === 200 ? '' : ` (HTTP ${res.status})`}`;
+    } catch {
+      const cancelled = await pgS3!.cancelQueries();
+      return `over ${probeTimeoutSeconds} s (gave up; ${cancelled} running quer${cancelled === 1 ? 'y' : 'ies'} cancelled)`;
+    }
+  };
+  const before = await timed();
+  const vacuum = await pgS3.vacuumAnalyze();
+  const after = await timed();
+  const line = `${what}, ${backendTitle[t.backend]}: one GET ${probePath} right after seeding: ${before}; VACUUM (ANALYZE) ${vacuum.toFixed(1)} s; the same GET after it: ${after}`;
+  log(`   ${line}`);
+  notes.push(line);
+}
+
+/** How long settlePg's first GET may take. */
+const probeTimeoutSeconds = 20;
+
 // Phases -------------------------------------------------------------------------------------
 
-async function phasePush(targets: Target[]): Promise<Map<Target, SyntheticBlob>> {
+async function phasePush(): Promise<Map<Target, SyntheticBlob>> {
+  const targets = everyTarget();
   log(`1. blob push: ${P.blobMiB} MiB × ${P.reps} per registry (POST, one streamed PATCH, PUT ?digest=)`);
   const times = new Map<Target, number[]>(targets.map((t) => [t, []]));
   const last = new Map<Target, SyntheticBlob>();
   for (let rep = 0; rep < P.reps; rep++) {
-    // Same content on both registries, a new digest on every repetition.
+    // Same content on every registry, a new digest on every repetition.
     const blob = new SyntheticBlob(P.blobMiB, `push-${rep}`);
     blob.digest();
     for (const t of targets) {
       const { seconds, putSeconds } = await pushBlobTimed(t.client, 'library/blob', blob);
       times.get(t)!.push(seconds);
       last.set(t, blob);
-      log(`   ${t.server.name.padEnd(16)} push #${rep + 1}: ${fmt(blob.size / MB / seconds)} MB/s (${seconds.toFixed(2)} s, of which the closing PUT ${putSeconds.toFixed(2)} s)`);
+      log(
+        `   ${who(t)} push #${rep + 1}: ${fmt(blob.size / MB / seconds)} MB/s (${seconds.toFixed(2)} s, of which the closing PUT ${putSeconds.toFixed(2)} s)`,
+      );
     }
   }
-  const [b, d] = targets.map((t) => blobMiBps(times.get(t)!));
-  rows.push({ label: `blob push, ${P.blobMiB} MiB (median of ${P.reps})`, unit: 'MB/s', berth: b, distribution: d, target: { ratio: 1.5 } });
+  const rate = (t: Target) => blobMiBps(times.get(t)!);
+  rows.push({
+    label: `blob push, ${P.blobMiB} MiB (median of ${P.reps})`,
+    unit: 'MB/s',
+    berth: berthValues(rate),
+    distribution: dist ? rate(dist) : null,
+    target: { ratio: 1.5 },
+    storageBound: true,
+  });
   return last;
 }
 
@@ -239,7 +384,8 @@ function blobMiBps(seconds: number[]): number {
   return (P.blobMiB * MiB) / MB / median(seconds);
 }
 
-async function phasePull(targets: Target[], blobs: Map<Target, SyntheticBlob>): Promise<void> {
+async function phasePull(blobs: Map<Target, SyntheticBlob>): Promise<void> {
+  const targets = everyTarget();
   log(`2. blob pull: ${P.blobMiB} MiB × ${P.reps} per registry (GET, streamed and discarded)`);
   const times = new Map<Target, number[]>(targets.map((t) => [t, []]));
   for (let rep = 0; rep < P.reps; rep++) {
@@ -247,11 +393,18 @@ async function phasePull(targets: Target[], blobs: Map<Target, SyntheticBlob>): 
       const blob = blobs.get(t)!;
       const seconds = await pullBlob(t.client, 'library/blob', blob.digest(), blob.size);
       times.get(t)!.push(seconds);
-      log(`   ${t.server.name.padEnd(16)} pull #${rep + 1}: ${fmt(blob.size / MB / seconds)} MB/s (${seconds.toFixed(2)} s)`);
+      log(`   ${who(t)} pull #${rep + 1}: ${fmt(blob.size / MB / seconds)} MB/s (${seconds.toFixed(2)} s)`);
     }
   }
-  const [b, d] = targets.map((t) => blobMiBps(times.get(t)!));
-  rows.push({ label: `blob pull, ${P.blobMiB} MiB (median of ${P.reps})`, unit: 'MB/s', berth: b, distribution: d, target: { ratio: 1.5 } });
+  const rate = (t: Target) => blobMiBps(times.get(t)!);
+  rows.push({
+    label: `blob pull, ${P.blobMiB} MiB (median of ${P.reps})`,
+    unit: 'MB/s',
+    berth: berthValues(rate),
+    distribution: dist ? rate(dist) : null,
+    target: { ratio: 1.5 },
+    storageBound: true,
+  });
 }
 
 function describe(r: LoadResult): string {
@@ -260,36 +413,54 @@ function describe(r: LoadResult): string {
 
 async function measure(name: string, options: Parameters<typeof load>[0]): Promise<LoadResult> {
   const r = await load(options);
-  log(`   ${name.padEnd(16)} ${describe(r)}`);
+  log(`   ${name.padEnd(24)} ${describe(r)}`);
   if (r.errors > 0) notes.push(`${name}: ${r.errors} of ${r.requests} requests to ${new URL(options.url).pathname} failed`);
   return r;
 }
 
-async function phaseManifest(targets: Target[], berthToken: string): Promise<void> {
-  const [berth, dist] = targets;
+async function phaseManifest(): Promise<void> {
+  if (!dist) throw new Error('the manifest phase needs docker-registry');
+  const d0 = dist;
   const c = 32;
   log(`3. manifest GET by tag: ${c} connections, ${P.manifestSeconds} s per run, ${loadTool()}`);
   const path_ = '/v2/library/base/manifests/latest';
   const headers = { accept: manifestAccept };
   // Check the answer once before loading it.
-  for (const t of targets) {
+  for (const t of everyTarget()) {
     const res = await t.client.expect([200], 'GET', path_, { headers });
-    if (!String(res.headers['content-type']).includes('oci.image.manifest')) throw new Error(`${t.server.name}: unexpected manifest type ${res.headers['content-type']}`);
+    if (!String(res.headers['content-type']).includes('oci.image.manifest'))
+      throw new Error(`${t.server.name}: unexpected manifest type ${res.headers['content-type']}`);
+  }
+  const tokens = new Map<Target, string>();
+  for (const t of berths) {
+    const res = await t.client.expect([200], 'GET', '/service/token?service=harbor-registry&scope=repository:library/base:pull');
+    tokens.set(t, (JSON.parse(res.body.toString('utf8')) as { token: string }).token);
   }
   // A short unmeasured run first, so that JIT warm-up is not counted against either side.
-  for (const t of targets) await load({ url: t.server.base + path_, headers: { ...headers, ...t.authHeaders }, connections: c, seconds: P.warmupSeconds });
-  const d1 = await measure('docker-registry', { url: dist.server.base + path_, headers, connections: c, seconds: P.manifestSeconds });
-  const anon = await measure('berth anonymous', { url: berth.server.base + path_, headers, connections: c, seconds: P.manifestSeconds });
-  const basic = await measure('berth basic', { url: berth.server.base + path_, headers: { ...headers, ...berth.authHeaders }, connections: c, seconds: P.manifestSeconds });
-  const bearer = await measure('berth bearer', {
-    url: berth.server.base + path_,
-    headers: { ...headers, authorization: `Bearer ${berthToken}` },
-    connections: c,
-    seconds: P.manifestSeconds,
-  });
-  // docker-registry again after Berth, and the mean of both runs, so that a neighbour's load
-  // on this machine during one of them does not decide the ratio alone.
-  const d2 = await measure('docker-registry', { url: dist.server.base + path_, headers, connections: c, seconds: P.manifestSeconds });
+  for (const t of everyTarget())
+    await load({ url: t.server.base + path_, headers: { ...headers, ...t.authHeaders }, connections: c, seconds: P.warmupSeconds });
+  const d1 = await measure(d0.server.name, { url: d0.server.base + path_, headers, connections: c, seconds: P.manifestSeconds });
+  const results = new Map<Target, { anon: LoadResult; basic: LoadResult; bearer: LoadResult }>();
+  for (const t of berths) {
+    const url = t.server.base + path_;
+    const anon = await measure(`${t.server.name} anonymous`, { url, headers, connections: c, seconds: P.manifestSeconds });
+    const basic = await measure(`${t.server.name} basic`, {
+      url,
+      headers: { ...headers, ...t.authHeaders },
+      connections: c,
+      seconds: P.manifestSeconds,
+    });
+    const bearer = await measure(`${t.server.name} bearer`, {
+      url,
+      headers: { ...headers, authorization: `Bearer ${tokens.get(t)}` },
+      connections: c,
+      seconds: P.manifestSeconds,
+    });
+    results.set(t, { anon, basic, bearer });
+  }
+  // docker-registry again after the Berths, and the mean of both runs, so that a neighbour's
+  // load on this machine during one of them does not decide the ratio alone.
+  const d2 = await measure(d0.server.name, { url: d0.server.base + path_, headers, connections: c, seconds: P.manifestSeconds });
   const d: LoadResult = {
     ...d1,
     requestsPerSecond: (d1.requestsPerSecond + d2.requestsPerSecond) / 2,
@@ -298,13 +469,30 @@ async function phaseManifest(targets: Target[], berthToken: string): Promise<voi
     latencyP99Ms: d1.latencyP99Ms !== null && d2.latencyP99Ms !== null ? Math.max(d1.latencyP99Ms, d2.latencyP99Ms) : null,
   };
   const label = `manifest GET by tag, ${c} clients`;
-  rows.push({ label: `${label} (Berth anonymous, public project)`, unit: 'req/s', berth: anon.requestsPerSecond, distribution: d.requestsPerSecond, target: { ratio: 5 } });
-  rows.push({ label: `${label} (Berth with Basic admin)`, unit: 'req/s', berth: basic.requestsPerSecond, distribution: d.requestsPerSecond, target: { ratio: 5 } });
-  rows.push({ label: `${label} (Berth with a Bearer token, as docker)`, unit: 'req/s', berth: bearer.requestsPerSecond, distribution: d.requestsPerSecond, target: { ratio: 5 } });
+  const variants = [
+    ['anon', 'Berth anonymous, public project'],
+    ['basic', 'Berth with Basic admin'],
+    ['bearer', 'Berth with a Bearer token, as docker'],
+  ] as const;
+  for (const [key, what] of variants) {
+    rows.push({
+      label: `${label} (${what})`,
+      unit: 'req/s',
+      berth: berthValues((t) => results.get(t)![key].requestsPerSecond),
+      distribution: d.requestsPerSecond,
+      target: { ratio: 5 },
+    });
+  }
   notes.push(
-    `manifest GET: docker-registry ran before and after Berth (${fmt(d1.requestsPerSecond)} and ${fmt(d2.requestsPerSecond)} req/s); the table shows the mean`,
+    `manifest GET: docker-registry ran before and after the Berths (${fmt(d1.requestsPerSecond)} and ${fmt(d2.requestsPerSecond)} req/s); the table shows the mean`,
     `manifest GET p50/p99 latency: docker-registry ${fmt(d.latencyP50Ms, 2)}/${fmt(d.latencyP99Ms, 2)} ms; ` +
-      `Berth anonymous ${fmt(anon.latencyP50Ms, 2)}/${fmt(anon.latencyP99Ms, 2)} ms, Basic ${fmt(basic.latencyP50Ms, 2)}/${fmt(basic.latencyP99Ms, 2)} ms, Bearer ${fmt(bearer.latencyP50Ms, 2)}/${fmt(bearer.latencyP99Ms, 2)} ms`,
+      berths
+        .map((t) => {
+          const r = results.get(t)!;
+          const pair = (x: LoadResult) => `${fmt(x.latencyP50Ms, 2)}/${fmt(x.latencyP99Ms, 2)} ms`;
+          return `${backendTitle[t.backend!]} anonymous ${pair(r.anon)}, Basic ${pair(r.basic)}, Bearer ${pair(r.bearer)}`;
+        })
+        .join('; '),
   );
 }
 
@@ -330,42 +518,74 @@ async function walkTags(t: Target, repo: string): Promise<{ tags: number; pages:
   return { tags, pages };
 }
 
-async function phaseTags(targets: Target[], image: Map<Target, Image>): Promise<void> {
+/** Says so in the notes when the registries' answers differ in size. */
+function compareSizes(what: string, counts: Map<Target, number>, why = ''): void {
+  const entries = [...counts].map(([t, n]) => `${t.server.name} ${n}`).join(', ');
+  log(`   ${what}: ${entries}`);
+  if (new Set(counts.values()).size > 1) notes.push(`${what} differ: ${entries}${why}`);
+}
+
+async function phaseTags(images: Map<Target, Image>): Promise<void> {
+  const targets = everyTarget();
   const repo = 'library/tags';
   log(`4. tag list: populating ${repo} with ${P.tags} tags (${P.populateConcurrency} concurrent manifest PUTs, one annotation varying)`);
-  const populateRates: number[] = [];
+  const populateRates = new Map<Target, number>();
   for (const t of targets) {
-    const img = image.get(t)!;
+    const img = images.get(t)!;
     // The repository needs its blobs: mount them from library/base.
-    for (const b of [img.config, img.layer]) {
-      await t.client.expect([201], 'POST', `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=library/base`, { headers: { 'content-length': 0 } });
-    }
+    await mountImage(t, img, repo);
     const t0 = performance.now();
     const { done, timedOut } = await pool(P.tags, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
       const tag = `t${String(i).padStart(5, '0')}`;
       await putManifest(t.client, repo, tag, imageManifest(img, tag));
     });
     const seconds = (performance.now() - t0) / 1000;
-    populateRates.push(done / seconds);
-    log(`   ${t.server.name.padEnd(16)} ${done} manifest PUTs in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s)${timedOut ? ' — stopped at the phase deadline' : ''}`);
+    populateRates.set(t, done / seconds);
+    log(
+      `   ${who(t)} ${done} manifest PUTs in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s)${timedOut ? ' — stopped at the phase deadline' : ''}`,
+    );
     if (timedOut) notes.push(`${t.server.name}: tag population stopped at ${done} of ${P.tags} tags (phase deadline)`);
+    await settlePg(t, 'tag list', `/v2/${repo}/tags/list`);
   }
-  rows.push({ label: `manifest PUT by tag, ${P.populateConcurrency} clients (populating)`, unit: 'PUT/s', berth: populateRates[0], distribution: populateRates[1], target: null });
+  const rate = (t: Target) => populateRates.get(t) ?? null;
+  rows.push({
+    label: `manifest PUT by tag, ${P.populateConcurrency} clients (populating)`,
+    unit: 'PUT/s',
+    berth: berthValues(rate),
+    distribution: dist ? rate(dist) : null,
+    target: null,
+  });
 
-  const counts = await Promise.all(targets.map(async (t) => (await listTags(t, repo)).tags.length));
-  log(`   full list sizes: berth ${counts[0]}, docker-registry ${counts[1]}`);
-  if (counts[0] !== counts[1]) notes.push(`tag list sizes differ: berth ${counts[0]}, docker-registry ${counts[1]}`);
+  const counts = new Map<Target, number>();
+  for (const t of targets) counts.set(t, (await listTags(t, repo)).tags.length);
+  compareSizes('tag list sizes', counts);
+  const size = counts.get(berths[0])!;
 
   const c = 8;
   log(`   GET /v2/${repo}/tags/list (whole list), ${c} connections, ${P.listSeconds} s each`);
-  const results: LoadResult[] = [];
+  const results = new Map<Target, LoadResult>();
   for (const t of targets) {
-    results.push(await measure(t.server.name, { url: `${t.server.base}/v2/${repo}/tags/list`, headers: t.authHeaders, connections: c, seconds: P.listSeconds }));
+    results.set(
+      t,
+      await measure(t.server.name, {
+        url: `${t.server.base}/v2/${repo}/tags/list`,
+        headers: t.authHeaders,
+        connections: c,
+        seconds: P.listSeconds,
+      }),
+    );
   }
-  rows.push({ label: `tag list, ${counts[0]} tags, whole list, ${c} clients`, unit: 'req/s', berth: results[0].requestsPerSecond, distribution: results[1].requestsPerSecond, target: { ratio: 2 } });
+  const rps = (t: Target) => results.get(t)!.requestsPerSecond;
+  rows.push({
+    label: `tag list, ${size} tags, whole list, ${c} clients`,
+    unit: 'req/s',
+    berth: berthValues(rps),
+    distribution: dist ? rps(dist) : null,
+    target: { ratio: 2 },
+  });
 
   log(`   paging with n=100 from the first page to the last, sequentially, ~${P.listSeconds} s each`);
-  const walkRates: number[] = [];
+  const walkRates = new Map<Target, number>();
   for (const t of targets) {
     const end = Date.now() + P.listSeconds * 1000;
     let walks = 0;
@@ -376,78 +596,106 @@ async function phaseTags(targets: Target[], image: Map<Target, Image>): Promise<
       walks++;
     }
     const seconds = (performance.now() - t0) / 1000;
-    walkRates.push(walks / seconds);
-    log(`   ${t.server.name.padEnd(16)} ${fmt(walks / seconds)} walks/s (${fmt((seconds * 1000) / walks)} ms per walk of ${last.pages} pages, ${last.tags} tags)`);
-    if (last.pages === 1 && last.tags > 100) notes.push(`${t.server.name} ignored n=100 on the tag list and answered all ${last.tags} tags in one page`);
+    walkRates.set(t, walks / seconds);
+    log(
+      `   ${who(t)} ${fmt(walks / seconds)} walks/s (${fmt((seconds * 1000) / walks)} ms per walk of ${last.pages} pages, ${last.tags} tags)`,
+    );
+    if (last.pages === 1 && last.tags > 100)
+      notes.push(`${t.server.name} ignored n=100 on the tag list and answered all ${last.tags} tags in one page`);
   }
-  rows.push({ label: `tag list, ${counts[0]} tags, walked with n=100, 1 client`, unit: 'walks/s', berth: walkRates[0], distribution: walkRates[1], target: null });
+  const walks = (t: Target) => walkRates.get(t)!;
+  rows.push({
+    label: `tag list, ${size} tags, walked with n=100, 1 client`,
+    unit: 'walks/s',
+    berth: berthValues(walks),
+    distribution: dist ? walks(dist) : null,
+    target: null,
+  });
 }
 
-async function phaseCatalog(targets: Target[], image: Map<Target, Image>): Promise<void> {
+async function phaseCatalog(images: Map<Target, Image>): Promise<void> {
+  const targets = everyTarget();
   log(`5. catalog: populating ${P.repos} repositories (blobs mounted from library/base, one manifest each)`);
+  // Ask for every repository in one page (docker-registry's catalog.maxentries is set to allow it).
+  const query = `/v2/_catalog?n=${P.repos + 10}`;
   for (const t of targets) {
-    const img = image.get(t)!;
+    const img = images.get(t)!;
     const manifest = imageManifest(img);
     const t0 = performance.now();
     const { done, timedOut } = await pool(P.repos, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
       const repo = `library/cat-${String(i).padStart(5, '0')}`;
-      for (const b of [img.config, img.layer]) {
-        await t.client.expect([201], 'POST', `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=library/base`, { headers: { 'content-length': 0 } });
-      }
+      await mountImage(t, img, repo);
       await putManifest(t.client, repo, 'latest', manifest);
     });
     const seconds = (performance.now() - t0) / 1000;
-    log(`   ${t.server.name.padEnd(16)} ${done} repositories in ${seconds.toFixed(1)} s${timedOut ? ' — stopped at the phase deadline' : ''}`);
+    log(`   ${who(t)} ${done} repositories in ${seconds.toFixed(1)} s${timedOut ? ' — stopped at the phase deadline' : ''}`);
     if (timedOut) notes.push(`${t.server.name}: catalog population stopped at ${done} of ${P.repos} repositories (phase deadline)`);
+    await settlePg(t, 'catalog', query);
   }
-  // Ask for every repository in one page (docker-registry's catalog.maxentries is set to allow it).
-  const n = P.repos + 10;
-  const query = `/v2/_catalog?n=${n}`;
-  const counts: number[] = [];
+  const counts = new Map<Target, number>();
   for (const t of targets) {
     const res = await t.client.expect([200], 'GET', query);
-    counts.push((JSON.parse(res.body.toString('utf8')) as { repositories: string[] }).repositories.length);
+    counts.set(t, (JSON.parse(res.body.toString('utf8')) as { repositories: string[] }).repositories.length);
   }
-  log(`   catalog sizes: berth ${counts[0]}, docker-registry ${counts[1]}`);
-  if (counts[0] !== counts[1]) notes.push(`catalog sizes differ: berth ${counts[0]}, docker-registry ${counts[1]} (docker-registry also lists repositories that hold only blobs)`);
+  compareSizes('catalog sizes', counts, ' (docker-registry also lists repositories that hold only blobs)');
   const c = 8;
   log(`   GET ${query}, ${c} connections, ${P.listSeconds} s each`);
-  const results: LoadResult[] = [];
+  const results = new Map<Target, LoadResult>();
   for (const t of targets) {
-    results.push(await measure(t.server.name, { url: t.server.base + query, headers: t.authHeaders, connections: c, seconds: P.listSeconds }));
+    results.set(
+      t,
+      await measure(t.server.name, { url: t.server.base + query, headers: t.authHeaders, connections: c, seconds: P.listSeconds }),
+    );
   }
-  rows.push({ label: `catalog, ${counts[0]} repositories in one page, ${c} clients`, unit: 'req/s', berth: results[0].requestsPerSecond, distribution: results[1].requestsPerSecond, target: { ratio: 10 } });
+  const rps = (t: Target) => results.get(t)!.requestsPerSecond;
+  rows.push({
+    label: `catalog, ${counts.get(berths[0])} repositories in one page, ${c} clients`,
+    unit: 'req/s',
+    berth: berthValues(rps),
+    distribution: dist ? rps(dist) : null,
+    target: { ratio: 10 },
+  });
 }
 
-async function phaseRss(targets: Target[]): Promise<void> {
+async function phaseRss(): Promise<void> {
+  const targets = everyTarget();
   log(`6. peak RSS while pushing a ${P.rssMiB} MiB blob`);
   const blob = new SyntheticBlob(P.rssMiB, 'rss');
   blob.digest();
-  const before = targets.map((t) => t.server.memory());
-  const peaks: Array<number | null> = [];
-  for (const [i, t] of targets.entries()) {
+  const before = new Map(targets.map((t) => [t, t.server.memory()]));
+  const peaks = new Map<Target, number | null>();
+  for (const t of targets) {
     const reset = t.server.resetPeak();
     if (!reset) notes.push(`${t.server.name}: could not reset the peak RSS; the RSS row is the peak over the whole run`);
     const seconds = await pushBlob(t.client, 'library/rss', blob);
     const mem = t.server.memory();
-    peaks.push(mem ? mem.hwm : null);
+    peaks.set(t, mem ? mem.hwm : null);
+    const b = before.get(t);
     log(
-      `   ${t.server.name.padEnd(16)} ${fmt(blob.size / MB / seconds)} MB/s; peak RSS during the push ${fmt(mem ? mem.hwm / MiB : null)} MiB ` +
-        `(peak over the run before it: ${fmt(before[i] ? before[i]!.hwm / MiB : null)} MiB)`,
+      `   ${who(t)} ${fmt(blob.size / MB / seconds)} MB/s; peak RSS during the push ${fmt(mem ? mem.hwm / MiB : null)} MiB ` +
+        `(peak over the run before it: ${fmt(b ? b.hwm / MiB : null)} MiB)`,
     );
   }
+  const peak = (t: Target) => {
+    const p = peaks.get(t);
+    return p === null || p === undefined ? null : p / MiB;
+  };
   rows.push({
     label: `peak RSS while pushing a ${P.rssMiB >= 1024 ? `${P.rssMiB / 1024} GiB` : `${P.rssMiB} MiB`} blob`,
     unit: 'MiB',
-    berth: peaks[0] === null ? null : peaks[0] / MiB,
-    distribution: peaks[1] === null ? null : peaks[1] / MiB,
+    berth: berthValues(peak),
+    distribution: dist ? peak(dist) : null,
     target: { max: 200, unit: 'MiB' },
   });
+  const earlier = (t: Target) => {
+    const b = before.get(t);
+    return b ? b.hwm / MiB : null;
+  };
   rows.push({
     label: 'peak RSS over the whole run, before that push',
     unit: 'MiB',
-    berth: before[0] ? before[0].hwm / MiB : null,
-    distribution: before[1] ? before[1].hwm / MiB : null,
+    berth: berthValues(earlier),
+    distribution: dist ? earlier(dist) : null,
     target: null,
   });
 }
@@ -459,47 +707,63 @@ const berthOnlyNote = 'Berth only: docker-registry has no Harbor API, and no Har
 /** `i` as five digits: names and tags sort as numbers do. */
 const pad5 = (i: number) => String(i).padStart(5, '0');
 
-/** Mounts library/base's config and layer into `repo` (one row each in Berth; no bytes copied). */
-async function mountImage(t: Target, img: Image, repo: string): Promise<void> {
-  for (const b of [img.config, img.layer]) {
-    await t.client.expect([201], 'POST', `/v2/${repo}/blobs/uploads/?mount=${b.digest}&from=library/base`, { headers: { 'content-length': 0 } });
-  }
-}
-
 /** One listing at 1 client (latency alone) and at 8 (throughput), after a warm-up; the caller checked its answer. */
 async function measureApi(t: Target, label: string, pathAndQuery: string, items: string): Promise<void> {
   // Unmeasured warm-up, so that JIT and the statement cache are not counted against the 1-client run.
   await load({ url: t.server.base + pathAndQuery, headers: t.authHeaders, connections: 8, seconds: P.warmupSeconds });
   for (const c of [1, 8]) {
-    const r = await measure(`berth ${c} client${c > 1 ? 's' : ''}`, {
+    const r = await measure(`${t.server.name} ${c} client${c > 1 ? 's' : ''}`, {
       url: t.server.base + pathAndQuery,
       headers: t.authHeaders,
       connections: c,
       seconds: c === 1 ? P.serialSeconds : P.listSeconds,
     });
-    log(`   ${''.padEnd(16)} mean ${fmt(r.latencyMeanMs, 2)} ms`);
-    apiRows.push({ label, clients: c, result: r, items });
+    log(`   ${''.padEnd(24)} mean ${fmt(r.latencyMeanMs, 2)} ms`);
+    const row = apiRow(label, c);
+    row.results[t.backend!] = r;
+    row.items[t.backend!] = items;
   }
 }
 
-async function phaseArtifacts(t: Target, img: Image): Promise<void> {
+/** Seeds with `count` jobs, `populateConcurrency` in flight, per Berth; logs and notes the rate. */
+async function seed(t: Target, what: string, unit: string, count: number, job: (i: number) => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  const { done, timedOut } = await pool(count, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, job);
+  const seconds = (performance.now() - t0) / 1000;
+  log(
+    `   ${who(t)} seeding: ${done} ${unit} in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s)${timedOut ? ' — stopped at the phase deadline' : ''}`,
+  );
+  notes.push(
+    `${what} seeding, ${backendTitle[t.backend!]}: ${done} ${unit} in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s, ${P.populateConcurrency} in flight)`,
+  );
+  if (timedOut) notes.push(`${what}, ${backendTitle[t.backend!]}: population stopped at ${done} of ${count} (phase deadline)`);
+  return done;
+}
+
+async function phaseArtifacts(images: Map<Target, Image>): Promise<void> {
   const repo = 'library/artifacts';
   log(`7. artifact list (${berthOnlyNote})`);
-  log(`   populating ${repo} with ${P.artifacts} artifacts, one tag each (${P.populateConcurrency} concurrent manifest PUTs, one annotation varying)`);
-  await mountImage(t, img, repo);
-  const t0 = performance.now();
-  const { done, timedOut } = await pool(P.artifacts, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
-    const tag = `v${pad5(i)}`;
-    await putManifest(t.client, repo, tag, imageManifest(img, `artifacts-${tag}`));
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  log(`   seeding: ${done} manifest PUTs in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s)${timedOut ? ' — stopped at the phase deadline' : ''}`);
-  notes.push(`artifact list seeding: ${done} tagged artifacts in ${seconds.toFixed(1)} s (${fmt(done / seconds)} PUT/s, ${P.populateConcurrency} in flight)`);
-  if (timedOut) notes.push(`artifact list: population stopped at ${done} of ${P.artifacts} artifacts (phase deadline)`);
-
+  log(
+    `   populating ${repo} with ${P.artifacts} artifacts, one tag each (${P.populateConcurrency} concurrent manifest PUTs, one annotation varying)`,
+  );
   const pageSize = 100;
   const base = `/api/v2.0/projects/library/repositories/${repo.slice('library/'.length)}/artifacts`;
-  const deepPage = Math.max(2, Math.min(50, Math.floor(done / pageSize / 2)));
+  const counts = new Map<Target, number>();
+  for (const t of berths) {
+    const img = images.get(t)!;
+    await mountImage(t, img, repo);
+    counts.set(
+      t,
+      await seed(t, 'artifact list', 'tagged artifacts', P.artifacts, async (i) => {
+        const tag = `v${pad5(i)}`;
+        await putManifest(t.client, repo, tag, imageManifest(img, `artifacts-${tag}`));
+      }),
+    );
+    await settlePg(t, 'artifact list', `${base}?page=1&page_size=${pageSize}&with_tag=true`);
+  }
+
+  const fewest = Math.min(...counts.values());
+  const deepPage = Math.max(2, Math.min(50, Math.floor(fewest / pageSize / 2)));
   const fragment = 'v001'; // v00100 … v00199: 100 tags of the 1,000 or 10,000
   const lists = [
     { label: 'page 1', query: `?page=1&page_size=${pageSize}&with_tag=true` },
@@ -507,100 +771,185 @@ async function phaseArtifacts(t: Target, img: Image): Promise<void> {
     { label: `q=tags=~${fragment}`, query: `?page=1&page_size=${pageSize}&with_tag=true&q=tags%3D~${fragment}` },
   ];
   for (const l of lists) {
-    const res = await t.client.expect([200], 'GET', base + l.query);
-    const body = JSON.parse(res.body.toString('utf8')) as Array<{ tags?: unknown[] }>;
-    const total = Number(res.headers['x-total-count']);
-    if (body.length === 0 || body.some((a) => !Array.isArray(a.tags) || a.tags.length !== 1)) {
-      throw new Error(`${base}${l.query}: expected a non-empty page of artifacts with one tag each, got ${res.body.toString('utf8').slice(0, 200)}`);
+    for (const t of berths) {
+      const res = await t.client.expect([200], 'GET', base + l.query);
+      const body = JSON.parse(res.body.toString('utf8')) as Array<{ tags?: unknown[] }>;
+      const total = Number(res.headers['x-total-count']);
+      if (body.length === 0 || body.some((a) => !Array.isArray(a.tags) || a.tags.length !== 1)) {
+        throw new Error(
+          `${t.server.name} ${base}${l.query}: expected a non-empty page of artifacts with one tag each, got ${res.body.toString('utf8').slice(0, 200)}`,
+        );
+      }
+      const items = `${body.length} of ${total}`;
+      log(
+        `   ${t.server.name}: GET …/artifacts${l.query} (${items} artifacts, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`,
+      );
+      await measureApi(t, `artifact list, ${P.artifacts} artifacts, ${l.label}, page_size=${pageSize}, with_tag`, base + l.query, items);
     }
-    const items = `${body.length} of ${total}`;
-    log(`   GET …/artifacts${l.query} (${items} artifacts, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`);
-    await measureApi(t, `artifact list, ${done} artifacts, ${l.label}, page_size=${pageSize}, with_tag`, base + l.query, items);
   }
 }
 
-async function phaseSearch(t: Target, img: Image): Promise<void> {
+async function phaseSearch(images: Map<Target, Image>): Promise<void> {
   log(`8. search (${berthOnlyNote})`);
-  const probe = await t.client.request('GET', '/api/v2.0/search?q=kestrel');
-  if (probe.status === 404 || probe.status === 405) {
-    log(`   GET /api/v2.0/search answered ${probe.status}: this Berth has no search endpoint yet; phase skipped`);
-    notes.push(`search: skipped, GET /api/v2.0/search answered ${probe.status} (no search endpoint in this Berth)`);
-    return;
+  const searching: Target[] = [];
+  for (const t of berths) {
+    const probe = await t.client.request('GET', '/api/v2.0/search?q=kestrel');
+    if (probe.status === 404 || probe.status === 405) {
+      log(`   ${t.server.name}: GET /api/v2.0/search answered ${probe.status}: this Berth has no search endpoint yet; skipped`);
+      notes.push(
+        `search, ${backendTitle[t.backend!]}: skipped, GET /api/v2.0/search answered ${probe.status} (no search endpoint in this Berth)`,
+      );
+      continue;
+    }
+    if (probe.status !== 200)
+      throw new Error(
+        `${t.server.name} GET /api/v2.0/search?q=kestrel: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`,
+      );
+    searching.push(t);
   }
-  if (probe.status !== 200) throw new Error(`GET /api/v2.0/search?q=kestrel: HTTP ${probe.status}: ${probe.body.toString('utf8').slice(0, 300)}`);
+  if (searching.length === 0) return;
 
   // 5 "kestrel" repositories, 1 % "orca", the rest "srch"; one manifest each, unique by its annotation.
   const n = P.searchRepos;
   const handfulEvery = Math.floor(n / 5);
   const repoName = (i: number) => `library/${i % handfulEvery === 7 ? 'kestrel' : i % 100 === 50 ? 'orca' : 'srch'}-${pad5(i)}`;
-  log(`   populating ${n} repositories (config and layer mounted from library/base, one manifest each, ${P.populateConcurrency} in flight)`);
-  const t0 = performance.now();
-  const { done, timedOut } = await pool(n, P.populateConcurrency, Date.now() + P.phaseSeconds * 1000, async (i) => {
-    const repo = repoName(i);
-    await mountImage(t, img, repo);
-    await putManifest(t.client, repo, 'latest', imageManifest(img, repo));
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  log(`   seeding: ${done} repositories in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s, 3 requests each)${timedOut ? ' — stopped at the phase deadline' : ''}`);
-  notes.push(`search seeding: ${done} repositories in ${seconds.toFixed(1)} s (${fmt(done / seconds)}/s: two blob mounts and one manifest PUT each, ${P.populateConcurrency} in flight)`);
-  if (timedOut) notes.push(`search: population stopped at ${done} of ${n} repositories (phase deadline)`);
+  log(
+    `   populating ${n} repositories (config and layer mounted from library/base, one manifest each, ${P.populateConcurrency} in flight)`,
+  );
+  const counts = new Map<Target, number>();
+  for (const t of searching) {
+    const img = images.get(t)!;
+    counts.set(
+      t,
+      await seed(t, 'search', 'repositories (two blob mounts and one manifest PUT each)', n, async (i) => {
+        const repo = repoName(i);
+        await mountImage(t, img, repo);
+        await putManifest(t.client, repo, 'latest', imageManifest(img, repo));
+      }),
+    );
+    await settlePg(t, 'search', '/api/v2.0/search?q=kestrel');
+  }
 
   for (const [fragment, what] of [
     ['kestrel', 'a handful'],
     ['orca', '~1 %'],
   ] as const) {
     const query = `/api/v2.0/search?q=${fragment}`;
-    const res = await t.client.expect([200], 'GET', query);
-    const body = JSON.parse(res.body.toString('utf8')) as { repository?: unknown[]; project?: unknown[] };
-    const found = body.repository?.length ?? NaN;
-    const expected = Array.from({ length: done }, (_, i) => repoName(i)).filter((r) => r.includes(fragment)).length;
-    if (found !== expected) notes.push(`search q=${fragment}: ${found} repositories in the answer, ${expected} expected`);
-    const items = `${found} of ${done} repositories`;
-    log(`   GET ${query} (${what}: ${items}, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`);
-    await measureApi(t, `search, ${done} repositories, q=${fragment} (${what})`, query, items);
+    for (const t of searching) {
+      const done = counts.get(t)!;
+      const res = await t.client.expect([200], 'GET', query);
+      const body = JSON.parse(res.body.toString('utf8')) as { repository?: unknown[]; project?: unknown[] };
+      const found = body.repository?.length ?? NaN;
+      const expected = Array.from({ length: done }, (_, i) => repoName(i)).filter((r) => r.includes(fragment)).length;
+      if (found !== expected)
+        notes.push(`search q=${fragment}, ${backendTitle[t.backend!]}: ${found} repositories in the answer, ${expected} expected`);
+      const items = `${found} of ${done} repositories`;
+      log(`   ${t.server.name}: GET ${query} (${what}: ${items}, ${fmt(res.body.byteLength / 1024)} KiB), 1 then 8 connections`);
+      await measureApi(t, `search, ${n} repositories, q=${fragment} (${what})`, query, items);
+    }
   }
 }
 
 // Report --------------------------------------------------------------------------------------
 
-function verdict(row: Row): { ratio: string; target: string; met: string } {
-  const ratio = row.berth !== null && row.distribution !== null && row.distribution > 0 ? row.berth / row.distribution : null;
-  const ratioText = ratio === null ? 'n/a' : `${ratio.toFixed(2)}×`;
-  if (!row.target) return { ratio: ratioText, target: '—', met: '—' };
+/** Markdown table. */
+function markdown(header: string[], body: string[][]): string {
+  return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function ratioText(a: number | null | undefined, b: number | null | undefined): string {
+  if (a === null || a === undefined || b === null || b === undefined || !(b > 0) || !Number.isFinite(a)) return 'n/a';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+/** Whether a Berth's figure meets the row's target. */
+function met(row: Row, b: BackendId): string {
+  if (unavailable.has(b)) return '—';
+  if (!row.target) return '—';
+  if (b === 'pg-s3' && row.storageBound) return 'n/a (s3rver)';
+  const value = row.berth[b];
+  if (value === null || value === undefined) return 'n/a';
   if ('ratio' in row.target) {
-    return { ratio: ratioText, target: `≥ ${row.target.ratio}×`, met: ratio === null ? 'n/a' : ratio >= row.target.ratio ? 'yes' : 'NO' };
+    if (row.distribution === null || !(row.distribution > 0)) return 'n/a';
+    return value / row.distribution >= row.target.ratio ? 'yes' : 'NO';
   }
-  return {
-    ratio: ratioText,
-    target: `< ${row.target.max} ${row.target.unit}`,
-    met: row.berth === null ? 'n/a' : row.berth < row.target.max ? 'yes' : 'NO',
-  };
+  return value < row.target.max ? 'yes' : 'NO';
+}
+
+function targetText(row: Row): string {
+  if (!row.target) return '—';
+  return 'ratio' in row.target ? `≥ ${row.target.ratio}×` : `< ${row.target.max} ${row.target.unit}`;
+}
+
+/** The cell of a Berth's figure: the figure, or why there is none. */
+function berthCell(b: BackendId, value: number | null | undefined): string {
+  return unavailable.get(b) ?? fmt(value);
 }
 
 function table(): string {
-  const header = ['measurement', 'unit', 'Berth', 'docker-registry', 'Berth / d-r', 'target', 'met'];
-  const body = rows.map((r) => {
-    const v = verdict(r);
-    return [r.label, r.unit, fmt(r.berth), fmt(r.distribution), v.ratio, v.target, v.met];
-  });
-  const lines = [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
-  return lines.join('\n');
+  const withDist = rows.some((r) => r.distribution !== null);
+  const both = backends.length === 2;
+  const header = [
+    'measurement',
+    'unit',
+    ...backends.map((b) => backendTitle[b]),
+    ...(withDist ? ['docker-registry', ...backends.map((b) => `${backendShort[b]} / d-r`)] : []),
+    ...(both ? ['PG+S3 / embedded'] : []),
+    'target',
+    ...(both ? backends.map((b) => `met, ${backendShort[b]}`) : ['met']),
+  ];
+  const body = rows.map((r) => [
+    r.label,
+    r.unit,
+    ...backends.map((b) => berthCell(b, r.berth[b])),
+    ...(withDist ? [fmt(r.distribution), ...backends.map((b) => (unavailable.has(b) ? '—' : ratioText(r.berth[b], r.distribution)))] : []),
+    ...(both ? [unavailable.size ? '—' : ratioText(r.berth['pg-s3'], r.berth.embedded)] : []),
+    targetText(r),
+    ...backends.map((b) => met(r, b)),
+  ]);
+  return markdown(header, body);
 }
 
 function apiTable(): string {
-  const header = ['Harbor-API listing (Berth only)', 'clients', 'items', 'req/s', 'mean ms', 'p99 ms', 'errors'];
-  const body = apiRows.map((r) => [
-    r.label,
-    String(r.clients),
-    r.items,
-    fmt(r.result.requestsPerSecond),
-    fmt(r.result.latencyMeanMs, 2),
-    fmt(r.result.latencyP99Ms, 2),
-    String(r.result.errors),
-  ]);
-  const lines = [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
-  return lines.join('\n');
+  const both = backends.length === 2;
+  const header = [
+    'Harbor-API listing (Berth only)',
+    'clients',
+    'items',
+    ...backends.flatMap((b) => [`${backendShort[b]} req/s`, `${backendShort[b]} mean ms`, `${backendShort[b]} p99 ms`]),
+    ...(both ? ['PG+S3 / embedded req/s'] : []),
+    'errors',
+  ];
+  const body = apiRows.map((r) => {
+    const items = [...new Set(backends.map((b) => r.items[b]).filter((i) => i !== undefined))];
+    return [
+      r.label,
+      String(r.clients),
+      items.join('; ') || 'n/a',
+      ...backends.flatMap((b) => {
+        const x = r.results[b];
+        const why = unavailable.get(b);
+        if (why) return [why, '—', '—'];
+        return [fmt(x?.requestsPerSecond), fmt(x?.latencyMeanMs, 2), fmt(x?.latencyP99Ms, 2)];
+      }),
+      ...(both ? [unavailable.size ? '—' : ratioText(r.results['pg-s3']?.requestsPerSecond, r.results.embedded?.requestsPerSecond)] : []),
+      backends
+        .map((b) => r.results[b]?.errors)
+        .filter((e) => e !== undefined)
+        .join(' / '),
+    ];
+  });
+  return markdown(header, body);
 }
+
+function cpuTable(): string {
+  const names = [...new Set(cpuRows.flatMap((r) => [...r.used.keys()]))];
+  const header = ['phase', 'wall s', ...names.map((n) => `${n} CPU s`)];
+  const body = cpuRows.map((r) => [r.phase, r.wallSeconds.toFixed(1), ...names.map((n) => fmt(r.used.get(n)))]);
+  return markdown(header, body);
+}
+
+let backendDescription = '';
 
 function machine(): string {
   const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
@@ -608,73 +957,142 @@ function machine(): string {
   return [
     `machine: ${os.cpus().length} CPUs (${cpu}), ${fmt(os.totalmem() / 2 ** 30)} GiB RAM, load average ${l1.toFixed(2)} / ${l5.toFixed(2)} (1 / 5 min) now`,
     `node ${process.version}; ${dockerRegistryVersion()}; load generator: ${loadTool()}`,
-    `mode: ${quick ? 'quick (smoke run; sizes reduced)' : 'full'}; Berth run ${compiled ? 'as transpiled JavaScript under plain node (--compiled)' : 'through bin/berth.js (tsx)'}`,
+    `mode: ${quick ? 'quick (smoke run; sizes reduced)' : 'full'}; Berth run ${compiled ? 'as transpiled JavaScript under plain node (--compiled)' : 'through bin/berth.js (dist/ when built, else tsx)'}`,
+    `backends: ${backends.map((b) => `${b} (${b === 'embedded' ? 'SQLite + filesystem' : (unavailable.get(b) ?? backendDescription)})`).join('; ')}`,
   ].join('\n');
 }
 
+// CPU accounting -------------------------------------------------------------------------------
+
+type CpuSnapshot = Map<string, number | null>;
+
+async function cpuSnapshot(): Promise<CpuSnapshot> {
+  const procs: CpuSnapshot = new Map();
+  for (const t of everyTarget()) procs.set(t.server.name, cpuSeconds(t.server.pid));
+  if (pgS3) {
+    const c = await pgS3.cpu();
+    procs.set('postgres', c.postgres);
+    procs.set('s3rver', c.s3rver);
+  }
+  const self = process.cpuUsage();
+  procs.set('bench client', (self.user + self.system) / 1e6);
+  return procs;
+}
+
+function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Map<string, number | null> {
+  const used = new Map<string, number | null>();
+  for (const [name, v] of after) {
+    // No PostgreSQL backend seen yet before the phase: none had used any CPU.
+    const b = name === 'postgres' ? (before.get(name) ?? 0) : before.get(name);
+    used.set(name, v === null || b === null || b === undefined ? null : v - b);
+  }
+  // A fixed column order: Berths, their backend, docker-registry, the bench itself.
+  const order = ['berth', 'berth-pg-s3', 'postgres', 's3rver', 'docker-registry', 'bench client'];
+  return new Map([...used].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)));
+}
+
+// Main ------------------------------------------------------------------------------------------
+
 async function main(): Promise<void> {
-  log(`Berth vs docker-registry (${dockerRegistryBin})`);
-  process.stdout.write(machine() + '\n');
+  log(`Berth (${backends.join(', ')}) vs docker-registry (${dockerRegistryBin})`);
   const profileDir = path.join(root, 'bench-profiles');
   const entry = compiled ? await transpileBerth() : undefined;
   if (entry) log(`transpiled src/ to ${path.dirname(entry)}`);
-  const berthServer = await startBerth({ nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [], entry, configFile });
+  const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const basic = `Basic ${Buffer.from(`admin:${benchPassword}`).toString('base64')}`;
+  const berthTarget = (server: Server, backend: BackendId): Target => ({
+    server,
+    client: new Client(server.base, basic),
+    authHeaders: { authorization: basic },
+    backend,
+  });
+  for (const b of backends) {
+    if (b === 'embedded') {
+      const server = await startBerth({ nodeArgs, entry, configFile, name: backendServerName[b] });
+      berths.push(berthTarget(server, b));
+      continue;
+    }
+    const setup = await startPgS3();
+    if ('unavailable' in setup) {
+      unavailable.set(b, setup.unavailable);
+      log(`${backendTitle[b]}: ${setup.reason}; its column says "${setup.unavailable}" and the rest runs`);
+      notes.push(`${backendTitle[b]}: not measured: ${setup.reason}`);
+      continue;
+    }
+    pgS3 = setup.backend;
+    backendDescription = pgS3.description;
+    try {
+      const server = await startBerth({ nodeArgs, entry, configFile, name: backendServerName[b], env: pgS3.env });
+      berths.push(berthTarget(server, b));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message.split('\n').slice(0, 6).join(' ') : String(err);
+      unavailable.set(b, 'Berth did not start');
+      log(`${backendTitle[b]}: Berth did not start on PostgreSQL + s3rver: ${reason}`);
+      notes.push(`${backendTitle[b]}: not measured: Berth did not start on PostgreSQL + s3rver: ${reason}`);
+      await pgS3.stop();
+      pgS3 = null;
+    }
+  }
+  process.stdout.write(machine() + '\n');
+  if (berths.length === 0) throw new Error(`no Berth is running (${[...unavailable].map(([b, why]) => `${b}: ${why}`).join('; ')})`);
   // docker-registry only when a phase compares with it (the Harbor-API phases are Berth only).
   const compares = phases.some((p) => runs(p) && !berthOnly.has(p));
   const distServer = compares ? await startDockerRegistry({ catalogMaxEntries: Math.max(1000, P.repos + 10) }) : null;
-  log(`berth on ${berthServer.base} (pid ${berthServer.pid})${distServer ? `; docker-registry on ${distServer.base} (pid ${distServer.pid})` : '; docker-registry not started (only Berth-only phases run)'}`);
-  const basic = `Basic ${Buffer.from(`admin:${benchPassword}`).toString('base64')}`;
-  const targets: Target[] = [
-    { server: berthServer, client: new Client(berthServer.base, basic), authHeaders: { authorization: basic } },
-    ...(distServer ? [{ server: distServer, client: new Client(distServer.base), authHeaders: {} }] : []),
-  ];
+  if (distServer) dist = { server: distServer, client: new Client(distServer.base), authHeaders: {}, backend: null };
+  for (const t of everyTarget()) log(`${t.server.name} on ${t.server.base} (pid ${t.server.pid})`);
+  if (!distServer) log('docker-registry not started (only Berth-only phases run)');
   try {
     const images = new Map<Target, Image>();
-    for (const t of targets) images.set(t, await seedImage(t.client, 'library/base'));
-    log(`seeded library/base:latest (config + 32 KiB layer) on ${targets.length > 1 ? 'both' : 'berth'}`);
+    for (const t of everyTarget()) images.set(t, await seedImage(t.client, 'library/base'));
+    log(
+      `seeded library/base:latest (config + 32 KiB layer) on ${everyTarget()
+        .map((t) => t.server.name)
+        .join(', ')}`,
+    );
 
     const memory = (after: string) => {
-      const m = targets.map((t) => t.server.memory());
-      log(`   memory after ${after}: ${targets.map((t, i) => `${t.server.name} RSS ${fmt(m[i] ? m[i]!.rss / MiB : null)} MiB, peak ${fmt(m[i] ? m[i]!.hwm / MiB : null)} MiB`).join('; ')}`);
+      const parts = everyTarget().map((t) => {
+        const m = t.server.memory();
+        return `${t.server.name} RSS ${fmt(m ? m.rss / MiB : null)} MiB, peak ${fmt(m ? m.hwm / MiB : null)} MiB`;
+      });
+      log(`   memory after ${after}: ${parts.join('; ')}`);
+    };
+    const phase = async (name: string, run: () => Promise<void>) => {
+      const before = await cpuSnapshot();
+      const t0 = performance.now();
+      await run();
+      const wallSeconds = (performance.now() - t0) / 1000;
+      const used = cpuUsed(before, await cpuSnapshot());
+      cpuRows.push({ phase: name, wallSeconds, used });
+      log(`   CPU during ${name} (${wallSeconds.toFixed(1)} s): ${[...used].map(([k, v]) => `${k} ${fmt(v)} s`).join(', ')}`);
+      memory(name);
     };
     memory('start');
     if (runs('push') || runs('pull')) {
-      const blobs = await phasePush(targets);
-      if (!runs('push')) rows.pop();
-      if (runs('pull')) await phasePull(targets, blobs);
-      memory('push and pull');
+      let blobs = new Map<Target, SyntheticBlob>();
+      await phase(runs('push') ? 'push' : 'push (setup)', async () => {
+        blobs = await phasePush();
+        if (!runs('push')) rows.pop();
+      });
+      if (runs('pull')) await phase('pull', () => phasePull(blobs));
     }
-    if (runs('manifest')) {
-      const token = await targets[0].client.expect([200], 'GET', '/service/token?service=harbor-registry&scope=repository:library/base:pull');
-      await phaseManifest(targets, (JSON.parse(token.body.toString('utf8')) as { token: string }).token);
-      memory('manifest GET');
-    }
-    if (runs('tags')) {
-      await phaseTags(targets, images);
-      memory('tags');
-    }
-    if (runs('catalog')) {
-      await phaseCatalog(targets, images);
-      memory('catalog');
-    }
-    if (runs('rss')) {
-      await phaseRss(targets);
-      memory('rss');
-    }
-    if (runs('artifacts')) {
-      await phaseArtifacts(targets[0], images.get(targets[0])!);
-      memory('artifacts');
-    }
-    if (runs('search')) {
-      await phaseSearch(targets[0], images.get(targets[0])!);
-      memory('search');
-    }
+    if (runs('manifest')) await phase('manifest', phaseManifest);
+    if (runs('tags')) await phase('tags', () => phaseTags(images));
+    if (runs('catalog')) await phase('catalog', () => phaseCatalog(images));
+    if (runs('rss')) await phase('rss', phaseRss);
+    if (runs('artifacts')) await phase('artifacts', () => phaseArtifacts(images));
+    if (runs('search')) await phase('search', () => phaseSearch(images));
   } finally {
-    for (const t of targets) t.client.close();
-    for (const t of targets) {
+    for (const t of everyTarget()) t.client.close();
+    for (const t of everyTarget()) {
       const t0 = performance.now();
       await t.server.stop();
       log(`stopped ${t.server.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    if (pgS3) {
+      const t0 = performance.now();
+      await pgS3.stop();
+      log(`stopped s3rver and dropped the database in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const t0 = performance.now();
     cleanupSync();
@@ -683,8 +1101,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${machine()}\nelapsed: ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (rows.length) process.stdout.write(`\n${table()}\n`);
   if (apiRows.length) process.stdout.write(`\nHarbor-API listings — ${berthOnlyNote}:\n\n${apiTable()}\n`);
+  if (cpuRows.length) process.stdout.write(`\nCPU seconds used per phase (2 cores: at most 2 × wall; wrk not counted):\n\n${cpuTable()}\n`);
   if (notes.length) process.stdout.write(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-  if (cpuProf) process.stdout.write(`\nBerth's CPU profile is in ${profileDir}/ (open it in Chrome DevTools or speedscope)\n`);
+  if (cpuProf) process.stdout.write(`\nBerth's CPU profiles are in ${profileDir}/ (open them in Chrome DevTools or speedscope)\n`);
 }
 
 main().then(

@@ -23,7 +23,34 @@ export interface Server {
 
 const children = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
+/** Synchronous clean-ups run by cleanupSync after the children are killed (e.g. dropping a database). */
+const cleanups: Array<{ run: () => void; kept: string }> = [];
 let keep = false;
+
+/** Registers a child process for cleanupSync to kill. */
+export function track(child: ChildProcess): void {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/**
+ * Registers a synchronous clean-up for cleanupSync (after the children are killed); with
+ * --keep it is not run and `kept` (what is left behind) is printed instead. Returns a function
+ * that unregisters it, for when the thing has been cleaned up normally.
+ */
+export function onCleanup(run: () => void, kept: string): () => void {
+  const entry = { run, kept };
+  cleanups.push(entry);
+  return () => {
+    const i = cleanups.indexOf(entry);
+    if (i >= 0) cleanups.splice(i, 1);
+  };
+}
+
+/** Whether --keep asked to leave what the bench made. */
+export function keepingTempDirs(): boolean {
+  return keep;
+}
 
 /** Leave the temp dirs in place at the end (to inspect a registry's data, e.g. with EXPLAIN QUERY PLAN). */
 export function keepTempDirs(): void {
@@ -36,10 +63,19 @@ export function cleanupSync(): void {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   children.clear();
+  const pending = cleanups.splice(0);
   if (keep) {
     for (const dir of tempDirs) process.stderr.write(`kept ${dir}\n`);
+    for (const c of pending) process.stderr.write(`kept ${c.kept}\n`);
     tempDirs.clear();
     return;
+  }
+  for (const c of pending) {
+    try {
+      c.run();
+    } catch (err) {
+      process.stderr.write(`clean-up failed (${c.kept}): ${err instanceof Error ? err.message : String(err)}\n`);
+    }
   }
   for (const dir of tempDirs) {
     const t0 = performance.now();
@@ -67,6 +103,21 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process has used so far, in seconds; null when /proc does not say. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return null;
+  }
 }
 
 function readMemory(pid: number): { hwm: number; rss: number } | null {
@@ -150,36 +201,66 @@ export async function transpileBerth(): Promise<string> {
     }
   };
   walk(path.join(root, 'src'));
-  await build({ entryPoints: sources, outdir: path.join(out, 'src'), outbase: path.join(root, 'src'), format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+  await build({
+    entryPoints: sources,
+    outdir: path.join(out, 'src'),
+    outbase: path.join(root, 'src'),
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'error',
+  });
   copyFileSync(path.join(root, 'package.json'), path.join(out, 'package.json'));
   symlinkSync(path.join(root, 'node_modules'), path.join(out, 'node_modules'), 'dir');
   return path.join(out, 'src', 'main.js');
 }
 
-export async function startBerth(options: { nodeArgs?: string[]; entry?: string; configFile?: string } = {}): Promise<Server> {
+export async function startBerth(
+  options: {
+    nodeArgs?: string[];
+    entry?: string;
+    configFile?: string;
+    /** How the bench names this instance (default "berth"). */
+    name?: string;
+    /** BERTH_* settings of this instance (they override the config file, as environment variables do). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<Server> {
+  const name = options.name ?? 'berth';
   const dir = tempDir('berth-bench-');
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BERTH_') && !k.startsWith('NODE_OPTIONS')) env[k] = v;
-  Object.assign(env, { BERTH_LOG_ACCESS: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: benchPassword });
+  Object.assign(env, { BERTH_LOG_ACCESS: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: benchPassword }, options.env);
   // Run the node binary itself (not a shell or npm), so that the pid is Berth's own.
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), options.entry ?? path.join(root, 'bin', 'berth.js'), 'serve', '--port', String(port), '--data-dir', path.join(dir, 'data'), '--host', '127.0.0.1', ...(options.configFile ? ['--config', path.resolve(options.configFile)] : [])],
+    [
+      ...(options.nodeArgs ?? []),
+      options.entry ?? path.join(root, 'bin', 'berth.js'),
+      'serve',
+      '--port',
+      String(port),
+      '--data-dir',
+      path.join(dir, 'data'),
+      '--host',
+      '127.0.0.1',
+      ...(options.configFile ? ['--config', path.resolve(options.configFile)] : []),
+    ],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  children.add(child);
+  track(child);
   const output = captureOutput(child);
   const base = `http://127.0.0.1:${port}`;
-  await waitReady(base, child, 'berth', output);
+  await waitReady(base, child, name, output);
   return {
-    name: 'berth',
+    name,
     base,
     pid: child.pid!,
     dir,
     memory: () => readMemory(child.pid!),
     resetPeak: () => resetPeak(child.pid!),
-    stop: stopper(child, 'berth'),
+    stop: stopper(child, name),
   };
 }
 
@@ -215,7 +296,7 @@ export async function startDockerRegistry(options: { catalogMaxEntries: number }
   const configFile = path.join(dir, 'config.yml');
   writeFileSync(configFile, config);
   const child = spawn(dockerRegistryBin, ['serve', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
+  track(child);
   const output = captureOutput(child);
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base, child, 'docker-registry', output);
