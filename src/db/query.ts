@@ -113,6 +113,7 @@ export function applySort<DB, TB extends keyof DB, O>(
   qb: SelectQueryBuilder<DB, TB, O>,
   sort: string | undefined,
   fields: Record<string, Field>,
+  /** A column that is never NULL. */
   fallback: { column: string; direction: 'asc' | 'desc' },
 ): SelectQueryBuilder<DB, TB, O> {
   const keys = (sort ?? '')
@@ -126,7 +127,9 @@ export function applySort<DB, TB extends keyof DB, O>(
     if (!field) throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(fields).join(', ')}`);
     qb = qb.orderBy(sql.ref(field.column), nullsLow(desc ? 'desc' : 'asc'));
   }
-  return qb.orderBy(sql.ref(fallback.column), nullsLow(fallback.direction));
+  // The fallback is a NOT NULL column (an id or a push time): a plain order lets PostgreSQL
+  // walk its index instead of sorting every row, as NULLS LAST would make it.
+  return qb.orderBy(sql.ref(fallback.column), fallback.direction);
 }
 
 /**
