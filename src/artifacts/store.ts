@@ -272,18 +272,9 @@ export class ArtifactStore {
     return out;
   }
 
-  private accessories(repositoryId: number) {
+  /** Accessory rows (with the repository they are in) of artifacts in these repositories. */
+  private accessories(repositoryIds: number[]) {
     return this.db
-      .selectFrom('artifacts')
-      .select(['id', 'digest', 'size', 'icon', 'push_time', 'accessory_of as subject_digest', sql<string>`accessory_type`.as('type')])
-      .where('repository_id', '=', repositoryId);
-  }
-
-  /** The accessories of each artifact, keyed by `accessoryKey(repository id, subject digest)`. */
-  async accessoriesOf(subjects: Array<{ repository_id: number; digest: string }>): Promise<Map<string, AccessoryRow[]>> {
-    const out = new Map<string, AccessoryRow[]>();
-    if (subjects.length === 0) return out;
-    const rows = await this.db
       .selectFrom('artifacts')
       .select([
         'id',
@@ -295,7 +286,14 @@ export class ArtifactStore {
         'accessory_of as subject_digest',
         sql<string>`accessory_type`.as('type'),
       ])
-      .where('repository_id', 'in', [...new Set(subjects.map((s) => Number(s.repository_id)))])
+      .where('repository_id', 'in', repositoryIds);
+  }
+
+  /** The accessories of each artifact, keyed by `accessoryKey(repository id, subject digest)`. */
+  async accessoriesOf(subjects: Array<{ repository_id: number; digest: string }>): Promise<Map<string, AccessoryRow[]>> {
+    const out = new Map<string, AccessoryRow[]>();
+    if (subjects.length === 0) return out;
+    const rows = await this.accessories([...new Set(subjects.map((s) => Number(s.repository_id)))])
       .where('accessory_of', 'in', [...new Set(subjects.map((s) => s.digest))])
       .orderBy('push_time', 'desc')
       .execute();
@@ -307,7 +305,7 @@ export class ArtifactStore {
   }
 
   async accessoryPage(repositoryId: number, subjectDigest: string, terms: QueryTerm[], sort: string | undefined, paging: Paging) {
-    const q = applyQuery(this.accessories(repositoryId).where('accessory_of', '=', subjectDigest), terms, accessoryFields);
+    const q = applyQuery(this.accessories([repositoryId]).where('accessory_of', '=', subjectDigest), terms, accessoryFields);
     const total = await countRows(q);
     const items = (await applySort(q, sort, accessoryFields, { column: 'push_time', direction: 'desc' })
       .orderBy('id', 'desc')
