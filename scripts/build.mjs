@@ -2,10 +2,14 @@
 // Transpiles src/ to plain JavaScript in dist/ (esbuild strips types; `npm run typecheck`
 // checks them). bin/berth.js runs dist/ when it is at least as new as src/, so a served
 // Berth carries no TypeScript loader (about 50 MiB less resident memory).
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+// Then builds the portal (web/) with Vite into web/dist, with gzip and brotli copies of
+// each asset that `berth serve` sends to browsers that accept them.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { build as viteBuild } from 'vite';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sources = [];
@@ -29,3 +33,14 @@ await build({
   logLevel: 'error',
 });
 writeFileSync(path.join(root, 'dist', '.built'), new Date().toISOString());
+
+if (!process.argv.includes('--server-only')) {
+  await viteBuild({ root: path.join(root, 'web'), logLevel: 'warn' });
+  const assets = path.join(root, 'web', 'dist', 'assets');
+  for (const name of readdirSync(assets)) {
+    if (!/\.(js|css|svg|json)$/.test(name)) continue;
+    const bytes = readFileSync(path.join(assets, name));
+    writeFileSync(path.join(assets, `${name}.gz`), gzipSync(bytes, { level: 9 }));
+    writeFileSync(path.join(assets, `${name}.br`), brotliCompressSync(bytes));
+  }
+}

@@ -31,6 +31,7 @@ import type { LabelService } from '../labels/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
+import { defaultPortalDir, registerPortal } from './portal.js';
 import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
@@ -53,6 +54,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   audit: Omit<AuditRouteDeps, 'guard'>;
   system: SystemService;
   jobs: Omit<JobRouteDeps, 'guard'>;
+  /** The built portal; web/dist of this checkout unless given. */
+  portalDir?: string;
 }
 
 export const apiPrefix = '/api/v2.0';
@@ -139,7 +142,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     { prefix: apiPrefix },
   );
+  const portalRoute = await registerPortal(app, deps.portalDir ?? defaultPortalDir);
   app.setNotFoundHandler((req, reply) => {
+    if (portalRoute(req, reply)) return;
     reply.code(404).send({ errors: [{ code: 'NOT_FOUND', message: `nothing at ${req.method} ${req.url}` }] });
   });
   return app;

@@ -1,0 +1,21 @@
+// Shapes of the API answers the portal reads; field names are Harbor's.
+
+export interface CurrentUser {
+  user_id: number;
+  username: string;
+  email: string;
+  realname: string;
+  comment: string;
+  sysadmin_flag: boolean;
+  creation_time: string;
+  update_time: string;
+}
+
+export interface SystemInfo {
+  harbor_version?: string;
+  self_registration?: boolean;
+  auth_mode?: string;
+  registry_url?: string;
+  external_url?: string;
+  [key: string]: unknown;
+}
