@@ -1,20 +1,33 @@
 import { Center, Loader } from '@mantine/core';
-import type { ReactNode } from 'react';
+import { lazy, Suspense, type ComponentType, type ReactNode } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider, useLocation, useParams } from 'react-router';
 import { useSession } from './auth/session';
 import { ErrorAlert } from './components/ErrorAlert';
 import { Shell } from './layout/Shell';
-import { AuditLogPage } from './pages/admin/AuditLogPage';
-import { LabelsPage } from './pages/admin/LabelsPage';
-import { SystemPage } from './pages/admin/SystemPage';
-import { UsersPage } from './pages/admin/UsersPage';
 import { SignInPage } from './pages/account/SignInPage';
-import { SignUpPage } from './pages/account/SignUpPage';
-import { ArtifactPage } from './pages/artifact/ArtifactPage';
-import { NotFoundPage } from './pages/NotFoundPage';
-import { ProjectPage } from './pages/project/ProjectPage';
-import { ProjectsPage } from './pages/projects/ProjectsPage';
-import { RepositoryPage } from './pages/repository/RepositoryPage';
+
+// Each page is its own chunk, loaded when first shown: the sign-in page does not carry the
+// artifact page's Markdown renderer.
+const named = <K extends string>(load: () => Promise<Record<K, ComponentType<any>>>, name: K) =>
+  lazy(() => load().then((module) => ({ default: module[name] })));
+const AuditLogPage = named(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage');
+const LabelsPage = named(() => import('./pages/admin/LabelsPage'), 'LabelsPage');
+const SystemPage = named(() => import('./pages/admin/SystemPage'), 'SystemPage');
+const UsersPage = named(() => import('./pages/admin/UsersPage'), 'UsersPage');
+const SignUpPage = named(() => import('./pages/account/SignUpPage'), 'SignUpPage');
+const ArtifactPage = named(() => import('./pages/artifact/ArtifactPage'), 'ArtifactPage');
+const NotFoundPage = named(() => import('./pages/NotFoundPage'), 'NotFoundPage');
+const ProjectPage = named(() => import('./pages/project/ProjectPage'), 'ProjectPage');
+const ProjectsPage = named(() => import('./pages/projects/ProjectsPage'), 'ProjectsPage');
+const RepositoryPage = named(() => import('./pages/repository/RepositoryPage'), 'RepositoryPage');
+
+function Loading() {
+  return (
+    <Center mih={200}>
+      <Loader aria-label="Loading" />
+    </Center>
+  );
+}
 
 function RequireSignIn({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -49,11 +62,18 @@ function RepositoryOrArtifact() {
 
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInPage /> },
-  { path: '/sign-up', element: <SignUpPage /> },
+  {
+    path: '/sign-up',
+    element: (
+      <Suspense fallback={<Loading />}>
+        <SignUpPage />
+      </Suspense>
+    ),
+  },
   {
     element: (
       <RequireSignIn>
-        <Shell />
+        <Shell fallback={<Loading />} />
       </RequireSignIn>
     ),
     children: [

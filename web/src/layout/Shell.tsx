@@ -12,7 +12,7 @@ import {
   IconUsers,
   IconListDetails,
 } from '@tabler/icons-react';
-import { useState } from 'react';
+import { Suspense, useState, type ReactNode } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../auth/session';
 import { AboutModal } from '../pages/account/AboutModal';
@@ -27,7 +27,7 @@ const adminLinks = [
 ];
 
 /** The frame of every signed-in page: header with the user menu, navigation, content. */
-export function Shell() {
+export function Shell({ fallback }: { fallback: ReactNode }) {
   const session = useSession();
   const navigate = useNavigate();
   const location = useLocation();
@@ -123,7 +123,9 @@ export function Shell() {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        <Outlet />
+        <Suspense fallback={fallback}>
+          <Outlet />
+        </Suspense>
       </AppShell.Main>
       <ChangePasswordModal opened={dialog === 'password'} onClose={() => setDialog(null)} />
       <AboutModal opened={dialog === 'about'} onClose={() => setDialog(null)} />
