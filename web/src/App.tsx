@@ -80,6 +80,7 @@ const router = createBrowserRouter([
       { path: '/', element: <Navigate to="/projects" replace /> },
       { path: '/projects', element: <ProjectsPage /> },
       { path: '/projects/:project', element: <ProjectPage /> },
+      { path: '/projects/:project/repositories', element: <ProjectPage tab="repositories" /> },
       { path: '/projects/:project/repositories/*', element: <RepositoryOrArtifact /> },
       { path: '/projects/:project/:tab', element: <ProjectPage /> },
       { path: '/admin', element: <Navigate to="/admin/users" replace /> },

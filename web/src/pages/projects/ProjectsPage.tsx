@@ -1,8 +1,169 @@
-import { Title } from '@mantine/core';
+import { ActionIcon, Anchor, Badge, Button, Group, SegmentedControl, Text, Title, Tooltip } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { IconPlus, IconTrash } from '@tabler/icons-react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'react-router';
+import { api, segment } from '../../api/client';
+import { useSession } from '../../auth/session';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable, type Column } from '../../components/DataTable';
+import { formatDateTime, formatRelative } from '../../lib/format';
+import { notifyDone } from '../../lib/notify';
+import { projectPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
+import { isPublic, roleName, type Permission, type Project } from '../project/model';
+import { NewProjectModal } from './NewProjectModal';
 
-// Placeholder until the page is built.
+type Visibility = 'all' | 'public' | 'private';
+
+export function AccessBadge({ project }: { project: Pick<Project, 'metadata'> }) {
+  return isPublic(project) ? (
+    <Badge variant="dot" color="teal">
+      Public
+    </Badge>
+  ) : (
+    <Badge variant="dot" color="gray">
+      Private
+    </Badge>
+  );
+}
+
+/** Whether the signed-in user may create projects (auth.project_creation_restriction), from the system permissions. */
+function useMayCreateProject(): boolean {
+  const query = useQuery({
+    queryKey: ['system-permissions'],
+    queryFn: () => api.get<Permission[]>('/users/current/permissions', { scope: '/system', relative: true }),
+    staleTime: 60_000,
+  });
+  return query.data?.some((p) => p.resource === 'project' && p.action === 'create') ?? false;
+}
+
 export function ProjectsPage() {
   usePageTitle('Projects');
-  return <Title order={1}>Projects</Title>;
+  const { user } = useSession();
+  const client = useQueryClient();
+  const mayCreate = useMayCreateProject();
+  const [visibility, setVisibility] = useState<Visibility>('all');
+  const [creating, create] = useDisclosure(false);
+  // The project asked about stays set while the dialog closes, so its text does not flash empty.
+  const [deleting, setDeleting] = useState<Project | null>(null);
+  const [confirming, confirm] = useDisclosure(false);
+
+  const columns: Column<Project>[] = [
+    {
+      key: 'name',
+      header: 'Name',
+      sort: 'name',
+      render: (p) => (
+        <Anchor component={Link} to={projectPath(p.name)} fw={500}>
+          {p.name}
+        </Anchor>
+      ),
+    },
+    { key: 'access', header: 'Access level', render: (p) => <AccessBadge project={p} /> },
+    {
+      key: 'role',
+      header: 'Your role',
+      visibleFrom: 'sm',
+      render: (p) => (
+        <Text size="sm" c={p.current_user_role_id ? undefined : 'dimmed'}>
+          {p.current_user_role_id ? roleName(p.current_user_role_id) : user?.sysadmin_flag ? 'Administrator' : '—'}
+        </Text>
+      ),
+    },
+    { key: 'repos', header: 'Repositories', visibleFrom: 'sm', render: (p) => p.repo_count },
+    {
+      key: 'created',
+      header: 'Created',
+      sort: 'creation_time',
+      visibleFrom: 'md',
+      render: (p) => (
+        <Tooltip label={formatDateTime(p.creation_time)} withArrow>
+          <Text size="sm" span>
+            {formatRelative(p.creation_time)}
+          </Text>
+        </Tooltip>
+      ),
+    },
+    {
+      key: 'actions',
+      header: 'Actions',
+      width: 80,
+      render: (p) =>
+        user?.sysadmin_flag || p.current_user_role_id === 1 ? (
+          <ActionIcon
+            variant="subtle"
+            color="red"
+            aria-label={`Delete project ${p.name}`}
+            onClick={() => {
+              setDeleting(p);
+              confirm.open();
+            }}
+          >
+            <IconTrash size={16} aria-hidden />
+          </ActionIcon>
+        ) : null,
+    },
+  ];
+
+  return (
+    <>
+      <Group justify="space-between" mb="md" wrap="wrap">
+        <Title order={1}>Projects</Title>
+        {mayCreate && (
+          <Button leftSection={<IconPlus size={16} aria-hidden />} onClick={create.open}>
+            New project
+          </Button>
+        )}
+      </Group>
+      <DataTable<Project>
+        label="Projects"
+        queryKey={['projects', { visibility }]}
+        fetchPage={({ page, pageSize, sort, search }) =>
+          api.list<Project>('/projects', {
+            page,
+            pageSize,
+            sort,
+            q: search ? `name=~${search}` : undefined,
+            public: visibility === 'all' ? undefined : visibility === 'public',
+          })
+        }
+        columns={columns}
+        rowKey={(p) => p.project_id}
+        searchLabel="Search projects"
+        toolbar={
+          <SegmentedControl
+            aria-label="Visibility"
+            value={visibility}
+            onChange={(v) => setVisibility(v as Visibility)}
+            data={[
+              { value: 'all', label: 'All' },
+              { value: 'public', label: 'Public' },
+              { value: 'private', label: 'Private' },
+            ]}
+          />
+        }
+        defaultSort="name"
+        emptyText={mayCreate ? 'No projects yet. Create one with “New project”.' : 'No projects to show.'}
+      />
+      <NewProjectModal opened={creating} onClose={create.close} />
+      <ConfirmDialog
+        opened={confirming}
+        onClose={confirm.close}
+        title="Delete project"
+        confirmLabel="Delete"
+        onConfirm={async () => {
+          const project = deleting!;
+          await api.delete(`/projects/${segment(project.project_id)}`);
+          notifyDone(`Project ${project.name} deleted`);
+          await client.invalidateQueries({ queryKey: ['projects'] });
+          client.removeQueries({ queryKey: ['project', project.name] });
+        }}
+      >
+        Delete project <strong>{deleting?.name}</strong>? Only a project without repositories can be deleted. Its robot accounts are deleted
+        with it.
+      </ConfirmDialog>
+    </>
+  );
 }

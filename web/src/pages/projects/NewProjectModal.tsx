@@ -1,0 +1,137 @@
+import { Alert, Button, Group, Modal, NumberInput, Select, Stack, Switch, TextInput } from '@mantine/core';
+import { useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, errorText } from '../../api/client';
+import { useSession } from '../../auth/session';
+import { notifyDone } from '../../lib/notify';
+
+const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const units = [
+  { value: String(1024 ** 2), label: 'MiB' },
+  { value: String(1024 ** 3), label: 'GiB' },
+  { value: String(1024 ** 4), label: 'TiB' },
+];
+
+function nameProblem(name: string): string | null {
+  if (!name) return 'Enter a name';
+  if (name.length > 255) return 'At most 255 characters';
+  if (!namePattern.test(name)) return 'Lower-case letters and digits, joined by single ".", "_" or "-"';
+  return null;
+}
+
+/** "New project": POST /projects. Only a system administrator may choose the storage limit (as in Harbor). */
+export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
+  const client = useQueryClient();
+  const { user } = useSession();
+  const [name, setName] = useState('');
+  const [isPublic, setPublic] = useState(false);
+  const [limit, setLimit] = useState<string | number>('');
+  const [unit, setUnit] = useState<string>(units[1].value);
+  const [nameError, setNameError] = useState<string | null>(null);
+  const [limitError, setLimitError] = useState<string | null>(null);
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  function close() {
+    setName('');
+    setPublic(false);
+    setLimit('');
+    setUnit(units[1].value);
+    setNameError(null);
+    setLimitError(null);
+    setServerError(null);
+    onClose();
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const trimmed = name.trim();
+    const problem = nameProblem(trimmed);
+    setNameError(problem);
+    let storageLimit: number | undefined;
+    let badLimit: string | null = null;
+    if (user?.sysadmin_flag && limit !== '') {
+      const value = Number(limit);
+      if (value === -1) storageLimit = -1;
+      else if (value > 0) storageLimit = Math.max(1, Math.round(value * Number(unit)));
+      else badLimit = 'Enter -1 (unlimited) or an amount above 0';
+    }
+    setLimitError(badLimit);
+    if (problem || badLimit) return;
+    setBusy(true);
+    setServerError(null);
+    try {
+      await api.post('/projects', {
+        project_name: trimmed,
+        metadata: { public: String(isPublic) },
+        ...(storageLimit !== undefined && { storage_limit: storageLimit }),
+      });
+      notifyDone(`Project ${trimmed} created`);
+      await client.invalidateQueries({ queryKey: ['projects'] });
+      close();
+    } catch (err) {
+      setServerError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Modal opened={opened} onClose={close} title="New project" centered closeButtonProps={{ 'aria-label': 'Close' }}>
+      <form onSubmit={submit} noValidate>
+        <Stack gap="md">
+          {serverError && (
+            <Alert color="red" title="Could not create the project" role="alert">
+              {serverError}
+            </Alert>
+          )}
+          <TextInput
+            label="Project name"
+            description='Lower-case letters and digits, joined by single ".", "_" or "-"'
+            required
+            data-autofocus
+            value={name}
+            onChange={(e) => {
+              setName(e.currentTarget.value);
+              if (nameError) setNameError(null);
+            }}
+            error={nameError}
+            autoComplete="off"
+          />
+          <Switch
+            label="Public"
+            description="Anyone, even without signing in, can pull images from a public project."
+            checked={isPublic}
+            onChange={(e) => setPublic(e.currentTarget.checked)}
+          />
+          {user?.sysadmin_flag && (
+            <Group align="flex-end" gap="sm" wrap="nowrap">
+              <NumberInput
+                label="Storage limit"
+                description="Empty for the default, -1 for unlimited"
+                value={limit}
+                onChange={(value) => {
+                  setLimit(value);
+                  if (limitError) setLimitError(null);
+                }}
+                error={limitError}
+                min={-1}
+                allowDecimal
+                flex={1}
+              />
+              <Select label="Unit" data={units} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
+            </Group>
+          )}
+          <Group justify="flex-end" mt="sm">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={busy}>
+              Create
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
