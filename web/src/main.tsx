@@ -14,6 +14,8 @@ import { SessionProvider } from './auth/session';
 const theme = createTheme({
   primaryColor: 'blue',
   primaryShade: { light: 8, dark: 8 },
+  autoContrast: true,
+  luminanceThreshold: 0.179,
   defaultRadius: 'md',
   components: {
     Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
@@ -23,10 +25,19 @@ const theme = createTheme({
   },
 });
 
-const contrast: CSSVariablesResolver = (t) => ({
+// Light-mode text on light backgrounds (badges, alerts, coloured text) one shade darker.
+const colours = ['blue', 'cyan', 'gray', 'green', 'grape', 'red', 'teal', 'yellow', 'orange', 'violet', 'indigo', 'pink', 'lime', 'dark'];
+const contrast: CSSVariablesResolver = () => ({
   variables: {},
-  light: { '--mantine-color-dimmed': t.colors.gray[7], '--mantine-color-error': t.colors.red[8] },
-  dark: { '--mantine-color-dimmed': t.colors.dark[1] },
+  light: {
+    '--mantine-color-dimmed': 'var(--mantine-color-gray-7)',
+    '--mantine-color-error': 'var(--mantine-color-red-9)',
+    ...Object.fromEntries(colours.map((c) => [`--mantine-color-${c}-text`, `var(--mantine-color-${c}-9)`])),
+    ...Object.fromEntries(
+      colours.map((c) => [`--mantine-color-${c}-light-color`, `color-mix(in srgb, var(--mantine-color-${c}-9) 78%, black)`]),
+    ),
+  },
+  dark: { '--mantine-color-dimmed': 'var(--mantine-color-dark-1)', '--mantine-color-error': 'var(--mantine-color-red-4)' },
 });
 
 const queryClient = new QueryClient({

@@ -103,7 +103,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
           </Button>
         </Alert>
       ) : (
-        <Table.ScrollContainer minWidth={520} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
+        <Table.ScrollContainer minWidth={340} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
           <Table striped highlightOnHover verticalSpacing="xs" aria-label={label} aria-busy={query.isFetching}>
             <Table.Thead>
               <Table.Tr>

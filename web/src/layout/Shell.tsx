@@ -66,7 +66,7 @@ export function Shell({ fallback }: { fallback: ReactNode }) {
               </Group>
             </UnstyledButton>
           </Group>
-          <Menu position="bottom-end" withinPortal>
+          <Menu position="bottom-end" withinPortal withInitialFocusPlaceholder={false}>
             <Menu.Target>
               <Button
                 variant="subtle"

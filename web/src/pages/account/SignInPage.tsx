@@ -73,7 +73,7 @@ export function SignInPage() {
               {info.data?.self_registration && (
                 <Text size="sm" ta="center">
                   No account?{' '}
-                  <Anchor component={Link} to="/sign-up">
+                  <Anchor component={Link} to="/sign-up" underline="always">
                     Sign up
                   </Anchor>
                 </Text>
