@@ -294,7 +294,8 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     operationId: 'getAddition',
     summary: 'Get an addition of an artifact',
     description:
-      "Images and WebAssembly modules offer build_history; Helm charts values.yaml, readme.md and dependencies (see the artifact's addition_links).",
+      "Images and WebAssembly modules offer build_history; Helm charts values.yaml, readme.md and dependencies (see the artifact's addition_links). " +
+      "Images (not indexes) also offer layers, Berth's own addition: the manifest's layers in order (index, digest, media_type, size).",
     params: artifactParams({ addition: str('The addition', { enum: additionNames }) }),
     response: { 200: additionResponse },
     errors: [400, 401, 403, 404, 422, 500],

@@ -64,7 +64,7 @@ export const AdditionLink: SharedSchema = {
 
 export const AdditionLinks: SharedSchema = {
   $id: 'AdditionLinks',
-  description: 'The additions the artifact offers, by name (build_history, values.yaml, readme.md, dependencies)',
+  description: "The additions the artifact offers, by name (build_history, values.yaml, readme.md, dependencies; and Berth's own layers)",
   type: 'object',
   additionalProperties: ref('AdditionLink'),
 };
@@ -215,8 +215,8 @@ export const artifactListQuery: Record<string, JsonSchema> = {
   ...viewQuery,
 };
 
-/** The additions Berth serves, by artifact type. */
-export const additionNames = ['build_history', 'values.yaml', 'readme.md', 'dependencies'];
+/** The additions Berth serves, by artifact type: Harbor's, and Berth's own `layers`. */
+export const additionNames = ['build_history', 'values.yaml', 'readme.md', 'dependencies', 'layers'];
 
 /** GET …/additions/{addition}: JSON or text, depending on the addition. */
 export const additionResponse: JsonSchema = {
@@ -225,7 +225,8 @@ export const additionResponse: JsonSchema = {
     'application/json': {
       schema: arrayOf(
         { type: 'object', additionalProperties: true },
-        "build_history: the history entries of the image config (created, created_by, empty_layer, …); dependencies: each chart dependency's name, version and repository",
+        "build_history: the history entries of the image config (created, created_by, empty_layer, …); dependencies: each chart dependency's name, version and repository; " +
+          "layers (Berth's own, not Harbor's): each layer of an image manifest in order, as index (0-based), digest, media_type and size",
       ),
     },
     'text/plain': { schema: str("values.yaml: the chart's default values") },

@@ -223,7 +223,7 @@ export class ArtifactService {
     return { items: page.items.map((a) => accessoryView(a, Number(artifact.id), artifact.repository_name)), total: page.total };
   }
 
-  /** One of the artifact's additions (build_history, values.yaml, readme.md, dependencies). */
+  /** One of the artifact's additions (build_history, values.yaml, readme.md, dependencies, and Berth's own layers). */
   async addition(artifact: ArtifactRow, name: string): Promise<Addition> {
     const bytes = await this.store.manifestBytes(Number(artifact.id));
     if (!bytes) throw apiError('NOT_FOUND', `artifact ${artifact.digest} was deleted`);

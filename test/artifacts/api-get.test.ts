@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../helpers/api.js';
-import { artifactTypes, pushChart } from '../helpers/artifacts.js';
+import { artifactTypes, pushChart, pushContainerImage } from '../helpers/artifacts.js';
 import { types } from '../helpers/oci.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { artifactKeys, artifactsPath, assertHarborError, chartOptions, seedApp, seedBundle, type Seeded } from './api-fixtures.js';
@@ -56,7 +56,7 @@ describe('get artifact', () => {
     }
   });
 
-  test('an image: IMAGE, its config media type, extra_attrs from the config, build_history link', async () => {
+  test('an image: IMAGE, its config media type, extra_attrs from the config, build_history and layers links', async () => {
     const { body } = await get(`${app}/v2`);
     assert.equal(body.type, 'IMAGE');
     assert.equal(body.media_type, types.config);
@@ -72,6 +72,7 @@ describe('get artifact', () => {
     assert.deepEqual(body.references, []);
     assert.deepEqual(body.addition_links, {
       build_history: { href: `/api/v2.0${app}/${s.image.digest}/additions/build_history`, absolute: false },
+      layers: { href: `/api/v2.0${app}/${s.image.digest}/additions/layers`, absolute: false },
     });
     assert.match(body.icon, /^sha256:[a-f0-9]{64}$/);
     assert.equal(body.pull_time, '0001-01-01T00:00:00.000Z');
@@ -203,6 +204,41 @@ describe('additions', () => {
     assert.equal(res.status, 200);
     assert.match(res.contentType, /^application\/json/);
     assert.deepEqual(JSON.parse(res.text), s.image.configDoc.history);
+  });
+
+  test("layers (Berth's own): the manifest's layers in order as {index, digest, media_type, size}", async () => {
+    assert.equal(s.image.layers.length, 2);
+    const res = await addition(`${app}/v2/additions/layers`);
+    assert.equal(res.status, 200);
+    assert.match(res.contentType, /^application\/json/);
+    const expected = s.image.layers.map((l, index) => ({ index, digest: l.digest, media_type: types.layer, size: l.size }));
+    assert.deepEqual(JSON.parse(res.text), expected);
+    // The same by digest, and for the child images of an index.
+    assert.equal((await addition(`${app}/${s.image.digest}/additions/layers`)).text, res.text);
+    const child = s.index.images[1];
+    const childLayers = await addition(`${app}/${child.digest}/additions/layers`);
+    assert.deepEqual(
+      JSON.parse(childLayers.text).map((l: { digest: string }) => l.digest),
+      child.layers.map((l) => l.digest),
+    );
+  });
+
+  test('layers of a Docker schema 2 image: its Docker layer media type; an index and other kinds have none', async () => {
+    const docker = await pushContainerImage(server, 'library/docker', 'v1', { architecture: 'amd64', os: 'linux' }, { docker: true });
+    const path = artifactsPath('library/docker');
+    const { body } = await get(`${path}/v1`);
+    assert.equal(body.manifest_media_type, types.dockerManifest);
+    assert.deepEqual(Object.keys(body.addition_links), ['build_history', 'layers']);
+    const res = await addition(`${path}/v1/additions/layers`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      JSON.parse(res.text),
+      docker.layers.map((l, index) => ({ index, digest: l.digest, media_type: types.dockerLayer, size: l.size })),
+    );
+    assertHarborError(await get(`${app}/v1/additions/layers`), 404, 'NOT_FOUND');
+    assertHarborError(await get(`${app}/1.2.3/additions/layers`), 404, 'NOT_FOUND', /layers/);
+    assertHarborError(await get(`${app}/wasm-1/additions/layers`), 404, 'NOT_FOUND', /layers/);
+    assertHarborError(await get(`${artifactsPath('library/bundle')}/v1/additions/layers`), 404, 'NOT_FOUND');
   });
 
   test('values.yaml and readme.md: the chart files as text', async () => {

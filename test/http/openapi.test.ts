@@ -343,6 +343,15 @@ describe('real answers match the document', () => {
         { auth: userAuth },
       );
       assert.ok(history.body.length > 0);
+      const layers = await check(
+        `${artifactPath}/additions/{addition}`,
+        `/projects/library/repositories/docs-multi/artifacts/${index.images[0].digest}/additions/layers`,
+        { auth: userAuth },
+      );
+      assert.deepEqual(
+        layers.body.map((l: { digest: string }) => l.digest),
+        index.images[0].layers.map((l) => l.digest),
+      );
       const additions = doc.paths[`${artifactPath}/additions/{addition}`].get.responses['200'].content!;
       for (const name of ['values.yaml', 'readme.md']) {
         const res = await fetch(`${server.url}/api/v2.0/projects/library/repositories/docs-chart/artifacts/0.1.0/additions/${name}`, {

@@ -1,15 +1,15 @@
-// The panels fed by an artifact's additions: build history (images, WASM), values.yaml,
-// readme.md and dependencies (charts).
-import { Anchor, Badge, Code, Group, Skeleton, Spoiler, Stack, Text } from '@mantine/core';
+// The panels fed by an artifact's additions: layers and build history (images, WASM),
+// values.yaml, readme.md and dependencies (charts).
+import { Anchor, Badge, Code, Group, Skeleton, Spoiler, Stack, Table, Text, Title, Tooltip, VisuallyHidden } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { CopyIcon } from '../../components/CopyField';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { formatDateTime } from '../../lib/format';
+import { formatBytes, formatDateTime, shortDigest } from '../../lib/format';
 import { isNever, keys } from '../repository/model';
 import { MarkdownText } from '../repository/parts';
-import { additionQuery, parseList, useAdditionText } from './additions';
+import { additionQuery, parseList, useAdditionList, useAdditionText, type Layer } from './additions';
 
 interface Props {
   project: string;
@@ -48,8 +48,76 @@ function useAdditionPages<T>(
   };
 }
 
-/** The image config's history, as `docker history` shows it; the API offers no layer sizes. */
-export function LayersPanel({ project, repository, digest }: Props) {
+/** The image manifest's layers (Berth's `layers` addition): a short fixed list, so one plain table. */
+function LayerTable({ project, repository, digest }: Props) {
+  const query = useAdditionList<Layer>(project, repository, digest, 'layers');
+  if (query.isPending) return <Skeleton height={120} radius="md" />;
+  if (query.isError) return <ErrorAlert title="Could not load the layers" error={query.error} />;
+  const layers = query.data;
+  if (layers.length === 0) return <Text c="dimmed">This image has no layers.</Text>;
+  const total = layers.reduce((sum, l) => sum + (Number.isFinite(l.size) ? l.size : 0), 0);
+  return (
+    <Stack gap="xs">
+      <Text size="sm" c="dimmed">
+        In the order they are applied; sizes as stored in the registry (usually compressed).
+      </Text>
+      <Table.ScrollContainer minWidth={300} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
+        <Table striped verticalSpacing="xs" horizontalSpacing={8} aria-label="Layers">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th w={36}>
+                <span aria-hidden>#</span>
+                <VisuallyHidden>Layer number</VisuallyHidden>
+              </Table.Th>
+              <Table.Th>Digest</Table.Th>
+              <Table.Th visibleFrom="sm">Media type</Table.Th>
+              <Table.Th ta="right">Size</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {layers.map((layer, i) => (
+              <Table.Tr key={`${i}:${layer.digest}`}>
+                <Table.Td>{i + 1}</Table.Td>
+                <Table.Td>
+                  <Group gap={4} wrap="nowrap">
+                    <Tooltip label={layer.digest} withArrow openDelay={300} maw={560} style={{ wordBreak: 'break-all' }} multiline>
+                      <Text span ff="monospace" size="sm" style={{ whiteSpace: 'nowrap' }}>
+                        {shortDigest(layer.digest)}
+                      </Text>
+                    </Tooltip>
+                    <CopyIcon value={layer.digest} label={`Copy digest of layer ${i + 1}`} />
+                  </Group>
+                </Table.Td>
+                <Table.Td visibleFrom="sm">
+                  <Text span ff="monospace" size="sm" style={{ overflowWrap: 'anywhere' }}>
+                    {layer.media_type}
+                  </Text>
+                </Table.Td>
+                <Table.Td ta="right" style={{ whiteSpace: 'nowrap' }}>
+                  {formatBytes(layer.size)}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+          <Table.Tfoot>
+            <Table.Tr>
+              <Table.Th scope="row" colSpan={2}>
+                Total: {layers.length} {layers.length === 1 ? 'layer' : 'layers'}
+              </Table.Th>
+              <Table.Td visibleFrom="sm" />
+              <Table.Td ta="right" fw={700} style={{ whiteSpace: 'nowrap' }}>
+                {formatBytes(total)}
+              </Table.Td>
+            </Table.Tr>
+          </Table.Tfoot>
+        </Table>
+      </Table.ScrollContainer>
+    </Stack>
+  );
+}
+
+/** The image config's history, as `docker history` shows it. */
+function BuildHistoryTable({ project, repository, digest }: Props) {
   type Row = HistoryEntry & { step: number };
   const client = useQueryClient();
   async function fetchPage({ page, pageSize, search }: TableRequest) {
@@ -113,6 +181,26 @@ export function LayersPanel({ project, repository, digest }: Props) {
       emptyText="This artifact records no build history."
       defaultPageSize={25}
     />
+  );
+}
+
+/**
+ * The Layers section: the manifest's layers when the artifact offers them (images), then the
+ * build history when it offers that (images, WASM). Each addition is loaded only when offered.
+ */
+export function LayersPanel({ layers, history, ...props }: Props & { layers: boolean; history: boolean }) {
+  return (
+    <Stack gap="lg">
+      {layers && <LayerTable {...props} />}
+      {history && (
+        <Stack gap="xs">
+          <Title order={3} size="h5">
+            Build history
+          </Title>
+          <BuildHistoryTable {...props} />
+        </Stack>
+      )}
+    </Stack>
   );
 }
 

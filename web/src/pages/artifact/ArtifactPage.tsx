@@ -33,11 +33,11 @@ const sectionTitles: Record<SectionId, string> = {
   labels: 'Labels',
 };
 
-/** The sections an artifact has: the additions it offers decide Layers, Readme, Values and Dependencies. */
+/** The sections an artifact has: the additions it offers decide Layers (layers, build_history), Readme, Values and Dependencies. */
 function sectionsOf(artifact: Artifact): SectionId[] {
   const additions = artifact.addition_links ?? {};
   const sections: SectionId[] = ['overview', 'tags'];
-  if (additions.build_history) sections.push('layers');
+  if (additions.layers || additions.build_history) sections.push('layers');
   if (additions['readme.md']) sections.push('readme');
   if (additions['values.yaml']) sections.push('values');
   if (additions.dependencies) sections.push('dependencies');
@@ -206,7 +206,13 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
           </Section>
           {sections.includes('layers') && (
             <Section id="layers">
-              <LayersPanel project={project} repository={repository} digest={artifact!.digest} />
+              <LayersPanel
+                project={project}
+                repository={repository}
+                digest={artifact!.digest}
+                layers={Boolean(artifact!.addition_links?.layers)}
+                history={Boolean(artifact!.addition_links?.build_history)}
+              />
             </Section>
           )}
           {sections.includes('readme') && (

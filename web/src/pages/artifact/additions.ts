@@ -3,7 +3,7 @@ import { apiBase, ApiError } from '../../api/client';
 import { artifactApi, keys } from '../repository/model';
 
 /**
- * GET …/artifacts/{digest}/additions/{name}: JSON (build_history, dependencies) or text
+ * GET …/artifacts/{digest}/additions/{name}: JSON (build_history, dependencies, layers) or text
  * (values.yaml, readme.md), so read as text here; the API client parses only JSON.
  */
 async function additionText(path: string): Promise<string> {
@@ -42,7 +42,21 @@ export function useAdditionText(project: string, repository: string, digest: str
   return useQuery(additionQuery(project, repository, digest, name));
 }
 
-/** A JSON addition (build_history, dependencies): a list. */
+/** One layer of an image manifest, as Berth's own `layers` addition gives it, in manifest order. */
+export interface Layer {
+  /** 0-based position in the manifest. */
+  index?: number;
+  digest: string;
+  media_type: string;
+  size: number;
+}
+
+/** A JSON addition that is a list (build_history, dependencies, layers), loaded once and parsed. */
+export function useAdditionList<T>(project: string, repository: string, digest: string, name: string) {
+  return useQuery({ ...additionQuery(project, repository, digest, name), select: (text: string) => parseList<T>(text) });
+}
+
+/** A JSON addition (build_history, dependencies, layers): a list. */
 export function parseList<T>(text: string | undefined): T[] {
   if (!text) return [];
   const value = JSON.parse(text) as unknown;
