@@ -4,7 +4,7 @@
 // Berth carries no TypeScript loader (about 50 MiB less resident memory).
 // Then builds the portal (web/) with Vite into web/dist, with gzip and brotli copies of
 // each asset that `berth serve` sends to browsers that accept them.
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,13 +34,17 @@ await build({
 });
 writeFileSync(path.join(root, 'dist', '.built'), new Date().toISOString());
 
-if (!process.argv.includes('--server-only')) {
-  await viteBuild({ root: path.join(root, 'web'), logLevel: 'warn' });
-  const assets = path.join(root, 'web', 'dist', 'assets');
+{
+  // Built beside web/dist and swapped in, so a running Berth never serves a half-built portal.
+  const next = path.join(root, 'web', 'dist.next');
+  await viteBuild({ root: path.join(root, 'web'), logLevel: 'warn', build: { outDir: next, emptyOutDir: true } });
+  const assets = path.join(next, 'assets');
   for (const name of readdirSync(assets)) {
     if (!/\.(js|css|svg|json)$/.test(name)) continue;
     const bytes = readFileSync(path.join(assets, name));
     writeFileSync(path.join(assets, `${name}.gz`), gzipSync(bytes, { level: 9 }));
     writeFileSync(path.join(assets, `${name}.br`), brotliCompressSync(bytes));
   }
+  rmSync(path.join(root, 'web', 'dist'), { recursive: true, force: true });
+  renameSync(next, path.join(root, 'web', 'dist'));
 }

@@ -13,7 +13,7 @@ import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from '../repository/ArtifactIcon';
 import { artifactApi, isDigest, isIndex, keys, typeLabel, type Artifact } from '../repository/model';
 import { PageCrumbs, PullMenu, TimeText } from '../repository/parts';
-import { useProjectPermissions } from '../repository/permissions';
+import { useProjectAccess } from '../../auth/permissions';
 import { AccessoriesPanel } from './AccessoriesPanel';
 import { DependenciesPanel, LayersPanel, ReadmePanel, ValuesPanel } from './AdditionPanels';
 import { LabelsPanel } from './LabelsPanel';
@@ -84,7 +84,7 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
       }),
   });
   const artifact = query.data;
-  const can = useProjectPermissions(artifact?.project_id);
+  const can = useProjectAccess(artifact?.project_id);
 
   const crumbs = [
     { label: 'Projects', to: '/projects' },

@@ -9,7 +9,8 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column } from '../../components/DataTable';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { AddMemberModal } from './AddMemberModal';
-import { permissionsKey, projectApiPath, projectKey, roleName, roleOptions, summaryKey, type Member } from './model';
+import { permissionsKey } from '../../auth/permissions';
+import { projectApiPath, projectKey, roleName, roleOptions, summaryKey, type Member } from './model';
 import type { TabProps } from './ProjectPage';
 
 export function MembersTab({ project, can }: TabProps) {

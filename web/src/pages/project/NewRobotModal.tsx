@@ -1,9 +1,10 @@
 import { Alert, Button, Checkbox, Group, Modal, NumberInput, Stack, Table, Text, TextInput } from '@mantine/core';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api/client';
 import { notifyDone } from '../../lib/notify';
-import type { Permission, Project, RobotCreated } from './model';
+import { useProjectPermissions } from '../../auth/permissions';
+import type { Project, RobotCreated } from './model';
 
 const actionOrder = ['pull', 'push', 'read', 'list', 'create', 'update', 'delete', 'stop', 'operate'];
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -40,20 +41,17 @@ export function NewRobotModal({
   const [busy, setBusy] = useState(false);
 
   // The user's own permissions (same query as the page's, unselected), so the table needs no second request.
-  const held = useQuery({
-    queryKey: ['project-permissions', project.project_id],
-    queryFn: () => api.get<Permission[]>('/users/current/permissions', { scope: `/project/${project.project_id}`, relative: true }),
-    staleTime: 60_000,
-  });
+  const held = useProjectPermissions(project.project_id);
   const grid = useMemo(() => {
     const byResource = new Map<string, Set<string>>();
-    for (const p of held.data ?? []) {
-      if (!byResource.has(p.resource)) byResource.set(p.resource, new Set());
-      byResource.get(p.resource)!.add(p.action);
+    for (const pair of held.data ?? []) {
+      const [resource, action] = pair.split(':');
+      if (!byResource.has(resource)) byResource.set(resource, new Set());
+      byResource.get(resource)!.add(action);
     }
     const actions = actionOrder.filter((a) => [...byResource.values()].some((set) => set.has(a)));
     const resources = [...byResource.keys()].sort((a, b) => (a === 'repository' ? -1 : b === 'repository' ? 1 : a.localeCompare(b)));
-    return { byResource, actions, resources, all: (held.data ?? []).map((p) => `${p.resource}:${p.action}`) };
+    return { byResource, actions, resources, all: [...(held.data ?? [])] };
   }, [held.data]);
 
   function close() {

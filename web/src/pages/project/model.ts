@@ -26,11 +26,6 @@ export interface ProjectSummary {
   quota?: { hard?: Record<string, number>; used?: Record<string, number> };
 }
 
-export interface Permission {
-  resource: string;
-  action: string;
-}
-
 export interface Repository {
   id: number;
   project_id: number;
@@ -115,22 +110,10 @@ export async function fetchProject(name: string): Promise<Project> {
 }
 
 export const projectKey = (name: string) => ['project', name] as const;
-export const permissionsKey = (projectId: number) => ['project-permissions', projectId] as const;
 export const summaryKey = (projectId: number) => ['project-summary', projectId] as const;
 
 export function useProject(name: string) {
   return useQuery({ queryKey: projectKey(name), queryFn: () => fetchProject(name) });
-}
-
-/** What the signed-in user may do in the project, as `resource:action` strings. */
-export function useProjectPermissions(projectId: number | undefined) {
-  return useQuery({
-    queryKey: permissionsKey(projectId ?? 0),
-    enabled: projectId !== undefined,
-    queryFn: () => api.get<Permission[]>('/users/current/permissions', { scope: `/project/${projectId}`, relative: true }),
-    select: (list) => new Set(list.map((p) => `${p.resource}:${p.action}`)),
-    staleTime: 60_000,
-  });
 }
 
 /** `/projects/{id}`: sub-resources are addressed by id, which never needs X-Is-Resource-Name. */

@@ -1,7 +1,7 @@
 import { ActionIcon, Anchor, Badge, Button, Group, SegmentedControl, Text, Title, Tooltip } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { IconPlus, IconTrash } from '@tabler/icons-react';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, segment } from '../../api/client';
@@ -12,7 +12,8 @@ import { formatDateTime, formatRelative } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
 import { projectPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
-import { isPublic, roleName, type Permission, type Project } from '../project/model';
+import { usePermissions } from '../../auth/permissions';
+import { isPublic, roleName, type Project } from '../project/model';
 import { NewProjectModal } from './NewProjectModal';
 
 type Visibility = 'all' | 'public' | 'private';
@@ -31,12 +32,7 @@ export function AccessBadge({ project }: { project: Pick<Project, 'metadata'> })
 
 /** Whether the signed-in user may create projects (auth.project_creation_restriction), from the system permissions. */
 function useMayCreateProject(): boolean {
-  const query = useQuery({
-    queryKey: ['system-permissions'],
-    queryFn: () => api.get<Permission[]>('/users/current/permissions', { scope: '/system', relative: true }),
-    staleTime: 60_000,
-  });
-  return query.data?.some((p) => p.resource === 'project' && p.action === 'create') ?? false;
+  return usePermissions('/system').data?.has('project:create') ?? false;
 }
 
 export function ProjectsPage() {

@@ -14,7 +14,7 @@ import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from './ArtifactIcon';
 import { artifactApi, isIndex, keys, platformText, repositoryApi, typeLabel, type Artifact, type Repository } from './model';
 import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, TimeText } from './parts';
-import { useProjectPermissions } from './permissions';
+import { useProjectAccess } from '../../auth/permissions';
 
 const shownTags = 3;
 
@@ -173,7 +173,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
     queryKey: keys.repository(project, repository),
     queryFn: () => api.get<Repository>(repositoryApi(project, repository)),
   });
-  const can = useProjectPermissions(repoQuery.data?.project_id);
+  const can = useProjectAccess(repoQuery.data?.project_id);
 
   const crumbs = [
     { label: 'Projects', to: '/projects' },
