@@ -36,7 +36,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     },
     async signOut() {
       await api.signOut();
-      client.clear();
+      // The signed-in pages unmount once the session is gone; clearing the cache now would make
+      // them refetch without a session first. Signing in clears it.
       client.setQueryData(['session'], null);
     },
     async refresh() {
