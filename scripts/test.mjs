@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts through node:test (Node 20's --test takes no globs).
-// Arguments narrow the run to files whose path contains one of them.
+// Arguments narrow the run to files whose path contains one of them; `--skip=x,y` leaves
+// out the files whose path contains x or y.
 //
 // On SQLite by default. With BERTH_TEST_DATABASE_URL set to a PostgreSQL server (or with
 // --postgres, which means postgres://postgres@127.0.0.1:5432/postgres unless the variable
@@ -23,9 +24,11 @@ const args = process.argv.slice(2);
 const env = { ...process.env };
 if (args.includes('--postgres') && !env.BERTH_TEST_DATABASE_URL)
   env.BERTH_TEST_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const filters = args.filter((a) => a !== '--postgres');
+const skips = args.filter((a) => a.startsWith('--skip=')).flatMap((a) => a.slice('--skip='.length).split(',').filter(Boolean));
+const filters = args.filter((a) => a !== '--postgres' && !a.startsWith('--skip='));
 const files = find('test')
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
+  .filter((f) => !skips.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
