@@ -4,8 +4,9 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search
-//                                 (artifacts and search are Harbor-API listings, Berth only)
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal
+//                                 (artifacts and search are Harbor-API listings, portal loads the
+//                                 web portal's pages in Chromium; the three are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -24,6 +25,18 @@ import { startPgS3, type PgS3Backend } from './backends.js';
 import { SyntheticBlob, sha256, smallBlob } from './data.js';
 import { Client, pool } from './http.js';
 import { load, loadTool, type LoadResult } from './load.js';
+import {
+  chromiumMissing,
+  launchChromium,
+  measurePortal,
+  portalSignIn,
+  shownText,
+  stats,
+  type Load,
+  type Mode,
+  type PortalPage,
+  type Stats,
+} from './portal.js';
 import {
   benchPassword,
   cleanupSync,
@@ -46,10 +59,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal'] as const;
 type Phase = (typeof phases)[number];
-/** Phases that measure only Berth: docker-registry has no Harbor API to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search']);
+/** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -81,7 +94,8 @@ const backendServerName: Record<BackendId, string> = { embedded: 'berth', 'pg-s3
 const unavailable = new Map<BackendId, string>();
 
 // artifacts: artifacts in the one repository of the artifact-list phase; searchRepos: repositories
-// of the search phase; serialSeconds: the 1-client run of each Harbor-API listing.
+// of the search phase; serialSeconds: the 1-client run of each Harbor-API listing; portalLoads:
+// cold loads of each portal page (each followed by a warm one), within phaseSeconds per Berth.
 const P = quick
   ? {
       blobMiB: 32,
@@ -93,6 +107,7 @@ const P = quick
       repos: 200,
       artifacts: 1000,
       searchRepos: 1000,
+      portalLoads: 3,
       rssMiB: 128,
       warmupSeconds: 1,
       populateConcurrency: 16,
@@ -109,6 +124,7 @@ const P = quick
       repos: 2000,
       artifacts: 10_000,
       searchRepos: 10_000,
+      portalLoads: 10,
       rssMiB: 1024,
       warmupSeconds: 2,
       populateConcurrency: 16,
@@ -126,11 +142,13 @@ function log(message: string): void {
 }
 
 // Hard deadline: whatever happens, stop the registries and s3rver, drop the database, remove the temp dirs, exit.
+// The portal phase, bounded by phaseSeconds per Berth, adds that bound to it.
+const deadlineSeconds = P.totalSeconds + (runs('portal') ? backends.length * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
-  process.stderr.write(`bench: exceeded its ${P.totalSeconds} s deadline; stopping\n`);
+  process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
   process.exit(2);
-}, P.totalSeconds * 1000);
+}, deadlineSeconds * 1000);
 watchdog.unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -850,6 +868,161 @@ async function phaseSearch(images: Map<Target, Image>): Promise<void> {
   }
 }
 
+// Portal (Berth only) ---------------------------------------------------------------------------
+
+/** One portal page in one mode (cold or warm), measured on each Berth. */
+interface PortalRow {
+  page: string;
+  mode: Mode;
+  results: Partial<Record<BackendId, Stats>>;
+}
+const portalRows: PortalRow[] = [];
+/** Chromium and playwright-core versions, once the portal phase has launched the browser. */
+let portalBrowser = '';
+
+const kib = (bytes: number) => `${fmt(bytes / 1024)} KiB`;
+
+/**
+ * The repository with the most artifacts among those the phases seed in `library`
+ * (artifacts: 10,000; tags: 5,000; base: 1, always there), and the newest of its artifacts.
+ */
+async function busiestRepository(t: Target): Promise<{ repository: string; artifacts: number; digest: string }> {
+  let best: { repository: string; artifacts: number } | null = null;
+  for (const repository of ['artifacts', 'tags', 'base']) {
+    const res = await t.client.request('GET', `/api/v2.0/projects/library/repositories/${repository}`);
+    if (res.status === 404) continue;
+    if (res.status !== 200) throw new Error(`${t.server.name} GET repository library/${repository}: HTTP ${res.status}`);
+    const artifacts = Number((JSON.parse(res.body.toString('utf8')) as { artifact_count?: number }).artifact_count);
+    if (!best || artifacts > best.artifacts) best = { repository, artifacts };
+  }
+  if (!best) throw new Error(`${t.server.name}: none of library/artifacts, library/tags, library/base exists`);
+  const res = await t.client.expect(
+    [200],
+    'GET',
+    `/api/v2.0/projects/library/repositories/${best.repository}/artifacts?page=1&page_size=1&sort=-push_time`,
+  );
+  const [newest] = JSON.parse(res.body.toString('utf8')) as Array<{ digest: string }>;
+  if (!newest) throw new Error(`${t.server.name}: library/${best.repository} lists no artifact`);
+  return { ...best, digest: newest.digest };
+}
+
+/** One load in words: what it fetched, by resource type, and how it was encoded. */
+function describeLoad(l: Load): string {
+  const types = [...l.byType]
+    .sort(([, a], [, b]) => b.bytes - a.bytes)
+    .map(([type, x]) => `${type} ${x.requests} (${kib(x.bytes)})`)
+    .join(', ');
+  const encodings = [...l.encodings].map(([e, n]) => `${e} ×${n}`).join(', ');
+  return `${l.requests} requests${l.fromCache ? ` (${l.fromCache} from the cache)` : ''}, ${kib(l.bytes)}: ${types}; Content-Encoding over the network: ${encodings || 'none'}`;
+}
+
+async function phasePortal(): Promise<void> {
+  log(`9. portal page loads (Berth only: docker-registry has no portal, and no Harbor runs on this machine)`);
+  const missing = chromiumMissing();
+  if (missing) {
+    log(`   skipped: the portal phase ${missing}`);
+    notes.push(`portal: skipped, the phase ${missing}`);
+    return;
+  }
+  let browser: Awaited<ReturnType<typeof launchChromium>>;
+  try {
+    browser = await launchChromium();
+  } catch (err) {
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    log(`   skipped: Chromium did not start: ${reason}`);
+    notes.push(`portal: skipped, Chromium did not start: ${reason}`);
+    return;
+  }
+  const playwrightVersion = (
+    JSON.parse(readFileSync(path.join(root, 'node_modules', 'playwright-core', 'package.json'), 'utf8')) as { version: string }
+  ).version;
+  portalBrowser = `Chromium ${browser.version()} (Debian, headless), playwright-core ${playwrightVersion}`;
+  log(`   ${portalBrowser}; 1280×800; ${P.portalLoads} rounds per page after one unmeasured, at most ${P.phaseSeconds} s per Berth`);
+  try {
+    for (const t of berths) {
+      const busiest = await busiestRepository(t);
+      const repoPath = `/projects/library/repositories/${busiest.repository}`;
+      const pages: PortalPage[] = [
+        { name: 'projects list', path: '/projects', shown: { table: 'Projects' } },
+        { name: `repository page, library/${busiest.repository}`, path: repoPath, shown: { table: 'Artifacts' } },
+        {
+          name: `artifact page, library/${busiest.repository}`,
+          path: `${repoPath}/-/artifacts/${encodeURIComponent(busiest.digest)}`,
+          shown: { heading: 'Overview' },
+        },
+      ];
+      const session = await portalSignIn(t.server.base, 'admin', benchPassword);
+      log(
+        `   ${t.server.name}: signed in through POST /c/login; the busiest repository is library/${busiest.repository} ` +
+          `(${busiest.artifacts} artifacts), its newest artifact ${busiest.digest.slice(0, 19)}…`,
+      );
+      const results = await measurePortal({
+        browser,
+        base: t.server.base,
+        session,
+        pages,
+        loads: P.portalLoads,
+        deadline: Date.now() + P.phaseSeconds * 1000,
+        log: (m) => log(`   ${t.server.name} ${m}`),
+      });
+      for (const r of results) {
+        const label = r.page.name;
+        for (const mode of ['cold', 'warm'] as const) {
+          const loads = r.loads[mode];
+          const s = stats(loads);
+          let row = portalRows.find((x) => x.page === label && x.mode === mode);
+          if (!row) {
+            row = { page: label, mode, results: {} };
+            portalRows.push(row);
+          }
+          if (!s) continue;
+          row.results[t.backend!] = s;
+          log(
+            `   ${who(t)} ${mode} ${r.page.path.length > 60 ? `${r.page.path.slice(0, 57)}…` : r.page.path}: ` +
+              `median ${fmt(s.medianMs)} ms, p95 ${fmt(s.p95Ms)} ms of ${s.loads}; in the page: data at ${fmt(s.inPageMedianMs)} ms ` +
+              `(p95 ${fmt(s.inPageP95Ms)}), HTML ${fmt(s.responseEndMedianMs)} ms, DOMContentLoaded ${fmt(s.domContentLoadedMedianMs)} ms, ` +
+              `load ${fmt(s.loadEventMedianMs)} ms; ${fmt(s.requests, 0)} requests, ${kib(s.bytes)}`,
+          );
+          // What one load consists of: the first measured one, in detail.
+          log(`   ${''.padEnd(16)} one ${mode} load: ${describeLoad(loads[0])}`);
+          if (t === berths[0])
+            log(
+              `   ${''.padEnd(16)} its requests, ms after the document's (sent–finished; c = from the cache): ` +
+                loads[0].timeline
+                  .map((x) => `${x.what} ${Math.round(x.start)}–${Number.isFinite(x.end) ? Math.round(x.end) : '?'}${x.cached ? ' c' : ''}`)
+                  .join(', '),
+            );
+          if (mode === 'cold') {
+            log(`   ${''.padEnd(16)} its API requests: ${loads[0].api.join(', ') || 'none'}`);
+            // The same files on every Berth: listed once.
+            if (t === berths[0])
+              log(
+                `   ${''.padEnd(16)} its assets (KiB as transferred): ${[...loads[0].assets].map(([file, bytes]) => `${file} ${fmt(bytes / 1024)}`).join(', ')}`,
+              );
+          }
+          const failed = [...new Set(loads.flatMap((l) => l.failed))];
+          if (failed.length)
+            notes.push(`portal, ${backendTitle[t.backend!]}, ${label}, ${mode}: answers of 400 or more: ${failed.join(', ')}`);
+          const contentLength = s.contentLength;
+          if (mode === 'cold')
+            notes.push(
+              `portal, ${backendTitle[t.backend!]}, ${label}: a cold load transfers ${kib(s.bytes)} (CDP encodedDataLength, response headers included); ` +
+                `the Content-Length of its responses adds up to ${kib(contentLength)}`,
+            );
+        }
+        if (r.failures.length)
+          notes.push(`portal, ${backendTitle[t.backend!]}, ${label}: ${r.failures.length} failed load(s): ${r.failures.join('; ')}`);
+        if (r.stopped) notes.push(`portal, ${backendTitle[t.backend!]}, ${label}: stopped early (${r.stopped})`);
+      }
+      notes.push(
+        `portal, ${backendTitle[t.backend!]}: pages ${pages.map((p) => `${p.path} (shown: ${shownText(p.shown)})`).join('; ')}; library/${busiest.repository} has ${busiest.artifacts} artifacts`,
+      );
+    }
+  } finally {
+    await browser.close();
+  }
+}
+
 // Report --------------------------------------------------------------------------------------
 
 /** Markdown table. */
@@ -942,6 +1115,37 @@ function apiTable(): string {
   return markdown(header, body);
 }
 
+function portalTable(): string {
+  const both = backends.length === 2;
+  const header = [
+    'portal page (Berth only)',
+    'load',
+    ...backends.flatMap((b) => [
+      `${backendShort[b]} loads`,
+      `${backendShort[b]} median ms`,
+      `${backendShort[b]} p95 ms`,
+      `${backendShort[b]} in-page ms`,
+      `${backendShort[b]} requests`,
+      `${backendShort[b]} KiB`,
+    ]),
+    ...(both ? ['PG+S3 / embedded median'] : []),
+  ];
+  const body = portalRows.map((r) => [
+    r.page,
+    r.mode,
+    ...backends.flatMap((b) => {
+      const why = unavailable.get(b);
+      if (why) return [why, '—', '—', '—', '—', '—'];
+      const x = r.results[b];
+      if (!x) return ['0', 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+      const requests = `${fmt(x.requests, 0)}${x.fromCache ? ` (${fmt(x.fromCache, 0)} cached)` : ''}`;
+      return [String(x.loads), fmt(x.medianMs), fmt(x.p95Ms), fmt(x.inPageMedianMs), requests, fmt(x.bytes / 1024)];
+    }),
+    ...(both ? [unavailable.size ? '—' : ratioText(r.results['pg-s3']?.medianMs, r.results.embedded?.medianMs)] : []),
+  ]);
+  return markdown(header, body);
+}
+
 function cpuTable(): string {
   const names = [...new Set(cpuRows.flatMap((r) => [...r.used.keys()]))];
   const header = ['phase', 'wall s', ...names.map((n) => `${n} CPU s`)];
@@ -959,6 +1163,7 @@ function machine(): string {
     `node ${process.version}; ${dockerRegistryVersion()}; load generator: ${loadTool()}`,
     `mode: ${quick ? 'quick (smoke run; sizes reduced)' : 'full'}; Berth run ${compiled ? 'as transpiled JavaScript under plain node (--compiled)' : 'through bin/berth.js (dist/ when built, else tsx)'}`,
     `backends: ${backends.map((b) => `${b} (${b === 'embedded' ? 'SQLite + filesystem' : (unavailable.get(b) ?? backendDescription)})`).join('; ')}`,
+    ...(portalBrowser ? [`portal: ${portalBrowser}`] : []),
   ].join('\n');
 }
 
@@ -1082,6 +1287,7 @@ async function main(): Promise<void> {
     if (runs('rss')) await phase('rss', phaseRss);
     if (runs('artifacts')) await phase('artifacts', () => phaseArtifacts(images));
     if (runs('search')) await phase('search', () => phaseSearch(images));
+    if (runs('portal')) await phase('portal', phasePortal);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1101,7 +1307,17 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${machine()}\nelapsed: ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   if (rows.length) process.stdout.write(`\n${table()}\n`);
   if (apiRows.length) process.stdout.write(`\nHarbor-API listings — ${berthOnlyNote}:\n\n${apiTable()}\n`);
-  if (cpuRows.length) process.stdout.write(`\nCPU seconds used per phase (2 cores: at most 2 × wall; wrk not counted):\n\n${cpuTable()}\n`);
+  if (portalRows.length)
+    process.stdout.write(
+      `\nPortal page loads — Berth only, ${portalBrowser}: ms from before page.goto until the data is on screen ` +
+        `(test process; median and nearest-rank p95), in-page ms = the page's own clock from navigation start to the first ` +
+        `frame with the data (median); cold = a fresh context (empty cache), warm = the same URL again in that context; ` +
+        `requests and KiB (CDP encodedDataLength: headers + bodies as received) are medians:\n\n${portalTable()}\n`,
+    );
+  if (cpuRows.length)
+    process.stdout.write(
+      `\nCPU seconds used per phase (2 cores: at most 2 × wall; wrk${portalBrowser ? ' and Chromium' : ''} not counted):\n\n${cpuTable()}\n`,
+    );
   if (notes.length) process.stdout.write(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (cpuProf) process.stdout.write(`\nBerth's CPU profiles are in ${profileDir}/ (open them in Chrome DevTools or speedscope)\n`);
 }

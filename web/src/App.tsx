@@ -1,33 +1,22 @@
 import { Center, Loader } from '@mantine/core';
-import { lazy, Suspense, type ComponentType, type ReactNode } from 'react';
+import type { ComponentType, ReactNode } from 'react';
 import { createBrowserRouter, Navigate, RouterProvider, useLocation, useParams } from 'react-router';
 import { useSession } from './auth/session';
 import { ErrorAlert } from './components/ErrorAlert';
 import { Shell } from './layout/Shell';
 import { SignInPage } from './pages/account/SignInPage';
 
-// Each page is its own chunk, loaded when first shown: the sign-in page does not carry the
-// artifact page's Markdown renderer.
-const named = <K extends string>(load: () => Promise<Record<K, ComponentType<any>>>, name: K) =>
-  lazy(() => load().then((module) => ({ default: module[name] })));
-const AuditLogPage = named(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage');
-const LabelsPage = named(() => import('./pages/admin/LabelsPage'), 'LabelsPage');
-const SystemPage = named(() => import('./pages/admin/SystemPage'), 'SystemPage');
-const UsersPage = named(() => import('./pages/admin/UsersPage'), 'UsersPage');
-const SignUpPage = named(() => import('./pages/account/SignUpPage'), 'SignUpPage');
-const ArtifactPage = named(() => import('./pages/artifact/ArtifactPage'), 'ArtifactPage');
-const NotFoundPage = named(() => import('./pages/NotFoundPage'), 'NotFoundPage');
-const ProjectPage = named(() => import('./pages/project/ProjectPage'), 'ProjectPage');
-const ProjectsPage = named(() => import('./pages/projects/ProjectsPage'), 'ProjectsPage');
-const RepositoryPage = named(() => import('./pages/repository/RepositoryPage'), 'RepositoryPage');
-
-function Loading() {
-  return (
-    <Center mih={200}>
-      <Loader aria-label="Loading" />
-    </Center>
-  );
+// Each page is its own chunk, which the router loads before it shows the page (route `lazy`):
+// the page renders at once with its module and starts its requests then. (React.lazy behind
+// Suspense would hold a just-loaded page back for React's fallback throttle, ~300 ms.)
+type Loaded = { Component: ComponentType };
+function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K, wrap?: (page: ReactNode) => ReactNode) {
+  return async (): Promise<Loaded> => {
+    const Page: ComponentType = (await load())[name];
+    return { Component: wrap ? () => wrap(<Page />) : Page };
+  };
 }
+const adminOnly = (content: ReactNode) => <RequireAdmin>{content}</RequireAdmin>;
 
 function RequireSignIn({ children }: { children: ReactNode }) {
   const session = useSession();
@@ -49,74 +38,54 @@ function RequireAdmin({ children }: { children: ReactNode }) {
 }
 
 /** /projects/:project/repositories/<name with slashes>[/-/artifacts/<reference>] */
-function RepositoryOrArtifact() {
-  const params = useParams();
-  const project = params.project!;
-  const tail = params['*'] ?? '';
-  const marker = tail.indexOf('/-/artifacts/');
-  if (marker < 0) return <RepositoryPage key={tail} project={project} repository={tail.replace(/\/$/, '')} />;
-  const repository = tail.slice(0, marker);
-  const reference = tail.slice(marker + '/-/artifacts/'.length);
-  return <ArtifactPage key={tail} project={project} repository={repository} reference={reference} />;
+async function repositoryOrArtifact(): Promise<Loaded> {
+  const [{ RepositoryPage }, { ArtifactPage }] = await Promise.all([
+    import('./pages/repository/RepositoryPage'),
+    import('./pages/artifact/ArtifactPage'),
+  ]);
+  function RepositoryOrArtifact() {
+    const params = useParams();
+    const project = params.project!;
+    const tail = params['*'] ?? '';
+    const marker = tail.indexOf('/-/artifacts/');
+    if (marker < 0) return <RepositoryPage key={tail} project={project} repository={tail.replace(/\/$/, '')} />;
+    const repository = tail.slice(0, marker);
+    const reference = tail.slice(marker + '/-/artifacts/'.length);
+    return <ArtifactPage key={tail} project={project} repository={repository} reference={reference} />;
+  }
+  return { Component: RepositoryOrArtifact };
 }
+
+const projectPage = () => import('./pages/project/ProjectPage');
 
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInPage /> },
-  {
-    path: '/sign-up',
-    element: (
-      <Suspense fallback={<Loading />}>
-        <SignUpPage />
-      </Suspense>
-    ),
-  },
+  { path: '/sign-up', lazy: page(() => import('./pages/account/SignUpPage'), 'SignUpPage') },
   {
     element: (
       <RequireSignIn>
-        <Shell fallback={<Loading />} />
+        <Shell />
       </RequireSignIn>
     ),
     children: [
       { path: '/', element: <Navigate to="/projects" replace /> },
-      { path: '/projects', element: <ProjectsPage /> },
-      { path: '/projects/:project', element: <ProjectPage /> },
-      { path: '/projects/:project/repositories', element: <ProjectPage tab="repositories" /> },
-      { path: '/projects/:project/repositories/*', element: <RepositoryOrArtifact /> },
-      { path: '/projects/:project/:tab', element: <ProjectPage /> },
+      { path: '/projects', lazy: page(() => import('./pages/projects/ProjectsPage'), 'ProjectsPage') },
+      { path: '/projects/:project', lazy: page(projectPage, 'ProjectPage') },
+      {
+        path: '/projects/:project/repositories',
+        lazy: async () => {
+          const { ProjectPage } = await projectPage();
+          return { Component: () => <ProjectPage tab="repositories" /> };
+        },
+      },
+      { path: '/projects/:project/repositories/*', lazy: repositoryOrArtifact },
+      { path: '/projects/:project/:tab', lazy: page(projectPage, 'ProjectPage') },
       { path: '/admin', element: <Navigate to="/admin/users" replace /> },
-      {
-        path: '/admin/users',
-        element: (
-          <RequireAdmin>
-            <UsersPage />
-          </RequireAdmin>
-        ),
-      },
-      {
-        path: '/admin/labels',
-        element: (
-          <RequireAdmin>
-            <LabelsPage />
-          </RequireAdmin>
-        ),
-      },
-      {
-        path: '/admin/audit-logs',
-        element: (
-          <RequireAdmin>
-            <AuditLogPage />
-          </RequireAdmin>
-        ),
-      },
-      {
-        path: '/admin/system',
-        element: (
-          <RequireAdmin>
-            <SystemPage />
-          </RequireAdmin>
-        ),
-      },
-      { path: '*', element: <NotFoundPage /> },
+      { path: '/admin/users', lazy: page(() => import('./pages/admin/UsersPage'), 'UsersPage', adminOnly) },
+      { path: '/admin/labels', lazy: page(() => import('./pages/admin/LabelsPage'), 'LabelsPage', adminOnly) },
+      { path: '/admin/audit-logs', lazy: page(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage', adminOnly) },
+      { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
+      { path: '*', lazy: page(() => import('./pages/NotFoundPage'), 'NotFoundPage') },
     ],
   },
 ]);

@@ -12,7 +12,7 @@ import {
   IconUsers,
   IconListDetails,
 } from '@tabler/icons-react';
-import { Suspense, useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../auth/session';
 import { AboutModal } from '../pages/account/AboutModal';
@@ -27,7 +27,7 @@ const adminLinks = [
 ];
 
 /** The frame of every signed-in page: header with the user menu, navigation, content. */
-export function Shell({ fallback }: { fallback: ReactNode }) {
+export function Shell() {
   const session = useSession();
   const navigate = useNavigate();
   const location = useLocation();
@@ -123,9 +123,7 @@ export function Shell({ fallback }: { fallback: ReactNode }) {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
-        <Suspense fallback={fallback}>
-          <Outlet />
-        </Suspense>
+        <Outlet />
       </AppShell.Main>
       <ChangePasswordModal opened={dialog === 'password'} onClose={() => setDialog(null)} />
       <AboutModal opened={dialog === 'about'} onClose={() => setDialog(null)} />

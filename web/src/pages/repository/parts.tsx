@@ -1,21 +1,7 @@
 // Small pieces the repository and artifact pages share.
-import {
-  ActionIcon,
-  Anchor,
-  Badge,
-  Box,
-  Breadcrumbs,
-  Button,
-  Menu,
-  Text,
-  Title,
-  Tooltip,
-  Typography,
-  type TitleOrder,
-} from '@mantine/core';
+import { ActionIcon, Anchor, Badge, Box, Breadcrumbs, Button, Menu, Skeleton, Text, Tooltip, type TitleOrder } from '@mantine/core';
 import { IconBrandDocker, IconChevronDown, IconCopy, IconSteeringWheel, IconTerminal2 } from '@tabler/icons-react';
-import type { ReactNode } from 'react';
-import Markdown from 'react-markdown';
+import { lazy, Suspense, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { formatDateTime, formatRelative, shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -91,45 +77,17 @@ export function LabelBadge({ label, rightSection }: { label: Pick<Label, 'name' 
   );
 }
 
-function headingLevels(text: string): number {
-  let min = 6;
-  for (const match of text.matchAll(/^ {0,3}(#{1,6})\s/gm)) min = Math.min(min, match[1].length);
-  if (/^[^\n]+\n=+\s*$/m.test(text)) min = 1;
-  else if (min > 2 && /^[^\n-][^\n]*\n-{2,}\s*$/m.test(text)) min = 2;
-  return min;
-}
+const LazyMarkdownText = lazy(() => import('./MarkdownText').then((m) => ({ default: m.MarkdownText })));
 
 /**
- * Markdown from a user (a description, a chart's README): headings are moved down so the
- * document's top level becomes `top` (the page keeps its one h1 and its heading order).
+ * Markdown from a user (a description, a chart's README), rendered by a chunk of its own
+ * (react-markdown) loaded only where there is Markdown to show.
  */
-export function MarkdownText({ children, top = 3 }: { children: string; top?: TitleOrder }) {
-  const shift = top - headingLevels(children);
-  const heading = (level: number) =>
-    function Heading({ children: content }: { children?: ReactNode }) {
-      const order = Math.min(6, Math.max(top, level + shift)) as TitleOrder;
-      return <Title order={order}>{content}</Title>;
-    };
+export function MarkdownText(props: { children: string; top?: TitleOrder }) {
   return (
-    <Typography>
-      <Markdown
-        components={{
-          h1: heading(1),
-          h2: heading(2),
-          h3: heading(3),
-          h4: heading(4),
-          h5: heading(5),
-          h6: heading(6),
-          a: ({ href, children: content }) => (
-            <Anchor href={href} target="_blank" rel="noopener noreferrer" style={{ textDecoration: 'underline' }}>
-              {content}
-            </Anchor>
-          ),
-        }}
-      >
-        {children}
-      </Markdown>
-    </Typography>
+    <Suspense fallback={<Skeleton height={16} width="60%" aria-label="Loading text" />}>
+      <LazyMarkdownText {...props} />
+    </Suspense>
   );
 }
 
