@@ -88,6 +88,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Projects count repositories, and repositories look up public projects, each through the other's service.
   const projects: ProjectService = new ProjectService(new ProjectStore(database.db), {
     countsByProject: (ids) => repositories.countsByProject(ids),
+    projectStorage: (id) => repositories.projectStorage(id),
   });
   const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db), {
     publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),

@@ -86,6 +86,8 @@ function onePair(body: Record<string, unknown>): [string, unknown] {
 export interface ProjectRepositories {
   /** Repositories (holding an artifact) per project; every id given is in the map. */
   countsByProject(projectIds: number[]): Promise<Map<number, number>>;
+  /** Bytes of the distinct blobs the project's repositories hold. */
+  projectStorage(projectId: number): Promise<number>;
 }
 
 export class ProjectService {
@@ -203,6 +205,11 @@ export class ProjectService {
 
   async repositoryCount(project: Project): Promise<number> {
     return (await this.repositories.countsByProject([Number(project.id)])).get(Number(project.id)) ?? 0;
+  }
+
+  /** What the project stores, for its summary's quota usage. */
+  storageUsed(project: Project): Promise<number> {
+    return this.repositories.projectStorage(Number(project.id));
   }
 
   /** Projects as Harbor's API shows them; `withDetail` adds metadata, allowlist and owner name. */
