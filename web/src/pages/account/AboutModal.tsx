@@ -3,7 +3,6 @@ import { useQuery } from '@tanstack/react-query';
 import { IconAnchor, IconExternalLink } from '@tabler/icons-react';
 import { api, apiBase, errorText } from '../../api/client';
 import type { SystemInfo } from '../../api/types';
-import { closeLabel } from './forms';
 
 const linkStyle = { display: 'inline-flex', alignItems: 'center', gap: 4, width: 'fit-content' } as const;
 
@@ -16,7 +15,7 @@ export function AboutModal({ opened, onClose }: { opened: boolean; onClose: () =
   });
 
   return (
-    <Modal closeButtonProps={closeLabel} opened={opened} onClose={onClose} title="About Berth" centered>
+    <Modal opened={opened} onClose={onClose} title="About Berth" centered>
       <Stack gap="md">
         <Group gap="sm" wrap="nowrap">
           <ThemeIcon size={44} radius="md" variant="light" aria-hidden>

@@ -3,7 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { api, segment } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { notifyDone } from '../../lib/notify';
-import { closeLabel, PasswordPair, placeError } from './forms';
+import { PasswordPair, placeError } from './forms';
 
 type Field = 'old' | 'new';
 
@@ -15,7 +15,7 @@ const errorRules: Array<[RegExp, Field]> = [
 /** The signed-in user changes their own password (opened from the user menu). */
 export function ChangePasswordModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
   return (
-    <Modal closeButtonProps={closeLabel} opened={opened} onClose={onClose} title="Change password" centered>
+    <Modal opened={opened} onClose={onClose} title="Change password" centered>
       {/* The modal unmounts its content when closed: every opening starts with empty fields. */}
       <ChangePasswordForm onClose={onClose} />
     </Modal>

@@ -5,9 +5,6 @@ import { errorText } from '../../api/client';
 /** Harbor's password rule, as the server checks it (src/auth/password.ts). */
 export const passwordRule = '8 to 128 characters, with at least one upper-case letter, one lower-case letter and one digit.';
 
-/** Mantine's modal close button has no accessible name of its own. */
-export const closeLabel = { 'aria-label': 'Close' };
-
 export const passwordsDiffer = 'The passwords do not match.';
 
 /** "username admin is already taken" → "Username admin is already taken." */

@@ -8,7 +8,7 @@ import { DataTable, type Column, type TableRequest } from '../../components/Data
 import { formatDateTime } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
-import { closeLabel, placeError } from '../account/forms';
+import { placeError } from '../account/forms';
 
 interface Label {
   id: number;
@@ -203,10 +203,10 @@ export function LabelsPage() {
         defaultSort="name"
         emptyText="No global labels yet."
       />
-      <Modal closeButtonProps={closeLabel} opened={dialog === 'create'} onClose={close} title="New label" centered>
+      <Modal opened={dialog === 'create'} onClose={close} title="New label" centered>
         <LabelForm submitLabel="Create" onSubmit={create} onCancel={close} />
       </Modal>
-      <Modal closeButtonProps={closeLabel} opened={dialog === 'edit'} onClose={close} title={`Edit label ${target?.name ?? ''}`} centered>
+      <Modal opened={dialog === 'edit'} onClose={close} title={`Edit label ${target?.name ?? ''}`} centered>
         {target && (
           <LabelForm
             initial={{ name: target.name, description: target.description, color: target.color }}

@@ -10,7 +10,7 @@ import { DataTable, type Column, type TableRequest } from '../../components/Data
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
-import { closeLabel, NewUserForm, PasswordPair, placeError, type NewUserValues } from '../account/forms';
+import { NewUserForm, PasswordPair, placeError, type NewUserValues } from '../account/forms';
 
 type User = CurrentUser;
 
@@ -164,16 +164,10 @@ export function UsersPage() {
         searchLabel="Search users"
         emptyText="No users yet."
       />
-      <Modal closeButtonProps={closeLabel} opened={dialog === 'create'} onClose={close} title="New user" centered size="lg">
+      <Modal opened={dialog === 'create'} onClose={close} title="New user" centered size="lg">
         <NewUserForm submitLabel="Create" onSubmit={create} onCancel={close} />
       </Modal>
-      <Modal
-        closeButtonProps={closeLabel}
-        opened={dialog === 'password'}
-        onClose={close}
-        title={`Reset the password of ${target?.username ?? ''}`}
-        centered
-      >
+      <Modal opened={dialog === 'password'} onClose={close} title={`Reset the password of ${target?.username ?? ''}`} centered>
         {target && <ResetPasswordForm user={target} onClose={close} />}
       </Modal>
       <ConfirmDialog

@@ -63,7 +63,7 @@ export function AddMemberModal({ project, opened, onClose }: { project: Project;
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="Add member" centered closeButtonProps={{ 'aria-label': 'Close' }}>
+    <Modal opened={opened} onClose={close} title="Add member" centered>
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
           {serverError && (

@@ -119,7 +119,7 @@ export function NewRobotModal({
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="New robot account" size="xl" centered closeButtonProps={{ 'aria-label': 'Close' }}>
+    <Modal opened={opened} onClose={close} title="New robot account" size="xl" centered>
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
           {serverError && (

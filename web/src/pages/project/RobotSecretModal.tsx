@@ -11,15 +11,7 @@ export interface ShownSecret {
 /** A robot's secret, shown once (after creation or a refresh), with copy buttons. */
 export function RobotSecretModal({ shown, opened, onClose }: { shown: ShownSecret | null; opened: boolean; onClose: () => void }) {
   return (
-    <Modal
-      opened={opened}
-      onClose={onClose}
-      title={shown?.title ?? ''}
-      centered
-      closeOnClickOutside={false}
-      closeButtonProps={{ 'aria-label': 'Close' }}
-      size="lg"
-    >
+    <Modal opened={opened} onClose={onClose} title={shown?.title ?? ''} centered closeOnClickOutside={false} size="lg">
       <Stack gap="md">
         <Alert
           variant="default"

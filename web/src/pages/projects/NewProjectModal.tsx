@@ -77,7 +77,7 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="New project" centered closeButtonProps={{ 'aria-label': 'Close' }}>
+    <Modal opened={opened} onClose={close} title="New project" centered>
       <form onSubmit={submit} noValidate>
         <Stack gap="md">
           {serverError && (
