@@ -17,6 +17,7 @@ import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, TimeText } from './part
 import { useProjectAccess } from '../../auth/permissions';
 
 const shownTags = 3;
+const maxTagChars = 24;
 
 function TagBadges({ artifact }: { artifact: Artifact }) {
   const tags = artifact.tags ?? [];
@@ -30,8 +31,10 @@ function TagBadges({ artifact }: { artifact: Artifact }) {
   return (
     <Group gap={4} wrap="wrap">
       {tags.slice(0, shownTags).map((tag) => (
-        <Badge key={tag.id} variant="light" tt="none" style={{ maxWidth: 220 }}>
-          {tag.name}
+        // Cut in text rather than by CSS ellipsis: an ellipsis lets a narrow table squeeze the
+        // badge down to its first letter.
+        <Badge key={tag.id} variant="light" tt="none" title={tag.name} styles={{ label: { overflow: 'visible' } }}>
+          {tag.name.length > maxTagChars ? `${tag.name.slice(0, maxTagChars - 1)}…` : tag.name}
         </Badge>
       ))}
       {rest > 0 && (
@@ -259,7 +262,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
         </Text>
       ),
     },
-    { key: 'push_time', header: 'Pushed', sort: 'push_time', render: (a) => <TimeText time={a.push_time} /> },
+    { key: 'push_time', header: 'Pushed', sort: 'push_time', visibleFrom: 'xs', render: (a) => <TimeText time={a.push_time} /> },
     { key: 'pull_time', header: 'Pulled', visibleFrom: 'sm', render: (a) => <TimeText time={a.pull_time} /> },
     {
       key: 'labels',
