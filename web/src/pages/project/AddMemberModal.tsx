@@ -1,8 +1,9 @@
-import { Alert, Autocomplete, Button, Group, Loader, Modal, Select, Stack } from '@mantine/core';
+import { Autocomplete, Loader, Select } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api/client';
+import { api } from '../../api/client';
+import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { notifyDone } from '../../lib/notify';
 import { projectApiPath, roleOptions, summaryKey, type Project } from './model';
 
@@ -18,8 +19,7 @@ export function AddMemberModal({ project, opened, onClose }: { project: Project;
   const [role, setRole] = useState<string>('2');
   const [typed] = useDebouncedValue(username.trim(), 250);
   const [usernameError, setUsernameError] = useState<string | null>(null);
-  const [serverError, setServerError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   const hits = useQuery({
     queryKey: ['user-search', typed],
@@ -34,7 +34,7 @@ export function AddMemberModal({ project, opened, onClose }: { project: Project;
     setUsername('');
     setRole('2');
     setUsernameError(null);
-    setServerError(null);
+    submission.clear();
     onClose();
   }
 
@@ -45,9 +45,7 @@ export function AddMemberModal({ project, opened, onClose }: { project: Project;
       setUsernameError('Enter a username');
       return;
     }
-    setBusy(true);
-    setServerError(null);
-    try {
+    await submission.run(async () => {
       await api.post(projectApiPath(project, '/members'), { role_id: Number(role), member_user: { username: name } });
       notifyDone(`${name} added to ${project.name}`);
       await Promise.all([
@@ -55,49 +53,37 @@ export function AddMemberModal({ project, opened, onClose }: { project: Project;
         client.invalidateQueries({ queryKey: summaryKey(project.project_id) }),
       ]);
       close();
-    } catch (err) {
-      setServerError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="Add member" centered>
-      <form onSubmit={submit} noValidate>
-        <Stack gap="md">
-          {serverError && (
-            <Alert color="red" title="Could not add the member" role="alert">
-              {serverError}
-            </Alert>
-          )}
-          <Autocomplete
-            label="Username"
-            description="Start typing to find a user"
-            required
-            data-autofocus
-            value={username}
-            onChange={(value) => {
-              setUsername(value);
-              if (usernameError) setUsernameError(null);
-            }}
-            data={options}
-            error={usernameError}
-            rightSection={hits.isFetching ? <Loader size="xs" aria-label="Searching users" /> : null}
-            autoComplete="off"
-            comboboxProps={{ withinPortal: true }}
-          />
-          <Select label="Role" data={roleOptions} value={role} onChange={(v) => v && setRole(v)} allowDeselect={false} />
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={busy}>
-              Add
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+    <FormDialog
+      opened={opened}
+      onClose={close}
+      title="Add member"
+      error={submission.error}
+      errorTitle="Could not add the member"
+      busy={submission.busy}
+      submitLabel="Add"
+      onSubmit={submit}
+    >
+      <Autocomplete
+        label="Username"
+        description="Start typing to find a user"
+        required
+        data-autofocus
+        value={username}
+        onChange={(value) => {
+          setUsername(value);
+          if (usernameError) setUsernameError(null);
+        }}
+        data={options}
+        error={usernameError}
+        rightSection={hits.isFetching ? <Loader size="xs" aria-label="Searching users" /> : null}
+        autoComplete="off"
+        comboboxProps={{ withinPortal: true }}
+      />
+      <Select label="Role" data={roleOptions} value={role} onChange={(v) => v && setRole(v)} allowDeselect={false} />
+    </FormDialog>
   );
 }

@@ -1,7 +1,8 @@
-import { Alert, Button, Checkbox, Group, Modal, NumberInput, Stack, Table, Text, TextInput } from '@mantine/core';
+import { Alert, Checkbox, Group, NumberInput, Table, Text, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api/client';
+import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { notifyDone } from '../../lib/notify';
 import { useProjectPermissions } from '../../auth/permissions';
 import type { Project, RobotCreated } from './model';
@@ -37,8 +38,7 @@ export function NewRobotModal({
   const [duration, setDuration] = useState<string | number>(30);
   const [chosen, setChosen] = useState<Set<string>>(new Set(defaults));
   const [errors, setErrors] = useState<{ name?: string; duration?: string; access?: string }>({});
-  const [serverError, setServerError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   // The user's own permissions (same query as the page's, unselected), so the table needs no second request.
   const held = useProjectPermissions(project.project_id);
@@ -60,7 +60,7 @@ export function NewRobotModal({
     setDuration(30);
     setChosen(new Set(defaults));
     setErrors({});
-    setServerError(null);
+    submission.clear();
     onClose();
   }
 
@@ -87,9 +87,7 @@ export function NewRobotModal({
     if (selected.length === 0) found.access = 'Choose at least one permission';
     setErrors(found);
     if (Object.keys(found).length > 0) return;
-    setBusy(true);
-    setServerError(null);
-    try {
+    await submission.run(async () => {
       const { data } = await api.post<RobotCreated>('/robots', {
         name: trimmed,
         description: description.trim(),
@@ -111,125 +109,114 @@ export function NewRobotModal({
       await client.invalidateQueries({ queryKey: ['robots', project.project_id] });
       close();
       onCreated(data);
-    } catch (err) {
-      setServerError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="New robot account" size="xl" centered>
-      <form onSubmit={submit} noValidate>
-        <Stack gap="md">
-          {serverError && (
-            <Alert color="red" title="Could not create the robot account" role="alert">
-              {serverError}
-            </Alert>
-          )}
-          <TextInput
-            label="Name"
-            description={`Lower-case letters and digits; the account is called robot$${project.name}+${name.trim() || 'name'}`}
-            required
-            data-autofocus
-            value={name}
-            onChange={(e) => {
-              setName(e.currentTarget.value);
-              if (errors.name) setErrors({ ...errors, name: undefined });
-            }}
-            error={errors.name}
-            autoComplete="off"
+    <FormDialog
+      opened={opened}
+      onClose={close}
+      title="New robot account"
+      size="xl"
+      error={submission.error}
+      errorTitle="Could not create the robot account"
+      busy={submission.busy}
+      submitLabel="Create"
+      onSubmit={submit}
+    >
+      <TextInput
+        label="Name"
+        description={`Lower-case letters and digits; the account is called robot$${project.name}+${name.trim() || 'name'}`}
+        required
+        data-autofocus
+        value={name}
+        onChange={(e) => {
+          setName(e.currentTarget.value);
+          if (errors.name) setErrors({ ...errors, name: undefined });
+        }}
+        error={errors.name}
+        autoComplete="off"
+      />
+      <TextInput label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
+      <NumberInput
+        label="Expiration (days, -1 for never)"
+        description="Empty for the system default"
+        value={duration}
+        onChange={(value) => {
+          setDuration(value);
+          if (errors.duration) setErrors({ ...errors, duration: undefined });
+        }}
+        min={-1}
+        allowDecimal={false}
+        error={errors.duration}
+      />
+      <div>
+        <Group justify="space-between" mb={4} wrap="wrap">
+          <Text fw={500} size="sm" id="robot-permissions-label">
+            Permissions
+          </Text>
+          <Checkbox
+            label="Select all"
+            checked={allChosen}
+            indeterminate={selected.length > 0 && !allChosen}
+            onChange={(e) => setChosen(e.currentTarget.checked ? new Set(grid.all) : new Set())}
+            size="xs"
           />
-          <TextInput label="Description" value={description} onChange={(e) => setDescription(e.currentTarget.value)} />
-          <NumberInput
-            label="Expiration (days, -1 for never)"
-            description="Empty for the system default"
-            value={duration}
-            onChange={(value) => {
-              setDuration(value);
-              if (errors.duration) setErrors({ ...errors, duration: undefined });
-            }}
-            min={-1}
-            allowDecimal={false}
-            error={errors.duration}
-          />
-          <div>
-            <Group justify="space-between" mb={4} wrap="wrap">
-              <Text fw={500} size="sm" id="robot-permissions-label">
-                Permissions
-              </Text>
-              <Checkbox
-                label="Select all"
-                checked={allChosen}
-                indeterminate={selected.length > 0 && !allChosen}
-                onChange={(e) => setChosen(e.currentTarget.checked ? new Set(grid.all) : new Set())}
-                size="xs"
-              />
-            </Group>
-            <Text size="xs" c="dimmed" mb="xs">
-              A robot can be given only permissions you hold in this project.
-            </Text>
-            {held.isError ? (
-              <Alert color="red" role="alert">
-                {errorText(held.error)}
-              </Alert>
-            ) : (
-              <Table.ScrollContainer minWidth={560} maxHeight={320}>
-                <Table withTableBorder striped verticalSpacing={4} aria-labelledby="robot-permissions-label" stickyHeader>
-                  <Table.Thead>
-                    <Table.Tr>
-                      <Table.Th>Resource</Table.Th>
-                      {grid.actions.map((a) => (
-                        <Table.Th key={a} ta="center">
-                          {capital(a)}
-                        </Table.Th>
-                      ))}
-                    </Table.Tr>
-                  </Table.Thead>
-                  <Table.Tbody>
-                    {grid.resources.map((resource) => (
-                      <Table.Tr key={resource}>
-                        <Table.Th scope="row" fw={500}>
-                          {capital(words(resource))}
-                        </Table.Th>
-                        {grid.actions.map((action) => {
-                          const key = `${resource}:${action}`;
-                          return (
-                            <Table.Td key={action}>
-                              {grid.byResource.get(resource)!.has(action) && (
-                                <Checkbox
-                                  aria-label={accessLabel(resource, action)}
-                                  checked={chosen.has(key)}
-                                  onChange={(e) => toggle(key, e.currentTarget.checked)}
-                                  size="xs"
-                                  styles={{ body: { justifyContent: 'center' } }}
-                                />
-                              )}
-                            </Table.Td>
-                          );
-                        })}
-                      </Table.Tr>
-                    ))}
-                  </Table.Tbody>
-                </Table>
-              </Table.ScrollContainer>
-            )}
-            {errors.access && (
-              <Text size="xs" c="red" mt={4} role="alert">
-                {errors.access}
-              </Text>
-            )}
-          </div>
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={busy}>
-              Create
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+        </Group>
+        <Text size="xs" c="dimmed" mb="xs">
+          A robot can be given only permissions you hold in this project.
+        </Text>
+        {held.isError ? (
+          <Alert color="red" role="alert">
+            {errorText(held.error)}
+          </Alert>
+        ) : (
+          <Table.ScrollContainer minWidth={560} maxHeight={320}>
+            <Table withTableBorder striped verticalSpacing={4} aria-labelledby="robot-permissions-label" stickyHeader>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Resource</Table.Th>
+                  {grid.actions.map((a) => (
+                    <Table.Th key={a} ta="center">
+                      {capital(a)}
+                    </Table.Th>
+                  ))}
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {grid.resources.map((resource) => (
+                  <Table.Tr key={resource}>
+                    <Table.Th scope="row" fw={500}>
+                      {capital(words(resource))}
+                    </Table.Th>
+                    {grid.actions.map((action) => {
+                      const key = `${resource}:${action}`;
+                      return (
+                        <Table.Td key={action}>
+                          {grid.byResource.get(resource)!.has(action) && (
+                            <Checkbox
+                              aria-label={accessLabel(resource, action)}
+                              checked={chosen.has(key)}
+                              onChange={(e) => toggle(key, e.currentTarget.checked)}
+                              size="xs"
+                              styles={{ body: { justifyContent: 'center' } }}
+                            />
+                          )}
+                        </Table.Td>
+                      );
+                    })}
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+        {errors.access && (
+          <Text size="xs" c="red" mt={4} role="alert">
+            {errors.access}
+          </Text>
+        )}
+      </div>
+    </FormDialog>
   );
 }

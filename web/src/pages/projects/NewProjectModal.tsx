@@ -1,7 +1,8 @@
-import { Alert, Button, Group, Modal, NumberInput, Select, Stack, Switch, TextInput } from '@mantine/core';
+import { Group, NumberInput, Select, Switch, TextInput } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api/client';
+import { api } from '../../api/client';
+import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { useSession } from '../../auth/session';
 import { notifyDone } from '../../lib/notify';
 
@@ -29,8 +30,7 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
   const [unit, setUnit] = useState<string>(units[1].value);
   const [nameError, setNameError] = useState<string | null>(null);
   const [limitError, setLimitError] = useState<string | null>(null);
-  const [serverError, setServerError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   function close() {
     setName('');
@@ -39,7 +39,7 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
     setUnit(units[1].value);
     setNameError(null);
     setLimitError(null);
-    setServerError(null);
+    submission.clear();
     onClose();
   }
 
@@ -58,9 +58,7 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
     }
     setLimitError(badLimit);
     if (problem || badLimit) return;
-    setBusy(true);
-    setServerError(null);
-    try {
+    await submission.run(async () => {
       await api.post('/projects', {
         project_name: trimmed,
         metadata: { public: String(isPublic) },
@@ -69,69 +67,57 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
       notifyDone(`Project ${trimmed} created`);
       await client.invalidateQueries({ queryKey: ['projects'] });
       close();
-    } catch (err) {
-      setServerError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <Modal opened={opened} onClose={close} title="New project" centered>
-      <form onSubmit={submit} noValidate>
-        <Stack gap="md">
-          {serverError && (
-            <Alert color="red" title="Could not create the project" role="alert">
-              {serverError}
-            </Alert>
-          )}
-          <TextInput
-            label="Project name"
-            description='Lower-case letters and digits, joined by single ".", "_" or "-"'
-            required
-            data-autofocus
-            value={name}
-            onChange={(e) => {
-              setName(e.currentTarget.value);
-              if (nameError) setNameError(null);
+    <FormDialog
+      opened={opened}
+      onClose={close}
+      title="New project"
+      error={submission.error}
+      errorTitle="Could not create the project"
+      busy={submission.busy}
+      submitLabel="Create"
+      onSubmit={submit}
+    >
+      <TextInput
+        label="Project name"
+        description='Lower-case letters and digits, joined by single ".", "_" or "-"'
+        required
+        data-autofocus
+        value={name}
+        onChange={(e) => {
+          setName(e.currentTarget.value);
+          if (nameError) setNameError(null);
+        }}
+        error={nameError}
+        autoComplete="off"
+      />
+      <Switch
+        label="Public"
+        description="Anyone, even without signing in, can pull images from a public project."
+        checked={isPublic}
+        onChange={(e) => setPublic(e.currentTarget.checked)}
+      />
+      {user?.sysadmin_flag && (
+        <Group align="flex-end" gap="sm" wrap="nowrap">
+          <NumberInput
+            label="Storage limit"
+            description="Empty for the default, -1 for unlimited"
+            value={limit}
+            onChange={(value) => {
+              setLimit(value);
+              if (limitError) setLimitError(null);
             }}
-            error={nameError}
-            autoComplete="off"
+            error={limitError}
+            min={-1}
+            allowDecimal
+            flex={1}
           />
-          <Switch
-            label="Public"
-            description="Anyone, even without signing in, can pull images from a public project."
-            checked={isPublic}
-            onChange={(e) => setPublic(e.currentTarget.checked)}
-          />
-          {user?.sysadmin_flag && (
-            <Group align="flex-end" gap="sm" wrap="nowrap">
-              <NumberInput
-                label="Storage limit"
-                description="Empty for the default, -1 for unlimited"
-                value={limit}
-                onChange={(value) => {
-                  setLimit(value);
-                  if (limitError) setLimitError(null);
-                }}
-                error={limitError}
-                min={-1}
-                allowDecimal
-                flex={1}
-              />
-              <Select label="Unit" data={units} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
-            </Group>
-          )}
-          <Group justify="flex-end" mt="sm">
-            <Button variant="default" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={busy}>
-              Create
-            </Button>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+          <Select label="Unit" data={units} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
+        </Group>
+      )}
+    </FormDialog>
   );
 }
