@@ -3,8 +3,8 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { errorText } from '../api/client';
 
 /**
- * The busy flag and the server's error of a dialog's form: `run` sends, and keeps the
- * server's message to show above the form when it fails.
+ * The busy flag and the server's error of a form: `run` sends, and keeps the server's
+ * message to show above the form (SubmitError) when it fails.
  */
 export function useSubmission() {
   const [busy, setBusy] = useState(false);
@@ -13,18 +13,32 @@ export function useSubmission() {
     busy,
     error,
     clear: () => setError(null),
-    async run(send: () => Promise<void>): Promise<void> {
+    /**
+     * Sends; on failure `onError` may put the message under the field it concerns and answer
+     * null, or answer the message to show above the form (by default, the server's message).
+     */
+    async run(send: () => Promise<void>, onError: (err: unknown) => string | null = errorText): Promise<void> {
       setBusy(true);
       setError(null);
       try {
         await send();
       } catch (err) {
-        setError(errorText(err));
+        setError(onError(err));
       } finally {
         setBusy(false);
       }
     },
   };
+}
+
+/** The server's answer to a form's last attempt, above its fields; nothing when there is none. */
+export function SubmitError({ error, title }: { error: string | null; title?: string }) {
+  if (!error) return null;
+  return (
+    <Alert color="red" title={title} role="alert">
+      {error}
+    </Alert>
+  );
 }
 
 export interface FormDialogProps {
@@ -47,11 +61,7 @@ export function FormDialog({ opened, onClose, title, size, error, errorTitle, bu
     <Modal opened={opened} onClose={onClose} title={title} size={size} centered>
       <form onSubmit={onSubmit} noValidate>
         <Stack gap="md">
-          {error && (
-            <Alert color="red" title={errorTitle} role="alert">
-              {error}
-            </Alert>
-          )}
+          <SubmitError error={error} title={errorTitle} />
           {children}
           <Group justify="flex-end" mt="sm">
             <Button variant="default" onClick={onClose}>

@@ -1,9 +1,10 @@
-import { Alert, Button, Group, Modal, PasswordInput, Stack } from '@mantine/core';
+import { Button, Group, Modal, PasswordInput, Stack } from '@mantine/core';
 import { useState, type FormEvent } from 'react';
 import { api, segment } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { notifyDone } from '../../lib/notify';
 import { PasswordPair, placeError } from './forms';
+import { SubmitError, useSubmission } from '../../components/FormDialog';
 
 type Field = 'old' | 'new';
 
@@ -29,41 +30,37 @@ function ChangePasswordForm({ onClose }: { onClose: () => void }) {
   const [confirm, setConfirm] = useState('');
   const [checked, setChecked] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<Field, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setChecked(true);
-    setFormError(null);
+    submission.clear();
     const missing: Partial<Record<Field, string>> = {};
     if (!oldPassword) missing.old = 'Enter your current password.';
     if (!newPassword) missing.new = 'Enter a new password.';
     setErrors(missing);
     if (!user || Object.keys(missing).length > 0 || confirm !== newPassword) return;
-    setBusy(true);
-    try {
-      await api.put(`/users/${segment(user.user_id)}/password`, { old_password: oldPassword, new_password: newPassword });
-      notifyDone('Your password was changed');
-      onClose();
-    } catch (err) {
-      const placed = placeError(err, errorRules);
-      if (placed.field === 'old') setErrors({ old: 'The current password is not correct.' });
-      else if (placed.field) setErrors({ [placed.field]: placed.message });
-      else setFormError(placed.message);
-    } finally {
-      setBusy(false);
-    }
+    await submission.run(
+      async () => {
+        await api.put(`/users/${segment(user.user_id)}/password`, { old_password: oldPassword, new_password: newPassword });
+        notifyDone('Your password was changed');
+        onClose();
+      },
+      (err) => {
+        const placed = placeError(err, errorRules);
+        if (placed.field === 'old') setErrors({ old: 'The current password is not correct.' });
+        else if (placed.field) setErrors({ [placed.field]: placed.message });
+        else return placed.message;
+        return null;
+      },
+    );
   }
 
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <SubmitError error={submission.error} />
         {/* A hidden username lets password managers file the new password under the right account. */}
         <input type="text" name="username" autoComplete="username" value={user?.username ?? ''} readOnly hidden />
         <PasswordInput
@@ -96,7 +93,7 @@ function ChangePasswordForm({ onClose }: { onClose: () => void }) {
           <Button variant="default" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={submission.busy}>
             Change password
           </Button>
         </Group>

@@ -1,6 +1,7 @@
-import { Alert, Button, Group, PasswordInput, SimpleGrid, Stack, Textarea, TextInput } from '@mantine/core';
+import { Button, Group, PasswordInput, SimpleGrid, Stack, Textarea, TextInput } from '@mantine/core';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { errorText } from '../../api/client';
+import { SubmitError, useSubmission } from '../../components/FormDialog';
 
 /** Harbor's password rule, as the server checks it (src/auth/password.ts). */
 export const passwordRule = '8 to 128 characters, with at least one upper-case letter, one lower-case letter and one digit.';
@@ -62,8 +63,7 @@ export function NewUserForm({ submitLabel, onSubmit, onCancel, ownAccount, foote
   const [confirm, setConfirm] = useState('');
   const [confirmTouched, setConfirmTouched] = useState(false);
   const [errors, setErrors] = useState<Partial<Record<UserField, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   const mismatch = confirmTouched && confirm !== values.password ? passwordsDiffer : undefined;
 
@@ -75,32 +75,29 @@ export function NewUserForm({ submitLabel, onSubmit, onCancel, ownAccount, foote
   async function submit(event: FormEvent) {
     event.preventDefault();
     setConfirmTouched(true);
-    setFormError(null);
+    submission.clear();
     const missing: Partial<Record<UserField, string>> = {};
     if (!values.username.trim()) missing.username = 'Enter a username.';
     if (!values.password) missing.password = 'Enter a password.';
     setErrors(missing);
     if (Object.keys(missing).length > 0 || confirm !== values.password) return;
-    setBusy(true);
-    try {
-      await onSubmit({ ...values, username: values.username.trim(), email: values.email.trim(), realname: values.realname.trim() });
-    } catch (err) {
-      const placed = placeError(err, userErrorRules);
-      if (placed.field) setErrors((e) => ({ ...e, [placed.field!]: placed.message }));
-      else setFormError(placed.message);
-    } finally {
-      setBusy(false);
-    }
+    await submission.run(
+      async () => {
+        await onSubmit({ ...values, username: values.username.trim(), email: values.email.trim(), realname: values.realname.trim() });
+      },
+      (err) => {
+        const placed = placeError(err, userErrorRules);
+        if (placed.field) setErrors((e) => ({ ...e, [placed.field!]: placed.message }));
+        else return placed.message;
+        return null;
+      },
+    );
   }
 
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <SubmitError error={submission.error} />
         <TextInput
           label="Username"
           required
@@ -161,7 +158,7 @@ export function NewUserForm({ submitLabel, onSubmit, onCancel, ownAccount, foote
               Cancel
             </Button>
           )}
-          <Button type="submit" loading={busy} fullWidth={!onCancel}>
+          <Button type="submit" loading={submission.busy} fullWidth={!onCancel}>
             {submitLabel}
           </Button>
         </Group>

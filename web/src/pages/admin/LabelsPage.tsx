@@ -1,4 +1,4 @@
-import { ActionIcon, Alert, Badge, Button, ColorInput, Group, Modal, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
+import { ActionIcon, Badge, Button, ColorInput, Group, Modal, Stack, Text, TextInput, Title, Tooltip } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
@@ -9,6 +9,7 @@ import { formatDateTime } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
 import { placeError } from '../account/forms';
+import { SubmitError, useSubmission } from '../../components/FormDialog';
 
 interface Label {
   id: number;
@@ -256,8 +257,7 @@ function LabelForm({
 }) {
   const [values, setValues] = useState<LabelValues>(initial ?? { name: '', description: '', color: defaultColor });
   const [errors, setErrors] = useState<Partial<Record<LabelField, string>>>({});
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   function set(field: LabelField, value: string) {
     setValues((v) => ({ ...v, [field]: value }));
@@ -266,7 +266,7 @@ function LabelForm({
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setFormError(null);
+    submission.clear();
     const name = values.name.trim();
     const color = values.color.trim().toUpperCase();
     const problems: Partial<Record<LabelField, string>> = {};
@@ -274,26 +274,23 @@ function LabelForm({
     if (color && !hexColor.test(color)) problems.color = 'Pick a color, or type one as #RRGGBB.';
     setErrors(problems);
     if (Object.keys(problems).length > 0) return;
-    setBusy(true);
-    try {
-      await onSubmit({ name, description: values.description.trim(), color });
-    } catch (err) {
-      const placed = placeError(err, labelErrorRules);
-      if (placed.field) setErrors({ [placed.field]: placed.message });
-      else setFormError(placed.message);
-    } finally {
-      setBusy(false);
-    }
+    await submission.run(
+      async () => {
+        await onSubmit({ name, description: values.description.trim(), color });
+      },
+      (err) => {
+        const placed = placeError(err, labelErrorRules);
+        if (placed.field) setErrors({ [placed.field]: placed.message });
+        else return placed.message;
+        return null;
+      },
+    );
   }
 
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <SubmitError error={submission.error} />
         <TextInput
           label="Name"
           required
@@ -334,7 +331,7 @@ function LabelForm({
           <Button variant="default" onClick={onCancel}>
             Cancel
           </Button>
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={submission.busy}>
             {submitLabel}
           </Button>
         </Group>

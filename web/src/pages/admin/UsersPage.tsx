@@ -1,4 +1,4 @@
-import { ActionIcon, Alert, Badge, Button, Group, Menu, Modal, Stack, Text, Title } from '@mantine/core';
+import { ActionIcon, Badge, Button, Group, Menu, Modal, Stack, Text, Title } from '@mantine/core';
 import { useQueryClient } from '@tanstack/react-query';
 import { IconDots, IconKey, IconPlus, IconShield, IconShieldOff, IconTrash } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
@@ -11,6 +11,7 @@ import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
 import { NewUserForm, PasswordPair, placeError, type NewUserValues } from '../account/forms';
+import { SubmitError, useSubmission } from '../../components/FormDialog';
 
 type User = CurrentUser;
 
@@ -252,41 +253,37 @@ function ResetPasswordForm({ user, onClose }: { user: User; onClose: () => void 
   const [confirm, setConfirm] = useState('');
   const [checked, setChecked] = useState(false);
   const [fieldError, setFieldError] = useState<string | undefined>();
-  const [formError, setFormError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const submission = useSubmission();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     setChecked(true);
-    setFormError(null);
+    submission.clear();
     if (!password) {
       setFieldError('Enter a new password.');
       return;
     }
     if (confirm !== password) return;
-    setBusy(true);
-    try {
-      await api.put(`/users/${segment(user.user_id)}/password`, { new_password: password });
-      notifyDone(`Password of ${user.username} reset`);
-      await client.invalidateQueries({ queryKey: ['users'] });
-      onClose();
-    } catch (err) {
-      const placed = placeError(err, [[/password/i, 'password']]);
-      if (placed.field) setFieldError(placed.message);
-      else setFormError(placed.message);
-    } finally {
-      setBusy(false);
-    }
+    await submission.run(
+      async () => {
+        await api.put(`/users/${segment(user.user_id)}/password`, { new_password: password });
+        notifyDone(`Password of ${user.username} reset`);
+        await client.invalidateQueries({ queryKey: ['users'] });
+        onClose();
+      },
+      (err) => {
+        const placed = placeError(err, [[/password/i, 'password']]);
+        if (placed.field) setFieldError(placed.message);
+        else return placed.message;
+        return null;
+      },
+    );
   }
 
   return (
     <form onSubmit={submit} noValidate>
       <Stack>
-        {formError && (
-          <Alert color="red" role="alert">
-            {formError}
-          </Alert>
-        )}
+        <SubmitError error={submission.error} />
         <Text size="sm" c="dimmed">
           Tell {user.username} the new password; they can change it from their user menu.
         </Text>
@@ -308,7 +305,7 @@ function ResetPasswordForm({ user, onClose }: { user: User; onClose: () => void 
           <Button variant="default" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" loading={busy}>
+          <Button type="submit" loading={submission.busy}>
             Reset password
           </Button>
         </Group>
