@@ -5,21 +5,7 @@
 // assets come from the cache.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type CDPSession, type Locator, type Page } from 'playwright-core';
-
-/** Debian's Chromium (`apt-get install chromium`); playwright-core brings no browser of its own. */
-export const chromiumPath = '/usr/bin/chromium';
-
-/** The flags the portal tests use (test/helpers/browser.ts): nothing in the background. */
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { chromiumArgs, chromiumPath } from '../test/helpers/browser.js';
 
 /** Why the phase cannot run, or null when Chromium is installed. */
 export function chromiumMissing(): string | null {
