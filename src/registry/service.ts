@@ -167,8 +167,14 @@ export class RegistryService {
   async getManifest(repositoryName: string, reference: string, puller: string | null): Promise<StoredManifest & { artifactId: number }> {
     checkRepositoryName(repositoryName);
     const byDigest = looksLikeDigest(reference);
-    if (byDigest) checkDigest(reference);
-    else if (!isTag(reference)) throw ociError('MANIFEST_INVALID', `"${reference}" is neither a valid tag nor a digest`);
+    // The spec gives GET and HEAD of a manifest one failure, 404: a reference that can name
+    // nothing is simply not there (PUT and DELETE still answer 400 for it).
+    if (byDigest ? !isDigest(reference) : !isTag(reference)) {
+      throw ociError(
+        'MANIFEST_UNKNOWN',
+        `manifest "${reference}" is not in repository ${repositoryName}: it is neither a valid tag nor a digest`,
+      );
+    }
     const ref = byDigest
       ? await this.store.findManifestByDigest(repositoryName, reference)
       : await this.store.findManifestByTag(repositoryName, reference);

@@ -433,10 +433,16 @@ describe('manifests', () => {
     assert.equal((await v2.call('DELETE', `/v2/${repo}/manifests/${longest}`)).status, 202);
   });
 
-  test('GET of a reference that is neither a tag nor a digest: 400', async () => {
-    for (const ref of ['-bad', 'a'.repeat(129)]) {
-      assertOciError(await v2.call('GET', `/v2/${repo}/manifests/${ref}`), 400, 'MANIFEST_INVALID');
+  test('GET and HEAD of a reference that is neither a tag nor a digest: 404 MANIFEST_UNKNOWN (the spec gives them no other failure); PUT and DELETE: 400', async () => {
+    for (const ref of ['-bad', '.INVALID_MANIFEST_NAME', 'a'.repeat(129)]) {
+      assertOciError(await v2.call('GET', `/v2/${repo}/manifests/${ref}`), 404, 'MANIFEST_UNKNOWN', /neither a valid tag nor a digest/);
+      const head = await v2.call('HEAD', `/v2/${repo}/manifests/${ref}`);
+      assert.equal(head.status, 404);
+      assert.equal(head.bytes.length, 0, 'a HEAD answer has no body');
+      assertOciError(await put(image(), mt.manifest, ref), 400, 'MANIFEST_INVALID', /tag/);
+      assertOciError(await v2.call('DELETE', `/v2/${repo}/manifests/${ref}`), 400, 'MANIFEST_INVALID');
     }
+    await unchanged('');
   });
 
   test('an index that a manifest is part of protects it: DELETE is 403 DENIED naming the index, and both still pull', async () => {
@@ -570,9 +576,11 @@ describe('digests in URLs', () => {
     });
   }
 
-  test('a manifest reference shaped like a digest but not one: 400 DIGEST_INVALID for GET and DELETE', async () => {
+  test('a manifest reference shaped like a digest but not one: 404 MANIFEST_UNKNOWN for GET and HEAD, 400 DIGEST_INVALID for PUT and DELETE', async () => {
     for (const digest of bad.filter((d) => d.includes(':'))) {
-      assertOciError(await v2.call('GET', `/v2/${repo}/manifests/${digest}`), 400, 'DIGEST_INVALID');
+      assertOciError(await v2.call('GET', `/v2/${repo}/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
+      assert.equal((await v2.call('HEAD', `/v2/${repo}/manifests/${digest}`)).status, 404);
+      assertOciError(await v2.putManifest(repo, digest, '{}', mt.manifest), 400, 'DIGEST_INVALID');
       assertOciError(await v2.call('DELETE', `/v2/${repo}/manifests/${digest}`), 400, 'DIGEST_INVALID');
     }
   });
