@@ -57,7 +57,7 @@ export const Project: SharedSchema = {
       "The caller's highest role in the project: 1 project admin, 4 maintainer, 2 developer, 3 guest, 5 limited guest, 0 none",
     ),
     current_user_role_ids: arrayOf(int('A role id'), 'Every role the caller holds in the project'),
-    repo_count: int('Number of repositories holding at least one artifact'),
+    repo_count: int('Number of repositories (empty ones too)'),
     metadata: ref('ProjectMetadata'),
     cve_allowlist: ref('CVEAllowlist'),
   }),

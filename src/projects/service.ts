@@ -84,7 +84,7 @@ function onePair(body: Record<string, unknown>): [string, unknown] {
 
 /** What the projects feature needs from the repositories feature. */
 export interface ProjectRepositories {
-  /** Repositories (holding an artifact) per project; every id given is in the map. */
+  /** Repositories (pushed to at least once, empty ones too) per project; every id given is in the map. */
   countsByProject(projectIds: number[]): Promise<Map<number, number>>;
   /** Bytes of the distinct blobs the project's repositories hold. */
   projectStorage(projectId: number): Promise<number>;

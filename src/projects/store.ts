@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
 import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
+import { isKnownRepository } from '../db/repository-filters.js';
 import type { Project } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
@@ -181,7 +182,7 @@ export class ProjectStore {
   }
 
   /**
-   * Deletes a project that holds no repository with an artifact, in one transaction with its
+   * Deletes a project that holds no repository (empty ones count), in one transaction with its
    * audit record. Repository rows left by uploads that never became an artifact go with it
    * (with their upload sessions); metadata, members and robots follow by cascade.
    */
@@ -191,7 +192,7 @@ export class ProjectStore {
         .selectFrom('repositories as r')
         .select('r.id')
         .where('r.project_id', '=', id)
-        .where((eb) => eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')))
+        .where((eb) => isKnownRepository(eb))
         .limit(1)
         .executeTakeFirst();
       if (held) return 'not-empty';

@@ -1,6 +1,7 @@
 import type { SelectQueryBuilder, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
+import { isKnownRepository, neverPushed } from '../db/repository-filters.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import { EventTypes, writeEvent, writeEvents } from '../events/outbox.js';
@@ -71,11 +72,14 @@ export class RegistryStore {
     return this.db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name).executeTakeFirst();
   }
 
-  /** Returns the repository, creating it inside `projectId` when it is new. */
+  /**
+   * Returns the repository, creating it inside `projectId` when it is new. A new row is not
+   * a repository for Harbor's API and the catalog until a manifest push sets its update time.
+   */
   async ensureRepository(projectId: number, name: string, now: string): Promise<RepositoryRow> {
     await this.db
       .insertInto('repositories')
-      .values({ project_id: projectId, name, description: '', created_at: now, updated_at: now })
+      .values({ project_id: projectId, name, description: '', created_at: now, updated_at: neverPushed })
       .onConflict((oc) => oc.column('name').doNothing())
       .execute();
     const repo = await this.findRepository(name);
@@ -290,6 +294,7 @@ export class RegistryStore {
       }
       // In name order, so that two pushes tagging the same names lock their rows in the same order.
       for (const tag of [...new Set(m.tags)].sort()) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
+      // Setting the update time also makes a new repository known (db/repository-filters.ts).
       const repo = await tx
         .updateTable('repositories')
         .set({ updated_at: m.now })
@@ -437,12 +442,12 @@ export class RegistryStore {
     return q;
   }
 
-  /** Repositories that hold at least one artifact. */
+  /** Repositories as Harbor's catalog lists them: every one pushed to, empty ones too. */
   private repositoryNames(last: string | undefined) {
     let q = this.db
       .selectFrom('repositories as r')
       .select('r.name')
-      .where(({ exists, selectFrom }) => exists(selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')));
+      .where((eb) => isKnownRepository(eb));
     if (last !== undefined) q = q.where('r.name', '>', last);
     return q;
   }
@@ -452,7 +457,7 @@ export class RegistryStore {
     return this.namePage(() => this.tagNames(repositoryId, last), limit);
   }
 
-  /** Repository names (with artifacts) after `last`, likewise. */
+  /** Repository names (pushed to at least once) after `last`, likewise. */
   async listRepositories(limit: number | undefined, last: string | undefined): Promise<NamePage> {
     return this.namePage(() => this.repositoryNames(last), limit);
   }

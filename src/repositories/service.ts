@@ -50,7 +50,7 @@ export class RepositoryService {
     private readonly projects: RepositoryProjects,
   ) {}
 
-  /** The repository with this full name ("project/…/repo"), if it holds at least one artifact. */
+  /** The repository with this full name ("project/…/repo"), once a manifest was pushed to it (it may be empty now). */
   byName(fullName: string): Promise<Repository | undefined> {
     return this.store.byName(fullName);
   }
@@ -122,7 +122,7 @@ export class RepositoryService {
     }));
   }
 
-  /** Repositories (holding an artifact) per project, for the projects given or for every project. */
+  /** Repositories (pushed to at least once, empty ones too) per project, for the projects given or for every project. */
   countsByProject(projectIds: number[] | 'all'): Promise<Map<number, number>> {
     return this.store.countsByProject(projectIds);
   }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
+import { isKnownRepository } from '../db/repository-filters.js';
 import { isTopLevelArtifact } from '../db/artifact-filters.js';
 import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Repository } from '../db/types.js';
@@ -33,16 +34,15 @@ function chunks<T>(items: T[]): T[][] {
 
 /**
  * The SQL of the repositories API. A repository row appears with its first upload, but
- * Harbor knows a repository only once it holds an artifact: every read here says so.
+ * Harbor knows a repository from its first manifest push on, and keeps it when its last
+ * artifact goes: every read here says so.
  */
 export class RepositoryStore {
   constructor(private readonly db: Db) {}
 
-  /** Repositories that hold at least one artifact. */
+  /** Repositories pushed to at least once, empty ones included. */
   private held() {
-    return this.db
-      .selectFrom('repositories as r')
-      .where((eb) => eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id')));
+    return this.db.selectFrom('repositories as r').where((eb) => isKnownRepository(eb));
   }
 
   byName(name: string): Promise<Repository | undefined> {

@@ -268,6 +268,11 @@ describe('projects API: update, summary, delete', () => {
 
     const removed = await fetch(`${server.url}/v2/proj/app/manifests/${image.digest}`, { method: 'DELETE', headers: server.admin });
     assert.equal(removed.status, 202);
+    // As in Harbor, the emptied repository stays and still holds the project.
+    assert.equal((await api(server, 'GET', '/projects/proj', { auth: admin })).body.repo_count, 1);
+    assert.equal((await api(server, 'GET', '/projects/proj/_deletable', { auth: admin })).body.deletable, false);
+    assertError(await api(server, 'DELETE', '/projects/proj', { auth: admin }), 412, 'PRECONDITION');
+    assert.equal((await api(server, 'DELETE', '/projects/proj/repositories/app', { auth: admin })).status, 200);
     assert.deepEqual((await api(server, 'GET', '/projects/proj/_deletable', { auth: admin })).body, { deletable: true });
     assert.equal((await api(server, 'DELETE', '/projects/proj', { auth: admin })).status, 200);
     assertError(await api(server, 'GET', '/projects/proj', { auth: admin }), 404, 'NOT_FOUND');

@@ -389,3 +389,119 @@ describe('GET /repositories', () => {
     assertError(await api(server, 'GET', `/repositories?q=${encodeURIComponent('name=(a')}`, { auth: admin }), 400, 'BAD_REQUEST');
   });
 });
+
+describe('empty repositories stay, as in Harbor', () => {
+  const project = 'cleanup';
+  before(async () => {
+    assert.equal((await api(server, 'POST', '/projects', { auth: admin, body: { project_name: project } })).status, 201);
+  });
+
+  async function catalogNames(): Promise<string[]> {
+    const res = await fetch(`${server.url}/v2/_catalog?n=1000`, { headers: server.admin });
+    assert.equal(res.status, 200);
+    return ((await res.json()) as { repositories: string[] }).repositories;
+  }
+
+  async function projectState() {
+    const info = await api(server, 'GET', `/projects/${project}`, { auth: admin });
+    const deletable = await api(server, 'GET', `/projects/${project}/_deletable`, { auth: admin });
+    return { repo_count: info.body.repo_count, deletable: deletable.body.deletable };
+  }
+
+  /** What each listing says about `name`: its artifact_count there, or absent. */
+  async function seen(name: string) {
+    const inProject = await api<any[]>(server, 'GET', `/projects/${project}/repositories?page_size=100`, { auth: admin });
+    const everywhere = await api<any[]>(server, 'GET', `/repositories?page_size=100&q=${encodeURIComponent(`name=${name}`)}`, { auth: admin });
+    const search = await api<any>(server, 'GET', `/search?q=${encodeURIComponent(name)}`, { auth: admin });
+    const one = await api<any>(server, 'GET', `/projects/${project}/repositories/${name.slice(project.length + 1)}`, { auth: admin });
+    return {
+      get: one.status === 200 ? one.body.artifact_count : one.status,
+      project: inProject.body.find((r) => r.name === name)?.artifact_count ?? 'absent',
+      all: everywhere.body.find((r) => r.name === name)?.artifact_count ?? 'absent',
+      search: search.body.repository.find((r: any) => r.repository_name === name)?.artifact_count ?? 'absent',
+      catalog: (await catalogNames()).includes(name),
+    };
+  }
+
+  const shown = (count: number) => ({ get: count, project: count, all: count, search: count, catalog: true });
+  const gone = { get: 404, project: 'absent', all: 'absent', search: 'absent', catalog: false };
+
+  test('deleting the last artifact through the API leaves the repository with artifact_count 0; DELETE removes it', async () => {
+    const name = `${project}/by-api`;
+    await pushImage(server.url, name, 'v1', { headers: server.admin });
+    assert.deepEqual(await seen(name), shown(1));
+    const created = (await api(server, 'GET', `/projects/${project}/repositories/by-api`, { auth: admin })).body;
+    assert.equal(
+      (await api(server, 'DELETE', `/projects/${project}/repositories/by-api/artifacts/v1`, { auth: admin })).status,
+      200,
+    );
+    assert.deepEqual(await seen(name), shown(0));
+    assert.deepEqual(await projectState(), { repo_count: 1, deletable: false });
+    assertError(await api(server, 'DELETE', `/projects/${project}`, { auth: admin }), 412, 'PRECONDITION');
+    // The empty repository's artifacts and tags list empty, not 404.
+    const artifacts = await api<any[]>(server, 'GET', `/projects/${project}/repositories/by-api/artifacts`, { auth: admin });
+    assert.equal(artifacts.status, 200);
+    assert.deepEqual(artifacts.body, []);
+    // Pushing again fills the same repository: same id, same creation time.
+    await pushImage(server.url, name, 'v2', { headers: server.admin });
+    const refilled = (await api(server, 'GET', `/projects/${project}/repositories/by-api`, { auth: admin })).body;
+    assert.equal(refilled.id, created.id);
+    assert.equal(refilled.creation_time, created.creation_time);
+    assert.equal(refilled.artifact_count, 1);
+
+    assert.equal((await api(server, 'DELETE', `/projects/${project}/repositories/by-api`, { auth: admin })).status, 200);
+    assert.deepEqual(await seen(name), gone);
+    assertError(await api(server, 'DELETE', `/projects/${project}/repositories/by-api`, { auth: admin }), 404, 'NOT_FOUND');
+    assert.deepEqual(await projectState(), { repo_count: 0, deletable: true });
+  });
+
+  test('deleting the last manifest through /v2 (with its signature) leaves it too', async () => {
+    const name = `${project}/by-v2`;
+    const image = await pushImage(server.url, name, 'v1', { headers: server.admin });
+    const empty = await pushBlob(server.url, name, '{}', server.admin);
+    const sig = await pushBlob(server.url, name, 'signature bytes', server.admin);
+    await putManifest(
+      name,
+      null,
+      {
+        schemaVersion: 2,
+        mediaType: types.manifest,
+        artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty.digest, size: empty.size },
+        layers: [{ mediaType: 'application/octet-stream', digest: sig.digest, size: sig.size }],
+        subject: { mediaType: types.manifest, digest: image.digest, size: image.size },
+      },
+      types.manifest,
+    );
+    const res = await fetch(`${server.url}/v2/${name}/manifests/${image.digest}`, { method: 'DELETE', headers: server.admin });
+    assert.equal(res.status, 202);
+    assert.deepEqual(await seen(name), shown(0));
+    const rows = await server.berth.database.db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select('a.id')
+      .where('r.name', '=', name)
+      .execute();
+    assert.deepEqual(rows, [], 'the signature went with its subject');
+    const tags = await fetch(`${server.url}/v2/${name}/tags/list`, { headers: server.admin });
+    assert.equal(tags.status, 200);
+    assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, []);
+    assert.equal((await api(server, 'DELETE', `/projects/${project}/repositories/by-v2`, { auth: admin })).status, 200);
+    assert.deepEqual(await seen(name), gone);
+  });
+
+  test('a repository only uploaded to (no manifest ever) is not one: unlisted, not in the catalog, and the project stays deletable', async () => {
+    const name = `${project}/blobs-only`;
+    await pushBlob(server.url, name, 'a lone blob', server.admin);
+    assert.deepEqual(await seen(name), gone);
+    assert.deepEqual(await projectState(), { repo_count: 0, deletable: true });
+    assertError(await api(server, 'DELETE', `/projects/${project}/repositories/blobs-only`, { auth: admin }), 404, 'NOT_FOUND');
+    // The first manifest push makes it a repository.
+    await pushImage(server.url, name, 'v1', { headers: server.admin });
+    assert.deepEqual(await seen(name), shown(1));
+    assert.equal((await api(server, 'DELETE', `/projects/${project}/repositories/blobs-only`, { auth: admin })).status, 200);
+    await pushBlob(server.url, name, 'another lone blob', server.admin);
+    assert.equal((await api(server, 'DELETE', `/projects/${project}`, { auth: admin })).status, 200);
+    assertError(await api(server, 'GET', `/projects/${project}`, { auth: admin }), 404, 'NOT_FOUND');
+  });
+});
