@@ -5,6 +5,7 @@ import type { RegistryAccess, RegistryAction } from '../auth/registry-access.js'
 import { bearerChallenge } from './challenge.js';
 import { ociError } from '../lib/errors.js';
 import { bareMediaType, mediaTypes } from '../oci/mediatypes.js';
+import { repositoryNameProblem } from '../oci/names.js';
 import type { ByteRange } from '../storage/blobstore.js';
 import type { RegistryService, StoredManifest } from './service.js';
 import { parseContentRange, type UploadBody, type UploadService } from './uploads.js';
@@ -26,6 +27,8 @@ interface Route {
   methods: Partial<Record<string, Handler>>;
   /** Per method; the repository is the route's first capture. */
   needs: Partial<Record<string, Need>>;
+  /** Per method: another repository the request reads from (a mount's source), if any. */
+  reads?: Partial<Record<string, (req: FastifyRequest) => string | undefined>>;
 }
 
 const query = (req: FastifyRequest) => req.query as Record<string, string | string[] | undefined>;
@@ -48,6 +51,13 @@ function parseN(req: FastifyRequest): number | undefined {
 function contentLength(req: IncomingMessage): number | null {
   const raw = req.headers['content-length'];
   return raw === undefined ? null : Number(raw);
+}
+
+/** The source of a cross-repository mount (`?mount=<digest>&from=<repository>`), when it is a valid name. */
+function mountSource(req: FastifyRequest): string | undefined {
+  const q = query(req);
+  const from = single(q.from);
+  return single(q.mount) !== undefined && from !== undefined && repositoryNameProblem(from) === null ? from : undefined;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -347,7 +357,12 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
       methods: { GET: getManifest, HEAD: getManifest, PUT: putManifest, DELETE: deleteManifest },
       needs: { ...read, PUT: 'push', DELETE: 'delete' },
     },
-    { pattern: new RegExp(`^/v2/${name}/blobs/uploads/?$`), methods: { POST: startUpload }, needs: { POST: 'push' } },
+    {
+      pattern: new RegExp(`^/v2/${name}/blobs/uploads/?$`),
+      methods: { POST: startUpload },
+      needs: { POST: 'push' },
+      reads: { POST: mountSource },
+    },
     {
       pattern: new RegExp(`^/v2/${name}/blobs/uploads/([^/]+)$`),
       methods: { GET: uploadStatus, PATCH: patchUpload, PUT: putUpload, DELETE: cancelUpload },
@@ -364,27 +379,46 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
 
 /**
  * The one access check of /v2. A caller without credentials (or whose token lacks the
- * scope) is challenged to fetch a token for exactly the scope needed; a signed-in caller
- * without the permission is denied.
+ * scope) is challenged to fetch a token for exactly the scopes needed; a signed-in caller
+ * without the permission is denied. `source` is a repository the request also reads (a
+ * mount's `from`): as in Distribution, the challenge asks for pull on it too, and a token
+ * without it is challenged again, so a client that follows challenges gets the mount.
+ * Other callers who may not pull the source get an ordinary upload instead.
  */
-async function authorize(deps: RegistryRouteDeps, req: FastifyRequest, need: Need, repository: string | undefined): Promise<void> {
+async function authorize(
+  deps: RegistryRouteDeps,
+  req: FastifyRequest,
+  need: Need,
+  repository: string | undefined,
+  source: string | undefined,
+): Promise<void> {
   const identity = req.identity;
   const challengeable = identity.kind === 'anonymous' || identity.kind === 'token';
   let scope: string | undefined;
+  let detail: Array<{ Type: string; Name: string; Action: string }> = [];
   if (need === 'authenticated') {
     if (identity.kind !== 'anonymous') return;
   } else if (need === 'catalog') {
     if (deps.access.mayListCatalog(identity)) return;
     scope = 'registry:catalog:*';
+    detail = [{ Type: 'registry', Name: 'catalog', Action: need }];
   } else {
-    if (await deps.access.may(identity, repository!, [need])) return;
+    const mayTarget = await deps.access.may(identity, repository!, [need]);
+    const readsSource = source !== undefined && source !== repository;
+    const maySource = !readsSource || identity.kind !== 'token' || (await deps.access.may(identity, source, ['pull']));
+    if (mayTarget && maySource) return;
     scope = `repository:${repository}:${need === 'push' ? 'pull,push' : need}`;
+    detail = [{ Type: 'repository', Name: repository!, Action: need }];
+    if (readsSource) {
+      scope += ` repository:${source}:pull`;
+      detail.push({ Type: 'repository', Name: source, Action: 'pull' });
+    }
   }
   drain(req.raw);
   if (challengeable) {
     throw ociError('UNAUTHORIZED', 'authentication required', {
       headers: { 'www-authenticate': bearerChallenge(req, deps.externalUrl, scope) },
-      detail: scope ? [{ Type: scope.split(':')[0], Name: repository ?? 'catalog', Action: need }] : undefined,
+      detail: scope ? detail : undefined,
     });
   }
   throw ociError('DENIED', `requested access to the resource is denied: ${need} on ${repository ?? 'the catalog'}`);
@@ -411,7 +445,7 @@ export async function registerRegistryRoutes(app: FastifyInstance, deps: Registr
           reply.header('allow', Object.keys(route.methods).join(', '));
           throw ociError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
         }
-        await authorize(deps, req, route.needs[req.method]!, m[1]);
+        await authorize(deps, req, route.needs[req.method]!, m[1], route.reads?.[req.method]?.(req));
         return handler(req, reply, m);
       }
       drain(req.raw);
