@@ -300,3 +300,12 @@ test('the readiness probe passes on a healthy Berth and fails on an unhealthy an
   // Nothing listening.
   assert.equal(await runReadinessProbe(fakePort), 1);
 });
+
+test('"Starting and upgrading" says what instances starting together on an empty database do: they all start', () => {
+  const section = markdown.split(/^### Starting and upgrading$/m)[1]?.split(/^##/m)[0];
+  assert.ok(section, 'docs/DEPLOYMENT.md has a "Starting and upgrading" section');
+  // The first start's inserts recover from the race (test/e2e/instances.test.ts starts two
+  // instances together on an empty database): no instance exits, none need start first.
+  assert.doesNotMatch(section, /exits with an error|duplicate key|avoid the restart/);
+  for (const step of ['`library`', '`admin`', 'signing key']) assert.ok(section.includes(step), `the section names ${step}`);
+});
