@@ -148,6 +148,15 @@ describe('skopeo against Berth', { skip }, () => {
     const after = JSON.parse((await skopeo('list-tags', '--tls-verify=false', `docker://${host}/library/multi`)).stdout) as { Tags: string[] };
     assert.deepEqual(after.Tags, []);
     await assert.rejects(skopeo('inspect', '--raw', '--tls-verify=false', `docker://${host}/library/multi:v1`), /manifest unknown/i);
+
+    // With its last manifests deleted, the repository stays, empty, as in Harbor, until deleted itself.
+    for (const image of [amd64, arm64]) await skopeo('delete', '--tls-verify=false', `docker://${host}/library/multi@${image.manifest.digest}`);
+    const auth = { authorization: `Basic ${Buffer.from(`${admin.username}:${admin.password}`).toString('base64')}` };
+    const emptied = await fetch(`${server.url}/api/v2.0/projects/library/repositories/multi`, { headers: auth });
+    assert.equal(emptied.status, 200);
+    assert.equal(((await emptied.json()) as { artifact_count: number }).artifact_count, 0);
+    const removed = await fetch(`${server.url}/api/v2.0/projects/library/repositories/multi`, { method: 'DELETE', headers: auth });
+    assert.equal(removed.status, 200);
   });
 
   test('a push into a project that does not exist fails with a message skopeo shows', async () => {
