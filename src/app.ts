@@ -73,6 +73,8 @@ export function createLogger(config: Config): Logger {
 
 /** The job that removes upload sessions idle for longer than registry.upload_ttl_hours. */
 export const purgeStaleUploadsJob = 'upload.purge_stale';
+/** The job that removes expired portal sessions and finished failed-login counters, hourly. */
+export const purgeAuthJob = 'auth.purge_stale';
 
 /** The composition root: config → db → storage → services → http. */
 export async function createBerth(config: Config, logger: Logger = createLogger(config)): Promise<Berth> {
@@ -161,7 +163,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     : await signingKeyFromDatabase(database.db, paths.tokenKeyFile);
   const tokens = await TokenService.open({ pem: signingKey, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
   const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
-  const authenticator = new Authenticator(principals, tokens, sessions, new LoginThrottle());
+  const loginThrottle = new LoginThrottle(database.db);
+  const authenticator = new Authenticator(principals, tokens, sessions, loginThrottle);
 
   // Jobs, schedules and events live in the database: any instance may run, fire or deliver them.
   const jobQueue = new JobQueue(database.db, database.dialect);
@@ -226,6 +229,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     return removed;
   });
   await scheduler.define({ name: purgeStaleUploadsJob, jobType: purgeStaleUploadsJob, cron: config.registry.upload_purge_cron });
+  // Expired portal sessions and failed-login counters whose window is over, likewise.
+  runner.register(purgeAuthJob, async (ctx) => {
+    await sessions.purgeExpired();
+    await ctx.log(`removed ${await loginThrottle.purgeStale()} stale failed-login counter(s)`);
+  });
+  await scheduler.define({ name: purgeAuthJob, jobType: purgeAuthJob, cron: '41 * * * *' });
   pulls.start();
 
   let closed = false;

@@ -5,7 +5,7 @@ import { apiError } from '../lib/errors.js';
 import type { Identity } from './identity.js';
 import type { Principals } from './principals.js';
 import type { SessionStore } from './sessions.js';
-import type { LoginThrottle } from './throttle.js';
+import type { LoginThrottle, LoginTicket } from './throttle.js';
 import { TokenError, type TokenService } from './tokens.js';
 
 /** How long a verified password or robot secret is remembered, so Basic auth does not run argon2 on every request. */
@@ -24,6 +24,15 @@ export function parseBasic(header: string): { username: string; password: string
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
+type CheckOutcome =
+  | { kind: 'verified'; identity: Identity }
+  | { kind: 'wrong'; ticket: LoginTicket; delayMs: number }
+  | { kind: 'locked' };
+
+function lockedError() {
+  return apiError('UNAUTHORIZED', 'too many failed logins for this account; try again later');
+}
+
 /**
  * Turns credentials into an Identity: Basic (users and robot accounts), registry Bearer
  * tokens, portal session cookies. Failed logins are slowed, then locked, per account name.
@@ -38,43 +47,85 @@ export class Authenticator {
     private readonly throttle: LoginThrottle,
   ) {}
 
-  /** Checks in progress by credential, so that concurrent requests with the same credentials share one argon2 check. */
-  private readonly checking = new Map<string, Promise<Identity | null>>();
+  /** Checks in progress by credential, so that concurrent requests with the same credentials share one check. */
+  private readonly checking = new Map<string, Promise<CheckOutcome>>();
+
+  /**
+   * Requests per account name (lower case) whose credentials this instance has not verified
+   * recently, counted from the moment they arrive: while there are any, remembered credentials
+   * for that name answer only through the throttle, so a correct guess sent behind a burst of
+   * wrong ones is no cheaper to test than they are.
+   */
+  private readonly unverified = new Map<string, number>();
 
   /** Forgets remembered credentials (after a password change, a robot disabled or deleted, …). */
   invalidate(): void {
     this.verified.clear();
   }
 
-  private check(key: string, username: string, password: string): Promise<Identity | null> {
-    let pending = this.checking.get(key);
-    if (!pending) {
-      pending = (
-        username.startsWith(this.principals.robotPrefix)
-          ? this.principals.robotBySecret(username, password)
-          : this.principals.userByPassword(username, password)
-      ).finally(() => this.checking.delete(key));
-      this.checking.set(key, pending);
+  /** One check admitted by the throttle, answered from remembered credentials when it can (see throttle.ts). */
+  private async check(key: string, username: string, password: string): Promise<CheckOutcome> {
+    const ticket = await this.throttle.admit(username);
+    if (!ticket) return { kind: 'locked' };
+    let identity: Identity | null | undefined = this.verified.get(key);
+    try {
+      identity ??= await (username.startsWith(this.principals.robotPrefix)
+        ? this.principals.robotBySecret(username, password)
+        : this.principals.userByPassword(username, password));
+    } catch (err) {
+      await this.throttle.succeeded(ticket).catch(() => undefined);
+      throw err;
     }
-    return pending;
+    if (identity) {
+      await this.throttle.succeeded(ticket);
+      return { kind: 'verified', identity };
+    }
+    return { kind: 'wrong', ticket, delayMs: await this.throttle.failed(ticket) };
   }
 
-  /** Verifies a name and password or robot secret; throws 401 (after a delay) when they are wrong. */
+  /**
+   * Verifies a name and password or robot secret; throws 401 (after a delay) when they are
+   * wrong. Remembered credentials answer at once only when no unverified request for the name
+   * is in progress here and the name is quiet everywhere (not locked, no failure in the
+   * window, no check in progress), which is looked at before the cache. Every other answer
+   * takes a place from the throttle first, in the order the requests arrived.
+   */
   async login(username: string, password: string): Promise<Identity> {
     const key = createHash('sha256').update(username).update('\0').update(password).digest('hex');
-    const cached = this.verified.get(key);
-    if (cached) return cached;
-    if (this.throttle.isLocked(username)) {
-      throw apiError('UNAUTHORIZED', 'too many failed logins for this account; try again later');
+    const name = username.toLowerCase();
+    const remembered = this.verified.has(key);
+    const quietHere = (this.unverified.get(name) ?? 0) === 0;
+    if (!remembered) this.unverified.set(name, (this.unverified.get(name) ?? 0) + 1);
+    try {
+      if (remembered && quietHere) {
+        const state = await this.throttle.state(username);
+        if (state === 'locked') throw lockedError();
+        const cached = this.verified.get(key);
+        if (cached && state === 'quiet') return cached;
+      }
+      let pending = this.checking.get(key);
+      const shared = pending !== undefined;
+      if (!pending) {
+        pending = this.check(key, username, password).finally(() => this.checking.delete(key));
+        this.checking.set(key, pending);
+      }
+      const outcome = await pending;
+      if (outcome.kind === 'locked') throw lockedError();
+      if (outcome.kind === 'wrong') {
+        // The same wrong guess sent many times at once is checked once but counts each time.
+        const delayMs = shared ? await this.throttle.failed(outcome.ticket, 1, { held: false }) : outcome.delayMs;
+        await sleep(delayMs);
+        throw apiError('UNAUTHORIZED', 'invalid username or password');
+      }
+      this.verified.set(key, outcome.identity);
+      return outcome.identity;
+    } finally {
+      if (!remembered) {
+        const left = (this.unverified.get(name) ?? 1) - 1;
+        if (left > 0) this.unverified.set(name, left);
+        else this.unverified.delete(name);
+      }
     }
-    const identity = await this.check(key, username, password);
-    if (!identity) {
-      await sleep(this.throttle.fail(username));
-      throw apiError('UNAUTHORIZED', 'invalid username or password');
-    }
-    this.throttle.succeed(username);
-    this.verified.set(key, identity);
-    return identity;
   }
 
   async bearer(token: string): Promise<Identity> {

@@ -69,6 +69,15 @@ export interface SessionsTable {
   created_at: string;
 }
 
+/** Failed-login counters per account name (009_login_attempts); times in Unix milliseconds. */
+export interface LoginAttemptsTable {
+  name_hash: string;
+  window_start: number;
+  failures: number;
+  pending: number;
+  locked_until: number;
+}
+
 export interface AuditLogsTable {
   id: Generated<number>;
   project_id: number | null;
@@ -271,6 +280,7 @@ export interface Database {
   project_members: ProjectMembersTable;
   robots: RobotsTable;
   sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
   audit_logs: AuditLogsTable;
   repositories: RepositoriesTable;
   blobs: BlobsTable;
