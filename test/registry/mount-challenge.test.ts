@@ -37,8 +37,8 @@ after(async () => {
 
 /** The parameters of a `Bearer realm=…,service=…,scope=…` challenge. */
 function challenge(res: V2Reply): { realm: string; service: string; scopes: string[] } {
-  const header = res.headers.get('www-authenticate');
-  assert.ok(header?.startsWith('Bearer '), `a Bearer challenge: ${header}`);
+  const header = res.headers.get('www-authenticate') ?? '';
+  assert.ok(header.startsWith('Bearer '), `a Bearer challenge: ${header}`);
   const params = Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
   return { realm: params.realm, service: params.service, scopes: params.scope ? params.scope.split(' ') : [] };
 }
