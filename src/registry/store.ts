@@ -1,10 +1,12 @@
 import type { SelectQueryBuilder, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.js';
+import { blobLocksFor, type BlobLocks } from '../db/blob-locks.js';
 import type { Db } from '../db/index.js';
 import { isKnownRepository, neverPushed } from '../db/repository-filters.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import { EventTypes, writeEvent, writeEvents } from '../events/outbox.js';
+import { ociError } from '../lib/errors.js';
 import type { ArtifactDescription } from './service.js';
 
 type Executor = Db | Transaction<Database>;
@@ -113,19 +115,43 @@ export class RegistryStore {
     return rows.map((r) => r.name);
   }
 
-  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
-        .execute();
-      await tx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repositoryId, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
+  /** The per-digest locks that keep references and garbage collection apart (db/blob-locks.ts). */
+  private get locks(): BlobLocks {
+    return blobLocksFor(this.db, this.dialect);
+  }
+
+  /**
+   * Links a blob that another repository holds (a mount). False when no repository holds it
+   * any more: under the blob's lock it is either still held (and GC keeps it) or gone.
+   */
+  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<boolean> {
+    return this.locks.run('shared', [digest], async (tx) => {
+      const held = await tx.selectFrom('repository_blobs').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
+      if (!held) return false;
+      await this.linkOrTouch(tx, repositoryId, digest, now);
+      return true;
     });
+  }
+
+  /**
+   * Inserts a repository's link to a blob, or moves an existing link's time to now: a blob
+   * pushed (or mounted) again is fresh for GC's time window. True when the link is new.
+   */
+  private async linkOrTouch(tx: Transaction<Database>, repositoryId: number, digest: string, now: string): Promise<boolean> {
+    const inserted = await tx
+      .insertInto('repository_blobs')
+      .values({ repository_id: repositoryId, digest, created_at: now })
+      .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedRows ?? 0) > 0) return true;
+    await tx
+      .updateTable('repository_blobs')
+      .set({ created_at: now })
+      .where('repository_id', '=', repositoryId)
+      .where('digest', '=', digest)
+      .where('created_at', '<', now)
+      .execute();
+    return false;
   }
 
   async unlinkBlob(repositoryId: number, digest: string): Promise<boolean> {
@@ -139,8 +165,13 @@ export class RegistryStore {
 
   /** Links into `targetId` those of `digests` that `sourceId` holds (a copy between repositories). */
   async linkBlobsFrom(sourceId: number, targetId: number, digests: string[], now: string): Promise<void> {
+    // Under the blobs' locks, so that the source's links cannot be removed by GC mid-copy.
+    await this.locks.run('shared', digests, async (tx) => this.copyLinks(tx, sourceId, targetId, digests, now));
+  }
+
+  private async copyLinks(tx: Transaction<Database>, sourceId: number, targetId: number, digests: string[], now: string): Promise<void> {
     for (let i = 0; i < digests.length; i += 500) {
-      await this.db
+      await tx
         .insertInto('repository_blobs')
         .columns(['repository_id', 'digest', 'created_at'])
         .expression((eb) =>
@@ -244,7 +275,9 @@ export class RegistryStore {
    * side) both succeed: the second insert finds the first's row and takes the update path.
    */
   async commitManifest(m: NewManifest): Promise<number> {
-    return this.db.transaction().execute(async (tx) => {
+    // Shared locks on the blobs it names: GC cannot remove them while the artifact is written.
+    return this.locks.run('shared', m.blobDigests, async (tx) => {
+      await this.recheckReferences(tx, m);
       const existingId = async () => {
         const row = await tx
           .selectFrom('artifacts')
@@ -315,6 +348,46 @@ export class RegistryStore {
       });
       return artifactId;
     });
+  }
+
+  /**
+   * The references checked before the transaction, checked again under the blobs' locks: a
+   * link GC removed or a child deleted since then fails the push (the client pushes again)
+   * instead of committing an artifact whose content is gone.
+   */
+  private async recheckReferences(tx: Transaction<Database>, m: NewManifest): Promise<void> {
+    const digests = [...new Set(m.blobDigests)];
+    for (let i = 0; i < digests.length; i += 500) {
+      const batch = digests.slice(i, i + 500);
+      const rows = await tx
+        .selectFrom('repository_blobs')
+        .select('digest')
+        .where('repository_id', '=', m.repositoryId)
+        .where('digest', 'in', batch)
+        .execute();
+      if (rows.length === batch.length) continue;
+      const held = new Set(rows.map((r) => r.digest));
+      const missing = batch.find((d) => !held.has(d))!;
+      throw ociError('MANIFEST_BLOB_UNKNOWN', `blob ${missing} named by the manifest is no longer in the repository; push it again`, {
+        detail: { digest: missing },
+      });
+    }
+    const children = [...new Map(m.children.map((c) => [c.id, c])).values()];
+    for (let i = 0; i < children.length; i += 500) {
+      const batch = children.slice(i, i + 500);
+      const rows = await tx
+        .selectFrom('artifacts')
+        .select('id')
+        .where('repository_id', '=', m.repositoryId)
+        .where('id', 'in', batch.map((c) => c.id))
+        .execute();
+      if (rows.length === batch.length) continue;
+      const found = new Set(rows.map((r) => Number(r.id)));
+      const missing = batch.find((c) => !found.has(c.id))!;
+      throw ociError('MANIFEST_BLOB_UNKNOWN', `manifest ${missing.digest} named by the index is no longer in the repository; push it again`, {
+        detail: { digest: missing.digest },
+      });
+    }
   }
 
   /** A manifest pushed again: a new push time, and the accessory link it may not have had. */
@@ -530,21 +603,34 @@ export class RegistryStore {
     await this.db.deleteFrom('uploads').where('id', '=', id).execute();
   }
 
-  /** Publishes an upload's blob into a repository and ends the session, in one transaction. */
-  async completeUpload(id: string, repositoryId: number, digest: string, size: number, now: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
-        .execute();
-      await tx
-        .insertInto('repository_blobs')
-        .values({ repository_id: repositoryId, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
-        .execute();
-      await tx.deleteFrom('uploads').where('id', '=', id).execute();
-    });
+  /**
+   * Publishes an upload's blob into a repository and ends the session, in one transaction.
+   * `publish` puts the object in place under the blob's shared lock, before the rows: GC
+   * sweeping the same digest either finished first (the object is published anew) or waits
+   * and then finds the new link.
+   */
+  async completeUpload(
+    id: string,
+    repositoryId: number,
+    digest: string,
+    size: number,
+    now: string,
+    publish: () => Promise<void> = async () => undefined,
+  ): Promise<void> {
+    await this.locks.run(
+      'shared',
+      [digest],
+      async (tx) => {
+        await tx
+          .insertInto('blobs')
+          .values({ digest, size, created_at: now })
+          .onConflict((oc) => oc.column('digest').doNothing())
+          .execute();
+        await this.linkOrTouch(tx, repositoryId, digest, now);
+        await tx.deleteFrom('uploads').where('id', '=', id).execute();
+      },
+      { before: publish },
+    );
   }
 
   async staleUploads(before: string): Promise<string[]> {

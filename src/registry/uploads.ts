@@ -74,8 +74,7 @@ export class UploadService {
     const size = await this.store.repositoryBlobSize(from, digest);
     if (size === undefined) return false;
     const repo = await this.registry.repositoryForPush(repositoryName);
-    await this.store.linkBlob(repo.id, digest, size, nowIso());
-    return true;
+    return this.store.linkBlob(repo.id, digest, size, nowIso());
   }
 
   /** For a mount without `from`: a repository that holds the blob and that `mayPull` allows, or null. */
@@ -111,8 +110,8 @@ export class UploadService {
         await this.discard(id);
         throw ociError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}; the upload was discarded`);
       }
-      await this.blobs.publishUpload(id, digest, size);
-      await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso());
+      // Published under the blob's lock, with the rows (see RegistryStore.completeUpload).
+      await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso(), () => this.blobs.publishUpload(id, digest, size));
       this.hashes.delete(id);
       return digest;
     });
