@@ -114,7 +114,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const uploads = new UploadService(registryStore, blobs, registry);
 
-  const users = new UserService(new UserStore(database.db));
+  const users = new UserService(new UserStore(database.db), { endSessions: (userId, keep) => sessions.endForUser(userId, keep) });
   const generatedPassword = await users.ensureAdmin(config.auth.admin_password);
   if (generatedPassword) {
     // Printed once, on the start that creates the account; never stored in clear.

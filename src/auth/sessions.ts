@@ -54,6 +54,13 @@ export class SessionStore {
     await this.db.deleteFrom('sessions').where('id_hash', '=', hashId(id)).execute();
   }
 
+  /** Ends every session of a user, but the one given (the session that made the change may stay). */
+  async endForUser(userId: number, keep?: string): Promise<void> {
+    let query = this.db.deleteFrom('sessions').where('user_id', '=', userId);
+    if (keep !== undefined) query = query.where('id_hash', '!=', hashId(keep));
+    await query.execute();
+  }
+
   async purgeExpired(): Promise<void> {
     await this.db.deleteFrom('sessions').where('expires_at', '<', Date.now()).execute();
   }

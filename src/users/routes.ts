@@ -179,7 +179,9 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     selfOrAdmin(req.identity, id);
     const body = bodyOf(req);
     const self = req.identity.kind === 'user' && req.identity.userId === id;
-    await users.changePassword(id, body.new_password, body.old_password, self || !isSysadmin(req.identity), displayName(req.identity));
+    await users.changePassword(id, body.new_password, body.old_password, self || !isSysadmin(req.identity), displayName(req.identity), {
+      keepSession: self ? req.sessionId : null,
+    });
     deps.authenticator.invalidate();
     return reply.code(200).send();
   });
@@ -199,7 +201,8 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     guard.requireSystem(req.identity, 'user', 'update');
     const target = await users.get(id);
     if (target.username === adminUsername) throw apiError('FORBIDDEN', 'the admin account is always a system administrator');
-    await users.setSysadmin(id, bodyOf(req).sysadmin_flag, displayName(req.identity));
+    const self = req.identity.kind === 'user' && req.identity.userId === id;
+    await users.setSysadmin(id, bodyOf(req).sysadmin_flag, displayName(req.identity), { keepSession: self ? req.sessionId : null });
     deps.authenticator.invalidate();
     return reply.code(200).send();
   });

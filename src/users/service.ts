@@ -70,8 +70,28 @@ function checkEmail(value: unknown): string {
   return email;
 }
 
+export interface UserServiceOptions {
+  /**
+   * Ends a user's portal sessions but the one given: after a password change or reset, a
+   * deletion, or the loss of system administration (the auth layer's session store, wired in app.ts).
+   */
+  endSessions?: (userId: number, keep?: string) => Promise<void>;
+}
+
+/** Which portal session made a change, so that it may stay when the other ones of the user end. */
+export interface ChangeContext {
+  keepSession?: string | null;
+}
+
 export class UserService {
-  constructor(private readonly store: UserStore) {}
+  constructor(
+    private readonly store: UserStore,
+    private readonly options: UserServiceOptions = {},
+  ) {}
+
+  private async endSessions(userId: number, context: ChangeContext): Promise<void> {
+    await this.options.endSessions?.(userId, context.keepSession ?? undefined);
+  }
 
   byId(id: number): Promise<User | undefined> {
     return this.store.byId(id);
@@ -130,7 +150,14 @@ export class UserService {
   }
 
   /** Changes a password; `oldPassword` is required unless an admin resets someone else's. */
-  async changePassword(id: number, newPassword: unknown, oldPassword: unknown, requireOld: boolean, actor: string): Promise<void> {
+  async changePassword(
+    id: number,
+    newPassword: unknown,
+    oldPassword: unknown,
+    requireOld: boolean,
+    actor: string,
+    context: ChangeContext = {},
+  ): Promise<void> {
     const user = await this.get(id);
     const password = checkPassword(newPassword);
     if (requireOld) {
@@ -142,17 +169,21 @@ export class UserService {
       throw apiError('BAD_REQUEST', 'the new password must differ from the old one');
     }
     await this.store.update(id, { password_hash: await hashSecret(password) }, nowIso(), audit(actor, 'update', user.username));
+    await this.endSessions(id, context);
   }
 
-  async setSysadmin(id: number, flag: unknown, actor: string): Promise<void> {
+  async setSysadmin(id: number, flag: unknown, actor: string, context: ChangeContext = {}): Promise<void> {
     if (typeof flag !== 'boolean') throw apiError('BAD_REQUEST', 'sysadmin_flag must be true or false');
     const user = await this.get(id);
     await this.store.update(id, { sysadmin: flag ? 1 : 0 }, nowIso(), audit(actor, 'update', user.username));
+    if (user.sysadmin === 1 && !flag) await this.endSessions(id, context);
   }
 
   async delete(id: number, actor: string): Promise<User> {
     const user = await this.get(id);
     await this.store.delete(id, audit(actor, 'delete', user.username));
+    // The sessions also go with the user row (foreign key); ended here too so the rule reads in one place.
+    await this.endSessions(id, {});
     return user;
   }
 
