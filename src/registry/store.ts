@@ -143,7 +143,7 @@ export class RegistryStore {
       .values({ repository_id: repositoryId, digest, created_at: now })
       .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
       .executeTakeFirst();
-    if (Number(inserted.numInsertedRows ?? 0) > 0) return true;
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return true;
     await tx
       .updateTable('repository_blobs')
       .set({ created_at: now })
