@@ -18,15 +18,16 @@ function page<K extends string>(load: () => Promise<Record<K, ComponentType>>, n
 }
 const adminOnly = (content: ReactNode) => <RequireAdmin>{content}</RequireAdmin>;
 
+const loading = (
+  <Center mih="100vh">
+    <Loader aria-label="Loading" />
+  </Center>
+);
+
 function RequireSignIn({ children }: { children: ReactNode }) {
   const session = useSession();
   const location = useLocation();
-  if (session.loading)
-    return (
-      <Center mih="100vh">
-        <Loader aria-label="Loading" />
-      </Center>
-    );
+  if (session.loading) return loading;
   if (!session.user) return <Navigate to="/sign-in" replace state={{ from: location.pathname + location.search }} />;
   return children;
 }
@@ -60,8 +61,10 @@ const projectPage = () => import('./pages/project/ProjectPage');
 
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInPage /> },
-  { path: '/sign-up', lazy: page(() => import('./pages/account/SignUpPage'), 'SignUpPage') },
+  // A first page that is a lazy route (a deep link) shows `loading` while its chunk loads.
+  { path: '/sign-up', lazy: page(() => import('./pages/account/SignUpPage'), 'SignUpPage'), hydrateFallbackElement: loading },
   {
+    hydrateFallbackElement: loading,
     element: (
       <RequireSignIn>
         <Shell />
