@@ -42,6 +42,8 @@ import { JobQueue } from './jobs/queue.js';
 import { JobRunner } from './jobs/runner.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Dispatcher } from './events/outbox.js';
+import { createScrub } from './scrub/compose.js';
+import type { ScrubService } from './scrub/service.js';
 
 export interface Berth {
   config: Config;
@@ -61,6 +63,8 @@ export interface Berth {
   artifacts: ArtifactService;
   /** The durable job queue, this instance's runner and scheduler, and the outbox dispatcher. */
   jobs: { queue: JobQueue; runner: JobRunner; scheduler: Scheduler; dispatcher: Dispatcher };
+  /** Integrity scrub (the SCRUB job, /system/scrub). */
+  scrub: ScrubService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -176,6 +180,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   const scheduler = new Scheduler(database.db, jobQueue, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
+  const scrub = createScrub({ db: database.db, blobs, queue: jobQueue, scheduler, workers: config.scrub.workers });
+  runner.register(scrub.jobType, scrub.service.handle);
 
   const http = await buildHttpServer({
     logger,
@@ -219,6 +225,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
     jobs: { queue: jobQueue, scheduler },
+    scrub: scrub.service,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -255,6 +262,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     labels,
     artifacts,
     jobs: { queue: jobQueue, runner, scheduler, dispatcher },
+    scrub: scrub.service,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       await runner.start();

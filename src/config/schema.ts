@@ -130,6 +130,13 @@ export const configSchema = z
       })
       .strict()
       .default({ concurrency: 4, poll_interval_ms: 500 }),
+    scrub: z
+      .object({
+        /** Blobs an integrity scrub hashes at once, unless a run asks for another number. */
+        workers: z.number().int().min(1).max(32).default(4),
+      })
+      .strict()
+      .default({ workers: 4 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Table types. Times are ISO-8601 UTC strings; booleans are 0/1 integers (portable to PostgreSQL). */
 export interface ProjectsTable {
@@ -104,6 +104,12 @@ export interface BlobsTable {
   digest: string;
   size: number;
   created_at: string;
+  /** (008) Set while a scrub holds the stored object for wrong or missing; see src/scrub/. */
+  quarantined_at: ColumnType<string | null, string | null | undefined, string | null>;
+  quarantine_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  quarantine_run_id: ColumnType<number | null, number | null | undefined, number | null>;
+  /** (008) Bumped when a re-push replaces the object (a heal). */
+  generation: Generated<number>;
 }
 
 export interface RepositoryBlobsTable {
@@ -299,6 +305,8 @@ export interface Database {
   job_pools: JobPoolsTable;
   schedules: SchedulesTable;
   events: EventsTable;
+  scrub_runs: ScrubRunsTable;
+  scrub_findings: ScrubFindingsTable;
   event_cursors: EventCursorsTable;
 }
 
@@ -309,3 +317,50 @@ export type Robot = Selectable<RobotsTable>;
 export type ProjectMember = Selectable<ProjectMembersTable>;
 export type Artifact = Selectable<ArtifactsTable>;
 export type NewArtifact = Insertable<ArtifactsTable>;
+
+/** (008) One row per scrub run: its history, progress and counts. */
+export interface ScrubRunsTable {
+  id: Generated<number>;
+  job_id: number | null;
+  trigger: string;
+  /** JSON. */
+  parameters: string;
+  status: string;
+  /** 1 while the run scrubs (unique: one at a time), else null. */
+  active: number | null;
+  message: string | null;
+  blobs_total: Generated<number>;
+  blobs_checked: Generated<number>;
+  bytes_checked: Generated<number>;
+  manifests_total: Generated<number>;
+  manifests_checked: Generated<number>;
+  digest_mismatches: Generated<number>;
+  size_mismatches: Generated<number>;
+  missing_objects: Generated<number>;
+  read_errors: Generated<number>;
+  broken_references: Generated<number>;
+  manifest_mismatches: Generated<number>;
+  affected_artifacts: Generated<number>;
+  quarantined: Generated<number>;
+  released: Generated<number>;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+/** (008) What a scrub run found wrong. */
+export interface ScrubFindingsTable {
+  id: Generated<number>;
+  run_id: number;
+  kind: string;
+  digest: string;
+  repository: string | null;
+  artifact_digest: string | null;
+  expected_size: number | null;
+  actual_size: number | null;
+  actual_digest: string | null;
+  quarantined: number;
+  message: string;
+  created_at: string;
+}

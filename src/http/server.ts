@@ -28,6 +28,8 @@ import { registerArtifactRoutes } from '../artifacts/routes.js';
 import { registerJobRoutes, type JobRouteDeps } from '../jobservice/routes.js';
 import type { ArtifactService } from '../artifacts/service.js';
 import type { LabelService } from '../labels/service.js';
+import { registerScrubRoutes } from '../scrub/routes.js';
+import type { ScrubService } from '../scrub/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
@@ -54,6 +56,7 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   audit: Omit<AuditRouteDeps, 'guard'>;
   system: SystemService;
   jobs: Omit<JobRouteDeps, 'guard'>;
+  scrub: ScrubService;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
 }
@@ -139,6 +142,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerLabelRoutes(api, { labels: deps.labels });
       await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
       await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
+      await registerScrubRoutes(api, { scrub: deps.scrub, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

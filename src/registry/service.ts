@@ -8,6 +8,7 @@ import { isForeignLayer, mediaTypes } from '../oci/mediatypes.js';
 import { isTag, projectOf, repositoryNameProblem } from '../oci/names.js';
 import type { ProjectService } from '../projects/service.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
+import { BlobIntegrity } from './integrity.js';
 import type { PullRecorder } from './pulls.js';
 import type { NamePage, RegistryStore, RepositoryRow } from './store.js';
 
@@ -62,6 +63,7 @@ export function checkDigest(value: string): string {
  */
 export class RegistryService {
   private readonly manifestCache: LRUCache<string, StoredManifest>;
+  private readonly integrity: BlobIntegrity;
 
   constructor(
     private readonly store: RegistryStore,
@@ -72,6 +74,7 @@ export class RegistryService {
     readonly options: RegistryOptions,
   ) {
     this.manifestCache = new LRUCache({ max: Math.max(1, options.manifestCacheEntries) });
+    this.integrity = new BlobIntegrity(store.db);
   }
 
   /** The repository for a push, created on first use; its project must exist. */
@@ -104,6 +107,13 @@ export class RegistryService {
     if (size !== undefined) return size;
     const manifest = await this.findManifestByDigest(repositoryName, digest);
     if (manifest) return manifest.bytes.byteLength;
+    const quarantine = await this.integrity.quarantineIn(repositoryName, digest);
+    if (quarantine) {
+      throw ociError(
+        'BLOB_UNKNOWN',
+        `blob ${digest} is quarantined: an integrity scrub found its stored content wrong or missing (${quarantine.reason ?? 'unknown'}, since ${quarantine.quarantinedAt}); push the blob again to restore it`,
+      );
+    }
     throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
   }
 

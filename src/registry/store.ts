@@ -98,6 +98,8 @@ export class RegistryStore {
       .select('b.size')
       .where('r.name', '=', repositoryName)
       .where('rb.digest', '=', digest)
+      // A quarantined blob (registry/integrity.ts) is one the registry does not have.
+      .where('b.quarantined_at', 'is', null)
       .executeTakeFirst();
     return row === undefined ? undefined : Number(row.size);
   }
@@ -212,6 +214,7 @@ export class RegistryStore {
         .select(['b.digest', 'b.size'])
         .where('rb.repository_id', '=', repositoryId)
         .where('rb.digest', 'in', digests.slice(i, i + 500))
+        .where('b.quarantined_at', 'is', null)
         .execute();
       for (const row of rows) found.set(row.digest, Number(row.size));
     }

@@ -4,6 +4,7 @@ import { nowIso } from '../lib/clock.js';
 import { isUploadId, newUploadId } from '../lib/ids.js';
 import { isDigestAlgorithm, parseDigest, type DigestAlgorithm } from '../oci/digest.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
+import { BlobIntegrity } from './integrity.js';
 import { checkDigest, checkRepositoryName, type RegistryService } from './service.js';
 import type { RegistryStore, UploadRow } from './store.js';
 
@@ -47,12 +48,15 @@ export function parseContentRange(header: string): ByteRange | null {
 export class UploadService {
   private readonly hashes = new Map<string, RunningHash>();
   private readonly busy = new Set<string>();
+  private readonly integrity: BlobIntegrity;
 
   constructor(
     private readonly store: RegistryStore,
     private readonly blobs: BlobStore,
     private readonly registry: RegistryService,
-  ) {}
+  ) {
+    this.integrity = new BlobIntegrity(store.db);
+  }
 
   async start(repositoryName: string, algorithmParam?: string): Promise<UploadState> {
     const algorithm = algorithmParam ?? 'sha256';
@@ -110,8 +114,13 @@ export class UploadService {
         await this.discard(id);
         throw ociError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}; the upload was discarded`);
       }
+      // A quarantined blob's stored copy is wrong: these verified bytes replace it (a heal).
+      const heal = await this.integrity.isQuarantined(digest);
       // Published under the blob's lock, with the rows (see RegistryStore.completeUpload).
-      await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso(), () => this.blobs.publishUpload(id, digest, size));
+      await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso(), () =>
+        this.blobs.publishUpload(id, digest, size, heal ? { replace: true } : undefined),
+      );
+      if (heal) await this.integrity.healed(digest);
       this.hashes.delete(id);
       return digest;
     });

@@ -18,6 +18,11 @@ export interface ByteRange {
   end: number;
 }
 
+export interface PublishOptions {
+  /** Replace a blob already published under the digest (its bytes are known to be wrong). */
+  replace?: boolean;
+}
+
 /** Size and free space of the volume a store writes to, in bytes. */
 export interface Capacity {
   total: number;
@@ -59,9 +64,11 @@ export interface BlobStore {
   /**
    * Makes the first `size` bytes of the upload (all of it when size is absent) durable and
    * atomically visible as `digest`; the upload is gone after. Bytes beyond `size` were left
-   * by a request that died before the session recorded them, and are dropped.
+   * by a request that died before the session recorded them, and are dropped. A blob
+   * already published under `digest` stands (same digest, same bytes) unless `replace` is
+   * set: then the upload atomically takes its place (a heal of a blob scrub found corrupt).
    */
-  publishUpload(id: string, digest: string, size?: number): Promise<void>;
+  publishUpload(id: string, digest: string, size?: number, options?: PublishOptions): Promise<void>;
   deleteUpload(id: string): Promise<void>;
   listUploads(): AsyncIterable<UploadInfo>;
 }

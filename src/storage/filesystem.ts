@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, ByteRange, Capacity, UploadInfo } from './blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, Capacity, PublishOptions, UploadInfo } from './blobstore.js';
 
 /**
  * Read size for blob downloads. Each read is a round trip through libuv's thread pool;
@@ -150,7 +150,7 @@ export class FilesystemBlobStore implements BlobStore {
     return createReadStream(this.uploadPath(id), { start: 0, end: length - 1, highWaterMark: readChunk });
   }
 
-  async publishUpload(id: string, digest: string, size?: number): Promise<void> {
+  async publishUpload(id: string, digest: string, size?: number, options: PublishOptions = {}): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
     if (size !== undefined) {
@@ -161,7 +161,7 @@ export class FilesystemBlobStore implements BlobStore {
     await fsyncPath(source, 'r+');
     const dir = path.dirname(target);
     await mkdir(dir, { recursive: true });
-    if (await this.stat(digest)) {
+    if (!options.replace && (await this.stat(digest))) {
       // Same digest, same bytes: the published copy stands.
       await unlink(source);
       return;

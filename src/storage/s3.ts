@@ -20,7 +20,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { parseDigest } from '../oci/digest.js';
-import type { BlobInfo, BlobStore, ByteRange, UploadInfo } from './blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, PublishOptions, UploadInfo } from './blobstore.js';
 
 export interface S3BlobStoreOptions {
   bucket: string;
@@ -458,13 +458,13 @@ export class S3BlobStore implements BlobStore {
     return Readable.from(this.readSegments(cutChain(listing.chain, length)), { objectMode: false });
   }
 
-  async publishUpload(id: string, digest: string, size?: number): Promise<void> {
+  async publishUpload(id: string, digest: string, size?: number, options: PublishOptions = {}): Promise<void> {
     const listing = await this.existingUpload(id);
     const total = size ?? listing.size;
     if (listing.size < total) throw new Error(`upload ${id} holds ${listing.size} bytes, fewer than ${total}`);
     const key = this.blobKey(digest);
-    // Same digest, same bytes: a published copy stands.
-    if (!(await this.stat(digest))) {
+    // Same digest, same bytes: a published copy stands, unless it is to be replaced (a PUT over it is atomic).
+    if (options.replace || !(await this.stat(digest))) {
       const segments = cutChain(listing.chain, total);
       if (segments.length === 0) {
         await this.client.send(

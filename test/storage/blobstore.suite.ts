@@ -196,6 +196,27 @@ export function blobStoreSuite(name: string, makeStore: () => Promise<BlobStore>
       assert.deepEqual(await collect(await store.read(digest(Buffer.from('abcde')))), Buffer.from('abcde'));
     });
 
+    test('a publish leaves a blob already stored under the digest, unless told to replace it (a heal)', async () => {
+      const store = await makeStore();
+      const good = Buffer.from('the bytes the digest names');
+      const d = digest(good);
+      // Wrong bytes under the digest, as a flipped bit on disk would leave them.
+      await store.createUpload('u-12');
+      await appendAll(store, 'u-12', [Buffer.from('the bytes the digest nameZ')]);
+      await store.publishUpload('u-12', d);
+      await store.createUpload('u-13');
+      await appendAll(store, 'u-13', [good]);
+      await store.publishUpload('u-13', d);
+      assert.deepEqual(await collect(await store.read(d)), Buffer.from('the bytes the digest nameZ'), 'the stored copy stands');
+      assert.equal(await store.uploadSize('u-13'), null, 'the upload is gone all the same');
+      await store.createUpload('u-14');
+      await appendAll(store, 'u-14', [good]);
+      await store.publishUpload('u-14', d, good.length, { replace: true });
+      assert.deepEqual(await collect(await store.read(d)), good);
+      assert.equal((await store.stat(d))?.size, good.length);
+      assert.equal(await store.uploadSize('u-14'), null);
+    });
+
     test('an empty upload publishes an empty blob; an empty append changes nothing', async () => {
       const store = await makeStore();
       const empty = Buffer.alloc(0);
