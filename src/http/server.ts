@@ -35,6 +35,7 @@ import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
 import { defaultPortalDir, registerPortal } from './portal.js';
 import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
+import { settleUnreadBody } from './unread-body.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
@@ -85,6 +86,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addHook('onRequest', (req, _reply, done) => {
     noteRequestProtocol(req.raw);
     done();
+  });
+  // Every answer, success or error, leaves its connection ready for the next request.
+  app.addHook('onSend', async (req, reply, payload) => {
+    settleUnreadBody(req.raw, reply.raw);
+    return payload;
   });
   app.addHook('onSend', async (req, reply, payload) => {
     if (req.url.startsWith('/v2')) reply.header('docker-distribution-api-version', 'registry/2.0');

@@ -72,7 +72,8 @@ function uploadBody(req: IncomingMessage): UploadBody {
     range = parseContentRange(header);
     if (!range) throw ociError('RANGE_INVALID', `Content-Range "${header}" must be <start>-<end>`);
   }
-  return { stream: req, length: contentLength(req), range };
+  // A stream that stays readable when a reader stops early, so that the rest of the body can be discarded.
+  return { stream: req.iterator({ destroyOnReturn: false }), length: contentLength(req), range };
 }
 
 /** Reads a small body whole (manifests), refusing more than `limit` bytes with 413. */
@@ -82,7 +83,7 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer>
   if (declared !== null && declared > limit) throw tooLarge();
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     total += (chunk as Buffer).byteLength;
     if (total > limit) throw tooLarge();
     chunks.push(chunk as Buffer);
@@ -91,11 +92,6 @@ async function readLimited(req: IncomingMessage, limit: number): Promise<Buffer>
     throw ociError('SIZE_INVALID', `received ${total} bytes, but Content-Length is ${declared}`);
   }
   return Buffer.concat(chunks, total);
-}
-
-/** Drains an unread body so that an error answer does not leave the socket stuck. */
-function drain(req: IncomingMessage): void {
-  if (!req.readableEnded) req.resume();
 }
 
 function parseRangeHeader(header: string, size: number): ByteRange | 'invalid' | null {
@@ -233,7 +229,6 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const source =
       mount === undefined ? null : from === undefined ? await uploads.mountSource(mount, mayPull) : (await mayPull(from)) ? from : null;
     if (mount !== undefined && source !== null) {
-      drain(req.raw);
       if (await uploads.mount(name, mount, source)) {
         reply.header('location', `/v2/${name}/blobs/${mount}`);
         reply.header('docker-content-digest', mount);
@@ -247,7 +242,6 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
       reply.header('docker-content-digest', published);
       return reply.code(201).send();
     }
-    drain(req.raw);
     const session = await uploads.start(name, single(q['digest-algorithm']));
     reply.header('location', uploadLocation(name, session.id));
     reply.header('docker-upload-uuid', session.id);
@@ -414,7 +408,6 @@ async function authorize(
       detail.push({ Type: 'repository', Name: source, Action: 'pull' });
     }
   }
-  drain(req.raw);
   if (challengeable) {
     throw ociError('UNAUTHORIZED', 'authentication required', {
       headers: { 'www-authenticate': bearerChallenge(req, deps.externalUrl, scope) },
@@ -441,14 +434,12 @@ export async function registerRegistryRoutes(app: FastifyInstance, deps: Registr
         if (!m) continue;
         const handler = route.methods[req.method];
         if (!handler) {
-          drain(req.raw);
           reply.header('allow', Object.keys(route.methods).join(', '));
           throw ociError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
         }
         await authorize(deps, req, route.needs[req.method]!, m[1], route.reads?.[req.method]?.(req));
         return handler(req, reply, m);
       }
-      drain(req.raw);
       const invalidName = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);
       if (invalidName) throw ociError('NAME_INVALID', `repository name "${invalidName[1]}" is invalid`);
       throw ociError('NAME_UNKNOWN', `no registry endpoint at ${path}`, { status: 404 });
