@@ -160,6 +160,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
     },
     robotBySecret: (name, secret) => robots.authenticate(name, secret),
+    async tokenSubject(name) {
+      if (name.startsWith(config.auth.robot_name_prefix)) return robots.activeSince(name);
+      const user = await users.byUsername(name);
+      return user ? { createdAt: Date.parse(user.creation_time) } : null;
+    },
   };
   // A configured key file wins; otherwise the key lives in the database, shared by every instance.
   const signingKey = config.auth.token_key_file

@@ -6,7 +6,7 @@ import type { Identity } from './identity.js';
 import type { Principals } from './principals.js';
 import type { SessionStore } from './sessions.js';
 import type { LoginThrottle, LoginTicket } from './throttle.js';
-import { TokenError, type TokenService } from './tokens.js';
+import { TokenError, tokenClockToleranceMs, type TokenClaims, type TokenService } from './tokens.js';
 
 /** How long a verified password or robot secret is remembered, so Basic auth does not run argon2 on every request. */
 export const credentialCacheMs = 10_000;
@@ -38,14 +38,21 @@ function lockedError() {
  * tokens, portal session cookies. Failed logins are slowed, then locked, per account name.
  */
 export class Authenticator {
-  private readonly verified = new LRUCache<string, Identity>({ max: 10_000, ttl: credentialCacheMs });
+  private readonly verified: LRUCache<string, Identity>;
+  /** Token subjects looked up recently: the account's creation time, or false when it is gone or disabled. */
+  private readonly subjects: LRUCache<string, { createdAt: number } | false>;
 
   constructor(
     private readonly principals: Principals,
     readonly tokens: TokenService,
     readonly sessions: SessionStore,
     private readonly throttle: LoginThrottle,
-  ) {}
+    options: { now?: () => number } = {},
+  ) {
+    const clock = options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {};
+    this.verified = new LRUCache({ max: 10_000, ttl: credentialCacheMs, ...clock });
+    this.subjects = new LRUCache({ max: 10_000, ttl: credentialCacheMs, ...clock });
+  }
 
   /** Checks in progress by credential, so that concurrent requests with the same credentials share one check. */
   private readonly checking = new Map<string, Promise<CheckOutcome>>();
@@ -58,9 +65,10 @@ export class Authenticator {
    */
   private readonly unverified = new Map<string, number>();
 
-  /** Forgets remembered credentials (after a password change, a robot disabled or deleted, …). */
+  /** Forgets remembered credentials and token subjects (after a password change, a robot disabled or deleted, …). */
   invalidate(): void {
     this.verified.clear();
+    this.subjects.clear();
   }
 
   /** One check admitted by the throttle, answered from remembered credentials when it can (see throttle.ts). */
@@ -128,14 +136,36 @@ export class Authenticator {
     }
   }
 
+  /**
+   * A registry token's identity. Beyond its signature and expiry, the account it was issued to
+   * must still exist and be enabled (and not be a later account of the same name): asked at
+   * most once per credentialCacheMs per account on this instance, so a disabled or deleted
+   * robot or user loses its tokens within that bound instead of at their expiry.
+   */
   async bearer(token: string): Promise<Identity> {
+    let claims: TokenClaims;
     try {
-      const claims = await this.tokens.verify(token);
-      return { kind: 'token', subject: claims.subject, access: claims.access };
+      claims = await this.tokens.verify(token);
     } catch (err) {
       if (err instanceof TokenError) throw apiError('UNAUTHORIZED', err.message);
       throw err;
     }
+    if (claims.subject !== '') {
+      const account = await this.tokenSubject(claims.subject);
+      const issuedMs = claims.issuedAt === undefined ? undefined : claims.issuedAt * 1000;
+      if (!account || (issuedMs !== undefined && account.createdAt > issuedMs + tokenClockToleranceMs)) {
+        throw apiError('UNAUTHORIZED', `the account "${claims.subject}" this token was issued to no longer exists or is disabled`);
+      }
+    }
+    return { kind: 'token', subject: claims.subject, access: claims.access };
+  }
+
+  private async tokenSubject(name: string): Promise<{ createdAt: number } | null> {
+    const known = this.subjects.get(name);
+    if (known !== undefined) return known === false ? null : known;
+    const account = await this.principals.tokenSubject(name);
+    this.subjects.set(name, account ?? false);
+    return account;
   }
 
   /** The user of a session cookie, with its CSRF token; null when the session is gone. */

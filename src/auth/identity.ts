@@ -23,6 +23,7 @@ export type Identity =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: number; username: string; sysadmin: boolean; via: 'basic' | 'session' }
   | { kind: 'robot'; robotId: number; name: string; level: string; projectId: number | null; permissions: RobotPermission[] }
+  /** `subject` is the name the token was issued to, empty for an anonymous caller. */
   | { kind: 'token'; subject: string; access: AccessClaim[] };
 
 export const anonymous: Identity = { kind: 'anonymous' };
@@ -36,7 +37,7 @@ export function displayName(identity: Identity): string {
     case 'robot':
       return identity.name;
     case 'token':
-      return identity.subject;
+      return identity.subject === '' ? 'anonymous' : identity.subject;
   }
 }
 

@@ -12,6 +12,11 @@ export interface Principals {
   userById(id: number): Promise<UserIdentity | null>;
   /** A robot whose secret matches and that is neither disabled nor expired. */
   robotBySecret(name: string, secret: string): Promise<RobotIdentity | null>;
+  /**
+   * The account a registry token was issued to, when it still exists and may sign in (a robot
+   * neither disabled nor expired): when it was created, in Unix milliseconds. Null otherwise.
+   */
+  tokenSubject(name: string): Promise<{ createdAt: number } | null>;
   /** Names starting with this are robot accounts. */
   robotPrefix: string;
 }

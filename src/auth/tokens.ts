@@ -16,10 +16,17 @@ export const tokenIssuer = 'berth-token-issuer';
 /** The service name clients echo back from the challenge; Harbor's, so Harbor scripts keep working. */
 export const registryService = 'harbor-registry';
 
+/** Leeway for clocks that differ between the instance that issued a token and the one checking it. */
+export const tokenClockToleranceMs = 60_000;
+
 export interface TokenClaims {
+  /** The user or robot name the token was issued to; empty for an anonymous caller (as in Harbor). */
   subject: string;
   access: AccessClaim[];
+  /** Unix seconds. */
   expiresAt: number;
+  /** Unix seconds; undefined when the token does not say. */
+  issuedAt: number | undefined;
 }
 
 export interface IssuedToken {
@@ -72,7 +79,10 @@ export class TokenService {
     return { token, expires_in: this.lifetimeSeconds, issued_at: new Date(now * 1000).toISOString() };
   }
 
-  /** Verifies signature, issuer, audience and time; a verified token is remembered until it expires. */
+  /**
+   * Verifies signature, issuer, audience and time; a token without an expiry is refused. A
+   * verified token is remembered until it expires.
+   */
   async verify(token: string): Promise<TokenClaims> {
     const cached = this.verified.get(token);
     if (cached) {
@@ -86,13 +96,14 @@ export class TokenService {
         issuer: tokenIssuer,
         audience: registryService,
         algorithms: ['RS256'],
-        clockTolerance: 60,
+        clockTolerance: tokenClockToleranceMs / 1000,
+        requiredClaims: ['exp'],
       }));
     } catch (err) {
       throw new TokenError(`token is not valid: ${(err as Error).message}`);
     }
     const access = Array.isArray(payload.access) ? (payload.access as AccessClaim[]) : [];
-    const claims = { subject: payload.sub ?? '', access, expiresAt: payload.exp ?? 0 };
+    const claims: TokenClaims = { subject: payload.sub ?? '', access, expiresAt: payload.exp!, issuedAt: payload.iat };
     this.verified.set(token, claims);
     return claims;
   }

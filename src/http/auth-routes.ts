@@ -6,6 +6,7 @@ import { registryService } from '../auth/tokens.js';
 import type { Db } from '../db/index.js';
 import { writeAudit } from '../events/audit.js';
 import { apiError, isAppError } from '../lib/errors.js';
+import { repositoryNameProblem } from '../oci/names.js';
 import { sessionCookie } from './authenticate.js';
 import { arrayOf, dateTime, empty, int, object, ok, operation, str } from './schema-helpers.js';
 
@@ -52,6 +53,8 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
   /** What of a requested scope this identity gets: asking for more is not an error, the token just carries less. */
   async function grant(identity: Identity, claim: AccessClaim): Promise<AccessClaim | null> {
     if (claim.type === 'repository') {
+      // Only names the registry could hold: no "..", no empty path segment, nothing outside the grammar.
+      if (repositoryNameProblem(claim.name) !== null) return null;
       const allowed = await registryAccess.allowed(identity, claim.name);
       const wanted = claim.actions.includes('*') ? ['pull', 'push', 'delete'] : claim.actions;
       const actions = wanted.filter((a) => allowed.has(a as 'pull' | 'push' | 'delete'));
@@ -104,7 +107,8 @@ export async function registerAuthRoutes(app: FastifyInstance, deps: AuthRouteDe
       const granted = await grant(identity, scope);
       if (granted) access.push(granted);
     }
-    const issued = await authenticator.tokens.issue(displayName(identity), access);
+    // An anonymous caller's token names nobody, as Harbor's does.
+    const issued = await authenticator.tokens.issue(identity.kind === 'anonymous' ? '' : displayName(identity), access);
     return reply.header('cache-control', 'no-store').send({ ...issued, access_token: issued.token });
   });
 

@@ -271,6 +271,14 @@ export class RobotService {
     };
   }
 
+  /** When a robot that may still sign in (it exists, enabled, unexpired) was created; null otherwise. */
+  async activeSince(fullName: string): Promise<{ createdAt: number } | null> {
+    if (!fullName.startsWith(this.options.prefix)) return null;
+    const robot = await this.store.byName(fullName.slice(this.options.prefix.length));
+    if (!robot || robot.disabled === 1 || isExpired(robot)) return null;
+    return { createdAt: Date.parse(robot.creation_time) };
+  }
+
   /** Loads a robot (404) and checks the caller's robot permission at its level (401/403). */
   private async authorized(identity: Identity, id: number, action: 'read' | 'update' | 'delete'): Promise<Robot> {
     requireAuthenticated(identity);

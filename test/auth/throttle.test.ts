@@ -34,6 +34,10 @@ class CountingPrincipals implements Principals {
     return null;
   }
 
+  async tokenSubject(): Promise<null> {
+    return null;
+  }
+
   checksOf(username: string): number {
     return this.checks.filter((c) => c.username === username).length;
   }
