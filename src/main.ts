@@ -10,12 +10,6 @@ function port(value: string): number {
   return n;
 }
 
-function workers(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 32) throw new InvalidArgumentError('must be an integer from 1 to 32');
-  return n;
-}
-
 interface CommonOptions {
   config?: string;
   dataDir?: string;
@@ -86,16 +80,21 @@ program
   .command('scrub')
   .description(
     'check the integrity of every stored blob and manifest (the SCRUB job, recorded in the history), print what is wrong; ' +
-      'exit 0 when nothing is, 1 when problems were found, 3 when the scrub could not run to the end',
+      'exit 0 when nothing is, 1 when problems were found, 2 on a bad option or configuration, 3 when the scrub could not run to the end',
   )
   .option('-c, --config <file>', 'YAML configuration file')
   .option('-d, --data-dir <dir>', 'data directory')
-  .option('-w, --workers <n>', 'blobs hashed at once (default scrub.workers)', workers)
+  .option('-w, --workers <n>', 'blobs hashed at once, 1 to 32 (default scrub.workers)')
   .option('--report-only', 'quarantine nothing: only report')
   .option('--json', 'print the run and its findings as JSON')
-  .action(async (options: CommonOptions & { workers?: number; reportOnly?: boolean; json?: boolean }) => {
+  .action(async (options: CommonOptions & { workers?: string; reportOnly?: boolean; json?: boolean }) => {
+    const workers = options.workers === undefined ? undefined : Number(options.workers);
+    if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 32)) {
+      console.error(`berth scrub: --workers must be an integer from 1 to 32, not "${options.workers}"`);
+      process.exit(2);
+    }
     const { runScrubCommand } = await import('./scrub/cli.js');
-    const code = await runScrubCommand(configFrom(options), options, {
+    const code = await runScrubCommand(configFrom(options), { ...options, workers }, {
       out: (text) => process.stdout.write(`${text}\n`),
       err: (text) => process.stderr.write(`${text}\n`),
     });
