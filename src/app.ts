@@ -26,6 +26,7 @@ import { ArtifactStore } from './artifacts/store.js';
 import { RegistryStore } from './registry/store.js';
 import { UploadService } from './registry/uploads.js';
 import { openBlobStore } from './storage/open.js';
+import type { BlobStore } from './storage/blobstore.js';
 import { MemberStore } from './members/store.js';
 import { MemberService } from './members/service.js';
 import { AuditService } from './audit/service.js';
@@ -80,14 +81,21 @@ export const purgeStaleUploadsJob = 'upload.purge_stale';
 /** The job that removes expired portal sessions and finished failed-login counters, hourly. */
 export const purgeAuthJob = 'auth.purge_stale';
 
+/** Seams for tests: faults injected around real parts. */
+export interface BerthSeams {
+  /** Wraps the blob store the configuration opens (a disk that fills up, a slow publish). */
+  wrapBlobStore?: (store: BlobStore) => BlobStore;
+}
+
 /** The composition root: config → db → storage → services → http. */
-export async function createBerth(config: Config, logger: Logger = createLogger(config)): Promise<Berth> {
+export async function createBerth(config: Config, logger: Logger = createLogger(config), seams: BerthSeams = {}): Promise<Berth> {
   const paths = resolvePaths(config);
   const database = openDatabase(config, { onError: (err) => logger.warn({ err }, 'an idle database connection failed') });
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
 
-  const blobs = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
+  const opened = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
+  const blobs = seams.wrapBlobStore ? seams.wrapBlobStore(opened) : opened;
   // Reported, not fatal: /health keeps saying so until the store answers.
   blobs.check().catch((err) => logger.warn({ err }, 'the blob store is not reachable'));
 
@@ -191,6 +199,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const http = await buildHttpServer({
     logger,
     accessLog: config.log.access,
+    timeouts: {
+      headersMs: config.server.headers_timeout_seconds * 1000,
+      idleMs: config.server.idle_timeout_seconds * 1000,
+      requestMs: config.server.request_timeout_seconds * 1000,
+      keepAliveMs: config.server.keep_alive_timeout_seconds * 1000,
+    },
     externalUrl: config.server.external_url,
     registry,
     uploads,

@@ -12,9 +12,37 @@ export const configSchema = z
         external_url: z.string().url().optional(),
         /** Seconds to let in-flight requests finish on shutdown. */
         shutdown_grace_seconds: z.number().min(0).default(30),
+        /** Seconds a client has to send a request's headers, from its first byte; 0 is no limit. */
+        headers_timeout_seconds: z.number().min(0).default(60),
+        /**
+         * Seconds a connection may stay silent while a request is received or its answer sent
+         * (not while Berth works on it); each byte restarts the count. 0 is no limit.
+         */
+        idle_timeout_seconds: z.number().min(0).default(60),
+        /** Seconds a whole request (headers and body) may take to arrive; 0 (the default) is no limit, so large blobs upload at any steady speed. */
+        request_timeout_seconds: z.number().min(0).default(0),
+        /** Seconds an idle keep-alive connection is kept between requests. */
+        keep_alive_timeout_seconds: z.number().min(0).default(65),
       })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080, shutdown_grace_seconds: 30 }),
+      .superRefine((server, ctx) => {
+        if (server.request_timeout_seconds > 0 && server.headers_timeout_seconds > server.request_timeout_seconds) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['headers_timeout_seconds'],
+            message: 'headers_timeout_seconds must not be longer than request_timeout_seconds',
+          });
+        }
+      })
+      .default({
+        host: '0.0.0.0',
+        port: 8080,
+        shutdown_grace_seconds: 30,
+        headers_timeout_seconds: 60,
+        idle_timeout_seconds: 60,
+        request_timeout_seconds: 0,
+        keep_alive_timeout_seconds: 65,
+      }),
     database: z
       .object({
         /**

@@ -52,16 +52,22 @@ export function noteRequestProtocol(req: IncomingMessage): void {
  */
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const message =
-    err.code === 'HPE_INVALID_EOF_STATE'
-      ? 'the request ended before the body its headers declared'
-      : `malformed HTTP request (${err.code ?? err.message})`;
-  const code = registrySockets.has(socket) ? 'SIZE_INVALID' : 'BAD_REQUEST';
+  const onRegistry = registrySockets.has(socket);
+  let status = 400;
+  let reason = 'Bad Request';
+  let code = onRegistry ? 'SIZE_INVALID' : 'BAD_REQUEST';
+  let message = `malformed HTTP request (${err.code ?? err.message})`;
+  if (err.code === 'HPE_INVALID_EOF_STATE') message = 'the request ended before the body its headers declared';
+  if (err.code === 'HPE_HEADER_OVERFLOW') [status, reason] = [431, 'Request Header Fields Too Large'];
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // server.headers_timeout_seconds or server.request_timeout_seconds ran out.
+    [status, reason, message] = [408, 'Request Timeout', 'the request did not arrive in time'];
+    code = onRegistry ? 'UNKNOWN' : 'REQUEST_TIMEOUT';
+  }
   const body = JSON.stringify({ errors: [{ code, message }] });
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `HTTP/1.1 ${status} ${reason}\r\n` +
         `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -29,6 +29,8 @@ import { registerJobRoutes, type JobRouteDeps } from '../jobservice/routes.js';
 import type { ArtifactService } from '../artifacts/service.js';
 import type { LabelService } from '../labels/service.js';
 import { registerScrubRoutes } from '../scrub/routes.js';
+import { registerQuotaRoutes } from '../quotas/routes.js';
+import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
@@ -36,6 +38,7 @@ import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
 import { defaultPortalDir, registerPortal } from './portal.js';
 import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
 import { settleUnreadBody } from './unread-body.js';
+import { registerIdleTimeout, timeoutOptions, type ServerTimeouts } from './timeouts.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
@@ -58,8 +61,11 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   system: SystemService;
   jobs: Omit<JobRouteDeps, 'guard'>;
   scrub: ScrubService;
+  quotas: QuotaService;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
+  /** Limits on slow clients (config `server.*_timeout_seconds`). */
+  timeouts: ServerTimeouts;
 }
 
 export const apiPrefix = '/api/v2.0';
@@ -71,10 +77,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     // Fastify's two lines per request are replaced by one access line (log.access).
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
-    // Large blobs stream for as long as they need; idle sockets are still closed.
-    requestTimeout: 0,
-    connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
+    // Large blobs stream for as long as they need at any steady speed; silent clients are cut off.
+    ...timeoutOptions(deps.timeouts),
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Harbor API paths carry sha512 digests and long nested repository names.
@@ -83,6 +87,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     schemaController: documentationOnlySchemas,
   });
   app.setErrorHandler(errorHandler(deps.externalUrl));
+  registerIdleTimeout(app, deps.timeouts.idleMs);
   app.addHook('onRequest', (req, _reply, done) => {
     noteRequestProtocol(req.raw);
     done();
@@ -149,6 +154,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
       await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
       await registerScrubRoutes(api, { scrub: deps.scrub, guard: deps.guard });
+      await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

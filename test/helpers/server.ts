@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createBerth, type Berth } from '../../src/app.js';
+import { createBerth, type Berth, type BerthSeams } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -37,7 +37,9 @@ const databases = new Map<string, TestDatabase>();
  * or, when BERTH_TEST_DATABASE_URL names a PostgreSQL server, a database created on it for
  * this data directory and dropped with it.
  */
-export async function startServer(options: { dataDir?: string; yaml?: Record<string, unknown> } = {}): Promise<TestServer> {
+export async function startServer(
+  options: { dataDir?: string; yaml?: Record<string, unknown>; seams?: BerthSeams } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'berth-test-')));
   let database = databases.get(dataDir);
   if (!database && options.yaml?.['database.url'] === undefined) {
@@ -58,7 +60,7 @@ export async function startServer(options: { dataDir?: string; yaml?: Record<str
       ...Object.entries(options.yaml ?? {}).map(([k, v]) => [k.split('.'), v] as [string[], unknown]),
     ],
   });
-  const berth = await createBerth(config, pino({ level: config.log.level }));
+  const berth = await createBerth(config, pino({ level: config.log.level }), options.seams);
   const url = await berth.listen();
   return {
     berth,
