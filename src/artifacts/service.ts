@@ -249,11 +249,13 @@ export class ArtifactService {
     }
     const attached = (await this.store.labelIdsOf([Number(artifact.id)])).get(Number(artifact.id)) ?? [];
     if (attached.includes(id)) throw apiError('CONFLICT', `label ${id} is already on artifact ${artifact.digest}`);
-    await this.store.addLabel(repo, artifact, id, nowIso(), actor);
+    await this.store.addLabel(repo, artifact, { id, name: label.name }, nowIso(), actor);
   }
 
   async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, actor: string): Promise<void> {
-    if (!(await this.store.removeLabel(repo, artifact, labelId, actor))) {
+    // A deleted label is on no artifact any more (its links went with it): 404 below.
+    const label = (await this.labels.byIds([labelId])).get(labelId);
+    if (!label || !(await this.store.removeLabel(repo, artifact, { id: labelId, name: label.name }, actor))) {
       throw apiError('NOT_FOUND', `label ${labelId} is not on artifact ${artifact.digest}`);
     }
   }

@@ -386,36 +386,37 @@ export class ArtifactStore {
     });
   }
 
-  async addLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, now: string, actor: string): Promise<void> {
+  /** Attaches a label; the audit record names the label (`<repository>@<digest>:<label name>`). */
+  async addLabel(repo: RepositoryRow, artifact: ArtifactRow, label: { id: number; name: string }, now: string, actor: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('artifact_labels')
-        .values({ artifact_id: artifact.id, label_id: labelId, creation_time: now })
+        .values({ artifact_id: artifact.id, label_id: label.id, creation_time: now })
         .onConflict((oc) => oc.columns(['artifact_id', 'label_id']).doNothing())
         .execute();
       await writeAudit(tx, {
         username: actor,
         operation: 'create',
         resourceType: 'artifact-label',
-        resource: `${repo.name}@${artifact.digest}:${labelId}`,
+        resource: `${repo.name}@${artifact.digest}:${label.name}`,
         projectId: repo.project_id,
       });
     });
   }
 
-  async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: number, actor: string): Promise<boolean> {
+  async removeLabel(repo: RepositoryRow, artifact: ArtifactRow, label: { id: number; name: string }, actor: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
       const result = await tx
         .deleteFrom('artifact_labels')
         .where('artifact_id', '=', artifact.id)
-        .where('label_id', '=', labelId)
+        .where('label_id', '=', label.id)
         .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       await writeAudit(tx, {
         username: actor,
         operation: 'delete',
         resourceType: 'artifact-label',
-        resource: `${repo.name}@${artifact.digest}:${labelId}`,
+        resource: `${repo.name}@${artifact.digest}:${label.name}`,
         projectId: repo.project_id,
       });
       return true;

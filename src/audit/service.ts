@@ -14,11 +14,25 @@ export function auditLogView(row: AuditRow) {
   };
 }
 
+/**
+ * The operation in words. Two records carry more than a name in `resource`: a password
+ * change (`<username>:password`) and a label on an artifact (`<repository>@<digest>:<label>`).
+ */
+export function describeOperation(row: Pick<AuditRow, 'operation' | 'resource_type' | 'resource'>): string {
+  if (row.resource_type === 'user' && row.resource.endsWith(':password')) {
+    return `change password of user ${row.resource.slice(0, -':password'.length)}`;
+  }
+  const label = row.resource_type === 'artifact-label' ? /^(.+@[a-z0-9]+:[a-f0-9]+):(.+)$/.exec(row.resource) : null;
+  if (label)
+    return `${row.operation === 'delete' ? 'remove' : 'add'} label ${label[2]} ${row.operation === 'delete' ? 'from' : 'to'} ${label[1]}`;
+  return `${row.operation} ${row.resource_type} ${row.resource}`;
+}
+
 /** AuditLogExt, as /auditlog-exts answers (with the result of the operation). */
 export function auditLogExtView(row: AuditRow) {
   return {
     ...auditLogView(row),
-    operation_description: `${row.operation} ${row.resource_type} ${row.resource}`,
+    operation_description: describeOperation(row),
     operation_result: row.result === 'success',
   };
 }

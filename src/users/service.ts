@@ -168,7 +168,13 @@ export class UserService {
     if (await verifySecret(user.password_hash, password)) {
       throw apiError('BAD_REQUEST', 'the new password must differ from the old one');
     }
-    await this.store.update(id, { password_hash: await hashSecret(password) }, nowIso(), audit(actor, 'update', user.username));
+    // Recorded as `<username>:password`, so that the log tells a password change from a profile update.
+    await this.store.update(
+      id,
+      { password_hash: await hashSecret(password) },
+      nowIso(),
+      audit(actor, 'update', `${user.username}:password`),
+    );
     await this.endSessions(id, context);
   }
 

@@ -112,4 +112,19 @@ describe('artifact labels', () => {
     assertHarborError(await call('DELETE', `${app}/v2/labels/not-an-id`), 400, 'BAD_REQUEST', /label_id/);
     assert.deepEqual((await call('GET', `${app}${qs({ q: `labels=(${libraryOnly})` })}`)).body, []);
   });
+
+  test('the audit log names the label attached or detached, not its id', async () => {
+    const digest = (await call('GET', `${app}/v2`)).body.digest as string;
+    const logs = await call('GET', `/auditlog-exts${qs({ q: 'resource_type=artifact-label', sort: 'op_time', page_size: '100' })}`);
+    assert.equal(logs.status, 200);
+    const records = (logs.body as any[]).filter((r) => r.resource.startsWith(`library/app@${digest}:`));
+    assert.deepEqual(
+      records.map((r) => [r.operation, r.resource, r.operation_description]),
+      [
+        ['create', `library/app@${digest}:stable`, `add label stable to library/app@${digest}`],
+        ['create', `library/app@${digest}:reviewed`, `add label reviewed to library/app@${digest}`],
+        ['delete', `library/app@${digest}:reviewed`, `remove label reviewed from library/app@${digest}`],
+      ],
+    );
+  });
 });

@@ -156,7 +156,14 @@ describe('users API', () => {
     const ops = logs.body.map((l) => `${l.operation} ${l.resource} by ${l.username}`);
     assert.ok(ops.includes('create alice by admin'), ops.join('\n'));
     assert.ok(ops.includes('delete frank by admin'));
-    assert.ok(ops.includes('update dave by dave'));
+    // A password change reads as one: the resource says so, and so does the description.
+    assert.ok(ops.includes('update dave:password by dave'), ops.join('\n'));
+    assert.ok(ops.includes('update dave:password by admin'), 'the reset too');
+    const ext = await api<any[]>(server, 'GET', `/auditlog-exts?q=${encodeURIComponent('resource=dave:password')}&page_size=100`, { auth: admin });
+    assert.ok(
+      ext.body.some((l) => l.operation_description === 'change password of user dave' && l.username === 'dave'),
+      JSON.stringify(ext.body),
+    );
   });
 });
 
