@@ -13,6 +13,8 @@ export interface Column<T> {
   sort?: string;
   /** Hidden on narrow screens below this breakpoint. */
   visibleFrom?: 'xs' | 'sm' | 'md' | 'lg';
+  /** Shown only on narrow screens below this breakpoint (a compact stand-in for wider columns). */
+  hiddenFrom?: 'xs' | 'sm' | 'md' | 'lg';
   width?: number | string;
 }
 
@@ -119,6 +121,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                     <Table.Th
                       key={column.key}
                       visibleFrom={column.visibleFrom}
+                      hiddenFrom={column.hiddenFrom}
                       w={column.width}
                       aria-sort={state === 'none' ? undefined : state}
                     >
@@ -142,7 +145,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                 Array.from({ length: 3 }, (_, i) => (
                   <Table.Tr key={`skeleton-${i}`}>
                     {columns.map((column) => (
-                      <Table.Td key={column.key} visibleFrom={column.visibleFrom}>
+                      <Table.Td key={column.key} visibleFrom={column.visibleFrom} hiddenFrom={column.hiddenFrom}>
                         <Skeleton height={14} />
                       </Table.Td>
                     ))}
@@ -160,7 +163,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
               {rows.map((row) => (
                 <Table.Tr key={rowKey(row)}>
                   {columns.map((column) => (
-                    <Table.Td key={column.key} visibleFrom={column.visibleFrom}>
+                    <Table.Td key={column.key} visibleFrom={column.visibleFrom} hiddenFrom={column.hiddenFrom}>
                       {column.render(row)}
                     </Table.Td>
                   ))}

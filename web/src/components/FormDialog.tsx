@@ -63,7 +63,14 @@ export function FormDialog({ opened, onClose, title, size, error, errorTitle, bu
         <Stack gap="md">
           <SubmitError error={error} title={errorTitle} />
           {children}
-          <Group justify="flex-end" mt="sm">
+          {/* Stays in view at the dialog's foot while a long form scrolls (a phone's screen). */}
+          <Group
+            justify="flex-end"
+            pt="sm"
+            pb="md"
+            mb="-md"
+            style={{ position: 'sticky', bottom: 0, zIndex: 1, background: 'var(--mantine-color-body)' }}
+          >
             <Button variant="default" onClick={onClose}>
               Cancel
             </Button>

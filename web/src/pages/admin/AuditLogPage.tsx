@@ -3,6 +3,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { IconFilterOff } from '@tabler/icons-react';
 import { useState } from 'react';
 import { api } from '../../api/client';
+import { auditWords } from '../../lib/audit';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import { usePageTitle } from '../../lib/title';
@@ -53,8 +54,14 @@ const results = [
   { value: 'failure', label: 'Failed' },
 ];
 
+/** A badge keeps its whole text: Mantine's badges otherwise end in an ellipsis when a column is narrow. */
+const wholeBadge = { root: { overflow: 'visible', flexShrink: 0 }, label: { overflow: 'visible' } } as const;
+
 const operationColors: Record<string, string> = {
   create: 'green',
+  'add label': 'green',
+  'remove label': 'red',
+  'change password': 'blue',
   update: 'blue',
   delete: 'red',
   pull: 'cyan',
@@ -123,11 +130,37 @@ export function AuditLogPage() {
   const q = queryOf(applied);
   const filtered = JSON.stringify(filters) !== JSON.stringify(noFilters);
 
+  const operationBadge = (r: AuditRecord, size?: 'xs') => {
+    const { operation } = auditWords(r);
+    return (
+      <Badge variant="light" color={operationColors[operation] ?? 'gray'} styles={wholeBadge} size={size}>
+        {operation}
+      </Badge>
+    );
+  };
   const columns: Column<AuditRecord>[] = [
+    {
+      // On a phone: when, who and what in one column, so that Resource and Result keep their room.
+      key: 'event',
+      header: 'Event',
+      hiddenFrom: 'sm',
+      render: (r) => (
+        <Stack gap={2} align="flex-start">
+          <Tooltip label={formatDateTime(r.op_time)} withArrow>
+            <Text size="xs">{formatRelative(r.op_time)}</Text>
+          </Tooltip>
+          <Text size="xs" fw={500} style={{ wordBreak: 'break-all' }}>
+            {r.username}
+          </Text>
+          {operationBadge(r, 'xs')}
+        </Stack>
+      ),
+    },
     {
       key: 'op_time',
       header: 'Time',
       sort: 'op_time',
+      visibleFrom: 'sm',
       render: (r) => (
         <Tooltip label={formatRelative(r.op_time)} withArrow>
           <Text size="sm">{formatDateTime(r.op_time)}</Text>
@@ -138,29 +171,21 @@ export function AuditLogPage() {
       key: 'username',
       header: 'Username',
       sort: 'username',
+      visibleFrom: 'sm',
       render: (r) => (
         <Text size="sm" style={{ wordBreak: 'break-all' }}>
           {r.username}
         </Text>
       ),
     },
-    {
-      key: 'operation',
-      header: 'Operation',
-      sort: 'operation',
-      render: (r) => (
-        <Badge variant="light" color={operationColors[r.operation] ?? 'gray'}>
-          {r.operation}
-        </Badge>
-      ),
-    },
+    { key: 'operation', header: 'Operation', sort: 'operation', visibleFrom: 'sm', render: (r) => operationBadge(r) },
     {
       key: 'resource',
       header: 'Resource',
       sort: 'resource',
       render: (r) => (
         <Text size="sm" ff="monospace" style={{ wordBreak: 'break-all' }}>
-          {r.resource}
+          {auditWords(r).resource}
         </Text>
       ),
     },
@@ -168,20 +193,20 @@ export function AuditLogPage() {
       key: 'resource_type',
       header: 'Resource type',
       sort: 'resource_type',
-      visibleFrom: 'sm',
+      visibleFrom: 'md',
       render: (r) => <Text size="sm">{r.resource_type}</Text>,
     },
     {
+      // Never cut: shown at every width, its badge whole (the resource wraps instead).
       key: 'result',
       header: 'Result',
-      visibleFrom: 'md',
       render: (r) =>
         r.operation_result ? (
-          <Badge variant="light" color="green">
+          <Badge variant="light" color="green" styles={wholeBadge}>
             Succeeded
           </Badge>
         ) : (
-          <Badge variant="filled" color="red">
+          <Badge variant="filled" color="red" styles={wholeBadge}>
             Failed
           </Badge>
         ),

@@ -6,12 +6,13 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { settingPresent } from '../../lib/features';
 import { notifyDone, notifyError } from '../../lib/notify';
-import { projectApiPath, projectKey, type Project } from './model';
+import { deletableKey, notDeletableReason, projectApiPath, projectKey, useProjectDeletable, type Project } from './model';
 import type { TabProps } from './ProjectPage';
 
 /** The boolean settings of Harbor's project configuration page, each a metadata key of "true"/"false". */
-const securityFlags = [
+const allSecurityFlags = [
   {
     key: 'prevent_vul',
     label: 'Prevent vulnerable images from running',
@@ -35,6 +36,9 @@ const securityFlags = [
   },
 ] as const;
 
+/** Only the settings whose feature this Berth has (lib/features.ts). */
+const securityFlags = allSecurityFlags.filter((flag) => settingPresent(flag.key));
+
 const severities = [
   { value: 'none', label: 'None (any vulnerability)' },
   { value: 'low', label: 'Low' },
@@ -45,9 +49,11 @@ const severities = [
 
 type Settings = Record<string, string>;
 
+/** The settings shown, as saved; the ones not shown are left alone when saving. */
 function settingsOf(project: Project): Settings {
   const meta = project.metadata ?? {};
-  const out: Settings = { public: meta.public === 'true' ? 'true' : 'false', severity: meta.severity || 'low' };
+  const out: Settings = { public: meta.public === 'true' ? 'true' : 'false' };
+  if (settingPresent('severity')) out.severity = meta.severity || 'low';
   for (const flag of securityFlags) out[flag.key] = meta[flag.key] === 'true' ? 'true' : 'false';
   return out;
 }
@@ -61,6 +67,8 @@ export function ConfigurationTab({ project, can }: TabProps) {
   const [draft, setDraft] = useState<Settings>(saved);
   const [busy, setBusy] = useState(false);
   const [deleting, deleteDialog] = useDisclosure(false);
+  const deletable = useProjectDeletable(project, mayDelete);
+  const cannotDelete = deletable.data && !deletable.data.deletable ? notDeletableReason(deletable.data) : null;
   const dirty = Object.keys(draft).some((k) => draft[k] !== saved[k]);
   const set = (key: string, on: boolean) => setDraft({ ...draft, [key]: String(on) });
 
@@ -102,42 +110,40 @@ export function ConfigurationTab({ project, can }: TabProps) {
               disabled={!mayUpdate}
             />
           </Paper>
-          <Paper withBorder p="md" radius="md">
-            <Title order={2} size="h4" mb={4}>
-              Security
-            </Title>
-            <Text size="sm" c="dimmed" mb="md">
-              Saved with the project for Harbor clients. Berth does not scan images or check signatures yet; these settings take effect once
-              scanning and signing are available.
-            </Text>
-            <Stack gap="md">
-              {securityFlags.map((flag) => (
-                <div key={flag.key}>
-                  <Switch
-                    label={flag.label}
-                    description={flag.description}
-                    checked={draft[flag.key] === 'true'}
-                    onChange={(e) => set(flag.key, e.currentTarget.checked)}
-                    disabled={!mayUpdate}
-                  />
-                  {flag.key === 'prevent_vul' && draft.prevent_vul === 'true' && (
-                    <Select
-                      label="Severity"
-                      description="Images with vulnerabilities of this severity or higher are refused"
-                      data={severities}
-                      value={draft.severity}
-                      onChange={(v) => v && setDraft({ ...draft, severity: v })}
-                      allowDeselect={false}
+          {securityFlags.length > 0 && (
+            <Paper withBorder p="md" radius="md">
+              <Title order={2} size="h4" mb="md">
+                Security
+              </Title>
+              <Stack gap="md">
+                {securityFlags.map((flag) => (
+                  <div key={flag.key}>
+                    <Switch
+                      label={flag.label}
+                      description={flag.description}
+                      checked={draft[flag.key] === 'true'}
+                      onChange={(e) => set(flag.key, e.currentTarget.checked)}
                       disabled={!mayUpdate}
-                      mt="sm"
-                      ml={{ base: 0, sm: 54 }}
-                      maw={360}
                     />
-                  )}
-                </div>
-              ))}
-            </Stack>
-          </Paper>
+                    {flag.key === 'prevent_vul' && draft.prevent_vul === 'true' && (
+                      <Select
+                        label="Severity"
+                        description="Images with vulnerabilities of this severity or higher are refused"
+                        data={severities}
+                        value={draft.severity}
+                        onChange={(v) => v && setDraft({ ...draft, severity: v })}
+                        allowDeselect={false}
+                        disabled={!mayUpdate}
+                        mt="sm"
+                        ml={{ base: 0, sm: 54 }}
+                        maw={360}
+                      />
+                    )}
+                  </div>
+                ))}
+              </Stack>
+            </Paper>
+          )}
           {mayUpdate && (
             <Group justify="flex-end" gap="sm">
               <Button variant="default" disabled={!dirty || busy} onClick={() => setDraft(saved)}>
@@ -156,12 +162,17 @@ export function ConfigurationTab({ project, can }: TabProps) {
             Danger zone
           </Title>
           <Group justify="space-between" gap="sm" wrap="wrap">
-            <Text size="sm" c="dimmed" maw={480}>
-              {project.repo_count > 0
-                ? `Project ${project.name} holds ${project.repo_count} ${project.repo_count === 1 ? 'repository' : 'repositories'}; delete them first.`
-                : 'Delete this project and its robot accounts. This cannot be undone.'}
+            <Text size="sm" c="dimmed" maw={480} id="delete-project-reason">
+              {cannotDelete ?? 'Delete this project and its robot accounts. This cannot be undone.'}
             </Text>
-            <Button color="red" variant="outline" leftSection={<IconTrash size={16} aria-hidden />} onClick={deleteDialog.open}>
+            <Button
+              color="red"
+              variant="outline"
+              leftSection={<IconTrash size={16} aria-hidden />}
+              onClick={deleteDialog.open}
+              disabled={deletable.isPending || cannotDelete !== null}
+              aria-describedby="delete-project-reason"
+            >
               Delete project
             </Button>
           </Group>
@@ -177,11 +188,11 @@ export function ConfigurationTab({ project, can }: TabProps) {
           notifyDone(`Project ${project.name} deleted`);
           navigate('/projects');
           client.removeQueries({ queryKey: projectKey(project.name) });
+          client.removeQueries({ queryKey: deletableKey(project.project_id) });
           await client.invalidateQueries({ queryKey: ['projects'] });
         }}
       >
-        Delete project <strong>{project.name}</strong>? Only a project without repositories can be deleted. Its robot accounts are deleted
-        with it.
+        Delete project <strong>{project.name}</strong>? Its robot accounts are deleted with it.
       </ConfirmDialog>
     </Stack>
   );

@@ -3,6 +3,7 @@ import { useDebouncedValue } from '@mantine/hooks';
 import { useState } from 'react';
 import { api, segment } from '../../api/client';
 import { DataTable, type Column } from '../../components/DataTable';
+import { auditWords } from '../../lib/audit';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import type { AuditLog } from './model';
 import type { TabProps } from './ProjectPage';
@@ -37,7 +38,7 @@ const columns: Column<AuditLog>[] = [
     sort: 'operation',
     render: (l) => (
       <Badge variant="dot" color={operationColor[l.operation] ?? 'gray'}>
-        {l.operation}
+        {auditWords(l).operation}
       </Badge>
     ),
   },
@@ -46,7 +47,7 @@ const columns: Column<AuditLog>[] = [
     header: 'Resource',
     render: (l) => (
       <Text size="sm" style={{ wordBreak: 'break-all' }}>
-        {l.resource}
+        {auditWords(l).resource}
       </Text>
     ),
   },

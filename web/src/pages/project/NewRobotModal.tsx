@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api/client';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { permissionPresent } from '../../lib/features';
 import { notifyDone } from '../../lib/notify';
 import { useProjectPermissions } from '../../auth/permissions';
 import type { Project, RobotCreated } from './model';
@@ -10,6 +11,9 @@ import type { Project, RobotCreated } from './model';
 const actionOrder = ['pull', 'push', 'read', 'list', 'create', 'update', 'delete', 'stop', 'operate'];
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const defaults = ['repository:pull', 'repository:push'];
+
+/** The resource names stay in view while a narrow screen scrolls the grid sideways. */
+const stickyColumn = { position: 'sticky', left: 0, zIndex: 1, background: 'var(--mantine-color-body)' } as const;
 
 const capital = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
 /** "artifact-label" → "artifact label". */
@@ -40,18 +44,20 @@ export function NewRobotModal({
   const [errors, setErrors] = useState<{ name?: string; duration?: string; access?: string }>({});
   const submission = useSubmission();
 
-  // The user's own permissions (same query as the page's, unselected), so the table needs no second request.
+  // The user's own permissions (same query as the page's, unselected), so the table needs no second request;
+  // those for features this Berth does not have yet are not offered (lib/features.ts).
   const held = useProjectPermissions(project.project_id);
   const grid = useMemo(() => {
     const byResource = new Map<string, Set<string>>();
-    for (const pair of held.data ?? []) {
+    const offered = [...(held.data ?? [])].filter((pair) => permissionPresent(pair.split(':')[0]));
+    for (const pair of offered) {
       const [resource, action] = pair.split(':');
       if (!byResource.has(resource)) byResource.set(resource, new Set());
       byResource.get(resource)!.add(action);
     }
     const actions = actionOrder.filter((a) => [...byResource.values()].some((set) => set.has(a)));
     const resources = [...byResource.keys()].sort((a, b) => (a === 'repository' ? -1 : b === 'repository' ? 1 : a.localeCompare(b)));
-    return { byResource, actions, resources, all: [...(held.data ?? [])] };
+    return { byResource, actions, resources, all: offered };
   }, [held.data]);
 
   function close() {
@@ -175,7 +181,7 @@ export function NewRobotModal({
             <Table withTableBorder striped verticalSpacing={4} aria-labelledby="robot-permissions-label" stickyHeader>
               <Table.Thead>
                 <Table.Tr>
-                  <Table.Th>Resource</Table.Th>
+                  <Table.Th style={stickyColumn}>Resource</Table.Th>
                   {grid.actions.map((a) => (
                     <Table.Th key={a} ta="center">
                       {capital(a)}
@@ -186,7 +192,7 @@ export function NewRobotModal({
               <Table.Tbody>
                 {grid.resources.map((resource) => (
                   <Table.Tr key={resource}>
-                    <Table.Th scope="row" fw={500}>
+                    <Table.Th scope="row" fw={500} style={stickyColumn}>
                       {capital(words(resource))}
                     </Table.Th>
                     {grid.actions.map((action) => {

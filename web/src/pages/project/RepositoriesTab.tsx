@@ -100,6 +100,7 @@ export function RepositoriesTab({ project, can }: TabProps) {
             client.invalidateQueries({ queryKey: summaryKey(project.project_id) }),
             client.invalidateQueries({ queryKey: projectKey(project.name) }),
             client.invalidateQueries({ queryKey: ['projects'] }),
+            client.invalidateQueries({ queryKey: ['project-deletable'] }),
           ]);
         }}
       >

@@ -120,3 +120,27 @@ export function useProject(name: string) {
 export function projectApiPath(project: Pick<Project, 'project_id'>, tail = ''): string {
   return `/projects/${segment(project.project_id)}${tail}`;
 }
+
+/** GET /projects/{id}/_deletable: whether the project can be deleted now, and why not. */
+export interface ProjectDeletable {
+  deletable: boolean;
+  message?: string;
+}
+
+export const deletableKey = (projectId: number) => ['project-deletable', projectId] as const;
+
+/** Whether the project can be deleted, asked of the server only when `enabled` (the caller may delete it). */
+export function useProjectDeletable(project: Pick<Project, 'project_id'>, enabled: boolean) {
+  return useQuery({
+    queryKey: deletableKey(project.project_id),
+    enabled,
+    queryFn: () => api.get<ProjectDeletable>(projectApiPath(project, '/_deletable')),
+    staleTime: 10_000,
+  });
+}
+
+/** The server's reason a project cannot be deleted, as a sentence. */
+export function notDeletableReason(answer: ProjectDeletable): string {
+  const message = answer.message?.trim() || 'the project cannot be deleted now';
+  return `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!]$/.test(message) ? '' : '.'}`;
+}

@@ -1,6 +1,6 @@
-import { ActionIcon, Anchor, Badge, Button, Group, SegmentedControl, Text, Title, Tooltip } from '@mantine/core';
+import { Anchor, Badge, Button, Group, SegmentedControl, Text, Title, Tooltip } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconPlus, IconTrash } from '@tabler/icons-react';
+import { IconPlus } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
@@ -13,7 +13,8 @@ import { notifyDone } from '../../lib/notify';
 import { projectPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
 import { usePermissions } from '../../auth/permissions';
-import { isPublic, roleName, type Project } from '../project/model';
+import { deletableKey, isPublic, roleName, type Project } from '../project/model';
+import { DeleteProjectAction } from './DeleteProjectAction';
 import { NewProjectModal } from './NewProjectModal';
 
 type Visibility = 'all' | 'public' | 'private';
@@ -88,17 +89,13 @@ export function ProjectsPage() {
       width: 80,
       render: (p) =>
         user?.sysadmin_flag || p.current_user_role_id === 1 ? (
-          <ActionIcon
-            variant="subtle"
-            color="red"
-            aria-label={`Delete project ${p.name}`}
-            onClick={() => {
+          <DeleteProjectAction
+            project={p}
+            onDelete={() => {
               setDeleting(p);
               confirm.open();
             }}
-          >
-            <IconTrash size={16} aria-hidden />
-          </ActionIcon>
+          />
         ) : null,
     },
   ];
@@ -155,10 +152,10 @@ export function ProjectsPage() {
           notifyDone(`Project ${project.name} deleted`);
           await client.invalidateQueries({ queryKey: ['projects'] });
           client.removeQueries({ queryKey: ['project', project.name] });
+          client.removeQueries({ queryKey: deletableKey(project.project_id) });
         }}
       >
-        Delete project <strong>{deleting?.name}</strong>? Only a project without repositories can be deleted. Its robot accounts are deleted
-        with it.
+        Delete project <strong>{deleting?.name}</strong>? Its robot accounts are deleted with it.
       </ConfirmDialog>
     </>
   );

@@ -221,6 +221,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       client.invalidateQueries({ queryKey: ['projects'] }),
       client.invalidateQueries({ queryKey: ['project'] }),
       client.invalidateQueries({ queryKey: ['project-summary'] }),
+      client.invalidateQueries({ queryKey: ['project-deletable'] }),
     ]);
   }
 

@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { api, createUser } from '../helpers/api.js';
+import {
+  browserSkip,
+  desktopLight,
+  ensurePortalBuilt,
+  eventually,
+  h1,
+  inspectPage,
+  launchBrowser,
+  openPage,
+  phoneLight,
+  settle,
+  type Viewport,
+  type WatchedPage,
+} from '../helpers/browser.js';
+import { pushImage } from '../helpers/oci.js';
+import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
+import { openDialog } from './ui.js';
+
+const skip = browserSkip();
+
+type StorageState = Awaited<ReturnType<BrowserContext['storageState']>>;
+
+const laptop: Viewport = { name: 'laptop-light', width: 1024, height: 768, colorScheme: 'light' };
+
+/** The element is wholly inside the window (nothing to scroll to reach it). */
+async function assertInView(page: Page, locator: Locator, what: string): Promise<void> {
+  const box = await locator.boundingBox();
+  assert.ok(box, `${what} is shown`);
+  const { width, height } = page.viewportSize()!;
+  assert.ok(
+    box.x >= 0 && box.y >= 0 && box.x + box.width <= width + 1 && box.y + box.height <= height + 1,
+    `${what} is in the window (${JSON.stringify(box)} in ${width}×${height})`,
+  );
+}
+
+/** The page scrolls only up and down. */
+async function assertNoSidewaysScroll(page: Page): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
+  assert.ok(scrollWidth <= innerWidth + 1, `the page is ${scrollWidth}px wide in a ${innerWidth}px window`);
+}
+
+/**
+ * What a new team lead meets on the first day (issue 12): project deletion that says why
+ * not, an audit log that reads, a robot dialog that fits a phone, and no switch that does
+ * nothing.
+ */
+describe('the portal on a first day', { skip }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let signedIn: StorageState;
+  let admin: string;
+  let webappDigest: string;
+  const opened: WatchedPage[] = [];
+
+  async function open(viewport: Viewport = desktopLight): Promise<WatchedPage> {
+    const watched = await openPage(browser, server.url, viewport, { storageState: signedIn });
+    opened.push(watched);
+    return watched;
+  }
+
+  before(async () => {
+    ensurePortalBuilt();
+    server = await startServer();
+    admin = server.admin.authorization;
+    for (const project_name of ['team', 'spare']) {
+      const res = await api(server, 'POST', '/projects', { auth: admin, body: { project_name } });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    }
+    webappDigest = (await pushImage(server.url, 'team/webapp', 'v1', { headers: server.admin })).digest;
+    await pushImage(server.url, 'team/api', 'v1', { headers: server.admin });
+    browser = await launchBrowser();
+    const first = await openPage(browser, server.url, desktopLight);
+    await first.page.goto('/sign-in');
+    await first.page.getByLabel(/^Username or email/).fill('admin');
+    await first.page.getByLabel(/^Password/).fill(adminPassword);
+    await first.page.getByRole('button', { name: 'Sign in' }).click();
+    await first.page.waitForURL((url) => url.pathname === '/projects');
+    signedIn = await first.context.storageState();
+    await first.close();
+  });
+
+  after(async () => {
+    for (const watched of opened) await watched.close().catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  describe('deleting a project that holds repositories (item 15)', () => {
+    test('the projects list shows the delete action disabled with the server’s reason, and it opens nothing', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects');
+      const table = page.getByRole('table', { name: 'Projects' });
+      const blocked = table.getByRole('button', { name: 'Delete project team' });
+      await eventually(async () => assert.equal(await blocked.getAttribute('aria-disabled'), 'true'));
+      const describedBy = (await blocked.getAttribute('aria-describedby'))!;
+      assert.equal(
+        (await page.locator(`[id="${describedBy}"]`).textContent())?.trim(),
+        'The project contains repositories, can not be deleted.',
+      );
+      await blocked.focus();
+      await page.getByRole('tooltip').filter({ hasText: 'The project contains repositories' }).waitFor();
+      await blocked.click({ force: true });
+      await settle(page);
+      assert.equal(await page.getByRole('dialog').count(), 0, 'no confirmation is offered');
+      // A project without repositories can be deleted.
+      const free = table.getByRole('button', { name: 'Delete project spare' });
+      await eventually(async () => assert.equal(await free.getAttribute('aria-disabled'), null));
+      await inspectPage(page, 'first-day-projects-not-deletable');
+      watched.assertNoConsoleErrors();
+    });
+
+    test('the project’s configuration says why and offers no delete', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects/team/configuration');
+      const button = page.getByRole('button', { name: 'Delete project' });
+      await page.getByText('The project contains repositories, can not be deleted.').waitFor();
+      assert.equal(await button.isDisabled(), true);
+      await inspectPage(page, 'first-day-configuration-not-deletable');
+      watched.assertNoConsoleErrors();
+    });
+  });
+
+  describe('no switch that does nothing (item 19)', () => {
+    test('project configuration shows only switches whose feature exists, and saving leaves the hidden settings alone', async () => {
+      // A Harbor client set a setting Berth has no feature for.
+      const put = await api(server, 'PUT', '/projects/team', { auth: admin, body: { metadata: { auto_scan: 'true' } } });
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects/team/configuration');
+      const publicSwitch = page.getByRole('switch', { name: /^Public/ });
+      await publicSwitch.waitFor();
+      assert.deepEqual(
+        await page.getByRole('switch').evaluateAll((switches) => switches.map((s) => s.getAttribute('aria-label') ?? s.id)),
+        [await publicSwitch.evaluate((s) => s.getAttribute('aria-label') ?? s.id)],
+        'Public is the only switch',
+      );
+      for (const hidden of ['Automatically scan', 'Prevent vulnerable', 'SBOM', 'cosign', 'Notary', 'Severity']) {
+        assert.equal(await page.getByText(hidden).count(), 0, `"${hidden}" is not offered`);
+      }
+      await publicSwitch.click({ force: true });
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Configuration of team saved').waitFor();
+      const after = await api(server, 'GET', '/projects/team', { auth: admin });
+      assert.equal(after.body.metadata.public, 'true');
+      assert.equal(after.body.metadata.auto_scan, 'true', 'the hidden setting kept its value');
+      watched.assertNoConsoleErrors();
+    });
+
+    test('the New robot dialog offers no permission whose feature does not exist', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects/team/robots');
+      await page.getByRole('button', { name: 'New robot account' }).click();
+      const dialog = await openDialog(page);
+      await dialog.getByRole('checkbox', { name: 'Pull repository' }).waitFor();
+      const names = await dialog
+        .getByRole('table')
+        .getByRole('checkbox')
+        .evaluateAll((boxes) => boxes.map((b) => b.getAttribute('aria-label')));
+      assert.ok(names.includes('Push repository') && names.includes('Delete artifact'), names.join(', '));
+      for (const absent of [
+        / scan$/,
+        / scanner$/,
+        / sbom$/,
+        / quota$/,
+        / tag retention$/,
+        / immutable tag$/,
+        / notification policy$/,
+        / preheat policy$/,
+        / export cve$/,
+      ]) {
+        assert.ok(!names.some((n) => absent.test(n ?? '')), `${absent} is not offered: ${names.join(', ')}`);
+      }
+      watched.assertNoConsoleErrors();
+    });
+  });
+
+  describe('the audit log reads (item 17)', () => {
+    before(async () => {
+      const label = await api(server, 'POST', '/labels', { auth: admin, body: { name: 'stable', color: '#61717D', scope: 'g' } });
+      assert.equal(label.status, 201, JSON.stringify(label.body));
+      const labelId = Number(label.headers.get('location')!.split('/').pop());
+      const labels = `/projects/team/repositories/webapp/artifacts/${webappDigest}/labels`;
+      assert.equal((await api(server, 'POST', labels, { auth: admin, body: { id: labelId } })).status, 200);
+      assert.equal((await api(server, 'DELETE', `${labels}/${labelId}`, { auth: admin })).status, 200);
+      const pat = await createUser(server, 'pat', 'Passw0rd1');
+      const changed = await api(server, 'PUT', `/users/${pat}/password`, {
+        auth: basicAuth('pat', 'Passw0rd1'),
+        body: { old_password: 'Passw0rd1', new_password: 'Passw0rd2' },
+      });
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    });
+
+    for (const viewport of [laptop, phoneLight]) {
+      test(`label operations name the label, a password change says so, and Result is whole (${viewport.name})`, async () => {
+        const watched = await open(viewport);
+        const { page } = watched;
+        await page.goto('/admin/audit-logs');
+        const table = page.getByRole('table', { name: 'Audit log' });
+        const row = (text: string) => table.getByRole('row').filter({ hasText: text });
+        await row('change password').filter({ hasText: 'pat' }).waitFor();
+        await row('add label')
+          .filter({ hasText: `stable on team/webapp@${webappDigest}` })
+          .waitFor();
+        await row('remove label')
+          .filter({ hasText: `stable on team/webapp@${webappDigest}` })
+          .waitFor();
+        await settle(page);
+        // Every row's result is shown whole, inside the table's visible area.
+        const frame = await table.evaluate(
+          (t) =>
+            t.parentElement!.closest('.mantine-ScrollArea-viewport, .mantine-Table-scrollContainer')?.getBoundingClientRect().right ??
+            window.innerWidth,
+        );
+        const results = table.locator('tbody tr td:last-child .mantine-Badge-root');
+        const count = await results.count();
+        assert.ok(count >= 5, `${count} results shown`);
+        for (let i = 0; i < count; i++) {
+          const badge = results.nth(i);
+          const text = ((await badge.textContent()) ?? '').trim();
+          assert.match(text, /^(Succeeded|Failed)$/);
+          const cut = await badge.evaluate((b) => {
+            const label = b.querySelector('.mantine-Badge-label') as HTMLElement;
+            return label.scrollWidth > label.clientWidth + 1 || b.scrollWidth > b.clientWidth + 1;
+          });
+          assert.equal(cut, false, `result "${text}" of row ${i + 1} is not cut`);
+          const box = (await badge.boundingBox())!;
+          assert.ok(
+            box.x + box.width <= Math.min(frame, viewport.width) + 1,
+            `result of row ${i + 1} is within the table (${box.x + box.width} > ${frame})`,
+          );
+        }
+        await assertNoSidewaysScroll(page);
+        await inspectPage(page, `first-day-audit-log-${viewport.name}`);
+        watched.assertNoConsoleErrors();
+      });
+    }
+  });
+
+  describe('a phone’s width (item 18)', () => {
+    test('the New robot dialog scrolls its permission grid inside the dialog and keeps Create in view', async () => {
+      const watched = await open(phoneLight);
+      const { page } = watched;
+      await page.goto('/projects/team/robots');
+      await page.getByRole('button', { name: 'New robot account' }).click();
+      const dialog = await openDialog(page);
+      const grid = dialog.getByRole('table');
+      await grid.getByRole('checkbox', { name: 'Pull repository' }).waitFor();
+      await assertInView(page, dialog.getByRole('button', { name: 'Create' }), 'Create');
+      await assertInView(page, dialog.getByRole('button', { name: 'Cancel' }), 'Cancel');
+      // The grid scrolls in a box of its own that fits the dialog.
+      const box = await grid.evaluate((table) => {
+        const scroller = table.closest('.mantine-ScrollArea-viewport, .mantine-Table-scrollContainer') as HTMLElement;
+        const r = scroller.getBoundingClientRect();
+        return { right: r.right, scrolls: scroller.scrollWidth > scroller.clientWidth || scroller.scrollHeight > scroller.clientHeight };
+      });
+      assert.ok(box.right <= phoneLight.width, `the grid's box ends at ${box.right}px`);
+      assert.ok(box.scrolls, 'the grid scrolls inside its box');
+      // Scrolled to its last permission, Create is still in view.
+      await grid.getByRole('checkbox').last().scrollIntoViewIfNeeded();
+      await assertInView(page, dialog.getByRole('button', { name: 'Create' }), 'Create after scrolling the grid');
+      await assertNoSidewaysScroll(page);
+      await inspectPage(page, 'first-day-robot-dialog-phone');
+      watched.assertNoConsoleErrors();
+    });
+  });
+});
