@@ -1,12 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type Migration, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { resolvePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { dialectHelpers, type DialectHelpers } from './dialect.js';
 import { migrations } from './migrations/index.js';
+import { TransactionAwareSqliteDialect } from './sqlite-dialect.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -66,7 +67,7 @@ export function openSqlite(file: string): DatabaseHandle {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new TransactionAwareSqliteDialect({ database: withStatementCache(sqlite) }, sqlite) });
   return { db, dialect: dialectHelpers('sqlite'), close: () => db.destroy() };
 }
 

@@ -1,0 +1,44 @@
+import type SQLite from 'better-sqlite3';
+import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+
+/**
+ * Kysely's SQLite driver, told whether the connection is really in a transaction.
+ *
+ * When a statement or the COMMIT fails with SQLITE_FULL (a full disk), SQLITE_IOERR,
+ * SQLITE_BUSY or SQLITE_NOMEM, SQLite may already have rolled the transaction back. Kysely
+ * then issues ROLLBACK anyway, which fails with "cannot rollback - no transaction is active",
+ * and that error replaces the one that says what happened: a push on a full disk answered
+ * 500 instead of 507 "storage is full". So ROLLBACK is only sent when a transaction is open,
+ * and a transaction left open by a failure that could not be rolled back is ended before the
+ * next one begins, instead of silently holding every later write.
+ */
+class TransactionAwareSqliteDriver extends SqliteDriver {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly sqlite: SQLite.Database,
+  ) {
+    super(config);
+  }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.sqlite.inTransaction) await super.rollbackTransaction(connection);
+    await super.beginTransaction(connection);
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.sqlite.inTransaction) await super.rollbackTransaction(connection);
+  }
+}
+
+export class TransactionAwareSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly settings: SqliteDialectConfig,
+    private readonly sqlite: SQLite.Database,
+  ) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new TransactionAwareSqliteDriver(this.settings, this.sqlite);
+  }
+}
