@@ -153,6 +153,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       prefix: config.auth.robot_name_prefix,
       defaultDurationDays: config.auth.robot_token_duration_days,
       onCredentialsChanged: () => authenticator.invalidate(),
+      projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
   );
   const labels = new LabelService(new LabelStore(database.db), guard, { byId: projectRefById });

@@ -181,7 +181,7 @@ export const roleGrants: Record<RoleId, Grants> = {
 
 export const publicGrants: Grants = publicProject;
 
-/** Every (resource, action) pair any project role can hold: what a project robot may be given. */
+/** Every (resource, action) pair any project role can hold. */
 export const projectPermissionPairs: Array<{ resource: ProjectResource; action: Action }> = (() => {
   const seen = new Set<string>();
   const pairs: Array<{ resource: ProjectResource; action: Action }> = [];
@@ -203,51 +203,131 @@ export const projectPermissionPairs: Array<{ resource: ProjectResource; action: 
 export type SystemResource =
   | 'audit-log'
   | 'catalog'
+  | 'export-cve'
+  | 'garbage-collection'
+  | 'jobservice-monitor'
+  | 'label'
+  | 'ldap-user'
+  | 'preheat-instance'
   | 'project'
-  | 'user'
-  | 'user-group'
+  | 'purge-audit'
+  | 'quota'
   | 'registry'
   | 'replication'
+  | 'replication-adapter'
   | 'replication-policy'
-  | 'garbage-collection'
+  | 'robot'
   | 'scan-all'
   | 'scanner'
-  | 'label'
-  | 'quota'
-  | 'robot'
+  | 'security-hub'
   | 'system-volumes'
-  | 'jobservice-monitor'
-  | 'purge-audit';
+  | 'user'
+  | 'user-group';
 
-/** The (resource, action) pairs a system robot may be given at system scope. */
-export const systemPermissionPairs: Array<{ resource: SystemResource; action: Action }> = [
-  { resource: 'audit-log', action: 'list' },
-  { resource: 'catalog', action: 'read' },
-  { resource: 'project', action: 'list' },
-  { resource: 'project', action: 'create' },
-  { resource: 'user', action: 'read' },
-  { resource: 'user', action: 'list' },
-  { resource: 'registry', action: 'read' },
-  { resource: 'registry', action: 'list' },
-  { resource: 'replication', action: 'read' },
-  { resource: 'replication', action: 'list' },
-  { resource: 'garbage-collection', action: 'read' },
-  { resource: 'garbage-collection', action: 'list' },
-  { resource: 'scan-all', action: 'read' },
-  { resource: 'scanner', action: 'read' },
-  { resource: 'scanner', action: 'list' },
-  { resource: 'label', action: 'read' },
-  { resource: 'label', action: 'list' },
-  { resource: 'label', action: 'create' },
-  { resource: 'label', action: 'update' },
-  { resource: 'label', action: 'delete' },
-  { resource: 'quota', action: 'read' },
-  { resource: 'quota', action: 'list' },
-  { resource: 'robot', action: 'read' },
-  { resource: 'robot', action: 'list' },
-  { resource: 'system-volumes', action: 'read' },
-  { resource: 'jobservice-monitor', action: 'list' },
+const S = 'stop';
+
+/**
+ * What Harbor lets a robot hold at project level (its NolimitProvider: the fixed project
+ * policy list, plus robot, member and CVE-export administration). Written out here from
+ * goharbor/harbor src/common/rbac/const.go; Harbor's own roles do not hold all of it (no
+ * role has metadata list), which is why it is a list of its own.
+ */
+export const harborRobotProjectPolicies: Grants = {
+  log: [L],
+  project: [R, U, D],
+  metadata: [R, L, C, U, D],
+  repository: [R, L, U, D, 'pull', 'push'],
+  artifact: [R, L, C, D],
+  scan: [R, C, S],
+  sbom: [R, C, S],
+  tag: [L, C, D],
+  accessory: [L],
+  'artifact-addition': [R],
+  'artifact-label': [C, D],
+  scanner: [R, C],
+  'preheat-policy': [R, L, C, U, D],
+  'immutable-tag': [L, C, U, D],
+  'notification-policy': [R, L, C, U, D],
+  'tag-retention': [R, L, C, U, D],
+  label: [R, L, C, U, D],
+  quota: [R],
+  robot: [R, L, C, D],
+  member: [R, L, C, U, D],
+  'export-cve': [R, C],
+};
+
+/**
+ * What Harbor lets a robot hold at system level (NolimitProvider: the fixed system policy
+ * list, plus robot, user, user-group and LDAP-import administration and quota changes), and
+ * CVE export, which Harbor 2.12 listed at this level.
+ */
+const harborRobotSystemPolicies: Partial<Record<SystemResource, readonly Action[]>> = {
+  'audit-log': [L],
+  'preheat-instance': [R, L, C, U, D],
+  project: [L, C],
+  'replication-policy': [R, L, C, U, D],
+  replication: [R, L, C],
+  'replication-adapter': [L],
+  registry: [R, L, C, U, D],
+  'scan-all': [R, C, U, S],
+  'system-volumes': [R],
+  'garbage-collection': [R, L, C, U, S],
+  'purge-audit': [R, L, C, U, S],
+  'jobservice-monitor': [L, S],
+  scanner: [R, L, C, U, D],
+  label: [R, C, U, D],
+  'security-hub': [R, L],
+  catalog: [R],
+  quota: [R, L, U],
+  robot: [R, L, C, D],
+  user: [R, L, C, U, D],
+  'user-group': [R, L, C, U, D],
+  'ldap-user': [L, C],
+  'export-cve': [R, C],
+};
+
+/**
+ * Pairs Berth accepts on robots besides Harbor's: label list at system level (which Berth
+ * has always accepted), and robot update at both levels, which Harbor 2.12 dropped because a
+ * robot that may update robots could take over a broader one; Berth lets a caller update or
+ * refresh only robots no broader than itself (robots/service.ts), so the pair is safe here.
+ */
+const berthRobotSystemExtras: Partial<Record<SystemResource, readonly Action[]>> = { label: [L], robot: [U] };
+
+function pairsOf<Resource extends string>(...maps: Array<Partial<Record<Resource, readonly Action[]>>>): Array<{ resource: Resource; action: Action }> {
+  const seen = new Set<string>();
+  const pairs: Array<{ resource: Resource; action: Action }> = [];
+  for (const map of maps) {
+    for (const [resource, actions] of Object.entries(map) as Array<[Resource, readonly Action[]]>) {
+      for (const action of actions) {
+        if (seen.has(`${resource}:${action}`)) continue;
+        seen.add(`${resource}:${action}`);
+        pairs.push({ resource, action });
+      }
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The (resource, action) pairs a robot may be given for a project: everything Harbor accepts,
+ * and everything a project role holds (the portal offers a user's own permissions). Pairs for
+ * features Berth does not have yet are stored and shown, and take effect when the feature lands.
+ */
+export const robotProjectPermissionPairs: Array<{ resource: string; action: Action }> = [
+  ...pairsOf<string>(harborRobotProjectPolicies, ...Object.values(roleGrants)),
 ];
+
+/** Is this pair on Harbor's project-level robot list? */
+export function isHarborRobotProjectPair(resource: string, action: string): boolean {
+  return grantsAllow(harborRobotProjectPolicies, resource, action);
+}
+
+/** The (resource, action) pairs a system robot may be given at system level (and what a system administrator holds there). */
+export const systemPermissionPairs: Array<{ resource: SystemResource; action: Action }> = pairsOf(
+  harborRobotSystemPolicies,
+  berthRobotSystemExtras,
+);
 
 export function grantsAllow(grants: Grants | undefined, resource: string, action: string): boolean {
   const actions = grants?.[resource as ProjectResource];

@@ -1,6 +1,6 @@
 import type { RobotAccess, RobotPermission } from '../auth/identity.js';
 import { passwordProblem } from '../auth/password.js';
-import { projectPermissionPairs, systemPermissionPairs } from '../auth/rbac.js';
+import { robotProjectPermissionPairs, systemPermissionPairs } from '../auth/rbac.js';
 import { apiError } from '../lib/errors.js';
 
 /** Checks of robot request bodies: pure, so every rule reads in one place. */
@@ -10,8 +10,9 @@ function bad(message: string) {
   return apiError('BAD_REQUEST', message);
 }
 
+/** Harbor's robot permission lists and Berth's roles (auth/rbac.ts). */
 const allowedPairs: Record<RobotPermission['kind'], Set<string>> = {
-  project: new Set(projectPermissionPairs.map((p) => `${p.resource}:${p.action}`)),
+  project: new Set(robotProjectPermissionPairs.map((p) => `${p.resource}:${p.action}`)),
   system: new Set(systemPermissionPairs.map((p) => `${p.resource}:${p.action}`)),
 };
 

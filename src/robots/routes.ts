@@ -101,4 +101,14 @@ export async function registerRobotRoutes(app: FastifyInstance, deps: RobotRoute
     await robots.delete(req.identity, robotId(req));
     return reply.code(200).send();
   });
+
+  const getPermissions = operation({
+    tags: ['permissions'],
+    operationId: 'getPermissions',
+    summary: 'List the permissions a robot may be given',
+    description: 'Both levels for system administrators; the project level for project administrators.',
+    response: { 200: ok(ref('Permissions'), 'The permissions, by level') },
+    errors: [401, 403, 404, 500],
+  });
+  app.get('/permissions', { schema: getPermissions }, async (req) => robots.permissionCatalogue(req.identity));
 }

@@ -79,6 +79,15 @@ export const RobotSec: SharedSchema = {
   ...object({ secret: str('The secret') }),
 };
 
-export const robotSchemas = [Access, RobotPermission, Robot, RobotCreate, RobotCreated, RobotSec];
+export const Permissions: SharedSchema = {
+  $id: 'Permissions',
+  description: 'The (resource, action) pairs a robot may be given, at system and at project level',
+  ...object({
+    system: arrayOf(object({ resource: str('The resource'), action: str('The action') }), 'System level (system administrators only)'),
+    project: arrayOf(object({ resource: str('The resource'), action: str('The action') }), 'Project level'),
+  }),
+};
+
+export const robotSchemas = [Access, RobotPermission, Robot, RobotCreate, RobotCreated, RobotSec, Permissions];
 
 export const robotIdParams = pathParams({ robot_id: int('Id of the robot', { minimum: 1 }) });

@@ -1,6 +1,7 @@
 import { denied, requireAuthenticated, type AccessGuard, type ProjectRef } from '../auth/guard.js';
 import { displayName, isSysadmin, type Identity, type RobotAccess, type RobotPermission } from '../auth/identity.js';
 import { generateSecret, hashSecret, verifyDecoy, verifySecret } from '../auth/password.js';
+import { isHarborRobotProjectPair, robotProjectPermissionPairs, systemPermissionPairs } from '../auth/rbac.js';
 import type { RobotIdentity } from '../auth/principals.js';
 import type { Robot } from '../db/types.js';
 import type { AuditEntry } from '../events/audit.js';
@@ -34,6 +35,8 @@ export interface RobotOptions {
   defaultDurationDays: number;
   /** Called after every change that must end remembered logins (disable, delete, secret, permissions). */
   onCredentialsChanged?: () => void;
+  /** Ids of the projects a user is Project Admin of (the members feature answers, wired in app.ts). */
+  projectsAdministeredBy?: (userId: number) => Promise<number[]>;
 }
 
 /** The robot as Harbor's API shows it (definition Robot); never the secret. */
@@ -205,6 +208,7 @@ export class RobotService {
   /** PUT: description, disable, duration and permissions change; name, level and project never do. */
   async update(identity: Identity, id: number, body: Record<string, unknown>): Promise<void> {
     const robot = await this.authorized(identity, id, 'update');
+    await this.requireNoBroader(identity, robot);
     if (body.level !== undefined && body.level !== robot.level) throw apiError('BAD_REQUEST', 'cannot change the level of a robot');
     if (body.name !== undefined && body.name !== this.fullName(robot) && body.name !== robot.name) {
       throw apiError('BAD_REQUEST', 'cannot change the name of a robot');
@@ -241,6 +245,7 @@ export class RobotService {
   /** PATCH: a new secret, chosen by the caller or generated; only a generated one is answered. */
   async refreshSecret(identity: Identity, id: number, body: Record<string, unknown>): Promise<{ secret?: string }> {
     const robot = await this.authorized(identity, id, 'update');
+    await this.requireNoBroader(identity, robot);
     const chosen = checkSecret(body.secret);
     const secret = chosen ?? generateSecret();
     await this.store.update(
@@ -251,6 +256,19 @@ export class RobotService {
     );
     this.options.onCredentialsChanged?.();
     return chosen === undefined ? { secret } : {};
+  }
+
+  /**
+   * GET /permissions, as Harbor answers it: what a robot may be given, both levels for a system
+   * administrator, the project level for a user who administers a project, 403 for others.
+   */
+  async permissionCatalogue(identity: Identity): Promise<{ system?: Array<{ resource: string; action: string }>; project: Array<{ resource: string; action: string }> }> {
+    requireAuthenticated(identity);
+    const project = robotProjectPermissionPairs.map(({ resource, action }) => ({ resource, action }));
+    if (isSysadmin(identity)) return { system: systemPermissionPairs.map(({ resource, action }) => ({ resource, action })), project };
+    const administered = identity.kind === 'user' ? await this.options.projectsAdministeredBy?.(identity.userId) : undefined;
+    if (administered && administered.length > 0) return { project };
+    throw apiError('FORBIDDEN', 'only system administrators and project administrators may list the permissions robots may be given');
   }
 
   /** Basic login of a robot: its identity only when the secret matches and it is enabled and unexpired. */
@@ -306,27 +324,59 @@ export class RobotService {
     return found;
   }
 
-  /** Nobody hands out what they do not hold: a robot may only create robots narrower than itself. */
-  private async requireHeld(identity: Identity, permissions: RobotPermission[], projects: Map<string, ProjectRef>): Promise<void> {
+  /**
+   * Nobody hands out what they do not hold: a robot may only create robots narrower than
+   * itself, a user only grant what they hold, except that whoever may create a project's
+   * robots may give them any pair of Harbor's project list, as in Harbor (no role holds
+   * metadata list, for one). `changing` names the robot being changed, for the message.
+   */
+  private async requireHeld(
+    identity: Identity,
+    permissions: RobotPermission[],
+    projects: Map<string, ProjectRef>,
+    changing?: string,
+  ): Promise<void> {
     if (isSysadmin(identity)) return;
     for (const p of permissions) {
+      const project = p.kind === 'project' && p.namespace !== '*' ? projects.get(p.namespace) : undefined;
       for (const access of p.access) {
         if (access.effect === 'deny') continue;
         let held: boolean;
         if (identity.kind === 'robot') held = robotHolds(identity.permissions, p.kind, p.namespace, access);
-        else if (p.kind === 'project' && p.namespace !== '*')
-          held = await this.guard.can(identity, projects.get(p.namespace)!, access.resource, access.action);
+        else if (project)
+          held =
+            (await this.guard.can(identity, project, access.resource, access.action)) ||
+            (isHarborRobotProjectPair(access.resource, access.action) && (await this.guard.can(identity, project, 'robot', 'create')));
         else held = false;
         if (!held) {
           const where = p.kind === 'system' ? 'at system level' : p.namespace === '*' ? 'in every project' : `in project ${p.namespace}`;
-          const rule =
-            identity.kind === 'robot'
+          const rule = changing
+            ? `${changing} holds it: you may only change robots equal to or narrower than yourself`
+            : identity.kind === 'robot'
               ? 'a robot may only create robots equal to or narrower than itself'
               : 'you may only grant permissions you hold';
           throw denied(identity, `"${access.action}" on "${access.resource}" ${where} (${rule})`);
         }
       }
     }
+  }
+
+  /**
+   * Updating a robot or its secret needs everything that robot holds: otherwise a robot (or
+   * user) allowed to update robots could take over a broader one by setting its secret.
+   * Permissions naming a project that no longer exists are passed over: they grant nothing.
+   */
+  private async requireNoBroader(identity: Identity, robot: Robot): Promise<void> {
+    if (isSysadmin(identity)) return;
+    const permissions = permissionsOf(robot);
+    const projects = new Map<string, ProjectRef>();
+    for (const p of permissions) {
+      if (p.kind !== 'project' || p.namespace === '*') continue;
+      const project = await this.projects.byName(p.namespace);
+      if (project) projects.set(p.namespace, project);
+    }
+    const live = permissions.filter((p) => p.kind !== 'project' || p.namespace === '*' || projects.has(p.namespace));
+    await this.requireHeld(identity, live, projects, this.fullName(robot));
   }
 
   private audit(identity: Identity, operation: 'create' | 'update' | 'delete', storedName: string, projectId: number | null): AuditEntry {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
 import { requireAuthenticated, type AccessGuard } from '../auth/guard.js';
-import { displayName, isSysadmin, type Identity } from '../auth/identity.js';
+import { displayName, type Identity } from '../auth/identity.js';
 import { bodyOf, created, idParam, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
 import { apiError } from '../lib/errors.js';
 import {
@@ -28,10 +28,11 @@ export interface UserRouteDeps {
   selfRegistration: boolean;
 }
 
-function selfOrAdmin(identity: Identity, userId: number): void {
+/** The user themself, or whoever holds the system-level user permission (administrators, robots given it). */
+function selfOr(guard: AccessGuard, identity: Identity, userId: number, action: 'read' | 'update'): void {
   requireAuthenticated(identity);
-  if (isSysadmin(identity)) return;
   if (identity.kind === 'user' && identity.userId === userId) return;
+  if (guard.canSystem(identity, 'user', action)) return;
   throw apiError('FORBIDDEN', 'only the user themself or a system administrator may do this');
 }
 
@@ -73,7 +74,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     errors: [400, 401, 403, 409, 500],
   });
   app.post('/users', { schema: createUser }, async (req, reply) => {
-    if (!isSysadmin(req.identity)) {
+    if (!guard.canSystem(req.identity, 'user', 'create')) {
       if (req.identity.kind !== 'anonymous' || !deps.selfRegistration) {
         throw apiError(
           req.identity.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
@@ -123,7 +124,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   });
   app.get('/users/:user_id', { schema: getUser }, async (req) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
-    selfOrAdmin(req.identity, id);
+    selfOr(guard, req.identity, id, 'read');
     return userView(await users.get(id));
   });
 
@@ -139,7 +140,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   });
   app.put('/users/:user_id', { schema: updateUserProfile }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
-    selfOrAdmin(req.identity, id);
+    selfOr(guard, req.identity, id, 'update');
     await users.updateProfile(id, bodyOf(req), displayName(req.identity));
     return reply.code(200).send();
   });
@@ -168,7 +169,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     tags,
     operationId: 'updateUserPassword',
     summary: "Change a user's password",
-    description: 'Users changing their own password must give the old one; system administrators need not for others.',
+    description: 'Users changing their own password must give the old one; system administrators (and robots given user update) need not for others.',
     params: userIdParams,
     body: ref('PasswordReq'),
     response: { 200: empty('The password was changed') },
@@ -176,10 +177,10 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   });
   app.put('/users/:user_id/password', { schema: updateUserPassword }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
-    selfOrAdmin(req.identity, id);
+    selfOr(guard, req.identity, id, 'update');
     const body = bodyOf(req);
     const self = req.identity.kind === 'user' && req.identity.userId === id;
-    await users.changePassword(id, body.new_password, body.old_password, self || !isSysadmin(req.identity), displayName(req.identity), {
+    await users.changePassword(id, body.new_password, body.old_password, self, displayName(req.identity), {
       keepSession: self ? req.sessionId : null,
     });
     deps.authenticator.invalidate();
