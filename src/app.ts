@@ -45,6 +45,9 @@ import { Scheduler } from './jobs/scheduler.js';
 import { Dispatcher } from './events/outbox.js';
 import { createScrub } from './scrub/compose.js';
 import type { ScrubService } from './scrub/service.js';
+import { QuotaService } from './quotas/service.js';
+import { QuotaStore } from './quotas/store.js';
+import { QuotaUsage } from './quotas/usage.js';
 
 export interface Berth {
   config: Config;
@@ -66,6 +69,8 @@ export interface Berth {
   jobs: { queue: JobQueue; runner: JobRunner; scheduler: Scheduler; dispatcher: Dispatcher };
   /** Integrity scrub (the SCRUB job, /system/scrub). */
   scrub: ScrubService;
+  /** Project quotas: limits, usage kept in the push transactions, /quotas. */
+  quotas: QuotaService;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -99,17 +104,22 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Reported, not fatal: /health keeps saying so until the store answers.
   blobs.check().catch((err) => logger.warn({ err }, 'the blob store is not reachable'));
 
+  // Usage is kept by every transaction that links or unlinks (registry, repositories, GC).
+  const quotaUsage = new QuotaUsage(database.dialect, { warningPercent: config.quota.warning_percent });
+  const quotas = new QuotaService(database.db, new QuotaStore(database.db, quotaUsage), quotaUsage);
   // Projects count repositories, and repositories look up public projects, each through the other's service.
-  const projects: ProjectService = new ProjectService(new ProjectStore(database.db), {
-    countsByProject: (ids) => repositories.countsByProject(ids),
-    projectStorage: (id) => repositories.projectStorage(id),
-  });
-  const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db), {
+  const projects: ProjectService = new ProjectService(
+    new ProjectStore(database.db),
+    { countsByProject: (ids) => repositories.countsByProject(ids) },
+    quotas,
+    { storageLimit: config.quota.storage_per_project },
+  );
+  const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db, quotaUsage), {
     publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
   });
   await projects.ensureDefaultProject();
 
-  const registryStore = new RegistryStore(database.db, database.dialect);
+  const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage);
   const pulls = new PullRecorder(registryStore, {
     intervalMs: 5000,
     auditPulls: config.log.audit_pulls,
@@ -246,6 +256,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     jobs: { queue: jobQueue, scheduler },
     scrub: scrub.service,
+    quotas,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -283,6 +294,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     artifacts,
     jobs: { queue: jobQueue, runner, scheduler, dispatcher },
     scrub: scrub.service,
+    quotas,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       await runner.start();

@@ -165,6 +165,21 @@ export const configSchema = z
       })
       .strict()
       .default({ workers: 4 }),
+    quota: z
+      .object({
+        /** Storage limit of a new project in bytes (Harbor's storage_per_project); -1 is unlimited. */
+        storage_per_project: z
+          .number()
+          .int()
+          .min(-1)
+          .max(1024 ** 5)
+          .refine((v) => v !== 0, 'use -1 for unlimited, or a positive number of bytes')
+          .default(-1),
+        /** Audit a warning when a push takes usage to this percentage of the limit; 0 never warns. */
+        warning_percent: z.number().int().min(0).max(100).default(85),
+      })
+      .strict()
+      .default({ storage_per_project: -1, warning_percent: 85 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

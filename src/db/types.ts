@@ -184,6 +184,33 @@ export interface ArtifactReferencesTable {
   annotations: string | null;
 }
 
+/** (006) A digest a project holds (a link in one of its repositories, or an artifact's manifest), once per project. */
+export interface ProjectBlobsTable {
+  project_id: number;
+  digest: string;
+  size: number;
+  created_at: string;
+}
+
+/** (006) Part of a project's storage usage; the usage is the sum of its rows (src/quotas/usage.ts). */
+export interface QuotaUsageTable {
+  project_id: number;
+  shard: number;
+  used: number;
+  updated_at: string;
+}
+
+/** (006) Quota state written only when the limit changes, usage crosses the warning threshold or a push is refused. */
+export interface ProjectQuotasTable {
+  project_id: number;
+  warned: Generated<number>;
+  /** When the limit was last changed; null: never. */
+  updated_at: ColumnType<string | null, string | null | undefined, string | null>;
+  refused_at: ColumnType<string | null, string | null | undefined, string | null>;
+  refused_resource: ColumnType<string | null, string | null | undefined, string | null>;
+  refused_message: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 export interface UploadsTable {
   id: string;
   repository_id: number;
@@ -296,6 +323,9 @@ export interface Database {
   artifact_blobs: ArtifactBlobsTable;
   artifact_references: ArtifactReferencesTable;
   uploads: UploadsTable;
+  project_blobs: ProjectBlobsTable;
+  quota_usage: QuotaUsageTable;
+  project_quotas: ProjectQuotasTable;
   labels: LabelsTable;
   artifact_labels: ArtifactLabelsTable;
   settings: SettingsTable;

@@ -227,8 +227,8 @@ export async function registerProjectRoutes(app: FastifyInstance, deps: ProjectR
       summary.limited_guest_count = counts.get(5) ?? 0;
     }
     if (await guard.can(req.identity, ref, 'quota', 'read')) {
-      // Bytes of the distinct blobs its repositories hold; the limit is enforced once quotas are.
-      summary.quota = { hard: { storage: Number(project.storage_limit) }, used: { storage: await projects.storageUsed(project) } };
+      // Bytes of the distinct blobs (layers, configs, manifests) the project holds, each once.
+      summary.quota = await projects.quota(project);
     }
     return summary;
   });

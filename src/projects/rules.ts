@@ -6,6 +6,8 @@ import { apiError } from '../lib/errors.js';
  */
 export const projectNamePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const maxProjectNameLength = 255;
+/** Harbor's largest storage limit: 1024 TiB. */
+const maxStorageLimit = 1024 ** 5;
 
 /** Metadata keys a project may carry, with how their values are checked. */
 const booleanKeys = [
@@ -130,8 +132,8 @@ function optionalName(value: unknown): string | undefined {
 
 function parseStorageLimit(value: unknown): number | undefined {
   if (value === undefined || value === null || value === 0) return undefined;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (value < 1 && value !== -1)) {
-    throw bad(`storage_limit must be -1 (unlimited) or a positive number of bytes, not ${shown(value)}`);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || (value < 1 && value !== -1) || value > maxStorageLimit) {
+    throw bad(`storage_limit must be -1 (unlimited) or a positive number of bytes up to 1024 TiB (${maxStorageLimit}), not ${shown(value)}`);
   }
   return value;
 }

@@ -86,14 +86,19 @@ function onePair(body: Record<string, unknown>): [string, unknown] {
 export interface ProjectRepositories {
   /** Repositories (pushed to at least once, empty ones too) per project; every id given is in the map. */
   countsByProject(projectIds: number[]): Promise<Map<number, number>>;
-  /** Bytes of the distinct blobs the project's repositories hold. */
-  projectStorage(projectId: number): Promise<number>;
+}
+
+/** What the projects feature needs from the quotas feature: a summary's `quota`. */
+export interface ProjectQuotas {
+  summary(projectId: number): Promise<{ hard: { storage: number }; used: { storage: number } }>;
 }
 
 export class ProjectService {
   constructor(
     private readonly store: ProjectStore,
     private readonly repositories: ProjectRepositories,
+    private readonly quotas: ProjectQuotas,
+    /** `storageLimit`: quota.storage_per_project, the limit of a project created without one. */
     private readonly defaults: { storageLimit: number } = { storageLimit: -1 },
   ) {}
 
@@ -207,9 +212,9 @@ export class ProjectService {
     return (await this.repositories.countsByProject([Number(project.id)])).get(Number(project.id)) ?? 0;
   }
 
-  /** What the project stores, for its summary's quota usage. */
-  storageUsed(project: Project): Promise<number> {
-    return this.repositories.projectStorage(Number(project.id));
+  /** The project's quota (limit and usage) for its summary, from the quotas feature. */
+  quota(project: Project) {
+    return this.quotas.summary(Number(project.id));
   }
 
   /** Projects as Harbor's API shows them; `withDetail` adds metadata, allowlist and owner name. */

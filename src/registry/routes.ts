@@ -229,7 +229,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const source =
       mount === undefined ? null : from === undefined ? await uploads.mountSource(mount, mayPull) : (await mayPull(from)) ? from : null;
     if (mount !== undefined && source !== null) {
-      if (await uploads.mount(name, mount, source)) {
+      if (await uploads.mount(name, mount, source, displayName(req.identity))) {
         reply.header('location', `/v2/${name}/blobs/${mount}`);
         reply.header('docker-content-digest', mount);
         return reply.code(201).send();
@@ -237,7 +237,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     }
     const digest = single(q.digest);
     if (digest !== undefined) {
-      const published = await uploads.monolithic(name, digest, uploadBody(req.raw));
+      const published = await uploads.monolithic(name, digest, uploadBody(req.raw), displayName(req.identity));
       reply.header('location', `/v2/${name}/blobs/${published}`);
       reply.header('docker-content-digest', published);
       return reply.code(201).send();
@@ -261,7 +261,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
   const putUpload: Handler = async (req, reply, m) => {
     const [name, id] = [m[1], m[2]];
     const body = hasBody(req.raw) ? uploadBody(req.raw) : null;
-    const digest = await uploads.complete(name, id, single(query(req).digest), body);
+    const digest = await uploads.complete(name, id, single(query(req).digest), body, displayName(req.identity));
     reply.header('location', `/v2/${name}/blobs/${digest}`);
     reply.header('docker-content-digest', digest);
     return reply.code(201).send();

@@ -290,7 +290,7 @@ export class RegistryService {
     const parsed = parseManifest(manifest.bytes, ref.media_type);
     for (const child of parsed.manifests) await this.copyInto(source, target, child.digest, actor, copied);
     const blobDigests = [...(parsed.config ? [parsed.config.digest] : []), ...parsed.layers.map((l) => l.digest)];
-    await this.store.linkBlobsFrom(source.id, target.id, blobDigests, nowIso());
+    await this.store.linkBlobsFrom(source.id, target.id, blobDigests, nowIso(), { username: actor, resource: `${target.name}@${digest}` });
     const tags = await this.store.tagNamesOf(Number(ref.id));
     await this.putManifest(target.name, digest, manifest.bytes, ref.media_type, actor, tags);
     for (const accessory of await this.store.accessoryDigests(source.id, digest)) {

@@ -7,6 +7,7 @@ import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import { EventTypes, writeEvent, writeEvents } from '../events/outbox.js';
 import { ociError } from '../lib/errors.js';
+import { QuotaUsage, type Holding, type QuotaWho } from '../quotas/usage.js';
 import type { ArtifactDescription } from './service.js';
 
 type Executor = Db | Transaction<Database>;
@@ -63,11 +64,24 @@ export interface Referrer {
   manifest_size: number;
 }
 
+/** Thrown by deleteArtifact with onlyIfUntagged when the artifact no longer qualifies; nothing was deleted. */
+export class NotUntagged extends Error {
+  constructor(
+    readonly artifactId: number,
+    readonly reason: string,
+  ) {
+    super(`artifact ${artifactId} was not deleted as untagged: ${reason}`);
+    this.name = 'NotUntagged';
+  }
+}
+
 /** Every SQL statement of the /v2 data path. Portable Kysely only. */
 export class RegistryStore {
   constructor(
     readonly db: Db,
     private readonly dialect: DialectHelpers,
+    /** Project usage, kept in the transactions that link and unlink (quotas/usage.ts). */
+    readonly quota: QuotaUsage = new QuotaUsage(dialect, { warningPercent: 85 }),
   ) {}
 
   findRepository(name: string): Promise<RepositoryRow | undefined> {
@@ -126,13 +140,15 @@ export class RegistryStore {
    * Links a blob that another repository holds (a mount). False when no repository holds it
    * any more: under the blob's lock it is either still held (and GC keeps it) or gone.
    */
-  async linkBlob(repositoryId: number, digest: string, size: number, now: string): Promise<boolean> {
-    return this.locks.run('shared', [digest], async (tx) => {
-      const held = await tx.selectFrom('repository_blobs').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
-      if (!held) return false;
-      await this.linkOrTouch(tx, repositoryId, digest, now);
-      return true;
-    });
+  async linkBlob(repositoryId: number, digest: string, size: number, now: string, who?: QuotaWho): Promise<boolean> {
+    const link = () =>
+      this.locks.run('shared', [digest], async (tx) => {
+        const held = await tx.selectFrom('repository_blobs').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
+        if (!held) return false;
+        if (await this.linkOrTouch(tx, repositoryId, digest, now)) await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
+        return true;
+      });
+    return this.quota.refusable(this.db, link, who);
   }
 
   /**
@@ -156,22 +172,36 @@ export class RegistryStore {
     return false;
   }
 
+  /** Removes a repository's link to a blob (under the blob's exclusive lock, as GC removes links). */
   async unlinkBlob(repositoryId: number, digest: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('repository_blobs')
-      .where('repository_id', '=', repositoryId)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return this.locks.run('exclusive', [digest], async (tx) => {
+      const result = await tx
+        .deleteFrom('repository_blobs')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', '=', digest)
+        .executeTakeFirst();
+      const removed = Number(result.numDeletedRows) > 0;
+      if (removed) await this.quota.unlinked(tx, repositoryId, [digest]);
+      return removed;
+    });
   }
 
   /** Links into `targetId` those of `digests` that `sourceId` holds (a copy between repositories). */
-  async linkBlobsFrom(sourceId: number, targetId: number, digests: string[], now: string): Promise<void> {
+  async linkBlobsFrom(sourceId: number, targetId: number, digests: string[], now: string, who?: QuotaWho): Promise<void> {
     // Under the blobs' locks, so that the source's links cannot be removed by GC mid-copy.
-    await this.locks.run('shared', digests, async (tx) => this.copyLinks(tx, sourceId, targetId, digests, now));
+    const copy = () => this.locks.run('shared', digests, async (tx) => this.copyLinks(tx, sourceId, targetId, digests, now, who));
+    await this.quota.refusable(this.db, copy, who);
   }
 
-  private async copyLinks(tx: Transaction<Database>, sourceId: number, targetId: number, digests: string[], now: string): Promise<void> {
+  private async copyLinks(
+    tx: Transaction<Database>,
+    sourceId: number,
+    targetId: number,
+    digests: string[],
+    now: string,
+    who?: QuotaWho,
+  ): Promise<void> {
+    const holdings: Holding[] = [];
     for (let i = 0; i < digests.length; i += 500) {
       await tx
         .insertInto('repository_blobs')
@@ -185,7 +215,17 @@ export class RegistryStore {
         )
         .onConflict((oc) => oc.columns(['repository_id', 'digest']).doNothing())
         .execute();
+      const linked = await tx
+        .selectFrom('repository_blobs as rb')
+        .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+        .select(['b.digest', 'b.size'])
+        .where('rb.repository_id', '=', targetId)
+        .where('rb.digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      holdings.push(...linked.map((r) => ({ digest: r.digest, size: Number(r.size) })));
     }
+    // The target's project may already hold them all: then nothing is added and nothing checked.
+    await this.quota.linked(tx, targetId, holdings, who);
   }
 
   async tagNamesOf(artifactId: number): Promise<string[]> {
@@ -278,6 +318,11 @@ export class RegistryStore {
    * side) both succeed: the second insert finds the first's row and takes the update path.
    */
   async commitManifest(m: NewManifest): Promise<number> {
+    const who = { username: m.audit.username, resource: m.audit.resource };
+    return this.quota.refusable(this.db, () => this.writeManifest(m, who), who);
+  }
+
+  private async writeManifest(m: NewManifest, who: QuotaWho): Promise<number> {
     // Shared locks on the blobs it names: GC cannot remove them while the artifact is written.
     return this.locks.run('shared', m.blobDigests, async (tx) => {
       await this.recheckReferences(tx, m);
@@ -320,6 +365,8 @@ export class RegistryStore {
         if (inserted) {
           artifactId = Number(inserted.id);
           await this.insertLinks(tx, artifactId, m);
+          // The manifest is new in the repository: its bytes count once the project holds it.
+          await this.quota.linked(tx, m.repositoryId, [{ digest: m.digest, size: m.bytes.byteLength }], who);
         } else {
           artifactId = await existingId();
           if (artifactId === undefined) throw new Error(`artifact ${m.digest} vanished while being pushed`);
@@ -456,11 +503,19 @@ export class RegistryStore {
 
   /**
    * Deletes an artifact with its tags and its accessories (signatures, SBOMs, and theirs),
-   * in one transaction. Blob links stay for GC to judge.
+   * in one transaction; with them, the repository's links to the blobs they referenced that
+   * no remaining artifact of the repository references (so the project's usage drops, as in
+   * Harbor). Removing a link takes the blob's exclusive lock (db/blob-locks.ts): a manifest
+   * push naming the blob either commits first, and the link stays, or finds it gone.
+   * Blobs uploaded but referenced by no artifact keep their links for GC to judge.
    */
-  async deleteArtifact(artifactId: number, audit: AuditEntry): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await writeAudit(tx, audit);
+  async deleteArtifact(artifactId: number, audit: AuditEntry, options: { onlyIfUntagged?: boolean } = {}): Promise<void> {
+    const root = await this.db.selectFrom('artifacts').select(['repository_id', 'digest']).where('id', '=', artifactId).executeTakeFirst();
+    if (!root) return;
+    const before = await this.artifactTree(this.db, Number(root.repository_id), artifactId, root.digest);
+    const lockable = await this.blobDigestsOf(this.db, before.ids);
+    await this.locks.run('exclusive', lockable, async (tx) => {
+      if (options.onlyIfUntagged) await this.requireUntagged(tx, artifactId);
       const root = await tx
         .selectFrom('artifacts as a')
         .innerJoin('repositories as r', 'r.id', 'a.repository_id')
@@ -468,10 +523,12 @@ export class RegistryStore {
         .where('a.id', '=', artifactId)
         .executeTakeFirst();
       if (!root) return;
+      const repositoryId = Number(root.repository_id);
       const tags = await tx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
+      await writeAudit(tx, audit);
       await writeEvent(tx, EventTypes.artifactDeleted, {
         project_id: Number(root.project_id),
-        repository_id: Number(root.repository_id),
+        repository_id: repositoryId,
         repository: root.name,
         artifact_id: artifactId,
         digest: root.digest,
@@ -480,18 +537,8 @@ export class RegistryStore {
         operator: audit.username,
         occurred_at: audit.time ?? new Date().toISOString(),
       });
-      const ids = [artifactId];
-      for (let subjects = [root.digest]; subjects.length > 0;) {
-        const accessories = await tx
-          .selectFrom('artifacts')
-          .select(['id', 'digest'])
-          .where('repository_id', '=', root.repository_id)
-          .where('accessory_of', 'in', subjects)
-          .execute();
-        const fresh = accessories.filter((a) => !ids.includes(Number(a.id)));
-        ids.push(...fresh.map((a) => Number(a.id)));
-        subjects = fresh.map((a) => a.digest);
-      }
+      const { ids, digests } = await this.artifactTree(tx, repositoryId, artifactId, root.digest);
+      const referenced = await this.blobDigestsOf(tx, ids);
       for (let i = 0; i < ids.length; i += 500) {
         const batch = ids.slice(i, i + 500);
         await tx.deleteFrom('tags').where('artifact_id', 'in', batch).execute();
@@ -500,7 +547,95 @@ export class RegistryStore {
         await tx.deleteFrom('artifact_labels').where('artifact_id', 'in', batch).execute();
         await tx.deleteFrom('artifacts').where('id', 'in', batch).execute();
       }
+      // Only links whose blob this transaction holds locked: an accessory pushed since the
+      // locks were chosen leaves its blobs' links for GC.
+      const locked = new Set(lockable);
+      const unlinked = await this.unlinkUnreferenced(
+        tx,
+        repositoryId,
+        referenced.filter((d) => locked.has(d)),
+      );
+      await this.quota.unlinked(tx, repositoryId, [...digests, ...unlinked]);
     });
+  }
+
+  /** The artifact and its accessories (and theirs), with their manifest digests. */
+  private async artifactTree(ex: Executor, repositoryId: number, artifactId: number, digest: string) {
+    const ids = [artifactId];
+    const digests = [digest];
+    for (let subjects = [digest]; subjects.length > 0;) {
+      const accessories = await ex
+        .selectFrom('artifacts')
+        .select(['id', 'digest'])
+        .where('repository_id', '=', repositoryId)
+        .where('accessory_of', 'in', subjects)
+        .execute();
+      const fresh = accessories.filter((a) => !ids.includes(Number(a.id)));
+      ids.push(...fresh.map((a) => Number(a.id)));
+      digests.push(...fresh.map((a) => a.digest));
+      subjects = fresh.map((a) => a.digest);
+    }
+    return { ids, digests };
+  }
+
+  /** The distinct blob digests the artifacts reference, sorted. */
+  private async blobDigestsOf(ex: Executor, artifactIds: number[]): Promise<string[]> {
+    const out = new Set<string>();
+    for (let i = 0; i < artifactIds.length; i += 500) {
+      const rows = await ex
+        .selectFrom('artifact_blobs')
+        .select('digest')
+        .where('artifact_id', 'in', artifactIds.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.add(r.digest);
+    }
+    return [...out].sort();
+  }
+
+  /** Removes the repository's links to those of `digests` no artifact of the repository references; returns them. */
+  private async unlinkUnreferenced(tx: Transaction<Database>, repositoryId: number, digests: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (let i = 0; i < digests.length; i += 500) {
+      const batch = digests.slice(i, i + 500);
+      const rows = await tx
+        .deleteFrom('repository_blobs')
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', batch)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('artifact_blobs as ab')
+                .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
+                .select('ab.digest')
+                .where('a.repository_id', '=', repositoryId)
+                .whereRef('ab.digest', '=', 'repository_blobs.digest'),
+            ),
+          ),
+        )
+        .returning('digest')
+        .execute();
+      removed.push(...rows.map((r) => r.digest));
+    }
+    return removed;
+  }
+
+  /**
+   * For GC's delete_untagged, in the deleting transaction: the artifact is still there,
+   * untagged, not an accessory and not an index's child. Its row is locked first (PostgreSQL),
+   * so a push tagging it (which locks the row too, for its foreign key) either committed
+   * before and is seen here, or waits and then fails instead of losing its tag to the
+   * cascade. Throws NotUntagged, and the transaction changes nothing, when it no longer qualifies.
+   */
+  private async requireUntagged(tx: Transaction<Database>, artifactId: number): Promise<void> {
+    let row = tx.selectFrom('artifacts').select(['id', 'accessory_of']).where('id', '=', artifactId);
+    if (this.dialect.name === 'postgres') row = row.forUpdate();
+    const artifact = await row.executeTakeFirst();
+    if (!artifact) throw new NotUntagged(artifactId, 'it was deleted meanwhile');
+    if (artifact.accessory_of !== null) throw new NotUntagged(artifactId, 'it is an accessory');
+    const tag = await tx.selectFrom('tags').select('id').where('artifact_id', '=', artifactId).limit(1).executeTakeFirst();
+    if (tag) throw new NotUntagged(artifactId, 'it was tagged meanwhile');
+    const parent = await tx.selectFrom('artifact_references').select('parent_id').where('child_id', '=', artifactId).limit(1).executeTakeFirst();
+    if (parent) throw new NotUntagged(artifactId, 'an index lists it');
   }
 
   async deleteTag(repositoryId: number, name: string, audit: AuditEntry): Promise<boolean> {
@@ -619,21 +754,24 @@ export class RegistryStore {
     size: number,
     now: string,
     publish: () => Promise<void> = async () => undefined,
+    who?: QuotaWho,
   ): Promise<void> {
-    await this.locks.run(
-      'shared',
-      [digest],
-      async (tx) => {
-        await tx
-          .insertInto('blobs')
-          .values({ digest, size, created_at: now })
-          .onConflict((oc) => oc.column('digest').doNothing())
-          .execute();
-        await this.linkOrTouch(tx, repositoryId, digest, now);
-        await tx.deleteFrom('uploads').where('id', '=', id).execute();
-      },
-      { before: publish },
-    );
+    const complete = () =>
+      this.locks.run(
+        'shared',
+        [digest],
+        async (tx) => {
+          await tx
+            .insertInto('blobs')
+            .values({ digest, size, created_at: now })
+            .onConflict((oc) => oc.column('digest').doNothing())
+            .execute();
+          if (await this.linkOrTouch(tx, repositoryId, digest, now)) await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
+          await tx.deleteFrom('uploads').where('id', '=', id).execute();
+        },
+        { before: publish },
+      );
+    await this.quota.refusable(this.db, complete, who);
   }
 
   async staleUploads(before: string): Promise<string[]> {

@@ -4,6 +4,7 @@ import { nowIso } from '../lib/clock.js';
 import { isUploadId, newUploadId } from '../lib/ids.js';
 import { isDigestAlgorithm, parseDigest, type DigestAlgorithm } from '../oci/digest.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
+import { QuotaExceeded } from '../quotas/usage.js';
 import { BlobIntegrity } from './integrity.js';
 import { checkDigest, checkRepositoryName, type RegistryService } from './service.js';
 import type { RegistryStore, UploadRow } from './store.js';
@@ -72,13 +73,21 @@ export class UploadService {
   }
 
   /** Links a blob from another repository; false when it cannot be mounted (the caller opens a session instead). */
-  async mount(repositoryName: string, digest: string, from: string): Promise<boolean> {
+  async mount(repositoryName: string, digest: string, from: string, actor?: string): Promise<boolean> {
     checkDigest(digest);
     checkRepositoryName(from);
     const size = await this.store.repositoryBlobSize(from, digest);
     if (size === undefined) return false;
     const repo = await this.registry.repositoryForPush(repositoryName);
-    return this.store.linkBlob(repo.id, digest, size, nowIso());
+    return this.store.linkBlob(repo.id, digest, size, nowIso(), this.who(actor, `${repositoryName}@${digest}`));
+  }
+
+  private get quota() {
+    return this.store.quota;
+  }
+
+  private who(actor: string | undefined, resource: string) {
+    return { username: actor ?? 'anonymous', resource };
   }
 
   /** For a mount without `from`: a repository that holds the blob and that `mayPull` allows, or null. */
@@ -104,7 +113,13 @@ export class UploadService {
   }
 
   /** Closes the session: appends the final chunk (if any), verifies the digest, publishes the blob. */
-  async complete(repositoryName: string, id: string, digestParam: string | undefined, body: UploadBody | null): Promise<string> {
+  async complete(
+    repositoryName: string,
+    id: string,
+    digestParam: string | undefined,
+    body: UploadBody | null,
+    actor?: string,
+  ): Promise<string> {
     const digest = this.requireDigest(digestParam);
     return this.exclusive(id, async () => {
       const row = await this.find(repositoryName, id);
@@ -114,12 +129,33 @@ export class UploadService {
         await this.discard(id);
         throw ociError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}; the upload was discarded`);
       }
+      const who = this.who(actor, `${repositoryName}@${digest}`);
+      try {
+        // Bytes the quota would refuse are not published; the transaction below decides for good.
+        await this.quota.refusable(this.store.db, () => this.quota.precheck(this.store.db, Number(row.repository_id), digest, size), who);
+      } catch (err) {
+        await this.discard(id);
+        throw err;
+      }
       // A quarantined blob's stored copy is wrong: these verified bytes replace it (a heal).
       const heal = await this.integrity.isQuarantined(digest);
       // Published under the blob's lock, with the rows (see RegistryStore.completeUpload).
-      await this.store.completeUpload(id, Number(row.repository_id), digest, size, nowIso(), () =>
-        this.blobs.publishUpload(id, digest, size, heal ? { replace: true } : undefined),
-      );
+      try {
+        await this.store.completeUpload(
+          id,
+          Number(row.repository_id),
+          digest,
+          size,
+          nowIso(),
+          () => this.blobs.publishUpload(id, digest, size, heal ? { replace: true } : undefined),
+          who,
+        );
+      } catch (err) {
+        // Refused for quota by a push that committed meanwhile: the session ends; the object
+        // published without a row is garbage for GC.
+        if (err instanceof QuotaExceeded) await this.discard(id);
+        throw err;
+      }
       if (heal) await this.integrity.healed(digest);
       this.hashes.delete(id);
       return digest;
@@ -127,11 +163,11 @@ export class UploadService {
   }
 
   /** POST with ?digest=: the whole blob in one request. */
-  async monolithic(repositoryName: string, digestParam: string | undefined, body: UploadBody): Promise<string> {
+  async monolithic(repositoryName: string, digestParam: string | undefined, body: UploadBody, actor?: string): Promise<string> {
     const digest = this.requireDigest(digestParam);
     const session = await this.start(repositoryName, parseDigest(digest)!.algorithm);
     try {
-      return await this.complete(repositoryName, session.id, digest, body);
+      return await this.complete(repositoryName, session.id, digest, body, actor);
     } catch (err) {
       await this.discard(session.id);
       throw err;

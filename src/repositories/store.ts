@@ -7,6 +7,7 @@ import type { Repository } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
+import type { QuotaUsage } from '../quotas/usage.js';
 
 /** The `q` and `sort` keys the repository lists accept (Harbor's repository columns). */
 export const repositoryFields: Record<string, Field> = {
@@ -38,7 +39,11 @@ function chunks<T>(items: T[]): T[][] {
  * artifact goes: every read here says so.
  */
 export class RepositoryStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Project usage (quotas/usage.ts): a deleted repository's digests leave its project's usage. */
+    private readonly quota?: Pick<QuotaUsage, 'digestsHeldBy' | 'projectUnlinked'>,
+  ) {}
 
   /** Repositories pushed to at least once, empty ones included. */
   private held() {
@@ -127,6 +132,9 @@ export class RepositoryStore {
    */
   async delete(id: number, audit: AuditEntry): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
+      const repository = await tx.selectFrom('repositories').select('project_id').where('id', '=', id).executeTakeFirst();
+      if (!repository) return false;
+      const held = this.quota ? await this.quota.digestsHeldBy(tx, id) : [];
       const artifactIds = tx.selectFrom('artifacts').select('id').where('repository_id', '=', id);
       // An index's references to its children do not cascade from the child: remove them first.
       await tx
@@ -136,6 +144,7 @@ export class RepositoryStore {
       // Artifacts, tags, artifact blobs and labels, repository blobs and uploads follow by cascade.
       const result = await tx.deleteFrom('repositories').where('id', '=', id).executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
+      await this.quota?.projectUnlinked(tx, Number(repository.project_id), held);
       await writeAudit(tx, audit);
       return true;
     });

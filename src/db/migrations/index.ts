@@ -5,6 +5,7 @@ import * as m002 from './002_identity.js';
 import * as m003 from './003_artifacts.js';
 import * as m004 from './004_settings.js';
 import * as m005 from './005_jobs.js';
+import * as m006 from './006_quotas.js';
 import * as m008 from './008_scrub.js';
 import * as m009 from './009_login_attempts.js';
 
@@ -19,6 +20,7 @@ export const migrations: Record<string, BerthMigration> = {
   '003_artifacts': m003,
   '004_settings': m004,
   '005_jobs': m005,
+  '006_quotas': m006,
   '008_scrub': m008,
   '009_login_attempts': m009,
 };
