@@ -33,7 +33,7 @@ import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
 import { SystemService } from './system/service.js';
 import { version } from './version.js';
-import { UserService } from './users/service.js';
+import { adminUsername, UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { RobotService } from './robots/service.js';
 import { RobotStore } from './robots/store.js';
@@ -117,7 +117,6 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db, quotaUsage), {
     publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
   });
-  await projects.ensureDefaultProject();
 
   const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage);
   const pulls = new PullRecorder(registryStore, {
@@ -144,6 +143,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       `\nBerth created the system administrator "admin" with password: ${generatedPassword}\nChange it after signing in; set BERTH_ADMIN_PASSWORD to choose it yourself.\n\n`,
     );
   }
+  // `library` is admin's, as in Harbor: created (or, from an older Berth, given its owner) once admin exists.
+  const adminUser = await users.byUsername(adminUsername);
+  if (adminUser) await projects.ensureDefaultProject(Number(adminUser.id));
   const members = new MemberService(new MemberStore(database.db), users);
   const guard = new AccessGuard(members);
   const projectRef = async (name: string) => {

@@ -110,15 +110,15 @@ export class ProjectService {
     return this.store.byId(id);
   }
 
-  /** Creates the public project `library` on first start, as Harbor does. */
-  async ensureDefaultProject(): Promise<void> {
-    if (await this.store.findByName(defaultProjectName)) return;
-    try {
-      await this.store.insert(defaultProjectName, true, nowIso());
-    } catch (err) {
-      // Instances starting together on an empty database: one of them wins the insert.
-      if (!(await this.store.findByName(defaultProjectName))) throw err;
-    }
+  /**
+   * Creates the public project `library` on first start, owned by `ownerId` (admin), who is
+   * its Project Admin, as in Harbor. A `library` left without an owner by an older Berth gets
+   * them too. Instances starting together on an empty database: one of them wins the insert.
+   */
+  async ensureDefaultProject(ownerId: number): Promise<void> {
+    const existing = await this.store.findByName(defaultProjectName);
+    if (!existing) await this.store.insertDefault(defaultProjectName, ownerId, roles.projectAdmin, nowIso());
+    else if (existing.owner_id === null) await this.store.adoptOwnerless(Number(existing.id), ownerId, roles.projectAdmin, nowIso());
   }
 
   /** A bare project, without owner or audit record (for tests and seeding). */

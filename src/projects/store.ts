@@ -1,9 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
 import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import { isKnownRepository } from '../db/repository-filters.js';
-import type { Project } from '../db/types.js';
+import type { Database, Project } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
@@ -72,13 +72,56 @@ export class ProjectStore {
     return this.rows().selectAll('projects').select('users.username as owner_name').where('projects.id', '=', id).executeTakeFirst();
   }
 
-  /** A bare project (used for `library` on first start and by tests). */
+  /** A bare project, without owner or audit record (tests and seeding). */
   async insert(name: string, isPublic: boolean, now: string): Promise<Project> {
     return this.db
       .insertInto('projects')
       .values({ name, public: isPublic ? 1 : 0, created_at: now, updated_at: now })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /**
+   * Creates the default project owned by `ownerId`, its Project Admin member, in one
+   * transaction and without an audit record (it is part of the first start, as in Harbor).
+   * False when the name is already taken (another instance starting at the same time).
+   */
+  async insertDefault(name: string, ownerId: number, ownerRole: RoleId, now: string): Promise<boolean> {
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        const project = await tx
+          .insertInto('projects')
+          .values({ name, public: 1, owner_id: ownerId, created_at: now, updated_at: now })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        await this.addOwnerMember(tx, Number(project.id), ownerId, ownerRole, now);
+      });
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err) && (await this.findByName(name))) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Gives a project without an owner (`library` as earlier Berth versions created it) its owner
+   * and the owner's membership, unless a membership of that user is already there.
+   */
+  async adoptOwnerless(id: number, ownerId: number, ownerRole: RoleId, now: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const updated = await tx.updateTable('projects').set({ owner_id: ownerId }).where('id', '=', id).where('owner_id', 'is', null).executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      await this.addOwnerMember(tx, id, ownerId, ownerRole, now);
+      return true;
+    });
+  }
+
+  private async addOwnerMember(tx: Transaction<Database>, projectId: number, userId: number, role: RoleId, now: string): Promise<void> {
+    await tx
+      .insertInto('project_members')
+      .values({ project_id: projectId, entity_type: 'u', entity_id: userId, role_id: role, creation_time: now, update_time: now })
+      .onConflict((oc) => oc.columns(['project_id', 'entity_type', 'entity_id']).doNothing())
+      .execute();
   }
 
   /**
