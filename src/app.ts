@@ -44,6 +44,8 @@ import { JobRunner } from './jobs/runner.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Dispatcher } from './events/outbox.js';
 import { createScrub } from './scrub/compose.js';
+import { createGc } from './gc/compose.js';
+import type { GcService } from './gc/service.js';
 import type { ScrubService } from './scrub/service.js';
 import { QuotaService } from './quotas/service.js';
 import { QuotaStore } from './quotas/store.js';
@@ -69,6 +71,8 @@ export interface Berth {
   jobs: { queue: JobQueue; runner: JobRunner; scheduler: Scheduler; dispatcher: Dispatcher };
   /** Integrity scrub (the SCRUB job, /system/scrub). */
   scrub: ScrubService;
+  /** Garbage collection (the GARBAGE_COLLECTION job, /system/gc). */
+  gc: GcService;
   /** Project quotas: limits, usage kept in the push transactions, /quotas. */
   quotas: QuotaService;
   /** Starts listening; returns the base URL. */
@@ -208,6 +212,17 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const scrub = createScrub({ db: database.db, blobs, queue: jobQueue, scheduler, workers: config.scrub.workers });
   runner.register(scrub.jobType, scrub.service.handle);
+  const gc = createGc({
+    db: database.db,
+    dialect: database.dialect,
+    blobs,
+    queue: jobQueue,
+    scheduler,
+    registry,
+    onUnlinked: (tx, repositoryId, digests) => quotaUsage.unlinked(tx, repositoryId, digests),
+    timeWindowHours: config.gc.time_window_hours,
+  });
+  runner.register(gc.jobType, gc.handle);
 
   const http = await buildHttpServer({
     logger,
@@ -259,6 +274,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs: { queue: jobQueue, scheduler },
     scrub: scrub.service,
     quotas,
+    gc: gc.service,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -297,6 +313,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     jobs: { queue: jobQueue, runner, scheduler, dispatcher },
     scrub: scrub.service,
     quotas,
+    gc: gc.service,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       await runner.start();

@@ -31,6 +31,7 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_TOKEN_KEY_FILE', ['auth', 'token_key_file'], 'string'],
   ['BERTH_SELF_REGISTRATION', ['auth', 'self_registration'], 'boolean'],
   ['BERTH_LOG_ACCESS', ['log', 'access'], 'boolean'],
+  ['BERTH_GC_TIME_WINDOW_HOURS', ['gc', 'time_window_hours'], 'number'],
   ['BERTH_QUOTA_STORAGE_PER_PROJECT', ['quota', 'storage_per_project'], 'number'],
 ];
 

@@ -158,6 +158,17 @@ export const configSchema = z
       })
       .strict()
       .default({ concurrency: 4, poll_interval_ms: 500 }),
+    gc: z
+      .object({
+        /**
+         * Blobs and repository links younger than this many hours are never collected, nor
+         * untagged artifacts pushed more recently (Harbor's time_window). 0 is allowed: the
+         * per-blob locks alone then keep acknowledged pushes safe.
+         */
+        time_window_hours: z.number().min(0).max(8760).default(2),
+      })
+      .strict()
+      .default({ time_window_hours: 2 }),
     scrub: z
       .object({
         /** Blobs an integrity scrub hashes at once, unless a run asks for another number. */

@@ -335,6 +335,7 @@ export interface Database {
   job_pools: JobPoolsTable;
   schedules: SchedulesTable;
   events: EventsTable;
+  gc_runs: GcRunsTable;
   scrub_runs: ScrubRunsTable;
   scrub_findings: ScrubFindingsTable;
   event_cursors: EventCursorsTable;
@@ -393,4 +394,21 @@ export interface ScrubFindingsTable {
   quarantined: number;
   message: string;
   created_at: string;
+}
+
+/** (007) One row per garbage collection run: Harbor's GC history. */
+export interface GcRunsTable {
+  job_id: number;
+  /** MANUAL | SCHEDULE */
+  trigger: string;
+  operator: string;
+  /** JSON. */
+  parameters: string;
+  /** JSON, or null before the run records anything. */
+  results: string | null;
+  status: string;
+  /** 1 while the run collects (unique: one at a time), else null. */
+  active: number | null;
+  created_at: string;
+  updated_at: string;
 }

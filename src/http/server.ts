@@ -29,6 +29,8 @@ import { registerJobRoutes, type JobRouteDeps } from '../jobservice/routes.js';
 import type { ArtifactService } from '../artifacts/service.js';
 import type { LabelService } from '../labels/service.js';
 import { registerScrubRoutes } from '../scrub/routes.js';
+import { registerGcRoutes } from '../gc/routes.js';
+import type { GcService } from '../gc/service.js';
 import { registerQuotaRoutes } from '../quotas/routes.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
@@ -62,6 +64,7 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   jobs: Omit<JobRouteDeps, 'guard'>;
   scrub: ScrubService;
   quotas: QuotaService;
+  gc: GcService;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -154,6 +157,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerArtifactRoutes(api, { artifacts: deps.artifacts, projects: deps.projects, guard: deps.guard });
       await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
       await registerScrubRoutes(api, { scrub: deps.scrub, guard: deps.guard });
+      await registerGcRoutes(api, { gc: deps.gc, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
     },
     { prefix: apiPrefix },

@@ -10,7 +10,7 @@ import type { ProjectService } from '../projects/service.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
 import { BlobIntegrity } from './integrity.js';
 import type { PullRecorder } from './pulls.js';
-import type { NamePage, RegistryStore, RepositoryRow } from './store.js';
+import { NotUntagged, type NamePage, type RegistryStore, type RepositoryRow } from './store.js';
 
 export interface StoredManifest {
   digest: string;
@@ -377,6 +377,32 @@ export class RegistryService {
       );
     }
     await this.store.deleteArtifact(Number(ref.id), audit('artifact', `${repositoryName}@${reference}`));
+  }
+
+  /**
+   * Garbage collection's delete_untagged: deletes the artifact (with its accessories, an audit
+   * record and a DELETE_ARTIFACT event, like any delete) only if it is still untagged, not an
+   * accessory and not an index's child when the deleting transaction looks. False when it no
+   * longer qualifies (nothing changed).
+   */
+  async deleteUntaggedArtifact(
+    artifact: { id: number; repository: string; digest: string; projectId: number },
+    actor: string,
+  ): Promise<boolean> {
+    const audit = {
+      username: actor,
+      operation: 'delete' as const,
+      resourceType: 'artifact',
+      resource: `${artifact.repository}@${artifact.digest}`,
+      projectId: artifact.projectId,
+    };
+    try {
+      await this.store.deleteArtifact(artifact.id, audit, { onlyIfUntagged: true });
+      return true;
+    } catch (err) {
+      if (err instanceof NotUntagged) return false;
+      throw err;
+    }
   }
 
   // Listings.

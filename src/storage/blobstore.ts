@@ -48,6 +48,12 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | null>;
   read(digest: string, range?: ByteRange): Promise<Readable>;
   delete(digest: string): Promise<void>;
+  /**
+   * Deletes several blobs (garbage collection's sweep): in as few requests as the store
+   * allows. Missing blobs are not an error; any other failure throws. Both drivers have it;
+   * a wrapper without it gets one delete per blob.
+   */
+  deleteMany?(digests: string[]): Promise<void>;
   /** Every stored blob, for garbage collection and scrubbing. */
   list(): AsyncIterable<BlobInfo>;
 

@@ -92,6 +92,11 @@ export class FilesystemBlobStore implements BlobStore {
     await rm(this.blobPath(digest), { force: true });
   }
 
+  async deleteMany(digests: string[]): Promise<void> {
+    // A few unlinks at a time: each is a round trip through libuv's thread pool.
+    for (let i = 0; i < digests.length; i += 16) await Promise.all(digests.slice(i, i + 16).map((d) => this.delete(d)));
+  }
+
   async *list(): AsyncIterable<BlobInfo> {
     for (const algorithm of await readdir(this.blobsDir).catch(() => [] as string[])) {
       const algoDir = path.join(this.blobsDir, algorithm);

@@ -7,6 +7,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -388,6 +389,24 @@ export class S3BlobStore implements BlobStore {
 
   async delete(digest: string): Promise<void> {
     await this.deleteKey(this.blobKey(digest));
+  }
+
+  /** DeleteObjects, 1000 keys a request (S3's most), up to 4 requests at once. */
+  async deleteMany(digests: string[]): Promise<void> {
+    const batches: string[][] = [];
+    for (let i = 0; i < digests.length; i += 1000) batches.push(digests.slice(i, i + 1000));
+    await forEachLimit(batches, 4, async (batch) => {
+      const result = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((d) => ({ Key: this.blobKey(d) })), Quiet: true },
+        }),
+      );
+      const failed = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        throw new Error(`deleting ${failed.length} of ${batch.length} blobs failed; the first: ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`);
+      }
+    });
   }
 
   async *list(): AsyncIterable<BlobInfo> {

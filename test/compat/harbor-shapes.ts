@@ -350,6 +350,20 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
   ScheduleTask: { id: 'integer', vendor_type: 'string', vendor_id: 'integer', cron: 'string', update_time: 'date-time' },
   SchedulerStatus: { paused: 'boolean' },
 
+  // Garbage collection.
+  GCHistory: {
+    id: 'integer',
+    job_name: 'string',
+    job_kind: 'string',
+    job_parameters: 'string',
+    schedule: 'ScheduleObj',
+    job_status: 'string',
+    deleted: 'boolean',
+    creation_time: 'date-time',
+    update_time: 'date-time',
+  },
+  ScheduleObj: { type: 'string', cron: 'string', next_scheduled_time: 'date-time' },
+
   // Errors.
   Errors: { errors: 'Error[]' },
   Error: { code: 'string', message: 'string' },

@@ -101,6 +101,23 @@ export function blobStoreSuite(name: string, makeStore: () => Promise<BlobStore>
       await store.delete(d); // deleting twice is not an error
     });
 
+    test('deleteMany removes the blobs named and no other; missing ones are not an error', async () => {
+      const store = await makeStore();
+      const blobs = Array.from({ length: 5 }, (_, i) => Buffer.from(`blob ${i} to sweep`));
+      for (const [i, data] of blobs.entries()) {
+        await store.createUpload(`u-dm-${i}`);
+        await store.appendUpload(`u-dm-${i}`, 0, Readable.from([data]));
+        await store.publishUpload(`u-dm-${i}`, digest(data));
+      }
+      const gone = blobs.slice(0, 3).map((b) => digest(b));
+      assert.ok(store.deleteMany, 'the driver deletes in batches');
+      await store.deleteMany([...gone, digest(Buffer.from('never stored'))]);
+      for (const d of gone) assert.equal(await store.stat(d), null, `${d} is deleted`);
+      for (const data of blobs.slice(3)) assert.deepEqual(await collect(await store.read(digest(data))), data, 'the others stay');
+      await store.deleteMany([]);
+      await store.deleteMany(gone);
+    });
+
     test('chunks appended through two instances over the same storage publish as one blob', async () => {
       const a = await makeStore();
       const b = await reopen(a);

@@ -6,6 +6,7 @@ import * as m003 from './003_artifacts.js';
 import * as m004 from './004_settings.js';
 import * as m005 from './005_jobs.js';
 import * as m006 from './006_quotas.js';
+import * as m007 from './007_gc.js';
 import * as m008 from './008_scrub.js';
 import * as m009 from './009_login_attempts.js';
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, BerthMigration> = {
   '004_settings': m004,
   '005_jobs': m005,
   '006_quotas': m006,
+  '007_gc': m007,
   '008_scrub': m008,
   '009_login_attempts': m009,
 };

@@ -1,0 +1,517 @@
+import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import { blobLocksFor, type BlobLocks } from '../db/blob-locks.js';
+import type { DialectHelpers } from '../db/dialect.js';
+import type { Db } from '../db/index.js';
+import type { Database, RepositoriesTable } from '../db/types.js';
+import { writeAudit } from '../events/audit.js';
+
+type Tx = Transaction<Database>;
+
+export interface BlobRow {
+  digest: string;
+  size: number;
+}
+
+export interface LinkRow {
+  repositoryId: number;
+  digest: string;
+}
+
+export interface UntaggedArtifact {
+  id: number;
+  repositoryId: number;
+  repository: string;
+  projectId: number;
+  digest: string;
+}
+
+export interface EmptyRepository {
+  id: number;
+  name: string;
+  projectId: number;
+}
+
+export interface GcRunRow {
+  jobId: number;
+  trigger: string;
+  operator: string;
+  parameters: string;
+  results: string | null;
+  /** The run's own record of its status. */
+  runStatus: string;
+  /** The job's status while the job row exists (pending, running, success, error, stopped). */
+  jobStatus: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** How removing links reports back, per repository, inside the removing transaction. */
+export type OnUnlinked = (tx: Tx, repositoryId: number, digests: string[]) => Promise<void>;
+
+const page = 1000;
+
+/**
+ * Garbage collection's SQL. GC judges what is garbage from the database alone: a blob is
+ * in use while a repository links it or an artifact names it. Every removal re-checks its
+ * condition under the blobs' exclusive locks (db/blob-locks.ts), in the removing
+ * transaction, so a push that re-references a blob between the mark and the sweep wins.
+ */
+export class GcStore {
+  readonly locks: BlobLocks;
+
+  constructor(
+    readonly db: Db,
+    private readonly dialect: DialectHelpers,
+  ) {
+    this.locks = blobLocksFor(db, dialect);
+  }
+
+  // Untagged artifacts.
+
+  /** Untagged artifacts pushed before `cutoff` that are neither accessories nor an index's children, in id order. */
+  async untaggedArtifacts(cutoff: string, afterId: number, limit = page): Promise<UntaggedArtifact[]> {
+    const rows = await this.db
+      .selectFrom('artifacts as a')
+      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+      .select(['a.id', 'a.repository_id', 'r.name', 'r.project_id', 'a.digest'])
+      .where('a.id', '>', afterId)
+      .where('a.push_time', '<', cutoff)
+      .where('a.accessory_of', 'is', null)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('tags as t').select('t.id').whereRef('t.artifact_id', '=', 'a.id'))))
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('artifact_references as ar').select('ar.parent_id').whereRef('ar.child_id', '=', 'a.id'))),
+      )
+      .orderBy('a.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      repositoryId: Number(r.repository_id),
+      repository: r.name,
+      projectId: Number(r.project_id),
+      digest: r.digest,
+    }));
+  }
+
+  /** The accessories of the artifacts (and theirs), as deleting them would take along. */
+  async accessoriesOf(artifacts: Array<{ repositoryId: number; digest: string }>): Promise<number[]> {
+    const found: number[] = [];
+    const byRepository = new Map<number, string[]>();
+    for (const a of artifacts) byRepository.set(a.repositoryId, [...(byRepository.get(a.repositoryId) ?? []), a.digest]);
+    for (const [repositoryId, digests] of byRepository) {
+      const seen = new Set<number>();
+      for (let subjects = digests; subjects.length > 0; ) {
+        const next: string[] = [];
+        for (let i = 0; i < subjects.length; i += 500) {
+          const rows = await this.db
+            .selectFrom('artifacts')
+            .select(['id', 'digest'])
+            .where('repository_id', '=', repositoryId)
+            .where('accessory_of', 'in', subjects.slice(i, i + 500))
+            .execute();
+          for (const r of rows) {
+            if (seen.has(Number(r.id))) continue;
+            seen.add(Number(r.id));
+            found.push(Number(r.id));
+            next.push(r.digest);
+          }
+        }
+        subjects = next;
+      }
+    }
+    return found;
+  }
+
+  // Repository links.
+
+  /**
+   * Links made before `cutoff` that no artifact of their repository names, in
+   * (repository, digest) order after `after`: blobs uploaded or mounted and never used, or
+   * left by a deletion that kept them.
+   */
+  async unusedLinks(cutoff: string, after: LinkRow | null, limit = page): Promise<LinkRow[]> {
+    let q = this.db
+      .selectFrom('repository_blobs as rb')
+      .select(['rb.repository_id', 'rb.digest'])
+      .where('rb.created_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('artifact_blobs as ab')
+              .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
+              .select('ab.digest')
+              .whereRef('ab.digest', '=', 'rb.digest')
+              .whereRef('a.repository_id', '=', 'rb.repository_id'),
+          ),
+        ),
+      );
+    if (after) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('rb.repository_id', '>', after.repositoryId),
+          eb.and([eb('rb.repository_id', '=', after.repositoryId), eb('rb.digest', '>', after.digest)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy('rb.repository_id').orderBy('rb.digest').limit(limit).execute();
+    return rows.map((r) => ({ repositoryId: Number(r.repository_id), digest: r.digest }));
+  }
+
+  /**
+   * Removes those of the links that are still unused and older than `cutoff`, under the
+   * blobs' exclusive locks, and reports them per repository to `onUnlinked` in the same
+   * transaction (quota usage). Returns how many it removed.
+   */
+  async removeLinks(links: LinkRow[], cutoff: string, onUnlinked: OnUnlinked): Promise<number> {
+    if (links.length === 0) return 0;
+    const byRepository = new Map<number, string[]>();
+    for (const l of links) byRepository.set(l.repositoryId, [...(byRepository.get(l.repositoryId) ?? []), l.digest]);
+    return this.locks.run(
+      'exclusive',
+      links.map((l) => l.digest),
+      async (tx) => {
+        let removed = 0;
+        for (const [repositoryId, digests] of [...byRepository].sort((a, b) => a[0] - b[0])) {
+          const rows = await tx
+            .deleteFrom('repository_blobs')
+            .where('repository_id', '=', repositoryId)
+            .where('digest', 'in', digests)
+            .where('created_at', '<', cutoff)
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom('artifact_blobs as ab')
+                    .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
+                    .select('ab.digest')
+                    .where('a.repository_id', '=', repositoryId)
+                    .whereRef('ab.digest', '=', 'repository_blobs.digest'),
+                ),
+              ),
+            )
+            .returning('digest')
+            .execute();
+          if (rows.length === 0) continue;
+          removed += rows.length;
+          await onUnlinked(
+            tx,
+            repositoryId,
+            rows.map((r) => r.digest),
+          );
+        }
+        return removed;
+      },
+    );
+  }
+
+  // Blobs.
+
+  /** Blobs stored before `cutoff` that no repository links and no artifact names, in digest order after `after`. */
+  async unusedBlobs(cutoff: string, after: string | null, limit = page): Promise<BlobRow[]> {
+    let q = this.unused(this.db, cutoff).select(['b.digest', 'b.size']);
+    if (after !== null) q = q.where('b.digest', '>', after);
+    const rows = await q.orderBy('b.digest').limit(limit).execute();
+    return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+  }
+
+  private unused(ex: Db | Tx, cutoff: string) {
+    return ex
+      .selectFrom('blobs as b')
+      .where('b.created_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest'))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))));
+  }
+
+  /**
+   * For a dry run: blobs stored before `cutoff` that no artifact names and that no link made
+   * since `cutoff` holds (older unused links are what a real run removes first).
+   */
+  async collectableBlobs(cutoff: string, after: string | null, limit = page): Promise<BlobRow[]> {
+    let q = this.db
+      .selectFrom('blobs as b')
+      .select(['b.digest', 'b.size'])
+      .where('b.created_at', '<', cutoff)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest').where('rb.created_at', '>=', cutoff))),
+      )
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))));
+    if (after !== null) q = q.where('b.digest', '>', after);
+    const rows = await q.orderBy('b.digest').limit(limit).execute();
+    return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+  }
+
+  /** For a dry run with delete_untagged: every artifact that names each digest, with its repository. */
+  async namesOf(digests: string[]): Promise<Array<{ digest: string; artifactId: number; repositoryId: number }>> {
+    const out: Array<{ digest: string; artifactId: number; repositoryId: number }> = [];
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('artifact_blobs as ab')
+        .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
+        .select(['ab.digest', 'ab.artifact_id', 'a.repository_id'])
+        .where('ab.digest', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push({ digest: r.digest, artifactId: Number(r.artifact_id), repositoryId: Number(r.repository_id) });
+    }
+    return out;
+  }
+
+  /** For a dry run with delete_untagged: the blob digests the artifacts name. */
+  async blobsNamedBy(artifactIds: number[]): Promise<string[]> {
+    const out = new Set<string>();
+    for (let i = 0; i < artifactIds.length; i += 500) {
+      const rows = await this.db.selectFrom('artifact_blobs').select('digest').where('artifact_id', 'in', artifactIds.slice(i, i + 500)).execute();
+      for (const r of rows) out.add(r.digest);
+    }
+    return [...out].sort();
+  }
+
+  /** For a dry run with delete_untagged: the links and the row of each digest. */
+  async linksAndRows(digests: string[]): Promise<{
+    links: Array<{ digest: string; repositoryId: number; createdAt: string }>;
+    rows: Array<BlobRow & { createdAt: string }>;
+  }> {
+    const links: Array<{ digest: string; repositoryId: number; createdAt: string }> = [];
+    const rows: Array<BlobRow & { createdAt: string }> = [];
+    for (let i = 0; i < digests.length; i += 500) {
+      const batch = digests.slice(i, i + 500);
+      for (const r of await this.db.selectFrom('repository_blobs').select(['digest', 'repository_id', 'created_at']).where('digest', 'in', batch).execute()) {
+        links.push({ digest: r.digest, repositoryId: Number(r.repository_id), createdAt: r.created_at });
+      }
+      for (const r of await this.db.selectFrom('blobs').select(['digest', 'size', 'created_at']).where('digest', 'in', batch).execute()) {
+        rows.push({ digest: r.digest, size: Number(r.size), createdAt: r.created_at });
+      }
+    }
+    return { links, rows };
+  }
+
+  /**
+   * Sweeps blobs: under their exclusive locks, deletes the rows of those still unused and
+   * older than `cutoff`, then `deleteObjects` removes their objects while the locks are
+   * held (on PostgreSQL before the commit, so a failure keeps the rows). Returns the swept.
+   */
+  async sweep(batch: BlobRow[], cutoff: string, deleteObjects: (swept: BlobRow[]) => Promise<void>): Promise<BlobRow[]> {
+    if (batch.length === 0) return [];
+    const digests = batch.map((b) => b.digest);
+    return this.locks.run(
+      'exclusive',
+      digests,
+      async (tx) => {
+        const still = await this.unused(tx, cutoff).select(['b.digest', 'b.size']).where('b.digest', 'in', digests).execute();
+        if (still.length === 0) return [];
+        await tx
+          .deleteFrom('blobs')
+          .where(
+            'digest',
+            'in',
+            still.map((s) => s.digest),
+          )
+          .execute();
+        return still.map((s) => ({ digest: s.digest, size: Number(s.size) }));
+      },
+      { after: async (swept) => (swept.length > 0 ? deleteObjects(swept) : undefined) },
+    );
+  }
+
+  // Repositories.
+
+  /** Repositories with no artifact, no link and no upload in progress, created before `cutoff`, in id order. */
+  async emptyRepositories(cutoff: string, afterId: number, limit = page): Promise<EmptyRepository[]> {
+    const rows = await this.db
+      .selectFrom('repositories as r')
+      .where((eb) => isEmpty(eb, cutoff))
+      .select(['r.id', 'r.name', 'r.project_id'])
+      .where('r.id', '>', afterId)
+      .orderBy('r.id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), name: r.name, projectId: Number(r.project_id) }));
+  }
+
+  /**
+   * Deletes a repository if it is still empty, with an audit record. Its row is locked first
+   * (PostgreSQL): a push adding an upload, a link or an artifact to it locks the row too (its
+   * foreign key), so either it committed first and the repository stays, or it fails.
+   */
+  async removeEmptyRepository(repo: EmptyRepository, cutoff: string, operator: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      let lock = tx.selectFrom('repositories').select('id').where('id', '=', repo.id);
+      if (this.dialect.name === 'postgres') lock = lock.forUpdate();
+      if (!(await lock.executeTakeFirst())) return false;
+      const still = await tx
+        .selectFrom('repositories as r')
+        .select('r.id')
+        .where('r.id', '=', repo.id)
+        .where((eb) => isEmpty(eb, cutoff))
+        .executeTakeFirst();
+      if (!still) return false;
+      await tx.deleteFrom('repositories').where('id', '=', repo.id).execute();
+      await writeAudit(tx, { username: operator, operation: 'delete', resourceType: 'repository', resource: repo.name, projectId: repo.projectId });
+      return true;
+    });
+  }
+
+  // Runs.
+
+  async insertRun(
+    tx: Db | Tx,
+    run: { jobId: number; trigger: string; operator: string; parameters: unknown; status: string; now: string },
+  ): Promise<void> {
+    await tx
+      .insertInto('gc_runs')
+      .values({
+        job_id: run.jobId,
+        trigger: run.trigger,
+        operator: run.operator,
+        parameters: JSON.stringify(run.parameters),
+        results: null,
+        status: run.status,
+        active: null,
+        created_at: run.now,
+        updated_at: run.now,
+      })
+      .onConflict((oc) => oc.column('job_id').doNothing())
+      .execute();
+  }
+
+  /**
+   * Makes the run the one collecting. Undefined when it now is; otherwise the job id of the
+   * run that already is (a run whose job is no longer running gives way).
+   */
+  async activate(jobId: number, now: string): Promise<number | undefined> {
+    await this.db
+      .updateTable('gc_runs')
+      .set({ active: null, updated_at: now })
+      .where('active', '=', 1)
+      .where('job_id', '<>', jobId)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('jobs as j').select('j.id').whereRef('j.id', '=', 'gc_runs.job_id').where('j.status', '=', 'running'))),
+      )
+      .execute();
+    try {
+      await this.db.updateTable('gc_runs').set({ active: 1, status: 'Running', updated_at: now }).where('job_id', '=', jobId).execute();
+      return undefined;
+    } catch (err) {
+      const holder = await this.db.selectFrom('gc_runs').select('job_id').where('active', '=', 1).executeTakeFirst();
+      if (holder) return Number(holder.job_id);
+      throw err;
+    }
+  }
+
+  async recordResults(jobId: number, results: unknown, now: string): Promise<void> {
+    await this.db
+      .updateTable('gc_runs')
+      .set({ results: JSON.stringify(results), updated_at: now })
+      .where('job_id', '=', jobId)
+      .execute();
+  }
+
+  /** Ends the run's turn: its last results and status. */
+  async finish(jobId: number, status: string, results: unknown, now: string): Promise<void> {
+    await this.db
+      .updateTable('gc_runs')
+      .set({ active: null, status, results: JSON.stringify(results), updated_at: now })
+      .where('job_id', '=', jobId)
+      .execute();
+  }
+
+  /** The job of a run that is pending or running, if any. */
+  async unfinishedRun(jobType: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('type', '=', jobType)
+      .where('status', 'in', ['pending', 'running'])
+      .orderBy('id')
+      .executeTakeFirst();
+    return row ? Number(row.id) : undefined;
+  }
+
+  private runs() {
+    return this.db
+      .selectFrom('gc_runs as g')
+      .leftJoin('jobs as j', 'j.id', 'g.job_id')
+      .select([
+        'g.job_id',
+        'g.trigger',
+        'g.operator',
+        'g.parameters',
+        'g.results',
+        'g.status as run_status',
+        'j.status as job_status',
+        'g.created_at',
+        'g.updated_at',
+        'j.updated_at as job_updated_at',
+      ]);
+  }
+
+  /** Harbor's history: the runs, newest first unless sorted, a page at a time. */
+  async listRuns(options: {
+    offset: number;
+    limit: number;
+    status?: string;
+    kind?: string;
+    sort?: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean };
+  }): Promise<{ items: GcRunRow[]; total: number }> {
+    let q = this.runs();
+    if (options.kind !== undefined) q = q.where('g.trigger', '=', options.kind);
+    if (options.status !== undefined) {
+      const status = options.status;
+      const jobStatus = status.toLowerCase();
+      q = q.where((eb) =>
+        eb.or([eb('j.status', '=', jobStatus), eb.and([eb('j.status', 'is', null), eb('g.status', '=', status)])]),
+      );
+    }
+    const total = await q
+      .clearSelect()
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const sort = options.sort ?? { column: 'job_id', desc: true };
+    const rows = await q
+      .orderBy(sql.ref(`g.${sort.column}`), sort.desc ? 'desc' : 'asc')
+      .orderBy('g.job_id', 'desc')
+      .limit(options.limit)
+      .offset(options.offset)
+      .execute();
+    return { items: rows.map(toRun), total: Number(total.n) };
+  }
+
+  async getRun(jobId: number): Promise<GcRunRow | undefined> {
+    const row = await this.runs().where('g.job_id', '=', jobId).executeTakeFirst();
+    return row && toRun(row);
+  }
+}
+
+/** A repository (aliased `r`) created before `cutoff` with no artifact, no link and no upload in progress. */
+function isEmpty(eb: ExpressionBuilder<Database & { r: RepositoriesTable }, 'r'>, cutoff: string) {
+  return eb.and([
+    eb('r.created_at', '<', cutoff),
+    eb.not(eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id'))),
+    eb.not(eb.exists(eb.selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.repository_id', '=', 'r.id'))),
+    eb.not(eb.exists(eb.selectFrom('uploads as u').select('u.id').whereRef('u.repository_id', '=', 'r.id'))),
+  ]);
+}
+
+function toRun(r: {
+  job_id: number;
+  trigger: string;
+  operator: string;
+  parameters: string;
+  results: string | null;
+  run_status: string;
+  job_status: string | null;
+  created_at: string;
+  updated_at: string;
+  job_updated_at: string | null;
+}): GcRunRow {
+  const updated = r.job_updated_at !== null && r.job_updated_at > r.updated_at ? r.job_updated_at : r.updated_at;
+  return {
+    jobId: Number(r.job_id),
+    trigger: r.trigger,
+    operator: r.operator,
+    parameters: r.parameters,
+    results: r.results,
+    runStatus: r.run_status,
+    jobStatus: r.job_status,
+    createdAt: r.created_at,
+    updatedAt: updated,
+  };
+}
