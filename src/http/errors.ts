@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isAppError } from '../lib/errors.js';
+import { isAppError, storageFullCause } from '../lib/errors.js';
 import { bearerChallenge } from '../registry/challenge.js';
 
 /** Maps any thrown error to the error body of the protocol the request spoke. */
@@ -32,6 +32,13 @@ export const errorHandler = (externalUrl: string | undefined) =>
       return reply
         .code(400)
         .send({ errors: [{ code: onRegistry ? 'BLOB_UPLOAD_INVALID' : 'BAD_REQUEST', message: 'request body ended early' }] });
+    }
+    const full = storageFullCause(err);
+    if (full) {
+      // 507 Insufficient Storage: the request was fine, and may be retried once space is freed.
+      req.log.error({ err }, `storage is full: the ${full} refused a write`);
+      const message = `storage is full: the registry's ${full} has no space left; nothing was stored, retry once space is freed`;
+      return reply.code(507).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INSUFFICIENT_STORAGE', message }] });
     }
     req.log.error({ err }, 'unhandled error');
     return reply.code(500).send({ errors: [{ code: onRegistry ? 'UNKNOWN' : 'INTERNAL_SERVER_ERROR', message: 'internal server error' }] });

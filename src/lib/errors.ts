@@ -103,3 +103,18 @@ export function apiError(code: ApiErrorCode, message: string): AppError {
 export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
+
+/**
+ * What is full, when an error is a write refused for want of space: a full disk or quota
+ * under the blob store (ENOSPC, EDQUOT), a full SQLite or PostgreSQL disk (SQLITE_FULL,
+ * 53100 disk_full), an S3-compatible server out of space (507, MinIO's XMinioStorageFull).
+ * Null for any other error.
+ */
+export function storageFullCause(err: unknown): 'blob storage' | 'database' | null {
+  const e = err as { code?: unknown; name?: unknown; $metadata?: { httpStatusCode?: number } } | null;
+  if (!e || typeof e !== 'object') return null;
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return 'blob storage';
+  if (e.code === 'SQLITE_FULL' || e.code === '53100') return 'database';
+  if (e.name === 'XMinioStorageFull' || e.$metadata?.httpStatusCode === 507) return 'blob storage';
+  return null;
+}

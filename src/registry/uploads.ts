@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { ociError } from '../lib/errors.js';
+import { ociError, storageFullCause } from '../lib/errors.js';
 import { nowIso } from '../lib/clock.js';
 import { isUploadId, newUploadId } from '../lib/ids.js';
 import { isDigestAlgorithm, parseDigest, type DigestAlgorithm } from '../oci/digest.js';
@@ -67,7 +67,12 @@ export class UploadService {
     const repo = await this.registry.repositoryForPush(repositoryName);
     const id = newUploadId();
     await this.blobs.createUpload(id);
-    await this.store.insertUpload(id, repo.id, algorithm, nowIso());
+    try {
+      await this.store.insertUpload(id, repo.id, algorithm, nowIso());
+    } catch (err) {
+      await this.blobs.deleteUpload(id).catch(() => undefined);
+      throw err;
+    }
     this.hashes.set(id, { algorithm, hash: createHash(algorithm), offset: 0 });
     return { id, repository: repositoryName, size: 0 };
   }
@@ -211,9 +216,22 @@ export class UploadService {
     this.busy.add(id);
     try {
       return await work();
+    } catch (err) {
+      if (storageFullCause(err)) await this.discardOnFullStorage(id);
+      throw err;
     } finally {
       this.busy.delete(id);
     }
+  }
+
+  /**
+   * A session that ran out of space ends: its bytes go first (they take the space that is
+   * short, and no partial file is left), then its row, each whatever the other does.
+   */
+  private async discardOnFullStorage(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.blobs.deleteUpload(id).catch(() => undefined);
+    await this.store.deleteUpload(id).catch(() => undefined);
   }
 
   /** Appends one chunk; the session is unchanged if anything about it is wrong. Returns the new size. */

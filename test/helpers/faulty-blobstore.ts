@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, ByteRange, Capacity, UploadInfo } from '../../src/storage/blobstore.js';
+import type { BlobInfo, BlobStore, ByteRange, Capacity, PublishOptions, UploadInfo } from '../../src/storage/blobstore.js';
 
 /** The error a write to a full disk fails with, as node:fs raises it. */
 export function enospc(syscall = 'write'): NodeJS.ErrnoException {
@@ -82,9 +82,9 @@ export class FaultyBlobStore implements BlobStore {
     return this.inner.appendUpload(id, offset, fillingUp());
   }
 
-  async publishUpload(id: string, digest: string, size?: number): Promise<void> {
+  async publishUpload(id: string, digest: string, size?: number, options?: PublishOptions): Promise<void> {
     if (this.publishDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.publishDelayMs));
     if (this.publishFails) throw enospc('rename');
-    return this.inner.publishUpload(id, digest, size);
+    return this.inner.publishUpload(id, digest, size, options);
   }
 }
