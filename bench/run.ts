@@ -4,9 +4,10 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub
 //                                 (artifacts and search are Harbor-API listings, portal loads the
-//                                 web portal's pages in Chromium; the three are Berth only)
+//                                 web portal's pages in Chromium, scrub re-hashes the whole store;
+//                                 the four are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -59,10 +60,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -108,6 +109,9 @@ const P = quick
       artifacts: 1000,
       searchRepos: 1000,
       portalLoads: 3,
+      scrubSmall: 300,
+      scrubLarge: 2,
+      scrubLargeMiB: 16,
       rssMiB: 128,
       warmupSeconds: 1,
       populateConcurrency: 16,
@@ -125,6 +129,9 @@ const P = quick
       artifacts: 10_000,
       searchRepos: 10_000,
       portalLoads: 10,
+      scrubSmall: 2000,
+      scrubLarge: 8,
+      scrubLargeMiB: 64,
       rssMiB: 1024,
       warmupSeconds: 2,
       populateConcurrency: 16,
@@ -1026,6 +1033,76 @@ async function phasePortal(): Promise<void> {
 // Report --------------------------------------------------------------------------------------
 
 /** Markdown table. */
+// Integrity scrub (Berth only) ------------------------------------------------------------------
+
+interface ScrubRow {
+  backend: BackendId;
+  blobs: number;
+  bytes: number;
+  manifests: number;
+  seconds: number;
+}
+const scrubRows: ScrubRow[] = [];
+
+/** Seeds small and large blobs, then times one SCRUB run over the whole store through the API. */
+async function phaseScrub(): Promise<void> {
+  log('10. integrity scrub (Berth only: docker-registry has no scrub)');
+  const repo = 'library/scrub';
+  for (const t of berths) {
+    await seed(t, 'scrub', `blobs of 16 KiB`, P.scrubSmall, async (i) => {
+      await pushSmall(t.client, repo, smallBlob(16 * 1024, 0x5c00 + i));
+    });
+    for (let i = 0; i < P.scrubLarge; i++) await pushBlob(t.client, repo, new SyntheticBlob(P.scrubLargeMiB, `scrub-${i}`));
+    log(`   ${who(t)} pushed ${P.scrubLarge} blobs of ${P.scrubLargeMiB} MiB`);
+    const kick = await t.client.expect([201], 'POST', '/api/v2.0/system/scrub/schedule', {
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify({ schedule: { type: 'Manual' } })),
+    });
+    const location = String(kick.headers.location);
+    const deadline = Date.now() + P.phaseSeconds * 1000;
+    let run: { job_status: string; results: Record<string, number> & { start_time: string; end_time: string } };
+    for (;;) {
+      run = JSON.parse((await t.client.expect([200], 'GET', location)).body.toString('utf8'));
+      if (!['Pending', 'Running'].includes(run.job_status)) break;
+      if (Date.now() > deadline) throw new Error(`${t.server.name}: the scrub did not end within the phase deadline`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (run.job_status !== 'Success' || run.results.problems !== 0) {
+      throw new Error(
+        `${t.server.name}: the scrub ended ${run.job_status} with ${run.results.problems} problem(s): ${JSON.stringify(run.results)}`,
+      );
+    }
+    const seconds = (Date.parse(run.results.end_time) - Date.parse(run.results.start_time)) / 1000;
+    const row = {
+      backend: t.backend!,
+      blobs: run.results.blobs_checked,
+      bytes: run.results.bytes_checked,
+      manifests: run.results.manifests_checked,
+      seconds,
+    };
+    scrubRows.push(row);
+    log(
+      `   ${who(t)} scrub: ${row.blobs} blobs, ${fmt(row.bytes / MiB)} MiB, ${row.manifests} manifests in ${seconds.toFixed(2)} s: ` +
+        `${fmt(row.bytes / MB / seconds)} MB/s, ${fmt(row.blobs / seconds)} blobs/s`,
+    );
+  }
+}
+
+function scrubTable(): string {
+  return markdown(
+    ['Berth', 'blobs', 'MiB', 'manifests', 'seconds', 'MB/s', 'blobs/s'],
+    scrubRows.map((r) => [
+      backendTitle[r.backend],
+      String(r.blobs),
+      fmt(r.bytes / MiB),
+      String(r.manifests),
+      r.seconds.toFixed(2),
+      fmt(r.bytes / MB / r.seconds),
+      fmt(r.blobs / r.seconds),
+    ]),
+  );
+}
+
 function markdown(header: string[], body: string[][]): string {
   return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -1288,6 +1365,7 @@ async function main(): Promise<void> {
     if (runs('artifacts')) await phase('artifacts', () => phaseArtifacts(images));
     if (runs('search')) await phase('search', () => phaseSearch(images));
     if (runs('portal')) await phase('portal', phasePortal);
+    if (runs('scrub')) await phase('scrub', phaseScrub);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1313,6 +1391,12 @@ async function main(): Promise<void> {
         `(test process; median and nearest-rank p95), in-page ms = the page's own clock from navigation start to the first ` +
         `frame with the data (median); cold = a fresh context (empty cache), warm = the same URL again in that context; ` +
         `requests and KiB (CDP encodedDataLength: headers + bodies as received) are medians:\n\n${portalTable()}\n`,
+    );
+  if (scrubRows.length)
+    process.stdout.write(
+      `\nIntegrity scrub — Berth only (docker-registry has no scrub): one SCRUB run over the whole store (every blob every ` +
+        `earlier phase pushed, plus the scrub phase's own), 4 blobs hashed at once (scrub.workers), timed by the run's own ` +
+        `start and end:\n\n${scrubTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(

@@ -94,10 +94,14 @@ program
       process.exit(2);
     }
     const { runScrubCommand } = await import('./scrub/cli.js');
-    const code = await runScrubCommand(configFrom(options), { ...options, workers }, {
-      out: (text) => process.stdout.write(`${text}\n`),
-      err: (text) => process.stderr.write(`${text}\n`),
-    });
+    const code = await runScrubCommand(
+      configFrom(options),
+      { ...options, workers },
+      {
+        out: (text) => process.stdout.write(`${text}\n`),
+        err: (text) => process.stderr.write(`${text}\n`),
+      },
+    );
     process.exit(code);
   });
 

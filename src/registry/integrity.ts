@@ -51,11 +51,7 @@ export class BlobIntegrity {
 
   /** Blobs in digest order after `after`. */
   async blobPage(after: string | null, limit: number): Promise<BlobRecord[]> {
-    let q = this.db
-      .selectFrom('blobs')
-      .select(['digest', 'size', 'generation', 'quarantined_at'])
-      .orderBy('digest')
-      .limit(limit);
+    let q = this.db.selectFrom('blobs').select(['digest', 'size', 'generation', 'quarantined_at']).orderBy('digest').limit(limit);
     if (after !== null) q = q.where('digest', '>', after);
     const rows = await q.execute();
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size), generation: Number(r.generation), quarantinedAt: r.quarantined_at }));

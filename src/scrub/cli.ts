@@ -47,7 +47,9 @@ export async function runScrubCommand(config: Config, options: ScrubCommandOptio
     const { service, jobType } = createScrub({ db: database.db, blobs, queue, scheduler, workers: config.scrub.workers });
 
     if (await queue.isPaused(jobType)) {
-      output.err('berth scrub: the SCRUB job queue is paused (PUT /api/v2.0/jobservice/queues/SCRUB {"action":"resume"}); nothing was started');
+      output.err(
+        'berth scrub: the SCRUB job queue is paused (PUT /api/v2.0/jobservice/queues/SCRUB {"action":"resume"}); nothing was started',
+      );
       return scrubExit.failed;
     }
     let id: number;

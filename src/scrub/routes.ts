@@ -119,7 +119,8 @@ export async function registerScrubRoutes(app: FastifyInstance, deps: ScrubRoute
     tags,
     operationId: 'stopScrub',
     summary: 'Stop a scrub run',
-    description: 'A pending run is stopped at once, a running one within moments (it ends Stopped with what it found so far); an ended run is left as it is.',
+    description:
+      'A pending run is stopped at once, a running one within moments (it ends Stopped with what it found so far); an ended run is left as it is.',
     params: idParams,
     response: { 200: empty('Stopped or stopping') },
     errors: [400, 401, 403, 404, 500],

@@ -21,7 +21,9 @@ const counts: Record<string, JsonSchema> = {
   size_mismatches: int('Blobs whose stored object has another length than recorded'),
   missing_objects: int('Blobs recorded whose object is not in storage'),
   read_errors: int('Blobs that could not be read to the end (reported, never quarantined)'),
-  broken_references: int('Manifest references to a blob that is not stored or has another size, or to an index child not in the repository'),
+  broken_references: int(
+    'Manifest references to a blob that is not stored or has another size, or to an index child not in the repository',
+  ),
   manifest_mismatches: int('Stored manifests whose bytes do not hash to their digest or do not parse'),
   affected_artifacts: int('Artifacts naming a quarantined blob'),
   quarantined: int('Blobs quarantined (or still quarantined) by the run'),
@@ -69,12 +71,14 @@ export const ScrubSchedule: SharedSchema = {
 
 export const ScrubScheduleRequest: SharedSchema = {
   $id: 'ScrubScheduleRequest',
-  description: "Starts a scrub (type Manual), sets its schedule (Hourly, Daily, Weekly, Custom, with a cron) or removes it (None), as Harbor's Schedule does for GC",
+  description:
+    "Starts a scrub (type Manual), sets its schedule (Hourly, Daily, Weekly, Custom, with a cron) or removes it (None), as Harbor's Schedule does for GC",
   ...object(
     {
-      schedule: object({ type: str('Manual, None, Hourly, Daily, Weekly or Custom'), cron: str('Cron expression (required but for Manual and None)') }, [
-        'type',
-      ]),
+      schedule: object(
+        { type: str('Manual, None, Hourly, Daily, Weekly or Custom'), cron: str('Cron expression (required but for Manual and None)') },
+        ['type'],
+      ),
       parameters: object({
         workers: int('Blobs hashed at once, 1 to 32 (default: scrub.workers)', { minimum: 1, maximum: 32 }),
         quarantine: bool('Quarantine the blobs found corrupt or missing (default true; false only reports)'),

@@ -204,7 +204,14 @@ export class Scrubber {
     return { ok: true, bytes };
   }
 
-  private async report(blob: BlobRecord, verdict: Exclude<BlobVerdict, { ok: true }>, params: ScrubParams, runId: number | null, counts: ScrubCounts, sink: ScrubSink) {
+  private async report(
+    blob: BlobRecord,
+    verdict: Exclude<BlobVerdict, { ok: true }>,
+    params: ScrubParams,
+    runId: number | null,
+    counts: ScrubCounts,
+    sink: ScrubSink,
+  ) {
     let quarantined = false;
     if (verdict.kind !== 'read_error') {
       // Compare-and-set on the generation read: a blob healed or swept meanwhile is left alone.
@@ -252,7 +259,8 @@ export class Scrubber {
     for (const m of page) {
       counts.manifests_checked++;
       const algorithm = parseDigest(m.digest)?.algorithm;
-      const actual = algorithm && isDigestAlgorithm(algorithm) ? `${algorithm}:${createHash(algorithm).update(m.bytes).digest('hex')}` : null;
+      const actual =
+        algorithm && isDigestAlgorithm(algorithm) ? `${algorithm}:${createHash(algorithm).update(m.bytes).digest('hex')}` : null;
       let problem: string | null = actual === m.digest ? null : `its stored bytes hash to ${actual ?? 'nothing (unknown algorithm)'}`;
       if (problem === null) {
         try {
@@ -281,7 +289,9 @@ export class Scrubber {
       if (!manifest) continue;
       descriptors.set(
         m.id,
-        [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter((d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0)),
+        [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
+          (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
+        ),
       );
     }
     const rows = await this.integrity.blobRows([...new Set([...descriptors.values()].flat().map((d) => d.digest))]);
@@ -294,7 +304,13 @@ export class Scrubber {
         const where = { repository: m.repository, artifactDigest: m.digest, digest: d.digest };
         if (!row) {
           counts.broken_references++;
-          await sink.finding({ ...noSizes, ...where, kind: 'missing_blob', expectedSize: d.size, message: `manifest ${m.repository}@${m.digest} names blob ${d.digest}, which is not stored` });
+          await sink.finding({
+            ...noSizes,
+            ...where,
+            kind: 'missing_blob',
+            expectedSize: d.size,
+            message: `manifest ${m.repository}@${m.digest} names blob ${d.digest}, which is not stored`,
+          });
         } else if (row.size !== d.size) {
           counts.broken_references++;
           await sink.finding({

@@ -99,7 +99,8 @@ export class ScrubService {
         }
         params.workers = value;
       } else if (key === 'quarantine') {
-        if (typeof value !== 'boolean') throw apiError('BAD_REQUEST', `parameters.quarantine must be true or false, not ${JSON.stringify(value)}`);
+        if (typeof value !== 'boolean')
+          throw apiError('BAD_REQUEST', `parameters.quarantine must be true or false, not ${JSON.stringify(value)}`);
         params.quarantine = value;
       } else {
         throw apiError('BAD_REQUEST', `unknown scrub parameter "${key}"; a scrub takes workers and quarantine`);
@@ -214,7 +215,12 @@ export class ScrubService {
     const existing = await this.store.byJob(ctx.id);
     const runId =
       existing?.id ??
-      (await this.store.createRun({ jobId: ctx.id, trigger: payload.trigger ?? 'SCHEDULE', parameters: params, now: this.queue.clock.iso() }));
+      (await this.store.createRun({
+        jobId: ctx.id,
+        trigger: payload.trigger ?? 'SCHEDULE',
+        parameters: params,
+        now: this.queue.clock.iso(),
+      }));
     const slot = await this.store.acquire(runId, this.queue.clock.iso());
     if (!slot.ok) {
       const message = `scrub ${slot.holder} is running, and one scrub runs at a time: this one did not start`;
@@ -231,7 +237,8 @@ export class ScrubService {
         if (stored < findingsPerRun) await this.store.addFinding(runId, f, this.queue.clock.iso());
         if (stored < findingsLogged) await ctx.log(f.message, f.kind === 'affected_artifact' ? 'INFO' : 'WARNING');
         if (stored === findingsLogged) await ctx.log('further findings are in the findings list, not here', 'WARNING');
-        if (stored === findingsPerRun) await ctx.log(`more than ${findingsPerRun} findings: only the first ${findingsPerRun} are kept; the counts are exact`, 'WARNING');
+        if (stored === findingsPerRun)
+          await ctx.log(`more than ${findingsPerRun} findings: only the first ${findingsPerRun} are kept; the counts are exact`, 'WARNING');
         stored++;
       },
       progress: async (c: ScrubCounts) => {

@@ -27,7 +27,10 @@ const runFields: Record<string, Field> = {
 export class ScrubStore {
   constructor(readonly db: Db) {}
 
-  async createRun(run: { jobId: number; trigger: string; parameters: unknown; now: string }, executor: Executor = this.db): Promise<number> {
+  async createRun(
+    run: { jobId: number; trigger: string; parameters: unknown; now: string },
+    executor: Executor = this.db,
+  ): Promise<number> {
     const row = await executor
       .insertInto('scrub_runs')
       .values({
@@ -55,7 +58,11 @@ export class ScrubStore {
     return this.db.selectFrom('scrub_runs').selectAll().where('job_id', '=', jobId).executeTakeFirst();
   }
 
-  async list(terms: QueryTerm[], sort: string | undefined, paging: { offset: number; limit: number }): Promise<{ items: RunRow[]; total: number }> {
+  async list(
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: { offset: number; limit: number },
+  ): Promise<{ items: RunRow[]; total: number }> {
     const filtered = applyQuery(this.db.selectFrom('scrub_runs'), terms, runFields);
     const total = await countRows(filtered);
     const items = await applySort(filtered.selectAll(), sort, runFields, { column: 'id', direction: 'desc' })

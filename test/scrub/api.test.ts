@@ -120,10 +120,10 @@ test('a manual run: 201 with its Location, then its history entry, findings and 
 
 test('parameters: workers and quarantine are taken; anything else is a 400 that starts nothing', async () => {
   const { run } = await scrub(server, { workers: 1, quarantine: false });
-  assert.deepEqual(
-    (({ workers, quarantine }) => ({ workers, quarantine }))(JSON.parse(run.job_parameters)),
-    { workers: 1, quarantine: false },
-  );
+  assert.deepEqual((({ workers, quarantine }) => ({ workers, quarantine }))(JSON.parse(run.job_parameters)), {
+    workers: 1,
+    quarantine: false,
+  });
   const before = await runCount();
   const bad: Array<[unknown, RegExp]> = [
     [{ schedule: { type: 'Manual' }, parameters: { workers: 0 } }, /workers must be an integer from 1 to 32/],
@@ -193,11 +193,17 @@ test('the schedule: set, read, changed, refused when wrong (nothing changes), re
   assert.deepEqual(JSON.parse(schedule.body.job_parameters), { workers: 2, quarantine: true });
   assertDocumented('/system/scrub/schedule', schedule.body);
 
-  const bad = await api(server, 'PUT', '/system/scrub/schedule', { auth: admin, body: { schedule: { type: 'Custom', cron: '61 * * * *' } } });
+  const bad = await api(server, 'PUT', '/system/scrub/schedule', {
+    auth: admin,
+    body: { schedule: { type: 'Custom', cron: '61 * * * *' } },
+  });
   assert.equal(bad.status, 400);
   assert.equal((await api(server, 'GET', '/system/scrub/schedule', { auth: admin })).body.schedule.cron, '0 0 3 * * *', 'unchanged');
 
-  const updated = await api(server, 'PUT', '/system/scrub/schedule', { auth: admin, body: { schedule: { type: 'Weekly', cron: '0 0 4 * * 0' } } });
+  const updated = await api(server, 'PUT', '/system/scrub/schedule', {
+    auth: admin,
+    body: { schedule: { type: 'Weekly', cron: '0 0 4 * * 0' } },
+  });
   assert.equal(updated.status, 200);
   const weekly = await api(server, 'GET', '/system/scrub/schedule', { auth: admin });
   assert.equal(weekly.body.schedule.type, 'Weekly');
@@ -209,7 +215,10 @@ test('the schedule: set, read, changed, refused when wrong (nothing changes), re
 });
 
 test('a schedule fires runs (job_kind SCHEDULE)', async () => {
-  const res = await api(server, 'POST', '/system/scrub/schedule', { auth: admin, body: { schedule: { type: 'Custom', cron: '* * * * * *' } } });
+  const res = await api(server, 'POST', '/system/scrub/schedule', {
+    auth: admin,
+    body: { schedule: { type: 'Custom', cron: '* * * * * *' } },
+  });
   assert.equal(res.status, 201);
   try {
     const runs = await waitFor(

@@ -55,7 +55,10 @@ test('berth scrub finds a corrupt blob file, lists it and exits 1; --json says t
 
   const report = await berthScrub('--report-only', '--json');
   assert.equal(report.code, 1, report.stderr);
-  const doc = JSON.parse(report.stdout) as { run: { job_kind: string; results: Record<string, number> }; findings: Array<{ kind: string; digest: string; quarantined: boolean }> };
+  const doc = JSON.parse(report.stdout) as {
+    run: { job_kind: string; results: Record<string, number> };
+    findings: Array<{ kind: string; digest: string; quarantined: boolean }>;
+  };
   assert.equal(doc.run.job_kind, 'CLI');
   assert.equal(doc.run.results.digest_mismatches, 1);
   assert.deepEqual(

@@ -228,7 +228,14 @@ for (const [title, open, skip] of backends) {
       assert.equal(run.results.quarantined, 0);
       assert.deepEqual(findings, []);
       // And the manifest that was refused before is accepted now.
-      const again = await pushManifest(server.url, 'library/scrub-0', 'v2', { ...flipped.manifest, annotations: { again: 'yes' } }, types.manifest, server.admin);
+      const again = await pushManifest(
+        server.url,
+        'library/scrub-0',
+        'v2',
+        { ...flipped.manifest, annotations: { again: 'yes' } },
+        types.manifest,
+        server.admin,
+      );
       assert.equal(again.response.status, 201);
     });
 

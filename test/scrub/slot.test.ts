@@ -94,10 +94,18 @@ eachDatabase('scrub run slot and stop', (db) => {
     runner.register(scrubJob, service.handle);
     await runner.start();
     const id = await service.start('MANUAL', service.parameters({ workers: 1 }));
-    await waitFor(() => service.get(id), (run) => run.job_status === 'Running' && reads > 3, 'the run to be under way');
+    await waitFor(
+      () => service.get(id),
+      (run) => run.job_status === 'Running' && reads > 3,
+      'the run to be under way',
+    );
     await service.stop(id);
     release();
-    const run = await waitFor(() => service.get(id), (r) => !['Pending', 'Running'].includes(r.job_status), 'the run to end');
+    const run = await waitFor(
+      () => service.get(id),
+      (r) => !['Pending', 'Running'].includes(r.job_status),
+      'the run to end',
+    );
     assert.equal(run.job_status, 'Stopped');
     assert.match(run.results.message ?? '', /stopped/);
     assert.ok(run.results.blobs_checked >= 3 && run.results.blobs_checked < 8, `checked ${run.results.blobs_checked} of 8`);
@@ -105,7 +113,11 @@ eachDatabase('scrub run slot and stop', (db) => {
     assert.match((await service.log(id)) ?? '', /stop requested/);
     // The next run takes the slot and checks everything.
     const next = await service.start('MANUAL', service.parameters({}));
-    const done = await waitFor(() => service.get(next), (r) => r.job_status === 'Success', 'the next run');
+    const done = await waitFor(
+      () => service.get(next),
+      (r) => r.job_status === 'Success',
+      'the next run',
+    );
     assert.equal(done.results.blobs_checked, 8);
     assert.equal(done.results.problems, 0);
   });

@@ -88,6 +88,7 @@ const router = createBrowserRouter([
       { path: '/admin/labels', lazy: page(() => import('./pages/admin/LabelsPage'), 'LabelsPage', adminOnly) },
       { path: '/admin/audit-logs', lazy: page(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage', adminOnly) },
       { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
+      { path: '/admin/gc', lazy: page(() => import('./pages/admin/GarbageCollectionPage'), 'GarbageCollectionPage', adminOnly) },
       { path: '*', lazy: page(() => import('./pages/NotFoundPage'), 'NotFoundPage') },
     ],
   },

@@ -11,6 +11,7 @@ import {
   IconTags,
   IconUsers,
   IconListDetails,
+  IconRecycle,
 } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
@@ -23,6 +24,7 @@ const adminLinks = [
   { to: '/admin/users', label: 'Users', icon: IconUsers },
   { to: '/admin/labels', label: 'Labels', icon: IconTags },
   { to: '/admin/audit-logs', label: 'Audit log', icon: IconListDetails },
+  { to: '/admin/gc', label: 'Garbage collection', icon: IconRecycle },
   { to: '/admin/system', label: 'System', icon: IconServer },
 ];
 
