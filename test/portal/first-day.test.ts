@@ -92,6 +92,150 @@ describe('the portal on a first day', { skip }, () => {
     await server?.stop();
   });
 
+  describe('global search in the top bar (item 13)', () => {
+    test('“/” focuses it; it finds projects and repositories by part of their name, as links the keyboard follows', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects');
+      await h1(page).waitFor();
+      // A new user types "webapp" where the projects are: the top bar's search knows the repository.
+      await page.locator('body').click({ position: { x: 600, y: 300 } });
+      await page.keyboard.press('/');
+      const box = page.getByRole('searchbox', { name: 'Search projects and repositories' });
+      await eventually(async () => assert.equal(await box.evaluate((el) => el === document.activeElement), true, '“/” focuses the search'));
+      await page.keyboard.type('webapp');
+      const results = page.getByRole('navigation', { name: 'Search results' });
+      const link = results.getByRole('link', { name: /^team\/webapp/ });
+      await link.waitFor();
+      assert.equal(await link.getAttribute('href'), '/projects/team/repositories/webapp');
+      await inspectPage(page, 'first-day-search-results');
+      await page.keyboard.press('ArrowDown');
+      await eventually(async () => assert.equal(await link.evaluate((el) => el === document.activeElement), true, '↓ reaches the result'));
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => url.pathname === '/projects/team/repositories/webapp');
+      await h1(page).filter({ hasText: 'team/webapp' }).waitFor();
+
+      // Projects too; a name that matches nothing says so.
+      await box.fill('spa');
+      const project = results.getByRole('link', { name: 'spare', exact: true });
+      await project.waitFor();
+      assert.equal(await project.getAttribute('href'), '/projects/spare/summary');
+      await project.click();
+      await page.waitForURL((url) => url.pathname === '/projects/spare/summary');
+      await box.fill('nothing-is-called-this');
+      await results.getByText('No project or repository name contains “nothing-is-called-this”.').waitFor();
+      await page.keyboard.press('Escape');
+      await results.waitFor({ state: 'hidden' });
+      watched.assertNoConsoleErrors();
+    });
+
+    test('it fits a phone’s top bar', async () => {
+      const watched = await open(phoneLight);
+      const { page } = watched;
+      await page.goto('/projects');
+      const box = page.getByRole('searchbox', { name: 'Search projects and repositories' });
+      await assertInView(page, box, 'the search field');
+      await box.fill('api');
+      await page
+        .getByRole('navigation', { name: 'Search results' })
+        .getByRole('link', { name: /^team\/api/ })
+        .waitFor();
+      await assertNoSidewaysScroll(page);
+      await inspectPage(page, 'first-day-search-phone');
+      watched.assertNoConsoleErrors();
+    });
+  });
+
+  describe('bulk deletion with one confirmation (item 14)', () => {
+    test('artifacts: select a page, confirm once, watch the progress, read each result', async () => {
+      const pushed: string[] = [];
+      for (let i = 1; i <= 5; i++)
+        pushed.push((await pushImage(server.url, 'team/builds', `build-${i}`, { headers: server.admin })).digest);
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects/team/repositories/builds');
+      const table = page.getByRole('table', { name: 'Artifacts' });
+      await table.getByRole('row').filter({ hasText: 'build-5' }).waitFor();
+      await table.getByRole('checkbox', { name: 'Select every row on this page' }).check();
+      await page.getByRole('button', { name: 'Delete 5 selected' }).click();
+      const dialog = await openDialog(page);
+      assert.equal(await page.getByRole('dialog').count(), 1, 'one confirmation');
+      for (let i = 1; i <= 5; i++) await dialog.getByText(new RegExp(`^build-${i} \\(sha256:`)).waitFor();
+      // One of them goes elsewhere before the confirmation: its result says so, the others go on.
+      const gone = await api(server, 'DELETE', `/projects/team/repositories/builds/artifacts/${pushed[2]}`, { auth: admin });
+      assert.equal(gone.status, 200);
+      watched.expectFailure({
+        path: `/api/v2.0/projects/team/repositories/builds/artifacts/${encodeURIComponent(pushed[2])}`,
+        status: 404,
+      });
+      await dialog.getByRole('button', { name: 'Delete 5 artifacts' }).click();
+      await dialog.getByRole('status').filter({ hasText: '4 of 5 artifacts deleted, 1 failed.' }).waitFor();
+      const results = dialog.getByRole('list', { name: 'Results' });
+      assert.equal(await results.getByText(/: deleted$/).count(), 4);
+      await results.getByText(/^build-3 \(sha256:[0-9a-f]+.*\): not deleted, /).waitFor();
+      assert.ok(await dialog.getByRole('progressbar').isVisible(), 'a progress bar');
+      await inspectPage(page, 'first-day-bulk-artifacts-results');
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await table.getByText('No artifacts in this repository.').waitFor();
+      // The emptied repository stays (item 11).
+      const repo = await api(server, 'GET', '/projects/team/repositories/builds', { auth: admin });
+      assert.equal(repo.body.artifact_count, 0);
+      watched.assertNoConsoleErrors();
+    });
+
+    test('repositories of a project, chosen one by one', async () => {
+      for (const name of ['one', 'two', 'three']) await pushImage(server.url, `spare/${name}`, 'v1', { headers: server.admin });
+      const watched = await open();
+      const { page } = watched;
+      await page.goto('/projects/spare/repositories');
+      const table = page.getByRole('table', { name: 'Repositories' });
+      await table.getByRole('row').filter({ hasText: 'spare/three' }).waitFor();
+      await table.getByRole('checkbox', { name: 'Select spare/one' }).check();
+      await table.getByRole('checkbox', { name: 'Select spare/three' }).check();
+      await page.getByRole('button', { name: 'Delete 2 selected' }).click();
+      const dialog = await openDialog(page);
+      await dialog.getByRole('button', { name: 'Delete 2 repositories' }).click();
+      await dialog.getByRole('status').filter({ hasText: '2 of 2 repositories deleted.' }).waitFor();
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      await eventually(async () => assert.deepEqual(await table.getByRole('link').allTextContents(), ['spare/two']));
+      const left = await api<any[]>(server, 'GET', '/projects/spare/repositories', { auth: admin });
+      assert.deepEqual(
+        left.body.map((r) => r.name),
+        ['spare/two'],
+      );
+      assert.equal((await api(server, 'DELETE', '/projects/spare/repositories/two', { auth: admin })).status, 200);
+      watched.assertNoConsoleErrors();
+    });
+
+    test('tags of an artifact', async () => {
+      const image = await pushImage(server.url, 'team/tagged', 'a', { headers: server.admin });
+      for (const tag of ['b', 'c']) {
+        const res = await api(server, 'POST', `/projects/team/repositories/tagged/artifacts/${image.digest}/tags`, {
+          auth: admin,
+          body: { name: tag },
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+      }
+      const watched = await open();
+      const { page } = watched;
+      await page.goto(`/projects/team/repositories/tagged/-/artifacts/${image.digest}`);
+      const table = page.getByRole('table', { name: 'Tags' });
+      await table.getByRole('checkbox', { name: 'Select tag a' }).check();
+      await table.getByRole('checkbox', { name: 'Select tag c' }).check();
+      await page.getByRole('button', { name: 'Delete 2 selected' }).click();
+      const dialog = await openDialog(page);
+      await dialog.getByRole('button', { name: 'Delete 2 tags' }).click();
+      await dialog.getByRole('status').filter({ hasText: '2 of 2 tags deleted.' }).waitFor();
+      await dialog.getByRole('button', { name: 'Done' }).click();
+      const tags = await api<any[]>(server, 'GET', `/projects/team/repositories/tagged/artifacts/${image.digest}/tags`, { auth: admin });
+      assert.deepEqual(
+        tags.body.map((t) => t.name),
+        ['b'],
+      );
+      watched.assertNoConsoleErrors();
+    });
+  });
+
   describe('deleting a project that holds repositories (item 15)', () => {
     test('the projects list shows the delete action disabled with the server’s reason, and it opens nothing', async () => {
       const watched = await open();

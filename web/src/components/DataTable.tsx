@@ -1,9 +1,23 @@
-import { Alert, Button, Group, Loader, Pagination, Select, Skeleton, Table, Text, TextInput, UnstyledButton } from '@mantine/core';
+import {
+  Alert,
+  Button,
+  Checkbox,
+  Group,
+  Loader,
+  Pagination,
+  Select,
+  Skeleton,
+  Table,
+  Text,
+  TextInput,
+  UnstyledButton,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { IconChevronDown, IconChevronUp, IconSearch, IconSelector } from '@tabler/icons-react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type ReactNode } from 'react';
 import { errorText, type Page } from '../api/client';
+import type { Selection } from './selection';
 
 export interface Column<T> {
   key: string;
@@ -42,6 +56,10 @@ export interface DataTableProps<T> {
   defaultSort?: string;
   emptyText: string;
   defaultPageSize?: number;
+  /** Rows can be chosen (a checkbox each, and one for the page) for a bulk action. */
+  selection?: Selection<T>;
+  /** The row's name in its checkbox's label ("Select <name>"). */
+  rowLabel?: (row: T) => string;
 }
 
 const pageSizes = ['10', '15', '25', '50', '100'];
@@ -53,7 +71,19 @@ function SortIcon({ state }: { state: 'ascending' | 'descending' | 'none' }) {
 
 /** A list the server pages, sorts and filters: only the rows shown are ever loaded. */
 export function DataTable<T>(props: DataTableProps<T>) {
-  const { label, queryKey, fetchPage, columns, rowKey, searchLabel, toolbar, defaultSort, emptyText } = props;
+  const {
+    label,
+    queryKey,
+    fetchPage,
+    columns: ownColumns,
+    rowKey,
+    searchLabel,
+    toolbar,
+    defaultSort,
+    emptyText,
+    selection,
+    rowLabel,
+  } = props;
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(props.defaultPageSize ?? 15);
   const [sort, setSort] = useState<string | undefined>(defaultSort);
@@ -75,6 +105,24 @@ export function DataTable<T>(props: DataTableProps<T>) {
   }
 
   const rows = query.data?.items ?? [];
+  const chosenOnPage = selection ? rows.filter((row) => selection.has(rowKey(row))).length : 0;
+  const columns: Column<T>[] = selection
+    ? [
+        {
+          key: '__select',
+          header: '',
+          width: 40,
+          render: (row) => (
+            <Checkbox
+              aria-label={`Select ${rowLabel ? rowLabel(row) : String(rowKey(row))}`}
+              checked={selection.has(rowKey(row))}
+              onChange={(e) => selection.set([row], e.currentTarget.checked)}
+            />
+          ),
+        },
+        ...ownColumns,
+      ]
+    : ownColumns;
   return (
     <div>
       <Group justify="space-between" mb="sm" gap="sm" wrap="wrap">
@@ -125,7 +173,15 @@ export function DataTable<T>(props: DataTableProps<T>) {
                       w={column.width}
                       aria-sort={state === 'none' ? undefined : state}
                     >
-                      {column.sort ? (
+                      {column.key === '__select' && selection ? (
+                        <Checkbox
+                          aria-label="Select every row on this page"
+                          checked={rows.length > 0 && chosenOnPage === rows.length}
+                          indeterminate={chosenOnPage > 0 && chosenOnPage < rows.length}
+                          disabled={rows.length === 0}
+                          onChange={(e) => selection.set(rows, e.currentTarget.checked)}
+                        />
+                      ) : column.sort ? (
                         <UnstyledButton onClick={() => toggleSort(column.sort!)} fw={700} fz="sm">
                           <Group gap={4} wrap="nowrap">
                             {column.header}

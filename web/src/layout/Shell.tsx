@@ -17,6 +17,7 @@ import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../auth/session';
 import { AboutModal } from '../pages/account/AboutModal';
+import { GlobalSearch } from './GlobalSearch';
 import { ChangePasswordModal } from '../pages/account/ChangePasswordModal';
 import { notifyError } from '../lib/notify';
 
@@ -62,12 +63,13 @@ export function Shell() {
             <UnstyledButton component={Link} to="/projects" aria-label="Berth home">
               <Group gap={6} wrap="nowrap">
                 <IconAnchor size={22} aria-hidden />
-                <Text fw={700} size="lg">
+                <Text fw={700} size="lg" visibleFrom="xs">
                   Berth
                 </Text>
               </Group>
             </UnstyledButton>
           </Group>
+          <GlobalSearch />
           <Menu position="bottom-end" withinPortal withInitialFocusPlaceholder={false}>
             <Menu.Target>
               <Button

@@ -4,8 +4,10 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api, segment, type Page } from '../../api/client';
+import { BulkDeleteDialog, type BulkItem, type BulkOutcome } from '../../components/BulkDeleteDialog';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
+import { useSelection } from '../../components/selection';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { artifactPath } from '../../lib/paths';
 import { artifactApi, keys, type Artifact, type Tag } from '../repository/model';
@@ -34,6 +36,9 @@ export function TagsPanel({
   const [error, setError] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Tag | null>(null);
   const base = artifactApi(project, repository, artifact.digest);
+  const selection = useSelection<Tag>((t) => t.id);
+  // The tags asked about, fixed when the dialog opens.
+  const [bulk, setBulk] = useState<BulkItem[] | null>(null);
 
   async function refresh() {
     await Promise.all([
@@ -65,14 +70,27 @@ export function TagsPanel({
 
   async function deleteTag(tag: Tag) {
     await api.delete(`${base}/tags/${segment(tag.name)}`);
+    selection.drop([tag.id]);
     notifyDone(`Removed tag ${tag.name}`);
-    if (tag.name === reference) {
+    await afterRemoving([tag.name]);
+  }
+
+  async function bulkFinished(outcomes: BulkOutcome[]) {
+    const removed = outcomes.filter((o) => o.error === null);
+    selection.drop(outcomes.map((o) => o.key));
+    // Removing the tag this page was opened by reopens it by digest, results dialog and all.
+    if (removed.some((o) => o.label === reference)) notifyDone(`Removed ${removed.length} of ${outcomes.length} tags`);
+    await afterRemoving(removed.map((o) => o.label));
+  }
+
+  async function afterRemoving(names: string[]) {
+    if (names.includes(reference)) {
       // The page was opened by the tag just removed: stay on the artifact, by digest, and
       // leave the query of the old name alone (it would answer 404).
       navigate(artifactPath(project, repository, artifact.digest), { replace: true });
       await Promise.all([
         client.invalidateQueries({ queryKey: keys.tags(project, repository) }),
-        client.invalidateQueries({ queryKey: keys.artifact(project, repository), predicate: (q) => q.queryKey[3] !== tag.name }),
+        client.invalidateQueries({ queryKey: keys.artifact(project, repository), predicate: (q) => q.queryKey[3] !== reference }),
         client.invalidateQueries({ queryKey: keys.artifacts(project, repository) }),
       ]);
       return;
@@ -156,9 +174,34 @@ export function TagsPanel({
         fetchPage={fetchPage}
         columns={columns}
         rowKey={(t) => t.id}
+        selection={canDelete ? selection : undefined}
+        rowLabel={(t) => `tag ${t.name}`}
+        toolbar={
+          canDelete && selection.rows.size > 0 ? (
+            <Button
+              color="red"
+              variant="light"
+              leftSection={<IconTrash size={16} aria-hidden />}
+              onClick={() => setBulk([...selection.rows.values()].map((t) => ({ key: t.id, label: t.name })))}
+            >
+              Delete {selection.rows.size} selected
+            </Button>
+          ) : undefined
+        }
         searchLabel={(artifact.tags?.length ?? 0) > 5 ? 'Search tags' : undefined}
         emptyText="This artifact has no tags."
       />
+      <BulkDeleteDialog
+        opened={bulk !== null}
+        onClose={() => setBulk(null)}
+        title="Delete tags?"
+        noun="tags"
+        items={bulk ?? []}
+        run={(item) => api.delete(`${base}/tags/${segment(item.label)}`)}
+        onFinished={bulkFinished}
+      >
+        The artifact stays.
+      </BulkDeleteDialog>
       <ConfirmDialog
         opened={deleting !== null}
         onClose={() => setDeleting(null)}

@@ -1,12 +1,14 @@
-import { ActionIcon, Anchor, Text, Tooltip } from '@mantine/core';
+import { ActionIcon, Anchor, Button, Text, Tooltip } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { IconTrash } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, repoSegment, segment } from '../../api/client';
+import { BulkDeleteDialog, type BulkItem, type BulkOutcome } from '../../components/BulkDeleteDialog';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column } from '../../components/DataTable';
+import { useSelection } from '../../components/selection';
 import { formatDateTime, formatRelative } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
 import { repositoryPath, withinProject } from '../../lib/paths';
@@ -19,6 +21,26 @@ export function RepositoriesTab({ project, can }: TabProps) {
   const [confirming, confirm] = useDisclosure(false);
   const mayDelete = can('repository', 'delete');
   const short = (r: Repository) => withinProject(project.name, r.name);
+  const selection = useSelection<Repository>((r) => r.id);
+  // The repositories asked about, fixed when the dialog opens.
+  const [bulk, setBulk] = useState<Array<BulkItem & { short: string }> | null>(null);
+  const deletePath = (name: string) => `/projects/${segment(project.name)}/repositories/${repoSegment(name)}`;
+
+  async function refresh() {
+    await Promise.all([
+      client.invalidateQueries({ queryKey: ['repositories', project.name] }),
+      client.invalidateQueries({ queryKey: summaryKey(project.project_id) }),
+      client.invalidateQueries({ queryKey: projectKey(project.name) }),
+      client.invalidateQueries({ queryKey: ['projects'] }),
+      client.invalidateQueries({ queryKey: ['project-deletable'] }),
+    ]);
+  }
+
+  async function bulkFinished(outcomes: BulkOutcome[]) {
+    // Done with every one tried: a failure's reason is in the dialog.
+    selection.drop(outcomes.map((o) => o.key));
+    await refresh();
+  }
 
   const columns: Column<Repository>[] = [
     {
@@ -83,6 +105,20 @@ export function RepositoriesTab({ project, can }: TabProps) {
         }
         columns={columns}
         rowKey={(r) => r.id}
+        selection={mayDelete ? selection : undefined}
+        rowLabel={(r) => r.name}
+        toolbar={
+          mayDelete && selection.rows.size > 0 ? (
+            <Button
+              color="red"
+              variant="light"
+              leftSection={<IconTrash size={16} aria-hidden />}
+              onClick={() => setBulk([...selection.rows.values()].map((r) => ({ key: r.id, label: r.name, short: short(r) })))}
+            >
+              Delete {selection.rows.size} selected
+            </Button>
+          ) : undefined
+        }
         searchLabel="Search repositories"
         emptyText="No repositories yet. Push an image to create one (see the Summary tab)."
       />
@@ -93,19 +129,25 @@ export function RepositoriesTab({ project, can }: TabProps) {
         confirmLabel="Delete"
         onConfirm={async () => {
           const repository = target!;
-          await api.delete(`/projects/${segment(project.name)}/repositories/${repoSegment(short(repository))}`);
+          await api.delete(deletePath(short(repository)));
+          selection.drop([repository.id]);
           notifyDone(`Repository ${repository.name} deleted`);
-          await Promise.all([
-            client.invalidateQueries({ queryKey: ['repositories', project.name] }),
-            client.invalidateQueries({ queryKey: summaryKey(project.project_id) }),
-            client.invalidateQueries({ queryKey: projectKey(project.name) }),
-            client.invalidateQueries({ queryKey: ['projects'] }),
-            client.invalidateQueries({ queryKey: ['project-deletable'] }),
-          ]);
+          await refresh();
         }}
       >
         Delete repository <strong>{target?.name}</strong> and every artifact in it? This cannot be undone.
       </ConfirmDialog>
+      <BulkDeleteDialog
+        opened={bulk !== null}
+        onClose={() => setBulk(null)}
+        title="Delete repositories?"
+        noun="repositories"
+        items={bulk ?? []}
+        run={(item) => api.delete(deletePath(item.short))}
+        onFinished={bulkFinished}
+      >
+        Each goes with every artifact in it.
+      </BulkDeleteDialog>
     </>
   );
 }

@@ -4,8 +4,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api, ApiError } from '../../api/client';
+import { BulkDeleteDialog, type BulkItem, type BulkOutcome } from '../../components/BulkDeleteDialog';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
+import { useSelection } from '../../components/selection';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { formatBytes, formatDateTime, shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -17,6 +19,12 @@ import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, TimeText } from './part
 import { useProjectAccess } from '../../auth/permissions';
 
 const shownTags = 3;
+
+/** "v1.2 (sha256:ab12…)", or the short digest of an untagged artifact. */
+function artifactName(a: Artifact): string {
+  const tag = a.tags?.[0]?.name;
+  return tag ? `${tag} (${shortDigest(a.digest)})` : shortDigest(a.digest);
+}
 const maxTagChars = 24;
 
 function TagBadges({ artifact }: { artifact: Artifact }) {
@@ -171,6 +179,9 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   const navigate = useNavigate();
   const [deletingRepository, setDeletingRepository] = useState(false);
   const [deleting, setDeleting] = useState<Artifact | null>(null);
+  const selection = useSelection<Artifact>((a) => a.digest);
+  // The artifacts asked about, fixed when the dialog opens.
+  const [bulk, setBulk] = useState<Array<BulkItem & { digest: string }> | null>(null);
 
   const repoQuery = useQuery({
     queryKey: keys.repository(project, repository),
@@ -207,7 +218,20 @@ export function RepositoryPage({ project, repository }: { project: string; repos
 
   async function deleteArtifact(artifact: Artifact) {
     await api.delete(artifactApi(project, repository, artifact.digest));
+    selection.drop([artifact.digest]);
     notifyDone(`Deleted artifact ${shortDigest(artifact.digest)}`);
+    await refreshAfterDelete();
+  }
+
+  function askBulkDelete() {
+    // Indexes first: an image an index lists cannot go before the index.
+    const chosen = [...selection.rows.values()].sort((a, b) => Number(isIndex(b)) - Number(isIndex(a)));
+    setBulk(chosen.map((a) => ({ key: a.digest, digest: a.digest, label: artifactName(a) })));
+  }
+
+  async function bulkFinished(outcomes: BulkOutcome[]) {
+    // Done with every one tried: a failure's reason is in the dialog.
+    selection.drop(outcomes.map((o) => o.key));
     await refreshAfterDelete();
   }
 
@@ -361,6 +385,15 @@ export function RepositoryPage({ project, repository }: { project: string; repos
               fetchPage={fetchPage}
               columns={columns}
               rowKey={(a) => a.digest}
+              selection={canDeleteArtifact ? selection : undefined}
+              rowLabel={artifactName}
+              toolbar={
+                canDeleteArtifact && selection.rows.size > 0 ? (
+                  <Button color="red" variant="light" leftSection={<IconTrash size={16} aria-hidden />} onClick={askBulkDelete}>
+                    Delete {selection.rows.size} selected
+                  </Button>
+                ) : undefined
+              }
               searchLabel="Search tags"
               defaultSort="-push_time"
               emptyText="No artifacts in this repository."
@@ -387,6 +420,17 @@ export function RepositoryPage({ project, repository }: { project: string; repos
           </>
         )}
       </ConfirmDialog>
+      <BulkDeleteDialog
+        opened={bulk !== null}
+        onClose={() => setBulk(null)}
+        title="Delete artifacts?"
+        noun="artifacts"
+        items={bulk ?? []}
+        run={(item) => api.delete(artifactApi(project, repository, item.digest))}
+        onFinished={bulkFinished}
+      >
+        Each goes with all its tags and accessories, from {fullName}.
+      </BulkDeleteDialog>
       <ConfirmDialog
         opened={deletingRepository}
         onClose={() => setDeletingRepository(false)}
