@@ -382,27 +382,38 @@ export class QuotaUsage {
    * keeps the sum of committed and in-flight additions within the limit. Anything else
    * takes every slot, in order: it waits for in-flight additions to commit or roll back and
    * keeps new ones out while it checks usage + added ≤ limit exactly. Changing the limit
-   * takes every slot too, so the share of a slot holder never changes under it.
+   * takes every slot too, so the share of a slot holder never changes under it. A transaction
+   * calls `linked` once, and never holds a slot while it waits for all of them.
    */
   private async admit(tx: Tx, projectId: number, added: number): Promise<{ hard: number; used: number } | null> {
     const initial = await this.state(tx, projectId);
     if (!initial || initial.hard < 0) return null;
-    if (this.postgres) {
-      const share = Math.floor(initial.hard / (this.marginDivisor * this.slots));
-      if (added <= share && initial.used + added + (this.slots - 1) * share <= initial.hard) {
-        await this.takeSlot(tx, projectId);
-        // Read after taking the slot: a limit change or an exclusive admission has finished.
-        const now = (await this.state(tx, projectId))!;
-        const nowShare = Math.floor(now.hard / (this.marginDivisor * this.slots));
-        if (now.hard >= 0 && added <= nowShare && now.used + added + (this.slots - 1) * nowShare <= now.hard) return now;
-        if (now.hard < 0) return null;
+    if (this.postgres && this.fits(initial, added)) {
+      // Under a savepoint: if usage moved meanwhile, rolling back to it gives the slot back, so
+      // that this transaction never waits for every slot while holding one (that would deadlock
+      // with a transaction taking them all in order).
+      await sql`savepoint quota_slot`.execute(tx);
+      await this.takeSlot(tx, projectId);
+      // Read after taking the slot: any limit change or exclusive admission has finished.
+      const now = (await this.state(tx, projectId))!;
+      if (now.hard < 0 || this.fits(now, added)) {
+        await sql`release savepoint quota_slot`.execute(tx);
+        return now.hard < 0 ? null : now;
       }
-      await this.lockAllSlots(tx, projectId);
+      await sql`rollback to savepoint quota_slot`.execute(tx);
+      await sql`release savepoint quota_slot`.execute(tx);
     }
+    await this.lockAllSlots(tx, projectId);
     const state = (await this.state(tx, projectId))!;
     if (state.hard < 0) return null;
     if (state.used + added > state.hard) throw new QuotaExceeded(projectId, added, state.used, state.hard);
     return state;
+  }
+
+  /** Whether `added` may be admitted in one slot: at most a slot's share, with room for a full share from every other slot. */
+  private fits(state: { hard: number; used: number }, added: number): boolean {
+    const share = Math.floor(state.hard / (this.marginDivisor * this.slots));
+    return added <= share && state.used + added + (this.slots - 1) * share <= state.hard;
   }
 
   /**
