@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sql } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/index.js';
 
 /**
@@ -37,6 +38,8 @@ export const defaultThrottleOptions: ThrottleOptions = {
   maxWaitMs: 10_000,
 };
 
+type StateRow = { window_start: number; failures: number; pending: number; locked_until: number };
+
 /** An admitted check: it must be ended with succeeded() or failed(). */
 export interface LoginTicket {
   key: string;
@@ -55,11 +58,25 @@ export class LoginThrottle {
     private readonly now: () => number = Date.now,
   ) {
     this.options = { ...defaultThrottleOptions, ...options };
+    this.stateQuery = db
+      .selectFrom('login_attempts')
+      .select(['window_start', 'failures', 'pending', 'locked_until'])
+      .where('name_hash', '=', '')
+      .compile();
   }
+
+  private readonly stateQuery: CompiledQuery<StateRow>;
+  /** Hashes of names seen lately: the hash is asked for on every Basic request. */
+  private readonly keys = new LRUCache<string, string>({ max: 10_000 });
 
   /** Names are compared without case, and only a hash of them is stored. */
   private key(name: string): string {
-    return createHash('sha256').update(name.toLowerCase()).digest('hex');
+    let key = this.keys.get(name);
+    if (key === undefined) {
+      key = createHash('sha256').update(name.toLowerCase()).digest('hex');
+      this.keys.set(name, key);
+    }
+    return key;
   }
 
   /**
@@ -67,11 +84,9 @@ export class LoginThrottle {
    * progress), when remembered credentials may answer without taking a place; or active.
    */
   async state(name: string): Promise<'locked' | 'quiet' | 'active'> {
-    const row = await this.db
-      .selectFrom('login_attempts')
-      .select(['window_start', 'failures', 'pending', 'locked_until'])
-      .where('name_hash', '=', this.key(name))
-      .executeTakeFirst();
+    // Every Basic request asks this (remembered credentials included), so the query is built once.
+    const result = await this.db.executeQuery<StateRow>({ ...this.stateQuery, parameters: [this.key(name)] });
+    const row = result.rows[0];
     if (!row) return 'quiet';
     const now = this.now();
     if (Number(row.locked_until) > now) return 'locked';
