@@ -75,7 +75,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${reason}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        `Content-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
   socket.destroy(err);

@@ -63,7 +63,8 @@ export async function registerOpenApi(app: FastifyInstance, options: { prefix: s
   });
   await app.register(swaggerUi, {
     routePrefix: `${prefix}/docs`,
-    uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false },
+    // No validator badge: it would hand the document's URL to validator.swagger.io.
+    uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false, validatorUrl: null },
   });
   app.get(`${prefix}/openapi.json`, { schema: { hide: true } }, async () => app.swagger());
 }

@@ -41,6 +41,7 @@ import { defaultPortalDir, registerPortal } from './portal.js';
 import { clientErrorHandler, errorHandler, noteRequestProtocol } from './errors.js';
 import { settleUnreadBody } from './unread-body.js';
 import { registerIdleTimeout, timeoutOptions, type ServerTimeouts } from './timeouts.js';
+import { registerSecurityHeaders } from './security-headers.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
@@ -112,6 +113,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       );
     });
   }
+  await registerSecurityHeaders(app, { tls: deps.externalUrl?.startsWith('https:') ?? false });
   await app.register(cookie);
   registerAuthentication(app, deps.authenticator);
   await registerOpenApi(app, { prefix: apiPrefix });
