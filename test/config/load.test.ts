@@ -144,3 +144,26 @@ test('storage.s3 keys: defaults, YAML, BERTH_STORAGE_S3_* and the rules between 
   assert.throws(() => loadConfig({ env: { BERTH_STORAGE_DRIVER: 'gcs' } }), /storage\.driver/);
   assert.throws(() => loadConfig({ env: { BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS: '0' } }), /storage\.s3\.redirect\.expiry_seconds/);
 });
+
+test('server timeouts: defaults, YAML, and a headers limit longer than the whole-request limit is refused', async () => {
+  const defaults = loadConfig({ env: {} }).server;
+  assert.deepEqual(
+    [
+      defaults.headers_timeout_seconds,
+      defaults.idle_timeout_seconds,
+      defaults.request_timeout_seconds,
+      defaults.keep_alive_timeout_seconds,
+    ],
+    [60, 60, 0, 65],
+  );
+  const file = path.join(dir, 'timeouts.yaml');
+  await writeFile(file, 'server:\n  idle_timeout_seconds: 5\n  request_timeout_seconds: 600\n');
+  const server = loadConfig({ file, env: {} }).server;
+  assert.equal(server.idle_timeout_seconds, 5);
+  assert.equal(server.request_timeout_seconds, 600);
+  assert.throws(
+    () => loadConfig({ env: {}, overrides: [[['server', 'request_timeout_seconds'], 30]] }),
+    /server\.headers_timeout_seconds.*must not be longer than request_timeout_seconds/,
+  );
+  assert.throws(() => loadConfig({ env: {}, overrides: [[['server', 'idle_timeout_seconds'], -1]] }), /server\.idle_timeout_seconds/);
+});
