@@ -84,14 +84,22 @@ export class LoginThrottle {
    * progress), when remembered credentials may answer without taking a place; or active.
    */
   async state(name: string): Promise<'locked' | 'quiet' | 'active'> {
-    // Every Basic request asks this (remembered credentials included), so the query is built once.
-    const result = await this.db.executeQuery<StateRow>({ ...this.stateQuery, parameters: [this.key(name)] });
-    const row = result.rows[0];
+    const row = await this.row(this.key(name));
     if (!row) return 'quiet';
     const now = this.now();
     if (Number(row.locked_until) > now) return 'locked';
     if (Number(row.window_start) <= now - this.options.lockMs) return 'quiet';
     return Number(row.failures) === 0 && Number(row.pending) === 0 ? 'quiet' : 'active';
+  }
+
+  /** Every Basic request reads this (remembered credentials included), so the query is built once. */
+  private async row(key: string): Promise<StateRow | undefined> {
+    return (await this.db.executeQuery<StateRow>({ ...this.stateQuery, parameters: [key] })).rows[0];
+  }
+
+  private async lockedByKey(key: string): Promise<boolean> {
+    const row = await this.row(key);
+    return row !== undefined && Number(row.locked_until) > this.now();
   }
 
   /**
@@ -116,10 +124,11 @@ export class LoginThrottle {
   private async admitNow(key: string): Promise<LoginTicket | null> {
     const started = this.now();
     for (;;) {
+      // A locked name is answered by a read: a flood of guesses at it writes nothing.
+      if (await this.lockedByKey(key)) return null;
       const windowStart = await this.tryAdmit(key);
       if (windowStart !== null) return { key, windowStart };
-      const row = await this.db.selectFrom('login_attempts').select('locked_until').where('name_hash', '=', key).executeTakeFirst();
-      if (row && Number(row.locked_until) > this.now()) return null;
+      if (await this.lockedByKey(key)) return null;
       if (this.now() - started >= this.options.maxWaitMs) return null;
       // Checks in progress fill the window: their outcome decides whether this one may run.
       await sleep(20 + Math.floor(Math.random() * 40));
