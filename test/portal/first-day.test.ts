@@ -392,6 +392,37 @@ describe('the portal on a first day', { skip }, () => {
   });
 
   describe('a phone’s width (item 18)', () => {
+    test('the artifact table keeps every row’s actions in view without sideways scrolling (a row menu)', async () => {
+      const image = await pushImage(server.url, 'team/phone', 'a-rather-long-release-tag-name-v1.2.3', { headers: server.admin });
+      await pushImage(server.url, 'team/phone', 'v2', { headers: server.admin });
+      const watched = await open(phoneLight);
+      const { page } = watched;
+      await page.goto('/projects/team/repositories/phone');
+      const table = page.getByRole('table', { name: 'Artifacts' });
+      const menus = table.getByRole('button', { name: /^Actions for / });
+      await eventually(async () => assert.equal(await menus.count(), 2));
+      await settle(page);
+      const scroller = await table.evaluate((t) => {
+        const box = t.closest('.mantine-ScrollArea-viewport, .mantine-Table-scrollContainer') as HTMLElement;
+        return { scrollWidth: box.scrollWidth, clientWidth: box.clientWidth };
+      });
+      assert.ok(scroller.scrollWidth <= scroller.clientWidth + 1, `the table fits its box: ${JSON.stringify(scroller)}`);
+      for (let i = 0; i < 2; i++) await assertInView(page, menus.nth(i), `row ${i + 1}'s actions`);
+      await assertNoSidewaysScroll(page);
+      await inspectPage(page, 'first-day-artifacts-phone');
+      // The menu holds what the wide table shows as buttons: pull commands and Delete.
+      await table.getByRole('button', { name: 'Actions for a-rather-long-release-tag-name-v1.2.3' }).click();
+      await page.getByRole('menuitem', { name: 'Copy docker pull command' }).waitFor();
+      await page.getByRole('menuitem', { name: 'Delete artifact' }).click();
+      const dialog = await openDialog(page);
+      await dialog.getByText(/^Delete sha256:/).waitFor();
+      await dialog.getByRole('button', { name: 'Delete' }).click();
+      await eventually(async () => assert.equal(await menus.count(), 1));
+      const gone = await api(server, 'GET', `/projects/team/repositories/phone/artifacts/${image.digest}`, { auth: admin });
+      assert.equal(gone.status, 404);
+      watched.assertNoConsoleErrors();
+    });
+
     test('the New robot dialog scrolls its permission grid inside the dialog and keeps Create in view', async () => {
       const watched = await open(phoneLight);
       const { page } = watched;

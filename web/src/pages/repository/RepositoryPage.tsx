@@ -15,7 +15,7 @@ import { artifactPath, projectPath, repositoryPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from './ArtifactIcon';
 import { artifactApi, isIndex, keys, platformText, repositoryApi, typeLabel, type Artifact, type Repository } from './model';
-import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, TimeText } from './parts';
+import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu, TimeText } from './parts';
 import { useProjectAccess } from '../../auth/permissions';
 
 const shownTags = 3;
@@ -259,8 +259,28 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       render: (a) => <ArtifactIcon icon={a.icon} type={a.type} index={isIndex(a)} label={typeLabel(a)} />,
     },
     {
+      // On a phone: digest, tags and size in one column, so that each row's actions stay in view.
+      key: 'artifact',
+      header: 'Artifact',
+      hiddenFrom: 'xs',
+      render: (a) => (
+        <Stack gap={4} align="flex-start">
+          <Anchor component={Link} to={artifactPath(project, repository, a.digest)} ff="monospace" size="sm">
+            {shortDigest(a.digest)}
+          </Anchor>
+          <Group gap={6} wrap="wrap">
+            <TagBadges artifact={a} />
+            <Text size="xs" c="dimmed" span style={{ whiteSpace: 'nowrap' }}>
+              {formatBytes(a.size)}
+            </Text>
+          </Group>
+        </Stack>
+      ),
+    },
+    {
       key: 'digest',
       header: 'Digest',
+      visibleFrom: 'xs',
       render: (a) => (
         <Tooltip label={a.digest} withArrow openDelay={300} maw={560} style={{ wordBreak: 'break-all' }} multiline>
           <Anchor
@@ -275,12 +295,13 @@ export function RepositoryPage({ project, repository }: { project: string; repos
         </Tooltip>
       ),
     },
-    { key: 'tags', header: 'Tags', render: (a) => <TagBadges artifact={a} /> },
+    { key: 'tags', header: 'Tags', visibleFrom: 'xs', render: (a) => <TagBadges artifact={a} /> },
     { key: 'platforms', header: 'Platforms', visibleFrom: 'sm', render: (a) => <Platforms artifact={a} /> },
     {
       key: 'size',
       header: 'Size',
       sort: 'size',
+      visibleFrom: 'xs',
       render: (a) => (
         <Text size="sm" span style={{ whiteSpace: 'nowrap' }}>
           {formatBytes(a.size)}
@@ -305,16 +326,29 @@ export function RepositoryPage({ project, repository }: { project: string; repos
     {
       key: 'actions',
       header: 'Actions',
-      width: 90,
       render: (a) => (
-        <Group gap={4} wrap="nowrap">
-          <PullMenu project={project} repository={repository} artifact={a} />
-          {canDeleteArtifact && (
-            <ActionIcon variant="subtle" color="red" aria-label={`Delete artifact ${shortDigest(a.digest)}`} onClick={() => setDeleting(a)}>
-              <IconTrash size={16} aria-hidden />
-            </ActionIcon>
-          )}
-        </Group>
+        <>
+          <Group gap={4} wrap="nowrap" visibleFrom="xs">
+            <PullMenu project={project} repository={repository} artifact={a} />
+            {canDeleteArtifact && (
+              <ActionIcon
+                variant="subtle"
+                color="red"
+                aria-label={`Delete artifact ${shortDigest(a.digest)}`}
+                onClick={() => setDeleting(a)}
+              >
+                <IconTrash size={16} aria-hidden />
+              </ActionIcon>
+            )}
+          </Group>
+          <RowMenu
+            hiddenFrom="xs"
+            project={project}
+            repository={repository}
+            artifact={a}
+            onDelete={canDeleteArtifact ? () => setDeleting(a) : undefined}
+          />
+        </>
       ),
     },
   ];

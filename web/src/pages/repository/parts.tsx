@@ -1,6 +1,14 @@
 // Small pieces the repository and artifact pages share.
 import { ActionIcon, Anchor, Badge, Box, Breadcrumbs, Button, Menu, Skeleton, Text, Tooltip, type TitleOrder } from '@mantine/core';
-import { IconBrandDocker, IconChevronDown, IconCopy, IconSteeringWheel, IconTerminal2 } from '@tabler/icons-react';
+import {
+  IconBrandDocker,
+  IconChevronDown,
+  IconCopy,
+  IconDotsVertical,
+  IconSteeringWheel,
+  IconTerminal2,
+  IconTrash,
+} from '@tabler/icons-react';
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { formatDateTime, formatRelative, shortDigest } from '../../lib/format';
@@ -187,5 +195,52 @@ export function PullMenu({
         ))}
       </Menu.Dropdown>
     </Menu>
+  );
+}
+
+/**
+ * An artifact row's actions in one menu (a phone's width): the pull commands to copy and,
+ * when `onDelete` is given, Delete.
+ */
+export function RowMenu({
+  project,
+  repository,
+  artifact,
+  onDelete,
+  hiddenFrom,
+}: {
+  project: string;
+  repository: string;
+  artifact: Pick<Artifact, 'digest' | 'type' | 'tags'>;
+  onDelete?: () => void;
+  hiddenFrom?: 'xs' | 'sm' | 'md';
+}) {
+  const name = artifact.tags?.[0]?.name ?? shortDigest(artifact.digest);
+  return (
+    <Box hiddenFrom={hiddenFrom}>
+      <Menu position="bottom-end" withinPortal shadow="md">
+        <Menu.Target>
+          <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${name}`}>
+            <IconDotsVertical size={16} aria-hidden />
+          </ActionIcon>
+        </Menu.Target>
+        <Menu.Dropdown>
+          <Menu.Label>{name}</Menu.Label>
+          {pullCommands(project, repository, artifact).map((c) => (
+            <Menu.Item key={c.label} leftSection={c.icon} onClick={() => void copyWithNotice(c.command)}>
+              {c.label}
+            </Menu.Item>
+          ))}
+          {onDelete && (
+            <>
+              <Menu.Divider />
+              <Menu.Item color="red" leftSection={<IconTrash size={14} aria-hidden />} onClick={onDelete}>
+                Delete artifact
+              </Menu.Item>
+            </>
+          )}
+        </Menu.Dropdown>
+      </Menu>
+    </Box>
   );
 }
