@@ -4,10 +4,11 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota
 //                                 (artifacts and search are Harbor-API listings, portal loads the
-//                                 web portal's pages in Chromium, scrub re-hashes the whole store;
-//                                 the four are Berth only)
+//                                 web portal's pages in Chromium, scrub re-hashes the whole store,
+//                                 quota pushes into a project with a limit and one without;
+//                                 the five are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -26,6 +27,7 @@ import { startPgS3, type PgS3Backend } from './backends.js';
 import { SyntheticBlob, sha256, smallBlob } from './data.js';
 import { Client, pool } from './http.js';
 import { load, loadTool, type LoadResult } from './load.js';
+import { measureQuota, type QuotaResult } from './quota.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -60,10 +62,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -1103,6 +1105,57 @@ function scrubTable(): string {
   );
 }
 
+/** Quota phase: image pushes into a project with a limit vs one without, per Berth. */
+const quotaRows: Array<{ backend: BackendId; result: QuotaResult }> = [];
+const quotaSettings = quick
+  ? { clients: 50, images: 100, rounds: 2, layerBytes: 32 * 1024, limit: 1024 ** 4 }
+  : { clients: 50, images: 300, rounds: 3, layerBytes: 32 * 1024, limit: 1024 ** 4 };
+
+async function phaseQuota(): Promise<void> {
+  const q = quotaSettings;
+  log(
+    `11. quota (Berth only): ${q.images} images by ${q.clients} concurrent clients into one project, limit 1 TiB vs unlimited, ${q.rounds} rounds`,
+  );
+  for (const t of berths) {
+    const result = await measureQuota(t.client, q, Date.now() + P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
+    quotaRows.push({ backend: t.backend!, result });
+    const ratio = median(result.limited) / median(result.unlimited);
+    log(
+      `   ${who(t)} limited/unlimited ${ratio.toFixed(2)}; usage ${result.used} bytes, pushed ${result.expected}: ${result.used === result.expected ? 'exact' : 'WRONG'}`,
+    );
+    if (result.used !== result.expected)
+      throw new Error(`${t.server.name}: quota usage ${result.used} bytes, but ${result.expected} were pushed`);
+  }
+}
+
+function quotaTable(): string {
+  return markdown(
+    [
+      'Berth',
+      'clients',
+      'images per run',
+      'unlimited images/s (median)',
+      'limited images/s (median)',
+      'limited / unlimited',
+      'goal',
+      'usage after',
+    ],
+    quotaRows.map(({ backend, result }) => {
+      const ratio = median(result.limited) / median(result.unlimited);
+      return [
+        backendTitle[backend],
+        String(quotaSettings.clients),
+        String(quotaSettings.images),
+        `${fmt(median(result.unlimited))} (${result.unlimited.map((v) => fmt(v)).join(', ')})`,
+        `${fmt(median(result.limited))} (${result.limited.map((v) => fmt(v)).join(', ')})`,
+        `${ratio.toFixed(2)}`,
+        `≥ 0.80 ${ratio >= 0.8 ? 'met' : 'NOT met'}`,
+        result.used === result.expected ? `exact (${fmt(result.used / MiB)} MiB)` : `${result.used} ≠ ${result.expected}`,
+      ];
+    }),
+  );
+}
+
 function markdown(header: string[], body: string[][]): string {
   return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -1366,6 +1419,7 @@ async function main(): Promise<void> {
     if (runs('search')) await phase('search', () => phaseSearch(images));
     if (runs('portal')) await phase('portal', phasePortal);
     if (runs('scrub')) await phase('scrub', phaseScrub);
+    if (runs('quota')) await phase('quota', phaseQuota);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1397,6 +1451,12 @@ async function main(): Promise<void> {
       `\nIntegrity scrub — Berth only (docker-registry has no scrub): one SCRUB run over the whole store (every blob every ` +
         `earlier phase pushed, plus the scrub phase's own), 4 blobs hashed at once (scrub.workers), timed by the run's own ` +
         `start and end:\n\n${scrubTable()}\n`,
+    );
+  if (quotaRows.length)
+    process.stdout.write(
+      `\nQuotas — Berth only: each run pushes whole images (config, 32 KiB layer, manifest, every byte new to the project) ` +
+        `into five repositories of one project, with a limit of 1 TiB (every push admitted and checked) and without one; ` +
+        `runs alternate which goes first; usage after = the limited project's reported usage against the bytes pushed into it:\n\n${quotaTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(
