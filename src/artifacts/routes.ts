@@ -295,7 +295,8 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     summary: 'Get an addition of an artifact',
     description:
       "Images and WebAssembly modules offer build_history; Helm charts values.yaml, readme.md and dependencies (see the artifact's addition_links). " +
-      "Images (not indexes) also offer layers, Berth's own addition: the manifest's layers in order (index, digest, media_type, size).",
+      "Images (not indexes) also offer layers, Berth's own addition: the manifest's layers in order (index, digest, media_type, size). " +
+      "Accessories and artifacts an index lists offer parents, Berth's own too: {subject, indexes}, each {digest, tags}.",
     params: artifactParams({ addition: str('The addition', { enum: additionNames }) }),
     response: { 200: additionResponse },
     errors: [400, 401, 403, 404, 422, 500],

@@ -216,18 +216,37 @@ export const artifactListQuery: Record<string, JsonSchema> = {
 };
 
 /** The additions Berth serves, by artifact type: Harbor's, and Berth's own `layers`. */
-export const additionNames = ['build_history', 'values.yaml', 'readme.md', 'dependencies', 'layers'];
+export const additionNames = ['build_history', 'values.yaml', 'readme.md', 'dependencies', 'layers', 'parents'];
+
+/** An artifact named in the `parents` addition. */
+const parentRef: JsonSchema = {
+  type: 'object',
+  properties: { digest: str('Its digest'), tags: arrayOf(str('A tag'), 'Its tags, by name') },
+};
 
 /** GET …/additions/{addition}: JSON or text, depending on the addition. */
 export const additionResponse: JsonSchema = {
   description: 'The addition: JSON or text, depending on which one it is',
   content: {
     'application/json': {
-      schema: arrayOf(
-        { type: 'object', additionalProperties: true },
-        "build_history: the history entries of the image config (created, created_by, empty_layer, …); dependencies: each chart dependency's name, version and repository; " +
-          "layers (Berth's own, not Harbor's): each layer of an image manifest in order, as index (0-based), digest, media_type and size",
-      ),
+      schema: {
+        oneOf: [
+          arrayOf(
+            { type: 'object', additionalProperties: true },
+            "build_history: the history entries of the image config (created, created_by, empty_layer, …); dependencies: each chart dependency's name, version and repository; " +
+              "layers (Berth's own, not Harbor's): each layer of an image manifest in order, as index (0-based), digest, media_type and size",
+          ),
+          {
+            type: 'object',
+            description:
+              "parents (Berth's own, not Harbor's): an accessory's subject (null when it is not stored) and the indexes in the repository that list the artifact",
+            properties: {
+              subject: { ...parentRef, nullable: true },
+              indexes: { type: 'array', items: parentRef },
+            },
+          },
+        ],
+      },
     },
     'text/plain': { schema: str("values.yaml: the chart's default values") },
     'text/markdown': { schema: str("readme.md: the chart's README (empty when it has none)") },

@@ -40,6 +40,9 @@ export const defaultViewOptions: ViewOptions = {
   withAccessory: false,
 };
 
+/** Berth's own addition (not Harbor's): an accessory's subject and the indexes that list an artifact. */
+export const parentsAddition = 'parents';
+
 /** The artifact API's base path for a repository, as addition links and Locations use it. */
 export function artifactPath(repositoryName: string, reference: string): string {
   const slash = repositoryName.indexOf('/');
@@ -120,19 +123,22 @@ export class ArtifactService {
   /** Harbor Artifact objects for rows of one repository: one query per kind of detail, not per artifact. */
   async views(rows: ArtifactRow[], options: ViewOptions) {
     const ids = rows.map((r) => Number(r.id));
-    const [tags, references, labelIds, accessories] = await Promise.all([
+    const [tags, references, labelIds, accessories, listed] = await Promise.all([
       options.withTag ? this.store.tagsOf(ids) : undefined,
       this.store.referencesOf(ids),
       options.withLabel ? this.store.labelIdsOf(ids) : undefined,
       options.withAccessory ? this.store.accessoriesOf(rows) : undefined,
+      this.store.listedByIndex(ids),
     ]);
     const labels = labelIds ? await this.labels.byIds([...new Set([...labelIds.values()].flat())]) : undefined;
     return rows.map((row) => {
       const id = Number(row.id);
       const ownAccessories = accessories?.get(accessoryKey(Number(row.repository_id), row.digest)) ?? [];
       const isIndex = manifestKinds[row.media_type] === 'index';
+      // Berth's own `parents` addition, where there is something to say: an accessory's subject, the indexes listing an image.
+      const names = [...additionsOf(row.type, isIndex), ...(row.accessory_of !== null || listed.has(id) ? [parentsAddition] : [])];
       const links = Object.fromEntries(
-        additionsOf(row.type, isIndex).map((name) => [name, { href: `${artifactPath(row.repository_name, row.digest)}/additions/${name}`, absolute: false }]),
+        names.map((name) => [name, { href: `${artifactPath(row.repository_name, row.digest)}/additions/${name}`, absolute: false }]),
       );
       return {
         ...artifactBase(row, links),
@@ -225,6 +231,7 @@ export class ArtifactService {
 
   /** One of the artifact's additions (build_history, values.yaml, readme.md, dependencies, and Berth's own layers). */
   async addition(artifact: ArtifactRow, name: string): Promise<Addition> {
+    if (name === parentsAddition) return this.parents(artifact);
     const bytes = await this.store.manifestBytes(Number(artifact.id));
     if (!bytes) throw apiError('NOT_FOUND', `artifact ${artifact.digest} was deleted`);
     const manifest = parseManifest(bytes, artifact.media_type);
@@ -237,6 +244,26 @@ export class ArtifactService {
     const addition = await processor.addition(name, content);
     if (!addition) throw apiError('NOT_FOUND', `addition "${name}" of ${artifact.digest} is not available`);
     return addition;
+  }
+
+  /**
+   * Berth's `parents` addition: what the artifact belongs to in its repository. `subject`: for
+   * an accessory, the artifact it is about (null when that is not stored); `indexes`: the
+   * indexes that list it. Each by digest with its tags.
+   */
+  private async parents(artifact: ArtifactRow): Promise<Addition> {
+    const subject = artifact.accessory_of === null ? undefined : await this.store.byDigest(Number(artifact.repository_id), artifact.accessory_of);
+    const indexes = await this.store.indexesListing(Number(artifact.id));
+    if (artifact.accessory_of === null && indexes.length === 0) {
+      throw apiError('NOT_FOUND', `artifact ${artifact.digest} is neither an accessory nor listed by an index: it has no addition "parents"`);
+    }
+    const tags = await this.store.tagsOf([...(subject ? [Number(subject.id)] : []), ...indexes.map((i) => i.id)]);
+    const named = (id: number, digest: string) => ({ digest, tags: (tags.get(id) ?? []).map((t) => t.name).sort() });
+    const body = {
+      subject: subject ? named(Number(subject.id), subject.digest) : null,
+      indexes: indexes.map((i) => named(i.id, i.digest)),
+    };
+    return { contentType: 'application/json; charset=utf-8', body: JSON.stringify(body) };
   }
 
   async addLabel(repo: RepositoryRow, artifact: ArtifactRow, labelId: unknown, actor: string): Promise<void> {

@@ -255,6 +255,34 @@ export class ArtifactStore {
     return out;
   }
 
+  /** Which of the artifacts an index lists (for the `parents` addition's link). */
+  async listedByIndex(artifactIds: number[]): Promise<Set<number>> {
+    const out = new Set<number>();
+    for (let i = 0; i < artifactIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('artifact_references')
+        .select('child_id')
+        .distinct()
+        .where('child_id', 'in', artifactIds.slice(i, i + 500))
+        .execute();
+      for (const row of rows) out.add(Number(row.child_id));
+    }
+    return out;
+  }
+
+  /** The indexes that list the artifact, by digest. */
+  async indexesListing(artifactId: number): Promise<Array<{ id: number; digest: string }>> {
+    const rows = await this.db
+      .selectFrom('artifact_references as ar')
+      .innerJoin('artifacts as a', 'a.id', 'ar.parent_id')
+      .select(['a.id', 'a.digest'])
+      .distinct()
+      .where('ar.child_id', '=', artifactId)
+      .orderBy('a.digest')
+      .execute();
+    return rows.map((r) => ({ id: Number(r.id), digest: r.digest }));
+  }
+
   /** Label ids attached to each artifact, in the order they were attached. */
   async labelIdsOf(artifactIds: number[]): Promise<Map<number, number[]>> {
     const out = new Map<number, number[]>();

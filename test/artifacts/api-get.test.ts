@@ -280,6 +280,31 @@ describe('additions', () => {
     assertHarborError(await get(`${artifactsPath('library/bundle')}/v1/additions/readme.md`), 404, 'NOT_FOUND');
     assertHarborError(await get(`${app}/v2/additions/nonsense`), 404, 'NOT_FOUND');
   });
+
+  test("parents (Berth's own): an accessory names its subject, an index's image the indexes that list it, each with its tags", async () => {
+    const subject = { digest: s.index.digest, tags: ['v1'] };
+    for (const accessory of [s.cosign, s.sbom, s.notation]) {
+      const { body } = await get(`${app}/${accessory.digest}`);
+      assert.deepEqual(body.addition_links.parents, { href: `/api/v2.0${app}/${accessory.digest}/additions/parents`, absolute: false });
+      const res = await addition(`${app}/${accessory.digest}/additions/parents`);
+      assert.equal(res.status, 200, res.text);
+      assert.match(res.contentType, /^application\/json/);
+      assert.deepEqual(JSON.parse(res.text), { subject, indexes: [] });
+    }
+    const child = s.index.images[0];
+    assert.ok((await get(`${app}/${child.digest}`)).body.addition_links.parents, 'a child links to its parents');
+    assert.deepEqual(JSON.parse((await addition(`${app}/${child.digest}/additions/parents`)).text), {
+      subject: null,
+      indexes: [{ digest: s.index.digest, tags: ['v1'] }],
+    });
+    // Listed as such too, a page at a time.
+    const listed = await get(`${app}?page_size=100`);
+    const byDigest = new Map((listed.body as any[]).map((a) => [a.digest, a]));
+    assert.ok(byDigest.get(s.image.digest) && !('parents' in byDigest.get(s.image.digest).addition_links), 'a lone image has none');
+    // An artifact with neither: 404, Harbor's error body, saying why.
+    assertHarborError(await get(`${app}/v2/additions/parents`), 404, 'NOT_FOUND', /neither an accessory nor listed by an index/);
+    assertHarborError(await get(`${app}/v1/additions/parents`), 404, 'NOT_FOUND');
+  });
 });
 
 describe('repository names with slashes', () => {
