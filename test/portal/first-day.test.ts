@@ -16,6 +16,7 @@ import {
   type Viewport,
   type WatchedPage,
 } from '../helpers/browser.js';
+import { pushCosignSignature, pushMultiPlatform, pushSbomReferrer } from '../helpers/artifacts.js';
 import { pushImage } from '../helpers/oci.js';
 import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
 import { openDialog } from './ui.js';
@@ -59,7 +60,9 @@ describe('the portal on a first day', { skip }, () => {
   let webappDigest: string;
   const opened: WatchedPage[] = [];
 
+  /** A fresh signed-in page; the previous test's page is closed first (one browser page at a time). */
   async function open(viewport: Viewport = desktopLight): Promise<WatchedPage> {
+    for (const previous of opened.splice(0)) await previous.close().catch(() => undefined);
     const watched = await openPage(browser, server.url, viewport, { storageState: signedIn });
     opened.push(watched);
     return watched;
@@ -232,6 +235,67 @@ describe('the portal on a first day', { skip }, () => {
         tags.body.map((t) => t.name),
         ['b'],
       );
+      watched.assertNoConsoleErrors();
+    });
+  });
+
+  describe('accessories where people browse (item 16)', () => {
+    let index: Awaited<ReturnType<typeof pushMultiPlatform>>;
+    let signature: { digest: string };
+
+    before(async () => {
+      index = await pushMultiPlatform(server, 'team/signed', 'v1');
+      signature = await pushCosignSignature(server, 'team/signed', index.digest);
+      await pushSbomReferrer(server, 'team/signed', index.digest);
+      await pushImage(server.url, 'team/signed', 'plain', { headers: server.admin });
+    });
+
+    for (const viewport of [desktopLight, phoneLight]) {
+      test(`an artifact row shows "signed" and "SBOM" when it has such accessories (${viewport.name})`, async () => {
+        const watched = await open(viewport);
+        const { page } = watched;
+        await page.goto('/projects/team/repositories/signed');
+        const table = page.getByRole('table', { name: 'Artifacts' });
+        const signedRow = table.getByRole('row').filter({ hasText: 'v1' });
+        await signedRow.getByText('signed', { exact: true }).filter({ visible: true }).waitFor();
+        await signedRow.getByText('SBOM', { exact: true }).filter({ visible: true }).waitFor();
+        const plainRow = table.getByRole('row').filter({ hasText: 'plain' });
+        await plainRow.waitFor();
+        assert.equal(await plainRow.getByText('signed', { exact: true }).filter({ visible: true }).count(), 0);
+        assert.equal(await plainRow.getByText('SBOM', { exact: true }).filter({ visible: true }).count(), 0);
+        await inspectPage(page, `first-day-accessory-marks-${viewport.name}`);
+        watched.assertNoConsoleErrors();
+      });
+    }
+
+    test('a signature’s page links to the artifact it signs', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto(`/projects/team/repositories/signed/-/artifacts/${signature.digest}`);
+      const link = page.getByRole('link', { name: `v1 (${index.digest.slice(0, 19)})` });
+      await link.waitFor();
+      await page.getByText('Cosign signature of').waitFor();
+      await inspectPage(page, 'first-day-signature-subject');
+      await link.click();
+      await page.waitForURL((url) => url.pathname === `/projects/team/repositories/signed/-/artifacts/${encodeURIComponent(index.digest)}`);
+      await h1(page)
+        .filter({ hasText: `signed@${index.digest.slice(0, 19)}` })
+        .waitFor();
+      watched.assertNoConsoleErrors();
+    });
+
+    test('a platform image reached from its index links back to the index and its tags', async () => {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto(`/projects/team/repositories/signed/-/artifacts/${index.images[1].digest}`);
+      await page.getByText('Part of index').waitFor();
+      const back = page.getByRole('link', { name: index.digest.slice(0, 19), exact: true });
+      assert.equal(await back.getAttribute('href'), `/projects/team/repositories/signed/-/artifacts/${encodeURIComponent(index.digest)}`);
+      const tag = page.getByRole('link', { name: 'v1', exact: true });
+      await inspectPage(page, 'first-day-platform-image-index');
+      await tag.click();
+      await page.waitForURL((url) => url.pathname === '/projects/team/repositories/signed/-/artifacts/v1');
+      await h1(page).filter({ hasText: 'signed:v1' }).waitFor();
       watched.assertNoConsoleErrors();
     });
   });

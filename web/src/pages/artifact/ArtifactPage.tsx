@@ -12,12 +12,13 @@ import { artifactPath, projectPath, repositoryPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from '../repository/ArtifactIcon';
 import { artifactApi, isDigest, isIndex, keys, typeLabel, type Artifact } from '../repository/model';
-import { PageCrumbs, PullMenu, TimeText } from '../repository/parts';
+import { AccessoryMarks, PageCrumbs, PullMenu, TimeText } from '../repository/parts';
 import { useProjectAccess } from '../../auth/permissions';
 import { AccessoriesPanel } from './AccessoriesPanel';
 import { DependenciesPanel, LayersPanel, ReadmePanel, ValuesPanel } from './AdditionPanels';
 import { LabelsPanel } from './LabelsPanel';
 import { OverviewPanel } from './OverviewPanel';
+import { ParentLinks } from './ParentLinks';
 import { TagsPanel } from './TagsPanel';
 
 type SectionId = 'overview' | 'tags' | 'layers' | 'values' | 'readme' | 'dependencies' | 'accessories' | 'labels';
@@ -157,8 +158,10 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
                 )}
               </Group>
             )}
+            <AccessoryMarks artifact={artifact} />
           </Group>
         )}
+        {artifact && <ParentLinks project={project} repository={repository} artifact={artifact} />}
       </Stack>
 
       {query.isPending ? (

@@ -6,7 +6,7 @@ import { artifactApi, keys } from '../repository/model';
  * GET …/artifacts/{digest}/additions/{name}: JSON (build_history, dependencies, layers) or text
  * (values.yaml, readme.md), so read as text here; the API client parses only JSON.
  */
-async function additionText(path: string): Promise<string> {
+export async function additionText(path: string): Promise<string> {
   const res = await fetch(apiBase + path, {
     credentials: 'same-origin',
     headers: { Accept: 'application/json, text/plain, text/markdown' },

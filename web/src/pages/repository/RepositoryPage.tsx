@@ -15,7 +15,7 @@ import { artifactPath, projectPath, repositoryPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from './ArtifactIcon';
 import { artifactApi, isIndex, keys, platformText, repositoryApi, typeLabel, type Artifact, type Repository } from './model';
-import { LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu, TimeText } from './parts';
+import { AccessoryMarks, LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu, TimeText } from './parts';
 import { useProjectAccess } from '../../auth/permissions';
 
 const shownTags = 3;
@@ -203,7 +203,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       q: search ? `tags=~${search}` : undefined,
       with_tag: true,
       with_label: true,
-      with_accessory: false,
+      // Accessories for the signed and SBOM marks of each row (one query for the page).
+      with_accessory: true,
     });
   }
 
@@ -270,6 +271,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
           </Anchor>
           <Group gap={6} wrap="wrap">
             <TagBadges artifact={a} />
+            <AccessoryMarks artifact={a} />
             <Text size="xs" c="dimmed" span style={{ whiteSpace: 'nowrap' }}>
               {formatBytes(a.size)}
             </Text>
@@ -295,7 +297,17 @@ export function RepositoryPage({ project, repository }: { project: string; repos
         </Tooltip>
       ),
     },
-    { key: 'tags', header: 'Tags', visibleFrom: 'xs', render: (a) => <TagBadges artifact={a} /> },
+    {
+      key: 'tags',
+      header: 'Tags',
+      visibleFrom: 'xs',
+      render: (a) => (
+        <Group gap={4} wrap="wrap">
+          <TagBadges artifact={a} />
+          <AccessoryMarks artifact={a} />
+        </Group>
+      ),
+    },
     { key: 'platforms', header: 'Platforms', visibleFrom: 'sm', render: (a) => <Platforms artifact={a} /> },
     {
       key: 'size',

@@ -5,6 +5,8 @@ import {
   IconChevronDown,
   IconCopy,
   IconDotsVertical,
+  IconFileDescription,
+  IconRosetteDiscountCheck,
   IconSteeringWheel,
   IconTerminal2,
   IconTrash,
@@ -13,7 +15,7 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { Link } from 'react-router';
 import { formatDateTime, formatRelative, shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
-import { isNever, type Artifact, type Label } from './model';
+import { accessoryLabel, isNever, type Artifact, type Label } from './model';
 
 /** Where the page sits: links up the tree, the last one the page itself. */
 export function PageCrumbs({ items }: { items: { label: string; to: string }[] }) {
@@ -242,5 +244,49 @@ export function RowMenu({
         </Menu.Dropdown>
       </Menu>
     </Box>
+  );
+}
+
+/** What an artifact's accessories say about it: signed (a signature accessory), and with an SBOM. */
+export function accessoryMarks(accessories: Artifact['accessories']): { signed: string[]; sbom: string[] } {
+  const types = (accessories ?? []).map((a) => a.type);
+  return {
+    signed: types.filter((t) => t.startsWith('signature.')),
+    sbom: types.filter((t) => t === 'sbom' || t === 'sbom.harbor'),
+  };
+}
+
+/** "Signed" and "SBOM" marks for an artifact that has such accessories (nothing otherwise). */
+export function AccessoryMarks({ artifact }: { artifact: Pick<Artifact, 'accessories'> }) {
+  const { signed, sbom } = accessoryMarks(artifact.accessories);
+  const kinds = (types: string[]) => [...new Set(types.map(accessoryLabel))].join(', ');
+  if (signed.length === 0 && sbom.length === 0) return null;
+  return (
+    <>
+      {signed.length > 0 && (
+        <Badge
+          variant="light"
+          color="teal"
+          tt="none"
+          leftSection={<IconRosetteDiscountCheck size={12} aria-hidden />}
+          title={`Signed: ${kinds(signed)}`}
+          styles={{ label: { overflow: 'visible' } }}
+        >
+          signed
+        </Badge>
+      )}
+      {sbom.length > 0 && (
+        <Badge
+          variant="light"
+          color="grape"
+          tt="none"
+          leftSection={<IconFileDescription size={12} aria-hidden />}
+          title={`Has a software bill of materials: ${kinds(sbom)}`}
+          styles={{ label: { overflow: 'visible' } }}
+        >
+          SBOM
+        </Badge>
+      )}
+    </>
   );
 }
