@@ -306,6 +306,18 @@ export interface EventCursorsTable {
   updated_at: string;
 }
 
+/** (010) A tag immutability rule; selectors are JSON as Harbor's API sends them. */
+export interface ImmutableRulesTable {
+  id: Generated<number>;
+  project_id: number;
+  priority: number;
+  disabled: number;
+  tag_selectors: string;
+  scope_selectors: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   projects: ProjectsTable;
   project_metadata: ProjectMetadataTable;
@@ -339,6 +351,7 @@ export interface Database {
   scrub_runs: ScrubRunsTable;
   scrub_findings: ScrubFindingsTable;
   event_cursors: EventCursorsTable;
+  immutable_rules: ImmutableRulesTable;
 }
 
 export type Project = Selectable<ProjectsTable>;

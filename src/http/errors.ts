@@ -15,7 +15,10 @@ export const errorHandler = (externalUrl: string | undefined) =>
         reply.header('www-authenticate', bearerChallenge(req, externalUrl));
       }
       if (err.status >= 500) req.log.error({ err }, err.message);
-      const body = { code: err.code, message: err.message, ...(onRegistry && err.detail !== undefined && { detail: err.detail }) };
+      const body =
+        !onRegistry && err.onApi
+          ? { ...err.onApi }
+          : { code: err.code, message: err.message, ...(onRegistry && err.detail !== undefined && { detail: err.detail }) };
       return reply
         .code(err.status)
         .header('content-type', 'application/json; charset=utf-8')

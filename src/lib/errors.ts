@@ -40,12 +40,14 @@ export class AppError extends Error {
   readonly detail?: unknown;
   /** Extra response headers (e.g. a Range header on 416). */
   readonly headers?: Record<string, string>;
+  /** The same refusal as Harbor's API words it, when /api/v2.0 answers it differently from /v2 (same status). */
+  readonly onApi?: { code: ApiErrorCode; message: string };
 
   constructor(
     code: ErrorCode,
     status: number,
     message: string,
-    options: { detail?: unknown; headers?: Record<string, string> } = {},
+    options: { detail?: unknown; headers?: Record<string, string>; onApi?: { code: ApiErrorCode; message: string } } = {},
   ) {
     super(message);
     this.name = 'AppError';
@@ -53,6 +55,7 @@ export class AppError extends Error {
     this.status = status;
     this.detail = options.detail;
     this.headers = options.headers;
+    this.onApi = options.onApi;
   }
 }
 

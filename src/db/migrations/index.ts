@@ -9,6 +9,7 @@ import * as m006 from './006_quotas.js';
 import * as m007 from './007_gc.js';
 import * as m008 from './008_scrub.js';
 import * as m009 from './009_login_attempts.js';
+import * as m010 from './010_immutability.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -25,4 +26,5 @@ export const migrations: Record<string, BerthMigration> = {
   '007_gc': m007,
   '008_scrub': m008,
   '009_login_attempts': m009,
+  '010_immutability': m010,
 };
