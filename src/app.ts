@@ -45,6 +45,10 @@ import { Scheduler } from './jobs/scheduler.js';
 import { Dispatcher } from './events/outbox.js';
 import { createScrub } from './scrub/compose.js';
 import { createGc } from './gc/compose.js';
+import { ImmutabilityService } from './immutability/service.js';
+import { ImmutabilityStore } from './immutability/store.js';
+import { createRetention } from './retention/compose.js';
+import type { RetentionService } from './retention/service.js';
 import type { GcService } from './gc/service.js';
 import type { ScrubService } from './scrub/service.js';
 import { QuotaService } from './quotas/service.js';
@@ -73,6 +77,10 @@ export interface Berth {
   scrub: ScrubService;
   /** Garbage collection (the GARBAGE_COLLECTION job, /system/gc). */
   gc: GcService;
+  /** Tag immutability rules (/projects/{p}/immutabletagrules), asked by every tag move and delete. */
+  immutability: ImmutabilityService;
+  /** Tag retention (/retentions; RETENTION and RETENTION_TASK jobs). */
+  retention: RetentionService;
   /** Project quotas: limits, usage kept in the push transactions, /quotas. */
   quotas: QuotaService;
   /** Starts listening; returns the base URL. */
@@ -118,11 +126,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     quotas,
     { storageLimit: config.quota.storage_per_project },
   );
-  const repositories: RepositoryService = new RepositoryService(new RepositoryStore(database.db, quotaUsage), {
+  const immutability = new ImmutabilityService(new ImmutabilityStore(database.db), { postgres: database.dialect.name === 'postgres' });
+  const repositories: RepositoryService = new RepositoryService(Object.assign(new RepositoryStore(database.db, quotaUsage), { tagProtection: immutability }), {
     publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
   });
 
   const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage);
+  registryStore.tagProtection = immutability;
   const pulls = new PullRecorder(registryStore, {
     intervalMs: 5000,
     auditPulls: config.log.audit_pulls,
@@ -173,7 +183,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
   );
   const labels = new LabelService(new LabelStore(database.db), guard, { byId: projectRefById });
-  const artifacts = new ArtifactService(new ArtifactStore(database.db), registry, blobs, labels);
+  const artifacts = new ArtifactService(Object.assign(new ArtifactStore(database.db), { tagProtection: immutability }), registry, blobs, labels);
+  artifacts.immutability = immutability;
   const principals: Principals = {
     robotPrefix: config.auth.robot_name_prefix,
     async userByPassword(username, password) {
@@ -223,6 +234,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     timeWindowHours: config.gc.time_window_hours,
   });
   runner.register(gc.jobType, gc.handle);
+  const retention = createRetention({
+    db: database.db,
+    queue: jobQueue,
+    scheduler,
+    artifacts,
+    immutableMatcher: async () => () => false,
+  });
+  for (const [type, handle] of Object.entries(retention.handlers)) runner.register(type, handle);
 
   const http = await buildHttpServer({
     logger,
@@ -275,6 +294,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     scrub: scrub.service,
     quotas,
     gc: gc.service,
+    immutability,
+    retention: retention.service,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -314,6 +335,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     scrub: scrub.service,
     quotas,
     gc: gc.service,
+    immutability,
+    retention: retention.service,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       await runner.start();

@@ -351,7 +351,10 @@ export interface Database {
   scrub_runs: ScrubRunsTable;
   scrub_findings: ScrubFindingsTable;
   event_cursors: EventCursorsTable;
+  retention_policies: RetentionPoliciesTable;
   immutable_rules: ImmutableRulesTable;
+  retention_executions: RetentionExecutionsTable;
+  retention_tasks: RetentionTasksTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -424,4 +427,41 @@ export interface GcRunsTable {
   active: number | null;
   created_at: string;
   updated_at: string;
+}
+
+/** (011) One tag retention policy per project; `data` is Harbor's RetentionPolicy as JSON. */
+export interface RetentionPoliciesTable {
+  id: Generated<number>;
+  project_id: number;
+  data: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (011) One retention execution (manual or scheduled, dry run or not). */
+export interface RetentionExecutionsTable {
+  id: Generated<number>;
+  policy_id: number;
+  job_id: number | null;
+  trigger: string;
+  dry_run: number;
+  status: string;
+  policy: string;
+  start_time: string;
+  end_time: string | null;
+}
+
+/** (011) One task of a retention execution: one repository. */
+export interface RetentionTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  repository: string;
+  repository_id: number;
+  job_id: number | null;
+  status: string;
+  start_time: string | null;
+  end_time: string | null;
+  total: Generated<number>;
+  retained: Generated<number>;
+  log: string | null;
 }

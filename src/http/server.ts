@@ -31,6 +31,10 @@ import type { LabelService } from '../labels/service.js';
 import { registerScrubRoutes } from '../scrub/routes.js';
 import { registerGcRoutes } from '../gc/routes.js';
 import type { GcService } from '../gc/service.js';
+import { registerImmutabilityRoutes } from '../immutability/routes.js';
+import type { ImmutabilityService } from '../immutability/service.js';
+import { registerRetentionRoutes } from '../retention/routes.js';
+import type { RetentionService } from '../retention/service.js';
 import { registerQuotaRoutes } from '../quotas/routes.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
@@ -66,6 +70,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   scrub: ScrubService;
   quotas: QuotaService;
   gc: GcService;
+  immutability: ImmutabilityService;
+  retention: RetentionService;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -160,6 +166,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
       await registerScrubRoutes(api, { scrub: deps.scrub, guard: deps.guard });
       await registerGcRoutes(api, { gc: deps.gc, guard: deps.guard });
+      await registerImmutabilityRoutes(api, { immutability: deps.immutability, projects: deps.projects, guard: deps.guard });
+      await registerRetentionRoutes(api, { retention: deps.retention, projects: deps.projects, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
     },
     { prefix: apiPrefix },

@@ -10,6 +10,7 @@ import * as m007 from './007_gc.js';
 import * as m008 from './008_scrub.js';
 import * as m009 from './009_login_attempts.js';
 import * as m010 from './010_immutability.js';
+import * as m011 from './011_retention.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -27,4 +28,5 @@ export const migrations: Record<string, BerthMigration> = {
   '008_scrub': m008,
   '009_login_attempts': m009,
   '010_immutability': m010,
+  '011_retention': m011,
 };
