@@ -20,7 +20,7 @@ export interface QuotaView {
 export interface QuotaSummary {
   hard: { storage: number };
   used: { storage: number };
-  /** Berth's own: the last push refused for quota (Harbor clients ignore it). */
+  /** Berth's own: the last push refused for quota since the limit last changed (Harbor clients ignore it). */
   last_refused?: { time: string; resource: string; message: string };
 }
 
@@ -82,7 +82,8 @@ export class QuotaService {
     if (hard === undefined || hard === null || (typeof hard === 'object' && !Array.isArray(hard) && Object.keys(hard).length === 0)) {
       throw apiError('BAD_REQUEST', 'hard required in body, such as {"hard": {"storage": 10737418240}}');
     }
-    if (typeof hard !== 'object' || Array.isArray(hard)) throw apiError('BAD_REQUEST', `hard must be an object such as {"storage": 10737418240}, not ${shown(hard)}`);
+    if (typeof hard !== 'object' || Array.isArray(hard))
+      throw apiError('BAD_REQUEST', `hard must be an object such as {"storage": 10737418240}, not ${shown(hard)}`);
     const row = await this.row(id);
     const resources = hard as Record<string, unknown>;
     for (const name of Object.keys(resources)) {
@@ -101,14 +102,15 @@ export class QuotaService {
     });
   }
 
-  /** What a project summary shows of the quota. */
+  /** What a project summary shows of the quota; a refusal from before the last change of the limit is history. */
   async summary(projectId: number): Promise<QuotaSummary> {
     const row = await this.row(projectId);
+    const current = row.refused_at !== null && (row.limit_updated_at === null || row.refused_at > row.limit_updated_at);
     return {
       hard: { storage: row.storage_limit },
       used: { storage: row.used },
-      ...(row.refused_at !== null && {
-        last_refused: { time: row.refused_at, resource: row.refused_resource ?? '', message: row.refused_message ?? '' },
+      ...(current && {
+        last_refused: { time: row.refused_at!, resource: row.refused_resource ?? '', message: row.refused_message ?? '' },
       }),
     };
   }

@@ -15,6 +15,8 @@ export interface QuotaRow {
   created_at: string;
   /** The latest of: the limit's last change, the last change of usage. */
   updated_at: string;
+  /** When the limit was last changed (null: never since the project was created). */
+  limit_updated_at: string | null;
   refused_at: string | null;
   refused_resource: string | null;
   refused_message: string | null;
@@ -146,6 +148,7 @@ function toRow(r: SelectedRow): QuotaRow {
     used: Number(r.used ?? 0),
     created_at: r.created_at,
     updated_at: times.sort().at(-1)!,
+    limit_updated_at: r.limit_updated_at,
     refused_at: r.refused_at,
     refused_resource: r.refused_resource,
     refused_message: r.refused_message,

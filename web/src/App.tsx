@@ -87,6 +87,7 @@ const router = createBrowserRouter([
       { path: '/admin/users', lazy: page(() => import('./pages/admin/UsersPage'), 'UsersPage', adminOnly) },
       { path: '/admin/labels', lazy: page(() => import('./pages/admin/LabelsPage'), 'LabelsPage', adminOnly) },
       { path: '/admin/audit-logs', lazy: page(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage', adminOnly) },
+      { path: '/admin/quotas', lazy: page(() => import('./pages/admin/ProjectQuotasPage'), 'ProjectQuotasPage', adminOnly) },
       { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
       { path: '/admin/gc', lazy: page(() => import('./pages/admin/GarbageCollectionPage'), 'GarbageCollectionPage', adminOnly) },
       { path: '*', lazy: page(() => import('./pages/NotFoundPage'), 'NotFoundPage') },

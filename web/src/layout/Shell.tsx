@@ -4,6 +4,7 @@ import {
   IconAnchor,
   IconBox,
   IconChevronDown,
+  IconDatabase,
   IconInfoCircle,
   IconKey,
   IconLogout,
@@ -25,6 +26,7 @@ const adminLinks = [
   { to: '/admin/users', label: 'Users', icon: IconUsers },
   { to: '/admin/labels', label: 'Labels', icon: IconTags },
   { to: '/admin/audit-logs', label: 'Audit log', icon: IconListDetails },
+  { to: '/admin/quotas', label: 'Project quotas', icon: IconDatabase },
   { to: '/admin/gc', label: 'Garbage collection', icon: IconRecycle },
   { to: '/admin/system', label: 'System', icon: IconServer },
 ];

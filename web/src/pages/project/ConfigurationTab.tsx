@@ -10,6 +10,7 @@ import { settingPresent } from '../../lib/features';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { deletableKey, notDeletableReason, projectApiPath, projectKey, useProjectDeletable, type Project } from './model';
 import type { TabProps } from './ProjectPage';
+import { QuotaSection } from './QuotaSection';
 
 /** The boolean settings of Harbor's project configuration page, each a metadata key of "true"/"false". */
 const allSecurityFlags = [
@@ -156,6 +157,7 @@ export function ConfigurationTab({ project, can }: TabProps) {
           )}
         </Stack>
       </form>
+      <QuotaSection project={project} />
       {mayDelete && (
         <Paper withBorder p="md" radius="md" style={{ borderColor: 'var(--mantine-color-red-filled)' }}>
           <Title order={2} size="h4" mb={4}>

@@ -1,4 +1,4 @@
-import { Anchor, Code, Group, Paper, Progress, SimpleGrid, Skeleton, Stack, Table, Text, Title } from '@mantine/core';
+import { Anchor, Code, Group, Paper, SimpleGrid, Skeleton, Stack, Table, Text, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
@@ -6,10 +6,11 @@ import { api } from '../../api/client';
 import { useSession } from '../../auth/session';
 import { CopyIcon } from '../../components/CopyField';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { formatBytes, formatDateTime } from '../../lib/format';
+import { formatDateTime } from '../../lib/format';
 import { projectPath } from '../../lib/paths';
 import { isPublic, projectApiPath, roleName, summaryKey, type ProjectSummary } from './model';
 import type { TabProps } from './ProjectPage';
+import { StorageSummary } from './StorageSummary';
 
 function Card({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -60,8 +61,6 @@ export function SummaryTab({ project, can }: TabProps) {
   });
   const summary = query.data;
   const host = window.location.host;
-  const hard = summary?.quota?.hard?.storage;
-  const used = summary?.quota?.used?.storage ?? 0;
   const hasMembers = summary?.project_admin_count !== undefined;
 
   if (query.isError) return <ErrorAlert title="Could not load the summary" error={query.error} />;
@@ -104,29 +103,7 @@ export function SummaryTab({ project, can }: TabProps) {
             )}
           </Card>
         )}
-        {(summary?.quota || !summary) && (
-          <Card title="Storage">
-            {summary ? (
-              <Stack gap="xs">
-                <Text size="sm">
-                  <Text span fw={700}>
-                    {formatBytes(used)}
-                  </Text>{' '}
-                  used of {hard === undefined || hard < 0 ? 'unlimited' : formatBytes(hard)}
-                </Text>
-                {hard !== undefined && hard > 0 && (
-                  <Progress
-                    value={Math.min(100, (used / hard) * 100)}
-                    aria-label="Storage used"
-                    color={used / hard > 0.9 ? 'red' : 'blue'}
-                  />
-                )}
-              </Stack>
-            ) : (
-              pending
-            )}
-          </Card>
-        )}
+        {(summary?.quota || !summary) && <Card title="Storage">{summary?.quota ? <StorageSummary quota={summary.quota} /> : pending}</Card>}
         <Card title="Details">
           <Table verticalSpacing={4} aria-label="Project details">
             <Table.Tbody>

@@ -23,7 +23,12 @@ export interface ProjectSummary {
   developer_count?: number;
   guest_count?: number;
   limited_guest_count?: number;
-  quota?: { hard?: Record<string, number>; used?: Record<string, number> };
+  quota?: {
+    hard?: Record<string, number>;
+    used?: Record<string, number>;
+    /** Berth's own: the last push refused for quota since the limit last changed. */
+    last_refused?: { time: string; resource: string; message: string };
+  };
 }
 
 export interface Repository {

@@ -16,6 +16,7 @@ import { usePermissions } from '../../auth/permissions';
 import { deletableKey, isPublic, roleName, type Project } from '../project/model';
 import { DeleteProjectAction } from './DeleteProjectAction';
 import { NewProjectModal } from './NewProjectModal';
+import { ProjectUsage } from './ProjectUsage';
 
 type Visibility = 'all' | 'public' | 'private';
 
@@ -70,6 +71,7 @@ export function ProjectsPage() {
       ),
     },
     { key: 'repos', header: 'Repositories', visibleFrom: 'sm', render: (p) => p.repo_count },
+    { key: 'storage', header: 'Storage', visibleFrom: 'sm', render: (p) => <ProjectUsage project={p} /> },
     {
       key: 'created',
       header: 'Created',
