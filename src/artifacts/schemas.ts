@@ -26,7 +26,7 @@ export const Tag: SharedSchema = {
     name: str('The tag, such as latest or v1.2.3'),
     push_time: dateTime('When the tag was pushed or created'),
     pull_time: dateTime('When the artifact was last pulled by this tag; 0001-01-01T00:00:00.000Z when never'),
-    immutable: bool('Whether a tag immutability rule protects the tag (always false: Berth has no such rules yet)'),
+    immutable: bool('Whether a tag immutability rule of the project protects the tag (filled in with with_immutable_status=true, else false)'),
   }),
 };
 
@@ -199,7 +199,7 @@ export const viewQuery: Record<string, JsonSchema> = {
   with_label: bool('Include labels', { default: false }),
   with_scan_overview: bool('Include scan_overview (always empty for now)', { default: false }),
   with_signature: bool('Accepted for compatibility and ignored: signatures are accessories', { default: false }),
-  with_immutable_status: bool("Fill in the tags' immutable field (always false for now)", { default: false }),
+  with_immutable_status: bool("Fill in the tags' immutable field from the project's immutability rules", { default: false }),
   with_accessory: bool('Include accessories', { default: false }),
 };
 

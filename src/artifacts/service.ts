@@ -14,6 +14,7 @@ import { artifactContent } from './content.js';
 import { additionsOf, processorFor } from './processors/index.js';
 import type { Addition } from './processors/processor.js';
 import { accessoryKey, type ArtifactRow, type ArtifactStore, type ListScope } from './store.js';
+import type { TagMatcher } from '../immutability/service.js';
 import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView } from './views.js';
 
 /** What the artifact API needs from the labels feature. */
@@ -92,6 +93,15 @@ export class ArtifactService {
     private readonly labels: LabelLookup,
   ) {}
 
+  /** Tag immutability rules, for with_immutable_status (immutability/service.ts). */
+  immutability?: { matcherFor(projectId: number): Promise<TagMatcher> };
+
+  /** The test `immutable` on tags uses: the project's rules when asked for, else every tag mutable. */
+  private async immutableTest(projectId: number | undefined, wanted: boolean): Promise<TagMatcher> {
+    if (!wanted || projectId === undefined || !this.immutability) return () => false;
+    return this.immutability.matcherFor(projectId);
+  }
+
   /** The repository by its full name, or 404. */
   repository(fullName: string): Promise<RepositoryRow> {
     return viaRegistry(() => this.registry.existingRepository(fullName));
@@ -131,6 +141,7 @@ export class ArtifactService {
       this.store.listedByIndex(ids),
     ]);
     const labels = labelIds ? await this.labels.byIds([...new Set([...labelIds.values()].flat())]) : undefined;
+    const immutable = await this.immutableTest(rows[0]?.project_id, options.withImmutableStatus && tags !== undefined);
     return rows.map((row) => {
       const id = Number(row.id);
       const ownAccessories = accessories?.get(accessoryKey(Number(row.repository_id), row.digest)) ?? [];
@@ -143,7 +154,7 @@ export class ArtifactService {
       return {
         ...artifactBase(row, links),
         references: (references.get(id) ?? []).map(referenceView),
-        ...(tags && { tags: (tags.get(id) ?? []).map(tagView) }),
+        ...(tags && { tags: (tags.get(id) ?? []).map((t) => tagView(t, immutable(row.repository_name, t.name))) }),
         ...(labels && { labels: (labelIds!.get(id) ?? []).map((l) => labels.get(l)).filter((l) => l !== undefined) }),
         ...(options.withAccessory && { accessories: ownAccessories.map((a) => accessoryView(a, id, row.repository_name)) }),
         ...(options.withScanOverview && { scan_overview: {} }),
@@ -203,8 +214,8 @@ export class ArtifactService {
 
   async tags(artifact: ArtifactRow, terms: QueryTerm[], sort: string | undefined, paging: Paging, withImmutableStatus: boolean) {
     const page = await this.store.tagPage(Number(artifact.id), terms, sort, paging);
-    void withImmutableStatus; // every tag is mutable until tag immutability rules exist
-    return { items: page.items.map(tagView), total: page.total };
+    const immutable = await this.immutableTest(Number(artifact.project_id), withImmutableStatus);
+    return { items: page.items.map((t) => tagView(t, immutable(artifact.repository_name, t.name))), total: page.total };
   }
 
   async createTag(repo: RepositoryRow, artifact: ArtifactRow, name: unknown, actor: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { QueryTerm } from '../lib/query.js';
 import { apiError } from '../lib/errors.js';
 import { writeAudit } from '../events/audit.js';
 import type { RepositoryRow } from '../registry/store.js';
+import type { TagProtection } from '../immutability/service.js';
 
 export interface ArtifactRow {
   id: number;
@@ -94,6 +95,9 @@ export function accessoryKey(repositoryId: number, subjectDigest: string): strin
 /** Every SQL statement of the artifact API. Portable Kysely only. */
 export class ArtifactStore {
   constructor(private readonly db: Db) {}
+
+  /** Tag immutability, asked inside the transaction that removes a tag. */
+  tagProtection?: TagProtection;
 
   private artifacts(): ArtifactQuery {
     return this.db
@@ -403,6 +407,7 @@ export class ArtifactStore {
 
   async removeTag(repo: RepositoryRow, tagId: number, name: string, actor: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      await this.tagProtection?.refuseRemoval(tx, repo.id, [name]);
       await tx.deleteFrom('tags').where('id', '=', tagId).execute();
       await writeAudit(tx, {
         username: actor,

@@ -22,7 +22,8 @@ export interface TagView {
   immutable: boolean;
 }
 
-export function tagView(t: TagRow): TagView {
+/** `immutable`: whether a tag immutability rule protects it (asked only with with_immutable_status). */
+export function tagView(t: TagRow, immutable = false): TagView {
   return {
     id: Number(t.id),
     repository_id: Number(t.repository_id),
@@ -30,7 +31,7 @@ export function tagView(t: TagRow): TagView {
     name: t.name,
     push_time: t.push_time,
     pull_time: t.pull_time ?? zeroTime,
-    immutable: false,
+    immutable,
   };
 }
 

@@ -6,6 +6,8 @@ import { isKnownRepository, neverPushed } from '../db/repository-filters.js';
 import type { Database } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import { EventTypes, writeEvent, writeEvents } from '../events/outbox.js';
+import { immutableTagRefusal } from '../immutability/errors.js';
+import type { TagProtection } from '../immutability/service.js';
 import { ociError } from '../lib/errors.js';
 import { QuotaUsage, type Holding, type QuotaWho } from '../quotas/usage.js';
 import type { ArtifactDescription } from './service.js';
@@ -83,6 +85,9 @@ export class RegistryStore {
     /** Project usage, kept in the transactions that link and unlink (quotas/usage.ts). */
     readonly quota: QuotaUsage = new QuotaUsage(dialect, { warningPercent: 85 }),
   ) {}
+
+  /** Tag immutability (immutability/service.ts), asked inside every transaction that moves or removes tags. */
+  tagProtection?: TagProtection;
 
   findRepository(name: string): Promise<RepositoryRow | undefined> {
     return this.db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name).executeTakeFirst();
@@ -375,8 +380,13 @@ export class RegistryStore {
       } else {
         await this.touchArtifact(tx, artifactId, m);
       }
+      // Immutable tags may be written only onto this artifact (a re-push of the same digest
+      // passes); accessories' tags (cosign's sha256-….sig) are not tags to Harbor.
+      const immutable = d.accessory || !this.tagProtection ? undefined : await this.tagProtection.protectedTags(tx, m.repositoryId, m.tags);
       // In name order, so that two pushes tagging the same names lock their rows in the same order.
-      for (const tag of [...new Set(m.tags)].sort()) await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now);
+      for (const tag of [...new Set(m.tags)].sort()) {
+        await this.upsertTag(tx, m.repositoryId, artifactId, tag, m.now, immutable?.tags.has(tag) ? immutable.repository : undefined);
+      }
       // Setting the update time also makes a new repository known (db/repository-filters.ts).
       const repo = await tx
         .updateTable('repositories')
@@ -482,12 +492,25 @@ export class RegistryStore {
     }
   }
 
-  private async upsertTag(tx: Executor, repositoryId: number, artifactId: number, name: string, now: string): Promise<void> {
-    await tx
-      .insertInto('tags')
-      .values({ repository_id: repositoryId, artifact_id: artifactId, name, push_time: now, pull_time: null })
-      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ artifact_id: artifactId, push_time: now }))
-      .execute();
+  /** With `immutableIn` (the repository's name), the tag may only be created or left on this artifact. */
+  private async upsertTag(tx: Executor, repositoryId: number, artifactId: number, name: string, now: string, immutableIn?: string): Promise<void> {
+    const insert = tx.insertInto('tags').values({ repository_id: repositoryId, artifact_id: artifactId, name, push_time: now, pull_time: null });
+    if (immutableIn === undefined) {
+      await insert.onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ artifact_id: artifactId, push_time: now })).execute();
+      return;
+    }
+    // The conflict update applies only when the tag already names this artifact, in the same
+    // statement, so a concurrent move cannot slip between a read and the write.
+    const written = await insert
+      .onConflict((oc) =>
+        oc
+          .columns(['repository_id', 'name'])
+          .doUpdateSet({ push_time: now })
+          .where('tags.artifact_id', '=', artifactId),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    if (!written) throw immutableTagRefusal(immutableIn, name, 'moved');
   }
 
   /** Digests of the indexes in the repository that list this artifact as a child. */
@@ -525,6 +548,7 @@ export class RegistryStore {
       if (!root) return;
       const repositoryId = Number(root.repository_id);
       const tags = await tx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
+      await this.tagProtection?.refuseRemoval(tx, repositoryId, tags.map((t) => t.name));
       await writeAudit(tx, audit);
       await writeEvent(tx, EventTypes.artifactDeleted, {
         project_id: Number(root.project_id),
@@ -642,6 +666,8 @@ export class RegistryStore {
     return this.db.transaction().execute(async (tx) => {
       const result = await tx.deleteFrom('tags').where('repository_id', '=', repositoryId).where('name', '=', name).executeTakeFirst();
       const deleted = Number(result.numDeletedRows) > 0;
+      // A refusal rolls the delete back.
+      if (deleted) await this.tagProtection?.refuseRemoval(tx, repositoryId, [name]);
       if (deleted) await writeAudit(tx, audit);
       return deleted;
     });

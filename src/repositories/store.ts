@@ -8,6 +8,7 @@ import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 import type { QuotaUsage } from '../quotas/usage.js';
+import type { TagProtection } from '../immutability/service.js';
 
 /** The `q` and `sort` keys the repository lists accept (Harbor's repository columns). */
 export const repositoryFields: Record<string, Field> = {
@@ -44,6 +45,9 @@ export class RepositoryStore {
     /** Project usage (quotas/usage.ts): a deleted repository's digests leave its project's usage. */
     private readonly quota?: Pick<QuotaUsage, 'digestsHeldBy' | 'projectUnlinked'>,
   ) {}
+
+  /** Tag immutability: a repository holding a protected tag is not deleted (Harbor's 412). */
+  tagProtection?: TagProtection;
 
   /** Repositories pushed to at least once, empty ones included. */
   private held() {
@@ -134,6 +138,10 @@ export class RepositoryStore {
     return this.db.transaction().execute(async (tx) => {
       const repository = await tx.selectFrom('repositories').select('project_id').where('id', '=', id).executeTakeFirst();
       if (!repository) return false;
+      if (this.tagProtection) {
+        const tags = await tx.selectFrom('tags').select('name').where('repository_id', '=', id).execute();
+        await this.tagProtection.refuseRemoval(tx, id, tags.map((t) => t.name));
+      }
       const held = this.quota ? await this.quota.digestsHeldBy(tx, id) : [];
       const artifactIds = tx.selectFrom('artifacts').select('id').where('repository_id', '=', id);
       // An index's references to its children do not cascade from the child: remove them first.
