@@ -239,7 +239,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     queue: jobQueue,
     scheduler,
     artifacts,
-    immutableMatcher: async () => () => false,
+    immutableMatcher: (projectId) => immutability.matcherFor(projectId),
   });
   for (const [type, handle] of Object.entries(retention.handlers)) runner.register(type, handle);
 

@@ -269,7 +269,8 @@ export class RetentionService {
         }
       } catch (err) {
         const message = (err as Error).message;
-        const refused = (err as { code?: string }).code === 'PRECONDITION';
+        // 412: tag immutability (or an index listing it) refused; the artifact stays, as retained.
+        const refused = (err as { status?: number }).status === 412;
         if (!refused) failed = true;
         outcomes.set(d.artifact.id, { kind: refused ? 'refused' : 'failed', message });
         await ctx.log(`${repository}@${d.artifact.digest}: ${message}`, refused ? 'WARNING' : 'ERROR');
