@@ -127,11 +127,6 @@ export class RepositoryService {
     return this.store.countsByProject(projectIds);
   }
 
-  /** Bytes of the distinct blobs a project's repositories hold (its storage used). */
-  projectStorage(projectId: number): Promise<number> {
-    return this.store.projectStorage(projectId);
-  }
-
   /** Bytes of every distinct blob stored (Harbor's total_storage_consumption). */
   storageConsumption(): Promise<number> {
     return this.store.storageConsumption();

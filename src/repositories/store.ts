@@ -166,20 +166,4 @@ export class RepositoryStore {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
-
-  /** Bytes of the blobs a project's repositories hold, each digest once (shared layers count once). */
-  async projectStorage(projectId: number): Promise<number> {
-    const row = await this.db
-      .selectFrom('blobs as b')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('b.size'), sql<number>`0`).as('n'))
-      .where('b.digest', 'in', (eb) =>
-        eb
-          .selectFrom('repository_blobs as rb')
-          .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
-          .select('rb.digest')
-          .where('r.project_id', '=', projectId),
-      )
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
-  }
 }
