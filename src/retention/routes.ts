@@ -242,7 +242,6 @@ export async function registerRetentionRoutes(app: FastifyInstance, deps: Retent
         operationId: 'getRetentionTaskLog',
         summary: "Get a task's log: every candidate and what became of it",
         params: withTask,
-        produces: ['text/plain'],
         response: { 200: { description: 'The log as text', content: { 'text/plain': { schema: { type: 'string' } } } } },
         errors: [400, 401, 403, 404, 500],
       }),
