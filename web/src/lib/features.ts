@@ -14,7 +14,7 @@ export type Feature =
   | 'webhooks'
   | 'p2p-preheat';
 
-const present: ReadonlySet<Feature> = new Set<Feature>([]);
+const present: ReadonlySet<Feature> = new Set<Feature>(['quotas', 'tag-retention', 'tag-immutability']);
 
 export function hasFeature(feature: Feature): boolean {
   return present.has(feature);
