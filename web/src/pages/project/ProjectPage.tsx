@@ -8,6 +8,7 @@ import { AccessBadge } from '../projects/ProjectsPage';
 import { ConfigurationTab } from './ConfigurationTab';
 import { LogsTab } from './LogsTab';
 import { MembersTab } from './MembersTab';
+import { PolicyTab } from './PolicyTab';
 import { useProjectPermissions } from '../../auth/permissions';
 import { useProject, type Project } from './model';
 import { RepositoriesTab } from './RepositoriesTab';
@@ -34,6 +35,7 @@ const tabs: TabDef[] = [
   { value: 'members', label: 'Members', needs: ['member', 'list'], render: (p) => <MembersTab {...p} /> },
   { value: 'robots', label: 'Robot accounts', needs: ['robot', 'list'], render: (p) => <RobotsTab {...p} /> },
   { value: 'logs', label: 'Logs', needs: ['log', 'list'], render: (p) => <LogsTab {...p} /> },
+  { value: 'policy', label: 'Policy', needs: ['immutable-tag', 'list'], render: (p) => <PolicyTab {...p} /> },
   { value: 'configuration', label: 'Configuration', needs: ['metadata', 'read'], render: (p) => <ConfigurationTab {...p} /> },
 ];
 

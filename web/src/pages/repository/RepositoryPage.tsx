@@ -15,6 +15,7 @@ import { artifactPath, projectPath, repositoryPath } from '../../lib/paths';
 import { usePageTitle } from '../../lib/title';
 import { ArtifactIcon } from './ArtifactIcon';
 import { artifactApi, isIndex, keys, platformText, repositoryApi, typeLabel, type Artifact, type Repository } from './model';
+import { ImmutableDeleteNotice, ImmutableLock, immutableTags } from './Immutable';
 import { AccessoryMarks, LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu, TimeText } from './parts';
 import { useProjectAccess } from '../../auth/permissions';
 
@@ -41,7 +42,14 @@ function TagBadges({ artifact }: { artifact: Artifact }) {
       {tags.slice(0, shownTags).map((tag) => (
         // Cut in text rather than by CSS ellipsis: an ellipsis lets a narrow table squeeze the
         // badge down to its first letter.
-        <Badge key={tag.id} variant="light" tt="none" title={tag.name} styles={{ label: { overflow: 'visible' } }}>
+        <Badge
+          key={tag.id}
+          variant="light"
+          tt="none"
+          title={tag.name}
+          leftSection={tag.immutable ? <ImmutableLock tag={tag.name} /> : undefined}
+          styles={{ label: { overflow: 'visible' } }}
+        >
           {tag.name.length > maxTagChars ? `${tag.name.slice(0, maxTagChars - 1)}…` : tag.name}
         </Badge>
       ))}
@@ -202,6 +210,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       sort,
       q: search ? `tags=~${search}` : undefined,
       with_tag: true,
+      with_immutable_status: true,
       with_label: true,
       // Accessories for the signed and SBOM marks of each row (one query for the page).
       with_accessory: true,
@@ -448,8 +457,9 @@ export function RepositoryPage({ project, repository }: { project: string; repos
         </>
       )}
 
+      <ImmutableDeleteNotice project={project} artifact={deleting} onClose={() => setDeleting(null)} />
       <ConfirmDialog
-        opened={deleting !== null}
+        opened={deleting !== null && immutableTags(deleting).length === 0}
         onClose={() => setDeleting(null)}
         title="Delete artifact?"
         confirmLabel="Delete"
