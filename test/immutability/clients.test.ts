@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,7 +31,9 @@ async function tagDigest(repository: string, tag: string): Promise<string> {
 before(async () => {
   server = await startServer();
   host = new URL(server.url).host;
-  work = await mkdtemp(path.join(tmpdir(), 'berth-immutability-'));
+  // Lower case only: podman reads an oci: path as an image name.
+  work = path.join(tmpdir(), `berth-immutability-${randomBytes(6).toString('hex')}`);
+  await mkdir(work);
   await createProject(server, { project_name: 'releases' });
   const rule = await api(server, 'POST', '/projects/releases/immutabletagrules', {
     auth: server.admin.authorization,
@@ -78,8 +81,8 @@ describe('skopeo and an immutable tag', { skip: requireTools('skopeo', 'tar') },
 
 describe('podman and an immutable tag', { skip: podmanSkip() }, () => {
   test('podman pushing the same image again under v1 succeeds; a different image is refused', async () => {
-    const dir = await mkdtemp(path.join(work, 'podman-'));
-    await mkdir(path.join(dir, 'tmp'));
+    const dir = path.join(work, 'podman');
+    await mkdir(path.join(dir, 'tmp'), { recursive: true });
     const podman = podmanIn(dir);
     try {
       await podman('login', '--tls-verify=false', '--username', 'admin', '--password', adminPassword, host);
