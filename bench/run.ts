@@ -4,7 +4,7 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without;
@@ -28,6 +28,7 @@ import { SyntheticBlob, sha256, smallBlob } from './data.js';
 import { Client, pool } from './http.js';
 import { load, loadTool, type LoadResult } from './load.js';
 import { measureQuota, type QuotaResult } from './quota.js';
+import { measureRetention, type RetentionResult } from './retention.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -62,10 +63,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -1128,6 +1129,37 @@ async function phaseQuota(): Promise<void> {
   }
 }
 
+/** Retention phase: a retention run over many artifacts in many repositories, per Berth. */
+const retentionRows: Array<{ backend: BackendId; result: RetentionResult }> = [];
+const retentionSettings = quick
+  ? { repositories: 20, perRepository: 50, keep: 10, concurrency: 16 }
+  : { repositories: 100, perRepository: 100, keep: 10, concurrency: 16 };
+
+async function phaseRetention(): Promise<void> {
+  const r = retentionSettings;
+  log(`12. retention (Berth only): ${r.repositories} repositories × ${r.perRepository} artifacts, keep the ${r.keep} most recently pushed of each`);
+  for (const t of berths) {
+    // Populating 10,000 artifacts over HTTP takes most of the phase: it gets three phase bounds.
+    const result = await measureRetention(t.client, r, Date.now() + 3 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
+    retentionRows.push({ backend: t.backend!, result });
+  }
+}
+
+function retentionTable(): string {
+  return markdown(
+    ['Berth', 'artifacts', 'repositories', 'dry run s', 'real run s', 'removed', 'removed/s'],
+    retentionRows.map(({ backend, result }) => [
+      backendTitle[backend],
+      String(result.artifacts),
+      String(retentionSettings.repositories),
+      result.dryRunSeconds.toFixed(2),
+      result.realRunSeconds.toFixed(2),
+      String(result.removed),
+      fmt(result.removed / result.realRunSeconds),
+    ]),
+  );
+}
+
 function quotaTable(): string {
   return markdown(
     [
@@ -1420,6 +1452,7 @@ async function main(): Promise<void> {
     if (runs('portal')) await phase('portal', phasePortal);
     if (runs('scrub')) await phase('scrub', phaseScrub);
     if (runs('quota')) await phase('quota', phaseQuota);
+    if (runs('retention')) await phase('retention', phaseRetention);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1457,6 +1490,12 @@ async function main(): Promise<void> {
       `\nQuotas — Berth only: each run pushes whole images (config, 32 KiB layer, manifest, every byte new to the project) ` +
         `into five repositories of one project, with a limit of 1 TiB (every push admitted and checked) and without one; ` +
         `runs alternate which goes first; usage after = the limited project's reported usage against the bytes pushed into it:\n\n${quotaTable()}\n`,
+    );
+  if (retentionRows.length)
+    process.stdout.write(
+      `\nTag retention — Berth only: one policy (latestPushedK) over one project; a dry run, then a real run removing all but ` +
+        `the newest of each repository through the artifact service's delete (audit, events, quota), one RETENTION_TASK per ` +
+        `repository on the job queue; seconds from the execution's start to its end:\n\n${retentionTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(
