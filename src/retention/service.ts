@@ -182,6 +182,8 @@ export class RetentionService {
     }
     if (!execution) throw new Error('the retention execution of this job does not exist');
     if (ended.includes(execution.status)) return;
+    // A retried attempt after the tasks were enqueued: they run (or ran) already.
+    if ((await this.store.tasks(execution.id, { offset: 0, limit: 1 })).total > 0) return;
     const policyRow = await this.store.policy(execution.policyId);
     if (!policyRow) {
       await this.store.setExecutionStatus(execution.id, 'Error', nowIso());
