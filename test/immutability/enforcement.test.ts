@@ -42,7 +42,7 @@ async function pushRefused(reference: string, manifest: Record<string, unknown>)
     headers: { ...headers, 'content-type': types.manifest },
     body: bytes,
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: res.status === 201 ? undefined : await res.json() };
 }
 
 before(async () => {
@@ -93,6 +93,24 @@ describe('tag immutability enforcement', () => {
     await pushImage(server.url, 'locked/other', 'v1', { headers, layer: 'o2' });
     await pushImage(server.url, 'locked/tools/x', 'v1', { headers, layer: 't1' });
     await assert.rejects(pushImage(server.url, 'locked/tools/x', 'v1', { headers, layer: 't2' }), /412/);
+  });
+
+  test('concurrent pushes of different manifests to a new immutable tag: exactly one wins', async () => {
+    const images = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => pushImage(server.url, 'locked/app', `race-base-${i}`, { headers, layer: `race ${i}` })),
+    );
+    const answers = await Promise.all(images.map((image) => pushRefused('v-race', image.manifest)));
+    const won = answers.filter((a) => a.status === 201);
+    assert.equal(won.length, 1, JSON.stringify(answers.map((a) => a.status)));
+    for (const lost of answers.filter((a) => a.status !== 201)) assertRegistryRefusal(lost, 'v-race');
+    const winner = images[answers.findIndex((a) => a.status === 201)];
+    const tag = await server.berth.database.db
+      .selectFrom('tags')
+      .innerJoin('artifacts as a', 'a.id', 'tags.artifact_id')
+      .select('a.digest')
+      .where('tags.name', '=', 'v-race')
+      .execute();
+    assert.deepEqual(tag, [{ digest: winner.digest }]);
   });
 
   test('/v2 deletes of an immutable tag or of its artifact are 412 and change nothing', async () => {
