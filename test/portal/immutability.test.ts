@@ -94,6 +94,13 @@ describe('portal: tag immutability', { skip }, () => {
     await dialog.getByRole('link', { name: 'Policy' }).waitFor();
     await dialog.getByRole('button', { name: 'Close' }).last().click();
     await dialog.waitFor({ state: 'hidden' });
+    // The artifact's page: the lock in its tags, and a delete button that says why it cannot.
+    await page.goto('/projects/team/repositories/app/-/artifacts/v1');
+    const tags = page.getByRole('region', { name: 'Tags' });
+    await tags.getByRole('img', { name: 'v1 is immutable' }).waitFor();
+    await tags.getByRole('button', { name: 'Delete tag v1 (not possible: the tag is immutable)' }).hover();
+    await page.getByText("Immutable: a rule in the project's Policy tab protects this tag from deletion").waitFor();
+    await inspectPage(page, 'artifact-immutable-tag');
     // Still there.
     assert.equal((await fetch(`${server.url}/v2/team/app/manifests/v1`, { method: 'HEAD', headers: server.admin })).status, 200);
     watched.assertNoConsoleErrors();

@@ -1,4 +1,4 @@
-import { ActionIcon, Button, Group, Stack, Text, TextInput } from '@mantine/core';
+import { ActionIcon, Button, Group, Stack, Text, TextInput, Tooltip } from '@mantine/core';
 import { IconCopy, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -12,6 +12,7 @@ import { notifyDone, notifyError } from '../../lib/notify';
 import { artifactPath } from '../../lib/paths';
 import { artifactApi, keys, type Artifact, type Tag } from '../repository/model';
 import { copyWithNotice, TimeText } from '../repository/parts';
+import { ImmutableLock } from '../repository/Immutable';
 
 const tagPattern = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
@@ -99,7 +100,7 @@ export function TagsPanel({
   }
 
   function fetchPage({ page, pageSize, sort, search }: TableRequest): Promise<Page<Tag>> {
-    return api.list<Tag>(`${base}/tags`, { page, pageSize, sort, q: search ? `name=~${search}` : undefined });
+    return api.list<Tag>(`${base}/tags`, { page, pageSize, sort, q: search ? `name=~${search}` : undefined, with_immutable_status: true });
   }
 
   const host = window.location.host;
@@ -109,9 +110,12 @@ export function TagsPanel({
       header: 'Tag',
       sort: 'name',
       render: (t) => (
-        <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
-          {t.name}
-        </Text>
+        <Group gap={6} wrap="nowrap">
+          {t.immutable && <ImmutableLock tag={t.name} />}
+          <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+            {t.name}
+          </Text>
+        </Group>
       ),
     },
     { key: 'push_time', header: 'Pushed', sort: 'push_time', render: (t) => <TimeText time={t.push_time} /> },
@@ -130,11 +134,19 @@ export function TagsPanel({
           >
             <IconCopy size={16} aria-hidden />
           </ActionIcon>
-          {canDelete && (
-            <ActionIcon variant="subtle" color="red" aria-label={`Delete tag ${t.name}`} onClick={() => setDeleting(t)}>
-              <IconTrash size={16} aria-hidden />
-            </ActionIcon>
-          )}
+          {canDelete &&
+            (t.immutable ? (
+              // Why not, in words: a tag immutability rule of the project protects it.
+              <Tooltip label="Immutable: a rule in the project's Policy tab protects this tag from deletion" withArrow multiline maw={260}>
+                <ActionIcon variant="subtle" color="red" aria-label={`Delete tag ${t.name} (not possible: the tag is immutable)`} data-disabled aria-disabled onClick={(e) => e.preventDefault()}>
+                  <IconTrash size={16} aria-hidden />
+                </ActionIcon>
+              </Tooltip>
+            ) : (
+              <ActionIcon variant="subtle" color="red" aria-label={`Delete tag ${t.name}`} onClick={() => setDeleting(t)}>
+                <IconTrash size={16} aria-hidden />
+              </ActionIcon>
+            ))}
         </Group>
       ),
     },
