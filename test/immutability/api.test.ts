@@ -127,6 +127,15 @@ describe('immutable tag rules API', () => {
     assert.equal((await rows()).length, 0);
   });
 
+  test("a project's rules go with the project", async () => {
+    const id = await createProject(server, { project_name: 'short-lived' });
+    const res = await api(server, 'POST', '/projects/short-lived/immutabletagrules', { auth: admin, body: rule() });
+    assert.equal(res.status, 201);
+    assert.equal((await api(server, 'DELETE', '/projects/short-lived', { auth: admin })).status, 200);
+    const left = await server.berth.database.db.selectFrom('immutable_rules').select('id').where('project_id', '=', id).execute();
+    assert.deepEqual(left, []);
+  });
+
   test('permissions: developers and non-members are refused, unknown projects are 404', async () => {
     // Harbor gives developers no immutable-tag permission (auth/rbac.ts).
     assertError(await api(server, 'GET', base, { auth: developer }), 403, 'FORBIDDEN');
