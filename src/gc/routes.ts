@@ -106,7 +106,7 @@ export async function registerGcRoutes(app: FastifyInstance, deps: GcRouteDeps):
 
   const scheduleDescription =
     'schedule.type Manual starts a run at once (409 while another is pending or running); None removes the schedule; ' +
-    'Hourly, Daily and Weekly set it (with Harbor’s cron unless schedule.cron gives one), Custom from schedule.cron. ' +
+    'Hourly, Daily, Weekly and Custom set it from schedule.cron (required, as in Harbor). ' +
     'parameters: delete_untagged, dry_run, workers (1-10), remove_empty_repositories. The time window comes from gc.time_window_hours.';
   const createGCSchedule = operation({
     tags,

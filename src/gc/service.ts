@@ -12,14 +12,8 @@ const scheduleName = 'GARBAGE_COLLECTION';
 
 export type GcTrigger = 'MANUAL' | 'SCHEDULE';
 
-/** The schedule types Harbor accepts besides Manual and None, with the cron its portal sends for each. */
-const scheduleTypes: Record<string, string | null> = {
-  Hourly: '0 0 * * * *',
-  Daily: '0 0 0 * * *',
-  Weekly: '0 0 0 * * 0',
-  Custom: null,
-  Schedule: null,
-};
+/** The schedule types Harbor accepts besides Manual and None; each comes with its cron, as from Harbor's portal. */
+const scheduleTypes = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Schedule'];
 
 export const maxWorkers = 10;
 
@@ -141,6 +135,11 @@ export class GcService {
       throw new Error(`garbage collection ${holder} is running; at most one runs at a time`);
     }
     let results = emptyResults();
+    const onAbort = () => {
+      const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'stopped';
+      void ctx.log(`stop received (${reason}): ending after the batches in progress`).catch(() => undefined);
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       results = await collect(
         { ...this.collector, store: this.store },
@@ -164,6 +163,8 @@ export class GcService {
       await this.store.finish(ctx.id, stopped ? 'Stopped' : 'Error', results, nowIso());
       if (stopped) await ctx.log(`stopped; results so far: ${JSON.stringify(results)}`);
       throw err;
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -231,12 +232,12 @@ export class GcService {
       await this.scheduler.remove(scheduleName);
       return {};
     }
-    if (typeof type !== 'string' || !(type in scheduleTypes)) {
+    if (typeof type !== 'string' || !scheduleTypes.includes(type)) {
       throw apiError('BAD_REQUEST', `schedule.type must be one of Manual, None, Hourly, Daily, Weekly, Custom, not ${JSON.stringify(type ?? null)}`);
     }
     if (cron !== undefined && cron !== null && typeof cron !== 'string') throw apiError('BAD_REQUEST', 'schedule.cron must be a string');
-    const expression = (typeof cron === 'string' && cron.trim() !== '' ? cron.trim() : scheduleTypes[type]) ?? '';
-    if (expression === '') throw apiError('BAD_REQUEST', `empty cron string for a ${type} gc schedule`);
+    const expression = typeof cron === 'string' ? cron.trim() : '';
+    if (expression === '') throw apiError('BAD_REQUEST', `empty cron string for gc schedule (type ${type})`);
     try {
       nextTick(expression, new Date());
     } catch (err) {
