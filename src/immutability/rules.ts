@@ -38,9 +38,18 @@ const repositoryDecorations = ['repoMatches', 'repoExcludes', 'matches', 'exclud
 
 const bad = (message: string) => apiError('BAD_REQUEST', message);
 
+// Compiled patterns, so that a push does not compile its project's rules again (rules are few and small).
+const compiled = new Map<string, (value: string) => boolean>();
+
 function compile(pattern: string): (value: string) => boolean {
-  // strictBrackets: an unclosed [ or { is a syntax error, as in doublestar, not a literal.
-  return picomatch(pattern, { strictBrackets: true, dot: true });
+  let test = compiled.get(pattern);
+  if (!test) {
+    // strictBrackets: an unclosed [ or { is a syntax error, as in doublestar, not a literal.
+    test = picomatch(pattern, { strictBrackets: true, dot: true });
+    if (compiled.size >= 2000) compiled.clear();
+    compiled.set(pattern, test);
+  }
+  return test;
 }
 
 function parseSelector(value: unknown, field: string, decorations: string[]): ImmutableSelector {
