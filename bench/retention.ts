@@ -36,7 +36,9 @@ async function timedRun(client: Client, policyId: number, dryRun: boolean, deadl
   const kick = await client.expect([201], 'POST', `/api/v2.0/retentions/${policyId}/executions`, json({ dry_run: dryRun }));
   const eid = Number(String(kick.headers.location).split('/').pop());
   for (;;) {
-    const list = JSON.parse((await client.expect([200], 'GET', `/api/v2.0/retentions/${policyId}/executions?page_size=100`)).body.toString('utf8'));
+    const list = JSON.parse(
+      (await client.expect([200], 'GET', `/api/v2.0/retentions/${policyId}/executions?page_size=100`)).body.toString('utf8'),
+    );
     const e = list.find((x: { id: number }) => x.id === eid);
     if (e && ['Success', 'Error', 'Stopped'].includes(e.status)) {
       if (e.status !== 'Success') throw new Error(`retention execution ${eid} ended ${e.status}`);
@@ -44,7 +46,9 @@ async function timedRun(client: Client, policyId: number, dryRun: boolean, deadl
       let total = 0;
       for (let page = 1; ; page++) {
         const tasks = JSON.parse(
-          (await client.expect([200], 'GET', `/api/v2.0/retentions/${policyId}/executions/${eid}/tasks?page=${page}&page_size=100`)).body.toString('utf8'),
+          (
+            await client.expect([200], 'GET', `/api/v2.0/retentions/${policyId}/executions/${eid}/tasks?page=${page}&page_size=100`)
+          ).body.toString('utf8'),
         ) as Array<{ retained: number; total: number }>;
         for (const t of tasks) {
           retained += t.retained;
@@ -60,7 +64,12 @@ async function timedRun(client: Client, policyId: number, dryRun: boolean, deadl
 }
 
 /** Runs the phase on one Berth; `log` reports each step. */
-export async function measureRetention(client: Client, s: RetentionSettings, deadline: number, log: (line: string) => void): Promise<RetentionResult> {
+export async function measureRetention(
+  client: Client,
+  s: RetentionSettings,
+  deadline: number,
+  log: (line: string) => void,
+): Promise<RetentionResult> {
   const project = `bench-retention-${Date.now().toString(36)}`;
   const created = await client.expect([201], 'POST', '/api/v2.0/projects', json({ project_name: project, metadata: { public: 'false' } }));
   const projectId = Number(String(created.headers.location).split('/').pop());
@@ -122,7 +131,16 @@ export async function measureRetention(client: Client, s: RetentionSettings, dea
   const real = await timedRun(client, policyId, false, deadline);
   log(`real run: removed ${real.total - real.retained} of ${real.total}, in ${real.seconds.toFixed(2)} s`);
   if (real.total !== total || real.retained !== s.repositories * s.keep) {
-    throw new Error(`the real run saw ${real.total} candidates and retained ${real.retained}; expected ${total} and ${s.repositories * s.keep}`);
+    throw new Error(
+      `the real run saw ${real.total} candidates and retained ${real.retained}; expected ${total} and ${s.repositories * s.keep}`,
+    );
   }
-  return { artifacts: total, populateSeconds, dryRunSeconds: dry.seconds, realRunSeconds: real.seconds, removed: real.total - real.retained, retained: real.retained };
+  return {
+    artifacts: total,
+    populateSeconds,
+    dryRunSeconds: dry.seconds,
+    realRunSeconds: real.seconds,
+    removed: real.total - real.retained,
+    retained: real.retained,
+  };
 }

@@ -62,7 +62,10 @@ export function ruleAppliesTo(rule: Rule, repository: string): boolean {
 
 function selects(selector: Selector, unit: Unit): boolean {
   if (selector.kind === 'label') {
-    const wanted = selector.pattern.split(',').map((l) => l.trim()).filter((l) => l !== '');
+    const wanted = selector.pattern
+      .split(',')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
     const has = new Set(unit.artifact.labels);
     return selector.decoration === 'withLabels' ? wanted.every((l) => has.has(l)) : !wanted.some((l) => has.has(l));
   }
@@ -141,7 +144,7 @@ export function evaluate(
   }
   // An index's children stay while the index does (fixpoint: indexes of indexes).
   const staying = (id: number) => decisions.get(id)?.retained ?? artifacts.some((a) => a.id === id);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const d of decisions.values()) {
       if (d.retained) continue;

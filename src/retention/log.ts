@@ -25,11 +25,22 @@ export function renderLog(plan: Plan, outcomes: Map<number, Outcome>, dryRun: bo
       action = `FAILED ${action}`;
       reason = outcome.message ?? '';
     } else if (outcome?.kind === 'gone') reason += ' (already gone)';
-    return [d.artifact.digest, d.artifact.tags.map((t) => t.name).join(',') || '<none>', d.artifact.pushTime, d.artifact.pullTime ?? '-', action, reason];
+    return [
+      d.artifact.digest,
+      d.artifact.tags.map((t) => t.name).join(',') || '<none>',
+      d.artifact.pushTime,
+      d.artifact.pullTime ?? '-',
+      action,
+      reason,
+    ];
   });
   rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const header = dryRun ? 'Dry run: nothing was removed; Retention shows what a real run would do.\n' : '';
   return `${header}${line(columns)}\n${rows.map(line).join('\n')}${rows.length > 0 ? '\n' : ''}`;
 }

@@ -96,7 +96,8 @@ export function compilePattern(pattern: string): (name: string) => boolean {
 function selector(raw: unknown, field: string, allowed: Record<string, string[]>): Selector {
   if (!isObject(raw)) throw bad(`${field} must be an object like {"kind":"doublestar","decoration":"…","pattern":"**"}`);
   const kind = raw.kind ?? 'doublestar';
-  if (typeof kind !== 'string' || !(kind in allowed)) throw bad(`${field}.kind must be one of ${Object.keys(allowed).join(', ')}, not ${show(kind)}`);
+  if (typeof kind !== 'string' || !(kind in allowed))
+    throw bad(`${field}.kind must be one of ${Object.keys(allowed).join(', ')}, not ${show(kind)}`);
   const decoration = raw.decoration;
   if (typeof decoration !== 'string' || !allowed[kind].includes(decoration)) {
     throw bad(`${field}.decoration must be one of ${allowed[kind].join(', ')}, not ${show(decoration)}`);
@@ -149,12 +150,14 @@ function rule(raw: unknown, index: number): Rule {
   const disabled = raw.disabled ?? false;
   if (typeof disabled !== 'boolean') throw bad(`${field}.disabled must be true or false, not ${show(disabled)}`);
   const priority = raw.priority ?? 0;
-  if (typeof priority !== 'number' || !Number.isInteger(priority)) throw bad(`${field}.priority must be a whole number, not ${show(priority)}`);
+  if (typeof priority !== 'number' || !Number.isInteger(priority))
+    throw bad(`${field}.priority must be a whole number, not ${show(priority)}`);
   const rawParams = raw.params ?? {};
   if (!isObject(rawParams)) throw bad(`${field}.params must be an object like {"${known.id}": 10}`);
   const params: Record<string, number> = {};
   for (const [key, value] of Object.entries(rawParams)) {
-    if (key !== known.id) throw bad(`${field}.params.${key} is not a parameter of ${known.id}${known.unit ? `; it takes ${known.id}` : '; it takes none'}`);
+    if (key !== known.id)
+      throw bad(`${field}.params.${key} is not a parameter of ${known.id}${known.unit ? `; it takes ${known.id}` : '; it takes none'}`);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
       throw bad(`${field}.params.${key} must be a whole number of ${known.unit} from 0 to ${2 ** 31 - 1}, not ${show(value)}`);
     }
@@ -166,13 +169,16 @@ function rule(raw: unknown, index: number): Rule {
   const tagSelectors = rawTags.map((s, i) =>
     selector(s, `${field}.tag_selectors[${i}]`, { doublestar: ['matches', 'excludes'], label: ['withLabels', 'withoutLabels'] }),
   );
-  if (tagSelectors.filter((s) => s.kind === 'doublestar').length !== 1) throw bad(`${field}.tag_selectors must hold exactly one doublestar selector`);
+  if (tagSelectors.filter((s) => s.kind === 'doublestar').length !== 1)
+    throw bad(`${field}.tag_selectors must hold exactly one doublestar selector`);
   const scope = raw.scope_selectors;
   if (!isObject(scope) || !Array.isArray(scope.repository) || scope.repository.length !== 1) {
     throw bad(`${field}.scope_selectors must be {"repository":[{"kind":"doublestar","decoration":"repoMatches","pattern":"**"}]}`);
   }
   for (const key of Object.keys(scope)) if (key !== 'repository') throw bad(`${field}.scope_selectors.${key} is unknown; only repository`);
-  const repository = [selector(scope.repository[0], `${field}.scope_selectors.repository[0]`, { doublestar: ['repoMatches', 'repoExcludes'] })];
+  const repository = [
+    selector(scope.repository[0], `${field}.scope_selectors.repository[0]`, { doublestar: ['repoMatches', 'repoExcludes'] }),
+  ];
   return {
     id: index + 1,
     priority,
@@ -196,7 +202,8 @@ export function parsePolicy(body: unknown): Policy {
   const scope = body.scope;
   if (!isObject(scope)) throw bad('scope is required: {"level":"project","ref":<project id>}');
   if (scope.level !== 'project') throw bad(`scope.level must be "project", not ${show(scope.level)}`);
-  if (typeof scope.ref !== 'number' || !Number.isInteger(scope.ref) || scope.ref < 1) throw bad(`scope.ref must be a project id, not ${show(scope.ref)}`);
+  if (typeof scope.ref !== 'number' || !Number.isInteger(scope.ref) || scope.ref < 1)
+    throw bad(`scope.ref must be a project id, not ${show(scope.ref)}`);
   const rawRules = body.rules ?? [];
   if (!Array.isArray(rawRules)) throw bad('rules must be a list');
   if (rawRules.length > maxRules) throw bad(`rules: at most ${maxRules} rules, not ${rawRules.length}`);

@@ -23,7 +23,15 @@ const withTask = pathParams({ id: int('Retention policy id'), eid: int('Retentio
 const pageQuery = object({ page: int('Page number, from 1'), page_size: int('Items per page (at most 100)') });
 
 function executionView(e: ExecutionRow) {
-  return { id: e.id, policy_id: e.policyId, start_time: e.startTime, end_time: e.endTime ?? '', status: e.status, trigger: e.trigger, dry_run: e.dryRun };
+  return {
+    id: e.id,
+    policy_id: e.policyId,
+    start_time: e.startTime,
+    end_time: e.endTime ?? '',
+    status: e.status,
+    trigger: e.trigger,
+    dry_run: e.dryRun,
+  };
 }
 
 const statusCodes: Record<string, number> = { Pending: 0, Running: 2 };
@@ -93,7 +101,8 @@ export async function registerRetentionRoutes(app: FastifyInstance, deps: Retent
         tags,
         operationId: 'createRetention',
         summary: "Create a project's retention policy",
-        description: 'Sets the project metadata retention_id. 400 when the project already has one, or for any invalid field (the message names it); nothing is saved then.',
+        description:
+          'Sets the project metadata retention_id. 400 when the project already has one, or for any invalid field (the message names it); nothing is saved then.',
         body: ref('RetentionPolicy'),
         response: { 201: createdWithLocation('Created; Location names the policy') },
         errors: [400, 401, 403, 500],
@@ -110,7 +119,14 @@ export async function registerRetentionRoutes(app: FastifyInstance, deps: Retent
   app.get(
     '/retentions/:id',
     {
-      schema: operation({ tags, operationId: 'getRetention', summary: 'Get a retention policy', params: idOnly, response: { 200: ok(ref('RetentionPolicy'), 'The policy') }, errors: [400, 401, 403, 404, 500] }),
+      schema: operation({
+        tags,
+        operationId: 'getRetention',
+        summary: 'Get a retention policy',
+        params: idOnly,
+        response: { 200: ok(ref('RetentionPolicy'), 'The policy') },
+        errors: [400, 401, 403, 404, 500],
+      }),
     },
     async (req) => (await policyFor(req, 'read')).policy,
   );
@@ -138,7 +154,14 @@ export async function registerRetentionRoutes(app: FastifyInstance, deps: Retent
   app.delete(
     '/retentions/:id',
     {
-      schema: operation({ tags, operationId: 'deleteRetention', summary: 'Delete a retention policy', params: idOnly, response: { 200: empty('Deleted') }, errors: [400, 401, 403, 404, 500] }),
+      schema: operation({
+        tags,
+        operationId: 'deleteRetention',
+        summary: 'Delete a retention policy',
+        params: idOnly,
+        response: { 200: empty('Deleted') },
+        errors: [400, 401, 403, 404, 500],
+      }),
     },
     async (req, reply) => {
       const { policy, project } = await policyFor(req, 'delete');
@@ -154,7 +177,7 @@ export async function registerRetentionRoutes(app: FastifyInstance, deps: Retent
         tags,
         operationId: 'triggerRetentionExecution',
         summary: 'Run a retention policy now',
-        description: 'With dry_run true nothing is removed; the tasks\' logs show what a real run would remove.',
+        description: "With dry_run true nothing is removed; the tasks' logs show what a real run would remove.",
         params: idOnly,
         body: object({ dry_run: { type: 'boolean', description: 'Only report' } }),
         response: { 201: createdWithLocation('Started; Location names the execution') },

@@ -7,7 +7,12 @@ const open = (schema: Record<string, unknown>) => ({ ...schema, additionalProper
 export const RetentionSelector: SharedSchema = {
   $id: 'RetentionSelector',
   description: 'A selector: kind doublestar (or label), decoration, pattern and extras (a JSON text such as {"untagged":true})',
-  ...object({ kind: str('doublestar, or label'), decoration: str('matches, excludes, repoMatches, repoExcludes, withLabels, withoutLabels'), pattern: str('Doublestar pattern, or label names separated by commas'), extras: str('JSON text: {"untagged":true} takes untagged artifacts too') }),
+  ...object({
+    kind: str('doublestar, or label'),
+    decoration: str('matches, excludes, repoMatches, repoExcludes, withLabels, withoutLabels'),
+    pattern: str('Doublestar pattern, or label names separated by commas'),
+    extras: str('JSON text: {"untagged":true} takes untagged artifacts too'),
+  }),
 };
 
 export const RetentionRule: SharedSchema = {
@@ -34,7 +39,9 @@ export const RetentionPolicy: SharedSchema = {
     rules: arrayOf(ref('RetentionRule'), 'At most 15 rules'),
     trigger: open({ type: 'object', description: '{"kind":"Schedule","settings":{"cron":"…"}} (an empty cron: manual runs only)' }),
     scope: open({ type: 'object', description: '{"level":"project","ref":<project id>}' }),
-    act_on: str('Berth: artifacts (Harbor: remove whole artifacts) or tags (remove only tags no rule retains)', { enum: ['artifacts', 'tags'] }),
+    act_on: str('Berth: artifacts (Harbor: remove whole artifacts) or tags (remove only tags no rule retains)', {
+      enum: ['artifacts', 'tags'],
+    }),
   }),
 };
 
@@ -80,4 +87,11 @@ export const RetentionExecutionTask: SharedSchema = {
   }),
 };
 
-export const retentionSchemas = [RetentionSelector, RetentionRule, RetentionPolicy, RetentionMetadata, RetentionExecution, RetentionExecutionTask];
+export const retentionSchemas = [
+  RetentionSelector,
+  RetentionRule,
+  RetentionPolicy,
+  RetentionMetadata,
+  RetentionExecution,
+  RetentionExecutionTask,
+];

@@ -67,13 +67,15 @@ export class RetentionService {
       resource: `${project.name}/retentions`,
       projectId: project.id,
     });
-    if (id === undefined) throw apiError('BAD_REQUEST', `project ${project.name} already has a retention policy; change it with PUT /retentions/{id}`);
+    if (id === undefined)
+      throw apiError('BAD_REQUEST', `project ${project.name} already has a retention policy; change it with PUT /retentions/{id}`);
     await this.applySchedule(id, policy, operator);
     return id;
   }
 
   async update(id: number, policy: Policy, project: { id: number; name: string }, operator: string): Promise<void> {
-    if (policy.scope.ref !== project.id) throw apiError('BAD_REQUEST', `scope.ref ${policy.scope.ref} is not the project of retention policy ${id} (${project.id})`);
+    if (policy.scope.ref !== project.id)
+      throw apiError('BAD_REQUEST', `scope.ref ${policy.scope.ref} is not the project of retention policy ${id} (${project.id})`);
     await this.store.updatePolicy(id, stored(policy), nowIso(), {
       username: operator,
       operation: 'update',
@@ -173,7 +175,13 @@ export class RetentionService {
           return;
         }
         const id = await this.store.db.transaction().execute(async (tx) => {
-          const executionId = await this.store.insertExecution(tx, { policyId: policy.id, trigger: 'SCHEDULE', dryRun: false, policy: policy.data, now: nowIso() });
+          const executionId = await this.store.insertExecution(tx, {
+            policyId: policy.id,
+            trigger: 'SCHEDULE',
+            dryRun: false,
+            policy: policy.data,
+            now: nowIso(),
+          });
           await this.store.setExecutionJob(tx, executionId, ctx.id);
           return executionId;
         });
@@ -190,7 +198,9 @@ export class RetentionService {
       throw new Error(`retention policy ${execution.policyId} was deleted`);
     }
     const policy = JSON.parse(execution.policy) as Omit<Policy, 'scope'>;
-    const repositories = (await this.store.repositories(policyRow.projectId)).filter((r) => policy.rules.some((rule) => ruleAppliesTo(rule, r.name)));
+    const repositories = (await this.store.repositories(policyRow.projectId)).filter((r) =>
+      policy.rules.some((rule) => ruleAppliesTo(rule, r.name)),
+    );
     await this.store.setExecutionStatus(execution.id, 'Running', null);
     if (repositories.length === 0) {
       await ctx.log('no repository is in the scope of an enabled rule');
@@ -254,10 +264,18 @@ export class RetentionService {
     await this.settle(task.executionId);
   }
 
-  private async perform(ctx: JobContext<TaskJobPayload>, repository: string, plan: Plan, outcomes: Map<number, Outcome>, actor: string): Promise<string> {
+  private async perform(
+    ctx: JobContext<TaskJobPayload>,
+    repository: string,
+    plan: Plan,
+    outcomes: Map<number, Outcome>,
+    actor: string,
+  ): Promise<string> {
     let failed = false;
     // Indexes first: a tagged child can go only once no index lists it.
-    const order = [...plan.decisions].sort((a, b) => b.artifact.parents.length === a.artifact.parents.length ? 0 : a.artifact.parents.length - b.artifact.parents.length);
+    const order = [...plan.decisions].sort((a, b) =>
+      b.artifact.parents.length === a.artifact.parents.length ? 0 : a.artifact.parents.length - b.artifact.parents.length,
+    );
     for (const d of order) {
       if (!d.remove && d.removeTags.length === 0) continue;
       if (ctx.signal.aborted) return 'Stopped';

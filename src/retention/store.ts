@@ -60,7 +60,10 @@ export class RetentionStore {
       if (!inserted) return undefined;
       const id = Number(inserted.id);
       await tx.deleteFrom('project_metadata').where('project_id', '=', projectId).where('name', '=', metadataKey).execute();
-      await tx.insertInto('project_metadata').values({ project_id: projectId, name: metadataKey, value: String(id) }).execute();
+      await tx
+        .insertInto('project_metadata')
+        .values({ project_id: projectId, name: metadataKey, value: String(id) })
+        .execute();
       await writeAudit(tx, { ...audit, resource: `${audit.resource}/${id}` });
       return id;
     });
@@ -81,10 +84,22 @@ export class RetentionStore {
     });
   }
 
-  async insertExecution(tx: Executor, e: { policyId: number; trigger: string; dryRun: boolean; policy: string; now: string }): Promise<number> {
+  async insertExecution(
+    tx: Executor,
+    e: { policyId: number; trigger: string; dryRun: boolean; policy: string; now: string },
+  ): Promise<number> {
     const row = await tx
       .insertInto('retention_executions')
-      .values({ policy_id: e.policyId, job_id: null, trigger: e.trigger, dry_run: e.dryRun ? 1 : 0, status: 'Pending', policy: e.policy, start_time: e.now, end_time: null })
+      .values({
+        policy_id: e.policyId,
+        job_id: null,
+        trigger: e.trigger,
+        dry_run: e.dryRun ? 1 : 0,
+        status: 'Pending',
+        policy: e.policy,
+        start_time: e.now,
+        end_time: null,
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return Number(row.id);
@@ -136,7 +151,16 @@ export class RetentionStore {
     for (const r of repositories) {
       const row = await tx
         .insertInto('retention_tasks')
-        .values({ execution_id: executionId, repository: r.name, repository_id: r.id, job_id: null, status: 'Pending', start_time: null, end_time: null, log: null })
+        .values({
+          execution_id: executionId,
+          repository: r.name,
+          repository_id: r.id,
+          job_id: null,
+          status: 'Pending',
+          start_time: null,
+          end_time: null,
+          log: null,
+        })
         .returning('id')
         .executeTakeFirstOrThrow();
       ids.push(Number(row.id));
@@ -165,7 +189,12 @@ export class RetentionStore {
   }
 
   async startTask(id: number, now: string): Promise<void> {
-    await this.db.updateTable('retention_tasks').set({ status: 'Running', start_time: now }).where('id', '=', id).where('status', 'in', ['Pending', 'Running']).execute();
+    await this.db
+      .updateTable('retention_tasks')
+      .set({ status: 'Running', start_time: now })
+      .where('id', '=', id)
+      .where('status', 'in', ['Pending', 'Running'])
+      .execute();
   }
 
   async finishTask(id: number, f: { status: string; total: number; retained: number; log: string; now: string }): Promise<void> {
@@ -195,7 +224,12 @@ export class RetentionStore {
 
   /** The project's repositories, with their names without the project. */
   async repositories(projectId: number): Promise<Array<{ id: number; name: string; fullName: string }>> {
-    const rows = await this.db.selectFrom('repositories').select(['id', 'name']).where('project_id', '=', projectId).orderBy('name').execute();
+    const rows = await this.db
+      .selectFrom('repositories')
+      .select(['id', 'name'])
+      .where('project_id', '=', projectId)
+      .orderBy('name')
+      .execute();
     return rows.map((r) => ({ id: Number(r.id), fullName: r.name, name: r.name.slice(r.name.indexOf('/') + 1) }));
   }
 

@@ -69,7 +69,9 @@ describe('portal: tag retention', { skip }, () => {
     await field(dialog, 'Tag pattern').fill('build-*');
     await dialog.getByRole('button', { name: 'Save rule' }).click();
     await dialog.waitFor({ state: 'hidden' });
-    await section.getByText(/1\. For repositories matching \*\*, retain the most recently pushed 1 artifacts with tags matching build-\*/).waitFor();
+    await section
+      .getByText(/1\. For repositories matching \*\*, retain the most recently pushed 1 artifacts with tags matching build-\*/)
+      .waitFor();
     const saved = await eventually(async () => {
       const p = await policy();
       assert.ok(p);

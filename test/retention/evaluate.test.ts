@@ -24,15 +24,27 @@ function artifact(id: number, tags: string[], o: Partial<RepositoryArtifact> = {
   };
 }
 
-function decide(artifacts: RepositoryArtifact[], rules: Array<[string, number | null, RuleOptions?]>, actOn: 'artifacts' | 'tags' = 'artifacts', immutable: string[] = []) {
-  const parsed = parsePolicy(policy(1, rules.map(([t, p, o]) => rule(t, p, o)), { act_on: actOn }));
+function decide(
+  artifacts: RepositoryArtifact[],
+  rules: Array<[string, number | null, RuleOptions?]>,
+  actOn: 'artifacts' | 'tags' = 'artifacts',
+  immutable: string[] = [],
+) {
+  const parsed = parsePolicy(
+    policy(
+      1,
+      rules.map(([t, p, o]) => rule(t, p, o)),
+      { act_on: actOn },
+    ),
+  );
   const plan = evaluate(
     artifacts,
     parsed.rules.map((r, i) => ({ rule: r, number: i + 1 })),
     { actOn, now, immutable: (a) => new Set(a.tags.map((t) => t.name).filter((t) => immutable.includes(t))) },
   );
   const out: Record<number, string> = {};
-  for (const d of plan.decisions) out[d.artifact.id] = d.remove ? 'DEL' : d.removeTags.length ? `DEL TAGS ${d.removeTags.join(',')}` : 'RETAIN';
+  for (const d of plan.decisions)
+    out[d.artifact.id] = d.remove ? 'DEL' : d.removeTags.length ? `DEL TAGS ${d.removeTags.join(',')}` : 'RETAIN';
   return { out, plan };
 }
 
@@ -59,7 +71,16 @@ test('accessories are never candidates; latestPushedK 0 retains nothing; disable
   const subject = artifact(1, ['v1']);
   const signature = artifact(2, [], { accessoryOf: subject.digest });
   assert.deepEqual(decide([subject, signature], [['latestPushedK', 0]]).out, { 1: 'DEL' });
-  assert.deepEqual(decide([subject, signature], [['always', null, { disabled: true }], ['latestPushedK', 1]]).out, { 1: 'RETAIN' });
+  assert.deepEqual(
+    decide(
+      [subject, signature],
+      [
+        ['always', null, { disabled: true }],
+        ['latestPushedK', 1],
+      ],
+    ).out,
+    { 1: 'RETAIN' },
+  );
 });
 
 test('latestPulledN puts never-pulled artifacts last; ties go to the newest id', () => {

@@ -7,7 +7,10 @@ import { waitFor } from '../jobs/databases.js';
 
 /** Creates a project as admin; returns its id. */
 export async function createProject(server: TestServer, name: string): Promise<number> {
-  const res = await api(server, 'POST', '/projects', { auth: server.admin.authorization, body: { project_name: name, metadata: { public: 'false' } } });
+  const res = await api(server, 'POST', '/projects', {
+    auth: server.admin.authorization,
+    body: { project_name: name, metadata: { public: 'false' } },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return Number(res.headers.get('location')!.split('/').pop());
 }
@@ -35,10 +38,23 @@ export async function setTimes(
     .where('repository_id', '=', repository.id)
     .where('digest', '=', digest)
     .executeTakeFirstOrThrow();
-  await db.updateTable('artifacts').set({ push_time: times.push, pull_time: times.pull ?? null }).where('id', '=', artifact.id).execute();
-  await db.updateTable('tags').set({ push_time: times.push, pull_time: times.pull ?? null }).where('artifact_id', '=', artifact.id).execute();
+  await db
+    .updateTable('artifacts')
+    .set({ push_time: times.push, pull_time: times.pull ?? null })
+    .where('id', '=', artifact.id)
+    .execute();
+  await db
+    .updateTable('tags')
+    .set({ push_time: times.push, pull_time: times.pull ?? null })
+    .where('artifact_id', '=', artifact.id)
+    .execute();
   for (const [name, t] of Object.entries(times.tags ?? {})) {
-    await db.updateTable('tags').set({ push_time: t.push, pull_time: t.pull ?? null }).where('artifact_id', '=', artifact.id).where('name', '=', name).execute();
+    await db
+      .updateTable('tags')
+      .set({ push_time: t.push, pull_time: t.pull ?? null })
+      .where('artifact_id', '=', artifact.id)
+      .where('name', '=', name)
+      .execute();
   }
 }
 
@@ -75,11 +91,22 @@ export function rule(template: string, param: number | null, o: RuleOptions = {}
 }
 
 export function policy(projectId: number, rules: unknown[], extra: Record<string, unknown> = {}) {
-  return { algorithm: 'or', rules, trigger: { kind: 'Schedule', settings: { cron: '' } }, scope: { level: 'project', ref: projectId }, ...extra };
+  return {
+    algorithm: 'or',
+    rules,
+    trigger: { kind: 'Schedule', settings: { cron: '' } },
+    scope: { level: 'project', ref: projectId },
+    ...extra,
+  };
 }
 
 /** Creates the project's policy, or replaces its rules; returns its id. */
-export async function savePolicy(server: TestServer, projectId: number, rules: unknown[], extra: Record<string, unknown> = {}): Promise<number> {
+export async function savePolicy(
+  server: TestServer,
+  projectId: number,
+  rules: unknown[],
+  extra: Record<string, unknown> = {},
+): Promise<number> {
   const auth = server.admin.authorization;
   const meta = await api(server, 'GET', `/projects/${projectId}/metadatas/retention_id`, { auth });
   if (meta.status === 200) {
@@ -121,7 +148,8 @@ export async function run(server: TestServer, policyId: number, dryRun: boolean)
   assert.match(location, new RegExp(`^/api/v2\\.0/retentions/${policyId}/executions/\\d+$`));
   const eid = Number(location.split('/').pop());
   const execution = await waitFor(
-    async () => (await api(server, 'GET', `/retentions/${policyId}/executions?page_size=100`, { auth })).body.find((e: any) => e.id === eid),
+    async () =>
+      (await api(server, 'GET', `/retentions/${policyId}/executions?page_size=100`, { auth })).body.find((e: any) => e.id === eid),
     (e) => e !== undefined && ['Success', 'Error', 'Stopped'].includes(e.status),
     `execution ${eid} to end`,
   );

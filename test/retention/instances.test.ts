@@ -37,11 +37,27 @@ describe('retention across instances (postgres)', { skip }, () => {
     const policyId = await savePolicy(front, projectId, [rule('latestPushedK', 1)]);
     const result = await run(front, policyId, false);
     assert.equal(result.execution.status, 'Success');
-    assert.deepEqual(result.tasks.map((t) => [t.repository, t.total, t.retained]), [['a', 3, 1], ['b', 3, 1], ['c', 3, 1]]);
+    assert.deepEqual(
+      result.tasks.map((t) => [t.repository, t.total, t.retained]),
+      [
+        ['a', 3, 1],
+        ['b', 3, 1],
+        ['c', 3, 1],
+      ],
+    );
     // The front instance runs no job at all (jobs.concurrency 0): the execution and its three tasks ran on the worker.
     assert.equal(front.berth.config.jobs.concurrency, 0);
-    const jobs = await front.berth.database.db.selectFrom('jobs').select(['type', 'status']).where('type', 'in', ['RETENTION', 'RETENTION_TASK']).execute();
-    assert.deepEqual(jobs.map((j) => `${j.type} ${j.status}`).sort(), ['RETENTION success', 'RETENTION_TASK success', 'RETENTION_TASK success', 'RETENTION_TASK success']);
+    const jobs = await front.berth.database.db
+      .selectFrom('jobs')
+      .select(['type', 'status'])
+      .where('type', 'in', ['RETENTION', 'RETENTION_TASK'])
+      .execute();
+    assert.deepEqual(jobs.map((j) => `${j.type} ${j.status}`).sort(), [
+      'RETENTION success',
+      'RETENTION_TASK success',
+      'RETENTION_TASK success',
+      'RETENTION_TASK success',
+    ]);
     for (const repo of ['a', 'b', 'c']) assert.equal((await digestsOf(front, `spread/${repo}`)).size, 1);
   });
 });

@@ -22,7 +22,10 @@ describe(`retention rules (${testDialect()})`, () => {
     a.v1 = await push(server, 'keep/app', 'v1');
     a.v2 = await push(server, 'keep/app', 'v2');
     a.latest = await push(server, 'keep/app', 'latest');
-    const tag = await api(server, 'POST', `/projects/keep/repositories/app/artifacts/${a.latest}/tags`, { auth: server.admin.authorization, body: { name: 'dev' } });
+    const tag = await api(server, 'POST', `/projects/keep/repositories/app/artifacts/${a.latest}/tags`, {
+      auth: server.admin.authorization,
+      body: { name: 'dev' },
+    });
     assert.equal(tag.status, 201, JSON.stringify(tag.body));
     a.untagged = await push(server, 'keep/app', null);
     a.release = await push(server, 'keep/app', 'release-1');
@@ -85,7 +88,10 @@ describe(`retention rules (${testDialect()})`, () => {
   });
 
   test('tag selector excludes: artifacts with a tag outside the pattern', async () => {
-    assert.deepEqual(await retainedBy([rule('always', null, { tags: 'v*', tagDecoration: 'excludes', untagged: false })]), ['latest', 'release']);
+    assert.deepEqual(await retainedBy([rule('always', null, { tags: 'v*', tagDecoration: 'excludes', untagged: false })]), [
+      'latest',
+      'release',
+    ]);
   });
 
   test('the untagged decoration takes untagged artifacts', async () => {
@@ -100,10 +106,16 @@ describe(`retention rules (${testDialect()})`, () => {
   test('repository selectors: repoMatches and repoExcludes decide which repositories have a task', async () => {
     await savePolicy(server, projectId, [rule('always', null, { repos: 'oth*' })]);
     let result = await run(server, policyId, true);
-    assert.deepEqual(result.tasks.map((t) => t.repository), ['other']);
+    assert.deepEqual(
+      result.tasks.map((t) => t.repository),
+      ['other'],
+    );
     await savePolicy(server, projectId, [rule('always', null, { repos: 'oth*', repoDecoration: 'repoExcludes' })]);
     result = await run(server, policyId, true);
-    assert.deepEqual(result.tasks.map((t) => t.repository), ['app']);
+    assert.deepEqual(
+      result.tasks.map((t) => t.repository),
+      ['app'],
+    );
   });
 
   test('label selectors: withLabels and withoutLabels', async () => {
@@ -114,11 +126,10 @@ describe(`retention rules (${testDialect()})`, () => {
     const add = await api(server, 'POST', `/projects/keep/repositories/app/artifacts/${a.v2}/labels`, { auth, body: { id: labelId } });
     assert.equal(add.status, 200, JSON.stringify(add.body));
     assert.deepEqual(await retainedBy([rule('always', null, { labels: { decoration: 'withLabels', names: 'gold' } })]), ['v2']);
-    assert.deepEqual(await retainedBy([rule('always', null, { untagged: false, labels: { decoration: 'withoutLabels', names: 'gold' } })]), [
-      'latest',
-      'release',
-      'v1',
-    ]);
+    assert.deepEqual(
+      await retainedBy([rule('always', null, { untagged: false, labels: { decoration: 'withoutLabels', names: 'gold' } })]),
+      ['latest', 'release', 'v1'],
+    );
   });
 
   test('a dry run changes nothing', async () => {
@@ -150,10 +161,16 @@ describe(`retention real runs (${testDialect()})`, () => {
     assert.equal(real.execution.status, 'Success');
     assert.equal(real.execution.dry_run, false);
     assert.deepEqual([...real.actions].sort(), [...dry.actions].sort(), 'the same rows, the same decisions');
-    const gone = [...dry.actions].filter(([, action]) => action === 'DEL').map(([d]) => d).sort();
+    const gone = [...dry.actions]
+      .filter(([, action]) => action === 'DEL')
+      .map(([d]) => d)
+      .sort();
     assert.deepEqual(gone, [digests[1], digests[2], digests[3]].sort());
     assert.deepEqual([...(await digestsOf(server, 'real/svc'))].sort(), [digests[0], digests[4], digests[5]].sort());
-    assert.deepEqual(real.tasks.map((t) => [t.repository, t.total, t.retained]), [['svc', 6, 3]]);
+    assert.deepEqual(
+      real.tasks.map((t) => [t.repository, t.total, t.retained]),
+      [['svc', 6, 3]],
+    );
     const audit = await api(server, 'GET', '/audit-logs?page_size=100', { auth: server.admin.authorization });
     for (const d of gone) {
       assert.ok(
@@ -167,7 +184,10 @@ describe(`retention real runs (${testDialect()})`, () => {
     const projectId = await createProject(server, 'bytag');
     const shared = await push(server, 'bytag/web', 'stable');
     for (const t of ['dev', 'pr-1']) {
-      const res = await api(server, 'POST', `/projects/bytag/repositories/web/artifacts/${shared}/tags`, { auth: server.admin.authorization, body: { name: t } });
+      const res = await api(server, 'POST', `/projects/bytag/repositories/web/artifacts/${shared}/tags`, {
+        auth: server.admin.authorization,
+        body: { name: t },
+      });
       assert.equal(res.status, 201);
     }
     const old = await push(server, 'bytag/web', 'pr-2');

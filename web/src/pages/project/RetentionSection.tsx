@@ -186,8 +186,8 @@ export function RetentionSection({ project, canEdit }: { project: Project; canEd
         Tag retention
       </Title>
       <Text size="sm" c="dimmed" mb="sm">
-        An artifact is kept if any rule retains it; everything else in the repositories the rules cover is removed. Artifacts with immutable tags
-        are never removed.
+        An artifact is kept if any rule retains it; everything else in the repositories the rules cover is removed. Artifacts with immutable
+        tags are never removed.
       </Text>
       {policyId !== undefined && policy.isPending ? (
         <Skeleton height={80} />
@@ -340,8 +340,22 @@ function RuleDialog({
         <Stack gap="sm">
           <SubmitError error={submission.error} title="The rule was not saved" />
           <Group grow align="flex-end">
-            <Select label="Repositories" data={[{ value: 'repoMatches', label: 'matching' }, { value: 'repoExcludes', label: 'excluding' }]} value={repoDecoration} onChange={(v) => setRepoDecoration(v ?? 'repoMatches')} allowDeselect={false} />
-            <TextInput label="Repository pattern" description="doublestar: **, app-*, {a,b}" value={repoPattern} onChange={(e) => setRepoPattern(e.currentTarget.value)} />
+            <Select
+              label="Repositories"
+              data={[
+                { value: 'repoMatches', label: 'matching' },
+                { value: 'repoExcludes', label: 'excluding' },
+              ]}
+              value={repoDecoration}
+              onChange={(v) => setRepoDecoration(v ?? 'repoMatches')}
+              allowDeselect={false}
+            />
+            <TextInput
+              label="Repository pattern"
+              description="doublestar: **, app-*, {a,b}"
+              value={repoPattern}
+              onChange={(e) => setRepoPattern(e.currentTarget.value)}
+            />
           </Group>
           <Group grow align="flex-end">
             <Select
@@ -354,8 +368,22 @@ function RuleDialog({
             {takesParam && <NumberInput label="#" min={0} allowDecimal={false} value={param} onChange={setParam} />}
           </Group>
           <Group grow align="flex-end">
-            <Select label="Tags" data={[{ value: 'matches', label: 'matching' }, { value: 'excludes', label: 'excluding' }]} value={tagDecoration} onChange={(v) => setTagDecoration(v ?? 'matches')} allowDeselect={false} />
-            <TextInput label="Tag pattern" description="doublestar: **, v*, release-{1,2}*" value={tagPattern} onChange={(e) => setTagPattern(e.currentTarget.value)} />
+            <Select
+              label="Tags"
+              data={[
+                { value: 'matches', label: 'matching' },
+                { value: 'excludes', label: 'excluding' },
+              ]}
+              value={tagDecoration}
+              onChange={(v) => setTagDecoration(v ?? 'matches')}
+              allowDeselect={false}
+            />
+            <TextInput
+              label="Tag pattern"
+              description="doublestar: **, v*, release-{1,2}*"
+              value={tagPattern}
+              onChange={(e) => setTagPattern(e.currentTarget.value)}
+            />
           </Group>
           <Checkbox label="Untagged artifacts too" checked={untagged} onChange={(e) => setUntagged(e.currentTarget.checked)} />
           <Group justify="flex-end">
@@ -431,9 +459,10 @@ function Executions({ policyId, canEdit }: { policyId: string; canEdit: boolean 
                           variant="subtle"
                           color="red"
                           onClick={() =>
-                            void api
-                              .patch(`/retentions/${segment(policyId)}/executions/${e.id}`, { action: 'stop' })
-                              .then(() => notifyDone(`Execution ${e.id} is stopping`), (err) => notifyError(err, 'Not stopped'))
+                            void api.patch(`/retentions/${segment(policyId)}/executions/${e.id}`, { action: 'stop' }).then(
+                              () => notifyDone(`Execution ${e.id} is stopping`),
+                              (err) => notifyError(err, 'Not stopped'),
+                            )
                           }
                         >
                           Stop
