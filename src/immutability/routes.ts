@@ -2,7 +2,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../auth/guard.js';
 import { displayName } from '../auth/identity.js';
 import { bodyOf, created, idParam, isResourceName, pagingOf, sendPage } from '../http/api-helpers.js';
-import { addSchemas, createdWithLocation, empty, listQuery, object, operation, page, ref, type OperationDoc } from '../http/schema-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  listQuery,
+  object,
+  operation,
+  page,
+  ref,
+  type OperationDoc,
+} from '../http/schema-helpers.js';
 import { projectParams, resourceNameHeader } from '../projects/schemas.js';
 import { toRef, type ProjectService } from '../projects/service.js';
 import { immutabilitySchemas, ruleParams } from './schemas.js';

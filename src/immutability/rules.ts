@@ -53,7 +53,8 @@ function compile(pattern: string): (value: string) => boolean {
 }
 
 function parseSelector(value: unknown, field: string, decorations: string[]): ImmutableSelector {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`${field} must be an object with kind, decoration and pattern`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad(`${field} must be an object with kind, decoration and pattern`);
   const s = value as Record<string, unknown>;
   if (s.kind !== 'doublestar') throw bad(`${field}.kind must be "doublestar", not ${JSON.stringify(s.kind ?? null)}`);
   if (typeof s.decoration !== 'string' || !decorations.includes(s.decoration)) {
@@ -96,7 +97,8 @@ export function parseRuleInput(body: unknown): RuleInput {
   if (b.template !== undefined && b.template !== null && b.template !== 'immutable_template') {
     throw bad(`template must be "immutable_template", not ${JSON.stringify(b.template)}`);
   }
-  if (b.params !== undefined && b.params !== null && (typeof b.params !== 'object' || Array.isArray(b.params))) throw bad('params must be an object');
+  if (b.params !== undefined && b.params !== null && (typeof b.params !== 'object' || Array.isArray(b.params)))
+    throw bad('params must be an object');
   const tags = parseSelectors(b.tag_selectors, 'tag_selectors', tagDecorations);
   const scope = b.scope_selectors;
   if (typeof scope !== 'object' || scope === null || Array.isArray(scope)) {

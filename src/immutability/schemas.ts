@@ -9,10 +9,9 @@ export const ImmutableSelector: SharedSchema = {
   description: 'A doublestar pattern (`*` within a path segment, `**` across, `{a,b}`, `?`, `[…]`) that must match, or must not.',
   ...object({
     kind: str('Always doublestar', { enum: ['doublestar'] }),
-    decoration: str(
-      'matches or excludes for tag selectors; repoMatches, repoExcludes (or matches, excludes) for the repository selector',
-      { enum: ['matches', 'excludes', 'repoMatches', 'repoExcludes'] },
-    ),
+    decoration: str('matches or excludes for tag selectors; repoMatches, repoExcludes (or matches, excludes) for the repository selector', {
+      enum: ['matches', 'excludes', 'repoMatches', 'repoExcludes'],
+    }),
     pattern: str('The pattern; a repository pattern sees the name without the project (app/** for project/app/x)'),
     extras: str('Unused; kept as sent'),
   }),

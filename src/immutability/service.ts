@@ -35,8 +35,16 @@ export class ImmutabilityService implements TagProtection {
 
   async create(project: { id: number; name: string }, body: unknown, actor: string): Promise<number> {
     const input = parseRuleInput(body);
-    const id = await this.store.insert(project.id, input, nowIso(), maxRulesPerProject, this.audit(project, actor, 'create'), this.options.postgres);
-    if (id === 'full') throw apiError('BAD_REQUEST', `project ${project.name} already has ${maxRulesPerProject} immutability rules, the most it may have`);
+    const id = await this.store.insert(
+      project.id,
+      input,
+      nowIso(),
+      maxRulesPerProject,
+      this.audit(project, actor, 'create'),
+      this.options.postgres,
+    );
+    if (id === 'full')
+      throw apiError('BAD_REQUEST', `project ${project.name} already has ${maxRulesPerProject} immutability rules, the most it may have`);
     return id;
   }
 
@@ -85,7 +93,13 @@ export class ImmutabilityService implements TagProtection {
   }
 
   private audit(project: { id: number; name: string }, actor: string, operation: AuditEntry['operation']): AuditEntry {
-    return { username: actor, operation, resourceType: 'immutable_rule', resource: `${project.name}/immutabletagrules`, projectId: project.id };
+    return {
+      username: actor,
+      operation,
+      resourceType: 'immutable_rule',
+      resource: `${project.name}/immutabletagrules`,
+      projectId: project.id,
+    };
   }
 
   private notFound(project: { name: string }, ruleId: number) {

@@ -60,7 +60,14 @@ export class ImmutabilityStore {
    * Adds a rule unless the project already has `max`; the count is taken under a lock on the
    * project's row (PostgreSQL) so that concurrent creates cannot pass the limit together.
    */
-  async insert(projectId: number, input: RuleInput, now: string, max: number, audit: AuditEntry, lockProject: boolean): Promise<number | 'full'> {
+  async insert(
+    projectId: number,
+    input: RuleInput,
+    now: string,
+    max: number,
+    audit: AuditEntry,
+    lockProject: boolean,
+  ): Promise<number | 'full'> {
     return this.db.transaction().execute(async (tx) => {
       let project = tx.selectFrom('projects').select('id').where('id', '=', projectId);
       if (lockProject) project = project.forUpdate();

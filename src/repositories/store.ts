@@ -140,7 +140,11 @@ export class RepositoryStore {
       if (!repository) return false;
       if (this.tagProtection) {
         const tags = await tx.selectFrom('tags').select('name').where('repository_id', '=', id).execute();
-        await this.tagProtection.refuseRemoval(tx, id, tags.map((t) => t.name));
+        await this.tagProtection.refuseRemoval(
+          tx,
+          id,
+          tags.map((t) => t.name),
+        );
       }
       const held = this.quota ? await this.quota.digestsHeldBy(tx, id) : [];
       const artifactIds = tx.selectFrom('artifacts').select('id').where('repository_id', '=', id);

@@ -37,7 +37,10 @@ before(async () => {
   admin = server.admin.authorization;
   for (const name of ['mia', 'dev', 'otto']) await createUser(server, name);
   await createProject(server, { project_name: 'team' });
-  for (const [username, role] of [['mia', 4], ['dev', 2]] as const) {
+  for (const [username, role] of [
+    ['mia', 4],
+    ['dev', 2],
+  ] as const) {
     const res = await api(server, 'POST', '/projects/team/members', { auth: admin, body: { role_id: role, member_user: { username } } });
     assert.equal(res.status, 201);
   }
@@ -64,7 +67,10 @@ describe('immutable tag rules API', () => {
         scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
       },
     ]);
-    const put = await api(server, 'PUT', `${base}/${second}`, { auth: admin, body: rule('rc-*', 'app/**', { id: second, disabled: true }) });
+    const put = await api(server, 'PUT', `${base}/${second}`, {
+      auth: admin,
+      body: rule('rc-*', 'app/**', { id: second, disabled: true }),
+    });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const all = await api<any[]>(server, 'GET', base, { auth: maintainer });
     assert.equal(all.status, 200);
@@ -74,7 +80,10 @@ describe('immutable tag rules API', () => {
     const teamId = (await server.berth.projects.findByName('team'))!.id;
     const del = await api(server, 'DELETE', `/projects/${teamId}/immutabletagrules/${second}`, { auth: maintainer });
     assert.equal(del.status, 200);
-    assert.deepEqual((await rows()).map((r) => Number(r.id)), [first]);
+    assert.deepEqual(
+      (await rows()).map((r) => Number(r.id)),
+      [first],
+    );
     assertError(await api(server, 'DELETE', `${base}/${second}`, { auth: admin }), 404, 'NOT_FOUND');
     assertError(await api(server, 'PUT', `${base}/${second}`, { auth: admin, body: rule() }), 404, 'NOT_FOUND');
     await api(server, 'DELETE', `${base}/${first}`, { auth: admin });
@@ -85,7 +94,10 @@ describe('immutable tag rules API', () => {
     const before = await rows();
     const cases: Array<[unknown, RegExp]> = [
       ['not an object', /body/],
-      [rule('v*', '**', { tag_selectors: [{ kind: 'doublestar', decoration: 'sometimes', pattern: 'v*' }] }), /tag_selectors\[0\]\.decoration/],
+      [
+        rule('v*', '**', { tag_selectors: [{ kind: 'doublestar', decoration: 'sometimes', pattern: 'v*' }] }),
+        /tag_selectors\[0\]\.decoration/,
+      ],
       [rule('v*', '**', { tag_selectors: [{ kind: 'regex', decoration: 'matches', pattern: 'v*' }] }), /tag_selectors\[0\]\.kind/],
       [rule('[v-'), /tag_selectors\[0\]\.pattern/],
       [rule('v{1,2'), /tag_selectors\[0\]\.pattern/],

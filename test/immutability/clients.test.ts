@@ -63,7 +63,14 @@ describe('skopeo and an immutable tag', { skip: requireTools('skopeo', 'tar') },
     await skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:first`, `docker://${host}/releases/app:v1`);
     assert.equal(await tagDigest('releases/app', 'v1'), first.manifest.digest);
 
-    const refused = await skopeo('copy', '--retry-times', '0', '--dest-tls-verify=false', `oci:${layout}:second`, `docker://${host}/releases/app:v1`).then(
+    const refused = await skopeo(
+      'copy',
+      '--retry-times',
+      '0',
+      '--dest-tls-verify=false',
+      `oci:${layout}:second`,
+      `docker://${host}/releases/app:v1`,
+    ).then(
       () => assert.fail('moving an immutable tag succeeded'),
       (err: Error & { stderr: string }) => err,
     );
@@ -91,16 +98,36 @@ describe('podman and an immutable tag', { skip: podmanSkip() }, () => {
       await podman('pull', `oci:${layout}:second`);
       await podman('tag', second.config.digest.slice('sha256:'.length), 'localhost/imm/app:two');
       const digestFile = path.join(dir, 'digest');
-      await podman('push', '--tls-verify=false', '--digestfile', digestFile, 'localhost/imm/app:one', `docker://${host}/releases/podman:v1`);
+      await podman(
+        'push',
+        '--tls-verify=false',
+        '--digestfile',
+        digestFile,
+        'localhost/imm/app:one',
+        `docker://${host}/releases/podman:v1`,
+      );
       const pushed = (await readFile(digestFile, 'utf8')).trim();
-      await podman('push', '--tls-verify=false', '--digestfile', digestFile, 'localhost/imm/app:one', `docker://${host}/releases/podman:v1`);
+      await podman(
+        'push',
+        '--tls-verify=false',
+        '--digestfile',
+        digestFile,
+        'localhost/imm/app:one',
+        `docker://${host}/releases/podman:v1`,
+      );
       assert.equal((await readFile(digestFile, 'utf8')).trim(), pushed);
       const refused = await podman('push', '--tls-verify=false', 'localhost/imm/app:two', `docker://${host}/releases/podman:v1`).then(
         () => assert.fail('moving an immutable tag succeeded'),
         (err: Error & { stderr: string }) => err,
       );
       assert.match(refused.stderr, /configured as immutable/);
-      const head = await fetch(`${server.url}/v2/releases/podman/manifests/v1`, { method: 'HEAD', headers: { ...server.admin, accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } });
+      const head = await fetch(`${server.url}/v2/releases/podman/manifests/v1`, {
+        method: 'HEAD',
+        headers: {
+          ...server.admin,
+          accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json',
+        },
+      });
       assert.equal(head.headers.get('docker-content-digest'), pushed);
     } finally {
       await podman('rmi', '--all', '--force').catch(() => undefined);

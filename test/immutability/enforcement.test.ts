@@ -15,7 +15,10 @@ const registryMessage = (tag: string) => `Failed to process request due to 'app:
 /** Every row a refused change could have touched. */
 async function state() {
   const db = server.berth.database.db;
-  const audits = await db.selectFrom('audit_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const audits = await db
+    .selectFrom('audit_logs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return {
     artifacts: await db.selectFrom('artifacts').select(['id', 'repository_id', 'digest', 'push_time']).orderBy('id').execute(),
     tags: await db.selectFrom('tags').select(['id', 'repository_id', 'artifact_id', 'name', 'push_time']).orderBy('id').execute(),
@@ -81,7 +84,12 @@ describe('tag immutability enforcement', () => {
   test('pushing the same manifest again under the immutable tag succeeds (Berth goes beyond Harbor)', async () => {
     const again = await pushManifest(server.url, 'locked/app', 'v1', v1.manifest, types.manifest, headers);
     assert.equal(again.digest, v1.digest);
-    const tag = await server.berth.database.db.selectFrom('tags').innerJoin('artifacts as a', 'a.id', 'tags.artifact_id').select('a.digest').where('tags.name', '=', 'v1').executeTakeFirstOrThrow();
+    const tag = await server.berth.database.db
+      .selectFrom('tags')
+      .innerJoin('artifacts as a', 'a.id', 'tags.artifact_id')
+      .select('a.digest')
+      .where('tags.name', '=', 'v1')
+      .executeTakeFirstOrThrow();
     assert.equal(tag.digest, v1.digest);
   });
 
@@ -124,7 +132,9 @@ describe('tag immutability enforcement', () => {
     const before = await state();
     const artifact = await api<any>(server, 'DELETE', '/projects/locked/repositories/app/artifacts/v1', { auth: admin });
     assert.equal(artifact.status, 412);
-    assert.deepEqual(artifact.body, { errors: [{ code: 'PRECONDITION', message: 'the tag v1 configured as immutable, cannot be deleted' }] });
+    assert.deepEqual(artifact.body, {
+      errors: [{ code: 'PRECONDITION', message: 'the tag v1 configured as immutable, cannot be deleted' }],
+    });
     const byDigest = await api<any>(server, 'DELETE', `/projects/locked/repositories/app/artifacts/${v1.digest}`, { auth: admin });
     assertError(byDigest, 412, 'PRECONDITION');
     const tag = await api<any>(server, 'DELETE', `/projects/locked/repositories/app/artifacts/${v1.digest}/tags/v1`, { auth: admin });
@@ -136,12 +146,19 @@ describe('tag immutability enforcement', () => {
     assert.deepEqual(await state(), before);
     // A mutable tag of the same repository still goes.
     const latest = await api<any>(server, 'GET', '/projects/locked/repositories/app/artifacts/latest', { auth: admin });
-    const del = await api(server, 'DELETE', `/projects/locked/repositories/app/artifacts/${latest.body.digest}/tags/latest`, { auth: admin });
+    const del = await api(server, 'DELETE', `/projects/locked/repositories/app/artifacts/${latest.body.digest}/tags/latest`, {
+      auth: admin,
+    });
     assert.equal(del.status, 200);
   });
 
   test('with_immutable_status=true reports immutable on each tag', async () => {
-    const list = await api<any[]>(server, 'GET', '/projects/locked/repositories/app/artifacts?with_tag=true&with_immutable_status=true&page_size=50', { auth: admin });
+    const list = await api<any[]>(
+      server,
+      'GET',
+      '/projects/locked/repositories/app/artifacts?with_tag=true&with_immutable_status=true&page_size=50',
+      { auth: admin },
+    );
     assert.equal(list.status, 200);
     const tags = Object.fromEntries(list.body.flatMap((a) => a.tags ?? []).map((t: any) => [t.name, t.immutable]));
     assert.equal(tags.v1, true);
@@ -149,13 +166,24 @@ describe('tag immutability enforcement', () => {
     assert.equal(tags.scratch, false);
     const without = await api<any[]>(server, 'GET', '/projects/locked/repositories/app/artifacts?with_tag=true', { auth: admin });
     assert.ok(without.body.flatMap((a) => a.tags ?? []).every((t: any) => t.immutable === false));
-    const tagList = await api<any[]>(server, 'GET', `/projects/locked/repositories/app/artifacts/${v1.digest}/tags?with_immutable_status=true`, { auth: admin });
-    assert.deepEqual(tagList.body.map((t) => [t.name, t.immutable]), [['v1', true]]);
+    const tagList = await api<any[]>(
+      server,
+      'GET',
+      `/projects/locked/repositories/app/artifacts/${v1.digest}/tags?with_immutable_status=true`,
+      { auth: admin },
+    );
+    assert.deepEqual(
+      tagList.body.map((t) => [t.name, t.immutable]),
+      [['v1', true]],
+    );
   });
 
   test('a disabled rule protects nothing', async () => {
     const rules = await api<any[]>(server, 'GET', '/projects/locked/immutabletagrules', { auth: admin });
-    const put = await api(server, 'PUT', `/projects/locked/immutabletagrules/${ruleId}`, { auth: admin, body: { ...rules.body[0], disabled: true } });
+    const put = await api(server, 'PUT', `/projects/locked/immutabletagrules/${ruleId}`, {
+      auth: admin,
+      body: { ...rules.body[0], disabled: true },
+    });
     assert.equal(put.status, 200);
     const del = await v2('DELETE', 'locked/app/manifests/v1');
     assert.equal(del.status, 202);

@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
-import { browserSkip, desktopLight, ensurePortalBuilt, eventually, field, inspectPage, launchBrowser, openPage, phoneDark, signIn, type WatchedPage } from '../helpers/browser.js';
+import {
+  browserSkip,
+  desktopLight,
+  ensurePortalBuilt,
+  eventually,
+  field,
+  inspectPage,
+  launchBrowser,
+  openPage,
+  phoneDark,
+  signIn,
+  type WatchedPage,
+} from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
 import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';

@@ -138,7 +138,14 @@ export function TagsPanel({
             (t.immutable ? (
               // Why not, in words: a tag immutability rule of the project protects it.
               <Tooltip label="Immutable: a rule in the project's Policy tab protects this tag from deletion" withArrow multiline maw={260}>
-                <ActionIcon variant="subtle" color="red" aria-label={`Delete tag ${t.name} (not possible: the tag is immutable)`} data-disabled aria-disabled onClick={(e) => e.preventDefault()}>
+                <ActionIcon
+                  variant="subtle"
+                  color="red"
+                  aria-label={`Delete tag ${t.name} (not possible: the tag is immutable)`}
+                  data-disabled
+                  aria-disabled
+                  onClick={(e) => e.preventDefault()}
+                >
                   <IconTrash size={16} aria-hidden />
                 </ActionIcon>
               </Tooltip>

@@ -60,7 +60,13 @@ function draftOf(rule: ImmutableRule | null): Draft {
   };
 }
 
-function RuleDialog({ projectId, rule, opened, onClose, onSaved }: {
+function RuleDialog({
+  projectId,
+  rule,
+  opened,
+  onClose,
+  onSaved,
+}: {
   projectId: number;
   rule: ImmutableRule | null;
   opened: boolean;
@@ -109,8 +115,8 @@ function RuleDialog({ projectId, rule, opened, onClose, onSaved }: {
       onSubmit={submit}
     >
       <Text size="sm" c="dimmed">
-        Tags this rule matches cannot be pushed again with different content or deleted. Patterns: * within a name part, ** across
-        slashes, {'{a,b}'} for either.
+        Tags this rule matches cannot be pushed again with different content or deleted. Patterns: * within a name part, ** across slashes,{' '}
+        {'{a,b}'} for either.
       </Text>
       <Group grow align="flex-start" wrap="wrap">
         <Select
@@ -211,14 +217,23 @@ export function ImmutabilitySection({ project, can }: TabProps) {
         <Group gap={4} wrap="nowrap">
           {mayUpdate && (
             <Tooltip label="Edit" withArrow>
-              <ActionIcon variant="subtle" aria-label={`Edit rule for tags ${r.tag_selectors[0]?.pattern}`} onClick={() => setEditing({ rule: r })}>
+              <ActionIcon
+                variant="subtle"
+                aria-label={`Edit rule for tags ${r.tag_selectors[0]?.pattern}`}
+                onClick={() => setEditing({ rule: r })}
+              >
                 <IconPencil size={16} aria-hidden />
               </ActionIcon>
             </Tooltip>
           )}
           {mayDelete && (
             <Tooltip label="Delete" withArrow>
-              <ActionIcon variant="subtle" color="red" aria-label={`Delete rule for tags ${r.tag_selectors[0]?.pattern}`} onClick={() => setDeleting(r)}>
+              <ActionIcon
+                variant="subtle"
+                color="red"
+                aria-label={`Delete rule for tags ${r.tag_selectors[0]?.pattern}`}
+                onClick={() => setDeleting(r)}
+              >
                 <IconTrash size={16} aria-hidden />
               </ActionIcon>
             </Tooltip>
