@@ -116,6 +116,8 @@ export interface RepositoryBlobsTable {
   repository_id: number;
   digest: string;
   created_at: string;
+  /** (006) Set when the artifacts that referenced the blob were deleted: still served, no longer counted for the quota. */
+  released_at: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ArtifactsTable {

@@ -64,9 +64,9 @@ function slotKeyBase(projectId: number): bigint {
 /**
  * A project's storage usage, kept exact inside the transactions that change what it holds.
  *
- * What a project holds: the distinct digests linked to its repositories (`repository_blobs`)
- * or that are the manifests of its artifacts; a digest counts once per project however
- * many repositories hold it. `project_blobs` lists them with their sizes, and the usage
+ * What a project holds: the distinct digests linked to its repositories (`repository_blobs`,
+ * but not links an artifact deletion released) or that are the manifests of its artifacts; a
+ * digest counts once per project however many repositories hold it. `project_blobs` lists them with their sizes, and the usage
  * is the sum of the project's `quota_usage` rows. Every transaction that creates or
  * removes a link or an artifact calls `linked` or `unlinked` after doing so, inside the
  * same transaction (docs/ARCHITECTURE.md, "Quotas", gives the argument for concurrency).
@@ -108,12 +108,69 @@ export class QuotaUsage {
     if (projectId === undefined) return;
     const sizes = new Map(holdings.map((h) => [h.digest, Number(h.size)]));
     const now = nowIso();
+    await this.unrelease(tx, repositoryId, [...sizes.keys()]);
     let added = 0;
     for (const batch of batches([...sizes.keys()].sort())) added += await this.hold(tx, projectId, batch, sizes, now);
     if (added === 0) return;
     const admitted = await this.admit(tx, projectId, added);
     await this.addUsage(tx, projectId, added, now);
     if (admitted !== null) await this.warnIfReached(tx, projectId, admitted.used + added, admitted.hard, actor);
+  }
+
+  /**
+   * The repository's links to `digests` that an artifact deletion released (see
+   * `releaseUnreferenced`), with their sizes: a manifest naming them passes them to `linked`,
+   * which takes them back, so that they count again.
+   */
+  async released(tx: Tx, repositoryId: number, digests: string[]): Promise<Holding[]> {
+    const out: Holding[] = [];
+    for (const batch of batches([...new Set(digests)])) {
+      const rows = await tx
+        .selectFrom('repository_blobs as rb')
+        .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+        .select(['rb.digest', 'b.size'])
+        .where('rb.repository_id', '=', repositoryId)
+        .where('rb.digest', 'in', batch)
+        .where('rb.released_at', 'is not', null)
+        .execute();
+      out.push(...rows.map((r) => ({ digest: r.digest, size: Number(r.size) })));
+    }
+    return out;
+  }
+
+  /**
+   * After deleting artifacts: releases the repository's links to those of `digests` that no
+   * remaining artifact of the repository references. A released link still serves the blob
+   * (Distribution keeps it until GC, and DELETE of it answers 202) but no longer holds it for
+   * the project. Returns the digests released; the caller passes them to `unlinked`. The
+   * caller holds the blobs' exclusive locks, so a push naming one commits before or after.
+   */
+  async releaseUnreferenced(tx: Tx, repositoryId: number, digests: string[]): Promise<string[]> {
+    const released: string[] = [];
+    const now = nowIso();
+    for (const batch of batches([...new Set(digests)].sort())) {
+      const rows = await tx
+        .updateTable('repository_blobs')
+        .set({ released_at: now })
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', batch)
+        .where('released_at', 'is', null)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('artifact_blobs as ab')
+                .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
+                .select('ab.digest')
+                .where('a.repository_id', '=', repositoryId)
+                .whereRef('ab.digest', '=', 'repository_blobs.digest'),
+            ),
+          ),
+        )
+        .returning('digest')
+        .execute();
+      released.push(...rows.map((r) => r.digest));
+    }
+    return released;
   }
 
   /** After deleting links or artifacts of a repository that still exists: the digests it no longer holds. */
@@ -165,7 +222,7 @@ export class QuotaUsage {
             from repository_blobs rb
             join repositories r on r.id = rb.repository_id
             join blobs b on b.digest = rb.digest
-           where r.project_id = ${projectId}
+           where r.project_id = ${projectId} and rb.released_at is null
           union all
           select a.digest, length(a.manifest)
             from artifacts a
@@ -289,6 +346,19 @@ export class QuotaUsage {
     return row && { hard: Number(row.storage_limit), used: Number(row.used ?? 0) };
   }
 
+  /** A link released by a deletion and linked again (pushed, mounted, copied, named by a manifest) counts again. */
+  private async unrelease(tx: Tx, repositoryId: number, digests: string[]): Promise<void> {
+    for (const batch of batches(digests)) {
+      await tx
+        .updateTable('repository_blobs')
+        .set({ released_at: null })
+        .where('repository_id', '=', repositoryId)
+        .where('digest', 'in', batch)
+        .where('released_at', 'is not', null)
+        .execute();
+    }
+  }
+
   /**
    * Inserts the project's rows for these digests (sorted); returns the bytes of those it did
    * not hold yet. On PostgreSQL a digest already held is locked FOR KEY SHARE, which waits
@@ -346,6 +416,7 @@ export class QuotaUsage {
       .select('rb.digest')
       .where('r.project_id', '=', projectId)
       .where('rb.digest', 'in', names)
+      .where('rb.released_at', 'is', null)
       .union((eb) =>
         eb
           .selectFrom('artifacts as a')

@@ -150,7 +150,9 @@ export class RegistryStore {
       this.locks.run('shared', [digest], async (tx) => {
         const held = await tx.selectFrom('repository_blobs').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
         if (!held) return false;
-        if (await this.linkOrTouch(tx, repositoryId, digest, now)) await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
+        await this.linkOrTouch(tx, repositoryId, digest, now);
+        // Also when the link was there: a link released by a deletion counts again.
+        await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
         return true;
       });
     return this.quota.refusable(this.db, link, who);
@@ -370,8 +372,10 @@ export class RegistryStore {
         if (inserted) {
           artifactId = Number(inserted.id);
           await this.insertLinks(tx, artifactId, m);
-          // The manifest is new in the repository: its bytes count once the project holds it.
-          await this.quota.linked(tx, m.repositoryId, [{ digest: m.digest, size: m.bytes.byteLength }], who);
+          // The manifest is new in the repository: its bytes count once the project holds it, and so
+          // do blobs it names whose links a deletion had released.
+          const reclaimed = await this.quota.released(tx, m.repositoryId, m.blobDigests);
+          await this.quota.linked(tx, m.repositoryId, [{ digest: m.digest, size: m.bytes.byteLength }, ...reclaimed], who);
         } else {
           artifactId = await existingId();
           if (artifactId === undefined) throw new Error(`artifact ${m.digest} vanished while being pushed`);
@@ -527,10 +531,11 @@ export class RegistryStore {
   /**
    * Deletes an artifact with its tags and its accessories (signatures, SBOMs, and theirs),
    * in one transaction; with them, the repository's links to the blobs they referenced that
-   * no remaining artifact of the repository references (so the project's usage drops, as in
-   * Harbor). Removing a link takes the blob's exclusive lock (db/blob-locks.ts): a manifest
-   * push naming the blob either commits first, and the link stays, or finds it gone.
-   * Blobs uploaded but referenced by no artifact keep their links for GC to judge.
+   * no remaining artifact of the repository references are released (quotas/usage.ts): still
+   * served, as Distribution does until GC, but no longer counted, so the project's usage drops.
+   * Releasing takes the blobs' exclusive locks (db/blob-locks.ts): a manifest push naming one
+   * either commits first, and the link stays held, or comes after and takes it back. Blobs
+   * uploaded but referenced by no artifact keep their links, counted, for GC to judge.
    */
   async deleteArtifact(artifactId: number, audit: AuditEntry, options: { onlyIfUntagged?: boolean } = {}): Promise<void> {
     const root = await this.db.selectFrom('artifacts').select(['repository_id', 'digest']).where('id', '=', artifactId).executeTakeFirst();
@@ -572,14 +577,14 @@ export class RegistryStore {
         await tx.deleteFrom('artifacts').where('id', 'in', batch).execute();
       }
       // Only links whose blob this transaction holds locked: an accessory pushed since the
-      // locks were chosen leaves its blobs' links for GC.
+      // locks were chosen leaves its blobs' links held, for GC.
       const locked = new Set(lockable);
-      const unlinked = await this.unlinkUnreferenced(
+      const released = await this.quota.releaseUnreferenced(
         tx,
         repositoryId,
         referenced.filter((d) => locked.has(d)),
       );
-      await this.quota.unlinked(tx, repositoryId, [...digests, ...unlinked]);
+      await this.quota.unlinked(tx, repositoryId, [...digests, ...released]);
     });
   }
 
@@ -614,33 +619,6 @@ export class RegistryStore {
       for (const r of rows) out.add(r.digest);
     }
     return [...out].sort();
-  }
-
-  /** Removes the repository's links to those of `digests` no artifact of the repository references; returns them. */
-  private async unlinkUnreferenced(tx: Transaction<Database>, repositoryId: number, digests: string[]): Promise<string[]> {
-    const removed: string[] = [];
-    for (let i = 0; i < digests.length; i += 500) {
-      const batch = digests.slice(i, i + 500);
-      const rows = await tx
-        .deleteFrom('repository_blobs')
-        .where('repository_id', '=', repositoryId)
-        .where('digest', 'in', batch)
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('artifact_blobs as ab')
-                .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
-                .select('ab.digest')
-                .where('a.repository_id', '=', repositoryId)
-                .whereRef('ab.digest', '=', 'repository_blobs.digest'),
-            ),
-          ),
-        )
-        .returning('digest')
-        .execute();
-      removed.push(...rows.map((r) => r.digest));
-    }
-    return removed;
   }
 
   /**
@@ -792,7 +770,9 @@ export class RegistryStore {
             .values({ digest, size, created_at: now })
             .onConflict((oc) => oc.column('digest').doNothing())
             .execute();
-          if (await this.linkOrTouch(tx, repositoryId, digest, now)) await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
+          await this.linkOrTouch(tx, repositoryId, digest, now);
+          // Also when the link was there: a link released by a deletion counts again.
+          await this.quota.linked(tx, repositoryId, [{ digest, size }], who);
           await tx.deleteFrom('uploads').where('id', '=', id).execute();
         },
         { before: publish },

@@ -231,20 +231,22 @@ describe('projects API: update, summary, delete', () => {
     assert.deepEqual(Object.keys(anonymous.body), ['repo_count']);
   });
 
-  test("the summary's storage used counts each blob its repositories hold once", async () => {
+  test("the summary's storage used counts each blob and manifest the project holds once", async () => {
     await createProject(server, { project_name: 'usage' });
     const usedOf = async () => (await api(server, 'GET', '/projects/usage/summary', { auth: admin })).body.quota.used.storage;
     assert.equal(await usedOf(), 0);
     const first = await pushImage(server.url, 'usage/one', 'v1', { headers: server.admin, layer: 'a shared layer' });
-    assert.equal(await usedOf(), first.config.size + first.layer.size);
-    // The same config and layer in a second repository: stored once, counted once.
+    // Blobs and the manifest's own bytes (quotas count manifests, as Harbor does).
+    const firstBytes = first.config.size + first.layer.size + first.size;
+    assert.equal(await usedOf(), firstBytes);
+    // The same config, layer and manifest in a second repository: stored once, counted once.
     await pushImage(server.url, 'usage/two', 'v1', { headers: server.admin, layer: 'a shared layer' });
-    assert.equal(await usedOf(), first.config.size + first.layer.size);
+    assert.equal(await usedOf(), firstBytes);
     const other = await pushImage(server.url, 'usage/two', 'v2', { headers: server.admin, layer: 'a layer of its own, longer' });
-    assert.equal(await usedOf(), first.config.size + first.layer.size + other.layer.size);
+    assert.equal(await usedOf(), firstBytes + other.layer.size + other.size);
     // Another project's blobs are not this one's.
     await pushImage(server.url, 'alpha/elsewhere', 'v1', { headers: server.admin, layer: 'somewhere else entirely' });
-    assert.equal(await usedOf(), first.config.size + first.layer.size + other.layer.size);
+    assert.equal(await usedOf(), firstBytes + other.layer.size + other.size);
   });
 
   test('a project holding a repository cannot be deleted (412) and stays; once empty it can', async () => {

@@ -60,7 +60,11 @@ describe('quota usage under concurrent transactions (postgres)', { skip }, () =>
   /** Inserts the blob row and the repository's link, then tells the quota, as the registry does. */
   async function link(tx: Tx, repositoryId: number, d: string, size: number): Promise<void> {
     const now = new Date().toISOString();
-    await tx.insertInto('blobs').values({ digest: d, size, created_at: now }).onConflict((oc) => oc.column('digest').doNothing()).execute();
+    await tx
+      .insertInto('blobs')
+      .values({ digest: d, size, created_at: now })
+      .onConflict((oc) => oc.column('digest').doNothing())
+      .execute();
     await tx.insertInto('repository_blobs').values({ repository_id: repositoryId, digest: d, created_at: now }).execute();
     await quota.linked(tx, repositoryId, [{ digest: d, size }]);
   }
@@ -173,13 +177,17 @@ describe('quota usage under concurrent transactions (postgres)', { skip }, () =>
             const d = digest(++next);
             const now = new Date().toISOString();
             await tx.insertInto('blobs').values({ digest: d, size: 1000, created_at: now }).execute();
-            await tx.insertInto('repository_blobs').values({ repository_id: repositories[i % 2], digest: d, created_at: now }).execute();
+            await tx
+              .insertInto('repository_blobs')
+              .values({ repository_id: repositories[i % 2], digest: d, created_at: now })
+              .execute();
             await q.linked(tx, repositories[i % 2], [{ digest: d, size: 1000 }]);
           }),
         ),
       );
       const refused = outcomes.filter((o) => o.status === 'rejected');
-      for (const r of refused) assert.ok((r as PromiseRejectedResult).reason instanceof QuotaExceeded, String((r as PromiseRejectedResult).reason));
+      for (const r of refused)
+        assert.ok((r as PromiseRejectedResult).reason instanceof QuotaExceeded, String((r as PromiseRejectedResult).reason));
       assert.equal(outcomes.length - refused.length, 128);
       assert.equal(await q.used(db(), projectId), 128_000);
       assert.equal(await q.recount(db(), projectId), 128_000);

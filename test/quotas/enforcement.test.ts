@@ -6,19 +6,7 @@ import { formatBytes } from '../../src/quotas/format.js';
 import { api } from '../helpers/api.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { assertOciError } from '../helpers/v2.js';
-import {
-  bytes,
-  count,
-  createProject,
-  digestOf,
-  image,
-  independentRecount,
-  pushImage,
-  setLimit,
-  types,
-  usedOf,
-  V2,
-} from './fixtures.js';
+import { bytes, count, createProject, digestOf, image, independentRecount, pushImage, setLimit, types, usedOf, V2 } from './fixtures.js';
 
 let server: TestServer;
 let v2: V2;
@@ -114,7 +102,10 @@ describe('a manifest PUT past the limit', () => {
     const before = await snapshot(projectId);
     const res = await v2.putManifest('mancap/app', 'v1', img.manifest, types.manifest);
     const error = assertOciError(res, 403, 'DENIED');
-    assert.equal(error.message, refused(`${img.manifest.length} B`, formatBytes(blobsSize), formatBytes(blobsSize + img.manifest.length - 1)));
+    assert.equal(
+      error.message,
+      refused(`${img.manifest.length} B`, formatBytes(blobsSize), formatBytes(blobsSize + img.manifest.length - 1)),
+    );
     assert.deepEqual(await snapshot(projectId), before);
     assert.equal((await v2.call('GET', '/v2/mancap/app/manifests/v1')).status, 404);
     assert.equal((await v2.call('HEAD', `/v2/mancap/app/manifests/${img.digest}`)).status, 404);
@@ -181,7 +172,12 @@ describe('what the project already holds needs no quota', () => {
       headers: { 'content-type': 'application/octet-stream' },
       body: data,
     });
-    assertOciError(res, 403, 'DENIED', /^adding 10 B of storage resource, which when updated to current usage of .* will exceed the configured upper limit of 1 B\.$/);
+    assertOciError(
+      res,
+      403,
+      'DENIED',
+      /^adding 10 B of storage resource, which when updated to current usage of .* will exceed the configured upper limit of 1 B\.$/,
+    );
     const pulled = await v2.call('GET', '/v2/held/one/manifests/v1', { headers: { accept: types.manifest } });
     assert.equal(pulled.status, 200, 'data stays pullable');
     assert.equal(await usedOf(server, projectId), used);
@@ -206,6 +202,50 @@ describe('what the project already holds needs no quota', () => {
     assert.equal(res.body.errors[0].code, 'FORBIDDEN');
     assert.match(res.body.errors[0].message, /will exceed the configured upper limit of 100 B\.$/);
     assert.deepEqual(await snapshot(full), before);
+  });
+});
+
+describe('deleting frees at once', () => {
+  test("an artifact's delete releases its blobs: usage drops, the blobs stay served until GC, a push that names them counts them again", async () => {
+    const projectId = await createProject(server, 'freed', -1);
+    const shared = bytes(4000);
+    const own = bytes(6000);
+    const kept = image([shared]);
+    const gone = image([shared, own]);
+    await pushImage(v2, 'freed/app', 'kept', kept);
+    await pushImage(v2, 'freed/app', 'gone', gone);
+    const full = await usedOf(server, projectId);
+    const del = await v2.call('DELETE', `/v2/freed/app/manifests/${gone.digest}`);
+    assert.equal(del.status, 202, del.text);
+    // The layer only `gone` used, its config and its manifest leave the usage; the shared layer stays.
+    const after = full - own.length - gone.config.length - gone.manifest.length;
+    assert.equal(await usedOf(server, projectId), after);
+    assert.equal(await independentRecount(server, projectId), after);
+    // As in Distribution, the repository still serves the blob until GC.
+    assert.equal((await v2.call('HEAD', `/v2/freed/app/blobs/${digestOf(own)}`)).status, 200);
+    // A client that finds the blobs there pushes only the manifest: they count again.
+    const again = await v2.putManifest('freed/app', 'again', gone.manifest, types.manifest);
+    assert.equal(again.status, 201, again.text);
+    assert.equal(await usedOf(server, projectId), full);
+    assert.equal(await independentRecount(server, projectId), full);
+    // Deleting again, then the blob itself: 202 (the link was there), and gone for good.
+    assert.equal((await v2.call('DELETE', `/v2/freed/app/manifests/${gone.digest}`)).status, 202);
+    const blob = await v2.call('DELETE', `/v2/freed/app/blobs/${digestOf(own)}`);
+    assert.equal(blob.status, 202, blob.text);
+    assert.equal((await v2.call('HEAD', `/v2/freed/app/blobs/${digestOf(own)}`)).status, 404);
+    assert.equal(await usedOf(server, projectId), after);
+  });
+
+  test('a released blob pushed again into a full project is refused like any new bytes', async () => {
+    const img = image([bytes(5000)]);
+    const projectId = await createProject(server, 'refreed', -1);
+    await pushImage(v2, 'refreed/app', 'v1', img);
+    assert.equal((await v2.call('DELETE', `/v2/refreed/app/manifests/${img.digest}`)).status, 202);
+    await setLimit(server, projectId, 1000);
+    const res = await v2.putManifest('refreed/app', 'v1', img.manifest, types.manifest);
+    assertOciError(res, 403, 'DENIED', /will exceed the configured upper limit of 1000 B\.$/);
+    assert.equal(await usedOf(server, projectId), 0);
+    assert.equal(await independentRecount(server, projectId), 0);
   });
 });
 

@@ -41,8 +41,8 @@ export async function usedOf(server: TestServer, projectId: number): Promise<num
 
 /**
  * The usage recomputed in the test, straight from the base tables (not through the quota
- * code): the distinct digests linked to the project's repositories, with blob sizes, and the
- * manifests of its artifacts, with their byte lengths.
+ * code): the distinct digests linked to the project's repositories (links not released by a
+ * deletion), with blob sizes, and the manifests of its artifacts, with their byte lengths.
  */
 export async function independentRecount(server: TestServer, projectId: number): Promise<number> {
   const db = server.berth.database.db;
@@ -52,6 +52,8 @@ export async function independentRecount(server: TestServer, projectId: number):
     .innerJoin('blobs as b', 'b.digest', 'rb.digest')
     .select(['rb.digest', 'b.size'])
     .where('r.project_id', '=', projectId)
+    // A link released by an artifact deletion is served until GC but not held.
+    .where('rb.released_at', 'is', null)
     .execute();
   const manifests = await db
     .selectFrom('artifacts as a')

@@ -7,6 +7,12 @@ import type { DialectHelpers } from '../dialect.js';
  * queue behind one row), and per-project quota state. Existing data is counted here.
  */
 export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
+  // A link whose artifacts were all deleted is *released*: the repository still serves the blob
+  // (and DELETE of it answers 202, as in Distribution) until GC removes the link, but the
+  // project no longer holds it for its quota. A push, mount or copy that links it again, or a
+  // manifest that names it, takes it back (quotas/usage.ts).
+  await db.schema.alterTable('repository_blobs').addColumn('released_at', d.string(32)).execute();
+
   // One row per digest a project holds: linked to one of its repositories, or the manifest
   // of one of its artifacts (size: the manifest's bytes).
   await db.schema
@@ -52,6 +58,7 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
         from repository_blobs rb
         join repositories r on r.id = rb.repository_id
         join blobs b on b.digest = rb.digest
+       where rb.released_at is null
       union all
       select r.project_id, a.digest, length(a.manifest)
         from artifacts a
