@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
 import { createBerth, createLogger } from './app.js';
 import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
 import { migrate, openDatabase } from './db/index.js';
@@ -104,6 +105,49 @@ program
     );
     process.exit(code);
   });
+
+program
+  .command('gc')
+  .description(
+    'run one garbage collection (the GARBAGE_COLLECTION job, recorded in the history) and print what it freed; ' +
+      'exit 0 when it succeeded, 2 on a bad option or configuration, 3 when it could not run to the end',
+  )
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--dry-run', 'report what would be freed; change nothing')
+  .option('--delete-untagged', 'delete untagged artifacts first (not accessories, not an index’s children)')
+  .option('--remove-empty-repositories', 'delete repositories left with no artifact')
+  .option('-w, --workers <n>', 'sweeps at once, 1 to 10 (default 1)')
+  .option('--json', 'print the run as JSON')
+  .action(
+    async (
+      options: CommonOptions & { dryRun?: boolean; deleteUntagged?: boolean; removeEmptyRepositories?: boolean; workers?: string; json?: boolean },
+    ) => {
+      const workers = options.workers === undefined ? undefined : Number(options.workers);
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 10)) {
+        console.error(`berth gc: --workers must be an integer from 1 to 10, not "${options.workers}"`);
+        process.exit(2);
+      }
+      const { runGcCommand } = await import('./gc/cli.js');
+      const config = configFrom(options);
+      // Warnings and errors only, on stderr: stdout is the report.
+      const berth = await createBerth(config, pino({ level: 'warn' }, pino.destination(2)));
+      let code: number;
+      try {
+        code = await runGcCommand(
+          berth,
+          { ...options, workers },
+          {
+            out: (text) => process.stdout.write(`${text}\n`),
+            err: (text) => process.stderr.write(`${text}\n`),
+          },
+        );
+      } finally {
+        await berth.close();
+      }
+      process.exit(code);
+    },
+  );
 
 program
   .command('version')

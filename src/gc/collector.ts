@@ -24,6 +24,8 @@ export interface GcResults {
   purged_manifests: number;
   /** Repository links removed: blobs uploaded or mounted that no artifact of the repository uses. */
   purged_links: number;
+  /** Stored objects with no row (an upload whose transaction failed after publishing), removed; in freed_space too. */
+  purged_orphans: number;
   /** Empty repositories removed. */
   removed_repositories: number;
   /** Blobs marked as garbage that were in use again by the time the sweep locked them. */
@@ -44,6 +46,7 @@ export function emptyResults(): GcResults {
     purged_blobs: 0,
     purged_manifests: 0,
     purged_links: 0,
+    purged_orphans: 0,
     removed_repositories: 0,
     kept_blobs: 0,
     failed_blobs: 0,
@@ -207,6 +210,11 @@ export async function collect(
   await checkpoint();
 
   // 4. Sweep.
+  const deleteObjects = async (swept: BlobRow[]) => {
+    const digests = swept.map((s) => s.digest);
+    if (deps.blobs.deleteMany) await deps.blobs.deleteMany(digests);
+    else for (const d of digests) await deps.blobs.delete(d);
+  };
   if (params.dry_run) {
     results.purged_blobs = candidates.length;
     results.freed_space = candidateBytes;
@@ -214,11 +222,6 @@ export async function collect(
   } else {
     const batches: BlobRow[][] = [];
     for (let i = 0; i < candidates.length; i += sweepBatch) batches.push(candidates.slice(i, i + sweepBatch));
-    const deleteObjects = async (swept: BlobRow[]) => {
-      const digests = swept.map((s) => s.digest);
-      if (deps.blobs.deleteMany) await deps.blobs.deleteMany(digests);
-      else for (const d of digests) await deps.blobs.delete(d);
-    };
     await timed(() =>
       parallel(batches, params.workers, ctx.signal, async (batch) => {
         try {
@@ -239,10 +242,45 @@ export async function collect(
     await checkpoint();
   }
 
+  // 4b. Objects no row describes, older than the window: listed from the store, the only
+  // time GC reads it (a bucket is listed a thousand keys a request).
+  const orphanBatch: BlobRow[] = [];
+  let orphanBytes = 0;
+  const flushOrphans = async () => {
+    const listed = orphanBatch.splice(0);
+    const rows = await deps.store.withRows(listed.map((o) => o.digest));
+    const orphans = listed.filter((o) => !rows.has(o.digest));
+    if (orphans.length === 0) return;
+    if (params.dry_run) {
+      results.purged_orphans += orphans.length;
+      orphanBytes += orphans.reduce((sum, o) => sum + o.size, 0);
+      return;
+    }
+    try {
+      const swept = await timed(() => deps.store.sweepOrphans(orphans, deleteObjects));
+      results.purged_orphans += swept.length;
+      orphanBytes += swept.reduce((sum, o) => sum + o.size, 0);
+    } catch (err) {
+      await ctx.log(`deleting ${orphans.length} object(s) without a row failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
+    }
+  };
+  for await (const object of deps.blobs.list()) {
+    if (ctx.signal.aborted) break;
+    if (object.modified.toISOString() >= cutoff) continue;
+    orphanBatch.push({ digest: object.digest, size: object.size });
+    if (orphanBatch.length >= 500) await flushOrphans();
+  }
+  await flushOrphans();
+  results.freed_space += orphanBytes;
+  if (results.purged_orphans > 0 || params.dry_run) {
+    await ctx.log(`${params.dry_run ? 'dry run: would delete' : 'deleted'} ${results.purged_orphans} stored object(s) without a row, ${orphanBytes} bytes`);
+  }
+  await checkpoint();
+
   // 5. Empty repositories.
   if (params.remove_empty_repositories) {
     for (let after = 0; ; ) {
-      const empty = await deps.store.emptyRepositories(cutoff, after);
+      const empty = await deps.store.emptyRepositories(cutoff, after, undefined, params.dry_run);
       if (empty.length === 0) break;
       after = empty[empty.length - 1].id;
       if (params.dry_run) {

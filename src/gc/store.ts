@@ -311,13 +311,47 @@ export class GcStore {
     );
   }
 
+  /** Which of the digests have a row in `blobs`. */
+  async withRows(digests: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db.selectFrom('blobs').select('digest').where('digest', 'in', digests.slice(i, i + 500)).execute();
+      for (const r of rows) found.add(r.digest);
+    }
+    return found;
+  }
+
+  /**
+   * Deletes stored objects that have no row (published by an upload whose transaction then
+   * failed), under their exclusive locks: an upload publishing one of them holds the shared
+   * lock until its row is in, so a digest still without a row here is no one's. Returns the
+   * deleted.
+   */
+  async sweepOrphans(batch: BlobRow[], deleteObjects: (orphans: BlobRow[]) => Promise<void>): Promise<BlobRow[]> {
+    if (batch.length === 0) return [];
+    const digests = batch.map((b) => b.digest);
+    return this.locks.run(
+      'exclusive',
+      digests,
+      async (tx) => {
+        const rows = new Set((await tx.selectFrom('blobs').select('digest').where('digest', 'in', digests).execute()).map((r) => r.digest));
+        return batch.filter((b) => !rows.has(b.digest));
+      },
+      { after: async (orphans) => (orphans.length > 0 ? deleteObjects(orphans) : undefined) },
+    );
+  }
+
   // Repositories.
 
-  /** Repositories with no artifact, no link and no upload in progress, created before `cutoff`, in id order. */
-  async emptyRepositories(cutoff: string, afterId: number, limit = page): Promise<EmptyRepository[]> {
+  /**
+   * Repositories with no artifact, no link and no upload in progress, created before
+   * `cutoff`, in id order. `dryRun`: links made before `cutoff` do not count (a real run
+   * removes them first, since no artifact of the repository can name them).
+   */
+  async emptyRepositories(cutoff: string, afterId: number, limit = page, dryRun = false): Promise<EmptyRepository[]> {
     const rows = await this.db
       .selectFrom('repositories as r')
-      .where((eb) => isEmpty(eb, cutoff))
+      .where((eb) => isEmpty(eb, cutoff, dryRun))
       .select(['r.id', 'r.name', 'r.project_id'])
       .where('r.id', '>', afterId)
       .orderBy('r.id')
@@ -480,12 +514,17 @@ export class GcStore {
   }
 }
 
-/** A repository (aliased `r`) created before `cutoff` with no artifact, no link and no upload in progress. */
-function isEmpty(eb: ExpressionBuilder<Database & { r: RepositoriesTable }, 'r'>, cutoff: string) {
+/**
+ * A repository (aliased `r`) created before `cutoff` with no artifact, no link (made since
+ * `cutoff`, with `oldLinksGone`) and no upload in progress.
+ */
+function isEmpty(eb: ExpressionBuilder<Database & { r: RepositoriesTable }, 'r'>, cutoff: string, oldLinksGone = false) {
+  let links = eb.selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.repository_id', '=', 'r.id');
+  if (oldLinksGone) links = links.where('rb.created_at', '>=', cutoff);
   return eb.and([
     eb('r.created_at', '<', cutoff),
     eb.not(eb.exists(eb.selectFrom('artifacts as a').select('a.id').whereRef('a.repository_id', '=', 'r.id'))),
-    eb.not(eb.exists(eb.selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.repository_id', '=', 'r.id'))),
+    eb.not(eb.exists(links)),
     eb.not(eb.exists(eb.selectFrom('uploads as u').select('u.id').whereRef('u.repository_id', '=', 'r.id'))),
   ]);
 }

@@ -126,6 +126,7 @@ test('a manual run: 201 with its Location, Harbor’s GCHistory in the list and 
       'purged_blobs',
       'purged_links',
       'purged_manifests',
+      'purged_orphans',
       'remove_empty_repositories',
       'removed_repositories',
       'sweep_ms',

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe } from 'node:test';
 import { api } from '../helpers/api.js';
 import { createDatabaseOn, probePostgres, testDialect } from '../helpers/database.js';
@@ -17,10 +17,22 @@ const postgresUnavailable = await probePostgres(postgresServer);
 /** Where a test server keeps blob objects, seen from outside Berth. */
 export interface ObjectView {
   exists(digest: string): Promise<boolean>;
+  /** Writes an object straight into the store, as a publish whose transaction then failed leaves one. */
+  put(data: Buffer): Promise<string>;
 }
 
 export function filesystemObjects(server: TestServer): ObjectView {
+  const file = (digest: string) => {
+    const hex = digest.slice('sha256:'.length);
+    return path.join(server.dataDir, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex);
+  };
   return {
+    async put(data) {
+      const digest = digestOf(data);
+      await mkdir(path.dirname(file(digest)), { recursive: true });
+      await writeFile(file(digest), data);
+      return digest;
+    },
     async exists(digest) {
       const hex = digest.slice('sha256:'.length);
       return stat(path.join(server.dataDir, 'storage', 'blobs', 'sha256', hex.slice(0, 2), hex)).then(
@@ -33,6 +45,12 @@ export function filesystemObjects(server: TestServer): ObjectView {
 
 export function bucketObjects(s3: TestS3, bucket: string, prefix = ''): ObjectView {
   return {
+    async put(data) {
+      const digest = digestOf(data);
+      const hex = digest.slice('sha256:'.length);
+      await s3.client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}blobs/sha256/${hex.slice(0, 2)}/${hex}`, Body: data }));
+      return digest;
+    },
     async exists(digest) {
       const hex = digest.slice('sha256:'.length);
       try {
