@@ -4,10 +4,11 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
-//                                 quota pushes into a project with a limit and one without;
+//                                 quota pushes into a project with a limit and one without,
+//                                 gc collects a store of small blobs half garbage, then pushes with and without GC running;
 //                                 the five are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
@@ -29,6 +30,7 @@ import { Client, pool } from './http.js';
 import { load, loadTool, type LoadResult } from './load.js';
 import { measureQuota, type QuotaResult } from './quota.js';
 import { measureRetention, type RetentionResult } from './retention.js';
+import { measureGc, type GcResult } from './gc.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -63,10 +65,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -153,7 +155,9 @@ function log(message: string): void {
 
 // Hard deadline: whatever happens, stop the registries and s3rver, drop the database, remove the temp dirs, exit.
 // The portal phase, bounded by phaseSeconds per Berth, adds that bound to it.
-const deadlineSeconds = P.totalSeconds + (runs('portal') ? backends.length * P.phaseSeconds : 0);
+// The gc phase seeds a store of 100,000 blobs per Berth first: it adds four bounds per Berth.
+const deadlineSeconds =
+  P.totalSeconds + (runs('portal') ? backends.length * P.phaseSeconds : 0) + (runs('gc') ? backends.length * 4 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1145,6 +1149,46 @@ async function phaseRetention(): Promise<void> {
   }
 }
 
+/** GC phase: one collection of a store half garbage, then pushes with and without GC running, per Berth. */
+const gcRows: Array<{ backend: BackendId; result: GcResult }> = [];
+const gcSettings = quick
+  ? { blobs: 10_000, blobsPerArtifact: 100, images: 100, clients: 16, rounds: 2, garbagePerRound: 2000, layerBytes: 32 * 1024 }
+  : { blobs: 100_000, blobsPerArtifact: 100, images: 300, clients: 16, rounds: 3, garbagePerRound: 20_000, layerBytes: 32 * 1024 };
+
+async function phaseGc(): Promise<void> {
+  const g = gcSettings;
+  log(`13. garbage collection (Berth only): ${g.blobs} blobs, half garbage; then ${g.images} image pushes by ${g.clients} clients with and without GC running`);
+  for (const t of berths) {
+    const backend =
+      t.backend === 'pg-s3' && pgS3 ? { kind: 'pg-s3' as const, env: pgS3.env } : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
+    // Seeding 100,000 rows and objects takes most of the phase: it gets four phase bounds.
+    const result = await measureGc(t.client, backend, g, Date.now() + 4 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
+    gcRows.push({ backend: t.backend!, result });
+  }
+}
+
+function gcTable(): string {
+  return markdown(
+    ['Berth', 'blobs', 'garbage swept', 'MiB freed', 'mark s', 'sweep s', 'run s', 'pushes/s without GC (median)', 'pushes/s with GC (median)', 'with / without', 'goal'],
+    gcRows.map(({ backend, result: r }) => {
+      const ratio = median(r.withGc) / median(r.withoutGc);
+      return [
+        backendTitle[backend],
+        String(r.blobs),
+        String(r.purgedBlobs),
+        fmt(r.freedBytes / MiB),
+        r.markSeconds.toFixed(2),
+        r.sweepSeconds.toFixed(2),
+        r.runSeconds.toFixed(2),
+        `${fmt(median(r.withoutGc))} (${r.withoutGc.map((v) => fmt(v)).join(', ')})`,
+        `${fmt(median(r.withGc))} (${r.withGc.map((v) => fmt(v)).join(', ')}; ${r.runsDuringPushes} GC runs)`,
+        ratio.toFixed(2),
+        `≥ 0.80 ${ratio >= 0.8 ? 'met' : 'NOT met'}`,
+      ];
+    }),
+  );
+}
+
 function retentionTable(): string {
   return markdown(
     ['Berth', 'artifacts', 'repositories', 'dry run s', 'real run s', 'removed', 'removed/s'],
@@ -1453,6 +1497,7 @@ async function main(): Promise<void> {
     if (runs('scrub')) await phase('scrub', phaseScrub);
     if (runs('quota')) await phase('quota', phaseQuota);
     if (runs('retention')) await phase('retention', phaseRetention);
+    if (runs('gc')) await phase('gc', phaseGc);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1496,6 +1541,14 @@ async function main(): Promise<void> {
       `\nTag retention — Berth only: one policy (latestPushedK) over one project; a dry run, then a real run removing all but ` +
         `the newest of each repository through the artifact service's delete (audit, events, quota), one RETENTION_TASK per ` +
         `repository on the job queue; seconds from the execution's start to its end:\n\n${retentionTable()}\n`,
+    );
+  if (gcRows.length)
+    process.stdout.write(
+      `\nGarbage collection — Berth only (docker-registry collects offline, read-only): a store of ${gcSettings.blobs} small blobs ` +
+        `(rows and objects seeded straight into the database and blob store, a day old), half named by tagged artifacts and linked, ` +
+        `half garbage (no link, no artifact); one run, 4 workers, mark and sweep as the run reports them. Then ${gcSettings.images} ` +
+        `image pushes (config, 32 KiB layer, manifest) by ${gcSettings.clients} clients, without GC and while GC runs back to back ` +
+        `(its first run sweeping ${gcSettings.garbagePerRound} fresh garbage blobs), alternating which goes first:\n\n${gcTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(

@@ -223,6 +223,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const scrub = createScrub({ db: database.db, blobs, queue: jobQueue, scheduler, workers: config.scrub.workers });
   runner.register(scrub.jobType, scrub.service.handle);
+  const inFlight = { count: 0 };
   const gc = createGc({
     db: database.db,
     dialect: database.dialect,
@@ -232,6 +233,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     registry,
     onUnlinked: (tx, repositoryId, digests) => quotaUsage.unlinked(tx, repositoryId, digests),
     timeWindowHours: config.gc.time_window_hours,
+    busy: () => inFlight.count > 0,
   });
   runner.register(gc.jobType, gc.handle);
   const retention = createRetention({
@@ -245,6 +247,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
 
   const http = await buildHttpServer({
     logger,
+    inFlight,
     accessLog: config.log.access,
     timeouts: {
       headersMs: config.server.headers_timeout_seconds * 1000,

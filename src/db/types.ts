@@ -427,6 +427,7 @@ export interface GcRunsTable {
   status: string;
   /** 1 while the run collects (unique: one at a time), else null. */
   active: number | null;
+  store_listed_at: string | null;
   created_at: string;
   updated_at: string;
 }

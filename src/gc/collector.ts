@@ -12,6 +12,12 @@ export interface GcParameters {
   workers: number;
   /** Delete repositories left with no artifact (Berth's addition). */
   remove_empty_repositories: boolean;
+  /**
+   * List the blob store for objects without a row (Berth's addition). Without it a run lists
+   * the store when no run has for a day: such objects are rare (a publish whose transaction
+   * failed), and listing a bucket is the one cost of a run that grows with the whole store.
+   */
+  scan_orphans: boolean;
 }
 
 /** What a run did (or, in a dry run, would do). Harbor's three first, then Berth's. */
@@ -26,6 +32,8 @@ export interface GcResults {
   purged_links: number;
   /** Stored objects with no row (an upload whose transaction failed after publishing), removed; in freed_space too. */
   purged_orphans: number;
+  /** Whether this run listed the blob store for them. */
+  store_listed: boolean;
   /** Empty repositories removed. */
   removed_repositories: number;
   /** Blobs marked as garbage that were in use again by the time the sweep locked them. */
@@ -47,6 +55,7 @@ export function emptyResults(): GcResults {
     purged_manifests: 0,
     purged_links: 0,
     purged_orphans: 0,
+    store_listed: false,
     removed_repositories: 0,
     kept_blobs: 0,
     failed_blobs: 0,
@@ -63,6 +72,14 @@ export interface CollectorDeps {
   deleteUntagged(artifact: UntaggedArtifact, operator: string): Promise<boolean>;
   /** Quota usage: called in the transaction that removed a repository's links. */
   onUnlinked: OnUnlinked;
+  /** Whether this run lists the blob store for objects without a row (decided by the service). */
+  listStore?: boolean;
+  /**
+   * Yielding to requests: after each database step taken while `busy()`, the run waits
+   * `factor` times as long as the step took, so it takes at most 1/(factor+1) of the time
+   * requests need. For SQLite, whose queries run on the thread that answers requests.
+   */
+  pace?: { busy(): boolean; factor: number };
 }
 
 export interface CollectContext {
@@ -124,10 +141,17 @@ export async function collect(
   };
   await ctx.log(
     `parameters: delete_untagged=${params.delete_untagged} dry_run=${params.dry_run} workers=${params.workers} ` +
-      `remove_empty_repositories=${params.remove_empty_repositories} time_window=${options.timeWindowHours}h (before ${cutoff})`,
+      `remove_empty_repositories=${params.remove_empty_repositories} scan_orphans=${params.scan_orphans} ` +
+      `time_window=${options.timeWindowHours}h (before ${cutoff})`,
   );
   const markStarted = Date.now();
   let sweepMs = 0;
+  const paced = async <T>(work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const value = await work();
+    if (deps.pace?.busy()) await new Promise((resolve) => setTimeout(resolve, (performance.now() - started) * deps.pace!.factor));
+    return value;
+  };
   const timed = async <T>(work: () => Promise<T>): Promise<T> => {
     const started = Date.now();
     try {
@@ -146,13 +170,13 @@ export async function collect(
       await ctx.log(`dry run: ${simulated.artifactIds.size} untagged artifact(s) (with their accessories) would be deleted`);
     } else {
       for (let after = 0; ; ) {
-        const untagged = await deps.store.untaggedArtifacts(cutoff, after);
+        const untagged = await paced(() => deps.store.untaggedArtifacts(cutoff, after));
         if (untagged.length === 0) break;
         after = untagged[untagged.length - 1].id;
         await timed(() =>
           parallel(untagged, params.workers, ctx.signal, async (artifact) => {
             try {
-              if (await deps.deleteUntagged(artifact, options.operator)) {
+              if (await paced(() => deps.deleteUntagged(artifact, options.operator))) {
                 results.purged_manifests += 1;
                 await ctx.log(`deleted untagged artifact ${artifact.repository}@${artifact.digest}`);
               } else {
@@ -175,12 +199,12 @@ export async function collect(
   // 2. Links no artifact of their repository uses.
   if (!params.dry_run) {
     for (let after: LinkRow | null = null; ; ) {
-      const links = await deps.store.unusedLinks(cutoff, after);
+      const links = await paced(() => deps.store.unusedLinks(cutoff, after));
       if (links.length === 0) break;
       after = links[links.length - 1];
       for (let i = 0; i < links.length; i += linkBatch) {
         try {
-          results.purged_links += await timed(() => deps.store.removeLinks(links.slice(i, i + linkBatch), cutoff, deps.onUnlinked));
+          results.purged_links += await timed(() => paced(() => deps.store.removeLinks(links.slice(i, i + linkBatch), cutoff, deps.onUnlinked)));
         } catch (err) {
           // Their blobs stay marked as in use; the next run tries again.
           await ctx.log(`removing ${Math.min(linkBatch, links.length - i)} link(s) failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
@@ -194,7 +218,7 @@ export async function collect(
   // 3. Mark.
   const candidates: BlobRow[] = [];
   for (let after: string | null = null; ; ) {
-    const page: BlobRow[] = params.dry_run ? await deps.store.collectableBlobs(cutoff, after) : await deps.store.unusedBlobs(cutoff, after);
+    const page: BlobRow[] = await paced(() => (params.dry_run ? deps.store.collectableBlobs(cutoff, after) : deps.store.unusedBlobs(cutoff, after)));
     if (page.length === 0) break;
     candidates.push(...page);
     after = page[page.length - 1].digest;
@@ -225,7 +249,7 @@ export async function collect(
     await timed(() =>
       parallel(batches, params.workers, ctx.signal, async (batch) => {
         try {
-          const swept = await deps.store.sweep(batch, cutoff, deleteObjects);
+          const swept = await paced(() => deps.store.sweep(batch, cutoff, deleteObjects));
           results.purged_blobs += swept.length;
           results.freed_space += swept.reduce((sum, s) => sum + s.size, 0);
           results.kept_blobs += batch.length - swept.length;
@@ -248,7 +272,7 @@ export async function collect(
   let orphanBytes = 0;
   const flushOrphans = async () => {
     const listed = orphanBatch.splice(0);
-    const rows = await deps.store.withRows(listed.map((o) => o.digest));
+    const rows = await paced(() => deps.store.withRows(listed.map((o) => o.digest)));
     const orphans = listed.filter((o) => !rows.has(o.digest));
     if (orphans.length === 0) return;
     if (params.dry_run) {
@@ -257,22 +281,25 @@ export async function collect(
       return;
     }
     try {
-      const swept = await timed(() => deps.store.sweepOrphans(orphans, deleteObjects));
+      const swept = await timed(() => paced(() => deps.store.sweepOrphans(orphans, deleteObjects)));
       results.purged_orphans += swept.length;
       orphanBytes += swept.reduce((sum, o) => sum + o.size, 0);
     } catch (err) {
       await ctx.log(`deleting ${orphans.length} object(s) without a row failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
     }
   };
-  for await (const object of deps.blobs.list()) {
-    if (ctx.signal.aborted) break;
-    if (object.modified.toISOString() >= cutoff) continue;
-    orphanBatch.push({ digest: object.digest, size: object.size });
-    if (orphanBatch.length >= 500) await flushOrphans();
+  if (deps.listStore) {
+    for await (const object of deps.blobs.list()) {
+      if (ctx.signal.aborted) break;
+      if (object.modified.toISOString() >= cutoff) continue;
+      orphanBatch.push({ digest: object.digest, size: object.size });
+      if (orphanBatch.length >= 500) await flushOrphans();
+    }
+    await flushOrphans();
+    results.store_listed = !ctx.signal.aborted;
   }
-  await flushOrphans();
   results.freed_space += orphanBytes;
-  if (results.purged_orphans > 0 || params.dry_run) {
+  if (deps.listStore) {
     await ctx.log(`${params.dry_run ? 'dry run: would delete' : 'deleted'} ${results.purged_orphans} stored object(s) without a row, ${orphanBytes} bytes`);
   }
   await checkpoint();
@@ -280,7 +307,7 @@ export async function collect(
   // 5. Empty repositories.
   if (params.remove_empty_repositories) {
     for (let after = 0; ; ) {
-      const empty = await deps.store.emptyRepositories(cutoff, after, undefined, params.dry_run);
+      const empty = await paced(() => deps.store.emptyRepositories(cutoff, after, undefined, params.dry_run));
       if (empty.length === 0) break;
       after = empty[empty.length - 1].id;
       if (params.dry_run) {
@@ -289,7 +316,7 @@ export async function collect(
       }
       for (const repo of empty) {
         if (ctx.signal.aborted) break;
-        if (await timed(() => deps.store.removeEmptyRepository(repo, cutoff, options.operator))) {
+        if (await timed(() => paced(() => deps.store.removeEmptyRepository(repo, cutoff, options.operator)))) {
           results.removed_repositories += 1;
           await ctx.log(`removed empty repository ${repo.name}`);
         }

@@ -17,6 +17,9 @@ const scheduleTypes = ['Hourly', 'Daily', 'Weekly', 'Custom', 'Schedule'];
 
 export const maxWorkers = 10;
 
+/** A run lists the blob store for objects without a row when no run has for this long (or when asked). */
+const storeListingIntervalMs = 24 * 3600_000;
+
 /** What the job carries. */
 export interface GcJobPayload {
   trigger: GcTrigger;
@@ -100,6 +103,7 @@ export class GcService {
       dry_run: flag('dry_run'),
       workers,
       remove_empty_repositories: flag('remove_empty_repositories'),
+      scan_orphans: flag('scan_orphans'),
     };
   }
 
@@ -135,6 +139,8 @@ export class GcService {
       throw new Error(`garbage collection ${holder} is running; at most one runs at a time`);
     }
     let results = emptyResults();
+    const lastListing = await this.store.lastStoreListing();
+    const listStore = parameters.scan_orphans || lastListing === null || Date.parse(lastListing) < Date.now() - storeListingIntervalMs;
     const onAbort = () => {
       const reason = ctx.signal.reason instanceof Error ? ctx.signal.reason.message : 'stopped';
       void ctx.log(`stop received (${reason}): ending after the batches in progress`).catch(() => undefined);
@@ -142,7 +148,7 @@ export class GcService {
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
       results = await collect(
-        { ...this.collector, store: this.store },
+        { ...this.collector, store: this.store, listStore },
         parameters,
         { timeWindowHours: this.options.timeWindowHours, operator },
         {
@@ -154,6 +160,7 @@ export class GcService {
           },
         },
       );
+      if (results.store_listed && !parameters.dry_run) await this.store.storeListed(ctx.id, nowIso());
       await this.store.finish(ctx.id, 'Success', results, nowIso());
       await ctx.log(`results: ${JSON.stringify(results)}`);
       return results;

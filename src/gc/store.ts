@@ -399,6 +399,7 @@ export class GcStore {
         results: null,
         status: run.status,
         active: null,
+        store_listed_at: null,
         created_at: run.now,
         updated_at: run.now,
       })
@@ -445,6 +446,19 @@ export class GcStore {
       .set({ active: null, status, results: JSON.stringify(results), updated_at: now })
       .where('job_id', '=', jobId)
       .execute();
+  }
+
+  /** When a run last listed the blob store, if one ever did. */
+  async lastStoreListing(): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('gc_runs')
+      .select((eb) => eb.fn.max('store_listed_at').as('at'))
+      .executeTakeFirst();
+    return (row?.at as string | null | undefined) ?? null;
+  }
+
+  async storeListed(jobId: number, now: string): Promise<void> {
+    await this.db.updateTable('gc_runs').set({ store_listed_at: now }).where('job_id', '=', jobId).execute();
   }
 
   /** The job of a run that is pending or running, if any. */

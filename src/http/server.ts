@@ -49,6 +49,8 @@ import { registerSecurityHeaders } from './security-headers.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
+  /** Counts the requests being answered (background work such as GC yields to them on SQLite). */
+  inFlight?: { count: number };
   accessLog: boolean;
   externalUrl: string | undefined;
   registryAccess: RegistryAccess;
@@ -98,8 +100,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   app.setErrorHandler(errorHandler(deps.externalUrl));
   registerIdleTimeout(app, deps.timeouts.idleMs);
-  app.addHook('onRequest', (req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     noteRequestProtocol(req.raw);
+    const inFlight = deps.inFlight;
+    if (inFlight) {
+      inFlight.count += 1;
+      reply.raw.once('close', () => (inFlight.count -= 1));
+    }
     done();
   });
   // Every answer, success or error, leaves its connection ready for the next request.

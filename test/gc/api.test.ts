@@ -64,6 +64,7 @@ test('bad bodies and parameters are 400 with a message saying what is wrong, and
     [manual({ dry_run: 'yes' }), /parameters\.dry_run must be true or false/],
     [manual({ delete_untagged: 1 }), /parameters\.delete_untagged must be true or false/],
     [manual({ remove_empty_repositories: 'true' }), /parameters\.remove_empty_repositories/],
+    [manual({ scan_orphans: 'yes' }), /parameters\.scan_orphans/],
     [manual({ workers: 0 }), /workers must be a whole number from 1 to 10/],
     [manual({ workers: 11 }), /workers/],
     [manual({ workers: 1.5 }), /workers/],
@@ -129,6 +130,8 @@ test('a manual run: 201 with its Location, Harbor’s GCHistory in the list and 
       'purged_orphans',
       'remove_empty_repositories',
       'removed_repositories',
+      'scan_orphans',
+      'store_listed',
       'sweep_ms',
       'time_window',
       'workers',
@@ -208,6 +211,7 @@ test('the schedule: set with a cron, read back in Harbor’s shape, changed, and
     dry_run: false,
     workers: 3,
     remove_empty_repositories: false,
+    scan_orphans: false,
     time_window: 2,
   });
   const daily = await api(server, 'PUT', '/system/gc/schedule', { auth: admin, body: { schedule: { type: 'Daily', cron: '0 0 0 * * *' } } });

@@ -21,6 +21,8 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
     .addColumn('status', d.string(16), (c) => c.notNull())
     // 1 while the run collects, else NULL: the unique index lets one run at a time hold it.
     .addColumn('active', 'integer', (c) => c.unique())
+    // When the run listed the blob store for objects without a row (at most daily, unless asked).
+    .addColumn('store_listed_at', d.string(32))
     .addColumn('created_at', d.string(32), (c) => c.notNull())
     .addColumn('updated_at', d.string(32), (c) => c.notNull())
     .execute();

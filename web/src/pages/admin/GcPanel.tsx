@@ -48,6 +48,8 @@ interface GcParameters {
   purged_blobs?: number;
   purged_manifests?: number;
   purged_links?: number;
+  purged_orphans?: number;
+  store_listed?: boolean;
   removed_repositories?: number;
   kept_blobs?: number;
   failed_blobs?: number;
@@ -284,6 +286,7 @@ function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }
     [p.dry_run ? 'Blobs to sweep' : 'Blobs swept', p.purged_blobs ?? 0],
     [p.dry_run ? 'Untagged artifacts to delete' : 'Untagged artifacts deleted', p.purged_manifests ?? 0],
     ['Unused links removed', p.purged_links ?? 0],
+    [p.dry_run ? 'Objects without a row to delete' : 'Objects without a row deleted', p.store_listed ? (p.purged_orphans ?? 0) : 'not listed'],
     [p.dry_run ? 'Empty repositories to remove' : 'Empty repositories removed', p.removed_repositories ?? 0],
     ['Blobs in use again', p.kept_blobs ?? 0],
     ['Blobs that failed', p.failed_blobs ?? 0],
