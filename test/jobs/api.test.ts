@@ -160,9 +160,10 @@ test("/schedules lists the schedules a page at a time, in Harbor's shape", async
   const res = await api(server, 'GET', '/schedules', { auth: admin });
   assert.equal(res.status, 200);
   shapeOf(res.body, 'ScheduleTask');
-  // Berth's own: the stale-upload purge; and the two above.
-  assert.equal(res.headers.get('x-total-count'), '3');
+  // Berth's own at start (the stale-upload purge and the login-counter and session purge), and the two above.
+  assert.equal(res.headers.get('x-total-count'), '4');
   assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'upload.purge_stale'));
+  assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'auth.purge_stale'));
   const hourly = res.body.find((s: { cron: string }) => s.cron === '0 0 * * * *');
   assert.equal(hourly.vendor_type, 'API_SCHEDULED');
   assert.equal(hourly.vendor_id, 7);

@@ -159,9 +159,9 @@ eachDatabase('job queue and runner', (db) => {
     assert.equal(job!.status, 'stopped');
     assert.equal(job!.attempts, 1);
     assert.equal((reason as { kind: string }).kind, 'stopped');
-    const log = await messages(queue, id);
+    // The runner logs how the job ended just after recording it: wait for that line.
+    const log = await waitFor(() => messages(queue, id), (lines) => lines.includes('[INFO] stopped: aborted by request'), 'the stop in the log');
     assert.ok(log.includes('[INFO] stop requested'), log.join('\n'));
-    assert.ok(log.includes('[INFO] stopped: aborted by request'), log.join('\n'));
   });
 
   test('a stop asked on another instance reaches the running handler at its next heartbeat', async () => {
