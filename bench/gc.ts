@@ -4,6 +4,7 @@
 // The store is seeded straight into the Berth's database and blob store (rows in batches,
 // objects written in parallel): pushing 100,000 blobs over HTTP would take longer than the
 // collection being measured.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -266,6 +267,9 @@ export async function measureGc(
     const measure = async (withGc: boolean) => {
       batch += 1;
       if (withGc) await seed(store, repositoryId, `round-${stamp}-${batch}`, s.garbagePerRound, false, 2000);
+      // The seeding's writes reach the disk before either kind of measurement starts: otherwise
+      // their write-back slows the pushes' flushes, and the seeding (not GC) would be measured.
+      spawnSync('sync');
       let pushing = true;
       let runs = 0;
       const loop = withGc

@@ -223,7 +223,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const scrub = createScrub({ db: database.db, blobs, queue: jobQueue, scheduler, workers: config.scrub.workers });
   runner.register(scrub.jobType, scrub.service.handle);
-  const inFlight = { count: 0 };
+  // Registry requests being answered, and when one last began or ended: GC yields to them.
+  const inFlight = { count: 0, lastAt: 0 };
   const gc = createGc({
     db: database.db,
     dialect: database.dialect,
@@ -233,7 +234,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     registry,
     onUnlinked: (tx, repositoryId, digests) => quotaUsage.unlinked(tx, repositoryId, digests),
     timeWindowHours: config.gc.time_window_hours,
-    busy: () => inFlight.count > 0,
+    busy: () => inFlight.count > 0 || Date.now() - inFlight.lastAt < 250,
   });
   runner.register(gc.jobType, gc.handle);
   const retention = createRetention({

@@ -75,9 +75,11 @@ export interface CollectorDeps {
   /** Whether this run lists the blob store for objects without a row (decided by the service). */
   listStore?: boolean;
   /**
-   * Yielding to requests: after each database step taken while `busy()`, the run waits
-   * `factor` times as long as the step took, so it takes at most 1/(factor+1) of the time
-   * requests need. For SQLite, whose queries run on the thread that answers requests.
+   * Yielding to pushes and pulls: while `busy()`, the run's steps (a query, a batch swept)
+   * go one at a time, each followed by a pause `factor` times as long as it took, so the run
+   * works at most 1/(factor+1) of the time: on SQLite its queries share the thread that
+   * answers requests, on PostgreSQL and S3 the database's and the store's CPU. Idle, it runs
+   * at full speed.
    */
   pace?: { busy(): boolean; factor: number };
 }
@@ -97,7 +99,7 @@ export class GcStopped extends Error {
   }
 }
 
-const sweepBatch = 100;
+const sweepBatch = 250;
 const linkBatch = 200;
 
 /** Runs `work` on every item, `workers` at a time, in order of hand-out. */
@@ -146,11 +148,26 @@ export async function collect(
   );
   const markStarted = Date.now();
   let sweepMs = 0;
+  let turn: Promise<void> = Promise.resolve();
   const paced = async <T>(work: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const value = await work();
-    if (deps.pace?.busy()) await new Promise((resolve) => setTimeout(resolve, (performance.now() - started) * deps.pace!.factor));
-    return value;
+    const pace = deps.pace;
+    if (!pace) return work();
+    // Lets the requests that arrived during the last step (a SQLite query blocks the thread) be seen first.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!pace.busy()) return work();
+    // One step at a time while requests are served, whatever the number of workers.
+    const previous = turn;
+    let done!: () => void;
+    turn = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    try {
+      const started = performance.now();
+      const value = await work();
+      if (pace.busy()) await new Promise((resolve) => setTimeout(resolve, (performance.now() - started) * pace.factor));
+      return value;
+    } finally {
+      done();
+    }
   };
   const timed = async <T>(work: () => Promise<T>): Promise<T> => {
     const started = Date.now();

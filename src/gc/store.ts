@@ -134,14 +134,17 @@ export class GcStore {
       .selectFrom('repository_blobs as rb')
       .select(['rb.repository_id', 'rb.digest'])
       .where('rb.created_at', '<', cutoff)
+      // From the blob's few artifact_blobs rows to their artifacts, never the other way: a join
+      // SQLite may start from the repository's artifacts (thousands, for every link).
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
             selectFrom('artifact_blobs as ab')
-              .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
               .select('ab.digest')
               .whereRef('ab.digest', '=', 'rb.digest')
-              .whereRef('a.repository_id', '=', 'rb.repository_id'),
+              .where(({ exists: inner, selectFrom: from }) =>
+                inner(from('artifacts as a').select('a.id').whereRef('a.id', '=', 'ab.artifact_id').whereRef('a.repository_id', '=', 'rb.repository_id')),
+              ),
           ),
         ),
       );
@@ -181,10 +184,11 @@ export class GcStore {
               not(
                 exists(
                   selectFrom('artifact_blobs as ab')
-                    .innerJoin('artifacts as a', 'a.id', 'ab.artifact_id')
                     .select('ab.digest')
-                    .where('a.repository_id', '=', repositoryId)
-                    .whereRef('ab.digest', '=', 'repository_blobs.digest'),
+                    .whereRef('ab.digest', '=', 'repository_blobs.digest')
+                    .where(({ exists: inner, selectFrom: from }) =>
+                      inner(from('artifacts as a').select('a.id').whereRef('a.id', '=', 'ab.artifact_id').where('a.repository_id', '=', repositoryId)),
+                    ),
                 ),
               ),
             )

@@ -49,8 +49,8 @@ import { registerSecurityHeaders } from './security-headers.js';
 
 export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   logger: Logger;
-  /** Counts the requests being answered (background work such as GC yields to them on SQLite). */
-  inFlight?: { count: number };
+  /** Counts the /v2 requests being answered, and when one last began or ended (background work such as GC yields to them). */
+  inFlight?: { count: number; lastAt: number };
   accessLog: boolean;
   externalUrl: string | undefined;
   registryAccess: RegistryAccess;
@@ -103,9 +103,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addHook('onRequest', (req, reply, done) => {
     noteRequestProtocol(req.raw);
     const inFlight = deps.inFlight;
-    if (inFlight) {
+    if (inFlight && req.url.startsWith('/v2')) {
       inFlight.count += 1;
-      reply.raw.once('close', () => (inFlight.count -= 1));
+      inFlight.lastAt = Date.now();
+      reply.raw.once('close', () => {
+        inFlight.count -= 1;
+        inFlight.lastAt = Date.now();
+      });
     }
     done();
   });

@@ -93,8 +93,8 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   async deleteMany(digests: string[]): Promise<void> {
-    // A few unlinks at a time: each is a round trip through libuv's thread pool.
-    for (let i = 0; i < digests.length; i += 16) await Promise.all(digests.slice(i, i + 16).map((d) => this.delete(d)));
+    // Two unlinks at a time: each takes one of libuv's four threads, which uploads need too.
+    for (let i = 0; i < digests.length; i += 2) await Promise.all(digests.slice(i, i + 2).map((d) => this.delete(d)));
   }
 
   async *list(): AsyncIterable<BlobInfo> {

@@ -58,7 +58,8 @@ eachBackend(
   (backend) => {
     test('a running GC stops when asked: it ends Stopped with what it removed so far, the rest stays for the next run', async () => {
       const { server } = backend();
-      const digests = await garbage(server, "library/gc-stop", 150);
+      // Two sweep batches (250 each): the first waits on the lock below.
+      const digests = await garbage(server, 'library/gc-stop', 300);
       // The first sweep batch (the lowest digests) waits on this lock: the run is mid-sweep.
       const hold = holdShared(server, digests[0]);
       await hold.held;
