@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { api } from '../helpers/api.js';
 import { types } from '../helpers/oci.js';
 import { V2, digestOf } from '../helpers/v2.js';
-import { assertPullable, blobRows, eachBackend, linkCount, pushImage, runGc, type PushedImage } from './helpers.js';
+import { assertPullable, assertQuotaExact, blobRows, eachBackend, linkCount, pushImage, runGc, type PushedImage } from './helpers.js';
 
 // GC frees exactly what deleted artifacts held, on both backends, with the time window at
 // 0 so that everything unreferenced is collectable at once.
@@ -58,6 +58,7 @@ eachBackend('garbage collection frees what deleted artifacts held', { 'gc.time_w
     for (const keep of [...b.blobs, ...c.blobs]) assert.ok(await objects.exists(keep.digest), `${keep.digest} is still stored`);
     await assertPullable(server, b);
     await assertPullable(server, c);
+    await assertQuotaExact(server);
     // A second run finds nothing.
     const again = await runGc(server, {});
     assert.equal(again.parameters.purged_blobs, 0);
@@ -75,6 +76,7 @@ eachBackend('garbage collection frees what deleted artifacts held', { 'gc.time_w
     for (const g of unshared) assert.equal(await objects.exists(g.digest), false);
     assert.ok(await objects.exists(digestOf(shared)), 'the layer gc-one still uses stays');
     await assertPullable(server, b);
+    await assertQuotaExact(server);
   });
 
   test('delete_untagged removes untagged artifacts, but not accessories nor an index’s children, and frees their blobs', async () => {
@@ -122,6 +124,7 @@ eachBackend('garbage collection frees what deleted artifacts held', { 'gc.time_w
     await assertPullable(server, child);
     const sig = await v2.call('GET', `/v2/${repo}/manifests/${digestOf(accessory)}`, { headers: { accept: types.manifest } });
     assert.equal(sig.status, 200, 'the accessory stays with its tagged subject');
+    await assertQuotaExact(server);
     assert.ok(await objects.exists(digestOf(sigLayer)));
     const audit = await api(server, 'GET', `/audit-logs?q=${encodeURIComponent(`resource=${repo}@${untagged.digest}`)}`, {
       auth: server.admin.authorization,

@@ -10,6 +10,7 @@ import { types } from '../helpers/oci.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { V2, digestOf } from '../helpers/v2.js';
+import { QuotaUsage } from '../../src/quotas/usage.js';
 import { postgresServer, waitFor } from '../jobs/databases.js';
 
 const postgresUnavailable = await probePostgres(postgresServer);
@@ -224,4 +225,14 @@ export function eachBackend(
     });
     body(() => backend!);
   });
+}
+
+/** Every project's stored quota usage equals a full recount (GC's link removals report to the quota hook). */
+export async function assertQuotaExact(server: TestServer): Promise<void> {
+  const { db, dialect } = server.berth.database;
+  const usage = new QuotaUsage(dialect, { warningPercent: 85 });
+  for (const project of await db.selectFrom('projects').select(['id', 'name']).execute()) {
+    const id = Number(project.id);
+    assert.equal(await usage.used(db, id), await usage.recount(db, id), `the usage of project ${project.name} is exact`);
+  }
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { types } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
 import { V2, digestOf } from '../helpers/v2.js';
-import { assertPullable, blobRows, eachBackend, startGc, waitForRun } from './helpers.js';
+import { assertPullable, assertQuotaExact, blobRows, eachBackend, startGc, waitForRun } from './helpers.js';
 
 // GC in a loop with the time window at 0 (no safety from time at all) while several clients
 // push images that share layers (skipping layers a HEAD says are there, mounting others from
@@ -166,5 +166,6 @@ eachBackend('GC under concurrent pushes and deletes', { 'gc.time_window_hours': 
     assert.deepEqual([...stored].filter((d) => !used.has(d)), [], 'no garbage left after the last run');
     assert.deepEqual([...used].filter((d) => !stored.has(d)), [], 'every blob a live image uses has its row');
     for (const d of used) assert.ok(await objects.exists(d), `${d} is stored`);
+    await assertQuotaExact(server);
   });
 });
