@@ -63,6 +63,9 @@ describe('portal session', { skip }, () => {
     const { page } = watched;
     try {
       await signIn(page, 'admin', adminPassword);
+      // The page's own requests finish first, so the click below is the next request (under
+      // load a late one would otherwise be the first to find the session gone).
+      await page.waitForLoadState('networkidle');
       await page.context().clearCookies();
       watched.expectFailure({ path: '/api/v2.0/labels', status: 401 });
       await page.getByRole('link', { name: 'Labels' }).click();
