@@ -28,9 +28,7 @@ export interface GcSettings {
 }
 
 /** Where the Berth under measurement keeps its metadata and blobs. */
-export type GcBackend =
-  | { kind: 'embedded'; dataDir: string }
-  | { kind: 'pg-s3'; env: Record<string, string> };
+export type GcBackend = { kind: 'embedded'; dataDir: string } | { kind: 'pg-s3'; env: Record<string, string> };
 
 export interface GcResult {
   blobs: number;
@@ -179,7 +177,8 @@ async function startGc(client: Client, workers: number): Promise<number> {
 async function waitGc(client: Client, id: number, deadline: number): Promise<Run> {
   for (;;) {
     const body = JSON.parse((await client.expect([200], 'GET', `/api/v2.0/system/gc/${id}`)).body.toString('utf8'));
-    if (!['Pending', 'Running'].includes(body.job_status)) return { id, status: body.job_status, parameters: JSON.parse(body.job_parameters) };
+    if (!['Pending', 'Running'].includes(body.job_status))
+      return { id, status: body.job_status, parameters: JSON.parse(body.job_parameters) };
     if (Date.now() > deadline) throw new Error(`GC ${id} did not end within the phase deadline`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -244,7 +243,8 @@ export async function measureGc(
       `GC ${run.id}: marked and swept ${p.purged_blobs} blobs (${(p.freed_space / MiB).toFixed(1)} MiB) in ${runSeconds.toFixed(2)} s: ` +
         `mark ${(p.mark_ms / 1000).toFixed(2)} s, sweep ${(p.sweep_ms / 1000).toFixed(2)} s`,
     );
-    if (p.purged_blobs < garbage) throw new Error(`GC ${run.id} swept ${p.purged_blobs} blobs, fewer than the ${garbage} seeded as garbage`);
+    if (p.purged_blobs < garbage)
+      throw new Error(`GC ${run.id} swept ${p.purged_blobs} blobs, fewer than the ${garbage} seeded as garbage`);
 
     const result: GcResult = {
       blobs: s.blobs,
@@ -282,7 +282,9 @@ export async function measureGc(
           })()
         : Promise.resolve();
       const started = performance.now();
-      const { done, timedOut } = await pool(s.images, s.clients, deadline, (i) => pushImage(client, `${repo}-push`, `b${batch}-${i}`, base));
+      const { done, timedOut } = await pool(s.images, s.clients, deadline, (i) =>
+        pushImage(client, `${repo}-push`, `b${batch}-${i}`, base),
+      );
       const seconds = (performance.now() - started) / 1000;
       pushing = false;
       await loop;

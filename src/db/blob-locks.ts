@@ -50,9 +50,10 @@ class PostgresBlobLocks implements BlobLocks {
     const keys = [...new Set(digests.map(lockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
     return this.db.transaction().execute(async (tx) => {
       if (keys.length === 1) {
-        await (mode === 'shared'
-          ? sql`select pg_advisory_xact_lock_shared(cast(${keys[0]} as bigint))`
-          : sql`select pg_advisory_xact_lock(cast(${keys[0]} as bigint))`
+        await (
+          mode === 'shared'
+            ? sql`select pg_advisory_xact_lock_shared(cast(${keys[0]} as bigint))`
+            : sql`select pg_advisory_xact_lock(cast(${keys[0]} as bigint))`
         ).execute(tx);
       } else if (keys.length > 1) {
         // One round trip; the subquery (not flattened: OFFSET 0) hands keys over in order,

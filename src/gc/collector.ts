@@ -186,7 +186,7 @@ export async function collect(
       results.purged_manifests = simulated.artifactIds.size;
       await ctx.log(`dry run: ${simulated.artifactIds.size} untagged artifact(s) (with their accessories) would be deleted`);
     } else {
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const untagged = await paced(() => deps.store.untaggedArtifacts(cutoff, after));
         if (untagged.length === 0) break;
         after = untagged[untagged.length - 1].id;
@@ -202,7 +202,10 @@ export async function collect(
             } catch (err) {
               // A deadlock with a push, say: this artifact waits for the next run.
               results.kept_artifacts += 1;
-              await ctx.log(`deleting untagged artifact ${artifact.repository}@${artifact.digest} failed: ${(err as Error).message}`, 'WARNING');
+              await ctx.log(
+                `deleting untagged artifact ${artifact.repository}@${artifact.digest} failed: ${(err as Error).message}`,
+                'WARNING',
+              );
             }
           }),
         );
@@ -215,16 +218,21 @@ export async function collect(
 
   // 2. Links no artifact of their repository uses.
   if (!params.dry_run) {
-    for (let after: LinkRow | null = null; ; ) {
+    for (let after: LinkRow | null = null; ;) {
       const links = await paced(() => deps.store.unusedLinks(cutoff, after));
       if (links.length === 0) break;
       after = links[links.length - 1];
       for (let i = 0; i < links.length; i += linkBatch) {
         try {
-          results.purged_links += await timed(() => paced(() => deps.store.removeLinks(links.slice(i, i + linkBatch), cutoff, deps.onUnlinked)));
+          results.purged_links += await timed(() =>
+            paced(() => deps.store.removeLinks(links.slice(i, i + linkBatch), cutoff, deps.onUnlinked)),
+          );
         } catch (err) {
           // Their blobs stay marked as in use; the next run tries again.
-          await ctx.log(`removing ${Math.min(linkBatch, links.length - i)} link(s) failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
+          await ctx.log(
+            `removing ${Math.min(linkBatch, links.length - i)} link(s) failed, the next run tries again: ${(err as Error).message}`,
+            'WARNING',
+          );
         }
       }
       await checkpoint();
@@ -234,8 +242,10 @@ export async function collect(
 
   // 3. Mark.
   const candidates: BlobRow[] = [];
-  for (let after: string | null = null; ; ) {
-    const page: BlobRow[] = await paced(() => (params.dry_run ? deps.store.collectableBlobs(cutoff, after) : deps.store.unusedBlobs(cutoff, after)));
+  for (let after: string | null = null; ;) {
+    const page: BlobRow[] = await paced(() =>
+      params.dry_run ? deps.store.collectableBlobs(cutoff, after) : deps.store.unusedBlobs(cutoff, after),
+    );
     if (page.length === 0) break;
     candidates.push(...page);
     after = page[page.length - 1].digest;
@@ -259,7 +269,9 @@ export async function collect(
   if (params.dry_run) {
     results.purged_blobs = candidates.length;
     results.freed_space = candidateBytes;
-    await ctx.log(`dry run: would free ${results.freed_space} bytes (${mib(results.freed_space)}) in ${results.purged_blobs} blob(s); nothing was changed`);
+    await ctx.log(
+      `dry run: would free ${results.freed_space} bytes (${mib(results.freed_space)}) in ${results.purged_blobs} blob(s); nothing was changed`,
+    );
   } else {
     const batches: BlobRow[][] = [];
     for (let i = 0; i < candidates.length; i += sweepBatch) batches.push(candidates.slice(i, i + sweepBatch));
@@ -272,7 +284,10 @@ export async function collect(
           results.kept_blobs += batch.length - swept.length;
         } catch (err) {
           results.failed_blobs += batch.length;
-          await ctx.log(`sweeping ${batch.length} blob(s) from ${batch[0].digest} failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
+          await ctx.log(
+            `sweeping ${batch.length} blob(s) from ${batch[0].digest} failed, the next run tries again: ${(err as Error).message}`,
+            'WARNING',
+          );
         }
       }),
     );
@@ -302,7 +317,10 @@ export async function collect(
       results.purged_orphans += swept.length;
       orphanBytes += swept.reduce((sum, o) => sum + o.size, 0);
     } catch (err) {
-      await ctx.log(`deleting ${orphans.length} object(s) without a row failed, the next run tries again: ${(err as Error).message}`, 'WARNING');
+      await ctx.log(
+        `deleting ${orphans.length} object(s) without a row failed, the next run tries again: ${(err as Error).message}`,
+        'WARNING',
+      );
     }
   };
   if (deps.listStore) {
@@ -317,13 +335,15 @@ export async function collect(
   }
   results.freed_space += orphanBytes;
   if (deps.listStore) {
-    await ctx.log(`${params.dry_run ? 'dry run: would delete' : 'deleted'} ${results.purged_orphans} stored object(s) without a row, ${orphanBytes} bytes`);
+    await ctx.log(
+      `${params.dry_run ? 'dry run: would delete' : 'deleted'} ${results.purged_orphans} stored object(s) without a row, ${orphanBytes} bytes`,
+    );
   }
   await checkpoint();
 
   // 5. Empty repositories.
   if (params.remove_empty_repositories) {
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const empty = await paced(() => deps.store.emptyRepositories(cutoff, after, undefined, params.dry_run));
       if (empty.length === 0) break;
       after = empty[empty.length - 1].id;
@@ -340,7 +360,9 @@ export async function collect(
       }
       await checkpoint();
     }
-    await ctx.log(`${params.dry_run ? 'dry run: would remove' : 'removed'} ${results.removed_repositories} empty repositor${results.removed_repositories === 1 ? 'y' : 'ies'}`);
+    await ctx.log(
+      `${params.dry_run ? 'dry run: would remove' : 'removed'} ${results.removed_repositories} empty repositor${results.removed_repositories === 1 ? 'y' : 'ies'}`,
+    );
   }
   results.sweep_ms = sweepMs;
   await ctx.progress?.(results);
@@ -361,7 +383,7 @@ interface SimulatedDeletion {
  */
 async function simulateUntagged(store: GcStore, cutoff: string): Promise<SimulatedDeletion> {
   const untagged: UntaggedArtifact[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await store.untaggedArtifacts(cutoff, after);
     if (page.length === 0) break;
     untagged.push(...page);
@@ -374,9 +396,7 @@ async function simulateUntagged(store: GcStore, cutoff: string): Promise<Simulat
   const { links, rows } = await store.linksAndRows(named);
   const otherwiseNamed = new Set(names.filter((n) => !artifactIds.has(n.artifactId)).map((n) => n.digest));
   const dropped = new Set(names.filter((n) => artifactIds.has(n.artifactId)).map((n) => `${n.repositoryId} ${n.digest}`));
-  const kept = new Set(
-    links.filter((l) => l.createdAt >= cutoff && !dropped.has(`${l.repositoryId} ${l.digest}`)).map((l) => l.digest),
-  );
+  const kept = new Set(links.filter((l) => l.createdAt >= cutoff && !dropped.has(`${l.repositoryId} ${l.digest}`)).map((l) => l.digest));
   const freedBlobs = rows
     .filter((r) => r.createdAt < cutoff && !otherwiseNamed.has(r.digest) && !kept.has(r.digest))
     .map((r) => ({ digest: r.digest, size: r.size }));

@@ -2,7 +2,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../auth/guard.js';
 import { displayName } from '../auth/identity.js';
 import { idParam, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
-import { addSchemas, createdWithLocation, empty, listQuery, object, ok, operation, page, pathParams, ref, str } from '../http/schema-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  listQuery,
+  object,
+  ok,
+  operation,
+  page,
+  pathParams,
+  ref,
+  str,
+} from '../http/schema-helpers.js';
 import { apiError } from '../lib/errors.js';
 import { parseQuery } from '../lib/query.js';
 import { gcSchemas } from './schemas.js';
@@ -67,12 +79,16 @@ export async function registerGcRoutes(app: FastifyInstance, deps: GcRouteDeps):
       else throw apiError('BAD_REQUEST', `invalid q: unknown key "${term.key}"; allowed: job_status, job_kind`);
     }
     let sort: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean } | undefined;
-    const sortKeys = (q.sort ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const sortKeys = (q.sort ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (sortKeys.length > 1) throw apiError('BAD_REQUEST', 'invalid sort: give one key');
     if (sortKeys.length === 1) {
       const desc = sortKeys[0].startsWith('-');
       const name = desc ? sortKeys[0].slice(1) : sortKeys[0];
-      if (!(name in sortColumns)) throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(sortColumns).join(', ')}`);
+      if (!(name in sortColumns))
+        throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(sortColumns).join(', ')}`);
       sort = { column: sortColumns[name as keyof typeof sortColumns], desc };
     }
     const result = await gc.history({ offset: paging.offset, limit: paging.pageSize, status, kind, sort });

@@ -88,13 +88,17 @@ export class GcService {
     const flag = (key: string): boolean => {
       const value = p[key];
       if (value === undefined || value === null) return false;
-      if (typeof value !== 'boolean') throw apiError('BAD_REQUEST', `parameters.${key} must be true or false, not ${JSON.stringify(value)}`);
+      if (typeof value !== 'boolean')
+        throw apiError('BAD_REQUEST', `parameters.${key} must be true or false, not ${JSON.stringify(value)}`);
       return value;
     };
     let workers = 1;
     if (p.workers !== undefined && p.workers !== null) {
       if (typeof p.workers !== 'number' || !Number.isInteger(p.workers) || p.workers < 1 || p.workers > maxWorkers) {
-        throw apiError('BAD_REQUEST', `parameters.workers must be a whole number from 1 to ${maxWorkers}, not ${JSON.stringify(p.workers)}`);
+        throw apiError(
+          'BAD_REQUEST',
+          `parameters.workers must be a whole number from 1 to ${maxWorkers}, not ${JSON.stringify(p.workers)}`,
+        );
       }
       workers = p.workers;
     }
@@ -230,7 +234,10 @@ export class GcService {
     }
     const { schedule, parameters } = body as { schedule?: unknown; parameters?: unknown };
     if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) {
-      throw apiError('BAD_REQUEST', 'schedule is required: {"type":"Manual"}, {"type":"None"} or {"type":"Daily"|"Hourly"|"Weekly"|"Custom","cron":"…"}');
+      throw apiError(
+        'BAD_REQUEST',
+        'schedule is required: {"type":"Manual"}, {"type":"None"} or {"type":"Daily"|"Hourly"|"Weekly"|"Custom","cron":"…"}',
+      );
     }
     const { type, cron } = schedule as { type?: unknown; cron?: unknown };
     const params = this.parseParameters(parameters);
@@ -240,7 +247,10 @@ export class GcService {
       return {};
     }
     if (typeof type !== 'string' || !scheduleTypes.includes(type)) {
-      throw apiError('BAD_REQUEST', `schedule.type must be one of Manual, None, Hourly, Daily, Weekly, Custom, not ${JSON.stringify(type ?? null)}`);
+      throw apiError(
+        'BAD_REQUEST',
+        `schedule.type must be one of Manual, None, Hourly, Daily, Weekly, Custom, not ${JSON.stringify(type ?? null)}`,
+      );
     }
     if (cron !== undefined && cron !== null && typeof cron !== 'string') throw apiError('BAD_REQUEST', 'schedule.cron must be a string');
     const expression = typeof cron === 'string' ? cron.trim() : '';
@@ -250,7 +260,12 @@ export class GcService {
     } catch (err) {
       throw apiError('BAD_REQUEST', `"${expression}" is not a valid cron expression: ${(err as Error).message}`);
     }
-    const payload: GcJobPayload = { trigger: 'SCHEDULE', operator, parameters: params, schedule_type: type === 'Schedule' ? 'Custom' : type };
+    const payload: GcJobPayload = {
+      trigger: 'SCHEDULE',
+      operator,
+      parameters: params,
+      schedule_type: type === 'Schedule' ? 'Custom' : type,
+    };
     await this.scheduler.define({ name: scheduleName, jobType: gcJobType, cron: expression, payload });
     return {};
   }

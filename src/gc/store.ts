@@ -100,7 +100,7 @@ export class GcStore {
     for (const a of artifacts) byRepository.set(a.repositoryId, [...(byRepository.get(a.repositoryId) ?? []), a.digest]);
     for (const [repositoryId, digests] of byRepository) {
       const seen = new Set<number>();
-      for (let subjects = digests; subjects.length > 0; ) {
+      for (let subjects = digests; subjects.length > 0;) {
         const next: string[] = [];
         for (let i = 0; i < subjects.length; i += 500) {
           const rows = await this.db
@@ -143,7 +143,12 @@ export class GcStore {
               .select('ab.digest')
               .whereRef('ab.digest', '=', 'rb.digest')
               .where(({ exists: inner, selectFrom: from }) =>
-                inner(from('artifacts as a').select('a.id').whereRef('a.id', '=', 'ab.artifact_id').whereRef('a.repository_id', '=', 'rb.repository_id')),
+                inner(
+                  from('artifacts as a')
+                    .select('a.id')
+                    .whereRef('a.id', '=', 'ab.artifact_id')
+                    .whereRef('a.repository_id', '=', 'rb.repository_id'),
+                ),
               ),
           ),
         ),
@@ -187,7 +192,12 @@ export class GcStore {
                     .select('ab.digest')
                     .whereRef('ab.digest', '=', 'repository_blobs.digest')
                     .where(({ exists: inner, selectFrom: from }) =>
-                      inner(from('artifacts as a').select('a.id').whereRef('a.id', '=', 'ab.artifact_id').where('a.repository_id', '=', repositoryId)),
+                      inner(
+                        from('artifacts as a')
+                          .select('a.id')
+                          .whereRef('a.id', '=', 'ab.artifact_id')
+                          .where('a.repository_id', '=', repositoryId),
+                      ),
                     ),
                 ),
               ),
@@ -221,8 +231,12 @@ export class GcStore {
     return ex
       .selectFrom('blobs as b')
       .where('b.created_at', '<', cutoff)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest'))))
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))));
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest'))),
+      )
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))),
+      );
   }
 
   /**
@@ -235,9 +249,18 @@ export class GcStore {
       .select(['b.digest', 'b.size'])
       .where('b.created_at', '<', cutoff)
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('repository_blobs as rb').select('rb.digest').whereRef('rb.digest', '=', 'b.digest').where('rb.created_at', '>=', cutoff))),
+        not(
+          exists(
+            selectFrom('repository_blobs as rb')
+              .select('rb.digest')
+              .whereRef('rb.digest', '=', 'b.digest')
+              .where('rb.created_at', '>=', cutoff),
+          ),
+        ),
       )
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))));
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('artifact_blobs as ab').select('ab.digest').whereRef('ab.digest', '=', 'b.digest'))),
+      );
     if (after !== null) q = q.where('b.digest', '>', after);
     const rows = await q.orderBy('b.digest').limit(limit).execute();
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
@@ -262,7 +285,11 @@ export class GcStore {
   async blobsNamedBy(artifactIds: number[]): Promise<string[]> {
     const out = new Set<string>();
     for (let i = 0; i < artifactIds.length; i += 500) {
-      const rows = await this.db.selectFrom('artifact_blobs').select('digest').where('artifact_id', 'in', artifactIds.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('artifact_blobs')
+        .select('digest')
+        .where('artifact_id', 'in', artifactIds.slice(i, i + 500))
+        .execute();
       for (const r of rows) out.add(r.digest);
     }
     return [...out].sort();
@@ -277,7 +304,11 @@ export class GcStore {
     const rows: Array<BlobRow & { createdAt: string }> = [];
     for (let i = 0; i < digests.length; i += 500) {
       const batch = digests.slice(i, i + 500);
-      for (const r of await this.db.selectFrom('repository_blobs').select(['digest', 'repository_id', 'created_at']).where('digest', 'in', batch).execute()) {
+      for (const r of await this.db
+        .selectFrom('repository_blobs')
+        .select(['digest', 'repository_id', 'created_at'])
+        .where('digest', 'in', batch)
+        .execute()) {
         links.push({ digest: r.digest, repositoryId: Number(r.repository_id), createdAt: r.created_at });
       }
       for (const r of await this.db.selectFrom('blobs').select(['digest', 'size', 'created_at']).where('digest', 'in', batch).execute()) {
@@ -319,7 +350,11 @@ export class GcStore {
   async withRows(digests: string[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < digests.length; i += 500) {
-      const rows = await this.db.selectFrom('blobs').select('digest').where('digest', 'in', digests.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('blobs')
+        .select('digest')
+        .where('digest', 'in', digests.slice(i, i + 500))
+        .execute();
       for (const r of rows) found.add(r.digest);
     }
     return found;
@@ -382,7 +417,13 @@ export class GcStore {
         .executeTakeFirst();
       if (!still) return false;
       await tx.deleteFrom('repositories').where('id', '=', repo.id).execute();
-      await writeAudit(tx, { username: operator, operation: 'delete', resourceType: 'repository', resource: repo.name, projectId: repo.projectId });
+      await writeAudit(tx, {
+        username: operator,
+        operation: 'delete',
+        resourceType: 'repository',
+        resource: repo.name,
+        projectId: repo.projectId,
+      });
       return true;
     });
   }
@@ -508,9 +549,7 @@ export class GcStore {
     if (options.status !== undefined) {
       const status = options.status;
       const jobStatus = status.toLowerCase();
-      q = q.where((eb) =>
-        eb.or([eb('j.status', '=', jobStatus), eb.and([eb('j.status', 'is', null), eb('g.status', '=', status)])]),
-      );
+      q = q.where((eb) => eb.or([eb('j.status', '=', jobStatus), eb.and([eb('j.status', 'is', null), eb('g.status', '=', status)])]));
     }
     const total = await q
       .clearSelect()

@@ -114,29 +114,26 @@ test('a manual run: 201 with its Location, Harbor’s GCHistory in the list and 
   assert.equal(run.body.job_kind, 'MANUAL');
   assert.equal(run.body.schedule.type, 'Manual');
   assert.equal(run.body.deleted, false);
-  assert.deepEqual(
-    Object.keys(run.parameters).sort(),
-    [
-      'delete_untagged',
-      'dry_run',
-      'failed_blobs',
-      'freed_space',
-      'kept_artifacts',
-      'kept_blobs',
-      'mark_ms',
-      'purged_blobs',
-      'purged_links',
-      'purged_manifests',
-      'purged_orphans',
-      'remove_empty_repositories',
-      'removed_repositories',
-      'scan_orphans',
-      'store_listed',
-      'sweep_ms',
-      'time_window',
-      'workers',
-    ],
-  );
+  assert.deepEqual(Object.keys(run.parameters).sort(), [
+    'delete_untagged',
+    'dry_run',
+    'failed_blobs',
+    'freed_space',
+    'kept_artifacts',
+    'kept_blobs',
+    'mark_ms',
+    'purged_blobs',
+    'purged_links',
+    'purged_manifests',
+    'purged_orphans',
+    'remove_empty_repositories',
+    'removed_repositories',
+    'scan_orphans',
+    'store_listed',
+    'sweep_ms',
+    'time_window',
+    'workers',
+  ]);
   assert.equal(run.parameters.workers, 2);
   assert.equal(run.parameters.time_window, 2);
 
@@ -214,11 +211,17 @@ test('the schedule: set with a cron, read back in Harbor’s shape, changed, and
     scan_orphans: false,
     time_window: 2,
   });
-  const daily = await api(server, 'PUT', '/system/gc/schedule', { auth: admin, body: { schedule: { type: 'Daily', cron: '0 0 0 * * *' } } });
+  const daily = await api(server, 'PUT', '/system/gc/schedule', {
+    auth: admin,
+    body: { schedule: { type: 'Daily', cron: '0 0 0 * * *' } },
+  });
   assert.equal(daily.status, 200);
   assert.equal((await api(server, 'GET', '/system/gc/schedule', { auth: admin })).body.schedule.type, 'Daily');
   const schedules = await api(server, 'GET', '/schedules', { auth: admin });
-  assert.ok(schedules.body.some((s: { vendor_type: string }) => s.vendor_type === 'GARBAGE_COLLECTION'), 'listed among the schedules');
+  assert.ok(
+    schedules.body.some((s: { vendor_type: string }) => s.vendor_type === 'GARBAGE_COLLECTION'),
+    'listed among the schedules',
+  );
   const none = await api(server, 'PUT', '/system/gc/schedule', { auth: admin, body: { schedule: { type: 'None' } } });
   assert.equal(none.status, 200);
   const gone = await api(server, 'GET', '/system/gc/schedule', { auth: admin });
@@ -256,7 +259,11 @@ test('the history pages and sorts as Harbor’s lists do', async () => {
   const all = await api(server, 'GET', '/system/gc?page_size=100', { auth: admin });
   const ids = all.body.map((r: { id: number }) => r.id);
   assert.ok(ids.length >= 3);
-  assert.deepEqual(ids, [...ids].sort((x: number, y: number) => y - x), 'newest first');
+  assert.deepEqual(
+    ids,
+    [...ids].sort((x: number, y: number) => y - x),
+    'newest first',
+  );
   const first = await api(server, 'GET', '/system/gc?page=1&page_size=1', { auth: admin });
   assert.equal(first.headers.get('x-total-count'), String(ids.length));
   assert.match(first.headers.get('link') ?? '', /rel="next"/);

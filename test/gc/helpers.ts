@@ -58,7 +58,10 @@ export function bucketObjects(s3: TestS3, bucket: string, prefix = ''): ObjectVi
         await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}blobs/sha256/${hex.slice(0, 2)}/${hex}` }));
         return true;
       } catch (err) {
-        if ((err as { name?: string }).name === 'NotFound' || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        if (
+          (err as { name?: string }).name === 'NotFound' ||
+          (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        ) {
           return false;
         }
         throw err;
@@ -79,7 +82,9 @@ export interface PushedImage {
 /** Pushes a config and the layers (each only if the repository does not have it yet), then an OCI manifest. */
 export async function pushImage(server: TestServer, repo: string, reference: string | null, layers: Buffer[]): Promise<PushedImage> {
   const v2 = new V2(server);
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: randomBytes(8).toString('hex') }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: randomBytes(8).toString('hex') }),
+  );
   const blobs = [config, ...layers].map((data) => ({ digest: digestOf(data), data }));
   for (const b of blobs) {
     const head = await v2.call('HEAD', `/v2/${repo}/blobs/${b.digest}`);
@@ -143,7 +148,12 @@ export async function startGc(server: TestServer, parameters: Record<string, unk
 export const endStates = ['Success', 'Error', 'Stopped'];
 
 export async function waitForRun(server: TestServer, id: number, timeoutMs = 60_000): Promise<GcRunView> {
-  return waitFor(() => getRun(server, id), (r) => endStates.includes(r.status), `GC run ${id} to end`, timeoutMs);
+  return waitFor(
+    () => getRun(server, id),
+    (r) => endStates.includes(r.status),
+    `GC run ${id} to end`,
+    timeoutMs,
+  );
 }
 
 /** Runs a GC to its end and returns it; fails unless it succeeded. */

@@ -65,12 +65,20 @@ eachBackend(
       await hold.held;
       const id = await startGc(server, { workers: 1 });
       try {
-        await waitFor(() => logOf(server, id), (log) => /eligible for deletion/.test(log), 'the sweep to start');
+        await waitFor(
+          () => logOf(server, id),
+          (log) => /eligible for deletion/.test(log),
+          'the sweep to start',
+        );
         assert.equal((await getRun(server, id)).status, 'Running');
         const stop = await api(server, 'PUT', `/system/gc/${id}`, { auth: server.admin.authorization });
         assert.equal(stop.status, 200);
         // On PostgreSQL the run may be on the other instance, which hears of the stop at its next heartbeat.
-        await waitFor(() => logOf(server, id), (log) => /stop received/.test(log), 'the run to hear of the stop');
+        await waitFor(
+          () => logOf(server, id),
+          (log) => /stop received/.test(log),
+          'the run to hear of the stop',
+        );
       } finally {
         hold.release();
         await hold.done;
@@ -92,11 +100,15 @@ eachBackend(
     test('at most one run collects at a time, across instances: a second run started beside it ends Error and removes nothing', async () => {
       const { server, second } = backend();
       const other = second ?? server;
-      const digests = await garbage(server, "library/gc-one-at-a-time", 20);
+      const digests = await garbage(server, 'library/gc-one-at-a-time', 20);
       const hold = holdShared(server, digests[0]);
       await hold.held;
       const first = await startGc(server, {});
-      await waitFor(() => logOf(server, first), (log) => /eligible for deletion/.test(log), 'the first run to sweep');
+      await waitFor(
+        () => logOf(server, first),
+        (log) => /eligible for deletion/.test(log),
+        'the first run to sweep',
+      );
       // Straight onto the queue, past the API's 409, and onto the other instance if there is one.
       const queue = other.berth.jobs.queue;
       const rival = await queue.enqueue(gcJobType, { trigger: 'MANUAL', operator: 'test', parameters: { workers: 4 } }, { maxAttempts: 1 });
@@ -129,7 +141,17 @@ eachBackend(
       const now = new Date().toISOString();
       await db
         .insertInto('gc_runs')
-        .values({ job_id: ghost, trigger: 'MANUAL', operator: 'test', parameters: '{}', results: null, status: 'Running', active: 1, created_at: now, updated_at: now })
+        .values({
+          job_id: ghost,
+          trigger: 'MANUAL',
+          operator: 'test',
+          parameters: '{}',
+          results: null,
+          status: 'Running',
+          active: 1,
+          created_at: now,
+          updated_at: now,
+        })
         .execute();
       const run = await waitForRun(server, await startGc(server, {}));
       assert.equal(run.status, 'Success');

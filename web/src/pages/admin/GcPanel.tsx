@@ -286,7 +286,10 @@ function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }
     [p.dry_run ? 'Blobs to sweep' : 'Blobs swept', p.purged_blobs ?? 0],
     [p.dry_run ? 'Untagged artifacts to delete' : 'Untagged artifacts deleted', p.purged_manifests ?? 0],
     ['Unused links removed', p.purged_links ?? 0],
-    [p.dry_run ? 'Objects without a row to delete' : 'Objects without a row deleted', p.store_listed ? (p.purged_orphans ?? 0) : 'not listed'],
+    [
+      p.dry_run ? 'Objects without a row to delete' : 'Objects without a row deleted',
+      p.store_listed ? (p.purged_orphans ?? 0) : 'not listed',
+    ],
     [p.dry_run ? 'Empty repositories to remove' : 'Empty repositories removed', p.removed_repositories ?? 0],
     ['Blobs in use again', p.kept_blobs ?? 0],
     ['Blobs that failed', p.failed_blobs ?? 0],
@@ -376,8 +379,8 @@ export function GcPanel() {
             Reclaim storage
           </Title>
           <Text size="sm" c="dimmed">
-            Frees the storage of blobs no artifact uses any more: what deleted artifacts and repositories held, and uploads no image
-            was pushed with. The registry stays writable while it runs.
+            Frees the storage of blobs no artifact uses any more: what deleted artifacts and repositories held, and uploads no image was
+            pushed with. The registry stays writable while it runs.
           </Text>
         </div>
         <RunNow disabled={active} />
@@ -439,11 +442,18 @@ export function GcPanel() {
                       </Table.Td>
                       <Table.Td>{kindText[run.job_kind] ?? run.job_kind}</Table.Td>
                       <Table.Td>{formatDateTime(run.creation_time)}</Table.Td>
-                      <Table.Td>{p.freed_space === undefined ? '—' : `${p.dry_run ? 'would free ' : ''}${formatBytes(p.freed_space)}`}</Table.Td>
+                      <Table.Td>
+                        {p.freed_space === undefined ? '—' : `${p.dry_run ? 'would free ' : ''}${formatBytes(p.freed_space)}`}
+                      </Table.Td>
                       <Table.Td>{p.purged_blobs ?? '—'}</Table.Td>
                       <Table.Td>
                         <Group gap="xs" wrap="nowrap">
-                          <Button size="compact-sm" variant="light" onClick={() => setShown(run.id)} aria-label={`Details of garbage collection ${run.id}`}>
+                          <Button
+                            size="compact-sm"
+                            variant="light"
+                            onClick={() => setShown(run.id)}
+                            aria-label={`Details of garbage collection ${run.id}`}
+                          >
                             Details
                           </Button>
                           {isActive(run) && (
