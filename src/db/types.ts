@@ -357,6 +357,9 @@ export interface Database {
   immutable_rules: ImmutableRulesTable;
   retention_executions: RetentionExecutionsTable;
   retention_tasks: RetentionTasksTable;
+  scan_all_runs: ScanAllRunsTable;
+  scan_reports: ScanReportsTable;
+  scan_vulnerabilities: ScanVulnerabilitiesTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -467,4 +470,61 @@ export interface RetentionTasksTable {
   total: Generated<number>;
   retained: Generated<number>;
   log: string | null;
+}
+
+/** (014) One scan-all run: the job that enqueues the scans, and how far it got. */
+export interface ScanAllRunsTable {
+  id: Generated<number>;
+  job_id: number | null;
+  trigger: string;
+  operator: string;
+  status: string;
+  cursor: Generated<number>;
+  enqueued: Generated<number>;
+  start_time: string;
+  end_time: string | null;
+}
+
+/** (014) One scan report: per (digest, scanner registration, report MIME type). */
+export interface ScanReportsTable {
+  id: Generated<number>;
+  uuid: string;
+  digest: string;
+  registration_uuid: string;
+  mime_type: string;
+  status: string;
+  severity: string | null;
+  summary: string | null;
+  report: string | null;
+  sbom_digest: string | null;
+  sbom_media_type: string | null;
+  repository: string;
+  job_id: number | null;
+  scan_all_run_id: number | null;
+  scanner: string | null;
+  message: string | null;
+  start_time: string;
+  end_time: string | null;
+  complete_percent: Generated<number>;
+}
+
+/** (014) One finding of a vulnerability report. */
+export interface ScanVulnerabilitiesTable {
+  id: Generated<number>;
+  report_id: number;
+  digest: string;
+  registration_uuid: string;
+  cve_id: string;
+  package: string;
+  version: string;
+  fixed_version: string;
+  severity: string;
+  severity_rank: number;
+  cvss_score_v3: number | null;
+  cvss_score_v2: number | null;
+  cvss_vector_v3: string | null;
+  cvss_vector_v2: string | null;
+  description: string | null;
+  links: string | null;
+  cwe_ids: string | null;
 }
