@@ -358,6 +358,9 @@ export interface Database {
   retention_executions: RetentionExecutionsTable;
   retention_tasks: RetentionTasksTable;
   scan_all_runs: ScanAllRunsTable;
+  scanner_registrations: ScannerRegistrationsTable;
+  project_scanners: ProjectScannersTable;
+  scanner_adapter_scans: ScannerAdapterScansTable;
   scan_reports: ScanReportsTable;
   scan_vulnerabilities: ScanVulnerabilitiesTable;
 }
@@ -527,4 +530,41 @@ export interface ScanVulnerabilitiesTable {
   description: string | null;
   links: string | null;
   cwe_ids: string | null;
+}
+
+/** (013) A scanner registration (Harbor's /scanners); `url` is NULL for the built-in scanner. */
+export interface ScannerRegistrationsTable {
+  id: Generated<number>;
+  uuid: string;
+  name: string;
+  description: Generated<string>;
+  url: string | null;
+  auth: Generated<string>;
+  access_credential: string | null;
+  skip_cert_verify: Generated<number>;
+  use_internal_addr: Generated<number>;
+  disabled: Generated<number>;
+  is_default: Generated<number>;
+  immutable: Generated<number>;
+  builtin: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (013) The scanner a project chose (Harbor keeps it in the project metadata `projectScanner`). */
+export interface ProjectScannersTable {
+  project_id: number;
+  registration_uuid: string;
+}
+
+/** (013) A scan Berth's Pluggable Scanner API accepted; kept a day after it ends. */
+export interface ScannerAdapterScansTable {
+  id: string;
+  status: string;
+  request: string;
+  reports: string | null;
+  error: string | null;
+  job_id: number | null;
+  created_at: string;
+  updated_at: string;
 }
