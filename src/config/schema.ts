@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/** The public OSV export (one `<Ecosystem>/all.zip` per ecosystem). */
+export const defaultVulnDbUrl = 'https://osv-vulnerabilities.storage.googleapis.com';
+/** OSV ecosystems the vulnerability database can import (the export's folder names). */
+export const vulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
+export const defaultVulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
+
 /** Every configuration key Berth reads. docs/CONFIGURATION.md documents each one. */
 export const configSchema = z
   .object({
@@ -191,6 +197,20 @@ export const configSchema = z
       })
       .strict()
       .default({ storage_per_project: -1, warning_percent: 85 }),
+    scanning: z
+      .object({
+        vulndb: z
+          .object({
+            /** Where `berth vulndb update` and the VULNDB_UPDATE job download `<url>/<Ecosystem>/all.zip` (the public OSV export's layout). */
+            url: z.string().url().default(defaultVulnDbUrl),
+            /** The OSV ecosystems downloaded (folder names of the export). */
+            ecosystems: z.array(z.enum(vulnDbEcosystems)).min(1).default([...defaultVulnDbEcosystems]),
+          })
+          .strict()
+          .default({ url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] }),
+      })
+      .strict()
+      .default({ vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] } }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
