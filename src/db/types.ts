@@ -363,6 +363,9 @@ export interface Database {
   scanner_adapter_scans: ScannerAdapterScansTable;
   scan_reports: ScanReportsTable;
   scan_vulnerabilities: ScanVulnerabilitiesTable;
+  vuln_advisories: VulnAdvisoriesTable;
+  vuln_affected: VulnAffectedTable;
+  vulndb_sources: VulnDbSourcesTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -567,4 +570,29 @@ export interface ScannerAdapterScansTable {
   job_id: number | null;
   created_at: string;
   updated_at: string;
+}
+
+/** One OSV record of the vulnerability database (migration 012); `data` is the trimmed record as JSON. */
+export interface VulnAdvisoriesTable {
+  id: string;
+  modified: string;
+  data: string;
+}
+
+/** One affected package of a record, looked up by (ecosystem, package); `data` holds its ranges and versions as JSON. */
+export interface VulnAffectedTable {
+  advisory_id: string;
+  ecosystem: string;
+  package: string;
+  ecosystem_full: string;
+  data: string;
+}
+
+/** The last import of each OSV ecosystem folder. */
+export interface VulnDbSourcesTable {
+  ecosystem: string;
+  source: string;
+  imported_at: string;
+  records: number;
+  newest_modified: string | null;
 }

@@ -11,6 +11,7 @@ import * as m008 from './008_scrub.js';
 import * as m009 from './009_login_attempts.js';
 import * as m010 from './010_immutability.js';
 import * as m011 from './011_retention.js';
+import * as m012 from './012_vulndb.js';
 import * as m013 from './013_scanners.js';
 import * as m014 from './014_scans.js';
 
@@ -31,6 +32,7 @@ export const migrations: Record<string, BerthMigration> = {
   '009_login_attempts': m009,
   '010_immutability': m010,
   '011_retention': m011,
+  '012_vulndb': m012,
   '013_scanners': m013,
   '014_scans': m014,
 };
