@@ -323,6 +323,9 @@ export interface ImmutableRulesTable {
 export interface Database {
   projects: ProjectsTable;
   project_metadata: ProjectMetadataTable;
+  cve_allowlists: CveAllowlistsTable;
+  cve_export_executions: CveExportExecutionsTable;
+  cve_export_chunks: CveExportChunksTable;
   users: UsersTable;
   project_members: ProjectMembersTable;
   robots: RobotsTable;
@@ -595,4 +598,45 @@ export interface VulnDbSourcesTable {
   imported_at: string;
   records: number;
   newest_modified: string | null;
+}
+
+/** (015) A CVE allowlist: a project's, or the system's (project_id 0). */
+export interface CveAllowlistsTable {
+  id: Generated<number>;
+  project_id: number;
+  /** Unix seconds; null never expires. */
+  expires_at: number | null;
+  /** JSON: [{"cve_id": "..."}]. */
+  items: string;
+  creation_time: string;
+  update_time: string;
+}
+
+/** (015) One CVE export (Harbor's scan data export execution). */
+export interface CveExportExecutionsTable {
+  id: Generated<number>;
+  job_id: number | null;
+  user_id: number;
+  user_name: string;
+  job_name: string;
+  /** JSON number[]. */
+  project_ids: string;
+  /** JSON: the request's filters. */
+  criteria: string;
+  status: string;
+  status_text: Generated<string>;
+  trigger: string;
+  start_time: string;
+  end_time: string | null;
+  file_present: Generated<number>;
+  file_size: Generated<number>;
+  row_count: Generated<number>;
+  file_digest: string | null;
+}
+
+/** (015) A piece of an export's CSV, in order of `seq`. */
+export interface CveExportChunksTable {
+  execution_id: number;
+  seq: number;
+  data: Uint8Array;
 }

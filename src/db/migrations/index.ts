@@ -14,6 +14,7 @@ import * as m011 from './011_retention.js';
 import * as m012 from './012_vulndb.js';
 import * as m013 from './013_scanners.js';
 import * as m014 from './014_scans.js';
+import * as m015 from './015_cve_policy.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -35,4 +36,5 @@ export const migrations: Record<string, BerthMigration> = {
   '012_vulndb': m012,
   '013_scanners': m013,
   '014_scans': m014,
+  '015_cve_policy': m015,
 };
