@@ -59,6 +59,8 @@ export interface Package {
   purl: string;
   /** SPDX licence expression or free text, when the package database says. */
   license?: string;
+  /** Who ships the package, as the database says (dpkg Maintainer, apk `m:`, rpm Vendor); SBOMs name it as supplier. */
+  supplier?: string;
   arch?: string;
   /** Path inside the image of the file the package was found in (no leading slash). */
   path: string;
