@@ -38,6 +38,11 @@ export interface RunnerLogger {
 export interface JobRunnerOptions {
   /** Jobs run at once by this instance (default 4; 0 runs none). */
   concurrency?: number;
+  /**
+   * At most this many jobs of a type at once on this instance, within `concurrency` (e.g. a
+   * scan-all's thousands of IMAGE_SCAN jobs leave the other slots to GC, retention, …).
+   */
+  typeConcurrency?: Record<string, number>;
   /** How often to look for runnable jobs when not woken up (default 500 ms). */
   pollIntervalMs?: number;
   /** A running job's lease; another instance takes the job over once it lapses (default 30 s). */
@@ -87,8 +92,9 @@ export class JobRunner {
   readonly poolId: string;
   readonly concurrency: number;
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly typeLimits = new Map<string, number>();
   private readonly running = new Map<string, Running>();
-  private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency'>>;
+  private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency' | 'typeConcurrency'>>;
   private readonly logger: RunnerLogger;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private startedAt = '';
@@ -107,6 +113,7 @@ export class JobRunner {
     options: JobRunnerOptions = {},
   ) {
     this.concurrency = options.concurrency ?? 4;
+    for (const [type, limit] of Object.entries(options.typeConcurrency ?? {})) this.limitType(type, limit);
     const leaseMs = options.leaseMs ?? 30_000;
     this.options = {
       pollIntervalMs: options.pollIntervalMs ?? 500,
@@ -125,6 +132,13 @@ export class JobRunner {
   register<P = any>(type: string, handler: JobHandler<P>): void {
     this.queue.declareType(type);
     this.handlers.set(type, handler as JobHandler);
+    this.wake();
+  }
+
+  /** Runs at most `limit` jobs of the type at once on this instance (within the runner's concurrency). */
+  limitType(type: string, limit: number): void {
+    if (!Number.isInteger(limit) || limit < 0) throw new Error(`the concurrency of ${type} must be a whole number >= 0, not ${limit}`);
+    this.typeLimits.set(type, limit);
     this.wake();
   }
 
@@ -233,9 +247,8 @@ export class JobRunner {
       let more = false;
       if (free > 0 && this.handlers.size > 0) {
         try {
-          const jobs = await this.queue.claim(this.poolId, [...this.handlers.keys()], free, this.options.leaseMs);
-          for (const job of jobs) this.execute(job);
-          this.saturated = jobs.length === free;
+          const claimed = await this.claimWithin(free);
+          this.saturated = claimed === free;
           more = this.saturated && this.state === 'running';
         } catch (err) {
           this.logger.warn({ err }, 'claiming jobs failed');
@@ -243,6 +256,28 @@ export class JobRunner {
       }
       if (!more) await this.sleep(this.options.pollIntervalMs);
     }
+  }
+
+  /**
+   * Claims up to `free` jobs: the types without a limit in one claim, then each limited type
+   * up to the room it has left. Returns how many were claimed.
+   */
+  private async claimWithin(free: number): Promise<number> {
+    const unlimited = [...this.handlers.keys()].filter((t) => !this.typeLimits.has(t));
+    let claimed = 0;
+    const take = async (types: string[], limit: number) => {
+      if (limit < 1 || types.length === 0) return;
+      const jobs = await this.queue.claim(this.poolId, types, limit, this.options.leaseMs);
+      for (const job of jobs) this.execute(job);
+      claimed += jobs.length;
+    };
+    await take(unlimited, free);
+    for (const [type, limit] of this.typeLimits) {
+      if (!this.handlers.has(type) || this.state !== 'running') continue;
+      const runningOfType = [...this.running.values()].filter((r) => r.job.type === type).length;
+      await take([type], Math.min(limit - runningOfType, free - claimed));
+    }
+    return claimed;
   }
 
   private execute(job: Job): void {
@@ -287,7 +322,7 @@ export class JobRunner {
         this.logger.error({ err, job: job.id }, 'recording the outcome of a job failed; its lease will lapse and it will be retried');
       } finally {
         this.running.delete(key);
-        if (this.saturated) this.wake();
+        if (this.saturated || this.typeLimits.has(job.type)) this.wake();
       }
     })();
   }
