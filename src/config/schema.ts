@@ -208,9 +208,21 @@ export const configSchema = z
           })
           .strict()
           .default({ url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] }),
+        /** Berth's built-in scanner served as a Pluggable Scanner API adapter at /scanner/api/v1. */
+        adapter: z
+          .object({
+            /** Serve the adapter API to other registries (the built-in registration works in-process either way). */
+            enabled: z.boolean().default(true),
+            /** The key callers send (X-ScannerAdapter-API-Key or Bearer); unset: generated at first start and kept in the database. */
+            api_key: z.string().min(16).optional(),
+            /** Also accept a system administrator's Basic credentials (Harbor's Basic auth mode). */
+            basic_auth: z.boolean().default(true),
+          })
+          .strict()
+          .default({ enabled: true, basic_auth: true }),
       })
       .strict()
-      .default({ vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] } }),
+      .default({ vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] }, adapter: { enabled: true, basic_auth: true } }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
