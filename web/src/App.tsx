@@ -90,6 +90,10 @@ const router = createBrowserRouter([
       { path: '/admin/quotas', lazy: page(() => import('./pages/admin/ProjectQuotasPage'), 'ProjectQuotasPage', adminOnly) },
       { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
       { path: '/admin/gc', lazy: page(() => import('./pages/admin/GarbageCollectionPage'), 'GarbageCollectionPage', adminOnly) },
+      {
+        path: '/admin/interrogation-services',
+        lazy: page(() => import('./pages/admin/InterrogationServicesPage'), 'InterrogationServicesPage', adminOnly),
+      },
       { path: '*', lazy: page(() => import('./pages/NotFoundPage'), 'NotFoundPage') },
     ],
   },

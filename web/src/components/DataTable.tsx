@@ -60,6 +60,8 @@ export interface DataTableProps<T> {
   selection?: Selection<T>;
   /** The row's name in its checkbox's label ("Select <name>"). */
   rowLabel?: (row: T) => string;
+  /** Reloads the page shown every so many ms while this answers a number (work under way in a row). */
+  refetchInterval?: (page: Page<T> | undefined) => number | false;
 }
 
 const pageSizes = ['10', '15', '25', '50', '100'];
@@ -83,6 +85,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
     emptyText,
     selection,
     rowLabel,
+    refetchInterval,
   } = props;
   const [page, setPage] = useState(1);
   const [pageSize, setPageSize] = useState(props.defaultPageSize ?? 15);
@@ -96,6 +99,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
     queryKey: [...queryKey, request],
     queryFn: () => fetchPage(request),
     placeholderData: keepPreviousData,
+    refetchInterval: refetchInterval ? (q) => refetchInterval(q.state.data) : undefined,
   });
   const total = query.data?.total ?? 0;
   const pages = Math.max(1, Math.ceil(total / pageSize));
@@ -105,6 +109,10 @@ export function DataTable<T>(props: DataTableProps<T>) {
   }
 
   const rows = query.data?.items ?? [];
+  // The chosen rows as shown now: a bulk action reads their current state.
+  useEffect(() => {
+    if (selection && query.data) selection.refresh(query.data.items);
+  }, [query.data]);
   const chosenOnPage = selection ? rows.filter((row) => selection.has(rowKey(row))).length : 0;
   const columns: Column<T>[] = selection
     ? [

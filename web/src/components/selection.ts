@@ -11,6 +11,8 @@ export interface Selection<T> {
   clear(): void;
   /** Forgets the given keys (done with them). */
   drop(keys: Array<string | number>): void;
+  /** Keeps the chosen rows as the table shows them now (a row's state changed since it was chosen). */
+  refresh(rows: T[]): void;
 }
 
 export function useSelection<T>(rowKey: (row: T) => string | number): Selection<T> {
@@ -29,6 +31,14 @@ export function useSelection<T>(rowKey: (row: T) => string | number): Selection<
       });
     },
     clear: () => setRows(new Map()),
+    refresh(list) {
+      if (!list.some((row) => rows.has(rowKey(row)) && rows.get(rowKey(row)) !== row)) return;
+      setRows((current) => {
+        const next = new Map(current);
+        for (const row of list) if (next.has(rowKey(row))) next.set(rowKey(row), row);
+        return next;
+      });
+    },
     drop(keys) {
       setRows((current) => {
         const next = new Map(current);

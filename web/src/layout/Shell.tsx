@@ -13,6 +13,7 @@ import {
   IconUsers,
   IconListDetails,
   IconRecycle,
+  IconShieldSearch,
 } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
@@ -20,6 +21,7 @@ import { useSession } from '../auth/session';
 import { AboutModal } from '../pages/account/AboutModal';
 import { GlobalSearch } from './GlobalSearch';
 import { ChangePasswordModal } from '../pages/account/ChangePasswordModal';
+import { hasFeature } from '../lib/features';
 import { notifyError } from '../lib/notify';
 
 const adminLinks = [
@@ -28,6 +30,9 @@ const adminLinks = [
   { to: '/admin/audit-logs', label: 'Audit log', icon: IconListDetails },
   { to: '/admin/quotas', label: 'Project quotas', icon: IconDatabase },
   { to: '/admin/gc', label: 'Garbage collection', icon: IconRecycle },
+  ...(hasFeature('vulnerability-scanning')
+    ? [{ to: '/admin/interrogation-services', label: 'Interrogation services', icon: IconShieldSearch }]
+    : []),
   { to: '/admin/system', label: 'System', icon: IconServer },
 ];
 

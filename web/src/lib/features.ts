@@ -14,7 +14,13 @@ export type Feature =
   | 'webhooks'
   | 'p2p-preheat';
 
-const present: ReadonlySet<Feature> = new Set<Feature>(['quotas', 'tag-retention', 'tag-immutability']);
+const present: ReadonlySet<Feature> = new Set<Feature>([
+  'quotas',
+  'tag-retention',
+  'tag-immutability',
+  'vulnerability-scanning',
+  'sbom-generation',
+]);
 
 export function hasFeature(feature: Feature): boolean {
   return present.has(feature);

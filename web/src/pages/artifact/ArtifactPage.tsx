@@ -20,12 +20,20 @@ import { LabelsPanel } from './LabelsPanel';
 import { OverviewPanel } from './OverviewPanel';
 import { ParentLinks } from './ParentLinks';
 import { TagsPanel } from './TagsPanel';
+import { hasFeature } from '../../lib/features';
+import { scanPermissions } from '../scanning/actions';
+import { isScannable, scanUnderWay } from '../scanning/model';
+import { SbomPanel } from './SbomPanel';
+import { VulnerabilitiesPanel } from './VulnerabilitiesPanel';
 
-type SectionId = 'overview' | 'tags' | 'layers' | 'values' | 'readme' | 'dependencies' | 'accessories' | 'labels';
+type SectionId =
+  'overview' | 'tags' | 'vulnerabilities' | 'sbom' | 'layers' | 'values' | 'readme' | 'dependencies' | 'accessories' | 'labels';
 
 const sectionTitles: Record<SectionId, string> = {
   overview: 'Overview',
   tags: 'Tags',
+  vulnerabilities: 'Vulnerabilities',
+  sbom: 'SBOM',
   layers: 'Layers',
   values: 'Values',
   readme: 'Readme',
@@ -38,6 +46,11 @@ const sectionTitles: Record<SectionId, string> = {
 function sectionsOf(artifact: Artifact): SectionId[] {
   const additions = artifact.addition_links ?? {};
   const sections: SectionId[] = ['overview', 'tags'];
+  // Scans are of images (Harbor offers the vulnerabilities addition for what it can scan).
+  if (isScannable(artifact) || artifact.scan_overview) {
+    if (hasFeature('vulnerability-scanning')) sections.push('vulnerabilities');
+    if (hasFeature('sbom-generation')) sections.push('sbom');
+  }
   if (additions.layers || additions.build_history) sections.push('layers');
   if (additions['readme.md']) sections.push('readme');
   if (additions['values.yaml']) sections.push('values');
@@ -82,7 +95,10 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
         with_label: true,
         with_accessory: true,
         with_scan_overview: true,
+        with_sbom_overview: hasFeature('sbom-generation') || undefined,
       }),
+    // Follows a scan or an SBOM generation while one is under way.
+    refetchInterval: (q) => (q.state.data && scanUnderWay(q.state.data) ? 2000 : false),
   });
   const artifact = query.data;
   const can = useProjectAccess(artifact?.project_id);
@@ -207,6 +223,16 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
               canDelete={can('tag', 'delete')}
             />
           </Section>
+          {sections.includes('vulnerabilities') && (
+            <Section id="vulnerabilities">
+              <VulnerabilitiesPanel project={project} repository={repository} artifact={artifact!} allowed={scanPermissions(can)} />
+            </Section>
+          )}
+          {sections.includes('sbom') && (
+            <Section id="sbom">
+              <SbomPanel project={project} repository={repository} artifact={artifact!} allowed={scanPermissions(can)} />
+            </Section>
+          )}
           {sections.includes('layers') && (
             <Section id="layers">
               <LayersPanel

@@ -6,10 +6,12 @@ import { useState, type FormEvent } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
-import { settingPresent } from '../../lib/features';
+import { hasFeature, settingPresent } from '../../lib/features';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { deletableKey, notDeletableReason, projectApiPath, projectKey, useProjectDeletable, type Project } from './model';
 import type { TabProps } from './ProjectPage';
+import { ProjectAllowlistSection } from './ProjectAllowlistSection';
+import { ProjectScannerSection } from './ProjectScannerSection';
 import { QuotaSection } from './QuotaSection';
 
 /** The boolean settings of Harbor's project configuration page, each a metadata key of "true"/"false". */
@@ -157,6 +159,10 @@ export function ConfigurationTab({ project, can }: TabProps) {
           )}
         </Stack>
       </form>
+      {hasFeature('vulnerability-scanning') && can('scanner', 'read') && (
+        <ProjectScannerSection project={project} canChange={can('scanner', 'create')} />
+      )}
+      {hasFeature('vulnerability-scanning') && <ProjectAllowlistSection project={project} canEdit={mayUpdate} />}
       <QuotaSection project={project} />
       {mayDelete && (
         <Paper withBorder p="md" radius="md" style={{ borderColor: 'var(--mantine-color-red-filled)' }}>

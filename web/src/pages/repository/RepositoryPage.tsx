@@ -18,6 +18,10 @@ import { artifactApi, isIndex, keys, platformText, repositoryApi, typeLabel, typ
 import { ImmutableDeleteNotice, ImmutableLock, immutableTags } from './Immutable';
 import { AccessoryMarks, LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu, TimeText } from './parts';
 import { useProjectAccess } from '../../auth/permissions';
+import { hasFeature } from '../../lib/features';
+import { BulkScanButtons, RowScanButtons, ScanMenuItems, scanPermissions, useScanRequests } from '../scanning/actions';
+import { scanUnderWay } from '../scanning/model';
+import { SbomMark, ScanStatus } from '../scanning/ScanStatus';
 
 const shownTags = 3;
 
@@ -188,6 +192,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   const [deletingRepository, setDeletingRepository] = useState(false);
   const [deleting, setDeleting] = useState<Artifact | null>(null);
   const selection = useSelection<Artifact>((a) => a.digest);
+  const scanning = hasFeature('vulnerability-scanning');
+  const sbomGeneration = hasFeature('sbom-generation');
   // The artifacts asked about, fixed when the dialog opens.
   const [bulk, setBulk] = useState<Array<BulkItem & { digest: string }> | null>(null);
 
@@ -214,6 +220,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       with_label: true,
       // Accessories for the signed and SBOM marks of each row (one query for the page).
       with_accessory: true,
+      with_scan_overview: scanning || undefined,
+      with_sbom_overview: sbomGeneration || undefined,
     });
   }
 
@@ -260,6 +268,9 @@ export function RepositoryPage({ project, repository }: { project: string; repos
   }
 
   const canDeleteArtifact = can('artifact', 'delete');
+  const scanAllowed = scanPermissions(can);
+  const canScanSome = scanAllowed.scan || scanAllowed.sbom;
+  const scanRequests = useScanRequests(project, repository);
   const columns: Column<Artifact>[] = [
     {
       key: 'type',
@@ -281,6 +292,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
           <Group gap={6} wrap="wrap">
             <TagBadges artifact={a} />
             <AccessoryMarks artifact={a} />
+            {scanning && <ScanStatus artifact={a} compact />}
             <Text size="xs" c="dimmed" span style={{ whiteSpace: 'nowrap' }}>
               {formatBytes(a.size)}
             </Text>
@@ -318,6 +330,26 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       ),
     },
     { key: 'platforms', header: 'Platforms', visibleFrom: 'sm', render: (a) => <Platforms artifact={a} /> },
+    ...(scanning
+      ? [
+          {
+            key: 'vulnerabilities',
+            header: 'Vulnerabilities',
+            visibleFrom: 'xs' as const,
+            render: (a: Artifact) => <ScanStatus artifact={a} />,
+          },
+        ]
+      : []),
+    ...(sbomGeneration
+      ? [
+          {
+            key: 'sbom',
+            header: 'SBOM',
+            visibleFrom: 'md' as const,
+            render: (a: Artifact) => <SbomMark artifact={a} to={`${artifactPath(project, repository, a.digest)}#sbom`} />,
+          },
+        ]
+      : []),
     {
       key: 'size',
       header: 'Size',
@@ -351,6 +383,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
         <>
           <Group gap={4} wrap="nowrap" visibleFrom="xs">
             <PullMenu project={project} repository={repository} artifact={a} />
+            <RowScanButtons artifact={a} allowed={scanAllowed} requests={scanRequests} />
             {canDeleteArtifact && (
               <ActionIcon
                 variant="subtle"
@@ -368,6 +401,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
             repository={repository}
             artifact={a}
             onDelete={canDeleteArtifact ? () => setDeleting(a) : undefined}
+            extra={<ScanMenuItems artifact={a} allowed={scanAllowed} requests={scanRequests} />}
           />
         </>
       ),
@@ -440,13 +474,20 @@ export function RepositoryPage({ project, repository }: { project: string; repos
               fetchPage={fetchPage}
               columns={columns}
               rowKey={(a) => a.digest}
-              selection={canDeleteArtifact ? selection : undefined}
+              selection={canDeleteArtifact || canScanSome ? selection : undefined}
               rowLabel={artifactName}
+              // Follows scans and SBOM generations while one of the rows shown has one under way.
+              refetchInterval={(shown) => (shown?.items.some(scanUnderWay) ? 2000 : false)}
               toolbar={
-                canDeleteArtifact && selection.rows.size > 0 ? (
-                  <Button color="red" variant="light" leftSection={<IconTrash size={16} aria-hidden />} onClick={askBulkDelete}>
-                    Delete {selection.rows.size} selected
-                  </Button>
+                selection.rows.size > 0 ? (
+                  <>
+                    <BulkScanButtons chosen={[...selection.rows.values()]} allowed={scanAllowed} requests={scanRequests} />
+                    {canDeleteArtifact && (
+                      <Button color="red" variant="light" leftSection={<IconTrash size={16} aria-hidden />} onClick={askBulkDelete}>
+                        Delete {selection.rows.size} selected
+                      </Button>
+                    )}
+                  </>
                 ) : undefined
               }
               searchLabel="Search tags"

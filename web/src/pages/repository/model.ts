@@ -1,6 +1,7 @@
 // What the repository and artifact pages read from the API (Harbor's field names), and the
 // small facts they derive from it. Shared by pages/repository and pages/artifact.
 import { repoSegment, segment } from '../../api/client';
+import type { SbomOverview, ScanSummary } from '../scanning/model';
 
 export interface Repository {
   id: number;
@@ -84,7 +85,10 @@ export interface Artifact {
   addition_links: Record<string, { href: string; absolute: boolean }>;
   labels?: Label[] | null;
   accessories?: Accessory[] | null;
-  scan_overview?: Record<string, unknown>;
+  /** with_scan_overview: the vulnerability report's overview per report MIME type. */
+  scan_overview?: Record<string, ScanSummary> | null;
+  /** with_sbom_overview. */
+  sbom_overview?: SbomOverview | null;
 }
 
 /** `/projects/{p}/repositories/{r}` as the API spells it (the repository name encoded twice). */

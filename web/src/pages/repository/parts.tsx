@@ -210,12 +210,15 @@ export function RowMenu({
   artifact,
   onDelete,
   hiddenFrom,
+  extra,
 }: {
   project: string;
   repository: string;
   artifact: Pick<Artifact, 'digest' | 'type' | 'tags'>;
   onDelete?: () => void;
   hiddenFrom?: 'xs' | 'sm' | 'md';
+  /** More items (Menu.Item) after the pull commands. */
+  extra?: ReactNode;
 }) {
   const name = artifact.tags?.[0]?.name ?? shortDigest(artifact.digest);
   return (
@@ -233,6 +236,7 @@ export function RowMenu({
               {c.label}
             </Menu.Item>
           ))}
+          {extra}
           {onDelete && (
             <>
               <Menu.Divider />
