@@ -102,6 +102,8 @@ export interface ProjectRequest {
   metadata: Record<string, string>;
   /** Bytes, -1 unlimited; undefined when not given (or 0, which Harbor reads as "the default"). */
   storageLimit: number | undefined;
+  /** The body's `cve_allowlist` as sent (undefined when absent or null). */
+  cveAllowlist: unknown;
 }
 
 export function parseProjectRequest(body: Record<string, unknown>, mode: 'create' | 'update'): ProjectRequest {
@@ -114,14 +116,9 @@ export function parseProjectRequest(body: Record<string, unknown>, mode: 'create
   if (body.retention_days !== undefined && body.retention_days !== null) {
     throw bad('retention_days is only supported when creating a proxy cache project');
   }
-  const allowlist = body.cve_allowlist as { items?: unknown } | null | undefined;
-  if (allowlist !== undefined && allowlist !== null) {
-    if (typeof allowlist !== 'object' || Array.isArray(allowlist)) throw bad('cve_allowlist must be an object');
-    if (allowlist.items !== undefined && allowlist.items !== null && (!Array.isArray(allowlist.items) || allowlist.items.length > 0)) {
-      throw bad('project CVE allowlists are not supported yet');
-    }
-  }
-  return { name, metadata, storageLimit: mode === 'create' ? parseStorageLimit(body.storage_limit) : undefined };
+  // Checked by the allowlists seam (scanning policies), which knows the project it is for.
+  const cveAllowlist = body.cve_allowlist === null ? undefined : body.cve_allowlist;
+  return { name, metadata, storageLimit: mode === 'create' ? parseStorageLimit(body.storage_limit) : undefined, cveAllowlist };
 }
 
 function optionalName(value: unknown): string | undefined {

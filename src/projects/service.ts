@@ -1,6 +1,7 @@
 import type { ProjectRef } from '../auth/guard.js';
 import { roles, type RoleId } from '../auth/rbac.js';
-import type { Project } from '../db/types.js';
+import type { Transaction } from 'kysely';
+import type { Database, Project } from '../db/types.js';
 import type { AuditEntry } from '../events/audit.js';
 import { nowIso } from '../lib/clock.js';
 import { apiError } from '../lib/errors.js';
@@ -36,7 +37,20 @@ export interface ProjectView {
   current_user_role_ids: number[];
   repo_count: number;
   metadata?: Record<string, string>;
-  cve_allowlist?: { id: number; project_id: number; items: unknown[]; creation_time: string; update_time: string };
+  cve_allowlist?: { id: number; project_id: number; expires_at?: number; items: unknown[]; creation_time: string; update_time: string };
+}
+
+/**
+ * The seam through which CVE allowlists (scanning policies) check, write and show the
+ * `cve_allowlist` of a project. Without it a project's list is always empty.
+ */
+export interface ProjectAllowlists {
+  /** Checks the body's `cve_allowlist` for the project (null: being created); throws 400. */
+  parseForProject(body: unknown, projectId: number | null): unknown;
+  writeForProject(projectId: number, parsed: any, tx: Transaction<Database>): Promise<void>;
+  removeForProject(projectId: number, tx: Transaction<Database>): Promise<void>;
+  notifyChanged(projectId: number): void;
+  views(projects: Array<{ id: number; created: string; updated: string }>): Promise<Map<number, NonNullable<ProjectView['cve_allowlist']>>>;
 }
 
 /** What the caller is, for the per-caller fields of a project. */
@@ -94,6 +108,31 @@ export interface ProjectQuotas {
 }
 
 export class ProjectService {
+  /** Set by scanning policies (src/scanning/policy/compose.ts). */
+  allowlists: ProjectAllowlists | undefined;
+  /** Told after a project's metadata or existence changed (caches keyed by project drop their entry). */
+  private readonly changeListeners: Array<(projectId: number) => void> = [];
+
+  onChanged(listener: (projectId: number) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(projectId: number): void {
+    for (const listener of this.changeListeners) listener(projectId);
+  }
+
+  /** The body's cve_allowlist checked, or undefined when it has none. */
+  private parseAllowlist(raw: unknown, projectId: number | null): unknown {
+    if (raw === undefined) return undefined;
+    if (this.allowlists) return this.allowlists.parseForProject(raw, projectId);
+    const items = (raw as { items?: unknown } | null)?.items;
+    if (typeof raw !== 'object' || Array.isArray(raw)) throw apiError('BAD_REQUEST', 'cve_allowlist must be an object');
+    if (items !== undefined && items !== null && (!Array.isArray(items) || items.length > 0)) {
+      throw apiError('BAD_REQUEST', 'project CVE allowlists need the scanning feature, which is not enabled');
+    }
+    return undefined;
+  }
+
   constructor(
     private readonly store: ProjectStore,
     private readonly repositories: ProjectRepositories,
@@ -148,6 +187,7 @@ export class ProjectService {
     const name = req.name!;
     if (await this.store.findByName(name)) throw apiError('CONFLICT', `project ${name} already exists`);
     const { public: isPublic, ...metadata } = req.metadata;
+    const allowlist = this.parseAllowlist(req.cveAllowlist, null);
     // As in Harbor, only a system administrator chooses the storage limit; others get the default.
     const storageLimit = actor.sysadmin && req.storageLimit !== undefined ? req.storageLimit : this.defaults.storageLimit;
     const project = await this.store.create(
@@ -161,6 +201,7 @@ export class ProjectService {
         now: nowIso(),
       },
       audit(actor, 'create', name),
+      allowlist === undefined ? undefined : (tx, id) => this.allowlists!.writeForProject(id, allowlist, tx),
     );
     if (!project) throw apiError('CONFLICT', `project ${name} already exists`);
     return project;
@@ -173,8 +214,18 @@ export class ProjectService {
       throw apiError('BAD_REQUEST', `a project cannot be renamed: project_name "${shown(req.name)}" is not "${project.name}"`);
     }
     const { public: isPublic, ...metadata } = req.metadata;
+    const id = Number(project.id);
+    const allowlist = this.parseAllowlist(req.cveAllowlist, id);
     const changes = { public: isPublic === undefined ? undefined : isPublic === 'true', metadata };
-    await this.store.update(Number(project.id), changes, nowIso(), audit(actor, 'update', project.name, Number(project.id)));
+    await this.store.update(
+      id,
+      changes,
+      nowIso(),
+      audit(actor, 'update', project.name, id),
+      allowlist === undefined ? undefined : (tx) => this.allowlists!.writeForProject(id, allowlist, tx),
+    );
+    this.changed(id);
+    if (allowlist !== undefined) this.allowlists!.notifyChanged(id);
   }
 
   async deletable(project: Project): Promise<{ deletable: boolean; message?: string }> {
@@ -184,7 +235,13 @@ export class ProjectService {
 
   /** Deletes an empty project; 412 while it holds repositories. */
   async delete(project: Project, actor: Actor): Promise<void> {
-    const result = await this.store.delete(Number(project.id), audit(actor, 'delete', project.name, Number(project.id)));
+    const allowlists = this.allowlists;
+    const result = await this.store.delete(
+      Number(project.id),
+      audit(actor, 'delete', project.name, Number(project.id)),
+      allowlists ? (tx) => allowlists.removeForProject(Number(project.id), tx) : undefined,
+    );
+    this.changed(Number(project.id));
     if (result === 'not-empty') {
       throw apiError('PRECONDITION', `project ${project.name} contains repositories and cannot be deleted; delete them first`);
     }
@@ -222,6 +279,10 @@ export class ProjectService {
     const ids = rows.map((r) => Number(r.id));
     const counts = await this.repositories.countsByProject(ids);
     const metadata = withDetail ? await this.store.metadataOf(ids) : undefined;
+    const allowlists =
+      withDetail && this.allowlists
+        ? await this.allowlists.views(rows.map((r) => ({ id: Number(r.id), created: r.created_at, updated: r.updated_at })))
+        : undefined;
     return rows.map((p) => {
       const id = Number(p.id);
       const roleIds = [...(viewer.roles.get(id) ?? [])].sort();
@@ -240,10 +301,15 @@ export class ProjectService {
       if (metadata) {
         view.owner_name = p.owner_name ?? '';
         view.metadata = fullMetadata(p, metadata.get(id) ?? {});
-        view.cve_allowlist = { id: 0, project_id: id, items: [], creation_time: p.created_at, update_time: p.updated_at };
+        view.cve_allowlist = allowlists?.get(id) ?? { id: 0, project_id: id, items: [], creation_time: p.created_at, update_time: p.updated_at };
       }
       return view;
     });
+  }
+
+  /** The metadata rows stored for a project (no `public`: that is a column). */
+  async storedMetadata(projectId: number): Promise<Record<string, string>> {
+    return (await this.store.metadataOf([projectId])).get(projectId) ?? {};
   }
 
   async metadata(project: Project): Promise<Record<string, string>> {
@@ -266,6 +332,7 @@ export class ProjectService {
     if (key === 'public') throw conflict();
     if (!(await this.store.addMetadata(Number(project.id), key, value, nowIso(), metadataAudit(actor, 'create', project, key))))
       throw conflict();
+    this.changed(Number(project.id));
   }
 
   /** PUT /metadatas/{key}: the body is {"key": "value"} for the key in the path. */
@@ -278,6 +345,7 @@ export class ProjectService {
     const value = normalizeMetadata(key, body[key]);
     const changes = key === 'public' ? { public: value === 'true', metadata: {} } : { metadata: { [key]: value } };
     await this.store.update(Number(project.id), changes, nowIso(), metadataAudit(actor, 'update', project, key));
+    this.changed(Number(project.id));
   }
 
   /** DELETE /metadatas/{key}; removing `public` makes the project private, as a missing key does in Harbor. */
@@ -286,10 +354,12 @@ export class ProjectService {
     const entry = metadataAudit(actor, 'delete', project, key);
     if (key === 'public') {
       await this.store.update(Number(project.id), { public: false, metadata: {} }, nowIso(), entry);
+      this.changed(Number(project.id));
       return;
     }
     if (!(await this.store.deleteMetadata(Number(project.id), key, nowIso(), entry))) {
       throw apiError('NOT_FOUND', `metadata ${key} is not set on project ${project.name}`);
     }
+    this.changed(Number(project.id));
   }
 }

@@ -129,7 +129,8 @@ export class ProjectStore {
    * transaction (the owner's membership is part of creating a project, as in Harbor's project
    * DAO). Returns null when the name is taken.
    */
-  async create(p: NewProject, audit: AuditEntry): Promise<Project | null> {
+  /** `within` writes more in the same transaction (a CVE allowlist), given the new id. */
+  async create(p: NewProject, audit: AuditEntry, within?: (tx: Transaction<Database>, id: number) => Promise<void>): Promise<Project | null> {
     try {
       return await this.db.transaction().execute(async (tx) => {
         const project = await tx
@@ -160,6 +161,7 @@ export class ProjectStore {
             })
             .execute();
         }
+        if (within) await within(tx, id);
         await writeAudit(tx, { ...audit, projectId: id });
         return project;
       });
@@ -170,7 +172,13 @@ export class ProjectStore {
   }
 
   /** Sets `public` and any metadata given (added or replaced), and the update time. */
-  async update(id: number, changes: { public?: boolean; metadata: Record<string, string> }, now: string, audit: AuditEntry): Promise<void> {
+  async update(
+    id: number,
+    changes: { public?: boolean; metadata: Record<string, string> },
+    now: string,
+    audit: AuditEntry,
+    within?: (tx: Transaction<Database>) => Promise<void>,
+  ): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx
         .updateTable('projects')
@@ -184,6 +192,7 @@ export class ProjectStore {
           .onConflict((oc) => oc.columns(['project_id', 'name']).doUpdateSet({ value }))
           .execute();
       }
+      if (within) await within(tx);
       await writeAudit(tx, audit);
     });
   }
@@ -229,7 +238,7 @@ export class ProjectStore {
    * audit record. Repository rows left by uploads that never became an artifact go with it
    * (with their upload sessions); metadata, members and robots follow by cascade.
    */
-  async delete(id: number, audit: AuditEntry): Promise<'deleted' | 'not-empty'> {
+  async delete(id: number, audit: AuditEntry, within?: (tx: Transaction<Database>) => Promise<void>): Promise<'deleted' | 'not-empty'> {
     return this.db.transaction().execute(async (tx) => {
       const held = await tx
         .selectFrom('repositories as r')
@@ -241,6 +250,7 @@ export class ProjectStore {
       if (held) return 'not-empty';
       await tx.deleteFrom('repositories').where('project_id', '=', id).execute();
       await tx.deleteFrom('projects').where('id', '=', id).execute();
+      if (within) await within(tx);
       await writeAudit(tx, audit);
       return 'deleted';
     });

@@ -7,6 +7,7 @@ import { ociError } from '../lib/errors.js';
 import { bareMediaType, mediaTypes } from '../oci/mediatypes.js';
 import { repositoryNameProblem } from '../oci/names.js';
 import type { ByteRange } from '../storage/blobstore.js';
+import type { Puller } from './pull-policy.js';
 import type { RegistryService, StoredManifest } from './service.js';
 import { parseContentRange, type UploadBody, type UploadService } from './uploads.js';
 
@@ -127,6 +128,11 @@ function etagMatches(header: string | undefined, digest: string): boolean {
   });
 }
 
+/** Who pulls, for the project's pull policies. */
+function puller(req: FastifyRequest): Puller {
+  return { identity: req.identity, userAgent: req.headers['user-agent'] ?? '' };
+}
+
 function manifestHeaders(reply: FastifyReply, m: StoredManifest): void {
   reply.header('content-type', m.mediaType);
   reply.header('content-length', m.bytes.byteLength);
@@ -164,7 +170,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     const name = m[1];
     const reference = decode(m[2]);
     const head = req.method === 'HEAD';
-    const manifest = await registry.getManifest(name, reference, head ? null : displayName(req.identity));
+    const manifest = await registry.getManifest(name, reference, head ? null : displayName(req.identity), puller(req));
     if (!accepts(req.headers.accept, manifest.mediaType)) {
       throw ociError(
         'MANIFEST_UNKNOWN',
@@ -179,7 +185,7 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
   const getBlob: Handler = async (req, reply, m) => {
     const name = m[1];
     const digest = decode(m[2]);
-    const size = await registry.blobSize(name, digest);
+    const size = await registry.blobSize(name, digest, puller(req));
     reply.header('docker-content-digest', digest);
     reply.header('accept-ranges', 'bytes');
     reply.header('etag', `"${digest}"`);

@@ -9,8 +9,9 @@ import { isTag, projectOf, repositoryNameProblem } from '../oci/names.js';
 import type { ProjectService } from '../projects/service.js';
 import type { BlobStore, ByteRange } from '../storage/blobstore.js';
 import { BlobIntegrity } from './integrity.js';
+import { PullPolicyGate, type Puller, type PullPolicy } from './pull-policy.js';
 import type { PullRecorder } from './pulls.js';
-import { NotUntagged, type NamePage, type RegistryStore, type RepositoryRow } from './store.js';
+import { NotUntagged, type ManifestRef, type NamePage, type RegistryStore, type RepositoryRow } from './store.js';
 
 export interface StoredManifest {
   digest: string;
@@ -64,6 +65,8 @@ export function checkDigest(value: string): string {
 export class RegistryService {
   private readonly manifestCache: LRUCache<string, StoredManifest>;
   private readonly integrity: BlobIntegrity;
+  /** Project policies asked before a manifest is handed out on /v2 (vulnerability prevention, signatures). */
+  readonly pullGate: PullPolicyGate;
 
   constructor(
     private readonly store: RegistryStore,
@@ -75,6 +78,27 @@ export class RegistryService {
   ) {
     this.manifestCache = new LRUCache({ max: Math.max(1, options.manifestCacheEntries) });
     this.integrity = new BlobIntegrity(store.db);
+    this.pullGate = new PullPolicyGate((projectId) => projects.storedMetadata(projectId));
+    projects.onChanged((projectId) => this.pullGate.forget(projectId));
+  }
+
+  /** Where features add the policies a pull must pass. */
+  get pullPolicies(): PullPolicy[] {
+    return this.pullGate.policies;
+  }
+
+  private async checkPull(repositoryName: string, ref: ManifestRef, puller: Puller): Promise<void> {
+    await this.pullGate.check({
+      projectId: Number(ref.project_id),
+      projectName: projectOf(repositoryName),
+      repository: repositoryName,
+      repositoryId: Number(ref.repository_id),
+      artifactId: Number(ref.id),
+      digest: ref.digest,
+      mediaType: ref.media_type,
+      identity: puller.identity,
+      userAgent: puller.userAgent,
+    });
   }
 
   /** The repository for a push, created on first use; its project must exist. */
@@ -99,14 +123,20 @@ export class RegistryService {
 
   // Blobs.
 
-  /** Size of a blob the repository holds; manifests count too, as in distribution. */
-  async blobSize(repositoryName: string, digest: string): Promise<number> {
+  /**
+   * Size of a blob the repository holds; manifests count too, as in distribution. A manifest
+   * read through the blob endpoint passes the same pull policies as through /manifests.
+   */
+  async blobSize(repositoryName: string, digest: string, puller?: Puller): Promise<number> {
     checkRepositoryName(repositoryName);
     checkDigest(digest);
     const size = await this.store.repositoryBlobSize(repositoryName, digest);
     if (size !== undefined) return size;
-    const manifest = await this.findManifestByDigest(repositoryName, digest);
-    if (manifest) return manifest.bytes.byteLength;
+    const ref = await this.store.findManifestByDigest(repositoryName, digest);
+    if (ref) {
+      if (puller) await this.checkPull(repositoryName, ref, puller);
+      return (await this.loadManifest(Number(ref.id), ref.digest, ref.media_type)).bytes.byteLength;
+    }
     const quarantine = await this.integrity.quarantineIn(repositoryName, digest);
     if (quarantine) {
       throw ociError(
@@ -172,9 +202,15 @@ export class RegistryService {
 
   /**
    * Resolves a tag or digest to a stored manifest. A `puller` (GET, not HEAD) is recorded
-   * as a pull.
+   * as a pull. With `policyPuller` (the /v2 routes, GET and HEAD as in Harbor), the project's
+   * pull policies are asked first.
    */
-  async getManifest(repositoryName: string, reference: string, puller: string | null): Promise<StoredManifest & { artifactId: number }> {
+  async getManifest(
+    repositoryName: string,
+    reference: string,
+    puller: string | null,
+    policyPuller?: Puller,
+  ): Promise<StoredManifest & { artifactId: number }> {
     checkRepositoryName(repositoryName);
     const byDigest = looksLikeDigest(reference);
     // The spec gives GET and HEAD of a manifest one failure, 404: a reference that can name
@@ -194,6 +230,7 @@ export class RegistryService {
       }
       throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repositoryName}`);
     }
+    if (policyPuller) await this.checkPull(repositoryName, ref, policyPuller);
     const manifest = await this.loadManifest(Number(ref.id), ref.digest, ref.media_type);
     if (puller !== null) {
       this.pulls.record({

@@ -25,6 +25,7 @@ export interface ManifestRef {
   digest: string;
   media_type: string;
   project_id: number;
+  repository_id: number;
 }
 
 export interface UploadRow {
@@ -288,7 +289,7 @@ export class RegistryStore {
       .selectFrom('tags as t')
       .innerJoin('repositories as r', 'r.id', 't.repository_id')
       .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
-      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id'])
+      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
       .where('r.name', '=', repositoryName)
       .where('t.name', '=', tag)
       .executeTakeFirst();
@@ -298,7 +299,7 @@ export class RegistryStore {
     return this.db
       .selectFrom('artifacts as a')
       .innerJoin('repositories as r', 'r.id', 'a.repository_id')
-      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id'])
+      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
       .where('r.name', '=', repositoryName)
       .where('a.digest', '=', digest)
       .executeTakeFirst();

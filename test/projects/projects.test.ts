@@ -321,7 +321,7 @@ describe('projects API: bad input changes nothing', () => {
       { project_name: 'x9', storage_limit: -5 },
       { project_name: 'x10', storage_limit: 1.5 },
       { project_name: 'x11', registry_id: 1 },
-      { project_name: 'x12', cve_allowlist: { items: [{ cve_id: 'CVE-2024-1' }] } },
+      { project_name: 'x12', cve_allowlist: { items: [{ cve_id: 'CVE-2024-1' }, { cve_id: 'CVE-2024-1' }] } },
       { project_name: 'x13', metadata: { public: "true'; DROP TABLE project_metadata;--" } },
     ];
     for (const body of bodies) assertError(await api(server, 'POST', '/projects', { auth: admin, body }), 400, 'BAD_REQUEST', JSON.stringify(body));

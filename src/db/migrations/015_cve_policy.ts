@@ -5,7 +5,8 @@ import type { DialectHelpers } from '../dialect.js';
  * Scanning policies (src/scanning/policy, src/scanning/export): CVE allowlists, one per
  * project plus the system's (project_id 0, so no foreign key; a project's row goes with the
  * project in ProjectStore.delete), and CVE exports: one execution per request, its CSV kept
- * in chunks until it is downloaded or purged.
+ * in chunks until it is downloaded or purged. Also indexes on scan_vulnerabilities (014) for
+ * the security hub's queries.
  */
 export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
   await d
@@ -50,4 +51,8 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
     .addColumn('data', d.binaryType, (c) => c.notNull())
     .addPrimaryKeyConstraint('cve_export_chunks_pk', ['execution_id', 'seq'])
     .execute();
+
+  // The security hub and CVE export find a scanner's findings by artifact digest, and list them by score.
+  await db.schema.createIndex('scan_vulnerabilities_scanner_digest').on('scan_vulnerabilities').columns(['registration_uuid', 'digest']).execute();
+  await db.schema.createIndex('scan_vulnerabilities_scanner_score').on('scan_vulnerabilities').columns(['registration_uuid', 'cvss_score_v3']).execute();
 }
