@@ -220,9 +220,18 @@ export const configSchema = z
           })
           .strict()
           .default({ enabled: true, basic_auth: true }),
+        /**
+         * Scans (IMAGE_SCAN jobs) one instance runs at once, within jobs.concurrency: a scan-all of
+         * thousands of artifacts leaves the other job slots to GC, retention and the rest.
+         */
+        concurrency: z.number().int().min(0).max(64).default(2),
       })
       .strict()
-      .default({ vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] }, adapter: { enabled: true, basic_auth: true } }),
+      .default({
+        vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] },
+        adapter: { enabled: true, basic_auth: true },
+        concurrency: 2,
+      }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
