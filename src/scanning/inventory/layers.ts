@@ -1,0 +1,348 @@
+/**
+ * Reads one image layer as a stream: decompresses it (gzip, zstd or none, told apart by the
+ * first bytes), walks its tar entries once, and hands the files analyzers want to them.
+ * Nothing but those files is kept, each up to its analyzer's byte limit; every other body is
+ * drained as it passes. The result is per path so that layers can be merged in order.
+ */
+import { once } from 'node:events';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { extract, type Header } from 'tar-stream';
+import type { Analyzer, AnalyzerResult } from './analyzer.js';
+
+/** One analyzer's result for one file. */
+export interface FileResult {
+  analyzer: string;
+  result: AnalyzerResult;
+}
+
+/** What a layer contributes to the image: its analyzed files and what it deletes below it. */
+export interface LayerResult {
+  /**
+   * Path → the results of the analyzers that read the file there. An empty list means the
+   * layer puts something at that path nobody could analyze (a symlink, a file too large, a
+   * failed read): it still hides a lower layer's file at the same path.
+   */
+  files: Map<string, FileResult[]>;
+  /** Paths deleted from lower layers, with everything under them (`dir/.wh.name`). */
+  whiteouts: string[];
+  /** Directories whose lower-layer content is hidden (`dir/.wh..wh..opq`); '' is the root. */
+  opaqueDirs: string[];
+  /** Uncompressed tar bytes and entries read (for the figures). */
+  tarBytes: number;
+  entries: number;
+}
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Media types of layer blobs the walk reads; anything else is not a filesystem layer. */
+const readableLayerTypes = new Set([
+  'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.oci.image.layer.v1.tar+zstd',
+  'application/vnd.docker.image.rootfs.diff.tar',
+  'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  'application/vnd.docker.image.rootfs.diff.tar.zstd',
+]);
+
+/** Layers whose bytes are usually not in the registry at all (Windows base layers and the like). */
+const foreignLayerTypes = new Set([
+  'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
+]);
+
+/** Why a layer descriptor is not read, or null when it is a filesystem layer. */
+export function layerSkipReason(mediaType: string): string | null {
+  if (readableLayerTypes.has(mediaType)) return null;
+  if (foreignLayerTypes.has(mediaType)) return `a foreign (non-distributable) layer (${mediaType})`;
+  return `not a filesystem layer (${mediaType})`;
+}
+
+/** How much of one file several analyzers, or one streaming analyzer that must share it, may hold. */
+const sharedStreamLimit = 64 * 1024 * 1024;
+
+const gzipMagic = [0x1f, 0x8b];
+const zstdMagic = [0x28, 0xb5, 0x2f, 0xfd];
+
+function startsWith(chunk: Uint8Array, magic: number[]): boolean {
+  return chunk.length >= magic.length && magic.every((byte, i) => chunk[i] === byte);
+}
+
+/** Zstandard decompression as a Node transform over fzstd's streaming decoder. */
+class ZstdDecompress extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    if (data.length > 0) this.push(data);
+  });
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.decoder.push(chunk);
+      callback();
+    } catch (err) {
+      callback(asError(err, 'zstd'));
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true);
+      callback();
+    } catch (err) {
+      callback(asError(err, 'zstd'));
+    }
+  }
+}
+
+function asError(err: unknown, what: string): Error {
+  return err instanceof Error ? new Error(`${what} decompression failed: ${err.message}`) : new Error(`${what} decompression failed`);
+}
+
+/** The layer's tar bytes: the compression is read off the first bytes, whatever the media type claims. */
+async function decompressed(blob: Readable): Promise<{ tar: Readable; compression: Compression; done: Promise<void> }> {
+  const iterator = blob[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await iterator.next();
+  const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
+  const whole = Readable.from(
+    (async function* () {
+      if (head.length > 0) yield head;
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    })(),
+    { objectMode: false },
+  );
+  const compression: Compression = startsWith(head, gzipMagic) ? 'gzip' : startsWith(head, zstdMagic) ? 'zstd' : 'none';
+  if (compression === 'none') return { tar: whole, compression, done: Promise.resolve() };
+  const decoder = compression === 'gzip' ? createGunzip() : new ZstdDecompress();
+  const out = new PassThrough({ highWaterMark: 64 * 1024 });
+  const done = pipeline(whole, decoder, out).catch((err: Error) => {
+    out.destroy(err);
+  });
+  return { tar: out, compression, done };
+}
+
+/**
+ * The path of a tar entry inside the image: no leading "/" or "./", no trailing "/",
+ * "." and ".." resolved; null for a name that leaves the root.
+ */
+export function cleanPath(name: string): string | null {
+  let p = name;
+  while (p.startsWith('./')) p = p.slice(2);
+  while (p.startsWith('/')) p = p.slice(1);
+  if (p.includes('//') || p.includes('/.') || p.startsWith('.')) {
+    const parts: string[] = [];
+    for (const part of p.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (parts.length === 0) return null;
+        parts.pop();
+      } else parts.push(part);
+    }
+    return parts.join('/');
+  }
+  return p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+const whiteoutPrefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+export interface ReadLayerOptions {
+  /** Where this layer sits (0 = base); analyzers see it on each file. */
+  layer: number;
+}
+
+/**
+ * Walks one layer blob. Files wanted by analyzers are buffered (or streamed to a streaming
+ * analyzer); all other entries are drained. Analyzer failures and oversized files become
+ * notes on the file, so a whiteout of the file removes them too.
+ */
+export async function readLayer(blob: Readable, analyzers: readonly Analyzer[], options: ReadLayerOptions): Promise<LayerResult> {
+  const result: LayerResult = { files: new Map(), whiteouts: [], opaqueDirs: [], tarBytes: 0, entries: 0 };
+  const { tar, done } = await decompressed(blob);
+  const entries = extract();
+  const feeding = feed(tar, entries);
+  try {
+    for await (const entry of entries) {
+      result.entries++;
+      const header = entry.header;
+      result.tarBytes += header.size ?? 0;
+      await handleEntry(header, entry as unknown as AsyncIterable<Buffer> & EntryStream, analyzers, options.layer, result);
+    }
+  } finally {
+    tar.destroy();
+    await feeding;
+    await done;
+  }
+  return result;
+}
+
+interface EntryStream {
+  resume(): unknown;
+  once(event: string, listener: () => void): unknown;
+  on(event: string, listener: (err: Error) => void): unknown;
+}
+
+/** Writes the tar bytes into the extractor with backpressure; an error ends the extractor with it. */
+async function feed(tar: Readable, entries: ReturnType<typeof extract>): Promise<void> {
+  try {
+    for await (const chunk of tar) {
+      if (!entries.write(chunk as Buffer)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            entries.off('drain', go);
+            entries.off('close', go);
+            resolve();
+          };
+          entries.on('drain', go);
+          entries.on('close', go);
+        });
+      }
+      if (entries.destroyed) return;
+    }
+    entries.end(undefined);
+  } catch (err) {
+    entries.destroy(err as Error);
+  }
+}
+
+async function handleEntry(
+  header: Header,
+  entry: AsyncIterable<Buffer> & EntryStream,
+  analyzers: readonly Analyzer[],
+  layer: number,
+  result: LayerResult,
+): Promise<void> {
+  const path = cleanPath(header.name);
+  if (path === null || path === '') return drain(entry);
+  const slash = path.lastIndexOf('/');
+  const base = slash < 0 ? path : path.slice(slash + 1);
+  if (base.startsWith(whiteoutPrefix)) {
+    const dir = slash < 0 ? '' : path.slice(0, slash);
+    if (base === opaqueMarker) result.opaqueDirs.push(dir);
+    else {
+      const name = base.slice(whiteoutPrefix.length);
+      result.whiteouts.push(dir === '' ? name : `${dir}/${name}`);
+    }
+    return drain(entry);
+  }
+  const type = header.type;
+  const regular = type === 'file' || type === 'contiguous-file';
+  const info = { size: header.size ?? 0, mode: header.mode ?? 0 };
+  let wanting: Analyzer[] | undefined;
+  for (const analyzer of analyzers) {
+    if (analyzer.wants(path, info)) (wanting ??= []).push(analyzer);
+  }
+  if (!wanting) {
+    // Anything else at a path that held an analyzed file replaces that file.
+    if (!regular && result.files.has(path)) result.files.delete(path);
+    return drain(entry);
+  }
+  if (!regular) {
+    result.files.set(path, []);
+    return drain(entry);
+  }
+  result.files.set(path, await analyzeFile(path, layer, info.size, entry, wanting));
+}
+
+async function drain(entry: EntryStream): Promise<void> {
+  const ended = new Promise<void>((resolve) => entry.once('end', resolve));
+  entry.resume();
+  await ended;
+}
+
+function note(analyzer: string, text: string): FileResult {
+  return { analyzer, result: { notes: [text] } };
+}
+
+async function analyzeFile(
+  path: string,
+  layer: number,
+  size: number,
+  entry: AsyncIterable<Buffer> & EntryStream,
+  wanting: Analyzer[],
+): Promise<FileResult[]> {
+  const out: FileResult[] = [];
+  // One streaming analyzer alone gets the body as it comes; otherwise the body is read once into memory.
+  if (wanting.length === 1 && wanting[0].analyzeStream) {
+    out.push(await streamTo(wanting[0], path, layer, size, entry));
+    return out;
+  }
+  const limitOf = (a: Analyzer) => (a.analyzeStream ? Math.min(sharedStreamLimit, a.maxBytes || sharedStreamLimit) : a.maxBytes);
+  const readers = wanting.filter((a) => size <= limitOf(a));
+  for (const a of wanting) {
+    if (!readers.includes(a)) {
+      out.push(
+        note(a.name, `${path} (layer ${layer}) is ${size} bytes, more than the ${limitOf(a)} bytes the ${a.name} analyzer reads; skipped`),
+      );
+    }
+  }
+  if (readers.length === 0) {
+    await drain(entry);
+    return out;
+  }
+  const bytes = await readWhole(entry, size);
+  for (const a of readers) {
+    try {
+      const result = a.analyzeStream
+        ? await a.analyzeStream({ path, layer, size, stream: Readable.from([bytes], { objectMode: false }) })
+        : await a.analyze({ path, layer, bytes });
+      out.push({ analyzer: a.name, result });
+    } catch (err) {
+      out.push(note(a.name, `the ${a.name} analyzer could not read ${path} (layer ${layer}): ${(err as Error).message}`));
+    }
+  }
+  return out;
+}
+
+/** The entry's body in one buffer of its declared size (allocated once, no concatenation). */
+async function readWhole(entry: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for await (const chunk of entry) {
+    const room = Math.min(chunk.length, size - offset);
+    if (room > 0) chunk.copy(bytes, offset, 0, room);
+    offset += chunk.length;
+  }
+  return offset < size ? bytes.subarray(0, offset) : bytes;
+}
+
+/**
+ * Hands the body to a streaming analyzer through a Node stream it may consume, stop reading,
+ * or destroy; the tar entry is always read to its end so the walk can go on.
+ */
+async function streamTo(
+  analyzer: Analyzer,
+  path: string,
+  layer: number,
+  size: number,
+  entry: AsyncIterable<Buffer> & EntryStream,
+): Promise<FileResult> {
+  const body = new PassThrough({ highWaterMark: 256 * 1024 });
+  // An analyzer that destroys its stream early is not a failure of the walk.
+  body.on('error', () => undefined);
+  const fed = (async () => {
+    for await (const chunk of entry) {
+      if (body.destroyed) continue;
+      if (!body.write(chunk)) {
+        await Promise.race([once(body, 'drain'), once(body, 'close')]).catch(() => undefined);
+      }
+    }
+    if (!body.destroyed) body.end();
+  })();
+  try {
+    const result = await analyzer.analyzeStream!({ path, layer, size, stream: body });
+    return { analyzer: analyzer.name, result };
+  } catch (err) {
+    return note(analyzer.name, `the ${analyzer.name} analyzer could not read ${path} (layer ${layer}): ${(err as Error).message}`);
+  } finally {
+    // Whatever the analyzer left unread is dropped; the tar entry still runs to its end.
+    if (!body.destroyed) body.resume();
+    await fed;
+  }
+}
