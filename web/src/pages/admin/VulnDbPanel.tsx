@@ -115,16 +115,15 @@ export function VulnDbPanel() {
         ) : (
           <Stack gap="sm">
             <Group gap="lg" wrap="wrap">
-              <Text size="sm">
-                Updated:{' '}
-                {data?.updatedAt ? (
-                  <TimeText time={data.updatedAt} />
-                ) : (
-                  <Text span c="dimmed" size="sm">
-                    never
-                  </Text>
-                )}
-              </Text>
+              {data?.updatedAt ? (
+                <Text size="sm">
+                  Advisories as of <TimeText time={data.updatedAt} />
+                </Text>
+              ) : (
+                <Text size="sm" c="dimmed">
+                  Never updated
+                </Text>
+              )}
               {data?.total !== null && <Text size="sm">{data?.total} advisories</Text>}
               {data?.source && (
                 <Text size="sm" c="dimmed" style={{ overflowWrap: 'anywhere' }}>
@@ -155,7 +154,7 @@ export function VulnDbPanel() {
                     <Table.Tr>
                       <Table.Th>Ecosystem</Table.Th>
                       <Table.Th ta="right">Advisories</Table.Th>
-                      <Table.Th>Updated</Table.Th>
+                      <Table.Th>Imported</Table.Th>
                     </Table.Tr>
                   </Table.Thead>
                   <Table.Tbody>

@@ -20,7 +20,7 @@ import { AccessoryMarks, LabelBadge, MarkdownText, PageCrumbs, PullMenu, RowMenu
 import { useProjectAccess } from '../../auth/permissions';
 import { hasFeature } from '../../lib/features';
 import { BulkScanButtons, RowScanButtons, ScanMenuItems, scanPermissions, useScanRequests } from '../scanning/actions';
-import { scanUnderWay } from '../scanning/model';
+import { isScannable, scanUnderWay } from '../scanning/model';
 import { SbomMark, ScanStatus } from '../scanning/ScanStatus';
 
 const shownTags = 3;
@@ -292,7 +292,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
           <Group gap={6} wrap="wrap">
             <TagBadges artifact={a} />
             <AccessoryMarks artifact={a} />
-            {scanning && <ScanStatus artifact={a} compact />}
+            {scanning && isScannable(a) && <ScanStatus artifact={a} compact />}
             <Text size="xs" c="dimmed" span style={{ whiteSpace: 'nowrap' }}>
               {formatBytes(a.size)}
             </Text>
@@ -336,7 +336,7 @@ export function RepositoryPage({ project, repository }: { project: string; repos
             key: 'vulnerabilities',
             header: 'Vulnerabilities',
             visibleFrom: 'xs' as const,
-            render: (a: Artifact) => <ScanStatus artifact={a} />,
+            render: (a: Artifact) => (isScannable(a) ? <ScanStatus artifact={a} /> : null),
           },
         ]
       : []),

@@ -8,10 +8,15 @@ import { hasFeature } from '../../lib/features';
 import { shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { keys } from '../repository/model';
-import { isUnderWay, scanPath, scanState, scanSummaryOf, type Scanned } from './model';
+import { isScannable, isUnderWay, scanPath, scanState, scanSummaryOf, type Scanned } from './model';
 
 export type ScanType = 'vulnerability' | 'sbom';
-export type ScanTarget = Scanned & { digest: string; tags?: Array<{ name: string }> | null };
+export type ScanTarget = Scanned & {
+  digest: string;
+  type: string;
+  addition_links?: Record<string, unknown> | null;
+  tags?: Array<{ name: string }> | null;
+};
 
 /** What the user may do with scans in the project (from the project's permissions). */
 export interface ScanPermissions {
@@ -93,6 +98,7 @@ export function RowScanButtons({
   requests: ReturnType<typeof useScanRequests>;
 }) {
   const name = nameOf(artifact);
+  if (!isScannable(artifact)) return null;
   const scanning = underWay(artifact, 'vulnerability');
   const generating = underWay(artifact, 'sbom');
   return (
@@ -154,6 +160,7 @@ export function ScanMenuItems({
   allowed: ScanPermissions;
   requests: ReturnType<typeof useScanRequests>;
 }) {
+  if (!isScannable(artifact)) return null;
   const scanning = underWay(artifact, 'vulnerability');
   const generating = underWay(artifact, 'sbom');
   const items = [
@@ -185,8 +192,9 @@ export function BulkScanButtons({
   allowed: ScanPermissions;
   requests: ReturnType<typeof useScanRequests>;
 }) {
-  if (chosen.length === 0) return null;
-  const n = chosen.length;
+  const scannable = chosen.filter(isScannable);
+  if (scannable.length === 0) return null;
+  const n = scannable.length;
   return (
     <>
       {allowed.scan && (
@@ -194,12 +202,12 @@ export function BulkScanButtons({
           variant="light"
           leftSection={<IconShieldSearch size={16} aria-hidden />}
           loading={requests.busy}
-          onClick={() => void requests.send(chosen, 'vulnerability', false)}
+          onClick={() => void requests.send(scannable, 'vulnerability', false)}
         >
           Scan {n} selected
         </Button>
       )}
-      {allowed.stopScan && chosen.some((a) => underWay(a, 'vulnerability')) && (
+      {allowed.stopScan && scannable.some((a) => underWay(a, 'vulnerability')) && (
         <Button
           variant="light"
           color="orange"
@@ -207,7 +215,7 @@ export function BulkScanButtons({
           loading={requests.busy}
           onClick={() =>
             void requests.send(
-              chosen.filter((a) => underWay(a, 'vulnerability')),
+              scannable.filter((a) => underWay(a, 'vulnerability')),
               'vulnerability',
               true,
             )
@@ -222,7 +230,7 @@ export function BulkScanButtons({
           color="grape"
           leftSection={<IconFileDescription size={16} aria-hidden />}
           loading={requests.busy}
-          onClick={() => void requests.send(chosen, 'sbom', false)}
+          onClick={() => void requests.send(scannable, 'sbom', false)}
         >
           Generate SBOM for {n} selected
         </Button>
