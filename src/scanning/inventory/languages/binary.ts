@@ -1,0 +1,173 @@
+/**
+ * Executables, read as a stream in one pass (they are large and most hold nothing of interest):
+ * Go build info (golang.ts) and cargo-auditable's `.dep-v0` ELF section (rust.ts).
+ *
+ * Cost per file: the first bytes decide (anything but ELF, PE or Mach-O is drained at once); then
+ * one native `indexOf` per chunk for Go's magic. The section table of an ELF file sits at its end
+ * and names where `.dep-v0` is, so an ELF file's chunks are kept (by reference, no copy) until the
+ * end unless it turns out to be a Go binary; ELF files above `keepElfBytes` are only searched
+ * for Go build info.
+ */
+import type { Package } from '../../types.js';
+import type { Analyzer, AnalyzerResult } from '../analyzer.js';
+import { goBuildInfoMagic, goPackages, parseBuildInfoHeader, parseModInfo } from './golang.js';
+import { auditablePackages, auditableSection, findElfSection, type ReadAt } from './rust.js';
+
+/** The smallest file worth reading: Go and Rust executables are far larger. */
+export const minExecutableBytes = 64 * 1024;
+/** ELF files up to this size are kept whole while streaming, to read `.dep-v0` at the end. */
+export const keepElfBytes = 64 * 1024 * 1024;
+const magicLength = goBuildInfoMagic.length;
+const maxBuildInfoBytes = 2 * 1024 * 1024;
+
+type Format = 'unknown' | 'elf' | 'executable' | 'other';
+
+function formatOf(head: Buffer): Format {
+  if (head.length < 4) return 'unknown';
+  const word = head.readUInt32BE(0);
+  if (word === 0x7f454c46) return 'elf';
+  // PE ("MZ"), Mach-O 32/64 both byte orders, and universal binaries.
+  if (head[0] === 0x4d && head[1] === 0x5a) return 'executable';
+  if ([0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe, 0xcafebabe].includes(word)) return 'executable';
+  return 'other';
+}
+
+/** One file's scan: feed chunks in order with `push`, then `finish`. */
+export class BinaryScan {
+  private offset = 0;
+  private format: Format = 'unknown';
+  private head = Buffer.alloc(0);
+  private carry = Buffer.alloc(0);
+  private goChunks: Buffer[] | undefined;
+  private goBytes = 0;
+  private goNeed = 0;
+  private goResult: Package[] | undefined;
+  private notes: string[] = [];
+  private kept: Buffer[] | undefined;
+  private keptBytes = 0;
+  /** True once the rest of the file cannot change the answer (the caller may just drain). */
+  done = false;
+
+  constructor(
+    private readonly file: { path: string; layer: number; size: number },
+    private readonly keepLimit = keepElfBytes,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    const at = this.offset;
+    this.offset += chunk.length;
+    if (this.format === 'unknown') {
+      this.head = Buffer.concat([this.head, chunk.subarray(0, 4)]);
+      this.format = formatOf(this.head);
+      if (this.format === 'other') {
+        this.done = true;
+        return;
+      }
+      if (this.format === 'elf' && this.file.size <= this.keepLimit) this.kept = [];
+    }
+    if (this.kept) {
+      this.kept.push(chunk);
+      this.keptBytes += chunk.length;
+      if (this.keptBytes > this.keepLimit) this.kept = undefined;
+    }
+    if (this.goChunks) this.collectGo(chunk);
+    else this.searchGo(chunk, at);
+  }
+
+  private searchGo(chunk: Buffer, at: number): void {
+    if (this.carry.length > 0) {
+      // A magic split across the previous chunk and this one.
+      const joined = Buffer.concat([this.carry, chunk.subarray(0, magicLength - 1)]);
+      const base = at - this.carry.length;
+      for (let i = joined.indexOf(goBuildInfoMagic); i >= 0; i = joined.indexOf(goBuildInfoMagic, i + 1)) {
+        if ((base + i) % 16 === 0) return this.startGo(Buffer.concat([this.carry.subarray(i), chunk]));
+      }
+    }
+    for (let i = chunk.indexOf(goBuildInfoMagic); i >= 0; i = chunk.indexOf(goBuildInfoMagic, i + 1)) {
+      if ((at + i) % 16 === 0) return this.startGo(chunk.subarray(i));
+    }
+    const tail = chunk.length >= magicLength - 1 ? chunk.subarray(chunk.length - (magicLength - 1)) : Buffer.concat([this.carry, chunk]);
+    this.carry = Buffer.from(tail.subarray(Math.max(0, tail.length - (magicLength - 1))));
+  }
+
+  private startGo(from: Buffer): void {
+    this.goChunks = [];
+    this.goNeed = 52;
+    this.kept = undefined; // a Go binary: no cargo-auditable section to look for
+    this.collectGo(from);
+  }
+
+  private collectGo(chunk: Buffer): void {
+    this.goChunks!.push(chunk);
+    this.goBytes += chunk.length;
+    if (this.goBytes < this.goNeed) return;
+    const bytes = Buffer.concat(this.goChunks!);
+    this.goChunks = [bytes];
+    const header = parseBuildInfoHeader(bytes);
+    if (header.kind === 'need' && header.bytes <= maxBuildInfoBytes) {
+      this.goNeed = header.bytes;
+      return;
+    }
+    this.done = true;
+    if (header.kind === 'complete') this.goResult = goPackages(parseModInfo(header.goVersion, header.modInfo), this.file);
+    else if (header.kind === 'pointer-format')
+      this.notes.push(`${this.file.path}: Go executable built before Go 1.18 (build info in the older pointer format is not read)`);
+    else this.notes.push(`${this.file.path}: unreadable Go build info`);
+  }
+
+  finish(): AnalyzerResult {
+    if (this.goResult) return { packages: this.goResult };
+    if (this.goChunks && !this.done) return { notes: [`${this.file.path}: Go build info cut short by the end of the file`] };
+    if (this.notes.length > 0) return { notes: this.notes };
+    if (this.kept && this.format === 'elf') {
+      const read = readerOver(this.kept);
+      const section = findElfSection(read, auditableSection);
+      const bytes = section && read(section.offset, section.size);
+      if (bytes) return auditablePackages(bytes, this.file);
+    }
+    return {};
+  }
+}
+
+/** Random access over a list of consecutive chunks. */
+function readerOver(chunks: Buffer[]): ReadAt {
+  const starts: number[] = [];
+  let total = 0;
+  for (const c of chunks) {
+    starts.push(total);
+    total += c.length;
+  }
+  return (offset, length) => {
+    if (offset < 0 || length < 0 || offset + length > total) return undefined;
+    let i = starts.length - 1;
+    while (i > 0 && starts[i] > offset) i--;
+    const pieces: Buffer[] = [];
+    let from = offset - starts[i];
+    let left = length;
+    for (; left > 0 && i < chunks.length; i++, from = 0) {
+      const piece = chunks[i].subarray(from, from + left);
+      pieces.push(piece);
+      left -= piece.length;
+    }
+    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+  };
+}
+
+export const binaryAnalyzer: Analyzer = {
+  name: 'binaries',
+  version: 1,
+  maxBytes: keepElfBytes,
+  wants: (_path, entry) => (entry.mode & 0o111) !== 0 && entry.size >= minExecutableBytes,
+  analyze(file) {
+    const scan = new BinaryScan({ path: file.path, layer: file.layer, size: file.bytes.length });
+    scan.push(file.bytes);
+    return scan.finish();
+  },
+  async analyzeStream(file) {
+    const scan = new BinaryScan(file);
+    // Read to the end either way: the walk needs the entry consumed.
+    for await (const chunk of file.stream) scan.push(chunk as Buffer);
+    return scan.finish();
+  },
+};

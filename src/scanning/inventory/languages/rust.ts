@@ -1,0 +1,103 @@
+/**
+ * Rust crates: `Cargo.lock` files, and the dependency list cargo-auditable embeds in executables
+ * (an ELF section `.dep-v0` holding zlib-compressed JSON; the binary scan in binary.ts finds it).
+ * Only crates from crates.io are reported (ecosystem `crates.io`): path, git and other-registry
+ * crates have no crates.io advisories to match; cargo-auditable's build-time dependencies are not
+ * in the executable and are left out too.
+ */
+import { inflateSync } from 'node:zlib';
+import { parse as parseToml } from 'smol-toml';
+import type { Package } from '../../types.js';
+import type { AnalyzedFile, Analyzer, AnalyzerResult } from '../analyzer.js';
+import { purlOf } from './common.js';
+
+const cratesIoSources = new Set(['registry+https://github.com/rust-lang/crates.io-index', 'sparse+https://index.crates.io/']);
+
+function crate(name: string, version: string, file: { path: string; layer: number }): Package {
+  return { ecosystem: 'crates.io', name, version, purl: purlOf('cargo', undefined, name, version), path: file.path, layer: file.layer };
+}
+
+function unique(packages: Package[]): Package[] {
+  const seen = new Set<string>();
+  return packages.filter((p) => !seen.has(`${p.name}@${p.version}`) && !!seen.add(`${p.name}@${p.version}`));
+}
+
+export function analyzeCargoLock(file: AnalyzedFile): AnalyzerResult {
+  let lock: Record<string, unknown>;
+  try {
+    lock = parseToml(file.bytes.toString('utf8'));
+  } catch (error) {
+    return { notes: [`${file.path}: unreadable Cargo.lock (${(error as Error).message.split('\n')[0]})`] };
+  }
+  const entries = Array.isArray(lock.package) ? (lock.package as Array<Record<string, unknown>>) : [];
+  const packages = entries
+    .filter(
+      (p) => typeof p.name === 'string' && typeof p.version === 'string' && typeof p.source === 'string' && cratesIoSources.has(p.source),
+    )
+    .map((p) => crate(p.name as string, p.version as string, file));
+  return { packages: unique(packages) };
+}
+
+export const cargoLockAnalyzer: Analyzer = {
+  name: 'cargo-lock',
+  version: 1,
+  maxBytes: 16 * 1024 * 1024,
+  wants: (path) => path === 'Cargo.lock' || path.endsWith('/Cargo.lock'),
+  analyze: analyzeCargoLock,
+};
+
+/** Random access to a file's bytes: undefined when the range is not available. */
+export type ReadAt = (offset: number, length: number) => Buffer | undefined;
+
+/** The file range of a named ELF section, or undefined (not ELF, no such section, truncated). */
+export function findElfSection(read: ReadAt, wanted: string): { offset: number; size: number } | undefined {
+  const header = read(0, 64);
+  if (!header || header.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const is64 = header[4] === 2;
+  const le = header[5] === 1;
+  const u16 = (b: Buffer, at: number) => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
+  const u32 = (b: Buffer, at: number) => (le ? b.readUInt32LE(at) : b.readUInt32BE(at));
+  const word = (b: Buffer, at: number) => (is64 ? Number(le ? b.readBigUInt64LE(at) : b.readBigUInt64BE(at)) : u32(b, at));
+  const shoff = word(header, is64 ? 0x28 : 0x20);
+  const shentsize = u16(header, is64 ? 0x3a : 0x2e);
+  const shnum = u16(header, is64 ? 0x3c : 0x30);
+  const shstrndx = u16(header, is64 ? 0x3e : 0x32);
+  if (shoff === 0 || shnum === 0 || shstrndx >= shnum || shentsize < (is64 ? 64 : 40)) return undefined;
+  const table = read(shoff, shnum * shentsize);
+  if (!table) return undefined;
+  const section = (i: number) => {
+    const at = i * shentsize;
+    return {
+      name: u32(table, at),
+      type: u32(table, at + 4),
+      offset: word(table, at + (is64 ? 24 : 16)),
+      size: word(table, at + (is64 ? 32 : 20)),
+    };
+  };
+  const names = section(shstrndx);
+  const strtab = read(names.offset, names.size);
+  if (!strtab) return undefined;
+  for (let i = 0; i < shnum; i++) {
+    const s = section(i);
+    if (s.type === 8 /* SHT_NOBITS */ || s.name >= strtab.length) continue;
+    const end = strtab.indexOf(0, s.name);
+    if (strtab.toString('latin1', s.name, end < 0 ? strtab.length : end) === wanted) return { offset: s.offset, size: s.size };
+  }
+  return undefined;
+}
+
+export const auditableSection = '.dep-v0';
+
+/** Packages from a `.dep-v0` section's bytes (zlib-compressed JSON `{"packages":[{name,version,source,kind}]}`). */
+export function auditablePackages(compressed: Buffer, file: { path: string; layer: number }): AnalyzerResult {
+  let data: { packages?: Array<Record<string, unknown>> };
+  try {
+    data = JSON.parse(inflateSync(compressed, { maxOutputLength: 16 * 1024 * 1024 }).toString('utf8'));
+  } catch (error) {
+    return { notes: [`${file.path}: unreadable cargo-auditable data (${(error as Error).message})`] };
+  }
+  const packages = (Array.isArray(data?.packages) ? data.packages : [])
+    .filter((p) => typeof p.name === 'string' && typeof p.version === 'string' && p.source === 'crates.io' && p.kind !== 'build')
+    .map((p) => crate(p.name as string, p.version as string, file));
+  return { packages: unique(packages) };
+}
