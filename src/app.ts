@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
@@ -48,6 +49,9 @@ import { createGc } from './gc/compose.js';
 import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
+import { createVulnDb } from './scanning/vulndb/compose.js';
+import type { VulnDbService } from './scanning/vulndb/service.js';
+import type { VulnMatcher } from './scanning/vulndb/matcher.js';
 import type { RetentionService } from './retention/service.js';
 import type { GcService } from './gc/service.js';
 import type { ScrubService } from './scrub/service.js';
@@ -83,6 +87,8 @@ export interface Berth {
   retention: RetentionService;
   /** Project quotas: limits, usage kept in the push transactions, /quotas. */
   quotas: QuotaService;
+  /** The vulnerability database (OSV records; VULNDB_UPDATE job, /vulndb) and its matcher. */
+  vulndb: { service: VulnDbService; matcher: VulnMatcher };
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -245,6 +251,14 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     immutableMatcher: (projectId) => immutability.matcherFor(projectId),
   });
   for (const [type, handle] of Object.entries(retention.handlers)) runner.register(type, handle);
+  const vulndb = createVulnDb({
+    db: database.db,
+    dialect: database.dialect,
+    queue: jobQueue,
+    config: config.scanning.vulndb,
+    tempDir: path.join(paths.dataDir, 'tmp'),
+  });
+  for (const [type, handle] of Object.entries(vulndb.handlers)) runner.register(type, handle);
 
   const http = await buildHttpServer({
     logger,
@@ -300,6 +314,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     gc: gc.service,
     immutability,
     retention: retention.service,
+    vulndb: vulndb.service,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -341,6 +356,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     gc: gc.service,
     immutability,
     retention: retention.service,
+    vulndb: { service: vulndb.service, matcher: vulndb.matcher },
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       await runner.start();

@@ -149,6 +149,47 @@ program
     },
   );
 
+const vulndb = program
+  .command('vulndb')
+  .description('the vulnerability database of the built-in scanner (OSV records): update, import, status');
+const runVulnDb = async (options: CommonOptions, command: import('./scanning/vulndb/cli.js').VulnDbCommand) => {
+  const { runVulnDbCommand } = await import('./scanning/vulndb/cli.js');
+  const code = await runVulnDbCommand(configFrom(options), command, {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  });
+  process.exit(code);
+};
+vulndb
+  .command('update')
+  .description(
+    'download <url>/<Ecosystem>/all.zip for each of scanning.vulndb.ecosystems and import it; ' +
+      'exit 0 when every ecosystem was updated, 1 when some failed, 2 on a bad option or configuration, 3 when none could be',
+  )
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--url <url>', 'base URL of the OSV export (default scanning.vulndb.url)')
+  .option('--json', 'print what was imported as JSON')
+  .action((options: CommonOptions & { url?: string; json?: boolean }) => runVulnDb(options, { kind: 'update', url: options.url, json: options.json }));
+vulndb
+  .command('import')
+  .description(
+    'import a directory laid out as the OSV export (Debian/, npm/, … each with all.zip and/or record .json files); ' +
+      'exit 0 when done, 1 when some ecosystem failed, 2 on a bad option or configuration, 3 when nothing could be imported',
+  )
+  .argument('<dir>', 'the directory')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--json', 'print what was imported as JSON')
+  .action((dir: string, options: CommonOptions & { json?: boolean }) => runVulnDb(options, { kind: 'import', dir, json: options.json }));
+vulndb
+  .command('status')
+  .description('print when the database was updated and its records per ecosystem')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--json', 'print the status as JSON')
+  .action((options: CommonOptions & { json?: boolean }) => runVulnDb(options, { kind: 'status', json: options.json }));
+
 program
   .command('version')
   .description('print the version')

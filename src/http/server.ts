@@ -38,6 +38,8 @@ import type { RetentionService } from '../retention/service.js';
 import { registerQuotaRoutes } from '../quotas/routes.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
+import { registerVulnDbRoutes } from '../scanning/vulndb/routes.js';
+import type { VulnDbService } from '../scanning/vulndb/service.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
@@ -74,6 +76,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   gc: GcService;
   immutability: ImmutabilityService;
   retention: RetentionService;
+  /** The vulnerability database (GET /vulndb, POST /vulndb/update); absent in servers built without scanning. */
+  vulndb?: VulnDbService;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -180,6 +184,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerImmutabilityRoutes(api, { immutability: deps.immutability, projects: deps.projects, guard: deps.guard });
       await registerRetentionRoutes(api, { retention: deps.retention, projects: deps.projects, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
+      if (deps.vulndb) await registerVulnDbRoutes(api, { vulndb: deps.vulndb, guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { AccessGuard } from '../../auth/guard.js';
+import type { Config } from '../../config/schema.js';
+import type { DialectHelpers } from '../../db/dialect.js';
+import type { Db } from '../../db/index.js';
+import type { JobQueue } from '../../jobs/queue.js';
+import type { JobHandler } from '../../jobs/runner.js';
+import { VulnMatcher } from './matcher.js';
+import { registerVulnDbRoutes } from './routes.js';
+import { vulnDbUpdateJob, VulnDbService } from './service.js';
+import { VulnDbStore } from './store.js';
+
+export interface VulnDbDeps {
+  db: Db;
+  dialect: DialectHelpers;
+  queue: JobQueue;
+  config: Config['scanning']['vulndb'];
+  /** Where downloaded archives are kept while they are imported. */
+  tempDir: string;
+}
+
+/** The vulnerability database, assembled the same way by the server and by `berth vulndb`. */
+export function createVulnDb(deps: VulnDbDeps) {
+  const store = new VulnDbStore(deps.db);
+  const service = new VulnDbService(store, deps.queue, { url: deps.config.url, ecosystems: deps.config.ecosystems, tempDir: deps.tempDir });
+  const matcher = new VulnMatcher(store);
+  deps.queue.declareType(vulnDbUpdateJob);
+  const handlers: Record<string, JobHandler> = { [vulnDbUpdateJob]: (ctx) => service.handle(ctx) };
+  return {
+    service,
+    matcher,
+    handlers,
+    registerApiRoutes: (api: FastifyInstance, routeDeps: { guard: AccessGuard }) =>
+      registerVulnDbRoutes(api, { vulndb: service, guard: routeDeps.guard }),
+  };
+}
