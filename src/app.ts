@@ -49,6 +49,10 @@ import { createGc } from './gc/compose.js';
 import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
+import { createScanners, type Scanners } from './scanning/scanners/compose.js';
+import { inventoryOf, platformManifests } from './scanning/inventory/index.js';
+import { HttpImageSource } from './scanning/inventory/http-source.js';
+import { sbomDocument } from './scanning/sbom/index.js';
 import { createVulnDb } from './scanning/vulndb/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
 import type { VulnMatcher } from './scanning/vulndb/matcher.js';
@@ -89,6 +93,8 @@ export interface Berth {
   quotas: QuotaService;
   /** The vulnerability database (OSV records; VULNDB_UPDATE job, /vulndb) and its matcher. */
   vulndb: { service: VulnDbService; matcher: VulnMatcher };
+  /** Scanner registrations, the built-in scanner and the Pluggable Scanner API it serves (/scanners, /scanner/api/v1). */
+  scanners: Scanners;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -259,6 +265,20 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     tempDir: path.join(paths.dataDir, 'tmp'),
   });
   for (const [type, handle] of Object.entries(vulndb.handlers)) runner.register(type, handle);
+  const scanners = createScanners({
+    db: database.db,
+    queue: jobQueue,
+    scheduler,
+    authenticator,
+    version,
+    externalUrl: config.server.external_url,
+    listen: { host: config.server.host, port: config.server.port },
+    adapter: config.scanning.adapter,
+    parts: { inventoryOf: (source, digest) => inventoryOf(source, digest), platformManifests, matcher: vulndb.matcher, sbomDocument },
+    httpSource: (registryUrl, repository, authorization, { insecure }) => new HttpImageSource({ registryUrl, repository, authorization, insecure }),
+  });
+  for (const [type, handle] of Object.entries(scanners.handlers)) runner.register(type, handle);
+  await scanners.start();
 
   const http = await buildHttpServer({
     logger,
@@ -315,6 +335,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     immutability,
     retention: retention.service,
     vulndb: vulndb.service,
+    scanners,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -357,8 +378,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     immutability,
     retention: retention.service,
     vulndb: { service: vulndb.service, matcher: vulndb.matcher },
+    scanners,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
+      scanners.setListenUrl(url);
       await runner.start();
       scheduler.start();
       dispatcher.start();
@@ -372,6 +395,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await runner.stop();
       await scheduler.stop();
       await dispatcher.stop();
+      scanners.close();
       await pulls.stop();
       await database.close();
       logger.flush();

@@ -13,11 +13,12 @@ export interface AdapterRouteDeps {
 /** Where Berth serves the Pluggable Scanner API; the registration URL is this without /api/v1. */
 export const adapterBasePath = '/scanner';
 
+// Bodies go as Buffers: Fastify would rewrite a string body's MIME type (quoting `version`, adding a charset).
 function sendError(reply: FastifyReply, status: number, message: string) {
   return reply
     .code(status)
     .header('content-type', adapterMimeTypes.error)
-    .send(JSON.stringify({ error: { message } }));
+    .send(Buffer.from(JSON.stringify({ error: { message } })));
 }
 
 /**
@@ -48,7 +49,10 @@ export async function registerAdapterRoutes(app: FastifyInstance, deps: AdapterR
 
       api.get('/metadata', { schema: { hide: true } }, async (_req, reply) => {
         const meta = await deps.engine.metadata();
-        return reply.code(200).header('content-type', adapterMimeTypes.metadata).send(JSON.stringify(meta));
+        return reply
+          .code(200)
+          .header('content-type', adapterMimeTypes.metadata)
+          .send(Buffer.from(JSON.stringify(meta)));
       });
 
       api.post('/scan', { schema: { hide: true } }, async (req, reply) => {
@@ -59,7 +63,10 @@ export async function registerAdapterRoutes(app: FastifyInstance, deps: AdapterR
           throw new AdapterProblem(400, `the scan request is not valid JSON: ${(err as Error).message}`);
         }
         const { id } = await deps.adapter.accept(body);
-        return reply.code(202).header('content-type', adapterMimeTypes.scanResponse).send(JSON.stringify({ id }));
+        return reply
+          .code(202)
+          .header('content-type', adapterMimeTypes.scanResponse)
+          .send(Buffer.from(JSON.stringify({ id })));
       });
 
       api.get('/scan/:scan_request_id/report', { schema: { hide: true } }, async (req, reply) => {
@@ -70,7 +77,7 @@ export async function registerAdapterRoutes(app: FastifyInstance, deps: AdapterR
           const after = String(answer.refreshAfterSeconds ?? refreshAfterSeconds);
           return reply.code(302).header('refresh-after', after).header('retry-after', after).send();
         }
-        return reply.code(200).header('content-type', answer.mimeType).send(answer.body);
+        return reply.code(200).header('content-type', answer.mimeType).send(Buffer.from(answer.body));
       });
     },
     { prefix: `${adapterBasePath}/api/v1` },

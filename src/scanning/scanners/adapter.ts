@@ -66,7 +66,7 @@ export class AdapterService {
     const id = randomUUID();
     const now = nowIso();
     await this.db.transaction().execute(async (tx) => {
-      const jobId = await this.queue.enqueue(adapterScanJobType, { scanId: id }, { tx, maxAttempts: 2 });
+      const jobId = await this.queue.enqueue(adapterScanJobType, { scanId: id }, { tx, maxAttempts: 1 });
       await tx
         .insertInto('scanner_adapter_scans')
         .values({
@@ -137,13 +137,8 @@ export class AdapterService {
         ctx.signal,
       );
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (ctx.attempt < ctx.maxAttempts && !ctx.signal.aborted) {
-        await ctx.log(`attempt ${ctx.attempt} failed, will retry: ${message}`, 'WARNING');
-        await this.setStatus(id, 'Pending');
-        throw err;
-      }
-      await this.finish(id, request, { status: 'Error', error: message });
+      // One attempt: the caller (Harbor's scan job) decides whether to scan again.
+      await this.finish(id, request, { status: 'Error', error: err instanceof Error ? err.message : String(err) });
       throw err;
     }
     const reports: Record<string, string> = {};

@@ -151,6 +151,8 @@ export class ScannerService {
   async create(input: RegistrationInput): Promise<string> {
     if (isReservedName(input.name, builtinScannerName))
       throw apiError('BAD_REQUEST', `name "${input.name}" is reserved, please try a different name`);
+    // A taken name or URL is told before the adapter is asked anything.
+    await this.store.refuseTaken(this.store.db, input, null);
     await this.ping(input);
     return this.store.create(input);
   }

@@ -34,7 +34,7 @@ export function isUniqueViolation(err: unknown): boolean {
 
 export class ScannerStore {
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     /** The built-in registration's URL, known once the server listens. */
     private readonly builtinUrl: () => string,
   ) {}
@@ -151,7 +151,8 @@ export class ScannerStore {
     }
   }
 
-  private async refuseTaken(tx: Db, input: RegistrationInput, except: string | null): Promise<void> {
+  /** 409 when another registration has the name or the URL. */
+  async refuseTaken(tx: Db, input: Pick<RegistrationInput, 'name' | 'url'>, except: string | null): Promise<void> {
     let q = tx
       .selectFrom('scanner_registrations')
       .select(['name', 'url'])
