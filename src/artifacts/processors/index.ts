@@ -5,10 +5,19 @@ import { genericProcessor, genericType } from './generic.js';
 import { imageIndexProcessor } from './image-index.js';
 import { imageProcessor } from './image.js';
 import type { Processor } from './processor.js';
+import { sbomProcessor } from './sbom.js';
 import { wasmProcessor } from './wasm.js';
 
 /** In order: the first processor that owns a manifest describes it; the generic one owns everything. */
-const processors: Processor[] = [chartProcessor, cnabProcessor, wasmProcessor, imageProcessor, imageIndexProcessor, genericProcessor];
+const processors: Processor[] = [
+  chartProcessor,
+  cnabProcessor,
+  wasmProcessor,
+  imageProcessor,
+  imageIndexProcessor,
+  sbomProcessor,
+  genericProcessor,
+];
 
 export function processorFor(manifest: ParsedManifest): Processor {
   return processors.find((p) => p.owns(manifest))!;

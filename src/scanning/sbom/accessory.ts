@@ -130,3 +130,11 @@ export async function removeSbom(
     throw err;
   }
 }
+
+/** attachSbom and removeSbom bound to the registry parts, for the scans feature to hold. */
+export function sbomAccessories(deps: SbomAccessoryDeps) {
+  return {
+    attach: (input: AttachSbomInput) => attachSbom(deps, input),
+    remove: (repository: string, digest: string, actor?: string) => removeSbom(deps, repository, digest, actor),
+  };
+}

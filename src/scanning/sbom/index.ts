@@ -7,7 +7,7 @@ export type { SbomSubject } from './subject.js';
 export { spdxDocument } from './spdx.js';
 export { cyclonedxDocument } from './cyclonedx.js';
 export { sbomReport } from './report.js';
-export { attachSbom, removeSbom, sbomArtifactType, sbomActor } from './accessory.js';
+export { attachSbom, removeSbom, sbomAccessories, sbomArtifactType, sbomActor, type SbomAccessoryDeps } from './accessory.js';
 
 export function isSbomMediaType(value: string): value is SbomMediaType {
   return value === sbomMediaTypes.spdx || value === sbomMediaTypes.cyclonedx;

@@ -4,11 +4,18 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { attachSbom, removeSbom, sbomActor, sbomArtifactType, type SbomAccessoryDeps } from '../../../src/scanning/sbom/accessory.js';
+import {
+  attachSbom,
+  removeSbom,
+  sbomAccessories,
+  sbomActor,
+  sbomArtifactType,
+  type SbomAccessoryDeps,
+} from '../../../src/scanning/sbom/accessory.js';
 import { sbomDocument } from '../../../src/scanning/sbom/index.js';
 import { sbomMediaTypes } from '../../../src/scanning/types.js';
 import { api } from '../../helpers/api.js';
-import { pushContainerImage, type PushedArtifact } from '../../helpers/artifacts.js';
+import { pushContainerImage, pushSbomReferrer, type PushedArtifact } from '../../helpers/artifacts.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
 import { requireTools, runTool } from '../../helpers/tools.js';
 import { count, createProject, independentRecount, setLimit, usedOf } from '../../quotas/fixtures.js';
@@ -111,6 +118,29 @@ describe('attaching SBOMs as accessories', () => {
     });
     assert.equal(accessory.status, 200);
     assert.equal(accessory.body.type, 'SBOM');
+
+    // Harbor's `sbom` addition of the accessory: the document, as Harbor's portal reads it.
+    assert.deepEqual(Object.keys(accessory.body.addition_links).sort(), ['parents', 'sbom']);
+    const addition = await fetch(`${server.url}/api/v2.0${accessory.body.addition_links.sbom.href.replace(/^\/api\/v2\.0/, '')}`, {
+      headers: server.admin,
+    });
+    assert.equal(addition.status, 200);
+    assert.equal(addition.headers.get('content-type'), sbomArtifactType);
+    assert.deepEqual(await addition.json(), doc);
+  });
+
+  test('an SPDX referrer pushed by a client offers the same addition, typed by its layer; other artifacts do not', async () => {
+    const referrer = await pushSbomReferrer(server, repo, image.digest);
+    const path = `/projects/library/repositories/app/artifacts/${referrer.digest}/additions/sbom`;
+    const res = await fetch(`${server.url}/api/v2.0${path}`, { headers: server.admin });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^application\/spdx\+json(;|$)/);
+    assert.equal((await res.json()).spdxVersion, 'SPDX-2.3');
+    const onImage = await api(server, 'GET', `/projects/library/repositories/app/artifacts/v1/additions/sbom`, {
+      auth: server.admin.authorization,
+    });
+    assert.equal(onImage.status, 404);
+    assert.equal(onImage.body.errors[0].code, 'NOT_FOUND');
   });
 
   test('the push is audited as the scanner, not as a user; removeSbom deletes it the same way', async () => {
@@ -138,7 +168,8 @@ describe('attaching SBOMs as accessories', () => {
     assert.equal(created.username, sbomActor);
     assert.equal(created.resource_type, 'artifact');
 
-    assert.equal(await removeSbom(deps, repo, attached.digest), 'removed');
+    // The bound pair the scans feature holds does the same.
+    assert.equal(await sbomAccessories(deps).remove(repo, attached.digest), 'removed');
     assert.equal((await v2(`${repo}/manifests/${attached.digest}`)).status, 404);
     const deleted = (await logs()).find((l) => l.resource === `${repo}@${attached.digest}` && l.operation === 'delete');
     assert.equal(deleted?.username, sbomActor);
