@@ -3,7 +3,8 @@
  * `META-INF/maven/<group>/<artifact>/pom.properties` (a shaded jar holds several), archives nested
  * inside (`WEB-INF/lib/*.jar`, Spring Boot's `BOOT-INF/lib/`), bounded in depth and bytes. An archive
  * without pom.properties falls back to its MANIFEST.MF and file name (a heuristic: the names it
- * gives may not be the Maven coordinates, and a bare artifact without group matches no advisory).
+ * gives may not be the Maven coordinates, and a bare artifact without group matches no advisory and
+ * gets a `pkg:generic` purl, since a Maven purl needs the group).
  * Trivy's SHA-1 lookup in its Java database is not possible offline.
  */
 import { unzipSync } from 'fflate';
@@ -63,7 +64,8 @@ function mavenPackage(group: string | undefined, artifact: string, version: stri
     ecosystem: 'Maven',
     name: group ? `${group}:${artifact}` : artifact,
     version,
-    purl: purlOf('maven', group, artifact, version),
+    // A Maven purl needs the group; without one the package is only known by name (a generic purl).
+    purl: group ? purlOf('maven', group, artifact, version) : purlOf('generic', undefined, artifact, version),
     path: file.path,
     layer: file.layer,
   };
