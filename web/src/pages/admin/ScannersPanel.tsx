@@ -28,6 +28,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { CopyIcon } from '../../components/CopyField';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { scanKeys } from '../scanning/model';
@@ -52,6 +53,16 @@ export interface ScannerRegistration {
   capabilities?: Record<string, unknown>;
   /** Berth (as Harbor's own answers): the built-in registration, which cannot be edited or deleted. */
   immutable?: boolean;
+}
+
+/** Berth's /system/scanner-adapter: how another registry reaches the built-in scanner. */
+interface AdapterAccess {
+  url: string;
+  auth: string;
+  api_key: string;
+  api_key_source?: string;
+  basic_auth?: boolean;
+  enabled?: boolean;
 }
 
 interface AdapterMetadata {
@@ -323,8 +334,46 @@ function MetadataDialog({ scanner, onClose }: { scanner: ScannerRegistration | n
   );
 }
 
+/** What to register in a Harbor (or another Berth) to scan with this Berth's built-in scanner. */
+function AdapterAccessBox({ access }: { access: AdapterAccess }) {
+  const [shown, setShown] = useState(false);
+  if (access.enabled === false) return null;
+  return (
+    <Alert color="gray" variant="light" title="Scan from another registry with Berth's scanner">
+      <Stack gap={6}>
+        <Text size="sm">
+          Register it in Harbor (Interrogation services → New scanner) or in another Berth with this endpoint and the API key (authorization
+          X-ScannerAdapter-API-Key){access.basic_auth ? ", or a Berth system administrator's Basic credentials" : ''}.
+        </Text>
+        <Group gap={4} wrap="nowrap">
+          <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+            {access.url}
+          </Text>
+          <CopyIcon value={access.url} label="Copy the scanner endpoint" />
+        </Group>
+        <Group gap={4} wrap="nowrap">
+          <Text size="sm" ff="monospace" style={{ overflowWrap: 'anywhere' }}>
+            {shown ? access.api_key : '•'.repeat(16)}
+          </Text>
+          <Button variant="subtle" size="compact-xs" onClick={() => setShown(!shown)}>
+            {shown ? 'Hide key' : 'Show key'}
+          </Button>
+          <CopyIcon value={access.api_key} label="Copy the API key" />
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}
+
 export function ScannersPanel() {
   const client = useQueryClient();
+  // The built-in registration is the one at the adapter's URL (Harbor's API does not say which is immutable).
+  const access = useQuery({
+    queryKey: [...scanKeys.scanners, 'adapter'],
+    queryFn: () => api.get<AdapterAccess>('/system/scanner-adapter'),
+    retry: false,
+  });
+  const builtIn = (s: ScannerRegistration) => s.immutable ?? (access.data !== undefined && s.url === access.data.url);
   const [dialog, setDialog] = useState<{ editing: ScannerRegistration | null } | null>(null);
   const [deleting, setDeleting] = useState<ScannerRegistration | null>(null);
   const [shown, setShown] = useState<ScannerRegistration | null>(null);
@@ -374,7 +423,7 @@ export function ScannersPanel() {
               Default
             </Badge>
           )}
-          {s.immutable && (
+          {builtIn(s) && (
             <Badge variant="outline" color="gray" tt="none">
               Built-in
             </Badge>
@@ -426,11 +475,11 @@ export function ScannersPanel() {
           <Menu.Dropdown>
             <Menu.Item onClick={() => setShown(s)}>Adapter metadata</Menu.Item>
             {!s.is_default && !s.disabled && <Menu.Item onClick={() => void setDefault(s)}>Set as default</Menu.Item>}
-            {!s.immutable && <Menu.Item onClick={() => setDialog({ editing: s })}>Edit</Menu.Item>}
-            {!s.immutable && !s.is_default && (
+            {!builtIn(s) && <Menu.Item onClick={() => setDialog({ editing: s })}>Edit</Menu.Item>}
+            {!builtIn(s) && !s.is_default && (
               <Menu.Item onClick={() => void setDisabled(s, !s.disabled)}>{s.disabled ? 'Enable' : 'Disable'}</Menu.Item>
             )}
-            {!s.immutable && !s.is_default && (
+            {!builtIn(s) && !s.is_default && (
               <Menu.Item color="red" onClick={() => setDeleting(s)}>
                 Delete
               </Menu.Item>
@@ -453,6 +502,7 @@ export function ScannersPanel() {
             project uses the default scanner unless it chose another.
           </Text>
         </div>
+        {access.data && <AdapterAccessBox access={access.data} />}
         <DataTable
           label="Scanners"
           queryKey={scanKeys.scanners}
