@@ -208,6 +208,11 @@ describe(`Berth's scanner adapter driven over HTTP by another Berth (${testDiale
       await queue.setPaused('SCANNER_ADAPTER_SCAN', false);
       const report = await untilReady(id, reportMimeTypes.vulnerability);
       assert.ok(report.vulnerabilities.length > 0);
+      const ready = await fetch(`${adapterBerth.url}/scanner/api/v1/scan/${id}/report`, {
+        headers: { accept: reportMimeTypes.vulnerabilityLegacy, 'x-scanneradapter-api-key': apiKey },
+      });
+      assert.equal(ready.status, 200);
+      assert.equal(ready.headers.get('content-type'), reportMimeTypes.vulnerabilityLegacy);
     } finally {
       await queue.setPaused('SCANNER_ADAPTER_SCAN', false);
     }

@@ -235,6 +235,7 @@ describe(`scanner registrations API (${testDialect()})`, () => {
   });
 
   test('deleting the default answers it and gives the default back to the built-in scanner', async () => {
+    assert.equal((await api(server, 'PUT', '/projects/scanproj/scanner', { auth: admin, body: { uuid: remoteUuid } })).status, 200);
     const del = await api(server, 'DELETE', `/scanners/${remoteUuid}`, { auth: admin });
     assert.equal(del.status, 200);
     assert.equal(del.body.uuid, remoteUuid);
@@ -245,6 +246,8 @@ describe(`scanner registrations API (${testDialect()})`, () => {
       [['Berth', true]],
     );
     assert.equal((await api(server, 'DELETE', `/scanners/${remoteUuid}`, { auth: admin })).status, 404);
+    const project = await api(server, 'GET', '/projects/scanproj/scanner', { auth: admin });
+    assert.equal(project.body.uuid, builtinUuid, "the project's choice went with the registration");
   });
 
   test('the adapter access endpoint tells administrators what to register elsewhere', async () => {
