@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
-import { Ajv } from 'ajv';
-import parseSpdxExpression from 'spdx-expression-parse';
 import { cyclonedxDocument, cyclonedxProperties } from '../../../src/scanning/sbom/cyclonedx.js';
 import { isSbomMediaType, sbomDocument } from '../../../src/scanning/sbom/index.js';
 import { declaredLicense } from '../../../src/scanning/sbom/licenses.js';
 import { sbomReport } from '../../../src/scanning/sbom/report.js';
-import { spdxDocument, type SpdxDocument } from '../../../src/scanning/sbom/spdx.js';
+import { spdxDocument } from '../../../src/scanning/sbom/spdx.js';
 import { imagePurl, type SbomSubject } from '../../../src/scanning/sbom/subject.js';
 import { reportMimeTypes, sbomMediaTypes } from '../../../src/scanning/types.js';
 import { requireTools, runTool } from '../../helpers/tools.js';
 import { dpkgStatus, edgeInventory, machineInventory, tool } from './fixtures.js';
-
-// The official SPDX 2.3 JSON schema (spdx/spdx-spec, support/2.3, schemas/spdx-schema.json; CC-BY-3.0, see its README).
-const spdxSchema = JSON.parse(readFileSync(new URL('../../fixtures/spdx/spdx-schema-2.3.json', import.meta.url), 'utf8')) as object;
-const validateSpdx = new Ajv({ allErrors: true, strict: false }).compile(spdxSchema);
-const cyclonedxValidator = new Validation.JsonStrictValidator(Spec.Version.v1dot6);
+import { assertValidCyclonedx, assertValidSpdx } from './validate.js';
 
 const subject: SbomSubject = {
   repository: 'library/debian-tools',
@@ -26,38 +18,6 @@ const subject: SbomSubject = {
   registry: 'registry.example.com:5000',
 };
 const now = new Date('2026-03-04T05:06:07.890Z');
-const spdxId = /^SPDXRef-[A-Za-z0-9.-]+$/;
-
-function assertValidSpdx(doc: SpdxDocument): void {
-  const ok = validateSpdx(doc);
-  assert.ok(ok, `schema errors: ${JSON.stringify(validateSpdx.errors?.slice(0, 5))}`);
-  // What the schema leaves to the spec's text.
-  const ids = new Set<string>(['SPDXRef-DOCUMENT']);
-  for (const p of doc.packages) {
-    assert.match(p.SPDXID, spdxId);
-    assert.ok(!ids.has(p.SPDXID), `${p.SPDXID} is used twice`);
-    ids.add(p.SPDXID);
-    for (const field of ['licenseDeclared', 'licenseConcluded'] as const) {
-      const value = p[field];
-      if (value !== undefined && value !== 'NOASSERTION' && value !== 'NONE') {
-        assert.doesNotThrow(() => parseSpdxExpression(value), `${p.name}: ${field} "${value}" is not an SPDX expression`);
-        assert.doesNotMatch(value, /LicenseRef-/, 'a LicenseRef would need hasExtractedLicensingInfos');
-      }
-    }
-  }
-  for (const r of doc.relationships) {
-    assert.ok(ids.has(r.spdxElementId), `relationship from unknown ${r.spdxElementId}`);
-    assert.ok(ids.has(r.relatedSpdxElement), `relationship to unknown ${r.relatedSpdxElement}`);
-  }
-  assert.match(doc.creationInfo.created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-  assert.doesNotMatch(doc.documentNamespace, /#/);
-  assert.ok(URL.canParse(doc.documentNamespace));
-}
-
-async function assertValidCyclonedx(doc: Record<string, unknown>): Promise<void> {
-  const error = await cyclonedxValidator.validate(JSON.stringify(doc));
-  assert.equal(error, null, `CycloneDX 1.6 schema: ${JSON.stringify(error)}`);
-}
 
 describe('SPDX 2.3 documents', () => {
   const inventory = machineInventory();
