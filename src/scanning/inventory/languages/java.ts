@@ -19,8 +19,9 @@ const maxNestingDepth = 4;
 const maxNestedBytes = 256 * 1024 * 1024;
 
 export function isJavaArchive(path: string): boolean {
-  const dot = path.lastIndexOf('.');
-  return dot > 0 && archiveSuffixes.includes(path.slice(dot).toLowerCase());
+  // Called for every file of every layer: look at the fourth-last character before slicing anything.
+  const dot = path.length - 4;
+  return dot > 0 && path.charCodeAt(dot) === 46 && archiveSuffixes.includes(path.slice(dot).toLowerCase());
 }
 
 /** Java .properties `key=value` / `key: value` lines (enough for pom.properties). */
