@@ -33,8 +33,16 @@ export class LayerCache {
     }
     const pending = this.reading.get(key);
     if (pending) {
-      this.hits++;
-      return { result: await pending, cached: true };
+      // The first reader failing (or being stopped) is no answer for this one: read it here then.
+      const shared = await pending.then(
+        (result) => result,
+        () => null,
+      );
+      if (shared) {
+        this.hits++;
+        return { result: shared, cached: true };
+      }
+      return this.get(key, read);
     }
     this.misses++;
     const promise = read();

@@ -57,6 +57,8 @@ export interface InventoryOptions {
   layerConcurrency?: number;
   /** Filled in with what the scan did (for the figures and logs). */
   stats?: InventoryStats;
+  /** Aborts the walk (a stopped scan); the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 interface Descriptor {
@@ -164,6 +166,7 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
   const readDigests: string[] = [];
 
   const layerResults = await inOrder(descriptors, options.layerConcurrency ?? 2, async (descriptor, index) => {
+    options.signal?.throwIfAborted();
     const skip = layerSkipReason(descriptor.mediaType ?? '');
     if (skip) {
       stats.layersSkipped++;
@@ -173,9 +176,10 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
     const read = async (): Promise<LayerResult> => {
       const blob = await source.blob(descriptor.digest);
       try {
-        return await readLayer(blob, analyzers, { layer: index });
+        return await readLayer(blob, analyzers, { layer: index, signal: options.signal });
       } catch (err) {
         blob.destroy();
+        if (options.signal?.aborted) throw err;
         throw new InventoryError(`layer ${index} (${descriptor.digest}) could not be read: ${(err as Error).message}`);
       }
     };

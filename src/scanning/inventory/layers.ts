@@ -155,6 +155,8 @@ const opaqueMarker = '.wh..wh..opq';
 export interface ReadLayerOptions {
   /** Where this layer sits (0 = base); analyzers see it on each file. */
   layer: number;
+  /** Stops the walk between entries (a stopped scan). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -169,6 +171,7 @@ export async function readLayer(blob: Readable, analyzers: readonly Analyzer[], 
   const feeding = feed(tar, entries);
   try {
     for await (const entry of entries) {
+      options.signal?.throwIfAborted();
       result.entries++;
       const header = entry.header;
       result.tarBytes += header.size ?? 0;
@@ -244,7 +247,9 @@ async function handleEntry(
     return drain(entry);
   }
   if (!regular) {
-    result.files.set(path, []);
+    // A hard link to a file this layer already analyzed has that file's content.
+    const target = type === 'link' ? cleanPath(header.linkname ?? '') : null;
+    result.files.set(path, (target && result.files.get(target)) || []);
     return drain(entry);
   }
   result.files.set(path, await analyzeFile(path, layer, info.size, entry, wanting));

@@ -6,7 +6,10 @@ import { pack } from 'tar-stream';
 import type { ImageSource } from '../../../src/scanning/types.js';
 
 export type Entry =
-  { path: string; content: string | Buffer; mode?: number } | { path: string; symlink: string } | { path: string; dir: true };
+  | { path: string; content: string | Buffer; mode?: number }
+  | { path: string; symlink: string }
+  | { path: string; hardlink: string }
+  | { path: string; dir: true };
 
 /** A tar archive of the entries, in the given order (tar-stream: symlinks and odd names allowed). */
 export async function tarOf(entries: Entry[]): Promise<Buffer> {
@@ -19,6 +22,7 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
   });
   for (const e of entries) {
     if ('symlink' in e) archive.entry({ name: e.path, type: 'symlink', linkname: e.symlink });
+    else if ('hardlink' in e) archive.entry({ name: e.path, type: 'link', linkname: e.hardlink });
     else if ('dir' in e) archive.entry({ name: e.path, type: 'directory' });
     else archive.entry({ name: e.path, mode: e.mode ?? 0o644 }, e.content);
   }

@@ -277,6 +277,30 @@ test('a broken layer fails the inventory with an error naming the layer, and is 
   await assert.rejects(inventoryOf(image, config), /not an image manifest/);
 });
 
+test('a hard link to an analyzed file in the same layer carries its packages; an aborted walk rejects with the reason', async () => {
+  const image = new MemoryImage();
+  const digest = image.addImage([
+    await layerOf([
+      { path: 'var/lib/dpkg/status.d/base', content: stanza('base-files', '12.4') },
+      { path: 'var/lib/dpkg/status.d/copy', hardlink: 'var/lib/dpkg/status.d/base' },
+      { path: 'var/lib/dpkg/status.d/dangling', hardlink: 'nowhere' },
+    ]),
+  ]);
+  const inventory = await inventoryOf(image, digest, { cache: null });
+  assert.deepEqual(
+    inventory.packages.map((p) => [p.name, p.path]),
+    [
+      ['base-files', 'var/lib/dpkg/status.d/base'],
+      ['base-files', 'var/lib/dpkg/status.d/copy'],
+    ],
+  );
+  const controller = new AbortController();
+  controller.abort(new Error('scan stopped'));
+  const cache = new LayerCache(4);
+  await assert.rejects(inventoryOf(image, digest, { cache, signal: controller.signal }), /scan stopped/);
+  assert.equal(cache.stats().entries, 0);
+});
+
 test('tar paths are cleaned: leading ./ and /, trailing /, dot segments; a path leaving the root is dropped', () => {
   assert.equal(cleanPath('./var/lib/dpkg/status'), 'var/lib/dpkg/status');
   assert.equal(cleanPath('/etc/os-release'), 'etc/os-release');
