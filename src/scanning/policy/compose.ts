@@ -5,8 +5,15 @@ import type { Db } from '../../db/index.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import type { JobHandler } from '../../jobs/runner.js';
 import type { Scheduler } from '../../jobs/scheduler.js';
-import type { ProjectService } from '../../projects/service.js';
+import { toRef, type ProjectService } from '../../projects/service.js';
 import type { RegistryService } from '../../registry/service.js';
+import { registerCveExportRoutes } from '../export/routes.js';
+import { CveExportService, cveExportJobType, cveExportPurgeJobType, type ExportOptions, type ExportPayload } from '../export/service.js';
+import { ExportStore } from '../export/store.js';
+import { registerSecurityHubRoutes } from '../securityhub/routes.js';
+import { SecurityHubService } from '../securityhub/service.js';
+import { SecurityHubStore } from '../securityhub/store.js';
+import type { JobContext } from '../../jobs/runner.js';
 import { AllowlistStore } from './allowlist-store.js';
 import { AllowlistService } from './allowlists.js';
 import { ArtifactFacts } from './artifact-facts.js';
@@ -28,6 +35,8 @@ export interface PolicyDeps {
   defaultRegistration(): Promise<string | null>;
   /** E's isScannerSubject: a scanner's own pull credential. */
   isScannerSubject(subject: string): boolean;
+  /** Tests shorten the CSV pieces and lifetimes. */
+  exportOptions?: ExportOptions;
 }
 
 /**
@@ -50,12 +59,46 @@ export function createPolicies(deps: PolicyDeps) {
   });
   deps.registry.pullPolicies.push(preventVulnerable);
 
+  const securityHub = new SecurityHubService(new SecurityHubStore(deps.db), deps.defaultRegistration);
+  // The guard arrives with the routes (the server builds it after the features).
+  let guard: AccessGuard | undefined;
+  const cveExport = new CveExportService(
+    new ExportStore(deps.db),
+    deps.queue,
+    {
+      get guard() {
+        if (!guard) throw new Error('CVE export used before its routes were registered');
+        return guard;
+      },
+      async projectById(id) {
+        const project = await deps.projects.byId(id);
+        return project ? toRef(project) : null;
+      },
+    },
+    deps.exportOptions,
+  );
+  deps.queue.declareType(cveExportJobType);
+
   return {
     allowlists,
     preventVulnerable,
-    handlers: {} as Record<string, JobHandler>,
+    securityHub,
+    cveExport,
+    /** Job type → handler, for the runner. */
+    handlers: {
+      [cveExportJobType]: (ctx: JobContext) => cveExport.handle(ctx as JobContext<ExportPayload>),
+      [cveExportPurgeJobType]: (ctx: JobContext) => cveExport.purge(ctx),
+    } as Record<string, JobHandler>,
+    /** Defines the hourly purge of old exports (once per database). */
+    async start(): Promise<void> {
+      await deps.scheduler.define({ name: cveExportPurgeJobType, jobType: cveExportPurgeJobType, cron: '23 * * * *' });
+    },
+    /** Under /api/v2.0. */
     async registerApiRoutes(api: FastifyInstance, routeDeps: { guard: AccessGuard }) {
+      guard = routeDeps.guard;
       await registerPolicyRoutes(api, { allowlists, guard: routeDeps.guard });
+      await registerSecurityHubRoutes(api, { securityHub, guard: routeDeps.guard });
+      await registerCveExportRoutes(api, { cveExport });
     },
   };
 }
