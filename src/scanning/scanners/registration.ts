@@ -79,7 +79,9 @@ export function parseSettings(body: Record<string, unknown>): Pick<RegistrationI
   const name = optionalString(body, 'name', 128).trim();
   if (name === '') throw apiError('BAD_REQUEST', 'missing registration name');
   const url = normalizeScannerUrl(optionalString(body, 'url', 512));
-  const auth = optionalString(body, 'auth', 32).trim();
+  // The header name is accepted for APIKey too: Harbor's swagger describes the mode by it.
+  const given = optionalString(body, 'auth', 32).trim();
+  const auth = given.toLowerCase() === 'x-scanneradapter-api-key' ? 'APIKey' : given;
   if (!authTypes.includes(auth)) throw apiError('BAD_REQUEST', `auth type ${auth} is not supported; use "", Basic, Bearer or APIKey`);
   const accessCredential = optionalString(body, 'access_credential', 1024);
   if (auth !== '' && accessCredential === '') throw apiError('BAD_REQUEST', `access_credential is required for auth type ${auth}`);

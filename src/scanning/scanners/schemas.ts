@@ -26,6 +26,7 @@ export const ScannerRegistration: SharedSchema = {
     is_default: bool('The system default scanner'),
     create_time: dateTime('When it was registered'),
     update_time: dateTime('When it last changed'),
+    immutable: bool("Berth: the built-in scanner's registration, which cannot be edited or deleted"),
     adapter: str("The adapter's scanner name (from its metadata)"),
     vendor: str("The adapter's vendor (from its metadata)"),
     version: str("The adapter's version (from its metadata)"),

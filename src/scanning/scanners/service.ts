@@ -25,6 +25,8 @@ export interface RegistrationView {
   use_internal_addr: boolean;
   create_time: string;
   update_time: string;
+  /** Berth: the built-in registration, which cannot be edited or deleted (Harbor keeps this flag out of its JSON). */
+  immutable: boolean;
   adapter?: string;
   vendor?: string;
   version?: string;
@@ -214,6 +216,7 @@ export class ScannerService {
       use_internal_addr: reg.useInternalAddr,
       create_time: reg.createTime,
       update_time: reg.updateTime,
+      immutable: reg.immutable,
     };
     try {
       const meta = await this.metadataOf(reg);

@@ -52,6 +52,7 @@ describe(`scanner registrations API (${testDialect()})`, () => {
     assert.deepEqual([builtin.adapter, builtin.vendor, builtin.version, builtin.health], ['Berth', 'Berth', version, 'healthy']);
     assert.deepEqual(builtin.capabilities, { support_vulnerability: true, support_sbom: true });
     assert.equal('access_credential' in builtin, false);
+    assert.equal(builtin.immutable, true);
 
     const meta = await api(server, 'GET', `/scanners/${builtin.uuid}/metadata`, { auth: admin });
     assert.equal(meta.status, 200);
@@ -126,6 +127,9 @@ describe(`scanner registrations API (${testDialect()})`, () => {
   test('a remote adapter (a second Berth) is pinged, registered with 201 + Location, and shown without its credential', async () => {
     const ping = await api(server, 'POST', '/scanners/ping', { auth: admin, body: remoteReq() });
     assert.equal(ping.status, 200);
+    // The header name, as Harbor's swagger words the mode, means APIKey too.
+    const byHeader = await api(server, 'POST', '/scanners/ping', { auth: admin, body: remoteReq({ auth: 'X-ScannerAdapter-API-Key' }) });
+    assert.equal(byHeader.status, 200);
     const res = await api(server, 'POST', '/scanners', { auth: admin, body: remoteReq({ url: `${remote.url}/scanner/` }) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const location = res.headers.get('location')!;
@@ -135,6 +139,7 @@ describe(`scanner registrations API (${testDialect()})`, () => {
     assert.equal(got.status, 200);
     assert.equal(got.body.url, `${remote.url}/scanner`, 'the trailing slash is trimmed');
     assert.equal(got.body.auth, 'APIKey');
+    assert.equal(got.body.immutable, false);
     assert.equal(got.body.is_default, false);
     assert.equal(got.body.health, 'healthy');
     assert.equal('access_credential' in got.body, false);
