@@ -15,7 +15,7 @@ import {
 import { sbomDocument } from '../../../src/scanning/sbom/index.js';
 import { sbomMediaTypes } from '../../../src/scanning/types.js';
 import { api } from '../../helpers/api.js';
-import { pushContainerImage, pushSbomReferrer, type PushedArtifact } from '../../helpers/artifacts.js';
+import { pushContainerImage, pushMultiPlatform, pushSbomReferrer, type PushedArtifact } from '../../helpers/artifacts.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
 import { requireTools, runTool } from '../../helpers/tools.js';
 import { count, createProject, independentRecount, setLimit, usedOf } from '../../quotas/fixtures.js';
@@ -141,6 +141,32 @@ describe('attaching SBOMs as accessories', () => {
     });
     assert.equal(onImage.status, 404);
     assert.equal(onImage.body.errors[0].code, 'NOT_FOUND');
+  });
+
+  test('an index and a Docker schema 2 image can be subjects too: the subject descriptor carries their own media type and size', async () => {
+    const index = await pushMultiPlatform(server, 'library/multi', 'v1');
+    const docker = await pushContainerImage(server, 'library/multi', 'docker', platform, { docker: true });
+    for (const target of [index, docker]) {
+      const attached = await attachSbom(deps, {
+        repository: 'library/multi',
+        subjectDigest: target.digest,
+        mediaType: sbomMediaTypes.spdx,
+        document: sbomDocument(sbomMediaTypes.spdx, edgeInventory(), { repository: 'library/multi', digest: target.digest }, tool),
+      });
+      const manifest = await (
+        await v2(`library/multi/manifests/${attached.digest}`, { accept: 'application/vnd.oci.image.manifest.v1+json' })
+      ).json();
+      assert.deepEqual(manifest.subject, { mediaType: target.mediaType, digest: target.digest, size: target.manifestSize });
+      const accessories = await api(server, 'GET', `/projects/library/repositories/multi/artifacts/${target.digest}/accessories`, {
+        auth: server.admin.authorization,
+      });
+      assert.deepEqual(
+        accessories.body.map((a: { digest: string; type: string }) => [a.digest, a.type]),
+        [[attached.digest, 'sbom.harbor']],
+      );
+    }
+    assert.equal(index.mediaType, 'application/vnd.oci.image.index.v1+json');
+    assert.equal(docker.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
   });
 
   test('the push is audited as the scanner, not as a user; removeSbom deletes it the same way', async () => {
