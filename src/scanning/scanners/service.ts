@@ -86,6 +86,11 @@ export class ScannerService {
     return this.store.byDefault();
   }
 
+  /** The uuid of the system default registration, null when there is none. */
+  async defaultRegistration(): Promise<string | null> {
+    return (await this.store.byDefault())?.uuid ?? null;
+  }
+
   async setForProject(projectId: number, uuid: string): Promise<void> {
     const reg = await this.store.byUuid(uuid);
     if (!reg) throw apiError('BAD_REQUEST', `scanner registration ${uuid} not found`);
