@@ -143,6 +143,23 @@ describe('binaries without usable build info', () => {
     });
   });
 
+  test('an aligned magic that is only data (a program reading build info holds the string) is passed over', async () => {
+    const asData = (flags: number, pointerSize: number, rest: Buffer) => {
+      const bytes = Buffer.concat([goBuildInfoMagic, Buffer.from([pointerSize, flags]), Buffer.alloc(16), rest]);
+      return Buffer.concat([bytes, Buffer.alloc((16 - (bytes.length % 16)) % 16)]);
+    };
+    const junkStrings = asData(2, 8, Buffer.concat([uvarint(3), Buffer.from('abc'), uvarint(2), Buffer.from('xy')]));
+    const junkPointers = asData(0, 0x41, Buffer.alloc(16, 0x41));
+    const real = buildInfo('go1.21.4', ['mod\texample.com/app\tv2.0.0\t']);
+    for (const chunk of [1024, 5]) {
+      const result = await scan(elf(Buffer.concat([junkStrings, junkPointers, real])), chunk);
+      assert.deepEqual(
+        result.packages!.map((p) => `${p.name}@${p.version}`),
+        ['example.com/app@2.0.0', 'stdlib@1.21.4'],
+      );
+    }
+  });
+
   test('a build info cut off by the end of the file, and a (devel) main module', async () => {
     const whole = buildInfo('go1.21.0', ['mod\texample.com/dev\t(devel)\t']);
     assert.deepEqual(await scan(elf(whole.subarray(0, whole.length - 20))), {

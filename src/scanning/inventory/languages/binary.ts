@@ -41,6 +41,7 @@ export class BinaryScan {
   private goChunks: Buffer[] | undefined;
   private goBytes = 0;
   private goNeed = 0;
+  private goStart = 0;
   private goResult: Package[] | undefined;
   private notes: string[] = [];
   private kept: Buffer[] | undefined;
@@ -75,26 +76,28 @@ export class BinaryScan {
     else this.searchGo(chunk, at);
   }
 
-  private searchGo(chunk: Buffer, at: number): void {
+  /** Looks for an aligned magic in `chunk` (at file offset `at`) from index `from`. */
+  private searchGo(chunk: Buffer, at: number, from = 0): void {
     if (this.carry.length > 0) {
       // A magic split across the previous chunk and this one.
       const joined = Buffer.concat([this.carry, chunk.subarray(0, magicLength - 1)]);
       const base = at - this.carry.length;
       for (let i = joined.indexOf(goBuildInfoMagic); i >= 0; i = joined.indexOf(goBuildInfoMagic, i + 1)) {
-        if ((base + i) % 16 === 0) return this.startGo(Buffer.concat([this.carry.subarray(i), chunk]));
+        if ((base + i) % 16 === 0) return this.startGo(Buffer.concat([this.carry.subarray(i), chunk]), base + i);
       }
     }
-    for (let i = chunk.indexOf(goBuildInfoMagic); i >= 0; i = chunk.indexOf(goBuildInfoMagic, i + 1)) {
-      if ((at + i) % 16 === 0) return this.startGo(chunk.subarray(i));
+    for (let i = chunk.indexOf(goBuildInfoMagic, from); i >= 0; i = chunk.indexOf(goBuildInfoMagic, i + 1)) {
+      if ((at + i) % 16 === 0) return this.startGo(chunk.subarray(i), at + i);
     }
     const tail = chunk.length >= magicLength - 1 ? chunk.subarray(chunk.length - (magicLength - 1)) : Buffer.concat([this.carry, chunk]);
     this.carry = Buffer.from(tail.subarray(Math.max(0, tail.length - (magicLength - 1))));
   }
 
-  private startGo(from: Buffer): void {
+  private startGo(from: Buffer, offset: number): void {
     this.goChunks = [];
+    this.goBytes = 0;
+    this.goStart = offset;
     this.goNeed = 52;
-    this.kept = undefined; // a Go binary: no cargo-auditable section to look for
     this.collectGo(from);
   }
 
@@ -109,11 +112,21 @@ export class BinaryScan {
       this.goNeed = header.bytes;
       return;
     }
+    const pointerSize = bytes[14];
+    const real =
+      (header.kind === 'complete' && /^(go\d|devel )/.test(header.goVersion)) ||
+      (header.kind === 'pointer-format' && (pointerSize === 4 || pointerSize === 8));
+    if (!real) {
+      // The magic as data (a program that reads build info holds it as a string): search on after it.
+      this.goChunks = undefined;
+      this.carry = Buffer.alloc(0);
+      this.searchGo(bytes, this.goStart, 1);
+      return;
+    }
     this.done = true;
+    this.kept = undefined; // a Go binary: no cargo-auditable section to look for
     if (header.kind === 'complete') this.goResult = goPackages(parseModInfo(header.goVersion, header.modInfo), this.file);
-    else if (header.kind === 'pointer-format')
-      this.notes.push(`${this.file.path}: Go executable built before Go 1.18 (build info in the older pointer format is not read)`);
-    else this.notes.push(`${this.file.path}: unreadable Go build info`);
+    else this.notes.push(`${this.file.path}: Go executable built before Go 1.18 (build info in the older pointer format is not read)`);
   }
 
   finish(): AnalyzerResult {
