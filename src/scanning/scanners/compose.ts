@@ -64,6 +64,8 @@ export function createScanners(deps: ScannersDeps) {
     adapter,
     adapterAuth,
     handlers,
+    /** The job type of scans other registries ask for: limit it like IMAGE_SCAN so a Harbor's scan-all cannot starve other jobs. */
+    adapterScanJobType,
     /** Creates the built-in registration and the hourly prune schedule (once per database). */
     async start(): Promise<void> {
       await service.ensureBuiltin();
@@ -71,7 +73,8 @@ export function createScanners(deps: ScannersDeps) {
     },
     /** The URL the server listens on (when server.external_url is unset, the built-in registration's URL derives from it). */
     setListenUrl(url: string): void {
-      if (!deps.externalUrl) base = url;
+      // A wildcard address is not one a caller can use: loopback stands in (set server.external_url for other hosts).
+      if (!deps.externalUrl) base = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
     },
     async registerApiRoutes(api: FastifyInstance, routeDeps: { guard: AccessGuard; projects: ProjectService }): Promise<void> {
       await registerScannerRoutes(api, {
