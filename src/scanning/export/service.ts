@@ -49,7 +49,8 @@ function bad(message: string) {
 function matcher(pattern: string, what: string): ((value: string) => boolean) | null {
   if (pattern === '') return null;
   try {
-    return picomatch(pattern, { strictBrackets: true, dot: true });
+    // Go's doublestar (Harbor) reads {a} as a choice of one; picomatch would match the braces literally.
+    return picomatch(pattern.replace(/\{([^{},]*)\}/g, '$1'), { strictBrackets: true, dot: true });
   } catch (err) {
     throw bad(`${what} "${pattern}" is not a valid pattern: ${(err as Error).message}`);
   }
