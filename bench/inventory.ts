@@ -24,6 +24,8 @@ export interface InventoryFigures {
   entries: number;
   packages: number;
   coldMs: number;
+  /** CPU time (user + system, all threads) of the cold scan: steadier than wall time on a busy machine. */
+  coldCpuMs: number;
   warmMs: number;
   peakRssMb: number;
   compression: string;
@@ -167,15 +169,19 @@ async function scanChild(dir: string, digest: string): Promise<void> {
   const source = new LayoutSource(dir);
   const cache = new LayerCache(64);
   const cold = {} as { tarBytes: number; entries: number; layersRead: number };
+  const cpuBefore = process.cpuUsage();
   let started = performance.now();
   const inventory = await inventoryOf(source, digest, { cache, stats: cold as never });
   const coldMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const coldCpuMs = (cpu.user + cpu.system) / 1000;
   started = performance.now();
   await inventoryOf(source, digest, { cache });
   const warmMs = performance.now() - started;
   process.stdout.write(
     `${JSON.stringify({
       coldMs,
+      coldCpuMs,
       warmMs,
       packages: inventory.packages.length,
       tarBytes: cold.tarBytes,

@@ -9,7 +9,7 @@ import type { Analyzer } from './analyzer.js';
 import { apkAnalyzer } from './apk.js';
 import { layerCacheKey, sharedLayerCache, type LayerCache } from './cache.js';
 import { dpkgAnalyzer } from './dpkg.js';
-import { languageAnalyzers } from './languages/index.js';
+import { finishLanguagePackages, languageAnalyzers } from './languages/index.js';
 import { layerSkipReason, readLayer, type FileResult, type LayerResult } from './layers.js';
 import { osReleaseAnalyzer, osvEcosystem, pickOs } from './os-release.js';
 import { rpmAnalyzer } from './rpm.js';
@@ -221,7 +221,8 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
     }
   }
   const os = pickOs(found);
-  const packages = raw.map((pkg) => finishOsPackage(pkg, os));
+  // Part B's pass across files (a package-lock.json's entries give way to an installed node_modules tree).
+  const packages = finishLanguagePackages(raw.map((pkg) => finishOsPackage(pkg, os)));
   return { os, packages, notes, layers: readDigests };
 }
 

@@ -119,7 +119,7 @@ async function decompressed(blob: Readable): Promise<{ tar: Readable; compressio
   );
   const compression: Compression = startsWith(head, gzipMagic) ? 'gzip' : startsWith(head, zstdMagic) ? 'zstd' : 'none';
   if (compression === 'none') return { tar: whole, compression, done: Promise.resolve() };
-  const decoder = compression === 'gzip' ? createGunzip() : new ZstdDecompress();
+  const decoder = compression === 'gzip' ? createGunzip({ chunkSize: 128 * 1024 }) : new ZstdDecompress();
   const out = new PassThrough({ highWaterMark: 64 * 1024 });
   const done = pipeline(whole, decoder, out).catch((err: Error) => {
     out.destroy(err);
