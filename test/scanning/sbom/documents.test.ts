@@ -7,8 +7,8 @@ import { sbomReport } from '../../../src/scanning/sbom/report.js';
 import { spdxDocument } from '../../../src/scanning/sbom/spdx.js';
 import { imagePurl, type SbomSubject } from '../../../src/scanning/sbom/subject.js';
 import { reportMimeTypes, sbomMediaTypes } from '../../../src/scanning/types.js';
-import { requireTools, runTool } from '../../helpers/tools.js';
-import { dpkgStatus, edgeInventory, machineInventory, tool } from './fixtures.js';
+import { requireTools } from '../../helpers/tools.js';
+import { dpkgQueryInstalled, dpkgStatusText, edgeInventory, machineInventory, tool } from './fixtures.js';
 import { assertValidCyclonedx, assertValidSpdx } from './validate.js';
 
 const subject: SbomSubject = {
@@ -70,18 +70,7 @@ describe('SPDX 2.3 documents', () => {
     'every installed dpkg package is there with its version, as dpkg-query lists them',
     { skip: requireTools('dpkg-query') },
     async () => {
-      const { stdout } = await runTool('dpkg-query', [
-        '--admindir',
-        dpkgStatus.replace(/\/status$/, ''),
-        '-W',
-        '-f',
-        '${db:Status-Status} ${Package} ${Version}\n',
-      ]);
-      const expected = stdout
-        .split('\n')
-        .filter((l) => l.startsWith('installed '))
-        .map((l) => l.split(' ').slice(1).join(' '))
-        .sort();
+      const expected = await dpkgQueryInstalled(dpkgStatusText);
       const doc = spdxDocument(inventory, subject, tool, now);
       const listed = doc.packages
         .filter((p) => p.externalRefs?.[0].referenceLocator.startsWith('pkg:deb/'))

@@ -12,8 +12,8 @@ import { api } from '../../helpers/api.js';
 import { buildImage, imageBlobs } from '../../helpers/layout.js';
 import { pushBlob, pushManifest, types } from '../../helpers/oci.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
-import { requireTools, runTool } from '../../helpers/tools.js';
-import { tool } from './fixtures.js';
+import { requireTools } from '../../helpers/tools.js';
+import { dpkgQueryInstalled, dpkgStatusText, tool } from './fixtures.js';
 import { assertValidCyclonedx, assertValidSpdx } from './validate.js';
 
 /** Real npm packages of this repository, copied into the image's node_modules. */
@@ -40,7 +40,7 @@ describe('SBOMs of an image pushed to Berth, through the real inventory', { skip
     const image = await buildImage({ architecture: 'amd64', os: 'linux' }, [
       {
         'etc/os-release': await readFile('/etc/os-release', 'utf8'),
-        'var/lib/dpkg/status': await readFile('/var/lib/dpkg/status', 'utf8'),
+        'var/lib/dpkg/status': dpkgStatusText,
       },
       files,
     ]);
@@ -58,12 +58,7 @@ describe('SBOMs of an image pushed to Berth, through the real inventory', { skip
     const host = new URL(server.url).host;
     const doc = spdxDocument(inventory, { repository: repo, digest, tags: ['v1'], registry: host }, tool);
     assertValidSpdx(doc);
-    const { stdout } = await runTool('dpkg-query', ['--admindir=/var/lib/dpkg', '-W', '-f', '${db:Status-Status} ${Package} ${Version}\n']);
-    const expected = stdout
-      .split('\n')
-      .filter((l) => l.startsWith('installed '))
-      .map((l) => l.slice('installed '.length))
-      .sort();
+    const expected = await dpkgQueryInstalled(dpkgStatusText);
     const listed = (purlType: string) =>
       doc.packages
         .filter((p) => p.externalRefs?.[0].referenceLocator.startsWith(`pkg:${purlType}/`))

@@ -1,9 +1,17 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PackageURL } from 'packageurl-js';
 import type { Inventory, OsInfo, Package } from '../../../src/scanning/types.js';
+import { runTool } from '../../helpers/tools.js';
 
 export const dpkgStatus = '/var/lib/dpkg/status';
+/**
+ * The status file as read once: the tests compare Berth against dpkg-query on this same text,
+ * since another apt-get on the machine may change the live file (and its journal) meanwhile.
+ */
+export const dpkgStatusText = readFileSync(dpkgStatus, 'utf8');
 const pythonDir = '/usr/lib/python3/dist-packages';
 const nodeModules = path.resolve('node_modules');
 
@@ -34,7 +42,7 @@ function machineOs(): OsInfo | null {
 /** This machine's installed Debian packages, read by the test itself (not by Berth's analyzer). */
 function dpkgPackages(os: OsInfo | null): Package[] {
   const packages: Package[] = [];
-  for (const s of stanzas(readFileSync(dpkgStatus, 'utf8'))) {
+  for (const s of stanzas(dpkgStatusText)) {
     const name = s.get('Package');
     const version = s.get('Version');
     const status = s.get('Status') ?? '';
@@ -205,4 +213,20 @@ export function edgeInventory(): Inventory {
     notes: [],
     layers: [],
   };
+}
+
+/** `name version` of every installed package dpkg-query lists for a status file's text, sorted. */
+export async function dpkgQueryInstalled(statusText: string): Promise<string[]> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-sbom-dpkg-'));
+  try {
+    await writeFile(path.join(dir, 'status'), statusText);
+    const { stdout } = await runTool('dpkg-query', [`--admindir=${dir}`, '-W', '-f', '${db:Status-Status} ${Package} ${Version}\n']);
+    return stdout
+      .split('\n')
+      .filter((l) => l.startsWith('installed '))
+      .map((l) => l.slice('installed '.length))
+      .sort();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
