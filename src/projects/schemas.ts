@@ -29,7 +29,8 @@ export const CVEAllowlistItem: SharedSchema = {
 
 export const CVEAllowlist: SharedSchema = {
   $id: 'CVEAllowlist',
-  description: 'Vulnerabilities ignored when deciding whether a pull is refused (project allowlists are always empty in Berth for now)',
+  description:
+    "Vulnerabilities ignored when deciding whether a pull is refused: the system's (project_id 0) or a project's own, used when its metadata reuse_sys_cve_allowlist is \"false\"",
   ...object({
     id: int('Id of the allowlist'),
     project_id: int('Id of the project'),

@@ -98,8 +98,14 @@ export async function registerCveExportRoutes(app: FastifyInstance, deps: { cveE
     description: 'The file stays for a day after the export ends; it may be downloaded more than once.',
     params: executionParams,
     querystring: object({ format: str('Only CSV') }),
-    produces: ['text/csv'],
-    response: { 200: { description: 'The CSV', type: 'string', headers: { 'Content-Disposition': str('attachment; filename="scandata_export_<id>.csv"') } } },
+    // The file is CSV; its errors are Harbor's JSON error body.
+    response: {
+      200: {
+        description: 'The CSV',
+        content: { 'text/csv': { schema: { type: 'string' } } },
+        headers: { 'Content-Disposition': str('attachment; filename="scandata_export_<id>.csv"') },
+      },
+    },
     errors: [400, 401, 403, 404, 500],
   });
   app.get('/export/cve/download/:execution_id', { schema: download }, async (req, reply) => {
