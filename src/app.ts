@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
@@ -49,11 +48,9 @@ import { createGc } from './gc/compose.js';
 import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
-import { createScanners, type Scanners } from './scanning/scanners/compose.js';
-import { inventoryOf, platformManifests } from './scanning/inventory/index.js';
-import { HttpImageSource } from './scanning/inventory/http-source.js';
-import { sbomDocument } from './scanning/sbom/index.js';
-import { createVulnDb } from './scanning/vulndb/compose.js';
+import { createScanning, type Scanning } from './scanning/compose.js';
+import { isScannerSubject } from './scanning/scans/credential.js';
+import type { Scanners } from './scanning/scanners/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
 import type { VulnMatcher } from './scanning/vulndb/matcher.js';
 import type { RetentionService } from './retention/service.js';
@@ -95,6 +92,8 @@ export interface Berth {
   vulndb: { service: VulnDbService; matcher: VulnMatcher };
   /** Scanner registrations, the built-in scanner and the Pluggable Scanner API it serves (/scanners, /scanner/api/v1). */
   scanners: Scanners;
+  /** Everything scanning: the parts above, scans and scan all, policies (scanning/compose.ts). */
+  scanning: Scanning;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -209,6 +208,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
     robotBySecret: (name, secret) => robots.authenticate(name, secret),
     async tokenSubject(name) {
+      // A scan's pull token (scanning/scans/credential.ts) is issued to the scan, not to an account.
+      if (isScannerSubject(name)) return { createdAt: 0 };
       if (name.startsWith(config.auth.robot_name_prefix)) return robots.activeSince(name);
       const user = await users.byUsername(name);
       return user ? { createdAt: Date.parse(user.creation_time) } : null;
@@ -257,28 +258,26 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     immutableMatcher: (projectId) => immutability.matcherFor(projectId),
   });
   for (const [type, handle] of Object.entries(retention.handlers)) runner.register(type, handle);
-  const vulndb = createVulnDb({
+  // Scanning: vulnerability database, scanners, scans, scan all, policies, SBOMs (one assembly).
+  const scanning = createScanning({
+    config,
     db: database.db,
     dialect: database.dialect,
     queue: jobQueue,
-    config: config.scanning.vulndb,
-    tempDir: path.join(paths.dataDir, 'tmp'),
-  });
-  for (const [type, handle] of Object.entries(vulndb.handlers)) runner.register(type, handle);
-  const scanners = createScanners({
-    db: database.db,
-    queue: jobQueue,
+    runner,
     scheduler,
+    dispatcher,
+    registry,
+    uploads,
+    artifacts,
+    projects,
     authenticator,
+    tokens,
     version,
-    externalUrl: config.server.external_url,
-    listen: { host: config.server.host, port: config.server.port },
-    adapter: config.scanning.adapter,
-    parts: { inventoryOf: (source, digest) => inventoryOf(source, digest), platformManifests, matcher: vulndb.matcher, sbomDocument },
-    httpSource: (registryUrl, repository, authorization, { insecure }) => new HttpImageSource({ registryUrl, repository, authorization, insecure }),
+    dataDir: paths.dataDir,
   });
-  for (const [type, handle] of Object.entries(scanners.handlers)) runner.register(type, handle);
-  await scanners.start();
+  await scanning.start();
+  const { vulndb, scanners } = scanning;
 
   const http = await buildHttpServer({
     logger,
@@ -334,8 +333,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     gc: gc.service,
     immutability,
     retention: retention.service,
-    vulndb: vulndb.service,
-    scanners,
+    scanning,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -379,9 +377,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     retention: retention.service,
     vulndb: { service: vulndb.service, matcher: vulndb.matcher },
     scanners,
+    scanning,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
-      scanners.setListenUrl(url);
+      scanning.setListenUrl(url);
       await runner.start();
       scheduler.start();
       dispatcher.start();
@@ -395,7 +394,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await runner.stop();
       await scheduler.stop();
       await dispatcher.stop();
-      scanners.close();
+      scanning.close();
       await pulls.stop();
       await database.close();
       logger.flush();

@@ -61,7 +61,7 @@ type ArtifactParams = {
   addition?: string;
 };
 
-function viewOptions(query: Query): ViewOptions {
+function viewOptions(query: Query, acceptVulnerabilities?: string | string[]): ViewOptions {
   const flag = (name: string, fallback: boolean) => boolParam(query[name], name) ?? fallback;
   return {
     withTag: flag('with_tag', defaultViewOptions.withTag),
@@ -70,7 +70,18 @@ function viewOptions(query: Query): ViewOptions {
     withSignature: flag('with_signature', defaultViewOptions.withSignature),
     withImmutableStatus: flag('with_immutable_status', defaultViewOptions.withImmutableStatus),
     withAccessory: flag('with_accessory', defaultViewOptions.withAccessory),
+    withSbomOverview: flag('with_sbom_overview', false),
+    acceptVulnerabilities: reportTypes(acceptVulnerabilities),
   };
+}
+
+/** X-Accept-Vulnerabilities: report MIME types, comma-separated (they hold "; version=…", so only commas split). */
+function reportTypes(header: string | string[] | undefined): string[] | undefined {
+  const list = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  return list.length > 0 ? list : undefined;
 }
 
 /** `from` of a copy: "project/repo:tag" or "project/repo@digest". */
@@ -130,7 +141,7 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     const repo = await repositoryFor(req, 'artifact', 'list');
     const query = queryOf(req);
     const paging = pagingOf(req);
-    const page = await artifacts.list({ repositoryId: repo.id }, parseQuery(query.q), query.sort, paging, viewOptions(query));
+    const page = await artifacts.list({ repositoryId: repo.id }, parseQuery(query.q), query.sort, paging, viewOptions(query, req.headers['x-accept-vulnerabilities']));
     return sendPage(req, reply, paging, page);
   });
 
@@ -156,7 +167,7 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     const paging = pagingOf(req);
     const latestInRepository = boolParam(query.latest_in_repository, 'latest_in_repository') ?? false;
     const scope = { projectId: Number(project.id), latestInRepository };
-    return sendPage(req, reply, paging, await artifacts.list(scope, parseQuery(query.q), query.sort, paging, viewOptions(query)));
+    return sendPage(req, reply, paging, await artifacts.list(scope, parseQuery(query.q), query.sort, paging, viewOptions(query, req.headers['x-accept-vulnerabilities'])));
   });
 
   const copyArtifact = operation({
@@ -199,7 +210,7 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
   });
   app.get(`${base}/:reference`, { schema: getArtifact }, async (req) => {
     const { artifact } = await artifactFor(req, 'artifact', 'read');
-    return artifacts.view(artifact, viewOptions(queryOf(req)));
+    return artifacts.view(artifact, viewOptions(queryOf(req), req.headers['x-accept-vulnerabilities']));
   });
 
   const deleteArtifact = operation({

@@ -119,7 +119,8 @@ export const Accessory: SharedSchema = {
 
 export const ScanOverview: SharedSchema = {
   $id: 'ScanOverview',
-  description: 'Scan summaries by report media type. Always empty: Berth does not scan artifacts yet.',
+  description:
+    "Vulnerability scan summary keyed by report media type (the project's scanner; an index: its images together). Empty when not scanned.",
   type: 'object',
   additionalProperties: true,
 };
@@ -153,6 +154,7 @@ export const Artifact: SharedSchema = {
     addition_links: ref('AdditionLinks'),
     labels: arrayOf(ref('Label'), 'Labels on it (only with with_label=true)'),
     scan_overview: ref('ScanOverview'),
+    sbom_overview: { type: 'object', additionalProperties: true, description: 'SBOM generation overview (only with with_sbom_overview=true, when one was generated)' },
     accessories: arrayOf(ref('Accessory'), 'Signatures, SBOMs and other accessories attached to it (only with with_accessory=true)'),
   }),
 };
@@ -197,7 +199,8 @@ export const repositoryPathParams = pathParams({ ...projectName, ...repositoryNa
 export const viewQuery: Record<string, JsonSchema> = {
   with_tag: bool('Include tags', { default: true }),
   with_label: bool('Include labels', { default: false }),
-  with_scan_overview: bool('Include scan_overview (always empty for now)', { default: false }),
+  with_scan_overview: bool('Include scan_overview', { default: false }),
+  with_sbom_overview: bool('Include sbom_overview', { default: false }),
   with_signature: bool('Accepted for compatibility and ignored: signatures are accessories', { default: false }),
   with_immutable_status: bool("Fill in the tags' immutable field from the project's immutability rules", { default: false }),
   with_accessory: bool('Include accessories', { default: false }),

@@ -30,6 +30,10 @@ export interface ViewOptions {
   withSignature: boolean;
   withImmutableStatus: boolean;
   withAccessory: boolean;
+  /** sbom_overview (Harbor's with_sbom_overview). */
+  withSbomOverview?: boolean;
+  /** X-Accept-Vulnerabilities: the report MIME types scan_overview may use, in order. */
+  acceptVulnerabilities?: string[];
 }
 
 export const defaultViewOptions: ViewOptions = {
@@ -43,6 +47,16 @@ export const defaultViewOptions: ViewOptions = {
 
 /** Berth's own addition (not Harbor's): an accessory's subject and the indexes that list an artifact. */
 export const parentsAddition = 'parents';
+/** Harbor's addition for scannable artifacts, served by the scans feature. */
+export const vulnerabilitiesAddition = 'vulnerabilities';
+
+/** What the artifact views need from scanning: per artifact, whether it is scannable and its overviews. */
+export interface ScanViews {
+  overviews(
+    items: Array<{ id: number; repositoryId: number; projectId: number; digest: string; mediaType: string; type: string; accessoryOf: string | null; childDigests: string[] }>,
+    request: { vulnerability: boolean; sbom: boolean; acceptMimeTypes?: string[] },
+  ): Promise<Map<number, { scannable: boolean; scan_overview?: Record<string, unknown>; sbom_overview?: Record<string, unknown> }>>;
+}
 
 /** The artifact API's base path for a repository, as addition links and Locations use it. */
 export function artifactPath(repositoryName: string, reference: string): string {
@@ -96,6 +110,9 @@ export class ArtifactService {
   /** Tag immutability rules, for with_immutable_status (immutability/service.ts). */
   immutability?: { matcherFor(projectId: number): Promise<TagMatcher> };
 
+  /** Scans (scanning/scans/results.ts): scan_overview, sbom_overview and the vulnerabilities addition link. */
+  scans?: ScanViews;
+
   /** The test `immutable` on tags uses: the project's rules when asked for, else every tag mutable. */
   private async immutableTest(projectId: number | undefined, wanted: boolean): Promise<TagMatcher> {
     if (!wanted || projectId === undefined || !this.immutability) return () => false;
@@ -141,13 +158,33 @@ export class ArtifactService {
       this.store.listedByIndex(ids),
     ]);
     const labels = labelIds ? await this.labels.byIds([...new Set([...labelIds.values()].flat())]) : undefined;
+    const scanViews = this.scans
+      ? await this.scans.overviews(
+          rows.map((r) => ({
+            id: Number(r.id),
+            repositoryId: Number(r.repository_id),
+            projectId: Number(r.project_id),
+            digest: r.digest,
+            mediaType: r.media_type,
+            type: r.type,
+            accessoryOf: r.accessory_of,
+            childDigests: (references.get(Number(r.id)) ?? []).map((c) => c.child_digest),
+          })),
+          { vulnerability: options.withScanOverview, sbom: options.withSbomOverview ?? false, acceptMimeTypes: options.acceptVulnerabilities },
+        )
+      : undefined;
     const immutable = await this.immutableTest(rows[0]?.project_id, options.withImmutableStatus && tags !== undefined);
     return rows.map((row) => {
       const id = Number(row.id);
       const ownAccessories = accessories?.get(accessoryKey(Number(row.repository_id), row.digest)) ?? [];
       const isIndex = manifestKinds[row.media_type] === 'index';
       // Berth's own `parents` addition, where there is something to say: an accessory's subject, the indexes listing an image.
-      const names = [...additionsOf(row.type, isIndex), ...(row.accessory_of !== null || listed.has(id) ? [parentsAddition] : [])];
+      const scan = scanViews?.get(id);
+      const names = [
+        ...additionsOf(row.type, isIndex),
+        ...(scan?.scannable ? [vulnerabilitiesAddition] : []),
+        ...(row.accessory_of !== null || listed.has(id) ? [parentsAddition] : []),
+      ];
       const links = Object.fromEntries(
         names.map((name) => [name, { href: `${artifactPath(row.repository_name, row.digest)}/additions/${name}`, absolute: false }]),
       );
@@ -157,7 +194,8 @@ export class ArtifactService {
         ...(tags && { tags: (tags.get(id) ?? []).map((t) => tagView(t, immutable(row.repository_name, t.name))) }),
         ...(labels && { labels: (labelIds!.get(id) ?? []).map((l) => labels.get(l)).filter((l) => l !== undefined) }),
         ...(options.withAccessory && { accessories: ownAccessories.map((a) => accessoryView(a, id, row.repository_name)) }),
-        ...(options.withScanOverview && { scan_overview: {} }),
+        ...(options.withScanOverview && { scan_overview: scan?.scan_overview ?? {} }),
+        ...(options.withSbomOverview && scan?.sbom_overview && { sbom_overview: scan.sbom_overview }),
       };
     });
   }

@@ -38,9 +38,7 @@ import type { RetentionService } from '../retention/service.js';
 import { registerQuotaRoutes } from '../quotas/routes.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
-import { registerVulnDbRoutes } from '../scanning/vulndb/routes.js';
-import type { VulnDbService } from '../scanning/vulndb/service.js';
-import type { Scanners } from '../scanning/scanners/compose.js';
+import type { Scanning } from '../scanning/compose.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
@@ -77,10 +75,11 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   gc: GcService;
   immutability: ImmutabilityService;
   retention: RetentionService;
-  /** The vulnerability database (GET /vulndb, POST /vulndb/update); absent in servers built without scanning. */
-  vulndb?: VulnDbService;
-  /** Scanner registrations (/scanners, /projects/{p}/scanner) and the adapter API at /scanner/api/v1. */
-  scanners?: Pick<Scanners, 'registerApiRoutes' | 'registerRootRoutes'>;
+  /**
+   * Scanning's routes, all registered here: /vulndb, /scanners, /projects/{p}/scanner, scans, scan all,
+   * CVE allowlists, security hub, CVE export under /api/v2.0; the adapter API at /scanner/api/v1.
+   */
+  scanning?: Pick<Scanning, 'registerApiRoutes' | 'registerRootRoutes'>;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -187,12 +186,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerImmutabilityRoutes(api, { immutability: deps.immutability, projects: deps.projects, guard: deps.guard });
       await registerRetentionRoutes(api, { retention: deps.retention, projects: deps.projects, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
-      if (deps.vulndb) await registerVulnDbRoutes(api, { vulndb: deps.vulndb, guard: deps.guard });
-      if (deps.scanners) await deps.scanners.registerApiRoutes(api, { guard: deps.guard, projects: deps.projects });
+      if (deps.scanning) await deps.scanning.registerApiRoutes(api, { guard: deps.guard });
     },
     { prefix: apiPrefix },
   );
-  if (deps.scanners) await deps.scanners.registerRootRoutes(app);
+  if (deps.scanning) await deps.scanning.registerRootRoutes(app);
   const portalRoute = await registerPortal(app, deps.portalDir ?? defaultPortalDir);
   app.setNotFoundHandler((req, reply) => {
     if (portalRoute(req, reply)) return;

@@ -73,19 +73,21 @@ describe('get artifact', () => {
     assert.deepEqual(body.addition_links, {
       build_history: { href: `/api/v2.0${app}/${s.image.digest}/additions/build_history`, absolute: false },
       layers: { href: `/api/v2.0${app}/${s.image.digest}/additions/layers`, absolute: false },
+      // The built-in scanner can scan it (served by the scans feature, as Harbor links it).
+      vulnerabilities: { href: `/api/v2.0${app}/${s.image.digest}/additions/vulnerabilities`, absolute: false },
     });
     assert.match(body.icon, /^sha256:[a-f0-9]{64}$/);
     assert.equal(body.pull_time, '0001-01-01T00:00:00.000Z');
     assert.ok(!Number.isNaN(Date.parse(body.push_time)));
   });
 
-  test('an index: IMAGE, the index media type, references with each child platform, no additions', async () => {
+  test('an index: IMAGE, the index media type, references with each child platform, only the vulnerabilities addition', async () => {
     const { body } = await get(`${app}/v1`);
     assert.equal(body.type, 'IMAGE');
     assert.equal(body.manifest_media_type, types.index);
     assert.equal(body.media_type, types.index);
     assert.deepEqual(body.extra_attrs, {});
-    assert.deepEqual(body.addition_links, {});
+    assert.deepEqual(Object.keys(body.addition_links), ['vulnerabilities']);
     const children = await Promise.all(s.index.images.map(async (i) => (await get(`${app}/${i.digest}`)).body));
     assert.deepEqual(body.references, [
       {
@@ -228,7 +230,7 @@ describe('additions', () => {
     const path = artifactsPath('library/docker');
     const { body } = await get(`${path}/v1`);
     assert.equal(body.manifest_media_type, types.dockerManifest);
-    assert.deepEqual(Object.keys(body.addition_links), ['build_history', 'layers']);
+    assert.deepEqual(Object.keys(body.addition_links), ['build_history', 'layers', 'vulnerabilities']);
     const res = await addition(`${path}/v1/additions/layers`);
     assert.equal(res.status, 200);
     assert.deepEqual(
