@@ -185,3 +185,6 @@ function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
 }
+
+/** The name the design notes use for the HTTP client. */
+export { HttpScannerClient as ScannerClient };

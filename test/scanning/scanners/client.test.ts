@@ -4,12 +4,18 @@
  * without the error body, non-JSON, redirects not followed, a 302 loop, a silent adapter).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpScannerClient, parseRefreshAfter, ScannerAdapterError } from '../../../src/scanning/scanners/client.js';
 import { adapterMimeTypes } from '../../../src/scanning/scanners/spec.js';
 import { reportMimeTypes, sbomMediaTypes } from '../../../src/scanning/types.js';
+import { requireTools } from '../../helpers/tools.js';
 
 interface Seen {
   method: string;
@@ -188,5 +194,60 @@ describe('ScannerClient against a hand-written adapter', () => {
     const silent = client('/silent', { timeoutMs: 300 });
     await assert.rejects(silent.metadata(), /no answer within 300 ms/);
     silent.close();
+  });
+});
+
+describe('ScannerClient over TLS with a self-signed certificate', { skip: requireTools('openssl') }, () => {
+  let server: https.Server;
+  let url: string;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'berth-tls-'));
+    // A real certificate from openssl, trusted by nobody.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    server = https.createServer(
+      { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': adapterMimeTypes.metadata });
+        res.end(JSON.stringify(metadata));
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the certificate is verified unless skip_certVerify says not to', async () => {
+    const strict = new HttpScannerClient({ url, auth: '', accessCredential: '', skipCertVerify: false });
+    await assert.rejects(strict.metadata(), /cannot reach the scanner adapter at https:\/\/127\.0\.0\.1:\d+: self[- ]signed certificate/);
+    strict.close();
+    const lenient = new HttpScannerClient({ url, auth: '', accessCredential: '', skipCertVerify: true });
+    assert.deepEqual(await lenient.metadata(), metadata);
+    lenient.close();
   });
 });
