@@ -10,7 +10,7 @@ import { apkAnalyzer } from './apk.js';
 import { layerCacheKey, sharedLayerCache, type LayerCache } from './cache.js';
 import { dpkgAnalyzer } from './dpkg.js';
 import { finishLanguagePackages, languageAnalyzers } from './languages/index.js';
-import { layerSkipReason, readLayer, type FileResult, type LayerResult } from './layers.js';
+import { layerHasPath, layerSkipReason, readLayer, type FileResult, type LayerResult } from './layers.js';
 import { osReleaseAnalyzer, osvEcosystem, pickOs } from './os-release.js';
 import { rpmAnalyzer } from './rpm.js';
 
@@ -203,6 +203,10 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
     readDigests.push(descriptors[index].digest);
     for (const dir of result.opaqueDirs) removeUnder(merged, dir, false);
     for (const path of result.whiteouts) removeUnder(merged, path, true);
+    // Replaced by something no analyzer read (a file too small or not executable any more, a directory).
+    for (const path of merged.keys()) {
+      if (!result.files.has(path) && layerHasPath(result, path)) merged.delete(path);
+    }
     for (const [path, results] of result.files) {
       if (results.length === 0) merged.delete(path);
       else merged.set(path, { layer: index, results });

@@ -33,6 +33,12 @@ export interface LayerResult {
   /** Uncompressed tar bytes and entries read (for the figures). */
   tarBytes: number;
   entries: number;
+  /**
+   * A 53-bit hash of every path the layer puts anything at, sorted: a later layer that replaces
+   * an analyzed file with one no analyzer wants (a Go binary overwritten by a small script)
+   * removes the earlier result. Hashes, not paths, to keep cached layers small.
+   */
+  pathHashes: Float64Array;
 }
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -149,6 +155,33 @@ export function cleanPath(name: string): string | null {
   return p.endsWith('/') ? p.slice(0, -1) : p;
 }
 
+/** Two 32-bit FNV-1a hashes (different offset bases) folded into 53 bits: collisions are negligible at image sizes. */
+export function pathHash(path: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
+}
+
+/** Whether the layer put anything at the path (binary search of its sorted hashes). */
+export function layerHasPath(result: LayerResult, path: string): boolean {
+  const hashes = result.pathHashes;
+  const h = pathHash(path);
+  let lo = 0;
+  let hi = hashes.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (hashes[mid] === h) return true;
+    if (hashes[mid] < h) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
 const whiteoutPrefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 
@@ -165,7 +198,8 @@ export interface ReadLayerOptions {
  * notes on the file, so a whiteout of the file removes them too.
  */
 export async function readLayer(blob: Readable, analyzers: readonly Analyzer[], options: ReadLayerOptions): Promise<LayerResult> {
-  const result: LayerResult = { files: new Map(), whiteouts: [], opaqueDirs: [], tarBytes: 0, entries: 0 };
+  const result: LayerResult = { files: new Map(), whiteouts: [], opaqueDirs: [], tarBytes: 0, entries: 0, pathHashes: new Float64Array(0) };
+  const hashes: number[] = [];
   const { tar, done } = await decompressed(blob);
   const entries = extract();
   const feeding = feed(tar, entries);
@@ -175,8 +209,9 @@ export async function readLayer(blob: Readable, analyzers: readonly Analyzer[], 
       result.entries++;
       const header = entry.header;
       result.tarBytes += header.size ?? 0;
-      await handleEntry(header, entry as unknown as AsyncIterable<Buffer> & EntryStream, analyzers, options.layer, result);
+      await handleEntry(header, entry as unknown as AsyncIterable<Buffer> & EntryStream, analyzers, options.layer, result, hashes);
     }
+    result.pathHashes = Float64Array.from(hashes).sort();
   } finally {
     tar.destroy();
     await feeding;
@@ -220,9 +255,11 @@ async function handleEntry(
   analyzers: readonly Analyzer[],
   layer: number,
   result: LayerResult,
+  hashes: number[],
 ): Promise<void> {
   const path = cleanPath(header.name);
   if (path === null || path === '') return drain(entry);
+  hashes.push(pathHash(path));
   const slash = path.lastIndexOf('/');
   const base = slash < 0 ? path : path.slice(slash + 1);
   if (base.startsWith(whiteoutPrefix)) {
@@ -242,8 +279,8 @@ async function handleEntry(
     if (analyzer.wants(path, info)) (wanting ??= []).push(analyzer);
   }
   if (!wanting) {
-    // Anything else at a path that held an analyzed file replaces that file.
-    if (!regular && result.files.has(path)) result.files.delete(path);
+    // A later entry at a path that held an analyzed file (in this layer) replaces that file.
+    if (result.files.has(path)) result.files.delete(path);
     return drain(entry);
   }
   if (!regular) {

@@ -301,6 +301,30 @@ test('a hard link to an analyzed file in the same layer carries its packages; an
   assert.equal(cache.stats().entries, 0);
 });
 
+test('a file replaced by one no analyzer wants (too small, not executable) takes the earlier result away', async () => {
+  const sized: Analyzer = {
+    name: 'sized',
+    maxBytes: 1 << 20,
+    wants: (path, entry) => path.startsWith('bin/') && entry.size >= 100 && (entry.mode & 0o111) !== 0,
+    analyze: ({ path }) => ({ notes: [`binary ${path}`] }),
+  };
+  const image = new MemoryImage();
+  const digest = image.addImage([
+    await layerOf([
+      { path: 'bin/app', content: Buffer.alloc(200, 1), mode: 0o755 },
+      { path: 'bin/tool', content: Buffer.alloc(200, 2), mode: 0o755 },
+      { path: 'bin/kept', content: Buffer.alloc(200, 3), mode: 0o755 },
+    ]),
+    await layerOf([
+      { path: 'bin/app', content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+      { path: 'bin/tool', content: Buffer.alloc(200, 2), mode: 0o644 },
+      { path: 'bin/other', content: 'x' },
+    ]),
+  ]);
+  const inventory = await inventoryOf(image, digest, { cache: null, analyzers: [sized] });
+  assert.deepEqual(inventory.notes, ['binary bin/kept']);
+});
+
 test('tar paths are cleaned: leading ./ and /, trailing /, dot segments; a path leaving the root is dropped', () => {
   assert.equal(cleanPath('./var/lib/dpkg/status'), 'var/lib/dpkg/status');
   assert.equal(cleanPath('/etc/os-release'), 'etc/os-release');
