@@ -11,7 +11,7 @@ import { layerCacheKey, sharedLayerCache, type LayerCache } from './cache.js';
 import { dpkgAnalyzer } from './dpkg.js';
 import { finishLanguagePackages, languageAnalyzers } from './languages/index.js';
 import { layerHasPath, layerSkipReason, readLayer, type FileResult, type LayerResult } from './layers.js';
-import { osReleaseAnalyzer, osvEcosystem, pickOs } from './os-release.js';
+import { osReleaseAnalyzer, osvEcosystem, pickOs, unmatchedOsNames } from './os-release.js';
 import { rpmAnalyzer } from './rpm.js';
 
 export { LayerCache, sharedLayerCache } from './cache.js';
@@ -227,6 +227,9 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
   const os = pickOs(found);
   // Part B's pass across files (a package-lock.json's entries give way to an installed node_modules tree).
   const packages = finishLanguagePackages(raw.map((pkg) => finishOsPackage(pkg, os)));
+  if (os && unmatchedOsNames[os.family] && packages.some((p) => p.ecosystem.startsWith(`${unmatchedOsNames[os.family]}:`))) {
+    notes.push(`OSV publishes no advisories for ${unmatchedOsNames[os.family]}: the image's OS packages are listed but not matched`);
+  }
   return { os, packages, notes, layers: readDigests };
 }
 

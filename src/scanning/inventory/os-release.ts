@@ -66,6 +66,9 @@ export function pickOs(found: Map<string, OsInfo>): OsInfo | null {
   return null;
 }
 
+/** OS families whose packages Berth lists but OSV has no advisories for. */
+export const unmatchedOsNames: Record<string, string> = { fedora: 'Fedora', centos: 'CentOS', amzn: 'Amazon Linux', ol: 'Oracle Linux' };
+
 function majorOf(version: string): string | null {
   const m = /^(\d+)/.exec(version);
   return m ? m[1] : null;
@@ -132,6 +135,15 @@ export function osvEcosystem(os: OsInfo): string | null {
     case 'mageia': {
       const major = majorOf(version);
       return major ? `Mageia:${major}` : 'Mageia';
+    }
+    // OSV publishes nothing for these; a name of their own keeps RHEL's records off their packages.
+    case 'fedora':
+    case 'centos':
+    case 'amzn':
+    case 'ol': {
+      const major = majorOf(version);
+      const name = unmatchedOsNames[os.family];
+      return major ? `${name}:${major}` : name;
     }
     case 'wolfi':
       return 'Wolfi';

@@ -120,6 +120,10 @@ test('OSV ecosystems per OS (osv-schema ecosystems.json): release suffixes, Ubun
   assert.equal(eco('sles', '15.5', 'SUSE Linux Enterprise Server 15 SP5'), 'SUSE:Linux Enterprise Server 15 SP5');
   assert.equal(eco('photon', '5.0'), 'Photon OS:5.0');
   assert.equal(eco('wolfi', '20230201'), 'Wolfi');
+  // No OSV data: a name of their own, so that Red Hat's records never match them.
+  assert.equal(eco('fedora', '39'), 'Fedora:39');
+  assert.equal(eco('centos', '7'), 'CentOS:7');
+  assert.equal(eco('amzn', '2023'), 'Amazon Linux:2023');
   assert.equal(eco('arch', ''), null);
 });
 
@@ -267,6 +271,20 @@ describe('rpm: an rpmdb.sqlite written by the rpm tool itself', { skip: rpmSkip 
     assert.equal(devel.ecosystem, 'Rocky Linux:9');
     assert.equal(devel.sourceVersion, '2:1.2.3-4.el9');
     assert.equal(devel.purl, 'pkg:rpm/rocky/berth-hello-devel@1.2.3-4.el9?arch=noarch&distro=rocky-9.3&epoch=2');
+  });
+
+  test('a Fedora image: its packages listed under an ecosystem of their own, with a note that OSV has no advisories for it', async () => {
+    const image = new MemoryImage();
+    const digest = image.addImage([
+      await layerOf([
+        { path: 'etc/os-release', content: 'NAME="Fedora Linux"\nVERSION_ID=39\nID=fedora\n' },
+        { path: 'usr/lib/sysimage/rpm/rpmdb.sqlite', content: dbBytes },
+      ]),
+    ]);
+    const inventory = await inventoryOf(image, digest, { cache: null });
+    assert.equal(inventory.packages.length, 3);
+    assert.ok(inventory.packages.every((p) => p.ecosystem === 'Fedora:39' && p.purl.startsWith('pkg:rpm/fedora/')));
+    assert.deepEqual(inventory.notes, ["OSV publishes no advisories for Fedora: the image's OS packages are listed but not matched"]);
   });
 
   test('a Berkeley DB rpmdb is reported in a note, not read; a damaged rpmdb.sqlite is a note too', async () => {
