@@ -5,7 +5,13 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import { BinaryScan, binaryAnalyzer } from '../../../src/scanning/inventory/languages/binary.js';
-import { analyzeCargoLock, auditablePackages, cargoLockAnalyzer, findElfSection } from '../../../src/scanning/inventory/languages/rust.js';
+import {
+  analyzeCargoLock,
+  auditablePackages,
+  cargoLockAnalyzer,
+  elfKeepRanges,
+  findElfSection,
+} from '../../../src/scanning/inventory/languages/rust.js';
 import { requireTools, runTool } from '../../helpers/tools.js';
 import { nameAtVersion } from './helpers.js';
 
@@ -112,7 +118,15 @@ describe('cargo-auditable data in a real ELF executable', { skip: requireTools('
       assert.equal(result.packages![0].purl, 'pkg:cargo/serde@1.0.210');
       assert.equal(result.packages![0].ecosystem, 'crates.io');
     }
-    // Above the size kept whole, only Go build info is looked for.
+    // Only the read-only segments and the end are kept: half the file's size is room enough.
+    const half = new BinaryScan({ path: 'x', layer: 0, size: bytes.length }, bytes.length / 2);
+    for (let i = 0; i < bytes.length; i += 4096) half.push(bytes.subarray(i, i + 4096));
+    assert.deepEqual(half.finish().packages!.map(nameAtVersion), ['serde@1.0.210', 'libc@0.2.158']);
+    const ranges = elfKeepRanges(bytes, bytes.length);
+    assert.ok(Array.isArray(ranges) && ranges.every(([a, b], i) => a < b && (i === 0 || ranges[i - 1][1] < a)), 'sorted, apart');
+    assert.deepEqual(elfKeepRanges(bytes.subarray(0, 10), bytes.length), { need: 64 });
+    assert.equal(elfKeepRanges(Buffer.alloc(128), 128), undefined);
+    // Past the bytes it may keep, only Go build info is looked for.
     const small = new BinaryScan({ path: 'x', layer: 0, size: bytes.length }, 1024);
     small.push(bytes);
     assert.deepEqual(small.finish(), {});

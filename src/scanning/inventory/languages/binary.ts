@@ -4,18 +4,18 @@
  *
  * Cost per file: the first bytes decide (anything but ELF, PE or Mach-O is drained at once); then
  * one native `indexOf` per chunk for Go's magic. The section table of an ELF file sits at its end
- * and names where `.dep-v0` is, so an ELF file's chunks are kept (by reference, no copy) until the
- * end unless it turns out to be a Go binary; ELF files above `keepElfBytes` are only searched
- * for Go build info.
+ * and names where `.dep-v0` is, so the parts of an ELF file that can hold it (read-only segments,
+ * the last few MiB) are kept by reference (no copy) until the end, unless it turns out to be a Go
+ * binary; past `keepElfBytes` kept, the file is only searched for Go build info.
  */
 import type { Package } from '../../types.js';
 import type { Analyzer, AnalyzerResult } from '../analyzer.js';
 import { goBuildInfoMagic, goPackages, parseBuildInfoHeader, parseModInfo } from './golang.js';
-import { auditablePackages, auditableSection, findElfSection, type ReadAt } from './rust.js';
+import { auditablePackages, auditableSection, elfKeepRanges, findElfSection, type ReadAt } from './rust.js';
 
 /** The smallest file worth reading: Go and Rust executables are far larger. */
 export const minExecutableBytes = 64 * 1024;
-/** ELF files up to this size are kept whole while streaming, to read `.dep-v0` at the end. */
+/** At most this many bytes of an ELF file are kept while streaming, to read `.dep-v0` at the end. */
 export const keepElfBytes = 64 * 1024 * 1024;
 const magicLength = goBuildInfoMagic.length;
 const maxBuildInfoBytes = 2 * 1024 * 1024;
@@ -44,8 +44,10 @@ export class BinaryScan {
   private goStart = 0;
   private goResult: Package[] | undefined;
   private notes: string[] = [];
-  private kept: Buffer[] | undefined;
+  /** Pieces of an ELF file kept for the end (file offset, bytes), within `ranges` once those are known. */
+  private kept: Array<{ offset: number; bytes: Buffer }> | undefined;
   private keptBytes = 0;
+  private ranges: Array<[number, number]> | undefined;
   /** True once the rest of the file cannot change the answer (the caller may just drain). */
   done = false;
 
@@ -65,15 +67,38 @@ export class BinaryScan {
         this.done = true;
         return;
       }
-      if (this.format === 'elf' && this.file.size <= this.keepLimit) this.kept = [];
+      if (this.format === 'elf') this.kept = [];
     }
-    if (this.kept) {
-      this.kept.push(chunk);
-      this.keptBytes += chunk.length;
-      if (this.keptBytes > this.keepLimit) this.kept = undefined;
-    }
+    if (this.kept) this.keep(chunk, at);
     if (this.goChunks) this.collectGo(chunk);
     else this.searchGo(chunk, at);
+  }
+
+  private keep(chunk: Buffer, at: number): void {
+    const kept = this.kept!;
+    if (!this.ranges) {
+      kept.push({ offset: at, bytes: chunk });
+      this.keptBytes += chunk.length;
+      const head = kept.length === 1 ? kept[0].bytes : Buffer.concat(kept.map((k) => k.bytes));
+      const ranges = elfKeepRanges(head, this.file.size);
+      if (ranges === undefined) this.kept = undefined;
+      else if (Array.isArray(ranges)) {
+        this.ranges = ranges;
+        // Cut what was kept so far down to the ranges.
+        this.kept = [];
+        this.keptBytes = 0;
+        this.keep(head, 0);
+      } else if (ranges.need > 1024 * 1024) this.kept = undefined;
+      return;
+    }
+    for (const [start, end] of this.ranges) {
+      const from = Math.max(start, at);
+      const to = Math.min(end, at + chunk.length);
+      if (from >= to) continue;
+      kept.push({ offset: from, bytes: chunk.subarray(from - at, to - at) });
+      this.keptBytes += to - from;
+    }
+    if (this.keptBytes > this.keepLimit) this.kept = undefined;
   }
 
   /** Looks for an aligned magic in `chunk` (at file offset `at`) from index `from`. */
@@ -143,27 +168,23 @@ export class BinaryScan {
   }
 }
 
-/** Random access over a list of consecutive chunks. */
-function readerOver(chunks: Buffer[]): ReadAt {
-  const starts: number[] = [];
-  let total = 0;
-  for (const c of chunks) {
-    starts.push(total);
-    total += c.length;
-  }
+/** Random access over kept pieces in file order; undefined for a range not wholly kept. */
+function readerOver(pieces: Array<{ offset: number; bytes: Buffer }>): ReadAt {
   return (offset, length) => {
-    if (offset < 0 || length < 0 || offset + length > total) return undefined;
-    let i = starts.length - 1;
-    while (i > 0 && starts[i] > offset) i--;
-    const pieces: Buffer[] = [];
-    let from = offset - starts[i];
-    let left = length;
-    for (; left > 0 && i < chunks.length; i++, from = 0) {
-      const piece = chunks[i].subarray(from, from + left);
-      pieces.push(piece);
-      left -= piece.length;
+    if (offset < 0 || length < 0) return undefined;
+    const out: Buffer[] = [];
+    let next = offset;
+    const end = offset + length;
+    for (const piece of pieces) {
+      const pieceEnd = piece.offset + piece.bytes.length;
+      if (pieceEnd <= next || piece.offset > next) continue;
+      const take = piece.bytes.subarray(next - piece.offset, Math.min(pieceEnd, end) - piece.offset);
+      out.push(take);
+      next += take.length;
+      if (next >= end) break;
     }
-    return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+    if (next < end) return undefined;
+    return out.length === 1 ? out[0] : Buffer.concat(out);
   };
 }
 

@@ -86,6 +86,52 @@ export function findElfSection(read: ReadAt, wanted: string): { offset: number; 
   return undefined;
 }
 
+/** How many bytes of the file's end are kept for the section table and its names (they sit at the end). */
+export const elfTailBytes = 4 * 1024 * 1024;
+
+/**
+ * The file ranges that can hold `.dep-v0` and what is needed to find it: the read-only, non-executable
+ * loadable segments (cargo-auditable's section is read-only data) and the end of the file (the
+ * section table and its string table). `need` when `head` is too short to read the program headers;
+ * undefined when the file is not an ELF file this can read.
+ */
+export function elfKeepRanges(head: Buffer, fileSize: number): Array<[number, number]> | { need: number } | undefined {
+  if (head.length < 64) return { need: 64 };
+  if (head.readUInt32BE(0) !== 0x7f454c46) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (at: number) => (le ? head.readUInt16LE(at) : head.readUInt16BE(at));
+  const u32 = (at: number) => (le ? head.readUInt32LE(at) : head.readUInt32BE(at));
+  const word = (at: number) => (is64 ? Number(le ? head.readBigUInt64LE(at) : head.readBigUInt64BE(at)) : u32(at));
+  const phoff = word(is64 ? 0x20 : 0x1c);
+  const phentsize = u16(is64 ? 0x36 : 0x2a);
+  const phnum = u16(is64 ? 0x38 : 0x2c);
+  const end = phoff + phnum * phentsize;
+  if (phnum === 0 || phentsize < (is64 ? 56 : 32) || end > 1024 * 1024) return undefined;
+  if (head.length < end) return { need: end };
+  const ranges: Array<[number, number]> = [];
+  let loadedEnd = 0;
+  for (let i = 0; i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (u32(at) !== 1 /* PT_LOAD */) continue;
+    const flags = u32(at + (is64 ? 4 : 24));
+    const offset = word(at + (is64 ? 8 : 4));
+    const size = word(at + (is64 ? 32 : 16));
+    loadedEnd = Math.max(loadedEnd, offset + size);
+    if ((flags & 3) === 0) ranges.push([offset, offset + size]); // neither PF_X nor PF_W
+  }
+  ranges.push([Math.max(loadedEnd, fileSize - elfTailBytes), Number.MAX_SAFE_INTEGER]);
+  // In file order without overlaps, so that kept pieces come out in order.
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  return merged;
+}
+
 export const auditableSection = '.dep-v0';
 
 /** Packages from a `.dep-v0` section's bytes (zlib-compressed JSON `{"packages":[{name,version,source,kind}]}`). */
