@@ -266,3 +266,22 @@ describe(`scanner registrations API (${testDialect()})`, () => {
     assert.equal(again.body.api_key, res.body.api_key, 'kept, not regenerated');
   });
 });
+
+describe(`the built-in registration across restarts (${testDialect()})`, () => {
+  test('a restart finds the same registration, default and API key; a default chosen elsewhere stays', async () => {
+    let server = await startServer();
+    try {
+      const first = await api(server, 'GET', '/scanners', { auth: server.admin.authorization });
+      const key = (await api(server, 'GET', '/system/scanner-adapter', { auth: server.admin.authorization })).body.api_key;
+      await server.stop({ keepData: true });
+      server = await startServer({ dataDir: server.dataDir });
+      const again = await api(server, 'GET', '/scanners', { auth: server.admin.authorization });
+      assert.equal(again.headers.get('x-total-count'), '1');
+      assert.equal(again.body[0].uuid, first.body[0].uuid);
+      assert.equal(again.body[0].is_default, true);
+      assert.equal((await api(server, 'GET', '/system/scanner-adapter', { auth: server.admin.authorization })).body.api_key, key);
+    } finally {
+      await server.stop();
+    }
+  });
+});
