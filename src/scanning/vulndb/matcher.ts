@@ -3,7 +3,7 @@ import { maxSeverity, severityRank, type Finding, type Inventory, type Package, 
 import { evaluate } from './evaluate.js';
 import type { StoredAdvisory } from './record.js';
 import { rate, type Rated } from './severity.js';
-import { VulnDbStore, type AffectedMatch } from './store.js';
+import { VulnDbStore, type AffectedRow, type LookupKeys } from './store.js';
 import { ecosystemBase, isSupportedEcosystem, osEcosystems, packageKey, versionOrder } from './versions/index.js';
 
 /** How a package is looked up: OS packages by their source package, at its version. */
@@ -68,21 +68,22 @@ export class VulnMatcher {
 
   async match(inventory: Inventory): Promise<Finding[]> {
     const lookups = inventory.packages.map(lookupOf).filter((l): l is Lookup => l !== null);
-    const keys = new Map<string, Set<string>>();
+    const keys = new Map<string, LookupKeys>();
     for (const l of lookups) {
-      let names = keys.get(l.base);
-      if (!names) keys.set(l.base, (names = new Set()));
-      names.add(l.key);
+      let k = keys.get(l.base);
+      if (!k) keys.set(l.base, (k = { names: new Set(), releases: new Set() }));
+      k.names.add(l.key);
+      k.releases.add(l.pkg.ecosystem);
     }
-    const rows = await this.store.lookup(keys);
-    const byKey = new Map<string, AffectedMatch[]>();
-    for (const row of rows) {
+    const byKey = new Map<string, AffectedRow[]>();
+    for (const row of await this.store.lookup(keys)) {
       const k = `${row.ecosystem}\0${row.package}`;
       let list = byKey.get(k);
       if (!list) byKey.set(k, (list = []));
       list.push(row);
     }
-    const findings: Finding[] = [];
+    // Ranges first; records are read only for the rows that hold the installed version.
+    const affected: Array<{ l: Lookup; rows: Array<{ row: AffectedRow; fixed: string }> }> = [];
     const seen = new Set<string>();
     for (const l of lookups) {
       const candidates = byKey.get(`${l.base}\0${l.key}`);
@@ -90,20 +91,31 @@ export class VulnMatcher {
       const once = `${l.pkg.ecosystem}\0${l.pkg.name}\0${l.pkg.version}\0${l.key}`;
       if (seen.has(once)) continue;
       seen.add(once);
-      const hits = new Map<string, Hit>();
+      const rows: Array<{ row: AffectedRow; fixed: string }> = [];
       for (const row of candidates) {
         if (!sameRelease(row.ecosystemFull, l.pkg.ecosystem, l.base)) continue;
         const verdict = evaluate(l.base, l.version, row.affected);
-        if (!verdict.affected) continue;
+        if (verdict.affected) rows.push({ row, fixed: verdict.fixed });
+      }
+      if (rows.length > 0) affected.push({ l, rows });
+    }
+    if (affected.length === 0) return [];
+    const advisories = await this.store.advisories(affected.flatMap((a) => a.rows.map((r) => r.row.advisoryId)));
+    const findings: Finding[] = [];
+    for (const { l, rows } of affected) {
+      const hits = new Map<string, Hit>();
+      for (const { row, fixed } of rows) {
+        const advisory = advisories.get(row.advisoryId);
+        if (!advisory) continue;
         const rated = rate(
-          [...(row.affected.severity ?? []), ...(row.advisory.severity ?? [])],
-          [...(row.affected.words ?? []), ...(row.advisory.words ?? [])],
+          [...(row.affected.severity ?? []), ...(advisory.severity ?? [])],
+          [...(row.affected.words ?? []), ...(advisory.words ?? [])],
         );
         const previous = hits.get(row.advisoryId);
         if (!previous) {
-          hits.set(row.advisoryId, { id: row.advisoryId, advisory: row.advisory, fixed: verdict.fixed, rated });
+          hits.set(row.advisoryId, { id: row.advisoryId, advisory, fixed, rated });
         } else {
-          previous.fixed = lowerFix(l.base, previous.fixed, verdict.fixed);
+          previous.fixed = lowerFix(l.base, previous.fixed, fixed);
           if (severityRank(rated.severity) > severityRank(previous.rated.severity)) previous.rated = rated;
         }
       }

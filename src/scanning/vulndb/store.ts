@@ -5,14 +5,19 @@ import type { ParsedRecord, StoredAdvisory, StoredAffected } from './record.js';
 
 type Executor = Db | Transaction<Database>;
 
-/** An affected row of a lookup, with its record. */
-export interface AffectedMatch {
+/** An affected row of a lookup. */
+export interface AffectedRow {
   advisoryId: string;
   ecosystem: string;
   package: string;
   ecosystemFull: string;
   affected: StoredAffected;
-  advisory: StoredAdvisory;
+}
+
+/** What to look up in one ecosystem: package names, and the full ecosystems (with release) wanted. */
+export interface LookupKeys {
+  names: Set<string>;
+  releases: Set<string>;
 }
 
 export interface SourceStatus {
@@ -85,27 +90,53 @@ export class VulnDbStore {
   }
 
   /**
-   * Every affected row for these (ecosystem, package) keys, with its record: one query for the
-   * affected rows of up to 500 names per ecosystem, then one for their records.
+   * The affected rows for these (ecosystem, package) keys whose ecosystem is one of the wanted
+   * releases, the bare ecosystem, or finer than a wanted release: one query per 500 names
+   * (several ecosystems' names share a query).
    */
-  async lookup(keys: Map<string, Set<string>>): Promise<AffectedMatch[]> {
-    const affected: Array<{ advisory_id: string; ecosystem: string; package: string; ecosystem_full: string; data: string }> = [];
-    const batches: Array<[string, string[]]> = [];
-    for (const [ecosystem, names] of keys) for (const part of chunks([...names], inChunk)) batches.push([ecosystem, part]);
-    // Several ecosystems' batches go in one query (OR of (ecosystem = ? and package in (...))), up to 500 names at a time.
-    let pending: Array<[string, string[]]> = [];
+  async lookup(keys: Map<string, LookupKeys>): Promise<AffectedRow[]> {
+    const batches: Array<[string, string[], string[]]> = [];
+    for (const [ecosystem, { names, releases }] of keys) {
+      for (const part of chunks([...names], inChunk)) batches.push([ecosystem, part, [...releases]]);
+    }
+    const rows: AffectedRow[] = [];
+    let pending: typeof batches = [];
     let size = 0;
     const flush = async () => {
       if (pending.length === 0) return;
       const batch = pending;
       pending = [];
       size = 0;
-      const rows = await this.db
+      const found = await this.db
         .selectFrom('vuln_affected')
         .select(['advisory_id', 'ecosystem', 'package', 'ecosystem_full', 'data'])
-        .where((eb) => eb.or(batch.map(([ecosystem, names]) => eb.and([eb('ecosystem', '=', ecosystem), eb('package', 'in', names)]))))
+        .where((eb) =>
+          eb.or(
+            batch.map(([ecosystem, names, releases]) =>
+              eb.and([
+                eb('ecosystem', '=', ecosystem),
+                eb('package', 'in', names),
+                eb.or([
+                  eb('ecosystem_full', 'in', [ecosystem, ...releases]),
+                  // Finer than a release: `Red Hat:enterprise_linux:9::appstream` for `Red Hat:enterprise_linux:9`.
+                  ...releases
+                    .filter((r) => r !== ecosystem)
+                    .map((r) => eb(eb.fn('substr', ['ecosystem_full', eb.val(1), eb.val(r.length + 1)]), '=', `${r}:`)),
+                ]),
+              ]),
+            ),
+          ),
+        )
         .execute();
-      affected.push(...rows);
+      for (const a of found) {
+        rows.push({
+          advisoryId: a.advisory_id,
+          ecosystem: a.ecosystem,
+          package: a.package,
+          ecosystemFull: a.ecosystem_full,
+          affected: JSON.parse(a.data) as StoredAffected,
+        });
+      }
     };
     for (const b of batches) {
       if (size + b[1].length > inChunk) await flush();
@@ -113,24 +144,15 @@ export class VulnDbStore {
       size += b[1].length;
     }
     await flush();
-    if (affected.length === 0) return [];
-    const advisories = new Map<string, StoredAdvisory>();
-    for (const part of chunks([...new Set(affected.map((a) => a.advisory_id))], inChunk)) {
+    return rows;
+  }
+
+  /** These records (trimmed), by id. */
+  async advisories(ids: Iterable<string>): Promise<Map<string, StoredAdvisory>> {
+    const out = new Map<string, StoredAdvisory>();
+    for (const part of chunks([...new Set(ids)], inChunk)) {
       const rows = await this.db.selectFrom('vuln_advisories').select(['id', 'data']).where('id', 'in', part).execute();
-      for (const r of rows) advisories.set(r.id, JSON.parse(r.data) as StoredAdvisory);
-    }
-    const out: AffectedMatch[] = [];
-    for (const a of affected) {
-      const advisory = advisories.get(a.advisory_id);
-      if (!advisory) continue;
-      out.push({
-        advisoryId: a.advisory_id,
-        ecosystem: a.ecosystem,
-        package: a.package,
-        ecosystemFull: a.ecosystem_full,
-        affected: JSON.parse(a.data) as StoredAffected,
-        advisory,
-      });
+      for (const r of rows) out.set(r.id, JSON.parse(r.data) as StoredAdvisory);
     }
     return out;
   }
