@@ -4,11 +4,12 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without,
 //                                 gc collects a store of small blobs half garbage, then pushes with and without GC running;
+//                                 vulndb imports 100,000 generated OSV records into the Berth's database and matches an inventory;
 //                                 the five are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
@@ -31,6 +32,7 @@ import { load, loadTool, type LoadResult } from './load.js';
 import { measureQuota, type QuotaResult } from './quota.js';
 import { measureRetention, type RetentionResult } from './retention.js';
 import { measureGc, type GcResult } from './gc.js';
+import { measureVulnDb, type VulnDbResult } from './vulndb.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -65,10 +67,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -156,8 +158,12 @@ function log(message: string): void {
 // Hard deadline: whatever happens, stop the registries and s3rver, drop the database, remove the temp dirs, exit.
 // The portal phase, bounded by phaseSeconds per Berth, adds that bound to it.
 // The gc phase seeds a store of 100,000 blobs per Berth first: it adds four bounds per Berth.
+// The vulndb phase writes, imports (twice) and matches 100,000 records per Berth: three bounds per Berth.
 const deadlineSeconds =
-  P.totalSeconds + (runs('portal') ? backends.length * P.phaseSeconds : 0) + (runs('gc') ? backends.length * 4 * P.phaseSeconds : 0);
+  P.totalSeconds +
+  (runs('portal') ? backends.length * P.phaseSeconds : 0) +
+  (runs('gc') ? backends.length * 4 * P.phaseSeconds : 0) +
+  (runs('vulndb') ? backends.length * 3 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1189,6 +1195,56 @@ function gcTable(): string {
   );
 }
 
+/** Vulnerability database phase: import and matching throughput of the built-in scanner's OSV database, per Berth. */
+const vulnDbRows: Array<{ backend: BackendId; result: VulnDbResult }> = [];
+const vulnDbSettings = quick ? { records: 10_000, packages: 500, matches: 5 } : { records: 100_000, packages: 500, matches: 10 };
+
+async function phaseVulnDb(): Promise<void> {
+  const v = vulnDbSettings;
+  log(`14. vulnerability database (Berth only): ${v.records} generated OSV records imported into each Berth's database, then ${v.packages} packages matched`);
+  for (const t of berths) {
+    const backend =
+      t.backend === 'pg-s3' && pgS3 ? { kind: 'pg-s3' as const, env: pgS3.env } : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
+    vulnDbRows.push({ backend: t.backend!, result: await measureVulnDb(v, backend, (line) => log(`   ${who(t)} ${line}`)) });
+  }
+}
+
+function vulnDbTable(): string {
+  return markdown(
+    [
+      'Berth',
+      'records',
+      'archives MiB',
+      'import s',
+      'records/s',
+      're-import s (unchanged)',
+      'affected rows',
+      'packages',
+      'findings',
+      'first match ms',
+      'match ms (median)',
+      'packages/s',
+    ],
+    vulnDbRows.map(({ backend, result: r }) => {
+      const ms = median(r.matchMs);
+      return [
+        backendTitle[backend],
+        String(r.records),
+        fmt(r.zipBytes / MiB),
+        r.importSeconds.toFixed(1),
+        fmt(r.records / r.importSeconds),
+        r.reimportSeconds.toFixed(1),
+        String(r.affectedRows),
+        String(r.packages),
+        String(r.findings),
+        r.firstMatchMs.toFixed(0),
+        `${ms.toFixed(0)} (${r.matchMs.map((m) => m.toFixed(0)).join(', ')})`,
+        fmt(r.packages / (ms / 1000)),
+      ];
+    }),
+  );
+}
+
 function retentionTable(): string {
   return markdown(
     ['Berth', 'artifacts', 'repositories', 'dry run s', 'real run s', 'removed', 'removed/s'],
@@ -1498,6 +1554,7 @@ async function main(): Promise<void> {
     if (runs('quota')) await phase('quota', phaseQuota);
     if (runs('retention')) await phase('retention', phaseRetention);
     if (runs('gc')) await phase('gc', phaseGc);
+    if (runs('vulndb')) await phase('vulndb', phaseVulnDb);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1549,6 +1606,14 @@ async function main(): Promise<void> {
         `half garbage (no link, no artifact); one run, 4 workers, mark and sweep as the run reports them. Then ${gcSettings.images} ` +
         `image pushes (config, 32 KiB layer, manifest) by ${gcSettings.clients} clients, without GC and while GC runs back to back ` +
         `(its first run sweeping ${gcSettings.garbagePerRound} fresh garbage blobs), alternating which goes first:\n\n${gcTable()}\n`,
+    );
+  if (vulnDbRows.length)
+    process.stdout.write(
+      `\nVulnerability database — Berth only: ${vulnDbSettings.records} generated OSV records (Debian 40 %, npm 20 %, PyPI 12 %, ` +
+        `Alpine 10 %, Maven 8 %, Go 6 %, crates.io 4 %; Debian and Alpine records name three releases each) written as one all.zip per ` +
+        `ecosystem and imported into the Berth's own database as \`berth vulndb import\` does, then again unchanged; then an inventory ` +
+        `of ${vulnDbSettings.packages} packages (60 % Debian 12, the rest npm, PyPI, Go, Maven, crates.io) matched ${vulnDbSettings.matches} times ` +
+        `after a first match (in the bench process, as the scanner's engine calls the matcher):\n\n${vulnDbTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(
