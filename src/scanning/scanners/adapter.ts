@@ -100,7 +100,14 @@ export class AdapterService {
     }
     const row = await this.db.selectFrom('scanner_adapter_scans').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) throw new AdapterProblem(404, `scan request ${id} not found`);
-    if (row.status === 'Pending' || row.status === 'Running') return { kind: 'pending', refreshAfterSeconds };
+    if (row.status === 'Pending' || row.status === 'Running') {
+      // A job that ended without recording its end (its instance died mid-scan, or it was stopped) is a failed scan.
+      const job = row.job_id === null ? undefined : await this.queue.get(Number(row.job_id));
+      if (job && (job.status === 'error' || job.status === 'stopped')) {
+        throw new AdapterProblem(500, `the scan ended without a result: ${job.lastError ?? job.status}`);
+      }
+      return { kind: 'pending', refreshAfterSeconds };
+    }
     if (row.status === 'Error') throw new AdapterProblem(500, row.error ?? 'the scan failed');
     const reports = JSON.parse(row.reports ?? '{}') as Record<string, string>;
     const key = reportKeyOf(mimeType === reportMimeTypes.vulnerabilityLegacy ? reportMimeTypes.vulnerability : mimeType, sbom);

@@ -218,6 +218,30 @@ describe(`Berth's scanner adapter driven over HTTP by another Berth (${testDiale
     }
   });
 
+  test('a scan whose job was stopped before it ran answers 500, not 302 for ever', async () => {
+    const queue = adapterBerth.berth.jobs.queue;
+    await queue.setPaused('SCANNER_ADAPTER_SCAN', true);
+    try {
+      const { id } = await client.scan({
+        registry: { url: registry.url, authorization: registry.admin.authorization },
+        artifact: artifact(),
+      });
+      const row = await adapterBerth.berth.database.db
+        .selectFrom('scanner_adapter_scans')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      assert.equal(await queue.cancel(Number(row.job_id)), 'stopped');
+      await assert.rejects(client.report(id, reportMimeTypes.vulnerability), (err: Error & { status?: number }) => {
+        assert.equal(err.status, 500);
+        assert.match(err.message, /the scan ended without a result/);
+        return true;
+      });
+    } finally {
+      await queue.setPaused('SCANNER_ADAPTER_SCAN', false);
+    }
+  });
+
   test('a scan whose registry refuses the credential fails: 500 with the reason', async () => {
     const { id } = await client.scan({ registry: { url: registry.url, authorization: 'Bearer not-a-token' }, artifact: artifact() });
     let failure: Error | undefined;
