@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -183,3 +183,36 @@ describe('binaries without usable build info', () => {
     assert.equal(stdlibVersion('devel go1.23-abc'), undefined);
   });
 });
+
+// An extra fixture where this machine has it (Google Cloud SDK's Go tools are built in module mode, unlike Debian's):
+// not a tool the tests need, so its absence is a plain skip.
+const anthos = '/usr/lib/google-cloud-sdk/bin/anthoscli';
+test(
+  'a module-mode Go binary from elsewhere: every dep line (replacements applied) is a package',
+  { skip: !existsSync(anthos) && `${anthos} is not on this machine` },
+  async () => {
+    const bytes = readFileSync(anthos);
+    let at = bytes.indexOf(goBuildInfoMagic);
+    while (at >= 0 && at % 16 !== 0) at = bytes.indexOf(goBuildInfoMagic, at + 1);
+    const header = parseBuildInfoHeader(bytes.subarray(at));
+    assert.equal(header.kind, 'complete');
+    if (header.kind !== 'complete') return;
+    // Read the dep lines straight from the text: each dep, or the `=>` line right after it.
+    const lines = header.modInfo.split('\n');
+    const expected: string[] = [];
+    lines.forEach((line, i) => {
+      if (!line.startsWith('dep\t')) return;
+      const used = lines[i + 1]?.startsWith('=>\t') ? lines[i + 1] : line;
+      const [, modulePath, version] = used.split('\t');
+      if (version && version !== '(devel)') expected.push(`${modulePath}@${version.replace(/^v/, '')}`);
+    });
+    const result = await streamScan(anthos, 256 * 1024);
+    const names = result.packages!.map((p) => `${p.name}@${p.version}`);
+    assert.ok(expected.length > 50);
+    assert.deepEqual(
+      names.filter((n) => !n.startsWith('stdlib@') && !n.startsWith(lines.find((l) => l.startsWith('mod\t'))?.split('\t')[1] + '@')),
+      expected,
+    );
+    assert.equal(names.at(-1), `stdlib@${stdlibVersion(header.goVersion)}`);
+  },
+);
