@@ -126,10 +126,6 @@ export class HttpImageSource implements ImageSource {
     const res = await this.get(this.url('blobs', digest), {}, `blob ${digest}`);
     const check = new DigestCheck(digest, algorithm, hex);
     res.on('error', (err) => check.destroy(err));
-    // An idle body (no bytes for timeoutMs) ends the read with an error instead of hanging the scan.
-    res.setTimeout(this.timeoutMs, () =>
-      res.destroy(new RegistryFetchError(`blob ${digest}: no data from ${this.base.origin} for ${this.timeoutMs} ms`)),
-    );
     return res.pipe(check);
   }
 
@@ -143,7 +139,13 @@ export class HttpImageSource implements ImageSource {
         ...(sameOrigin && this.options.authorization && { authorization: this.options.authorization }),
       });
       const status = res.statusCode ?? 0;
-      if (status === 200) return res;
+      if (status === 200) {
+        // A body that stops coming (no bytes for timeoutMs) ends the read with an error instead of hanging the scan.
+        res.setTimeout(this.timeoutMs, () =>
+          res.destroy(new RegistryFetchError(`${what}: no data from ${current.origin} for ${this.timeoutMs} ms`)),
+        );
+        return res;
+      }
       if ([301, 302, 303, 307, 308].includes(status) && res.headers.location) {
         res.resume();
         current = new URL(res.headers.location, current);

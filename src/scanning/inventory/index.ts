@@ -3,6 +3,7 @@
  * layer's cached result), merges the layers in order with whiteouts and opaque directories
  * applied, and names the OS packages' ecosystem after the OS found.
  */
+import type { Readable } from 'node:stream';
 import { PackageURL } from 'packageurl-js';
 import type { ImageSource, Inventory, OsInfo, Package } from '../types.js';
 import type { Analyzer } from './analyzer.js';
@@ -174,11 +175,12 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
       return null;
     }
     const read = async (): Promise<LayerResult> => {
-      const blob = await source.blob(descriptor.digest);
+      let blob: Readable | undefined;
       try {
+        blob = await source.blob(descriptor.digest);
         return await readLayer(blob, analyzers, { layer: index, signal: options.signal });
       } catch (err) {
-        blob.destroy();
+        blob?.destroy();
         if (options.signal?.aborted) throw err;
         throw new InventoryError(`layer ${index} (${descriptor.digest}) could not be read: ${(err as Error).message}`);
       }

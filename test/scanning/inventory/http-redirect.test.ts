@@ -71,6 +71,12 @@ test('a registry that serves other bytes than the digest names, or redirects for
       res.end();
       return;
     }
+    if (req.url?.includes('/blobs/sha256:3')) {
+      // Headers and a few bytes, then nothing more.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write('partial');
+      return;
+    }
     if (req.url?.includes('/blobs/sha256:1')) {
       res.writeHead(302, { location: req.url });
       res.end();
@@ -102,6 +108,14 @@ test('a registry that serves other bytes than the digest names, or redirects for
     );
     assert.deepEqual(storageSaw, [undefined]);
     assert.ok(seen.every((a) => a === 'Bearer abc'));
+    const impatient = new HttpImageSource({ registryUrl: url, repository: 'x/y', timeoutMs: 300 });
+    const stalled = await impatient.blob(`sha256:${'3'.repeat(64)}`);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of stalled) void _;
+      })(),
+      /blob sha256:3{64}: no data from http:\/\/127\.0\.0\.1:\d+ for 300 ms/,
+    );
   } finally {
     await new Promise((resolve) => liar.close(resolve));
     await new Promise((resolve) => storage.close(resolve));

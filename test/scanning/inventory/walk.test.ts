@@ -270,6 +270,11 @@ test('a broken layer fails the inventory with an error naming the layer, and is 
     (err: Error) => err instanceof InventoryError && /layer 0 \(sha256:[0-9a-f]{64}\) could not be read/.test(err.message),
   );
   assert.equal(cache.stats().entries, 0);
+  const missing = image.addImage([], [{ mediaType: good.mediaType, digest: `sha256:${'9'.repeat(64)}`, size: 1 }]);
+  await assert.rejects(
+    inventoryOf(image, missing, { cache }),
+    (err: Error) => err instanceof InventoryError && /layer 0 \(sha256:9{64}\) could not be read: no blob/.test(err.message),
+  );
   const notJson = image.addManifest('application/vnd.oci.image.manifest.v1+json', 'x');
   image.manifests.set(notJson, { mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: Buffer.from('{oops') });
   await assert.rejects(inventoryOf(image, notJson), /is not JSON/);
