@@ -61,15 +61,20 @@ export class BinaryScan {
     const at = this.offset;
     this.offset += chunk.length;
     if (this.format === 'unknown') {
+      // `head` is the file's first bytes: chunks shorter than 4 bytes go in whole.
       this.head = Buffer.concat([this.head, chunk.subarray(0, 4)]);
       this.format = formatOf(this.head);
       if (this.format === 'other') {
         this.done = true;
         return;
       }
-      if (this.format === 'elf') this.kept = [];
-    }
-    if (this.kept) this.keep(chunk, at);
+      if (this.format === 'elf') {
+        this.kept = [];
+        // The chunks before this one were all part of `head`.
+        const before = this.head.length - Math.min(chunk.length, 4);
+        this.keep(before > 0 ? Buffer.concat([this.head.subarray(0, before), chunk]) : chunk, at - before);
+      }
+    } else if (this.kept) this.keep(chunk, at);
     if (this.goChunks) this.collectGo(chunk);
     else this.searchGo(chunk, at);
   }
