@@ -165,7 +165,7 @@ export async function registerScannerRoutes(app: FastifyInstance, deps: ScannerR
     async (req) => {
       guard.requireSystem(req.identity, 'scanner', 'delete');
       const deleted = await scanners.delete(uuidOf(req));
-      return { ...(await scanners.view(deleted)), health: undefined, capabilities: undefined };
+      return scanners.plainView(deleted);
     },
   );
 

@@ -209,20 +209,7 @@ export class ScannerService {
    * Harbor's list, which leaves them out) adapter, vendor, version and health.
    */
   async view(reg: ScannerRegistration): Promise<RegistrationView> {
-    const base: RegistrationView = {
-      uuid: reg.uuid,
-      name: reg.name,
-      description: reg.description,
-      url: reg.url,
-      disabled: reg.disabled,
-      is_default: reg.isDefault,
-      auth: reg.auth,
-      skip_certVerify: reg.skipCertVerify,
-      use_internal_addr: reg.useInternalAddr,
-      create_time: reg.createTime,
-      update_time: reg.updateTime,
-      immutable: reg.immutable,
-    };
+    const base = this.plainView(reg);
     try {
       const meta = await this.metadataOf(reg);
       return {
@@ -236,6 +223,24 @@ export class ScannerService {
     } catch {
       return { ...base, health: 'unhealthy' };
     }
+  }
+
+  /** The view without asking the adapter anything (what a delete answers). */
+  plainView(reg: ScannerRegistration): RegistrationView {
+    return {
+      uuid: reg.uuid,
+      name: reg.name,
+      description: reg.description,
+      url: reg.url,
+      disabled: reg.disabled,
+      is_default: reg.isDefault,
+      auth: reg.auth,
+      skip_certVerify: reg.skipCertVerify,
+      use_internal_addr: reg.useInternalAddr,
+      create_time: reg.createTime,
+      update_time: reg.updateTime,
+      immutable: reg.immutable,
+    };
   }
 
   close(): void {
