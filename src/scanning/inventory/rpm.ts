@@ -12,8 +12,8 @@ const sqlitePaths = new Set(['var/lib/rpm/rpmdb.sqlite', 'usr/lib/sysimage/rpm/r
 const berkeleyPaths = new Set(['var/lib/rpm/Packages']);
 const ndbPaths = new Set(['var/lib/rpm/Packages.db', 'usr/lib/sysimage/rpm/Packages.db']);
 
-/** The largest rpmdb.sqlite read (a full RHEL install is tens of MB). */
-const maxDatabaseBytes = 512 * 1024 * 1024;
+/** The largest rpmdb.sqlite read into memory (a container image's is a few MB, a full RHEL install tens of MB). */
+const maxDatabaseBytes = 256 * 1024 * 1024;
 
 export const rpmTags = {
   name: 1000,

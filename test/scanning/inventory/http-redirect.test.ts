@@ -66,18 +66,18 @@ test('a registry that serves other bytes than the digest names, or redirects for
   const storageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
   const liar = http.createServer((req, res) => {
     seen.push(req.headers.authorization);
-    if (req.url?.includes('/blobs/sha256:2')) {
+    if (req.url?.endsWith(`/blobs/sha256:${'2'.repeat(64)}`)) {
       res.writeHead(307, { location: `${storageUrl}/bucket/object?X-Amz-Signature=x` });
       res.end();
       return;
     }
-    if (req.url?.includes('/blobs/sha256:3')) {
+    if (req.url?.endsWith(`/blobs/sha256:${'3'.repeat(64)}`)) {
       // Headers and a few bytes, then nothing more.
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       res.write('partial');
       return;
     }
-    if (req.url?.includes('/blobs/sha256:1')) {
+    if (req.url?.endsWith(`/blobs/sha256:${'1'.repeat(64)}`)) {
       res.writeHead(302, { location: req.url });
       res.end();
       return;
