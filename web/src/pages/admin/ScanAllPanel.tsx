@@ -156,7 +156,7 @@ export function ScanAllPanel() {
         ) : metrics.isError ? (
           metrics.error instanceof ApiError && metrics.error.status === 404 ? (
             <Text size="sm" c="dimmed">
-              Everything has not been scanned yet.
+              No scan of everything has run yet.
             </Text>
           ) : (
             <Alert color="red" title="Could not load the progress">
@@ -165,7 +165,7 @@ export function ScanAllPanel() {
           )
         ) : total === 0 && !stats?.ongoing ? (
           <Text size="sm" c="dimmed">
-            Everything has not been scanned yet.
+            No scan of everything has run yet.
           </Text>
         ) : (
           <Stack gap="xs">

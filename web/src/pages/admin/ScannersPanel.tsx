@@ -445,9 +445,16 @@ export function ScannersPanel() {
       key: 'state',
       header: 'State',
       render: (s) => (
-        <Badge variant="light" color={s.disabled ? 'gray' : 'green'} tt="none">
-          {s.disabled ? 'Disabled' : 'Enabled'}
-        </Badge>
+        <Group gap={4} wrap="wrap">
+          <Badge variant="light" color={s.disabled ? 'gray' : 'green'} tt="none" style={{ minWidth: 'max-content' }}>
+            {s.disabled ? 'Disabled' : 'Enabled'}
+          </Badge>
+          {s.health === 'unhealthy' && (
+            <Badge variant="light" color="red" tt="none" style={{ minWidth: 'max-content' }} title="Its adapter did not answer">
+              Unreachable
+            </Badge>
+          )}
+        </Group>
       ),
     },
     { key: 'auth', header: 'Authorization', visibleFrom: 'md', render: (s) => <Text size="sm">{s.auth || 'None'}</Text> },

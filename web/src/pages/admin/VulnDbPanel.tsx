@@ -133,7 +133,7 @@ export function VulnDbPanel() {
             </Group>
             {data?.lastUpdate && (
               <Group gap="sm" wrap="wrap">
-                <Text size="sm">Last update{data.lastUpdate.id ? ` ${data.lastUpdate.id}` : ''}:</Text>
+                <Text size="sm">Last update:</Text>
                 <Badge variant="light" color={jobColor[data.lastUpdate.status.toLowerCase()] ?? 'gray'} tt="none">
                   {data.lastUpdate.status}
                 </Badge>

@@ -53,7 +53,7 @@ export function parseSbom(text: string): SbomDocument {
         purl: str(refs.find((r) => r.referenceType === 'purl')?.referenceLocator),
       };
     });
-    return { format: 'SPDX', version: doc.spdxVersion, text, packages };
+    return { format: 'SPDX', version: doc.spdxVersion.replace(/^SPDX-/, ''), text, packages };
   }
   if (doc.bomFormat === 'CycloneDX') {
     const packages: SbomPackage[] = [];

@@ -8,8 +8,8 @@ import {
   scanState,
   scanSummaryOf,
   severities,
-  severityBadgeColor,
   severityColor,
+  severityTextColor,
   type Scanned,
   type ScanState,
   type ScanSummary,
@@ -42,7 +42,7 @@ export function countsText(counts: Partial<Record<Severity, number>>): string {
 export function SeverityBadge({ severity, size = 'sm' }: { severity: string; size?: 'xs' | 'sm' | 'md' }) {
   const s = asSeverity(severity);
   return (
-    <Badge variant="light" color={severityBadgeColor[s]} size={size} tt="none" style={{ minWidth: 'max-content' }}>
+    <Badge color={severityColor[s]} size={size} tt="none" style={{ minWidth: 'max-content', color: severityTextColor[s] }}>
       {s}
     </Badge>
   );
@@ -79,7 +79,7 @@ function CountMarks({ counts }: { counts: Partial<Record<Severity, number>> }) {
       {severities
         .filter((s) => (counts[s] ?? 0) > 0)
         .map((s) => (
-          <Badge key={s} variant="light" color={severityBadgeColor[s]} size="sm" tt="none" radius="sm" px={5}>
+          <Badge key={s} color={severityColor[s]} size="sm" tt="none" radius="sm" px={5} style={{ color: severityTextColor[s] }}>
             <span aria-hidden>{s[0]}</span>
             <VisuallyHidden>{s}</VisuallyHidden> {counts[s]}
           </Badge>

@@ -13,24 +13,24 @@ export const vulnerabilityMimeTypes = [
   'application/vnd.scanner.adapter.vuln.report.harbor+json; version=1.0',
 ] as const;
 
-/** Colours of the severity bar and badges (Mantine palette names). */
+/** Colours of the severity bar and badges (Mantine palette shades), the same in light and dark. */
 export const severityColor: Record<Severity, string> = {
   Critical: 'red.9',
   High: 'red.6',
-  Medium: 'orange.6',
-  Low: 'yellow.5',
-  Negligible: 'gray.5',
+  Medium: 'orange.5',
+  Low: 'yellow.4',
+  Negligible: 'gray.4',
   Unknown: 'gray.6',
 };
 
-/** Light badges of each severity: colour names Mantine's Badge takes. */
-export const severityBadgeColor: Record<Severity, string> = {
-  Critical: 'red',
-  High: 'pink',
-  Medium: 'orange',
-  Low: 'yellow',
-  Negligible: 'gray',
-  Unknown: 'gray',
+/** The text on a badge of each severity's colour (contrast above 4.5:1 on each). */
+export const severityTextColor: Record<Severity, string> = {
+  Critical: '#fff',
+  High: '#000',
+  Medium: '#000',
+  Low: '#000',
+  Negligible: '#000',
+  Unknown: '#000',
 };
 
 export function severityRank(severity: string): number {
