@@ -85,7 +85,7 @@ class BlockReader extends yauzl.RandomAccessReader {
   }
 }
 
-async function open(file: string): Promise<yauzl.ZipFile> {
+async function open(file: string): Promise<{ zip: yauzl.ZipFile; reader: BlockReader }> {
   const handle = await fsOpen(file, 'r');
   const size = (await handle.stat()).size;
   const reader = new BlockReader(handle, size);
@@ -94,7 +94,7 @@ async function open(file: string): Promise<yauzl.ZipFile> {
       if (err || !zip) {
         void handle.close().catch(() => undefined);
         reject(new NotAZipError(`${file} is not a readable zip archive (${err?.message ?? 'no archive'})`));
-      } else resolve(zip);
+      } else resolve({ zip, reader });
     }),
   );
 }
@@ -117,18 +117,19 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | null> {
 }
 
 /**
- * One entry's text. The compressed bytes are read as they are and inflated in one call by
- * fflate (plain JavaScript): records are small, and a native zlib stream or handle per entry
- * cost more than the inflating itself. The output buffer is one byte larger than the size the
+ * One entry's text, read straight from the blocks: the local header (its signature checked,
+ * its name and extra field skipped), then the compressed bytes, inflated in one call by fflate
+ * (plain JavaScript). Records are small: a stream, or a native zlib handle, per entry cost
+ * more than the inflating itself. The output buffer is one byte larger than the size the
  * archive gives, so an entry that inflates to more than it says is caught, never grown.
  */
-async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
-    zip.openReadStream(entry, { decompress: false }, (err, s) => (err || !s ? reject(err ?? new Error('no stream')) : resolve(s))),
-  );
-  const parts: Buffer[] = [];
-  for await (const chunk of stream) parts.push(chunk as Buffer);
-  const raw = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+async function readEntry(reader: BlockReader, entry: yauzl.Entry): Promise<string> {
+  const at = entry.relativeOffsetOfLocalHeader;
+  const header = await reader.range(at, at + 30);
+  if (header.length < 30 || header.readUInt32LE(0) !== 0x04034b50) throw new Error('no local file header where the directory says');
+  const start = at + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
+  const raw = await reader.range(start, start + entry.compressedSize);
+  if (raw.length < entry.compressedSize) throw new Error('the archive ends inside the entry');
   let data: Uint8Array;
   if (entry.compressionMethod === 0) data = raw;
   else if (entry.compressionMethod === 8) data = inflateSync(raw, { out: new Uint8Array(entry.uncompressedSize + 1) });
@@ -146,7 +147,7 @@ const decoder = new TextDecoder();
  * megabytes never sits in memory. An entry that cannot be read comes back as an Error.
  */
 export async function* zipRecordFiles(file: string): AsyncGenerator<RecordFile | { name: string; error: Error }> {
-  const zip = await open(file);
+  const { zip, reader } = await open(file);
   try {
     for (;;) {
       const entry = await nextEntry(zip);
@@ -157,7 +158,7 @@ export async function* zipRecordFiles(file: string): AsyncGenerator<RecordFile |
         continue;
       }
       try {
-        yield { name: entry.fileName, text: await readEntry(zip, entry) };
+        yield { name: entry.fileName, text: await readEntry(reader, entry) };
       } catch (err) {
         yield { name: entry.fileName, error: err as Error };
       }

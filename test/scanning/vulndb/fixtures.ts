@@ -2,6 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import type { Inventory, Package } from '../../../src/scanning/types.js';
 
@@ -287,12 +288,25 @@ export async function writeRecordDirectory(records: Records, dir?: string): Prom
   return root;
 }
 
-/** Writes a zip of `<id>.json` entries (extra raw entries as given), as an ecosystem's all.zip is. */
-export async function writeZip(file: string, records: Array<Record<string, unknown>>, raw: Record<string, string> = {}): Promise<void> {
+/**
+ * Writes a zip of `<id>.json` entries (extra raw entries as given), as an ecosystem's all.zip
+ * is. `how`: deflated with sizes in the local headers (the default), streamed (sizes in data
+ * descriptors after each entry, as Go's archive/zip writes them), or stored uncompressed.
+ */
+export async function writeZip(
+  file: string,
+  records: Array<Record<string, unknown>>,
+  raw: Record<string, string> = {},
+  how: 'deflated' | 'streamed' | 'stored' = 'deflated',
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const zip = new yazl.ZipFile();
-  for (const r of records) zip.addBuffer(Buffer.from(JSON.stringify(r)), `${String(r.id)}.json`);
-  for (const [name, text] of Object.entries(raw)) zip.addBuffer(Buffer.from(text), name);
+  const add = (data: Buffer, name: string) => {
+    if (how === 'streamed') zip.addReadStream(Readable.from([data]), name);
+    else zip.addBuffer(data, name, { compress: how === 'deflated' });
+  };
+  for (const r of records) add(Buffer.from(JSON.stringify(r)), `${String(r.id)}.json`);
+  for (const [name, text] of Object.entries(raw)) add(Buffer.from(text), name);
   zip.end();
   await new Promise<void>((resolve, reject) => {
     const out = createWriteStream(file);

@@ -104,6 +104,20 @@ eachDatabase('vulnerability database: import and matching', (db) => {
     );
   });
 
+  test('archives with data descriptors (as Go writes them) and with stored entries read the same', async () => {
+    const records = fixtureRecords();
+    const dir = await mkdtemp(path.join(tmpdir(), 'berth-osv-kinds-'));
+    for (const [i, [ecosystem, list]] of Object.entries(records).entries()) {
+      await writeZip(path.join(dir, ecosystem, 'all.zip'), list, {}, i % 2 === 0 ? 'streamed' : 'stored');
+    }
+    const { results } = await importer.importDirectory(dir);
+    assert.deepEqual(
+      results.filter((r) => r.error || r.skipped),
+      [],
+    );
+    assert.deepEqual(summarise(await matcher.match(fixtureInventory())), expected);
+  });
+
   test('a record withdrawn later is removed, and matches nothing', async () => {
     await importer.importDirectory(await writeRecordDirectory(fixtureRecords()));
     const records = fixtureRecords();
