@@ -24,7 +24,7 @@ describe('pull policy gate', () => {
     assert.equal(reads, 0);
   });
 
-  test("a policy that is off costs one metadata read per project until it is forgotten; its check never runs", async () => {
+  test('a policy that is off costs one metadata read per project until it is forgotten; its check never runs', async () => {
     let reads = 0;
     let checks = 0;
     const metadata: Record<string, string> = { prevent_vul: 'false' };
@@ -54,7 +54,14 @@ describe('pull policy gate', () => {
     const gate = new PullPolicyGate(async () => ({ a: 'true', b: 'true' }));
     gate.policies.push(
       { name: 'a', enabled: (m) => m.a === 'true', check: async (p) => void seen.push(`a:${p.repository}:${p.metadata.b}`) },
-      { name: 'b', enabled: (m) => m.b === 'true', check: async () => { seen.push('b'); throw ociError('PROJECTPOLICYVIOLATION', 'b says no'); } },
+      {
+        name: 'b',
+        enabled: (m) => m.b === 'true',
+        check: async () => {
+          seen.push('b');
+          throw ociError('PROJECTPOLICYVIOLATION', 'b says no');
+        },
+      },
       { name: 'c', enabled: () => true, check: async () => void seen.push('c') },
     );
     await assert.rejects(gate.check(pull), /b says no/);

@@ -53,6 +53,14 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
     .execute();
 
   // The security hub and CVE export find a scanner's findings by artifact digest, and list them by score.
-  await db.schema.createIndex('scan_vulnerabilities_scanner_digest').on('scan_vulnerabilities').columns(['registration_uuid', 'digest']).execute();
-  await db.schema.createIndex('scan_vulnerabilities_scanner_score').on('scan_vulnerabilities').columns(['registration_uuid', 'cvss_score_v3']).execute();
+  await db.schema
+    .createIndex('scan_vulnerabilities_scanner_digest')
+    .on('scan_vulnerabilities')
+    .columns(['registration_uuid', 'digest'])
+    .execute();
+  await db.schema
+    .createIndex('scan_vulnerabilities_scanner_score')
+    .on('scan_vulnerabilities')
+    .columns(['registration_uuid', 'cvss_score_v3'])
+    .execute();
 }

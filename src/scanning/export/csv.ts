@@ -53,6 +53,17 @@ function additionalData(f: ExportFinding): string {
 
 export function findingLine(f: ExportFinding): string {
   return csvLine(
-    [f.repository, f.digest, f.cve_id, f.package, f.version, f.fixed_version, f.severity, cweIds(f.cwe_ids), additionalData(f), f.scanner].map(sanitizeCell),
+    [
+      f.repository,
+      f.digest,
+      f.cve_id,
+      f.package,
+      f.version,
+      f.fixed_version,
+      f.severity,
+      cweIds(f.cwe_ids),
+      additionalData(f),
+      f.scanner,
+    ].map(sanitizeCell),
   );
 }

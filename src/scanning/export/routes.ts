@@ -2,7 +2,20 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bodyOf, idParam } from '../../http/api-helpers.js';
 import { apiError } from '../../lib/errors.js';
-import { addSchemas, arrayOf, bool, dateTime, int, object, ok, operation, pathParams, ref, str, type SharedSchema } from '../../http/schema-helpers.js';
+import {
+  addSchemas,
+  arrayOf,
+  bool,
+  dateTime,
+  int,
+  object,
+  ok,
+  operation,
+  pathParams,
+  ref,
+  str,
+  type SharedSchema,
+} from '../../http/schema-helpers.js';
 import { exportScanDataType, type CveExportService } from './service.js';
 
 const ScanDataExportRequest: SharedSchema = {
@@ -79,7 +92,9 @@ export async function registerCveExportRoutes(app: FastifyInstance, deps: { cveE
     response: { 200: ok(ref('ScanDataExportExecution'), 'The export') },
     errors: [400, 401, 403, 404, 500],
   });
-  app.get('/export/cve/execution/:execution_id', { schema: getExecution }, async (req) => cveExport.execution(req.identity, executionId(req)));
+  app.get('/export/cve/execution/:execution_id', { schema: getExecution }, async (req) =>
+    cveExport.execution(req.identity, executionId(req)),
+  );
 
   const listExecutions = operation({
     tags,

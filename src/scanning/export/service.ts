@@ -62,7 +62,8 @@ function criteriaOf(body: Record<string, unknown>): { jobName: string; projectId
     throw bad(`only support export single project, invalid value: ${JSON.stringify(projects ?? null)}`);
   }
   const labels = body.labels ?? [];
-  if (!Array.isArray(labels) || !labels.every((l) => Number.isSafeInteger(l) && l > 0)) throw bad(`labels must be a list of label ids, not ${JSON.stringify(labels)}`);
+  if (!Array.isArray(labels) || !labels.every((l) => Number.isSafeInteger(l) && l > 0))
+    throw bad(`labels must be a list of label ids, not ${JSON.stringify(labels)}`);
   const text = (key: string): string => {
     const value = body[key] ?? '';
     if (typeof value !== 'string') throw bad(`${key} must be a string, such as "{a,b}", not ${JSON.stringify(value)}`);
@@ -137,14 +138,22 @@ export class CveExportService {
 
   /** POST /export/cve: checks the request and enqueues the export; the execution id. */
   async start(identity: Identity, scanDataType: string | undefined, body: Record<string, unknown>): Promise<number> {
-    if (scanDataType !== exportScanDataType) throw bad(`Unsupported MIME type : ${scanDataType ?? ''}; X-Scan-Data-Type must be "${exportScanDataType}"`);
+    if (scanDataType !== exportScanDataType)
+      throw bad(`Unsupported MIME type : ${scanDataType ?? ''}; X-Scan-Data-Type must be "${exportScanDataType}"`);
     const { jobName, projectIds, criteria } = criteriaOf(body);
     const project = await this.deps.projectById(projectIds[0]);
     if (!project) throw apiError('NOT_FOUND', `project ${projectIds[0]} not found`);
     await this.deps.guard.require(identity, project, 'export-cve', 'create');
     if (identity.kind !== 'user') throw apiError('FORBIDDEN', 'only users can export CVEs: the export belongs to the user who asks for it');
     return this.store.db.transaction().execute(async (tx) => {
-      const id = await this.store.create(tx, { userId: identity.userId, userName: identity.username, jobName, projectIds, criteria, now: nowIso() });
+      const id = await this.store.create(tx, {
+        userId: identity.userId,
+        userName: identity.username,
+        jobName,
+        projectIds,
+        criteria,
+        now: nowIso(),
+      });
       const jobId = await this.queue.enqueue(cveExportJobType, { executionId: id } satisfies ExportPayload, { tx });
       await this.store.setJob(tx, id, jobId);
       return id;
@@ -239,7 +248,9 @@ export class CveExportService {
     const tagMatch = matcher(criteria.tags, 'tags');
     const cveMatch = matcher(criteria.cveIds, 'cveIds');
     // As Harbor, the repository pattern is matched against the name without its project.
-    const repositories = (await this.store.repositoriesOf(projectId)).filter((r) => !repoMatch || repoMatch(r.name.slice(r.name.indexOf('/') + 1)));
+    const repositories = (await this.store.repositoriesOf(projectId)).filter(
+      (r) => !repoMatch || repoMatch(r.name.slice(r.name.indexOf('/') + 1)),
+    );
     const labels = new Set(criteria.labels);
     const candidates = (await this.store.candidates(repositories.map((r) => r.id)))
       .filter((c) => !tagMatch || c.tags.some((t) => tagMatch(t)))
@@ -263,7 +274,10 @@ export class CveExportService {
   /** The CVE_EXPORT_PURGE job: files past their day, executions past their month. */
   async purge(ctx: JobContext): Promise<void> {
     const now = Date.now();
-    const result = await this.store.purge(new Date(now - this.keepFileMs).toISOString(), new Date(now - this.keepExecutionMs).toISOString());
+    const result = await this.store.purge(
+      new Date(now - this.keepFileMs).toISOString(),
+      new Date(now - this.keepExecutionMs).toISOString(),
+    );
     await ctx.log(`removed ${result.files} export file(s) and ${result.executions} old execution(s)`);
   }
 }
@@ -275,7 +289,9 @@ function view(row: ExecutionRow): ExecutionView {
     status = row.jobStatus === 'error' ? 'Error' : 'Stopped';
   }
   const statusText =
-    status === 'Error' && row.statusText === '' ? 'Please contact the system administrator to check the logs of jobservice.' : row.statusText;
+    status === 'Error' && row.statusText === ''
+      ? 'Please contact the system administrator to check the logs of jobservice.'
+      : row.statusText;
   return {
     id: row.id,
     user_id: row.userId,

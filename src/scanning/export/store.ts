@@ -148,7 +148,15 @@ export class ExportStore {
 
   async finish(
     id: number,
-    result: { status: ExportStatus; statusText: string; filePresent: boolean; size: number; rows: number; digest: string | null; now: string },
+    result: {
+      status: ExportStatus;
+      statusText: string;
+      filePresent: boolean;
+      size: number;
+      rows: number;
+      digest: string | null;
+      now: string;
+    },
   ): Promise<void> {
     await this.db
       .updateTable('cve_export_executions')
@@ -168,7 +176,12 @@ export class ExportStore {
   /** The CSV's chunks in order, one query each, so a large file is never held whole. */
   async *chunks(id: number): AsyncGenerator<Buffer> {
     for (let seq = 0; ; seq += 1) {
-      const row = await this.db.selectFrom('cve_export_chunks').select('data').where('execution_id', '=', id).where('seq', '=', seq).executeTakeFirst();
+      const row = await this.db
+        .selectFrom('cve_export_chunks')
+        .select('data')
+        .where('execution_id', '=', id)
+        .where('seq', '=', seq)
+        .executeTakeFirst();
       if (!row) return;
       yield Buffer.from(row.data);
     }
@@ -194,7 +207,12 @@ export class ExportStore {
   }
 
   async repositoriesOf(projectId: number): Promise<Array<{ id: number; name: string }>> {
-    const rows = await this.db.selectFrom('repositories').select(['id', 'name']).where('project_id', '=', projectId).orderBy('name').execute();
+    const rows = await this.db
+      .selectFrom('repositories')
+      .select(['id', 'name'])
+      .where('project_id', '=', projectId)
+      .orderBy('name')
+      .execute();
     return rows.map((r) => ({ id: Number(r.id), name: r.name }));
   }
 
@@ -216,12 +234,20 @@ export class ExportStore {
       for (const t of await this.db.selectFrom('tags').select(['artifact_id', 'name']).where('artifact_id', 'in', batch).execute()) {
         byId.get(Number(t.artifact_id))?.tags.push(t.name);
       }
-      for (const l of await this.db.selectFrom('artifact_labels').select(['artifact_id', 'label_id']).where('artifact_id', 'in', batch).execute()) {
+      for (const l of await this.db
+        .selectFrom('artifact_labels')
+        .select(['artifact_id', 'label_id'])
+        .where('artifact_id', 'in', batch)
+        .execute()) {
         byId.get(Number(l.artifact_id))?.labels.push(Number(l.label_id));
       }
     }
     for (let i = 0; i < ids.length; i += 500) {
-      const refs = await this.db.selectFrom('artifact_references').select(['parent_id', 'child_id']).where('parent_id', 'in', ids.slice(i, i + 500)).execute();
+      const refs = await this.db
+        .selectFrom('artifact_references')
+        .select(['parent_id', 'child_id'])
+        .where('parent_id', 'in', ids.slice(i, i + 500))
+        .execute();
       for (const ref of refs) {
         const parent = byId.get(Number(ref.parent_id));
         const child = byId.get(Number(ref.child_id));

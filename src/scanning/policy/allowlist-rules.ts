@@ -26,7 +26,11 @@ function bad(message: string) {
 export function parseAllowlist(body: unknown, where = 'the CVE allowlist'): AllowlistInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`${where} must be a JSON object with "items"`);
   const { items, expires_at: expiresAt } = body as Record<string, unknown>;
-  if (expiresAt !== undefined && expiresAt !== null && (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0)) {
+  if (
+    expiresAt !== undefined &&
+    expiresAt !== null &&
+    (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0)
+  ) {
     throw bad(`expires_at of ${where} must be a time in seconds since the epoch, or null for never, not ${JSON.stringify(expiresAt)}`);
   }
   if (items !== undefined && items !== null && !Array.isArray(items)) throw bad(`items of ${where} must be an array of {"cve_id": "..."}`);

@@ -12,7 +12,14 @@ export interface AllowlistRow {
   updateTime: string;
 }
 
-function toRow(r: { id: number; project_id: number; expires_at: number | null; items: string; creation_time: string; update_time: string }): AllowlistRow {
+function toRow(r: {
+  id: number;
+  project_id: number;
+  expires_at: number | null;
+  items: string;
+  creation_time: string;
+  update_time: string;
+}): AllowlistRow {
   const items = (JSON.parse(r.items) as Array<{ cve_id: string }>).map((i) => i.cve_id);
   return {
     id: Number(r.id),

@@ -45,7 +45,8 @@ export function projectSeverity(value: string | undefined): { label: string; ran
   }
 }
 
-const policyClause = (label: string) => `due to configured policy in 'Prevent images with vulnerability severity of "${label}" or higher from running.'`;
+const policyClause = (label: string) =>
+  `due to configured policy in 'Prevent images with vulnerability severity of "${label}" or higher from running.'`;
 
 /** Harbor's three refusals, word for word. */
 export const refusalMessages = {
@@ -64,7 +65,10 @@ function refuse(message: string): never {
 
 /** The token's claims for this repository include push (Harbor: the signer's token). */
 function mayPush(identity: Identity, repository: string): boolean {
-  return identity.kind === 'token' && identity.access.some((c) => c.type === 'repository' && c.name === repository && (c.actions.includes('push') || c.actions.includes('*')));
+  return (
+    identity.kind === 'token' &&
+    identity.access.some((c) => c.type === 'repository' && c.name === repository && (c.actions.includes('push') || c.actions.includes('*')))
+  );
 }
 
 /**
@@ -119,5 +123,7 @@ export class PreventVulnerablePolicy implements PullPolicy {
 }
 
 function isIndex(mediaType: string): boolean {
-  return mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json';
+  return (
+    mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json'
+  );
 }

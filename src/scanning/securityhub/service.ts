@@ -15,7 +15,14 @@ export interface SecuritySummary {
   total_artifact: number;
   scanned_cnt: number;
   dangerous_cves?: Array<{ cve_id: string; severity: string; cvss_score_v3: number; desc: string; package: string; version: string }>;
-  dangerous_artifacts?: Array<{ project_id: number; repository_name: string; digest: string; critical_cnt: number; high_cnt: number; medium_cnt: number }>;
+  dangerous_artifacts?: Array<{
+    project_id: number;
+    repository_name: string;
+    digest: string;
+    critical_cnt: number;
+    high_cnt: number;
+    medium_cnt: number;
+  }>;
 }
 
 /** Harbor's VulnerabilityItem. */
@@ -90,23 +97,21 @@ export class SecurityHubService {
     const total = await this.store.count(registration, terms, options.tuneCount);
     const rows = await this.store.list(registration, terms, paging);
     const tags = options.withTag ? await this.store.tagsOf([...new Set(rows.map((r) => r.artifactId))]) : undefined;
-    const items = rows.map(
-      (r): VulnerabilityItem => ({
-        project_id: r.projectId,
-        repository_name: r.repository,
-        digest: r.digest,
-        ...(tags && { tags: tags.get(r.artifactId) ?? [] }),
-        cve_id: r.cveId,
-        severity: r.severity,
-        status: '',
-        cvss_v3_score: r.score ?? 0,
-        package: r.package,
-        version: r.version,
-        fixed_version: r.fixedVersion,
-        desc: r.description,
-        links: r.links,
-      }),
-    );
+    const items = rows.map((r): VulnerabilityItem => ({
+      project_id: r.projectId,
+      repository_name: r.repository,
+      digest: r.digest,
+      ...(tags && { tags: tags.get(r.artifactId) ?? [] }),
+      cve_id: r.cveId,
+      severity: r.severity,
+      status: '',
+      cvss_v3_score: r.score ?? 0,
+      package: r.package,
+      version: r.version,
+      fixed_version: r.fixedVersion,
+      desc: r.description,
+      links: r.links,
+    }));
     return { items, total };
   }
 }

@@ -66,7 +66,11 @@ const filterKinds: Record<string, 'string' | 'integer' | 'range'> = {
 
 const n = (value: unknown) => Number(value ?? 0);
 
-type VulnQuery = SelectQueryBuilder<Database & { v: Database['scan_vulnerabilities']; a: Database['artifacts']; r: Database['repositories'] }, 'v' | 'a' | 'r', object>;
+type VulnQuery = SelectQueryBuilder<
+  Database & { v: Database['scan_vulnerabilities']; a: Database['artifacts']; r: Database['repositories'] },
+  'v' | 'a' | 'r',
+  object
+>;
 
 /**
  * The security hub's queries over scan findings (scan_vulnerabilities, one row per finding of
@@ -96,7 +100,10 @@ export class SecurityHubStore {
       .execute();
     const counts: SeverityCounts = { critical: 0, high: 0, medium: 0, low: 0, none: 0, unknown: 0, fixable: 0 };
     for (const row of rows) {
-      const key = ({ Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'none', None: 'none' } as const)[row.severity as 'Critical'] ?? 'unknown';
+      const key =
+        ({ Critical: 'critical', High: 'high', Medium: 'medium', Low: 'low', Negligible: 'none', None: 'none' } as const)[
+          row.severity as 'Critical'
+        ] ?? 'unknown';
       counts[key] += n(row.n);
       counts.fixable += n(row.fixable);
     }
@@ -104,7 +111,10 @@ export class SecurityHubStore {
   }
 
   async totalArtifacts(): Promise<number> {
-    const row = await this.db.selectFrom('artifacts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('artifacts')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     return n(row.n);
   }
 
@@ -300,7 +310,12 @@ export class SecurityHubStore {
   async tagsOf(artifactIds: number[]): Promise<Map<number, string[]>> {
     const out = new Map<number, string[]>();
     if (artifactIds.length === 0) return out;
-    const rows = await this.db.selectFrom('tags').select(['artifact_id', 'name']).where('artifact_id', 'in', artifactIds).orderBy('name').execute();
+    const rows = await this.db
+      .selectFrom('tags')
+      .select(['artifact_id', 'name'])
+      .where('artifact_id', 'in', artifactIds)
+      .orderBy('name')
+      .execute();
     for (const row of rows) {
       const list = out.get(Number(row.artifact_id)) ?? [];
       if (list.length < 10) list.push(row.name);

@@ -31,15 +31,15 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i += 1) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), (i += 1);
+      if (ch === '"' && text[i + 1] === '"') ((field += '"'), (i += 1));
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') row.push(field), (field = '');
+    else if (ch === ',') (row.push(field), (field = ''));
     else if (ch === '\r' && text[i + 1] === '\n') {
       row.push(field);
       rows.push(row);
-      (row = []), (field = ''), (i += 1);
+      ((row = []), (field = ''), (i += 1));
     } else field += ch;
   }
   return rows;
@@ -74,7 +74,10 @@ async function exportRows(body: Record<string, unknown>) {
 }
 
 async function executionCount() {
-  const row = await server.berth.database.db.selectFrom('cve_export_executions').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await server.berth.database.db
+    .selectFrom('cve_export_executions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -87,7 +90,11 @@ before(async () => {
     ['gina', 3],
   ] as const) {
     await createUser(server, name);
-    assert.equal((await api(server, 'POST', '/projects/exp/members', { auth: admin, body: { role_id: role, member_user: { username: name } } })).status, 201);
+    assert.equal(
+      (await api(server, 'POST', '/projects/exp/members', { auth: admin, body: { role_id: role, member_user: { username: name } } }))
+        .status,
+      201,
+    );
   }
   await createUser(server, 'fred');
   erin = basicAuth('erin', 'Passw0rd1');
@@ -96,19 +103,33 @@ before(async () => {
   digests.cli = (await pushImage(server.url, 'exp/tools/cli', 'v2', { headers, layer: 'cli' })).digest;
   const label = await api(server, 'POST', '/labels', { auth: admin, body: { name: 'prod', scope: 'p', project_id: projectId } });
   labelId = Number(label.headers.get('location')!.split('/').pop());
-  assert.equal((await api(server, 'POST', '/projects/exp/repositories/web/artifacts/v1/labels', { auth: admin, body: { id: labelId } })).status, 200);
+  assert.equal(
+    (await api(server, 'POST', '/projects/exp/repositories/web/artifacts/v1/labels', { auth: admin, body: { id: labelId } })).status,
+    200,
+  );
   const scanner = await defaultScanner(server);
-  scannerName = (await server.berth.database.db.selectFrom('scanner_registrations').select('name').where('uuid', '=', scanner).executeTakeFirstOrThrow()).name;
+  scannerName = (
+    await server.berth.database.db.selectFrom('scanner_registrations').select('name').where('uuid', '=', scanner).executeTakeFirstOrThrow()
+  ).name;
   await seedReport(server, {
     repository: 'exp/web',
     digest: digests.web,
     scanner,
     findings: [
-      finding('CVE-2024-0001', 'Critical', { fix_version: '3.0.2-1', cwe_ids: ['CWE-79', 'CWE-89'], preferred_cvss: { score_v3: 9.8, vector_v3: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' } }),
+      finding('CVE-2024-0001', 'Critical', {
+        fix_version: '3.0.2-1',
+        cwe_ids: ['CWE-79', 'CWE-89'],
+        preferred_cvss: { score_v3: 9.8, vector_v3: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' },
+      }),
       finding('CVE-2024-0002', 'Low', { package: '=cmd|calc', version: '1,2' }),
     ],
   });
-  await seedReport(server, { repository: 'exp/tools/cli', digest: digests.cli, scanner, findings: [finding('CVE-2024-0009', 'High', { package: 'curl' })] });
+  await seedReport(server, {
+    repository: 'exp/tools/cli',
+    digest: digests.cli,
+    scanner,
+    findings: [finding('CVE-2024-0009', 'High', { package: 'curl' })],
+  });
 });
 after(async () => server.stop());
 
@@ -117,7 +138,17 @@ describe('CVE export', () => {
     const { id, execution, rows, res } = await exportRows({ job_name: 'weekly' });
     assert.deepEqual(
       { ...execution, start_time: undefined, end_time: undefined },
-      { id, user_id: execution.user_id, status: 'Success', trigger: 'MANUAL', status_text: '', user_name: 'erin', file_present: true, start_time: undefined, end_time: undefined },
+      {
+        id,
+        user_id: execution.user_id,
+        status: 'Success',
+        trigger: 'MANUAL',
+        status_text: '',
+        user_name: 'erin',
+        file_present: true,
+        start_time: undefined,
+        end_time: undefined,
+      },
     );
     assert.ok(Date.parse(execution.end_time) >= Date.parse(execution.start_time));
     assert.equal(res!.headers.get('content-type'), 'text/csv; charset=utf-8');
@@ -161,8 +192,21 @@ describe('CVE export', () => {
     const before = await executionCount();
     const body = { projects: [projectId] };
     assertError(await api(server, 'POST', '/export/cve', { auth: erin, body }), 400, 'BAD_REQUEST');
-    assertError(await api(server, 'POST', '/export/cve', { auth: erin, body, headers: { 'X-Scan-Data-Type': 'text/plain' } }), 400, 'BAD_REQUEST');
-    for (const bad of [{}, { projects: [] }, { projects: [projectId, projectId + 1] }, { projects: ['exp'] }, { ...body, tags: 'v1, v2' }, { ...body, repositories: '{web' }, { ...body, labels: 'prod' }, { ...body, cveIds: 5 }]) {
+    assertError(
+      await api(server, 'POST', '/export/cve', { auth: erin, body, headers: { 'X-Scan-Data-Type': 'text/plain' } }),
+      400,
+      'BAD_REQUEST',
+    );
+    for (const bad of [
+      {},
+      { projects: [] },
+      { projects: [projectId, projectId + 1] },
+      { projects: ['exp'] },
+      { ...body, tags: 'v1, v2' },
+      { ...body, repositories: '{web' },
+      { ...body, labels: 'prod' },
+      { ...body, cveIds: 5 },
+    ]) {
       assertError(await startExport(bad), 400, 'BAD_REQUEST', JSON.stringify(bad));
     }
     assertError(await startExport({ projects: [999999] }), 404, 'NOT_FOUND');
@@ -189,7 +233,11 @@ describe('CVE export', () => {
   test('the purge job drops files a day after their export ended', async () => {
     const { id } = await exportRows({});
     const db = server.berth.database.db;
-    await db.updateTable('cve_export_executions').set({ end_time: new Date(Date.now() - 25 * 3600_000).toISOString() }).where('id', '=', id).execute();
+    await db
+      .updateTable('cve_export_executions')
+      .set({ end_time: new Date(Date.now() - 25 * 3600_000).toISOString() })
+      .where('id', '=', id)
+      .execute();
     const queue = server.berth.jobs.queue;
     const jobId = await queue.enqueue('CVE_EXPORT_PURGE', null);
     for (let i = 0; i < 600 && (await queue.get(jobId))?.status !== 'success'; i += 1) await sleep(50);
@@ -206,11 +254,33 @@ describe('CVE export', () => {
     const store = new ExportStore(db);
     const guard = new AccessGuard({ roleOf: async () => 2 });
     const erinIdentity = { kind: 'user' as const, userId: 99, username: 'erin', sysadmin: false, via: 'basic' as const };
-    const service = new CveExportService(store, server.berth.jobs.queue, { guard, projectById: async (id) => ({ id, name: 'exp', public: false }) }, { chunkBytes: 64 });
-    const id = await db.transaction().execute((tx) =>
-      store.create(tx, { userId: 99, userName: 'erin', jobName: '', projectIds: [projectId], criteria: { labels: [], repositories: '', tags: '', cveIds: '' }, now: new Date().toISOString() }),
+    const service = new CveExportService(
+      store,
+      server.berth.jobs.queue,
+      { guard, projectById: async (id) => ({ id, name: 'exp', public: false }) },
+      { chunkBytes: 64 },
     );
-    const ctx = (signal: AbortSignal): JobContext<{ executionId: number }> => ({ id: 0, type: 'CVE_EXPORT', payload: { executionId: id }, attempt: 1, maxAttempts: 3, signal, log: async () => {} });
+    const id = await db
+      .transaction()
+      .execute((tx) =>
+        store.create(tx, {
+          userId: 99,
+          userName: 'erin',
+          jobName: '',
+          projectIds: [projectId],
+          criteria: { labels: [], repositories: '', tags: '', cveIds: '' },
+          now: new Date().toISOString(),
+        }),
+      );
+    const ctx = (signal: AbortSignal): JobContext<{ executionId: number }> => ({
+      id: 0,
+      type: 'CVE_EXPORT',
+      payload: { executionId: id },
+      attempt: 1,
+      maxAttempts: 3,
+      signal,
+      log: async () => {},
+    });
     await service.handle(ctx(new AbortController().signal));
     const chunks = await db.selectFrom('cve_export_chunks').select('seq').where('execution_id', '=', id).orderBy('seq').execute();
     assert.ok(chunks.length > 3, `${chunks.length} pieces`);
@@ -223,9 +293,18 @@ describe('CVE export', () => {
     const row = await store.get(id);
     assert.equal(row!.fileDigest, `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
 
-    const stopped = await db.transaction().execute((tx) =>
-      store.create(tx, { userId: 99, userName: 'erin', jobName: '', projectIds: [projectId], criteria: { labels: [], repositories: '', tags: '', cveIds: '' }, now: new Date().toISOString() }),
-    );
+    const stopped = await db
+      .transaction()
+      .execute((tx) =>
+        store.create(tx, {
+          userId: 99,
+          userName: 'erin',
+          jobName: '',
+          projectIds: [projectId],
+          criteria: { labels: [], repositories: '', tags: '', cveIds: '' },
+          now: new Date().toISOString(),
+        }),
+      );
     const controller = new AbortController();
     controller.abort(new JobAbortError('stopped', 'the job was stopped'));
     await assert.rejects(service.handle({ ...ctx(controller.signal), payload: { executionId: stopped } }));

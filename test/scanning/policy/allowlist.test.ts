@@ -42,7 +42,10 @@ describe('system CVE allowlist', () => {
     assert.ok(res.body.id > 0);
     const created = res.body.creation_time;
     // A second PUT replaces the items and keeps the creation time.
-    assert.equal((await api(server, 'PUT', '/system/CVEAllowlist', { auth: admin, body: { items: [{ cve_id: 'CVE-2024-0002' }] } })).status, 200);
+    assert.equal(
+      (await api(server, 'PUT', '/system/CVEAllowlist', { auth: admin, body: { items: [{ cve_id: 'CVE-2024-0002' }] } })).status,
+      200,
+    );
     const again = await api(server, 'GET', '/system/CVEAllowlist', { auth: admin });
     assert.deepEqual(again.body.items, [{ cve_id: 'CVE-2024-0002' }]);
     assert.equal('expires_at' in again.body, false, 'no expires_at: never expires');
@@ -63,7 +66,8 @@ describe('system CVE allowlist', () => {
       { items: [], project_id: 3 },
       { items: [{ cve_id: 'x'.repeat(200) }] },
     ];
-    for (const body of bad) assertError(await api(server, 'PUT', '/system/CVEAllowlist', { auth: admin, body }), 400, 'BAD_REQUEST', JSON.stringify(body));
+    for (const body of bad)
+      assertError(await api(server, 'PUT', '/system/CVEAllowlist', { auth: admin, body }), 400, 'BAD_REQUEST', JSON.stringify(body));
     assertError(await api(server, 'PUT', '/system/CVEAllowlist', { auth: admin, rawBody: '[1]' }), 400, 'BAD_REQUEST');
     assert.deepEqual(await rows(), before);
   });
@@ -83,7 +87,9 @@ describe('project CVE allowlist (cve_allowlist of Project and ProjectReq)', () =
 
     const put = await api(server, 'PUT', `/projects/${id}`, {
       auth: admin,
-      body: { cve_allowlist: { project_id: id, items: [{ cve_id: 'CVE-2023-2222' }, { cve_id: 'CVE-2023-3333' }], expires_at: 4102444800 } },
+      body: {
+        cve_allowlist: { project_id: id, items: [{ cve_id: 'CVE-2023-2222' }, { cve_id: 'CVE-2023-3333' }], expires_at: 4102444800 },
+      },
     });
     assert.equal(put.status, 200, JSON.stringify(put.body));
     const listed = await api<any[]>(server, 'GET', '/projects?name=listed&with_detail=true', { auth: admin });
@@ -96,7 +102,10 @@ describe('project CVE allowlist (cve_allowlist of Project and ProjectReq)', () =
     assert.equal((await api(server, 'GET', `/projects/${id}`, { auth: admin })).body.cve_allowlist.items.length, 2);
 
     assert.equal((await api(server, 'DELETE', `/projects/${id}`, { auth: admin })).status, 200);
-    assert.equal((await rows()).some((r) => Number(r.project_id) === id), false);
+    assert.equal(
+      (await rows()).some((r) => Number(r.project_id) === id),
+      false,
+    );
   });
 
   test('a wrong project_id or a bad list is 400 and changes neither the list nor the metadata', async () => {
@@ -107,9 +116,13 @@ describe('project CVE allowlist (cve_allowlist of Project and ProjectReq)', () =
       { metadata: { auto_scan: 'true' }, cve_allowlist: { items: [{ cve_id: 'CVE-2' }, { cve_id: 'CVE-2' }] } },
       { metadata: { auto_scan: 'true' }, cve_allowlist: 'CVE-2' },
     ];
-    for (const body of bodies) assertError(await api(server, 'PUT', `/projects/${id}`, { auth: admin, body }), 400, 'BAD_REQUEST', JSON.stringify(body));
+    for (const body of bodies)
+      assertError(await api(server, 'PUT', `/projects/${id}`, { auth: admin, body }), 400, 'BAD_REQUEST', JSON.stringify(body));
     assertError(
-      await api(server, 'POST', '/projects', { auth: admin, body: { project_name: 'strict2', cve_allowlist: { items: [{ cve_id: '' }] } } }),
+      await api(server, 'POST', '/projects', {
+        auth: admin,
+        body: { project_name: 'strict2', cve_allowlist: { items: [{ cve_id: '' }] } },
+      }),
       400,
       'BAD_REQUEST',
     );

@@ -5,7 +5,16 @@ import { api } from '../../helpers/api.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { requireTools, runTool } from '../../helpers/tools.js';
 import { createProject } from '../../projects/fixtures.js';
-import { artifactPath, debianImage, overviewOf, pushBuilt, vulnerabilityMime, waitFor, writeFixtures, type Fixture } from '../scans/helpers.js';
+import {
+  artifactPath,
+  debianImage,
+  overviewOf,
+  pushBuilt,
+  vulnerabilityMime,
+  waitFor,
+  writeFixtures,
+  type Fixture,
+} from '../scans/helpers.js';
 
 /**
  * The issue's "done when": an image built from this machine's dpkg database, scanned by the
@@ -51,12 +60,18 @@ describe('prevent_vul after a real scan', { skip }, () => {
 
     const n = fixture.expected.total;
     await assert.rejects(runTool('skopeo', inspect), (err: Error) => {
-      assert.ok(err.message.includes(`current image with ${n} ${n > 1 ? 'vulnerabilities' : 'vulnerability'} cannot be pulled`), err.message);
+      assert.ok(
+        err.message.includes(`current image with ${n} ${n > 1 ? 'vulnerabilities' : 'vulnerability'} cannot be pulled`),
+        err.message,
+      );
       return true;
     });
 
     // The critical CVE allowlisted: only findings of unknown severity remain, below "critical".
-    const put = await api(server, 'PUT', '/system/CVEAllowlist', { auth: server.admin.authorization, body: { items: [{ cve_id: 'CVE-2099-1001' }] } });
+    const put = await api(server, 'PUT', '/system/CVEAllowlist', {
+      auth: server.admin.authorization,
+      body: { items: [{ cve_id: 'CVE-2099-1001' }] },
+    });
     assert.equal(put.status, 200);
     const out = await runTool('skopeo', inspect);
     assert.equal(JSON.parse(out.stdout).schemaVersion, 2);

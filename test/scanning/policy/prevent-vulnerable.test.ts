@@ -18,7 +18,8 @@ const images: Record<string, string> = {};
 const sizes: Record<string, number> = {};
 let vulnerableLayer = '';
 
-const clause = (label: string) => `due to configured policy in 'Prevent images with vulnerability severity of "${label}" or higher from running.'`;
+const clause = (label: string) =>
+  `due to configured policy in 'Prevent images with vulnerability severity of "${label}" or higher from running.'`;
 const messages = {
   vulnerable: (n: number, label: string) =>
     `current image with ${n} ${n > 1 ? 'vulnerabilities' : 'vulnerability'} cannot be pulled ${clause(label)} ` +
@@ -37,13 +38,19 @@ async function token(actions = 'pull', auth = admin): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-async function pull(reference: string, options: { method?: string; bearer?: string; userAgent?: string; path?: 'manifests' | 'blobs' } = {}) {
+async function pull(
+  reference: string,
+  options: { method?: string; bearer?: string; userAgent?: string; path?: 'manifests' | 'blobs' } = {},
+) {
   const headers: Record<string, string> = {
     authorization: `Bearer ${options.bearer ?? (await token())}`,
     accept: [types.manifest, types.index, types.dockerManifest, types.dockerList].join(', '),
   };
   if (options.userAgent) headers['user-agent'] = options.userAgent;
-  const res = await fetch(`${server.url}/v2/${repo}/${options.path ?? 'manifests'}/${reference}`, { method: options.method ?? 'GET', headers });
+  const res = await fetch(`${server.url}/v2/${repo}/${options.path ?? 'manifests'}/${reference}`, {
+    method: options.method ?? 'GET',
+    headers,
+  });
   const text = await res.text();
   return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) };
 }
@@ -97,7 +104,12 @@ before(async () => {
   const index = (digests: string[]) => ({
     schemaVersion: 2,
     mediaType: types.index,
-    manifests: digests.map((digest, i) => ({ mediaType: types.manifest, digest, size: 1, platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' } })),
+    manifests: digests.map((digest, i) => ({
+      mediaType: types.manifest,
+      digest,
+      size: 1,
+      platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' },
+    })),
   });
   for (const [tag, digests] of [
     ['multi', [images.vulnerable, images.clean]],
@@ -108,7 +120,9 @@ before(async () => {
     images[tag] = (await pushManifest(server.url, repo, tag, doc, types.index, headers)).digest;
   }
   // A cosign signature of the vulnerable image (the tag scheme makes it an accessory).
-  images.signature = (await pushImage(server.url, repo, `${images.vulnerable.replace(':', '-')}.sig`, { headers, layer: 'signature' })).digest;
+  images.signature = (
+    await pushImage(server.url, repo, `${images.vulnerable.replace(':', '-')}.sig`, { headers, layer: 'signature' })
+  ).digest;
 });
 after(async () => server.stop());
 
@@ -127,7 +141,9 @@ describe('prevent vulnerable images (project prevent_vul and severity)', () => {
     assert.equal((await pull('chart')).status, 200);
     assert.equal((await pull(images.signature)).status, 200);
     // Layers are never gated: only the manifest is.
-    const layer = await fetch(`${server.url}/v2/${repo}/blobs/${vulnerableLayer}`, { headers: { authorization: `Bearer ${await token()}` } });
+    const layer = await fetch(`${server.url}/v2/${repo}/blobs/${vulnerableLayer}`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
     assert.equal(layer.status, 200);
     assert.equal(await layer.text(), 'vulnerable layer');
   });
@@ -155,7 +171,11 @@ describe('prevent vulnerable images (project prevent_vul and severity)', () => {
     await setSystemAllowlist(['CVE-2024-1000']);
     await setMetadata('reuse_sys_cve_allowlist', 'false');
     assertRefused(await pull('vulnerable'), messages.vulnerable(3, 'High'));
-    assert.equal((await api(server, 'PUT', '/projects/guarded', { auth: admin, body: { cve_allowlist: { items: [{ cve_id: 'CVE-2024-1000' }] } } })).status, 200);
+    assert.equal(
+      (await api(server, 'PUT', '/projects/guarded', { auth: admin, body: { cve_allowlist: { items: [{ cve_id: 'CVE-2024-1000' }] } } }))
+        .status,
+      200,
+    );
     assert.equal((await pull('vulnerable')).status, 200);
     await setMetadata('severity', 'medium');
     assertRefused(await pull('vulnerable'), messages.vulnerable(2, 'Medium'));
