@@ -107,27 +107,46 @@ function asError(err: unknown, what: string): Error {
   return err instanceof Error ? new Error(`${what} decompression failed: ${err.message}`) : new Error(`${what} decompression failed`);
 }
 
+/**
+ * The first `n` bytes of the stream (fewer if it is shorter), put back so that the stream
+ * still starts at its beginning: the chunks a network hands over can be smaller than a magic number.
+ */
+function peek(blob: Readable, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      blob.off('readable', tryRead);
+      blob.off('end', onEnd);
+      blob.off('error', onError);
+    };
+    function tryRead() {
+      const head = blob.read(n) as Buffer | null;
+      if (head === null) return;
+      cleanup();
+      blob.unshift(head);
+      resolve(head);
+    }
+    function onEnd() {
+      cleanup();
+      resolve(Buffer.alloc(0));
+    }
+    function onError(err: Error) {
+      cleanup();
+      reject(err);
+    }
+    blob.on('readable', tryRead);
+    blob.once('end', onEnd);
+    blob.once('error', onError);
+  });
+}
+
 /** The layer's tar bytes: the compression is read off the first bytes, whatever the media type claims. */
 async function decompressed(blob: Readable): Promise<{ tar: Readable; compression: Compression; done: Promise<void> }> {
-  const iterator = blob[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await iterator.next();
-  const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
-  const whole = Readable.from(
-    (async function* () {
-      if (head.length > 0) yield head;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    })(),
-    { objectMode: false },
-  );
+  const head = await peek(blob, zstdMagic.length);
   const compression: Compression = startsWith(head, gzipMagic) ? 'gzip' : startsWith(head, zstdMagic) ? 'zstd' : 'none';
-  if (compression === 'none') return { tar: whole, compression, done: Promise.resolve() };
+  if (compression === 'none') return { tar: blob, compression, done: Promise.resolve() };
   const decoder = compression === 'gzip' ? createGunzip({ chunkSize: 128 * 1024 }) : new ZstdDecompress();
   const out = new PassThrough({ highWaterMark: 64 * 1024 });
-  const done = pipeline(whole, decoder, out).catch((err: Error) => {
+  const done = pipeline(blob, decoder, out).catch((err: Error) => {
     out.destroy(err);
   });
   return { tar: out, compression, done };

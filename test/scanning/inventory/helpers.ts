@@ -101,9 +101,10 @@ export class MemoryImage implements ImageSource {
     const data = this.blobs.get(digest);
     if (!data) throw new Error(`no blob ${digest}`);
     this.opened.set(digest, (this.opened.get(digest) ?? 0) + 1);
-    // Small chunks, so that files cross chunk boundaries as they do over the network.
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < data.length; i += 7919) chunks.push(data.subarray(i, i + 7919));
+    // Small chunks, so that files cross chunk boundaries as they do over the network; the first
+    // one a single byte, shorter than any compression's magic number.
+    const chunks: Buffer[] = data.length > 0 ? [data.subarray(0, 1)] : [];
+    for (let i = 1; i < data.length; i += 7919) chunks.push(data.subarray(i, i + 7919));
     return Readable.from(chunks, { objectMode: false });
   }
 }
