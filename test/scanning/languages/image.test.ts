@@ -36,6 +36,7 @@ describe('language packages through the image walk', { skip: requireTools('skope
             'version = 4\n\n[[package]]\nname = "libc"\nversion = "0.2.158"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n',
         },
         { path: 'tools/package-lock.json', content: readFileSync(`${repo}/package-lock.json`) },
+        { path: 'srv/package-lock.json', content: readFileSync(`${repo}/package-lock.json`) },
       ],
       'none',
     );
@@ -66,6 +67,8 @@ describe('language packages through the image walk', { skip: requireTools('skope
     assert.equal(has(one, 'Maven', 'org.example:lib', '1.2.3').length, 1);
     assert.equal(has(one, 'crates.io', 'libc', '0.2.158').length, 1);
     assert.deepEqual(one.notes, []);
+    // srv/ has an installed tree: its lockfile's packages are left out after the walk.
+    assert.equal(one.packages.filter((p) => p.path === 'srv/package-lock.json').length, 0);
 
     const two = await inventoryOf(image, image.addImage([base, top]), { analyzers: languageAnalyzers, cache: null });
     assert.equal(has(two, 'PyPI', 'pip', pipVersion).length, 0, 'whited out');
@@ -75,5 +78,18 @@ describe('language packages through the image walk', { skip: requireTools('skope
     );
     assert.equal(has(two, 'npm', 'fastify', fastifyVersion).filter((p) => p.path.startsWith('srv/')).length, 0, 'replaced');
     assert.equal(has(two, 'Go', 'stdlib', std[0].version).length, 1);
+
+    // With srv/node_modules whited out, srv/ holds only its lockfile, which then speaks for it.
+    const pruned = await layerOf([{ path: 'srv/.wh.node_modules', content: '' }]);
+    const three = await inventoryOf(image, image.addImage([base, pruned]), { analyzers: languageAnalyzers, cache: null });
+    const fromLock = three.packages.filter((p) => p.path === 'srv/package-lock.json');
+    assert.deepEqual(
+      fromLock.map((p) => `${p.name}@${p.version}`).sort(),
+      three.packages
+        .filter((p) => p.path === 'tools/package-lock.json')
+        .map((p) => `${p.name}@${p.version}`)
+        .sort(),
+    );
+    assert.ok(fromLock.some((p) => p.name === 'fastify' && p.version === fastifyVersion));
   });
 });
