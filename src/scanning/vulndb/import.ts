@@ -76,15 +76,19 @@ export class VulnDbImporter {
       const gone = [...removals];
       batch = new Map();
       removals = new Set();
+      // What is stored is read before the transaction, whose first statement then writes: on
+      // SQLite a transaction that read first and then writes fails at once (SQLITE_BUSY, no
+      // waiting) when another connection — a server on the same file — wrote in between.
+      const stored = await this.store.modifiedOf(
+        this.store.db,
+        records.map((r) => r.id),
+      );
+      const changed = records.filter((r) => stored.get(r.id) !== r.modified);
+      result.imported += changed.length;
+      result.unchanged += records.length - changed.length;
+      if (changed.length === 0 && gone.length === 0) return;
       await this.store.db.transaction().execute(async (tx) => {
-        const stored = await this.store.modifiedOf(
-          tx,
-          records.map((r) => r.id),
-        );
-        const changed = records.filter((r) => stored.get(r.id) !== r.modified);
         await this.store.replace(tx, changed);
-        result.imported += changed.length;
-        result.unchanged += records.length - changed.length;
         if (gone.length > 0) await this.store.remove(tx, gone);
       });
     };
