@@ -31,6 +31,19 @@ export class ArtifactFacts {
     return child !== undefined;
   }
 
+  async scannableChildren(artifactId: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('artifact_references as r')
+      .innerJoin('artifacts as c', 'c.id', 'r.child_id')
+      .select('c.digest')
+      .where('r.parent_id', '=', artifactId)
+      .where('c.type', '=', 'IMAGE')
+      .where('c.media_type', 'in', scannableManifestTypes)
+      .where('c.accessory_of', 'is', null)
+      .execute();
+    return [...new Set(rows.map((r) => r.digest))];
+  }
+
   async isSignature(artifactId: number): Promise<boolean> {
     const row = await this.db.selectFrom('artifacts').select('accessory_type').where('id', '=', artifactId).executeTakeFirst();
     return row?.accessory_type !== null && row?.accessory_type !== undefined && signatureTypes.includes(row.accessory_type);

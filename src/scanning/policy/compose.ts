@@ -54,6 +54,7 @@ export function createPolicies(deps: PolicyDeps) {
     registrationFor: deps.registrationFor,
     allowlistFor: (projectId, metadata) => allowlists.effective(projectId, metadata),
     scannable: (id) => facts.scannable(id),
+    scannableChildren: (id) => facts.scannableChildren(id),
     isSignature: (id) => facts.isSignature(id),
     isScannerSubject: deps.isScannerSubject,
   });

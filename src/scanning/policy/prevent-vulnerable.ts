@@ -20,6 +20,8 @@ export interface PreventVulnerableDeps {
   allowlistFor(projectId: number, metadata: Record<string, string>): Promise<EffectiveAllowlist>;
   /** Harbor's IsScannable: an image (or an index with an image child), not an accessory. */
   scannable(artifactId: number): Promise<boolean>;
+  /** The digests of an index's children a scanner can scan (images, not accessories). */
+  scannableChildren(artifactId: number): Promise<string[]>;
   /** Whether the artifact is a cosign or notation signature (pulled by signers and verifiers). */
   isSignature(artifactId: number): Promise<boolean>;
   /** Whether a /v2 token or robot name is a scanner's own pull credential. */
@@ -77,7 +79,7 @@ function mayPush(identity: Identity, repository: string): boolean {
  * token may push (they read the manifest before signing it); signatures themselves.
  * Refused with 412: a scannable artifact without a report, a report not Successful, or
  * findings not on an unexpired allowlist whose highest severity is at or above the project's.
- * An index whose children were scanned passes; each child is judged when it is pulled.
+ * An index passes once every child a scanner can scan has a report; each child is judged when it is pulled.
  */
 export class PreventVulnerablePolicy implements PullPolicy {
   readonly name = 'prevent_vul';
@@ -101,12 +103,20 @@ export class PreventVulnerablePolicy implements PullPolicy {
     const registration = await this.deps.registrationFor(pull.projectId);
     // No scanner: nothing is scannable, so nothing is checked (Harbor).
     if (registration === null) return;
+    if (isIndex(pull.mediaType)) {
+      // Harbor: refused while a scannable child has no report; otherwise an index of images passes.
+      const children = await this.deps.scannableChildren(pull.artifactId);
+      if (children.length === 0) return;
+      const results = await this.deps.forPolicy(pull.repositoryId, children, registration);
+      if (children.some((d) => (results.get(d)?.status ?? 'NotScanned') === 'NotScanned'))
+        refuse(refusalMessages.unscanned(severity.label));
+      return;
+    }
     const result = (await this.deps.forPolicy(pull.repositoryId, [pull.digest], registration)).get(pull.digest);
     if (!result || result.status === 'NotScanned') {
       if (await this.deps.scannable(pull.artifactId)) refuse(refusalMessages.unscanned(severity.label));
       return;
     }
-    if (isIndex(pull.mediaType)) return;
     if (result.status !== 'Success') refuse(refusalMessages.status(result.status, severity.label));
     const allowlist = await this.deps.allowlistFor(pull.projectId, pull.metadata);
     let count = 0;

@@ -114,6 +114,7 @@ before(async () => {
   for (const [tag, digests] of [
     ['multi', [images.vulnerable, images.clean]],
     ['multi-unscanned', [images.unscanned]],
+    ['multi-partly', [images.clean, images.unscanned]],
   ] as const) {
     const doc = index([...digests]);
     doc.manifests.forEach((m) => (m.size = sizes[m.digest]));
@@ -156,6 +157,7 @@ describe('prevent vulnerable images (project prevent_vul and severity)', () => {
   test('an index passes when its children were scanned (each child is judged when pulled), not when one was never scanned', async () => {
     assert.equal((await pull('multi')).status, 200);
     assertRefused(await pull('multi-unscanned'), messages.unscanned('High'));
+    assertRefused(await pull('multi-partly'), messages.unscanned('High'));
   });
 
   test('the system allowlist exempts its CVEs until it expires', async () => {
