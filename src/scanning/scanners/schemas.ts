@@ -67,6 +67,11 @@ export const ScannerCapability: SharedSchema = {
     type: str('vulnerability or sbom'),
     consumes_mime_types: arrayOf(str('An artifact manifest media type')),
     produces_mime_types: arrayOf(str('A report MIME type')),
+    additional_attributes: {
+      type: 'object',
+      description: "As the adapter sent it (Harbor's API leaves it out): for sbom, the sbom_media_types it writes",
+      additionalProperties: true,
+    },
   }),
 };
 

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { version } from '../../../src/version.js';
 import { api, createUser, errorCode } from '../../helpers/api.js';
 import { testDialect } from '../../helpers/database.js';
@@ -253,6 +255,40 @@ describe(`scanner registrations API (${testDialect()})`, () => {
     assert.equal((await api(server, 'DELETE', `/scanners/${remoteUuid}`, { auth: admin })).status, 404);
     const project = await api(server, 'GET', '/projects/scanproj/scanner', { auth: admin });
     assert.equal(project.body.uuid, builtinUuid, "the project's choice went with the registration");
+  });
+
+  test('the answers match the OpenAPI document, with no field it leaves out', async () => {
+    const doc = await (await fetch(`${server.url}/api/v2.0/openapi.json`)).json();
+    const close = (node: any): any => {
+      if (Array.isArray(node)) node.forEach(close);
+      else if (node && typeof node === 'object') {
+        if (node.properties !== undefined && node.additionalProperties === undefined) node.additionalProperties = false;
+        Object.values(node).forEach(close);
+      }
+      return node;
+    };
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormatsModule.default(ajv);
+    ajv.addSchema(close(doc), 'openapi');
+    const builtin = (await api(server, 'GET', '/scanners', { auth: admin })).body[0];
+    const cases: Array<[string, string]> = [
+      ['/scanners', '/scanners'],
+      ['/scanners/{registration_id}', `/scanners/${builtin.uuid}`],
+      ['/scanners/{registration_id}/metadata', `/scanners/${builtin.uuid}/metadata`],
+      ['/system/scanner-adapter', '/system/scanner-adapter'],
+      ['/projects/{project_name_or_id}/scanner', '/projects/scanproj/scanner'],
+      ['/projects/{project_name_or_id}/scanner/candidates', '/projects/scanproj/scanner/candidates'],
+    ];
+    for (const [docPath, url] of cases) {
+      const pointer = ['paths', docPath, 'get', 'responses', '200', 'content', 'application/json', 'schema']
+        .map((t) => encodeURIComponent(t.replace(/~/g, '~0').replace(/\//g, '~1')))
+        .join('/');
+      const validate = ajv.getSchema(`openapi#/${pointer}`)!;
+      assert.ok(validate, `no schema for ${docPath}`);
+      const res = await api(server, 'GET', url, { auth: admin });
+      assert.equal(res.status, 200);
+      assert.ok(validate(res.body), `${url}: ${ajv.errorsText(validate.errors)}`);
+    }
   });
 
   test('the adapter access endpoint tells administrators what to register elsewhere', async () => {
