@@ -5,6 +5,7 @@ import type { JobContext } from '../../jobs/runner.js';
 import { nextTick, type Scheduler } from '../../jobs/scheduler.js';
 import { apiError, isAppError } from '../../lib/errors.js';
 import { imageScanJobType, type ScanService } from './service.js';
+import type { ScanRegistration } from './ports.js';
 import type { ScanStore } from './store.js';
 import type { ScanTargets } from './targets.js';
 
@@ -169,6 +170,20 @@ export class ScanAllService {
       return;
     }
     let cursor = Number(run.cursor);
+    // Each project's scanner, looked up once per run and before the batch transactions.
+    const registrations = new Map<number, ScanRegistration | null>();
+    const registrationOf = async (projectId: number) => {
+      if (!registrations.has(projectId)) {
+        try {
+          registrations.set(projectId, await this.scans.registrationFor(projectId));
+        } catch (err) {
+          // No usable scanner: the project's artifacts are left out (Harbor counts them as not scannable).
+          if (!isAppError(err) || err.code !== 'PRECONDITION') throw err;
+          registrations.set(projectId, null);
+        }
+      }
+      return registrations.get(projectId) ?? null;
+    };
     await ctx.log(`scan-all run ${runId} (${run.trigger}) enqueuing scans from artifact id ${cursor + 1}`);
     for (;;) {
       if (ctx.signal.aborted) {
@@ -178,17 +193,15 @@ export class ScanAllService {
       }
       const batch = await this.targets.imagesAfter(cursor, this.batchSize);
       if (batch.length === 0) break;
+      for (const artifact of batch) await registrationOf(artifact.projectId);
       const enqueued = await this.db.transaction().execute(async (tx) => {
         const current = await this.store.run(runId, tx);
         if (current?.status !== 'Running') return -1;
         let n = 0;
         for (const artifact of batch) {
-          try {
-            n += (await this.scans.scan(artifact, { operator: payload.operator || 'system', quiet: true, scanAllRunId: runId, tx })).length;
-          } catch (err) {
-            // A project without a usable scanner: its artifacts are left out (Harbor counts them as not scannable).
-            if (!isAppError(err) || err.code !== 'PRECONDITION') throw err;
-          }
+          const registration = registrations.get(artifact.projectId);
+          if (!registration) continue;
+          n += (await this.scans.scan(artifact, { operator: payload.operator || 'system', quiet: true, scanAllRunId: runId, tx, registration })).length;
         }
         await this.store.advanceRun(tx, runId, batch[batch.length - 1].id, n);
         return n;

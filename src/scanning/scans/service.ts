@@ -57,8 +57,12 @@ export interface ScanOptions {
   /** Scan on push: digests that already have a report of this scanner are not scanned again. */
   skipScanned?: boolean;
   scanAllRunId?: number | null;
-  /** Write in the caller's transaction (the outbox subscriber's, the scan-all batch's). */
+  /**
+   * Write in the caller's transaction (the scan-all batch's). The registration must then be
+   * given too: looking it up would query outside that transaction (on SQLite, wait for it).
+   */
   tx?: Executor;
+  registration?: ScanRegistration;
 }
 
 /**
@@ -84,11 +88,15 @@ export class ScanService {
   async scan(artifact: ArtifactRef, options: ScanOptions): Promise<number[]> {
     const scanType = options.scanType ?? 'vulnerability';
     let registration: ScanRegistration;
-    try {
-      registration = await this.registrationFor(artifact.projectId);
-    } catch (err) {
-      if (options.quiet) return [];
-      throw err;
+    if (options.registration) registration = options.registration;
+    else if (options.tx) throw new Error('a scan written in a caller\'s transaction needs its registration');
+    else {
+      try {
+        registration = await this.registrationFor(artifact.projectId);
+      } catch (err) {
+        if (options.quiet) return [];
+        throw err;
+      }
     }
     const run = async (tx: Executor) => {
       const targets = await this.deps.targets.targetsOf(artifact, tx);
