@@ -10,7 +10,7 @@
 import { unzipSync } from 'fflate';
 import type { Package } from '../../types.js';
 import type { AnalyzedFile, Analyzer, AnalyzerResult } from '../analyzer.js';
-import { baseName, purlOf } from './common.js';
+import { baseName, purlOf, uniqueByNameVersion } from './common.js';
 
 const archiveSuffixes = ['.jar', '.war', '.ear', '.par'];
 export const maxArchiveBytes = 64 * 1024 * 1024;
@@ -137,9 +137,7 @@ export function analyzeJavaArchive(file: AnalyzedFile): AnalyzerResult {
   const packages: Package[] = [];
   const notes: string[] = [];
   readArchive(file.bytes, baseName(file.path), 0, { nestedBytes: maxNestedBytes }, file, packages, notes);
-  const seen = new Set<string>();
-  const unique = packages.filter((p) => !seen.has(`${p.name}@${p.version}`) && !!seen.add(`${p.name}@${p.version}`));
-  return { packages: unique, ...(notes.length > 0 ? { notes } : {}) };
+  return { packages: uniqueByNameVersion(packages), ...(notes.length > 0 ? { notes } : {}) };
 }
 
 export const javaAnalyzer: Analyzer = {

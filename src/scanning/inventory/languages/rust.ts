@@ -9,17 +9,12 @@ import { inflateSync } from 'node:zlib';
 import { parse as parseToml } from 'smol-toml';
 import type { Package } from '../../types.js';
 import type { AnalyzedFile, Analyzer, AnalyzerResult } from '../analyzer.js';
-import { purlOf } from './common.js';
+import { purlOf, uniqueByNameVersion } from './common.js';
 
 const cratesIoSources = new Set(['registry+https://github.com/rust-lang/crates.io-index', 'sparse+https://index.crates.io/']);
 
 function crate(name: string, version: string, file: { path: string; layer: number }): Package {
   return { ecosystem: 'crates.io', name, version, purl: purlOf('cargo', undefined, name, version), path: file.path, layer: file.layer };
-}
-
-function unique(packages: Package[]): Package[] {
-  const seen = new Set<string>();
-  return packages.filter((p) => !seen.has(`${p.name}@${p.version}`) && !!seen.add(`${p.name}@${p.version}`));
 }
 
 export function analyzeCargoLock(file: AnalyzedFile): AnalyzerResult {
@@ -35,7 +30,7 @@ export function analyzeCargoLock(file: AnalyzedFile): AnalyzerResult {
       (p) => typeof p.name === 'string' && typeof p.version === 'string' && typeof p.source === 'string' && cratesIoSources.has(p.source),
     )
     .map((p) => crate(p.name as string, p.version as string, file));
-  return { packages: unique(packages) };
+  return { packages: uniqueByNameVersion(packages) };
 }
 
 export const cargoLockAnalyzer: Analyzer = {
@@ -145,5 +140,5 @@ export function auditablePackages(compressed: Buffer, file: { path: string; laye
   const packages = (Array.isArray(data?.packages) ? data.packages : [])
     .filter((p) => typeof p.name === 'string' && typeof p.version === 'string' && p.source === 'crates.io' && p.kind !== 'build')
     .map((p) => crate(p.name as string, p.version as string, file));
-  return { packages: unique(packages) };
+  return { packages: uniqueByNameVersion(packages) };
 }
