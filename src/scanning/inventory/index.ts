@@ -223,8 +223,8 @@ export async function inventoryOf(source: ImageSource, manifestDigest: string, o
     for (const { result } of results) {
       if (result.os) found.set(path, result.os);
       // The layer index is this image's (a cached layer may sit elsewhere in another image); a path
-      // the analyzer made more precise (a jar inside this jar) stays, any other is this file's (a hard link's).
-      for (const pkg of result.packages ?? []) raw.push({ ...pkg, path: pkg.path?.startsWith(path) ? pkg.path : path, layer });
+      // the analyzer made more precise (`app.jar!inner.jar`) stays, any other is this file's (a hard link's).
+      for (const pkg of result.packages ?? []) raw.push({ ...pkg, path: pkg.path?.startsWith(`${path}!`) ? pkg.path : path, layer });
       for (const note of result.notes ?? []) notes.push(note);
     }
   }
