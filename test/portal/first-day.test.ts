@@ -359,7 +359,7 @@ describe('the portal on a first day', { skip }, () => {
         assert.equal(await page.getByText(hidden).count(), 0, `"${hidden}" is not offered`);
       }
       await publicSwitch.click({ force: true });
-      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText('Configuration of team saved').waitFor();
       const after = await api(server, 'GET', '/projects/team', { auth: admin });
       assert.equal(after.body.metadata.public, 'true');

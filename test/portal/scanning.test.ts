@@ -334,6 +334,51 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     watched.assertNoConsoleErrors();
   });
 
+  test('the system CVE allowlist, with an expiry, is saved from Interrogation services', async () => {
+    const { page } = watched;
+    await page.goto('/admin/interrogation-services');
+    const panel = page.getByRole('region', { name: 'System CVE allowlist', exact: true });
+    await panel.getByText('No vulnerability is allowed.').waitFor();
+    await field(panel, 'Add CVE ids').fill('CVE-2099-1004');
+    await panel.getByRole('button', { name: 'Add', exact: true }).click();
+    await panel.getByRole('checkbox', { name: 'Never expires' }).uncheck({ force: true });
+    await field(panel, 'Expires on').fill('2099-12-31');
+    await panel.getByRole('button', { name: 'Save allowlist' }).click();
+    await page.getByText('System CVE allowlist saved').waitFor();
+    const saved = (await api(server, 'GET', '/system/CVEAllowlist', { auth: admin() })).body;
+    assert.deepEqual(
+      saved.items.map((i: { cve_id: string }) => i.cve_id),
+      ['CVE-2099-1004'],
+    );
+    assert.equal(saved.expires_at, Date.UTC(2099, 11, 31, 23, 59, 59) / 1000);
+    // A bad id is refused in the form, before any request.
+    await field(panel, 'Add CVE ids').fill('not an id');
+    await panel.getByRole('button', { name: 'Add', exact: true }).click();
+    await panel.getByText('Not a vulnerability id: NOT, AN, ID').waitFor();
+    await inspectPage(page, 'scanning-admin-allowlist-desktop-light');
+    watched.assertNoConsoleErrors();
+  });
+
+  test('auto scan, switched on in the project, scans the next push', async () => {
+    const { page } = watched;
+    await page.goto(`/projects/${project}/configuration`);
+    await page.getByRole('switch', { name: /^Automatically scan images on push/ }).click({ force: true });
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText(`Configuration of ${project} saved`).waitFor();
+    assert.equal((await api(server, 'GET', `/projects/${project}`, { auth: admin() })).body.metadata.auto_scan, 'true');
+    const pushed = await pushRealImage(server, 'v3', [
+      { path: 'etc/os-release', content: readFileSync('/etc/os-release') },
+      { path: 'var/lib/dpkg/status', content: readFileSync('/var/lib/dpkg/status') },
+      { path: 'etc/hostname', content: Buffer.from('v3\n') },
+    ]);
+    assert.notEqual(pushed, vulnerable, 'a new artifact');
+    await page.goto(`/projects/${project}/repositories/${repository}`);
+    const v3 = page.getByRole('table', { name: 'Artifacts' }).getByRole('row').filter({ hasText: 'v3' });
+    await v3.getByText('4 total').filter({ visible: true }).first().waitFor({ timeout: 60_000 });
+    assert.equal((await overviewOf(pushed)).scan_overview[vulnerabilityMime].scan_status, 'Success');
+    watched.assertNoConsoleErrors();
+  });
+
   for (const viewport of [desktopDark, phoneDark]) {
     test(`the scanning pages in ${viewport.name}: axe, no overflow on a phone`, async () => {
       const other = await openPage(browser, server.url, viewport);
