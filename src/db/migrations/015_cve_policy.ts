@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DialectHelpers } from '../dialect.js';
 
 /**
@@ -58,9 +58,8 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
     .on('scan_vulnerabilities')
     .columns(['registration_uuid', 'digest'])
     .execute();
-  await db.schema
-    .createIndex('scan_vulnerabilities_scanner_score')
-    .on('scan_vulnerabilities')
-    .columns(['registration_uuid', 'cvss_score_v3'])
-    .execute();
+  // Highest score first with unscored findings last: SQLite's natural descending order, PostgreSQL's NULLS LAST.
+  // The id makes the order total, so a page is read straight from the index.
+  const scoreOrder = d.name === 'postgres' ? sql.raw('cvss_score_v3 desc nulls last, id desc') : sql.raw('cvss_score_v3 desc, id desc');
+  await sql`create index scan_vulnerabilities_scanner_score on scan_vulnerabilities (registration_uuid, ${scoreOrder})`.execute(db);
 }

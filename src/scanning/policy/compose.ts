@@ -60,7 +60,7 @@ export function createPolicies(deps: PolicyDeps) {
   });
   deps.registry.pullPolicies.push(preventVulnerable);
 
-  const securityHub = new SecurityHubService(new SecurityHubStore(deps.db), deps.defaultRegistration);
+  const securityHub = new SecurityHubService(new SecurityHubStore(deps.db, deps.dialect.name), deps.defaultRegistration);
   // The guard arrives with the routes (the server builds it after the features).
   let guard: AccessGuard | undefined;
   const cveExport = new CveExportService(

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { DialectName } from '../../db/dialect.js';
 import type { Database } from '../../db/types.js';
 import { apiError } from '../../lib/errors.js';
 import type { Paging } from '../../lib/paging.js';
@@ -78,7 +79,10 @@ type VulnQuery = SelectQueryBuilder<
  * one scanner registration (the default, as in Harbor).
  */
 export class SecurityHubStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: DialectName,
+  ) {}
 
   private findings(registration: string) {
     return this.db
@@ -282,9 +286,10 @@ export class SecurityHubStore {
         'v.description',
         'v.links',
       ])
-      .orderBy(sql`case when v.cvss_score_v3 is null then 1 else 0 end`)
-      .orderBy('v.cvss_score_v3', 'desc')
-      .orderBy('v.id')
+      // SQLite sorts NULL lowest, so descending puts unscored findings last as PostgreSQL's NULLS LAST does;
+      // both match the (registration_uuid, cvss_score_v3, id) index of migration 015.
+      .orderBy(this.dialect === 'postgres' ? sql`v.cvss_score_v3 desc nulls last` : sql`v.cvss_score_v3 desc`)
+      .orderBy('v.id', 'desc')
       .orderBy('a.id')
       .limit(paging.pageSize)
       .offset(paging.offset)
