@@ -111,7 +111,7 @@ function Findings({ summary, compact }: { summary: ScanSummary; compact: boolean
     );
   return (
     <Tooltip label={details} multiline maw={320} withArrow openDelay={200}>
-      <Stack gap={4} data-testid="severity-bar">
+      <Stack gap={4}>
         <Group gap={6} wrap="nowrap">
           <SeverityBar counts={counts} total={total} />
           <Text size="xs" span style={{ whiteSpace: 'nowrap' }}>
