@@ -275,6 +275,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     tokens,
     version,
     dataDir: paths.dataDir,
+    busy: () => inFlight.count > 0 || Date.now() - inFlight.lastAt < 250,
   });
   await scanning.start();
   const { vulndb, scanners } = scanning;

@@ -26,6 +26,7 @@ import { LocalImageSource } from './inventory/local-source.js';
 import { createPolicies } from './policy/compose.js';
 import { attachSbom, removeSbom } from './sbom/accessory.js';
 import { sbomDocument } from './sbom/index.js';
+import { adapterScanJobType } from './scanners/adapter.js';
 import { createScanners } from './scanners/compose.js';
 import type { ScannerRegistration } from './scanners/registration.js';
 import { autoScanHandler, autoScanSubscriber, scanOnPushHandler, scanOnPushJobType, type ScanOnPushPayload } from './scans/auto-scan.js';
@@ -55,6 +56,8 @@ export interface ScanningDeps {
   tokens: TokenService;
   version: string;
   dataDir: string;
+  /** Whether /v2 requests are being answered (scan all yields to them, as GC does). */
+  busy?: () => boolean;
 }
 
 function asScanRegistration(reg: ScannerRegistration): ScanRegistration {
@@ -152,9 +155,10 @@ export function createScanning(deps: ScanningDeps) {
     sources: (repository) => new LocalImageSource(deps.registry, repository),
     remote,
     credentials: tokenCredentials(deps.tokens, { externalUrl: config.server.external_url, internalUrl: () => listenUrl }),
+    busy: deps.busy,
   });
   const results = new ScanResults(store, targets, registrations);
-  const scanAll = new ScanAllService(db, store, targets, scans, queue, deps.scheduler);
+  const scanAll = new ScanAllService(db, store, targets, scans, queue, deps.scheduler, { busy: deps.busy });
   deps.artifacts.scans = results;
 
   const policies = createPolicies({
@@ -185,7 +189,10 @@ export function createScanning(deps: ScanningDeps) {
     [scanOnPushJobType]: scanOnPushHandler(scans, targets) as JobHandler,
   };
   for (const [type, handle] of Object.entries(handlers)) runner.register(type, handle);
-  runner.limitType(imageScanJobType, Math.min(config.scanning.concurrency, Math.max(1, runner.concurrency - 1)));
+  const scanSlots = Math.min(config.scanning.concurrency, Math.max(1, runner.concurrency - 1));
+  runner.limitType(imageScanJobType, scanSlots);
+  // Scans another registry asks Berth's adapter for: the same bound (a Harbor's scan-all would take every slot).
+  runner.limitType(adapterScanJobType, scanSlots);
   deps.dispatcher.subscribe(autoScanSubscriber, autoScanHandler(queue, targets), { start: 'latest' });
 
   return {

@@ -4,7 +4,7 @@ import type { JobQueue } from '../../jobs/queue.js';
 import type { JobContext } from '../../jobs/runner.js';
 import { nextTick, type Scheduler } from '../../jobs/scheduler.js';
 import { apiError, isAppError } from '../../lib/errors.js';
-import { imageScanJobType, type ScanService } from './service.js';
+import { imageScanJobType, yieldWhileBusy, type ScanService } from './service.js';
 import type { ScanRegistration } from './ports.js';
 import type { ScanStore } from './store.js';
 import type { ScanTargets } from './targets.js';
@@ -31,6 +31,8 @@ export interface ScanAllStats {
 export interface ScanAllOptions {
   /** Artifacts enqueued per transaction. */
   batchSize?: number;
+  /** Whether /v2 requests are being answered: the run waits between batches while they are (bounded). */
+  busy?: () => boolean;
 }
 
 /**
@@ -41,6 +43,7 @@ export interface ScanAllOptions {
  */
 export class ScanAllService {
   private readonly batchSize: number;
+  private readonly busy: (() => boolean) | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -51,7 +54,8 @@ export class ScanAllService {
     private readonly scheduler: Scheduler,
     options: ScanAllOptions = {},
   ) {
-    this.batchSize = options.batchSize ?? 200;
+    this.batchSize = options.batchSize ?? 50;
+    this.busy = options.busy;
   }
 
   /** Whether the run is still going: its job enqueuing, or scans it enqueued not ended. */
@@ -191,6 +195,8 @@ export class ScanAllService {
         await ctx.log('stopped');
         return;
       }
+      // A batch's transaction holds SQLite's one writer: taken between requests where possible.
+      await yieldWhileBusy(this.busy, ctx.signal, 2_000);
       const batch = await this.targets.imagesAfter(cursor, this.batchSize);
       if (batch.length === 0) break;
       for (const artifact of batch) await registrationOf(artifact.projectId);

@@ -32,6 +32,8 @@ export interface ImageScanPayload {
   operator: string;
   /** The SBOM accessory of the report this scan replaces (removed once the new one is attached). */
   previousSbom?: string | null;
+  /** A scan-all's scan: it waits while the registry is answering requests (see ScanServiceDeps.busy). */
+  background?: boolean;
 }
 
 export function mimeTypesOf(scanType: ScanType): string[] {
@@ -45,6 +47,19 @@ export interface ScanServiceDeps extends Omit<ExecuteDeps, 'log'> {
   queue: JobQueue;
   registrations: RegistrationLookup;
   sboms: SbomAccessories;
+  /**
+   * Whether /v2 requests are being answered. Background scans (scan all) wait while it says
+   * so, up to a bound, so that scanning thousands of artifacts slows pushes and pulls little:
+   * on a small machine the scan's decompression and parsing share the CPU with them.
+   */
+  busy?: () => boolean;
+}
+
+/** Waits while `busy()` holds, at most `maxMs`; returns early when the signal fires. */
+export async function yieldWhileBusy(busy: (() => boolean) | undefined, signal: AbortSignal, maxMs: number): Promise<void> {
+  if (!busy) return;
+  const until = Date.now() + maxMs;
+  while (busy() && Date.now() < until && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 25));
 }
 
 export interface ScanOptions {
@@ -139,6 +154,7 @@ export class ScanService {
           scanType,
           operator: options.operator,
           previousSbom: placed.previousSbom,
+          ...(options.scanAllRunId && { background: true }),
         };
         const jobId = await this.deps.queue.enqueue(imageScanJobType, payload, { tx, maxAttempts: 2 });
         await this.deps.store.setJob(
@@ -233,6 +249,7 @@ export class ScanService {
     };
     if (!registration) return fail('Error', `the scanner registration ${job.registrationUuid} no longer exists`);
     if (registration.disabled) return fail('Error', `scanner ${registration.name} is deactivated`);
+    if (job.background) await yieldWhileBusy(this.deps.busy, ctx.signal, 20_000);
     if ((await this.deps.store.markRunning(
       open.map((r) => r.id),
       null,
@@ -250,6 +267,7 @@ export class ScanService {
         },
       );
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('stopped');
+      if (job.background) await yieldWhileBusy(this.deps.busy, ctx.signal, 5_000);
       if (job.scanType === 'sbom') await this.storeSbom(ctx, job, open, output.sbom, scanner);
       else await this.storeVulnerabilities(ctx, job, open, output.vulnerability, scanner);
       await ctx.log(`done in ${Date.now() - started} ms`);

@@ -21,7 +21,7 @@ export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boo
 }
 
 /** An image of this machine's own os-release and dpkg database (the Debian 12 the tests run on). */
-export async function debianImage(extra: Record<string, string> = {}): Promise<BuiltImage> {
+export async function debianImage(extra: Record<string, unknown> = {}): Promise<BuiltImage> {
   return buildImage({ architecture: 'amd64', os: 'linux' }, [
     {
       'etc/os-release': await readFile('/etc/os-release', 'utf8'),
