@@ -111,6 +111,25 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
     assert.deepEqual((await overviewOf(server, 'library/manual', 'v1')).scan_overview, {});
   });
 
+  test('SBOM on push: a project with auto_sbom_generation gets an SBOM, and the SBOM accessory itself is not scanned', async () => {
+    const created = await api(server, 'POST', '/projects', { auth: auth(), body: { project_name: 'sbom', metadata: { auto_sbom_generation: 'true' } } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const digest = await pushBuilt(server, 'sbom/app', 'v1', await debianImage({ sbom: 1 }));
+    const done = await waitFor(
+      () => overviewOf(server, 'sbom/app', 'v1'),
+      (o) => o.sbom_overview?.scan_status === 'Success',
+      'the pushed image to get its SBOM',
+    );
+    assert.deepEqual(done.scan_overview, {}, 'no vulnerability scan without auto_scan');
+    const sbomDigest = done.sbom_overview!.sbom_digest!;
+    // The accessory's own push went through the outbox too: it got no SBOM of its own.
+    await server.berth.jobs.dispatcher.drain();
+    const reports = await server.berth.database.db.selectFrom('scan_reports').select('digest').where('digest', '=', sbomDigest).execute();
+    assert.deepEqual(reports, []);
+    const accessories = await api(server, 'GET', `${artifactPath('sbom/app', digest)}/accessories`, { auth: auth() });
+    assert.deepEqual(accessories.body.map((a: { digest: string }) => a.digest), [sbomDigest]);
+  });
+
   test('a remote registration is driven over the Pluggable Scanner API, pulling with a scan-scoped token', async () => {
     const registered = await api(server, 'POST', '/scanners', {
       auth: auth(),

@@ -60,6 +60,15 @@ describe('scans of a pushed Debian image', { skip }, () => {
     assert.match(await log.text(), /vulnerabilities found/);
     const unknown = await api(server, 'GET', `${artifactPath(repo, digest)}/scan/00000000-0000-0000-0000-000000000000/log`, { auth: auth() });
     assert.equal(unknown.status, 404);
+
+    // The end of the scan is an outbox event, for webhooks.
+    const events = await server.berth.database.db.selectFrom('events').select(['type', 'payload']).where('type', 'like', 'SCANNING_%').execute();
+    const completed = events.map((e) => ({ type: e.type, ...JSON.parse(e.payload) })).filter((e) => e.digest === digest);
+    assert.equal(completed.length, 1);
+    assert.equal(completed[0].type, 'SCANNING_COMPLETED');
+    assert.equal(completed[0].repository, repo);
+    assert.equal(completed[0].scan_type, 'vulnerability');
+    assert.deepEqual(completed[0].reports, [overview.report_id]);
   });
 
   test('bad requests change nothing: unknown scan type, unknown artifact, non-image artifact, anonymous', async () => {
