@@ -132,6 +132,19 @@ describe(`scanner registrations API (${testDialect()})`, () => {
     // The header name, as Harbor's swagger words the mode, means APIKey too.
     const byHeader = await api(server, 'POST', '/scanners/ping', { auth: admin, body: remoteReq({ auth: 'X-ScannerAdapter-API-Key' }) });
     assert.equal(byHeader.status, 200);
+    // Harbor's other two modes: the key as a Bearer token, a system administrator's user:password as Basic.
+    const bearer = await api(server, 'POST', '/scanners/ping', { auth: admin, body: remoteReq({ auth: 'Bearer' }) });
+    assert.equal(bearer.status, 200);
+    const basic = await api(server, 'POST', '/scanners/ping', {
+      auth: admin,
+      body: remoteReq({ auth: 'Basic', access_credential: 'admin:Harbor12345' }),
+    });
+    assert.equal(basic.status, 200);
+    const notAdmin = await api(server, 'POST', '/scanners/ping', {
+      auth: admin,
+      body: remoteReq({ auth: 'Basic', access_credential: 'admin:wrong' }),
+    });
+    assert.equal(notAdmin.status, 500);
     const res = await api(server, 'POST', '/scanners', { auth: admin, body: remoteReq({ url: `${remote.url}/scanner/` }) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
     const location = res.headers.get('location')!;
