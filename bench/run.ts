@@ -4,13 +4,15 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without,
 //                                 gc collects a store of small blobs half garbage, then pushes with and without GC running;
 //                                 vulndb imports 100,000 generated OSV records into the Berth's database and matches an inventory;
-//                                 the five are Berth only)
+//                                 scan pushes a ~100 MB image and scans it cold and warm, then scans all of 1,000 small images while pushes go on
+//                                 (its own embedded Berth);
+//                                 the six are Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -33,6 +35,7 @@ import { measureQuota, type QuotaResult } from './quota.js';
 import { measureRetention, type RetentionResult } from './retention.js';
 import { measureGc, type GcResult } from './gc.js';
 import { measureVulnDb, type VulnDbResult } from './vulndb.js';
+import { measureScan, type ScanResult } from './scan.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -67,10 +70,10 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb'] as const;
+const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb', 'scan'] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb', 'scan']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -163,7 +166,9 @@ const deadlineSeconds =
   P.totalSeconds +
   (runs('portal') ? backends.length * P.phaseSeconds : 0) +
   (runs('gc') ? backends.length * 4 * P.phaseSeconds : 0) +
-  (runs('vulndb') ? backends.length * 3 * P.phaseSeconds : 0);
+  (runs('vulndb') ? backends.length * 3 * P.phaseSeconds : 0) +
+  // The scan phase starts its own embedded Berth: a 100 MB image, then 1,000 images scanned.
+  (runs('scan') ? 6 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1209,6 +1214,37 @@ async function phaseVulnDb(): Promise<void> {
   }
 }
 
+let scanResult: ScanResult | undefined;
+const scanSettings = quick
+  ? { mb: 20, artifacts: 100, pushes: 30, clients: 4, timeoutSeconds: 300 }
+  : { mb: 100, artifacts: 1000, pushes: 100, clients: 4, timeoutSeconds: 900 };
+
+async function phaseScan(): Promise<void> {
+  log(`15. scanning (Berth only, its own embedded Berth): a ~${scanSettings.mb} MB image cold and warm, then scan all of ${scanSettings.artifacts} images while pushes go on`);
+  scanResult = await measureScan(scanSettings, (line) => log(`   ${line}`));
+}
+
+function scanTable(r: ScanResult): string {
+  return markdown(
+    ['image MB', 'findings', 'scan cold s', 'scan warm s', 'peak RSS MB', 'images scanned', 'scan all s', 'pushes/s without', 'pushes/s with', 'with / without', 'goal'],
+    [
+      [
+        fmt(r.imageMb),
+        String(r.findings),
+        r.coldSeconds.toFixed(2),
+        r.warmSeconds.toFixed(2),
+        fmt(r.peakRssMb, 0),
+        String((r.scanAllStats as { total?: number }).total ?? 0),
+        fmt(r.scanAllSeconds),
+        fmt(r.pushesPerSecondWithout),
+        fmt(r.pushesPerSecondWith),
+        (r.pushesPerSecondWith / r.pushesPerSecondWithout).toFixed(2),
+        '≥ 0.8',
+      ],
+    ],
+  );
+}
+
 function vulnDbTable(): string {
   return markdown(
     [
@@ -1557,6 +1593,7 @@ async function main(): Promise<void> {
     if (runs('retention')) await phase('retention', phaseRetention);
     if (runs('gc')) await phase('gc', phaseGc);
     if (runs('vulndb')) await phase('vulndb', phaseVulnDb);
+    if (runs('scan')) await phase('scan', phaseScan);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1616,6 +1653,13 @@ async function main(): Promise<void> {
         `ecosystem and imported into the Berth's own database as \`berth vulndb import\` does, then again unchanged; then an inventory ` +
         `of ${vulnDbSettings.packages} packages (60 % Debian 12, the rest npm, PyPI, Go, Maven, crates.io) matched ${vulnDbSettings.matches} times ` +
         `after a first match (in the bench process, as the scanner's engine calls the matcher):\n\n${vulnDbTable()}\n`,
+    );
+  if (scanResult)
+    process.stdout.write(
+      `\nScanning — Berth only, its own embedded Berth: an image of ${fmt(scanResult.imageMb)} MB (400 dpkg and 300 npm packages, thousands of files, ` +
+        `whiteouts) pushed, OSV records about 90 of its packages imported, POST …/scan until scan_overview says Success, twice (the second with ` +
+        `the layer cache warm); then scan all of ${scanSettings.artifacts} small images while ${scanSettings.pushes} image pushes by ` +
+        `${scanSettings.clients} clients go on, against the same pushes before it started:\n\n${scanTable(scanResult)}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(
