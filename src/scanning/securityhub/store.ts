@@ -143,6 +143,49 @@ export class SecurityHubStore {
 
   /** The five findings with the highest CVSS v3 score (then severity), one per CVE, package and version. */
   async dangerousCves(registration: string): Promise<DangerousCve[]> {
+    // The highest-scored rows come straight from the score index; grouping every finding is only
+    // needed when that window is not enough to be sure of the five (many rows sharing a score).
+    const window = 500;
+    const top = await this.findings(registration)
+      .select(['v.cve_id', 'v.package', 'v.version', 'v.cvss_score_v3', 'v.severity_rank', 'v.description'])
+      .where('v.cvss_score_v3', 'is not', null)
+      .orderBy(this.scoreDescending())
+      .orderBy('v.id', 'desc')
+      .limit(window)
+      .execute();
+    const byKey = new Map<string, { cveId: string; package: string; version: string; score: number; rank: number; description: string }>();
+    for (const r of top) {
+      const key = JSON.stringify([r.cve_id, r.package, r.version]);
+      const seen = byKey.get(key);
+      if (seen) seen.rank = Math.max(seen.rank, n(r.severity_rank));
+      else {
+        byKey.set(key, {
+          cveId: r.cve_id,
+          package: r.package,
+          version: r.version,
+          score: n(r.cvss_score_v3),
+          rank: n(r.severity_rank),
+          description: r.description ?? '',
+        });
+      }
+    }
+    let ranked = [...byKey.values()].sort(
+      (a, b) => b.score - a.score || b.rank - a.rank || (a.cveId < b.cveId ? -1 : a.cveId > b.cveId ? 1 : 0),
+    );
+    const complete = top.length < window || (ranked.length >= 5 && n(top[top.length - 1].cvss_score_v3) < ranked[4].score);
+    if (!complete) ranked = await this.dangerousCvesGrouped(registration);
+    return ranked.slice(0, 5).map((r) => ({
+      cveId: r.cveId,
+      package: r.package,
+      version: r.version,
+      severity: severities[r.rank] ?? 'Unknown',
+      score: r.score,
+      description: r.description,
+    }));
+  }
+
+  /** Every scored finding grouped by CVE, package and version: the exact answer, at the cost of reading them all. */
+  private async dangerousCvesGrouped(registration: string) {
     const rows = await this.findings(registration)
       .select((eb) => [
         'v.cve_id',
@@ -163,10 +206,14 @@ export class SecurityHubStore {
       cveId: r.cve_id,
       package: r.package,
       version: r.version,
-      severity: severities[n(r.rank)] ?? 'Unknown',
       score: n(r.score),
+      rank: n(r.rank),
       description: (r.description as string | null) ?? '',
     }));
+  }
+
+  private scoreDescending() {
+    return this.dialect === 'postgres' ? sql`v.cvss_score_v3 desc nulls last` : sql`v.cvss_score_v3 desc`;
   }
 
   /** The five artifacts with the most critical, then high, medium and low findings. */
@@ -288,7 +335,7 @@ export class SecurityHubStore {
       ])
       // SQLite sorts NULL lowest, so descending puts unscored findings last as PostgreSQL's NULLS LAST does;
       // both match the (registration_uuid, cvss_score_v3, id) index of migration 015.
-      .orderBy(this.dialect === 'postgres' ? sql`v.cvss_score_v3 desc nulls last` : sql`v.cvss_score_v3 desc`)
+      .orderBy(this.scoreDescending())
       .orderBy('v.id', 'desc')
       .orderBy('a.id')
       .limit(paging.pageSize)

@@ -157,6 +157,20 @@ describe('security hub', () => {
     assertError(await api(server, 'GET', '/security/summary?with_dangerous_cve=yes', { auth: admin }), 400, 'BAD_REQUEST');
   });
 
+  test('the five most dangerous CVEs are exact when hundreds of findings share the top score', async () => {
+    const { digest } = await pushImage(server.url, 'p1/many', 'v1', { headers: { authorization: admin }, layer: 'many' });
+    const findings = Array.from({ length: 600 }, (_, i) =>
+      finding(`CVE-2030-${String(1000 + i)}`, i % 2 ? 'Critical' : 'High', { preferred_cvss: { score_v3: 10 } }),
+    );
+    await seedReport(server, { repository: 'p1/many', digest, scanner: await defaultScanner(server), findings });
+    const res = await api(server, 'GET', '/security/summary?with_dangerous_cve=true', { auth: admin });
+    // Score 10 for all: Critical before High, then by CVE id.
+    assert.deepEqual(
+      res.body.dangerous_cves.map((c: any) => c.cve_id),
+      ['CVE-2030-1001', 'CVE-2030-1003', 'CVE-2030-1005', 'CVE-2030-1007', 'CVE-2030-1009'],
+    );
+  });
+
   test('system administrators only (as Harbor): anonymous 401, a user 403', async () => {
     await createUser(server, 'dave');
     const dave = basicAuth('dave', 'Passw0rd1');
