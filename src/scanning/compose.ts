@@ -174,8 +174,7 @@ export function createScanning(deps: ScanningDeps) {
       return new Map([...found].map(([digest, r]) => [digest, { ...r, severity: r.severity === 'None' ? null : r.severity }]));
     },
     registrationFor: async (projectId) => (await scanners.service.forProject(projectId))?.uuid ?? null,
-    // Project 0 has no scanner of its own: the system default.
-    defaultRegistration: async () => (await scanners.service.forProject(0))?.uuid ?? null,
+    defaultRegistration: () => scanners.service.defaultRegistration(),
     isScannerSubject,
   });
 
