@@ -205,9 +205,11 @@ export const configSchema = z
             url: z.string().url().default(defaultVulnDbUrl),
             /** The OSV ecosystems downloaded (folder names of the export). */
             ecosystems: z.array(z.enum(vulnDbEcosystems)).min(1).default([...defaultVulnDbEcosystems]),
+            /** When the VULNDB_UPDATE job runs by itself (cron, UTC); empty: only when asked. */
+            update_cron: z.string().default(''),
           })
           .strict()
-          .default({ url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] }),
+          .default({ url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems], update_cron: '' }),
         /** Berth's built-in scanner served as a Pluggable Scanner API adapter at /scanner/api/v1. */
         adapter: z
           .object({
@@ -228,7 +230,7 @@ export const configSchema = z
       })
       .strict()
       .default({
-        vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems] },
+        vulndb: { url: defaultVulnDbUrl, ecosystems: [...defaultVulnDbEcosystems], update_cron: '' },
         adapter: { enabled: true, basic_auth: true },
         concurrency: 2,
       }),
