@@ -154,3 +154,30 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
     assert.match(await log.text(), /loopback .* accepted the scan/);
   });
 });
+
+describe('a scan-all survives a restart', { skip }, () => {
+  test('scans queued before the restart run after it, and the metrics count them', async () => {
+    let server = await startServer({ yaml: { 'jobs.poll_interval_ms': 50 } });
+    const dataDir = server.dataDir;
+    try {
+      const fixture = await writeFixtures();
+      await server.berth.scanning.vulndb.service.importDirectory(fixture.dir);
+      for (const i of [1, 2]) await pushBuilt(server, `library/restart${i}`, 'v1', await debianImage({ restart: i }));
+      // Held queue: the scans are enqueued but none runs before the restart.
+      await server.berth.jobs.queue.setPaused('IMAGE_SCAN', true);
+      const start = await api(server, 'POST', '/system/scanAll/schedule', { auth: server.admin.authorization, body: { schedule: { type: 'Manual' } } });
+      assert.equal(start.status, 201);
+      const metrics = async () => (await api(server, 'GET', '/scans/all/metrics', { auth: server.admin.authorization })).body;
+      await waitFor(metrics, (m) => m.total === 2 && m.metrics.Pending === 2, 'the run to enqueue its two scans');
+      await server.stop({ keepData: true });
+      server = await startServer({ dataDir, yaml: { 'jobs.poll_interval_ms': 50 } });
+      await server.berth.jobs.queue.setPaused('IMAGE_SCAN', false);
+      const stats = await waitFor(metrics, (m) => m.ongoing === false, 'the run to end after the restart');
+      assert.deepEqual(stats.metrics, { Pending: 0, Running: 0, Success: 2, Error: 0, Stopped: 0 });
+      const o = await overviewOf(server, 'library/restart2', 'v1');
+      assert.deepEqual(o.scan_overview![vulnerabilityMime].summary, fixture.expected);
+    } finally {
+      await server.stop();
+    }
+  });
+});
