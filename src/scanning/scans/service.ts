@@ -312,6 +312,16 @@ export class ScanService {
     const mediaType = (report.media_type ?? 'application/spdx+json') as SbomMediaType;
     const attached = await this.deps.sboms.attach({ repository: job.repository, subjectDigest: job.digest, mediaType, document: report.sbom });
     await ctx.log(`SBOM (${mediaType}) attached as accessory ${attached.digest}`);
+    // The SBOM the replaced report named goes before the new report shows, so that a reader who
+    // sees it Success finds one SBOM accessory of this scanner.
+    if (job.previousSbom && job.previousSbom !== attached.digest) {
+      try {
+        await this.deps.sboms.remove(job.repository, job.previousSbom);
+        await ctx.log(`the previous SBOM accessory ${job.previousSbom} was removed`);
+      } catch (err) {
+        await ctx.log(`the previous SBOM accessory ${job.previousSbom} could not be removed: ${(err as Error).message}`, 'WARNING');
+      }
+    }
     const { sbom: _document, ...withoutDocument } = report;
     let stored = 0;
     await this.deps.db.transaction().execute(async (tx) => {
@@ -323,11 +333,6 @@ export class ScanService {
     if (stored === 0) {
       // The scan was stopped or replaced meanwhile: the accessory just made has no report.
       await this.deps.sboms.remove(job.repository, attached.digest);
-      return;
-    }
-    if (job.previousSbom && job.previousSbom !== attached.digest) {
-      await this.deps.sboms.remove(job.repository, job.previousSbom);
-      await ctx.log(`the previous SBOM accessory ${job.previousSbom} was removed`);
     }
   }
 }
