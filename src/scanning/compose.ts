@@ -73,6 +73,7 @@ export function createScanning(deps: ScanningDeps) {
     queue,
     config: config.scanning.vulndb,
     tempDir: path.join(deps.dataDir, 'tmp'),
+    scheduler: deps.scheduler,
   });
 
   let listenUrl = `http://${config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host}:${config.server.port}`;
@@ -203,6 +204,7 @@ export function createScanning(deps: ScanningDeps) {
     results,
     /** Creates the built-in registration and the scanners' schedules (once per database). */
     async start(): Promise<void> {
+      await vulndb.start();
       await scanners.start();
       await policies.start();
     },
