@@ -208,8 +208,35 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     assert.equal(added.url, endpoint);
     assert.equal(added.access_credential ?? '', '', 'the credential is never shown');
 
-    await row.getByRole('button', { name: 'Actions for scanner berth-over-http' }).click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    const act = async (item: string, on: typeof row = row) => {
+      await on.getByRole('button', { name: /^Actions for scanner / }).click();
+      await page.getByRole('menuitem', { name: item, exact: true }).click();
+    };
+    const registration = async (name: string) =>
+      (await api(server, 'GET', '/scanners', { auth: admin() })).body.find((s: { name: string }) => s.name === name);
+
+    // Edited (the stored credential kept), disabled and enabled, made the default and back.
+    await act('Edit');
+    const edit = await openDialog(page);
+    await field(edit, 'Description').fill('Berth over loopback');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await edit.waitFor({ state: 'hidden' });
+    await row.getByText('Berth over loopback').waitFor();
+    assert.equal((await registration('berth-over-http')).auth, 'Basic');
+    await act('Disable');
+    await row.getByText('Disabled').waitFor();
+    assert.equal((await registration('berth-over-http')).disabled, true);
+    await act('Enable');
+    await row.getByText('Enabled').waitFor();
+    await act('Set as default');
+    await row.getByText('Default', { exact: true }).waitFor();
+    assert.equal((await registration('berth-over-http')).is_default, true);
+    const builtin = page.getByRole('table', { name: 'Scanners' }).getByRole('row').filter({ hasText: 'Built-in' });
+    await act('Set as default', builtin);
+    await builtin.getByText('Default', { exact: true }).waitFor();
+    assert.equal((await registration('berth-over-http')).is_default, false);
+
+    await act('Delete');
     const confirm = await openDialog(page);
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await row.waitFor({ state: 'detached' });
