@@ -58,9 +58,20 @@ export class ScanAllService {
     this.busy = options.busy;
   }
 
+  /**
+   * Whether the run's job is still enqueuing: the run says Running and its job is pending or
+   * running (a job that ended otherwise — its last attempt failed, it was pruned — enqueues no more).
+   */
+  private async enqueuing(run: { status: string; job_id: number | null }): Promise<boolean> {
+    if (run.status !== 'Running') return false;
+    if (run.job_id === null) return true;
+    const job = await this.queue.get(Number(run.job_id));
+    return job !== undefined && (job.status === 'pending' || job.status === 'running');
+  }
+
   /** Whether the run is still going: its job enqueuing, or scans it enqueued not ended. */
-  private async ongoing(run: { id: number; status: string }): Promise<boolean> {
-    if (run.status === 'Running') return true;
+  private async ongoing(run: { id: number; status: string; job_id: number | null }): Promise<boolean> {
+    if (await this.enqueuing(run)) return true;
     const counts = await this.store.runCounts(Number(run.id));
     return counts.Pending + counts.Running > 0;
   }
@@ -69,7 +80,7 @@ export class ScanAllService {
   async start(operator: string): Promise<number> {
     const latest = await this.store.latestRun();
     if (latest && (await this.ongoing(latest))) {
-      throw apiError('CONFLICT', `a previous scan all job aleady exits, its status is ${latest.status === 'Running' ? 'Running' : 'Pending'}`);
+      throw apiError('CONFLICT', 'a previous scan all job aleady exits, its status is Running');
     }
     const runId = await this.db.transaction().execute(async (tx) => {
       const id = await this.store.createRun(tx, 'Manual', operator);
@@ -103,7 +114,7 @@ export class ScanAllService {
       total,
       completed,
       metrics: { ...counts },
-      ongoing: run.status === 'Running' || total !== completed,
+      ongoing: (await this.enqueuing(run)) || total !== completed,
       trigger: run.trigger,
     };
   }
