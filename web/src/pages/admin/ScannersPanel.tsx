@@ -78,6 +78,11 @@ const authChoices = [
   { value: 'X-ScannerAdapter-API-Key', label: 'API key (X-ScannerAdapter-API-Key)' },
 ];
 
+/** The auth as the dialog offers it: Berth may answer Harbor's API-key mode by its short name. */
+function authValue(auth: string | undefined): string {
+  return auth === 'APIKey' ? 'X-ScannerAdapter-API-Key' : (auth ?? '');
+}
+
 interface Draft {
   name: string;
   description: string;
@@ -142,7 +147,7 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
             name: editing.name,
             description: editing.description ?? '',
             url: editing.url,
-            auth: editing.auth ?? '',
+            auth: authValue(editing.auth),
             skipCertVerify: !!editing.skip_certVerify,
             useInternalAddr: !!editing.use_internal_addr,
           }
@@ -396,7 +401,7 @@ export function ScannersPanel() {
         name: s.name,
         description: s.description ?? '',
         url: s.url,
-        auth: s.auth ?? '',
+        auth: authValue(s.auth),
         skip_certVerify: !!s.skip_certVerify,
         use_internal_addr: !!s.use_internal_addr,
         disabled,
@@ -457,7 +462,12 @@ export function ScannersPanel() {
         </Group>
       ),
     },
-    { key: 'auth', header: 'Authorization', visibleFrom: 'md', render: (s) => <Text size="sm">{s.auth || 'None'}</Text> },
+    {
+      key: 'auth',
+      header: 'Authorization',
+      visibleFrom: 'md',
+      render: (s) => <Text size="sm">{authChoices.find((c) => c.value === authValue(s.auth))?.label ?? s.auth}</Text>,
+    },
     {
       key: 'description',
       header: 'Description',
