@@ -94,7 +94,11 @@ function manifestOf(config: { digest: string; size: number }, layers: Array<{ di
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: layers.map((l) => ({ mediaType: l.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+      layers: layers.map((l) => ({
+        mediaType: l.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip',
+        digest: l.digest,
+        size: l.size,
+      })),
     }),
   );
 }
@@ -105,10 +109,18 @@ async function smallDebianLayer(seed: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   tar.on('data', (c: unknown) => void chunks.push(c as Buffer));
   const ended = new Promise<void>((resolve) => tar.on('end', () => resolve()));
-  const add = (name: string, body: string) => new Promise<void>((resolve, reject) => tar.entry({ name }, body, (err) => (err ? reject(err) : resolve())));
+  const add = (name: string, body: string) =>
+    new Promise<void>((resolve, reject) => tar.entry({ name }, body, (err) => (err ? reject(err) : resolve())));
   await add('etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n');
   const stanzas = Array.from({ length: 8 }, (_, i) =>
-    [`Package: libsmall${i}`, 'Status: install ok installed', 'Architecture: amd64', `Source: bench-src${i}`, `Version: 1.${i % 13}-${i % 7}`, ''].join('\n'),
+    [
+      `Package: libsmall${i}`,
+      'Status: install ok installed',
+      'Architecture: amd64',
+      `Source: bench-src${i}`,
+      `Version: 1.${i % 13}-${i % 7}`,
+      '',
+    ].join('\n'),
   );
   await add('var/lib/dpkg/status', stanzas.join('\n'));
   await add('etc/bench-seed', String(seed));
@@ -129,7 +141,12 @@ async function writeOsv(dir: string): Promise<void> {
       modified: t,
       upstream: [`CVE-2099-${2000 + i}`],
       ...(i % 2 === 0 && { severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N' }] }),
-      affected: [{ package: { ecosystem: 'Debian:12', name: `bench-src${i}` }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-1' }] }] }],
+      affected: [
+        {
+          package: { ecosystem: 'Debian:12', name: `bench-src${i}` },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '9.0-1' }] }],
+        },
+      ],
     };
     await writeFile(path.join(dir, 'Debian', `${id}.json`), JSON.stringify(record));
   }
@@ -140,20 +157,37 @@ async function writeOsv(dir: string): Promise<void> {
       modified: t,
       aliases: [`CVE-2099-${3000 + i}`],
       database_specific: { severity: 'HIGH' },
-      affected: [{ package: { ecosystem: 'npm', name: `bench-mod-${i}` }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }] }],
+      affected: [
+        {
+          package: { ecosystem: 'npm', name: `bench-mod-${i}` },
+          ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '2.0.0' }] }],
+        },
+      ],
     };
     await writeFile(path.join(dir, 'npm', `${id}.json`), JSON.stringify(record));
   }
 }
 
 async function overview(client: Client, project: string, repo: string, reference: string) {
-  const res = await client.expect([200], 'GET', `/api/v2.0/projects/${project}/repositories/${repo}/artifacts/${reference}?with_scan_overview=true`);
-  return (JSON.parse(res.body.toString()) as { scan_overview: Record<string, { scan_status: string; report_id: string; summary?: { total: number } }> })
-    .scan_overview[vulnMime];
+  const res = await client.expect(
+    [200],
+    'GET',
+    `/api/v2.0/projects/${project}/repositories/${repo}/artifacts/${reference}?with_scan_overview=true`,
+  );
+  return (
+    JSON.parse(res.body.toString()) as {
+      scan_overview: Record<string, { scan_status: string; report_id: string; summary?: { total: number } }>;
+    }
+  ).scan_overview[vulnMime];
 }
 
 /** POST …/scan, then wait for a new report to end; seconds from the POST to the end seen. */
-async function scanAndWait(client: Client, repo: string, reference: string, timeoutMs: number): Promise<{ seconds: number; total: number }> {
+async function scanAndWait(
+  client: Client,
+  repo: string,
+  reference: string,
+  timeoutMs: number,
+): Promise<{ seconds: number; total: number }> {
   const before = (await overview(client, 'library', repo, reference))?.report_id;
   const t0 = performance.now();
   await client.expect([202], 'POST', `/api/v2.0/projects/library/repositories/${repo}/artifacts/${reference}/scan`, {
@@ -176,7 +210,9 @@ async function pushRound(client: Client, prefix: string, count: number, clients:
   const t0 = performance.now();
   await pool(count, clients, Date.now() + 600_000, async (i) => {
     const repo = `library/${prefix}`;
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, seed: `${prefix}-${i}` }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, seed: `${prefix}-${i}` }),
+    );
     const layer = await smallDebianLayer(prefix.length * 1_000_000 + i);
     const c = { digest: await pushSmall(client, repo, config), size: config.length };
     const l = { digest: await pushSmall(client, repo, layer), size: layer.length };
@@ -211,15 +247,21 @@ export async function measureScan(settings: ScanSettings, log: (line: string) =>
     await rm(image.dir, { recursive: true, force: true });
     const osv = path.join(work, 'osv');
     await writeOsv(osv);
-    const imported = spawnSync(process.execPath, [path.join(root, 'bin', 'berth.js'), 'vulndb', 'import', osv, '--data-dir', path.join(server.dir, 'data')], {
-      encoding: 'utf8',
-    });
+    const imported = spawnSync(
+      process.execPath,
+      [path.join(root, 'bin', 'berth.js'), 'vulndb', 'import', osv, '--data-dir', path.join(server.dir, 'data')],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (imported.status !== 0) throw new Error(`berth vulndb import failed: ${imported.stderr}`);
     server.resetPeak();
     const cold = await scanAndWait(client, 'big', 'v1', timeoutMs);
     const peak = server.memory();
     const warm = await scanAndWait(client, 'big', 'v1', timeoutMs);
-    log(`big image: cold ${cold.seconds.toFixed(2)} s, warm ${warm.seconds.toFixed(2)} s, ${cold.total} findings, peak RSS ${((peak?.hwm ?? 0) / 1048576).toFixed(0)} MB`);
+    log(
+      `big image: cold ${cold.seconds.toFixed(2)} s, warm ${warm.seconds.toFixed(2)} s, ${cold.total} findings, peak RSS ${((peak?.hwm ?? 0) / 1048576).toFixed(0)} MB`,
+    );
 
     // 2. Scan all while pushes go on.
     log(`pushing ${settings.artifacts} small images`);
@@ -238,7 +280,8 @@ export async function measureScan(settings: ScanSettings, log: (line: string) =>
       body: JSON.stringify({ schedule: { type: 'Manual' } }),
     });
     const withScan = await pushRound(client, 'busy', settings.pushes, settings.clients);
-    const metrics = async () => JSON.parse((await client.expect([200], 'GET', '/api/v2.0/scans/all/metrics')).body.toString()) as Record<string, any>;
+    const metrics = async () =>
+      JSON.parse((await client.expect([200], 'GET', '/api/v2.0/scans/all/metrics')).body.toString()) as Record<string, any>;
     const during = await metrics();
     const deadline = Date.now() + timeoutMs;
     let stats = during;

@@ -61,7 +61,14 @@ export interface ScanningDeps {
 }
 
 function asScanRegistration(reg: ScannerRegistration): ScanRegistration {
-  return { uuid: reg.uuid, name: reg.name, url: reg.url, disabled: reg.disabled, builtin: reg.builtin, useInternalAddr: reg.useInternalAddr };
+  return {
+    uuid: reg.uuid,
+    name: reg.name,
+    url: reg.url,
+    disabled: reg.disabled,
+    builtin: reg.builtin,
+    useInternalAddr: reg.useInternalAddr,
+  };
 }
 
 export function createScanning(deps: ScanningDeps) {
@@ -218,7 +225,14 @@ export function createScanning(deps: ScanningDeps) {
       await vulndb.registerApiRoutes(api, routeDeps);
       await scanners.registerApiRoutes(api, { guard: routeDeps.guard, projects: deps.projects });
       await policies.registerApiRoutes(api, routeDeps);
-      await registerScanRoutes(api, { scans, scanAll, results, artifacts: deps.artifacts, projects: deps.projects, guard: routeDeps.guard });
+      await registerScanRoutes(api, {
+        scans,
+        scanAll,
+        results,
+        artifacts: deps.artifacts,
+        projects: deps.projects,
+        guard: routeDeps.guard,
+      });
     },
     /** Routes at the root: the Pluggable Scanner API Berth serves (/scanner/api/v1). */
     async registerRootRoutes(app: FastifyInstance): Promise<void> {

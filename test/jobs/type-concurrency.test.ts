@@ -12,7 +12,13 @@ eachDatabase('job runner: per-type concurrency', (db) => {
 
   test('a limited type never takes more than its slots, and other types run beside it', async () => {
     const queue = new JobQueue(db().handle.db, db().handle.dialect);
-    const runner = new JobRunner(queue, { concurrency: 3, typeConcurrency: { 'test.scan': 1 }, pollIntervalMs: 20, leaseMs: 3000, heartbeatMs: 50 });
+    const runner = new JobRunner(queue, {
+      concurrency: 3,
+      typeConcurrency: { 'test.scan': 1 },
+      pollIntervalMs: 20,
+      leaseMs: 3000,
+      heartbeatMs: 50,
+    });
     runners.push(runner);
     let scansRunning = 0;
     let mostScans = 0;
@@ -35,7 +41,11 @@ eachDatabase('job runner: per-type concurrency', (db) => {
     const others = [await queue.enqueue('test.other', {}), await queue.enqueue('test.other', {})];
     await runner.start();
     for (const id of [...others, ...scans]) {
-      await waitFor(() => queue.get(id), (job) => job?.status === 'success', `job ${id} to succeed`);
+      await waitFor(
+        () => queue.get(id),
+        (job) => job?.status === 'success',
+        `job ${id} to succeed`,
+      );
     }
     assert.equal(mostScans, 1);
     assert.equal(othersDone, 2);
@@ -43,17 +53,31 @@ eachDatabase('job runner: per-type concurrency', (db) => {
 
   test('a limit of 0 holds the type; raising it lets its jobs run', async () => {
     const queue = new JobQueue(db().handle.db, db().handle.dialect);
-    const runner = new JobRunner(queue, { concurrency: 2, typeConcurrency: { 'test.held': 0 }, pollIntervalMs: 20, leaseMs: 3000, heartbeatMs: 50 });
+    const runner = new JobRunner(queue, {
+      concurrency: 2,
+      typeConcurrency: { 'test.held': 0 },
+      pollIntervalMs: 20,
+      leaseMs: 3000,
+      heartbeatMs: 50,
+    });
     runners.push(runner);
     runner.register('test.held', async () => undefined);
     runner.register('test.free', async () => undefined);
     const held = await queue.enqueue('test.held', {});
     const free = await queue.enqueue('test.free', {});
     await runner.start();
-    await waitFor(() => queue.get(free), (job) => job?.status === 'success', 'the free job to succeed');
+    await waitFor(
+      () => queue.get(free),
+      (job) => job?.status === 'success',
+      'the free job to succeed',
+    );
     assert.equal((await queue.get(held))?.status, 'pending');
     runner.limitType('test.held', 1);
-    await waitFor(() => queue.get(held), (job) => job?.status === 'success', 'the held job to succeed');
+    await waitFor(
+      () => queue.get(held),
+      (job) => job?.status === 'success',
+      'the held job to succeed',
+    );
     assert.throws(() => runner.limitType('test.held', -1), /whole number/);
   });
 });

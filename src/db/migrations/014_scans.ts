@@ -80,5 +80,9 @@ export async function up(db: Kysely<any>, d: DialectHelpers): Promise<void> {
     .execute();
   await db.schema.createIndex('scan_vulnerabilities_report').on('scan_vulnerabilities').columns(['report_id']).execute();
   await db.schema.createIndex('scan_vulnerabilities_cve').on('scan_vulnerabilities').columns(['cve_id']).execute();
-  await db.schema.createIndex('scan_vulnerabilities_severity').on('scan_vulnerabilities').columns(['severity_rank', 'cvss_score_v3']).execute();
+  await db.schema
+    .createIndex('scan_vulnerabilities_severity')
+    .on('scan_vulnerabilities')
+    .columns(['severity_rank', 'cvss_score_v3'])
+    .execute();
 }

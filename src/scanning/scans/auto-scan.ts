@@ -46,8 +46,16 @@ export function autoScanHandler(queue: JobQueue, targets: ScanTargets) {
     if (autoScan !== 'true' && autoSbom !== 'true') return;
     const artifact = await targets.byId(push.artifact_id, tx);
     if (!artifact || artifact.accessoryOf !== null || artifact.type !== 'IMAGE') return;
-    const scanTypes: ScanType[] = [...(autoScan === 'true' ? ['vulnerability' as const] : []), ...(autoSbom === 'true' ? ['sbom' as const] : [])];
-    const payload: ScanOnPushPayload = { artifactId: artifact.id, scanTypes, operator: push.operator || 'system', ...(push.tags?.[0] && { tag: push.tags[0] }) };
+    const scanTypes: ScanType[] = [
+      ...(autoScan === 'true' ? ['vulnerability' as const] : []),
+      ...(autoSbom === 'true' ? ['sbom' as const] : []),
+    ];
+    const payload: ScanOnPushPayload = {
+      artifactId: artifact.id,
+      scanTypes,
+      operator: push.operator || 'system',
+      ...(push.tags?.[0] && { tag: push.tags[0] }),
+    };
     await queue.enqueue(scanOnPushJobType, payload, { tx });
   };
 }
@@ -58,8 +66,16 @@ export function scanOnPushHandler(scans: ScanService, targets: ScanTargets) {
     const artifact = await targets.byId(ctx.payload.artifactId);
     if (!artifact) return void (await ctx.log(`artifact ${ctx.payload.artifactId} was deleted before its scan`));
     for (const scanType of ctx.payload.scanTypes) {
-      const jobs = await scans.scan(artifact, { scanType, operator: ctx.payload.operator, tag: ctx.payload.tag, quiet: true, skipScanned: true });
-      await ctx.log(`${scanType} of ${artifact.repository}@${artifact.digest}: ${jobs.length} scan job(s) enqueued (${jobs.join(', ') || 'none'})`);
+      const jobs = await scans.scan(artifact, {
+        scanType,
+        operator: ctx.payload.operator,
+        tag: ctx.payload.tag,
+        quiet: true,
+        skipScanned: true,
+      });
+      await ctx.log(
+        `${scanType} of ${artifact.repository}@${artifact.digest}: ${jobs.length} scan job(s) enqueued (${jobs.join(', ') || 'none'})`,
+      );
     }
   };
 }

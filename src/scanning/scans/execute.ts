@@ -50,7 +50,11 @@ export async function executeScan(deps: ExecuteDeps, job: ScanJob): Promise<{ ou
     return { output, scanner: await deps.engine.info() };
   }
   const actions = scanType === 'sbom' ? ['pull', 'push'] : ['pull'];
-  const authorization = await deps.credentials.authorization(scannerSubject(registration.name, job.reportUuid), artifact.repository, actions);
+  const authorization = await deps.credentials.authorization(
+    scannerSubject(registration.name, job.reportUuid),
+    artifact.repository,
+    actions,
+  );
   const mime = scanType === 'sbom' ? reportMimeTypes.sbom : reportMimeTypes.vulnerability;
   const id = await deps.remote.scan(
     registration.uuid,

@@ -71,7 +71,12 @@ export type LocalSources = (repository: string) => ImageSource;
 
 /** The SBOM accessory (sbom/accessory.ts). */
 export interface SbomAccessories {
-  attach(input: { repository: string; subjectDigest: string; mediaType: SbomMediaType; document: Record<string, unknown> }): Promise<{ digest: string }>;
+  attach(input: {
+    repository: string;
+    subjectDigest: string;
+    mediaType: SbomMediaType;
+    document: Record<string, unknown>;
+  }): Promise<{ digest: string }>;
   remove(repository: string, digest: string): Promise<void>;
 }
 

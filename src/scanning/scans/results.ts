@@ -63,10 +63,12 @@ function nativeSummary(reports: ReportRow[]) {
   for (const r of reports) {
     if (r.status !== 'Success' || !r.summary) continue;
     any = true;
-    if (r.severity && r.severity !== 'None') severity = severity === 'None' ? (r.severity as Severity) : maxSeverity(severity, r.severity as Severity);
+    if (r.severity && r.severity !== 'None')
+      severity = severity === 'None' ? (r.severity as Severity) : maxSeverity(severity, r.severity as Severity);
     summary.total += r.summary.total;
     summary.fixable += r.summary.fixable;
-    for (const [k, n] of Object.entries(r.summary.summary)) summary.summary[k as Severity] = (summary.summary[k as Severity] ?? 0) + (n ?? 0);
+    for (const [k, n] of Object.entries(r.summary.summary))
+      summary.summary[k as Severity] = (summary.summary[k as Severity] ?? 0) + (n ?? 0);
   }
   return {
     report_id: first.uuid,
@@ -75,7 +77,9 @@ function nativeSummary(reports: ReportRow[]) {
     duration: end ? seconds(start, end) : 0,
     start_time: start,
     ...(end && { end_time: end }),
-    complete_percent: Math.round(reports.reduce((n, r) => n + (finalStatuses.includes(r.status) ? 100 : r.completePercent), 0) / reports.length),
+    complete_percent: Math.round(
+      reports.reduce((n, r) => n + (finalStatuses.includes(r.status) ? 100 : r.completePercent), 0) / reports.length,
+    ),
     ...(first.scanner && { scanner: first.scanner }),
   };
 }
@@ -118,7 +122,9 @@ export class ScanResults {
       group.items.push(item);
       byRegistration.set(registration.uuid, group);
     }
-    const vulnerabilityMimes = request.acceptMimeTypes?.length ? request.acceptMimeTypes : [reportMimeTypes.vulnerability, reportMimeTypes.vulnerabilityLegacy];
+    const vulnerabilityMimes = request.acceptMimeTypes?.length
+      ? request.acceptMimeTypes
+      : [reportMimeTypes.vulnerability, reportMimeTypes.vulnerabilityLegacy];
     for (const { registration, items: group } of byRegistration.values()) {
       const digests = new Set<string>();
       for (const item of group) {
@@ -130,7 +136,9 @@ export class ScanResults {
       for (const r of reports) byDigest.set(r.digest, [...(byDigest.get(r.digest) ?? []), r]);
       for (const item of group) {
         const view = out.get(item.id)!;
-        const own = isIndexMediaType(item.mediaType) ? item.childDigests.flatMap((d) => byDigest.get(d) ?? []) : (byDigest.get(item.digest) ?? []);
+        const own = isIndexMediaType(item.mediaType)
+          ? item.childDigests.flatMap((d) => byDigest.get(d) ?? [])
+          : (byDigest.get(item.digest) ?? []);
         if (request.vulnerability) {
           const overview: Record<string, unknown> = {};
           for (const mime of vulnerabilityMimes) {
@@ -240,4 +248,3 @@ export class ScanResults {
     return out;
   }
 }
-

@@ -49,7 +49,8 @@ export function artifactRefOf(row: ArtifactRow): ArtifactRef {
 /** The scan type of a scan or stop body; absent body or field: vulnerability. */
 function scanTypeOf(body: unknown): ScanType {
   if (body === undefined || body === null || body === '') return 'vulnerability';
-  if (typeof body !== 'object' || Array.isArray(body)) throw apiError('BAD_REQUEST', 'the body must be {"scan_type": "vulnerability" | "sbom"}');
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw apiError('BAD_REQUEST', 'the body must be {"scan_type": "vulnerability" | "sbom"}');
   const value = (body as { scan_type?: unknown }).scan_type;
   if (value === undefined || value === null || value === '') return 'vulnerability';
   if (value !== 'vulnerability' && value !== 'sbom') {
@@ -94,7 +95,7 @@ export async function registerScanRoutes(app: FastifyInstance, deps: ScanRouteDe
     operationId: 'scanArtifact',
     summary: 'Scan an artifact',
     description:
-      'Starts a vulnerability scan (or, with scan_type sbom, an SBOM generation) by the project\'s scanner, as a job. ' +
+      "Starts a vulnerability scan (or, with scan_type sbom, an SBOM generation) by the project's scanner, as a job. " +
       'An index is scanned through its images. 400 for an artifact the scanner cannot scan (charts, accessories, …), ' +
       '409 while a scan of it is under way, 412 when the project has no usable scanner.',
     params: artifactParams(),
@@ -114,7 +115,8 @@ export async function registerScanRoutes(app: FastifyInstance, deps: ScanRouteDe
     tags: ['scan'],
     operationId: 'stopScanArtifact',
     summary: "Stop an artifact's scan",
-    description: 'A queued scan ends at once, a running one at its next step; both end Stopped. 400 when no scan of the artifact is under way.',
+    description:
+      'A queued scan ends at once, a running one at its next step; both end Stopped. 400 when no scan of the artifact is under way.',
     params: artifactParams(),
     body: ref('ScanType'),
     response: { 202: empty('Stopped or stopping') },
@@ -147,7 +149,7 @@ export async function registerScanRoutes(app: FastifyInstance, deps: ScanRouteDe
     summary: "Get an artifact's vulnerability report",
     description:
       '{"<report MIME type>": report} for the first type of X-Accept-Vulnerabilities with a finished report of the project\'s scanner ' +
-      '(default: application/vnd.security.vulnerability.report; version=1.1, then the legacy Harbor type); an index: its images\' findings together. {} when not scanned.',
+      "(default: application/vnd.security.vulnerability.report; version=1.1, then the legacy Harbor type); an index: its images' findings together. {} when not scanned.",
     params: artifactParams(),
     headers: { type: 'object', properties: { 'x-accept-vulnerabilities': str('Report MIME types, comma-separated, in preference order') } },
     response: { 200: ok({ type: 'object', additionalProperties: true }, 'The report by MIME type') },

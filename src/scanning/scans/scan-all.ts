@@ -123,7 +123,14 @@ export class ScanAllService {
     const s = await this.scheduler.get(scheduleName);
     if (!s) return null;
     const payload = (s.payload ?? {}) as Partial<ScanAllPayload>;
-    return { id: s.id, type: payload.schedule_type ?? 'Custom', cron: s.cron, nextRunAt: s.nextRunAt, createdAt: s.createdAt, updatedAt: s.updatedAt };
+    return {
+      id: s.id,
+      type: payload.schedule_type ?? 'Custom',
+      cron: s.cron,
+      nextRunAt: s.nextRunAt,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+    };
   }
 
   /**
@@ -137,7 +144,10 @@ export class ScanAllService {
     }
     const { schedule } = body as { schedule?: unknown };
     if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule)) {
-      throw apiError('BAD_REQUEST', 'schedule is required: {"type":"Manual"}, {"type":"None"} or {"type":"Hourly"|"Daily"|"Weekly"|"Custom","cron":"…"}');
+      throw apiError(
+        'BAD_REQUEST',
+        'schedule is required: {"type":"Manual"}, {"type":"None"} or {"type":"Hourly"|"Daily"|"Weekly"|"Custom","cron":"…"}',
+      );
     }
     const { type, cron } = schedule as { type?: unknown; cron?: unknown };
     if (type === 'Manual') {
@@ -150,7 +160,10 @@ export class ScanAllService {
       return;
     }
     if (typeof type !== 'string' || !scheduleTypes.includes(type)) {
-      throw apiError('BAD_REQUEST', `schedule.type must be one of Manual, None, Hourly, Daily, Weekly, Custom, not ${JSON.stringify(type ?? null)}`);
+      throw apiError(
+        'BAD_REQUEST',
+        `schedule.type must be one of Manual, None, Hourly, Daily, Weekly, Custom, not ${JSON.stringify(type ?? null)}`,
+      );
     }
     if (cron !== undefined && cron !== null && typeof cron !== 'string') throw apiError('BAD_REQUEST', 'schedule.cron must be a string');
     const expression = typeof cron === 'string' ? cron.trim() : '';
@@ -218,7 +231,9 @@ export class ScanAllService {
         for (const artifact of batch) {
           const registration = registrations.get(artifact.projectId);
           if (!registration) continue;
-          n += (await this.scans.scan(artifact, { operator: payload.operator || 'system', quiet: true, scanAllRunId: runId, tx, registration })).length;
+          n += (
+            await this.scans.scan(artifact, { operator: payload.operator || 'system', quiet: true, scanAllRunId: runId, tx, registration })
+          ).length;
         }
         await this.store.advanceRun(tx, runId, batch[batch.length - 1].id, n);
         return n;

@@ -21,7 +21,11 @@ export const VulnerabilitySummary: SharedSchema = {
   ...object({
     total: int('All of them'),
     fixable: int('Those with a fixed version'),
-    summary: { type: 'object', description: 'Counts per severity (Critical, High, Medium, Low, Negligible, Unknown)', additionalProperties: { type: 'integer' } },
+    summary: {
+      type: 'object',
+      description: 'Counts per severity (Critical, High, Medium, Low, Negligible, Unknown)',
+      additionalProperties: { type: 'integer' },
+    },
   }),
 };
 

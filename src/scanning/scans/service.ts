@@ -104,7 +104,7 @@ export class ScanService {
     const scanType = options.scanType ?? 'vulnerability';
     let registration: ScanRegistration;
     if (options.registration) registration = options.registration;
-    else if (options.tx) throw new Error('a scan written in a caller\'s transaction needs its registration');
+    else if (options.tx) throw new Error("a scan written in a caller's transaction needs its registration");
     else {
       try {
         registration = await this.registrationFor(artifact.projectId);
@@ -129,7 +129,8 @@ export class ScanService {
       const jobs: number[] = [];
       let conflict: string | undefined;
       for (const target of targets) {
-        if (options.skipScanned && (await this.deps.store.byDigests([target.digest], registration.uuid, mimeTypes, tx)).length > 0) continue;
+        if (options.skipScanned && (await this.deps.store.byDigests([target.digest], registration.uuid, mimeTypes, tx)).length > 0)
+          continue;
         const placed = await this.deps.store.replace(tx, {
           digest: target.digest,
           registrationUuid: registration.uuid,
@@ -141,7 +142,10 @@ export class ScanService {
           conflict ??= placed.conflict;
           continue;
         }
-        const tag = target.digest === artifact.digest && options.tag ? options.tag : await this.deps.targets.latestTag(artifact.repositoryId, target.digest, tx);
+        const tag =
+          target.digest === artifact.digest && options.tag
+            ? options.tag
+            : await this.deps.targets.latestTag(artifact.repositoryId, target.digest, tx);
         const payload: ImageScanPayload = {
           reports: placed.reports.map((r) => r.uuid),
           repository: artifact.repository,
@@ -187,7 +191,8 @@ export class ScanService {
     for (const jobId of new Set(ongoing.map((r) => r.jobId!))) {
       const result = await this.deps.queue.cancel(jobId);
       // A job stopped before it ran never writes its reports: end them here.
-      if (result === 'stopped' || result === 'finished' || result === undefined) await this.endAndAnnounce(jobId, 'Stopped', 'stopped before it ran');
+      if (result === 'stopped' || result === 'finished' || result === undefined)
+        await this.endAndAnnounce(jobId, 'Stopped', 'stopped before it ran');
     }
   }
 
@@ -250,10 +255,13 @@ export class ScanService {
     if (!registration) return fail('Error', `the scanner registration ${job.registrationUuid} no longer exists`);
     if (registration.disabled) return fail('Error', `scanner ${registration.name} is deactivated`);
     if (job.background) await yieldWhileBusy(this.deps.busy, ctx.signal, 20_000);
-    if ((await this.deps.store.markRunning(
-      open.map((r) => r.id),
-      null,
-    )) === 0) return;
+    if (
+      (await this.deps.store.markRunning(
+        open.map((r) => r.id),
+        null,
+      )) === 0
+    )
+      return;
     const started = Date.now();
     try {
       const { output, scanner } = await executeScan(
@@ -295,10 +303,13 @@ export class ScanService {
     if (!report || !Array.isArray(report.vulnerabilities)) throw new Error('the scanner returned no vulnerability report');
     await this.deps.db.transaction().execute(async (tx) => {
       let stored = 0;
-      for (const r of reports) if (await this.deps.store.finishVulnerability(tx, r, report as never, scanner ?? report.scanner ?? null)) stored++;
+      for (const r of reports)
+        if (await this.deps.store.finishVulnerability(tx, r, report as never, scanner ?? report.scanner ?? null)) stored++;
       if (stored > 0) await this.announce(tx, job, scanEventTypes.completed, 'Success');
     });
-    await ctx.log(`${report.vulnerabilities.length} vulnerabilities found, overall severity ${report.vulnerabilities.length === 0 ? 'None' : report.severity}`);
+    await ctx.log(
+      `${report.vulnerabilities.length} vulnerabilities found, overall severity ${report.vulnerabilities.length === 0 ? 'None' : report.severity}`,
+    );
   }
 
   private async storeSbom(
@@ -310,7 +321,12 @@ export class ScanService {
   ): Promise<void> {
     if (!report || typeof report.sbom !== 'object' || report.sbom === null) throw new Error('the scanner returned no SBOM');
     const mediaType = (report.media_type ?? 'application/spdx+json') as SbomMediaType;
-    const attached = await this.deps.sboms.attach({ repository: job.repository, subjectDigest: job.digest, mediaType, document: report.sbom });
+    const attached = await this.deps.sboms.attach({
+      repository: job.repository,
+      subjectDigest: job.digest,
+      mediaType,
+      document: report.sbom,
+    });
     await ctx.log(`SBOM (${mediaType}) attached as accessory ${attached.digest}`);
     // The SBOM the replaced report named goes before the new report shows, so that a reader who
     // sees it Success finds one SBOM accessory of this scanner.
@@ -326,7 +342,16 @@ export class ScanService {
     let stored = 0;
     await this.deps.db.transaction().execute(async (tx) => {
       for (const r of reports) {
-        if (await this.deps.store.finishSbom(tx, r, withoutDocument, { digest: attached.digest, mediaType }, scanner ?? report.scanner ?? null)) stored++;
+        if (
+          await this.deps.store.finishSbom(
+            tx,
+            r,
+            withoutDocument,
+            { digest: attached.digest, mediaType },
+            scanner ?? report.scanner ?? null,
+          )
+        )
+          stored++;
       }
       if (stored > 0) await this.announce(tx, job, scanEventTypes.completed, 'Success');
     });

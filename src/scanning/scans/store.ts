@@ -209,7 +209,12 @@ export class ScanStore {
   }
 
   async setProgress(ids: number[], percent: number): Promise<void> {
-    await this.db.updateTable('scan_reports').set({ complete_percent: percent }).where('id', 'in', ids).where('status', '=', 'Running').execute();
+    await this.db
+      .updateTable('scan_reports')
+      .set({ complete_percent: percent })
+      .where('id', 'in', ids)
+      .where('status', '=', 'Running')
+      .execute();
   }
 
   /** Stores a vulnerability report and its findings; false when the report is gone or already ended. */
@@ -254,7 +259,11 @@ export class ScanStore {
       links: JSON.stringify(f.links ?? []),
       cwe_ids: JSON.stringify(f.cwe_ids ?? []),
     }));
-    for (let i = 0; i < rows.length; i += 200) await tx.insertInto('scan_vulnerabilities').values(rows.slice(i, i + 200)).execute();
+    for (let i = 0; i < rows.length; i += 200)
+      await tx
+        .insertInto('scan_vulnerabilities')
+        .values(rows.slice(i, i + 200))
+        .execute();
     return true;
   }
 

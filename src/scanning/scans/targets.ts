@@ -41,16 +41,7 @@ export class ScanTargets {
     return executor
       .selectFrom('artifacts as a')
       .innerJoin('repositories as r', 'r.id', 'a.repository_id')
-      .select([
-        'a.id',
-        'a.repository_id',
-        'r.name as repository',
-        'r.project_id',
-        'a.digest',
-        'a.media_type',
-        'a.type',
-        'a.accessory_of',
-      ]);
+      .select(['a.id', 'a.repository_id', 'r.name as repository', 'r.project_id', 'a.digest', 'a.media_type', 'a.type', 'a.accessory_of']);
   }
 
   async byId(id: number, executor: Executor = this.db): Promise<ArtifactRef | undefined> {

@@ -92,7 +92,10 @@ export async function writeFixtures(): Promise<Fixture> {
       summary: `test advisory about ${first}`,
       severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }],
       affected: [
-        { package: { ecosystem: 'Debian:12', name: first }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: `${a.version}+berth1` }] }] },
+        {
+          package: { ecosystem: 'Debian:12', name: first },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: `${a.version}+berth1` }] }],
+        },
       ],
       references: [{ type: 'ADVISORY', url: 'https://example.com/CVE-2099-1001' }],
     },
@@ -108,7 +111,12 @@ export async function writeFixtures(): Promise<Fixture> {
       modified: t,
       upstream: ['CVE-2099-1003'],
       details: 'fixed long before the installed version',
-      affected: [{ package: { ecosystem: 'Debian:12', name: first }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '0.0.1-1' }] }] }],
+      affected: [
+        {
+          package: { ecosystem: 'Debian:12', name: first },
+          ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '0.0.1-1' }] }],
+        },
+      ],
     },
   ];
   const dir = await mkdtemp(path.join(tmpdir(), 'berth-osv-'));
@@ -137,7 +145,15 @@ export async function overviewOf(server: TestServer, repo: string, reference: st
   return res.body as {
     digest: string;
     addition_links: Record<string, { href: string }>;
-    scan_overview?: Record<string, { scan_status: string; report_id: string; severity?: string; summary?: { total: number; fixable: number; summary: Record<string, number> } }>;
+    scan_overview?: Record<
+      string,
+      {
+        scan_status: string;
+        report_id: string;
+        severity?: string;
+        summary?: { total: number; fixable: number; summary: Record<string, number> };
+      }
+    >;
     sbom_overview?: { scan_status: string; sbom_digest?: string; report_id: string };
   };
 }

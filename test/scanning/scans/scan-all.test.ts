@@ -32,13 +32,19 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
   });
 
   test('the schedule: set, read, refused twice with POST, bad bodies refused, removed', async () => {
-    const set = await api(server, 'POST', '/system/scanAll/schedule', { auth: auth(), body: { schedule: { type: 'Daily', cron: '0 0 3 * * *' } } });
+    const set = await api(server, 'POST', '/system/scanAll/schedule', {
+      auth: auth(),
+      body: { schedule: { type: 'Daily', cron: '0 0 3 * * *' } },
+    });
     assert.equal(set.status, 201, JSON.stringify(set.body));
     const got = (await api(server, 'GET', '/system/scanAll/schedule', { auth: auth() })).body;
     assert.equal(got.schedule.type, 'Daily');
     assert.equal(got.schedule.cron, '0 0 3 * * *');
     assert.ok(got.schedule.next_scheduled_time);
-    const again = await api(server, 'POST', '/system/scanAll/schedule', { auth: auth(), body: { schedule: { type: 'Hourly', cron: '0 0 * * * *' } } });
+    const again = await api(server, 'POST', '/system/scanAll/schedule', {
+      auth: auth(),
+      body: { schedule: { type: 'Hourly', cron: '0 0 * * * *' } },
+    });
     assert.equal(again.status, 412);
     for (const body of [{ schedule: { type: 'Daily', cron: 'every day' } }, { schedule: { type: 'Sometimes' } }, { nothing: true }, 'x']) {
       const bad = await api(server, 'PUT', '/system/scanAll/schedule', { auth: auth(), body });
@@ -47,7 +53,10 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
     const manualPut = await api(server, 'PUT', '/system/scanAll/schedule', { auth: auth(), body: { schedule: { type: 'Manual' } } });
     assert.equal(manualPut.status, 400);
     assert.equal((await api(server, 'GET', '/system/scanAll/schedule', { auth: auth() })).body.schedule.cron, '0 0 3 * * *');
-    const changed = await api(server, 'PUT', '/system/scanAll/schedule', { auth: auth(), body: { schedule: { type: 'Weekly', cron: '0 0 0 * * 0' } } });
+    const changed = await api(server, 'PUT', '/system/scanAll/schedule', {
+      auth: auth(),
+      body: { schedule: { type: 'Weekly', cron: '0 0 0 * * 0' } },
+    });
     assert.equal(changed.status, 200);
     assert.equal((await api(server, 'GET', '/system/scanAll/schedule', { auth: auth() })).body.schedule.type, 'Weekly');
     const none = await api(server, 'PUT', '/system/scanAll/schedule', { auth: auth(), body: { schedule: { type: 'None' } } });
@@ -97,7 +106,10 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
   });
 
   test('scan on push: a project with auto_scan scans what is pushed, accessories and other projects are left alone', async () => {
-    const created = await api(server, 'POST', '/projects', { auth: auth(), body: { project_name: 'auto', metadata: { auto_scan: 'true' } } });
+    const created = await api(server, 'POST', '/projects', {
+      auth: auth(),
+      body: { project_name: 'auto', metadata: { auto_scan: 'true' } },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await pushBuilt(server, 'auto/app', 'v1', await debianImage({ auto: 1 }));
     await pushBuilt(server, 'library/manual', 'v1', await debianImage({ auto: 2 }));
@@ -112,7 +124,10 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
   });
 
   test('SBOM on push: a project with auto_sbom_generation gets an SBOM, and the SBOM accessory itself is not scanned', async () => {
-    const created = await api(server, 'POST', '/projects', { auth: auth(), body: { project_name: 'sbom', metadata: { auto_sbom_generation: 'true' } } });
+    const created = await api(server, 'POST', '/projects', {
+      auth: auth(),
+      body: { project_name: 'sbom', metadata: { auto_sbom_generation: 'true' } },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const digest = await pushBuilt(server, 'sbom/app', 'v1', await debianImage({ sbom: 1 }));
     const done = await waitFor(
@@ -127,7 +142,10 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
     const reports = await server.berth.database.db.selectFrom('scan_reports').select('digest').where('digest', '=', sbomDigest).execute();
     assert.deepEqual(reports, []);
     const accessories = await api(server, 'GET', `${artifactPath('sbom/app', digest)}/accessories`, { auth: auth() });
-    assert.deepEqual(accessories.body.map((a: { digest: string }) => a.digest), [sbomDigest]);
+    assert.deepEqual(
+      accessories.body.map((a: { digest: string }) => a.digest),
+      [sbomDigest],
+    );
   });
 
   test('a remote registration is driven over the Pluggable Scanner API, pulling with a scan-scoped token', async () => {
@@ -150,7 +168,9 @@ describe('scan all, scan on push and a remote scanner', { skip }, () => {
     const overview = o.scan_overview![vulnerabilityMime];
     assert.equal(overview.scan_status, 'Success', JSON.stringify(overview));
     assert.deepEqual(overview.summary, fixture.expected);
-    const log = await fetch(`${server.url}/api/v2.0${artifactPath('remote/app', 'v1')}/scan/${overview.report_id}/log`, { headers: { authorization: auth() } });
+    const log = await fetch(`${server.url}/api/v2.0${artifactPath('remote/app', 'v1')}/scan/${overview.report_id}/log`, {
+      headers: { authorization: auth() },
+    });
     assert.match(await log.text(), /loopback .* accepted the scan/);
   });
 });
@@ -165,7 +185,10 @@ describe('a scan-all survives a restart', { skip }, () => {
       for (const i of [1, 2]) await pushBuilt(server, `library/restart${i}`, 'v1', await debianImage({ restart: i }));
       // Held queue: the scans are enqueued but none runs before the restart.
       await server.berth.jobs.queue.setPaused('IMAGE_SCAN', true);
-      const start = await api(server, 'POST', '/system/scanAll/schedule', { auth: server.admin.authorization, body: { schedule: { type: 'Manual' } } });
+      const start = await api(server, 'POST', '/system/scanAll/schedule', {
+        auth: server.admin.authorization,
+        body: { schedule: { type: 'Manual' } },
+      });
       assert.equal(start.status, 201);
       const metrics = async () => (await api(server, 'GET', '/scans/all/metrics', { auth: server.admin.authorization })).body;
       await waitFor(metrics, (m) => m.total === 2 && m.metrics.Pending === 2, 'the run to enqueue its two scans');

@@ -4,7 +4,18 @@ import { api, errorCode } from '../../helpers/api.js';
 import { pushBlob, pushManifest, types } from '../../helpers/oci.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 import { requireTools } from '../../helpers/tools.js';
-import { artifactPath, debianImage, overviewOf, pushBuilt, pushIndexOf, sbomMime, vulnerabilityMime, waitFor, writeFixtures, type Fixture } from './helpers.js';
+import {
+  artifactPath,
+  debianImage,
+  overviewOf,
+  pushBuilt,
+  pushIndexOf,
+  sbomMime,
+  vulnerabilityMime,
+  waitFor,
+  writeFixtures,
+  type Fixture,
+} from './helpers.js';
 
 const skip = requireTools('dpkg-query');
 const repo = 'library/debian';
@@ -39,7 +50,11 @@ describe('scans of a pushed Debian image', { skip }, () => {
     assert.ok(before.addition_links.vulnerabilities, 'a scannable image links its vulnerabilities');
     const res = await api(server, 'POST', `${artifactPath(repo, 'v1')}/scan`, { auth: auth() });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    const after = await waitFor(() => overviewOf(server, repo, 'v1'), (o) => done(o), 'the scan to end');
+    const after = await waitFor(
+      () => overviewOf(server, repo, 'v1'),
+      (o) => done(o),
+      'the scan to end',
+    );
     const overview = after.scan_overview![vulnerabilityMime];
     assert.equal(overview.scan_status, 'Success', JSON.stringify(overview));
     assert.equal(overview.severity, 'Critical');
@@ -54,15 +69,23 @@ describe('scans of a pushed Debian image', { skip }, () => {
     assert.match(fixed.fix_version, /\+berth1$/);
     assert.equal(report.artifact.digest, digest);
 
-    const log = await fetch(`${server.url}/api/v2.0${artifactPath(repo, digest)}/scan/${overview.report_id}/log`, { headers: { authorization: auth() } });
+    const log = await fetch(`${server.url}/api/v2.0${artifactPath(repo, digest)}/scan/${overview.report_id}/log`, {
+      headers: { authorization: auth() },
+    });
     assert.equal(log.status, 200);
     assert.match(log.headers.get('content-type')!, /^text\/plain/);
     assert.match(await log.text(), /vulnerabilities found/);
-    const unknown = await api(server, 'GET', `${artifactPath(repo, digest)}/scan/00000000-0000-0000-0000-000000000000/log`, { auth: auth() });
+    const unknown = await api(server, 'GET', `${artifactPath(repo, digest)}/scan/00000000-0000-0000-0000-000000000000/log`, {
+      auth: auth(),
+    });
     assert.equal(unknown.status, 404);
 
     // The end of the scan is an outbox event, for webhooks.
-    const events = await server.berth.database.db.selectFrom('events').select(['type', 'payload']).where('type', 'like', 'SCANNING_%').execute();
+    const events = await server.berth.database.db
+      .selectFrom('events')
+      .select(['type', 'payload'])
+      .where('type', 'like', 'SCANNING_%')
+      .execute();
     const completed = events.map((e) => ({ type: e.type, ...JSON.parse(e.payload) })).filter((e) => e.digest === digest);
     assert.equal(completed.length, 1);
     assert.equal(completed[0].type, 'SCANNING_COMPLETED');
@@ -114,7 +137,10 @@ describe('scans of a pushed Debian image', { skip }, () => {
       const second = await api(server, 'POST', `${artifactPath(repo, 'v1')}/scan`, { auth: auth() });
       assert.equal(second.status, 409);
       assert.equal(errorCode(second), 'CONFLICT');
-      const stop = await api(server, 'POST', `${artifactPath(repo, 'v1')}/scan/stop`, { auth: auth(), body: { scan_type: 'vulnerability' } });
+      const stop = await api(server, 'POST', `${artifactPath(repo, 'v1')}/scan/stop`, {
+        auth: auth(),
+        body: { scan_type: 'vulnerability' },
+      });
       assert.equal(stop.status, 202);
       const stopped = await overviewOf(server, repo, 'v1');
       assert.equal(stopped.scan_overview![vulnerabilityMime].scan_status, 'Stopped');
@@ -162,13 +188,17 @@ describe('scans of a pushed Debian image', { skip }, () => {
     assert.equal(Object.keys(second.scan_overview!).includes(sbomMime), false);
   });
 
-  test('an index shows its images\' findings together', async () => {
+  test("an index shows its images' findings together", async () => {
     const one = await debianImage({ n: 1 });
     const two = await debianImage({ n: 2 });
     const index = await pushIndexOf(server, 'library/multi', 'v1', [one, two]);
     const res = await api(server, 'POST', `${artifactPath('library/multi', 'v1')}/scan`, { auth: auth() });
     assert.equal(res.status, 202);
-    const after = await waitFor(() => overviewOf(server, 'library/multi', 'v1'), (o) => done(o), 'the index scan to end');
+    const after = await waitFor(
+      () => overviewOf(server, 'library/multi', 'v1'),
+      (o) => done(o),
+      'the index scan to end',
+    );
     const overview = after.scan_overview![vulnerabilityMime];
     assert.equal(overview.scan_status, 'Success');
     assert.equal(overview.summary!.total, 2 * fixture.expected.total);
