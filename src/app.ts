@@ -138,9 +138,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     { storageLimit: config.quota.storage_per_project },
   );
   const immutability = new ImmutabilityService(new ImmutabilityStore(database.db), { postgres: database.dialect.name === 'postgres' });
-  const repositories: RepositoryService = new RepositoryService(Object.assign(new RepositoryStore(database.db, quotaUsage), { tagProtection: immutability }), {
-    publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
-  });
+  const repositories: RepositoryService = new RepositoryService(
+    Object.assign(new RepositoryStore(database.db, quotaUsage), { tagProtection: immutability }),
+    {
+      publicProjectIds: () => projects.ids({ visibility: { kind: 'all' }, public: true }),
+    },
+  );
 
   const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage);
   registryStore.tagProtection = immutability;
@@ -194,7 +197,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
   );
   const labels = new LabelService(new LabelStore(database.db), guard, { byId: projectRefById });
-  const artifacts = new ArtifactService(Object.assign(new ArtifactStore(database.db), { tagProtection: immutability }), registry, blobs, labels);
+  const artifacts = new ArtifactService(
+    Object.assign(new ArtifactStore(database.db), { tagProtection: immutability }),
+    registry,
+    blobs,
+    labels,
+  );
   artifacts.immutability = immutability;
   const principals: Principals = {
     robotPrefix: config.auth.robot_name_prefix,

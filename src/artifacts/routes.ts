@@ -141,7 +141,13 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     const repo = await repositoryFor(req, 'artifact', 'list');
     const query = queryOf(req);
     const paging = pagingOf(req);
-    const page = await artifacts.list({ repositoryId: repo.id }, parseQuery(query.q), query.sort, paging, viewOptions(query, req.headers['x-accept-vulnerabilities']));
+    const page = await artifacts.list(
+      { repositoryId: repo.id },
+      parseQuery(query.q),
+      query.sort,
+      paging,
+      viewOptions(query, req.headers['x-accept-vulnerabilities']),
+    );
     return sendPage(req, reply, paging, page);
   });
 
@@ -167,7 +173,12 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
     const paging = pagingOf(req);
     const latestInRepository = boolParam(query.latest_in_repository, 'latest_in_repository') ?? false;
     const scope = { projectId: Number(project.id), latestInRepository };
-    return sendPage(req, reply, paging, await artifacts.list(scope, parseQuery(query.q), query.sort, paging, viewOptions(query, req.headers['x-accept-vulnerabilities'])));
+    return sendPage(
+      req,
+      reply,
+      paging,
+      await artifacts.list(scope, parseQuery(query.q), query.sort, paging, viewOptions(query, req.headers['x-accept-vulnerabilities'])),
+    );
   });
 
   const copyArtifact = operation({

@@ -26,7 +26,9 @@ export const Tag: SharedSchema = {
     name: str('The tag, such as latest or v1.2.3'),
     push_time: dateTime('When the tag was pushed or created'),
     pull_time: dateTime('When the artifact was last pulled by this tag; 0001-01-01T00:00:00.000Z when never'),
-    immutable: bool('Whether a tag immutability rule of the project protects the tag (filled in with with_immutable_status=true, else false)'),
+    immutable: bool(
+      'Whether a tag immutability rule of the project protects the tag (filled in with with_immutable_status=true, else false)',
+    ),
   }),
 };
 
@@ -154,7 +156,11 @@ export const Artifact: SharedSchema = {
     addition_links: ref('AdditionLinks'),
     labels: arrayOf(ref('Label'), 'Labels on it (only with with_label=true)'),
     scan_overview: ref('ScanOverview'),
-    sbom_overview: { type: 'object', additionalProperties: true, description: 'SBOM generation overview (only with with_sbom_overview=true, when one was generated)' },
+    sbom_overview: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'SBOM generation overview (only with with_sbom_overview=true, when one was generated)',
+    },
     accessories: arrayOf(ref('Accessory'), 'Signatures, SBOMs and other accessories attached to it (only with with_accessory=true)'),
   }),
 };

@@ -53,7 +53,16 @@ export const vulnerabilitiesAddition = 'vulnerabilities';
 /** What the artifact views need from scanning: per artifact, whether it is scannable and its overviews. */
 export interface ScanViews {
   overviews(
-    items: Array<{ id: number; repositoryId: number; projectId: number; digest: string; mediaType: string; type: string; accessoryOf: string | null; childDigests: string[] }>,
+    items: Array<{
+      id: number;
+      repositoryId: number;
+      projectId: number;
+      digest: string;
+      mediaType: string;
+      type: string;
+      accessoryOf: string | null;
+      childDigests: string[];
+    }>,
     request: { vulnerability: boolean; sbom: boolean; acceptMimeTypes?: string[] },
   ): Promise<Map<number, { scannable: boolean; scan_overview?: Record<string, unknown>; sbom_overview?: Record<string, unknown> }>>;
 }
@@ -170,7 +179,11 @@ export class ArtifactService {
             accessoryOf: r.accessory_of,
             childDigests: (references.get(Number(r.id)) ?? []).map((c) => c.child_digest),
           })),
-          { vulnerability: options.withScanOverview, sbom: options.withSbomOverview ?? false, acceptMimeTypes: options.acceptVulnerabilities },
+          {
+            vulnerability: options.withScanOverview,
+            sbom: options.withSbomOverview ?? false,
+            acceptMimeTypes: options.acceptVulnerabilities,
+          },
         )
       : undefined;
     const immutable = await this.immutableTest(rows[0]?.project_id, options.withImmutableStatus && tags !== undefined);
@@ -262,18 +275,27 @@ export class ArtifactService {
     }
     const existing = await this.store.tagByName(repo.id, name);
     if (existing) {
-      throw apiError('CONFLICT', `tag ${name} already exists in ${repo.name}${Number(existing.artifact_id) === Number(artifact.id) ? ' on this artifact' : ''}`);
+      throw apiError(
+        'CONFLICT',
+        `tag ${name} already exists in ${repo.name}${Number(existing.artifact_id) === Number(artifact.id) ? ' on this artifact' : ''}`,
+      );
     }
     await this.store.addTag(repo, artifact, name, nowIso(), actor);
   }
 
   async deleteTag(repo: RepositoryRow, artifact: ArtifactRow, name: string, actor: string): Promise<void> {
     const tag = await this.store.tagByName(repo.id, name);
-    if (!tag || Number(tag.artifact_id) !== Number(artifact.id)) throw apiError('NOT_FOUND', `tag ${name} is not on artifact ${artifact.digest}`);
+    if (!tag || Number(tag.artifact_id) !== Number(artifact.id))
+      throw apiError('NOT_FOUND', `tag ${name} is not on artifact ${artifact.digest}`);
     await this.store.removeTag(repo, Number(tag.id), name, actor);
   }
 
-  async accessories(artifact: ArtifactRow, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<{ items: AccessoryView[]; total: number }> {
+  async accessories(
+    artifact: ArtifactRow,
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: Paging,
+  ): Promise<{ items: AccessoryView[]; total: number }> {
     const page = await this.store.accessoryPage(Number(artifact.repository_id), artifact.digest, terms, sort, paging);
     return { items: page.items.map((a) => accessoryView(a, Number(artifact.id), artifact.repository_name)), total: page.total };
   }
@@ -301,10 +323,14 @@ export class ArtifactService {
    * indexes that list it. Each by digest with its tags.
    */
   private async parents(artifact: ArtifactRow): Promise<Addition> {
-    const subject = artifact.accessory_of === null ? undefined : await this.store.byDigest(Number(artifact.repository_id), artifact.accessory_of);
+    const subject =
+      artifact.accessory_of === null ? undefined : await this.store.byDigest(Number(artifact.repository_id), artifact.accessory_of);
     const indexes = await this.store.indexesListing(Number(artifact.id));
     if (artifact.accessory_of === null && indexes.length === 0) {
-      throw apiError('NOT_FOUND', `artifact ${artifact.digest} is neither an accessory nor listed by an index: it has no addition "parents"`);
+      throw apiError(
+        'NOT_FOUND',
+        `artifact ${artifact.digest} is neither an accessory nor listed by an index: it has no addition "parents"`,
+      );
     }
     const tags = await this.store.tagsOf([...(subject ? [Number(subject.id)] : []), ...indexes.map((i) => i.id)]);
     const named = (id: number, digest: string) => ({ digest, tags: (tags.get(id) ?? []).map((t) => t.name).sort() });
