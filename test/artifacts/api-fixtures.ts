@@ -123,6 +123,8 @@ export async function v2Referrers(server: TestServer, repository: string, digest
 
 /** Every row an artifact request could change, to prove that a refusal changed nothing. */
 export async function dbState(server: TestServer) {
+  // Pulls are written in batches (audit records included): the earlier tests' pulls land now, not during the next one.
+  await server.berth.pulls.flush();
   const db = server.berth.database.db;
   const audits = await db
     .selectFrom('audit_logs')
