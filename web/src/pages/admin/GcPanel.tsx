@@ -7,35 +7,35 @@ import {
   Group,
   Modal,
   NumberInput,
-  Pagination,
   ScrollArea,
-  Select,
-  SimpleGrid,
-  Skeleton,
   Stack,
   Switch,
   Table,
   Text,
-  TextInput,
   Title,
   VisuallyHidden,
 } from '@mantine/core';
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, errorText, segment } from '../../api/client';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, errorText } from '../../api/client';
 import { SubmitError, useSubmission } from '../../components/FormDialog';
 import { formatBytes, formatDateTime } from '../../lib/format';
-import { notifyDone, notifyError } from '../../lib/notify';
+import { notifyDone } from '../../lib/notify';
+import {
+  fetchRunLog,
+  HistoryPlaceholder,
+  isActive,
+  RunActions,
+  RunCounts,
+  RunPagination,
+  StatusBadge,
+  useJobRuns,
+  type JobRun,
+} from './JobRuns';
+import { JobScheduleForm } from './JobScheduleForm';
 
 /** A run as /system/gc answers it (Harbor's GCHistory). */
-interface GcRun {
-  id: number;
-  job_kind: string;
-  job_parameters: string;
-  job_status: 'Pending' | 'Running' | 'Success' | 'Error' | 'Stopped';
-  creation_time: string;
-  update_time: string;
-}
+type GcRun = JobRun;
 
 /** job_parameters, read: the parameters and, once it ran, the results. */
 interface GcParameters {
@@ -64,18 +64,6 @@ interface GcSchedule {
 }
 
 const base = '/system/gc';
-const pageSize = 10;
-
-/** Harbor's portal sends these crons for its periodic schedule types. */
-const presetCron: Record<string, string> = { Hourly: '0 0 * * * *', Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
-
-const statusColor: Record<GcRun['job_status'], string> = {
-  Pending: 'gray',
-  Running: 'blue',
-  Success: 'green',
-  Error: 'red',
-  Stopped: 'orange',
-};
 
 const kindText: Record<string, string> = { MANUAL: 'By hand', SCHEDULE: 'Schedule' };
 
@@ -85,18 +73,6 @@ function parametersOf(run: { job_parameters: string }): GcParameters {
   } catch {
     return {};
   }
-}
-
-function isActive(run: GcRun): boolean {
-  return run.job_status === 'Pending' || run.job_status === 'Running';
-}
-
-function StatusBadge({ run }: { run: GcRun }) {
-  return (
-    <Badge variant="light" color={statusColor[run.job_status] ?? 'gray'} style={{ minWidth: 'max-content' }}>
-      {run.job_status}
-    </Badge>
-  );
 }
 
 /** The options a run takes, shared by "run now" and the schedule. */
@@ -190,77 +166,32 @@ function RunNow({ disabled }: { disabled: boolean }) {
 
 /** The cron schedule: none, a preset, or a custom cron, with the options scheduled runs take. */
 function ScheduleForm() {
-  const queryClient = useQueryClient();
-  // No schedule is an empty answer (as Harbor's): null here, since a query's data may not be undefined.
-  const schedule = useQuery({
-    queryKey: ['gc', 'schedule'],
-    queryFn: async () => (await api.get<GcSchedule | undefined>(`${base}/schedule`)) ?? null,
-  });
-  const submission = useSubmission();
-  const [type, setType] = useState('None');
-  const [cron, setCron] = useState('');
   const [options, setOptions] = useState<Options>({ deleteUntagged: false, removeEmpty: false, workers: 1 });
-  useEffect(() => {
-    if (!schedule.data) return;
-    setType(schedule.data.schedule.type);
-    setCron(schedule.data.schedule.cron);
-    const p = parametersOf(schedule.data);
-    setOptions({ deleteUntagged: !!p.delete_untagged, removeEmpty: !!p.remove_empty_repositories, workers: p.workers ?? 1 });
-  }, [schedule.data]);
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    void submission.run(async () => {
-      const body =
-        type === 'None'
-          ? { schedule: { type } }
-          : { schedule: { type, cron: type === 'Custom' ? cron.trim() : presetCron[type] }, parameters: optionsBody(options) };
-      await api.put(`${base}/schedule`, body);
-      notifyDone(type === 'None' ? 'GC schedule removed' : 'GC schedule saved');
-      await queryClient.invalidateQueries({ queryKey: ['gc', 'schedule'] });
-    });
-  }
-
-  if (schedule.isPending) return <Skeleton height={60} />;
-  if (schedule.isError)
-    return (
-      <Alert color="red" title="Could not load the schedule">
-        {errorText(schedule.error)}
-      </Alert>
-    );
-  const next = schedule.data?.schedule.next_scheduled_time;
   return (
-    <form onSubmit={submit} noValidate aria-label="Garbage collection schedule">
-      <Stack gap="sm">
-        <SubmitError error={submission.error} title="The schedule was not saved" />
-        <Group align="flex-end" gap="md" wrap="wrap">
-          <Select
-            label="GC schedule"
-            data={['None', 'Hourly', 'Daily', 'Weekly', 'Custom']}
-            value={type}
-            onChange={(value) => value && setType(value)}
-            allowDeselect={false}
-            w={140}
-          />
-          {type === 'Custom' && (
-            <TextInput
-              label="GC cron (UTC)"
-              description="Seconds first: 0 30 2 * * *"
-              value={cron}
-              onChange={(e) => setCron(e.currentTarget.value)}
-              w={220}
-            />
-          )}
-          {type !== 'None' && <OptionFields value={options} onChange={setOptions} idPrefix="gc-schedule" />}
-          <Button type="submit" variant="light" loading={submission.busy}>
-            Save GC schedule
-          </Button>
-        </Group>
-        <Text size="sm" c="dimmed">
-          {schedule.data ? `Next GC: ${formatDateTime(next)} (${schedule.data.schedule.cron})` : 'No scheduled garbage collection.'}
-        </Text>
-      </Stack>
-    </form>
+    <JobScheduleForm<GcSchedule>
+      queryKey={['gc', 'schedule']}
+      path={`${base}/schedule`}
+      read={(answer) => answer?.schedule}
+      onLoaded={(answer) => {
+        const p = parametersOf(answer);
+        setOptions({ deleteUntagged: !!p.delete_untagged, removeEmpty: !!p.remove_empty_repositories, workers: p.workers ?? 1 });
+      }}
+      save={(schedule) =>
+        api.put(`${base}/schedule`, schedule.type === 'None' ? { schedule } : { schedule, parameters: optionsBody(options) })
+      }
+      extraFields={(type) => type !== 'None' && <OptionFields value={options} onChange={setOptions} idPrefix="gc-schedule" />}
+      formLabel="Garbage collection schedule"
+      typeLabel="GC schedule"
+      cronLabel="GC cron (UTC)"
+      saveLabel="Save GC schedule"
+      savedText="GC schedule saved"
+      removedText="GC schedule removed"
+      describe={(answer) =>
+        answer
+          ? `Next GC: ${formatDateTime(answer.schedule.next_scheduled_time)} (${answer.schedule.cron})`
+          : 'No scheduled garbage collection.'
+      }
+    />
   );
 }
 
@@ -268,14 +199,7 @@ function ScheduleForm() {
 function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }) {
   const log = useQuery({
     queryKey: ['gc', 'log', run?.id, run?.job_status],
-    queryFn: async () => {
-      const res = await fetch(`/api/v2.0${base}/${run!.id}/log`, { credentials: 'same-origin' });
-      if (!res.ok) {
-        const first = (await res.json().catch(() => null))?.errors?.[0];
-        throw new ApiError(res.status, first?.code ?? 'UNKNOWN', first?.message ?? `HTTP ${res.status}`);
-      }
-      return res.text();
-    },
+    queryFn: () => fetchRunLog(base, run!.id),
     enabled: run !== null,
   });
   if (!run) return null;
@@ -310,18 +234,7 @@ function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }
           <StatusBadge run={run} />
           <Text size="sm">{options.join(', ')}</Text>
         </Group>
-        <SimpleGrid cols={{ base: 2, sm: 3 }} spacing="xs">
-          {counts.map(([label, value]) => (
-            <div key={label}>
-              <Text size="xs" c="dimmed">
-                {label}
-              </Text>
-              <Text size="sm" fw={600}>
-                {value}
-              </Text>
-            </div>
-          ))}
-        </SimpleGrid>
+        <RunCounts counts={counts} />
         <Title order={3} size="h5">
           Log
         </Title>
@@ -346,30 +259,13 @@ function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }
  * run freed and its log. Online: pushes and pulls go on while it runs.
  */
 export function GcPanel() {
-  const queryClient = useQueryClient();
   const [page, setPage] = useState(1);
   const [shown, setShown] = useState<number | null>(null);
-  const runs = useQuery({
-    queryKey: ['gc', 'runs', page],
-    queryFn: () => api.list<GcRun>(base, { page, pageSize }),
-    placeholderData: keepPreviousData,
-    // Follows a run while one is under way.
-    refetchInterval: (query) => (query.state.data?.items.some(isActive) ? 1500 : false),
-  });
+  const { runs, stop } = useJobRuns<GcRun>('gc', base, 'Garbage collection', page);
   const items = runs.data?.items ?? [];
   const total = runs.data?.total ?? 0;
   const active = items.some(isActive);
   const shownRun = items.find((r) => r.id === shown) ?? null;
-
-  async function stop(run: GcRun) {
-    try {
-      await api.put(`${base}/${segment(run.id)}`);
-      notifyDone(`Garbage collection ${run.id} is stopping`);
-      await queryClient.invalidateQueries({ queryKey: ['gc', 'runs'] });
-    } catch (err) {
-      notifyError(err, `Garbage collection ${run.id} was not stopped`);
-    }
-  }
 
   return (
     <Card withBorder padding="lg" radius="md" component="section" aria-labelledby="gc-title">
@@ -409,22 +305,12 @@ export function GcPanel() {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {runs.isPending && (
-                  <Table.Tr>
-                    <Table.Td colSpan={7}>
-                      <Skeleton height={14} />
-                    </Table.Td>
-                  </Table.Tr>
-                )}
-                {!runs.isPending && items.length === 0 && (
-                  <Table.Tr>
-                    <Table.Td colSpan={7}>
-                      <Text c="dimmed" ta="center" py="md">
-                        No garbage collection has run yet.
-                      </Text>
-                    </Table.Td>
-                  </Table.Tr>
-                )}
+                <HistoryPlaceholder
+                  pending={runs.isPending}
+                  empty={items.length === 0}
+                  columns={7}
+                  emptyText="No garbage collection has run yet."
+                />
                 {items.map((run) => {
                   const p = parametersOf(run);
                   return (
@@ -447,27 +333,7 @@ export function GcPanel() {
                       </Table.Td>
                       <Table.Td>{p.purged_blobs ?? '—'}</Table.Td>
                       <Table.Td>
-                        <Group gap="xs" wrap="nowrap">
-                          <Button
-                            size="compact-sm"
-                            variant="light"
-                            onClick={() => setShown(run.id)}
-                            aria-label={`Details of garbage collection ${run.id}`}
-                          >
-                            Details
-                          </Button>
-                          {isActive(run) && (
-                            <Button
-                              size="compact-sm"
-                              variant="light"
-                              color="red"
-                              onClick={() => void stop(run)}
-                              aria-label={`Stop garbage collection ${run.id}`}
-                            >
-                              Stop
-                            </Button>
-                          )}
-                        </Group>
+                        <RunActions run={run} noun="garbage collection" onDetails={(r) => setShown(r.id)} onStop={(r) => void stop(r)} />
                       </Table.Td>
                     </Table.Tr>
                   );
@@ -476,16 +342,7 @@ export function GcPanel() {
             </Table>
           </Table.ScrollContainer>
         )}
-        {total > pageSize && (
-          <Pagination
-            total={Math.ceil(total / pageSize)}
-            value={page}
-            onChange={setPage}
-            size="sm"
-            getControlProps={(control) => ({ 'aria-label': `${control} page` })}
-            getItemProps={(p) => ({ 'aria-label': `Page ${p}` })}
-          />
-        )}
+        <RunPagination total={total} page={page} onChange={setPage} />
       </Stack>
       <RunDetails run={shownRun} onClose={() => setShown(null)} />
     </Card>

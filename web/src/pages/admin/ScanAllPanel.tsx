@@ -1,13 +1,13 @@
 // Administration: scan every artifact (Harbor's scan all): now, or on a schedule; the latest
 // run's progress, followed while it goes on, and Stop.
-import { Alert, Badge, Button, Card, Group, Progress, Select, SimpleGrid, Skeleton, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Group, Progress, SimpleGrid, Skeleton, Stack, Text, Title } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { api, ApiError, errorText } from '../../api/client';
-import { SubmitError, useSubmission } from '../../components/FormDialog';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { scanKeys } from '../scanning/model';
+import { JobScheduleForm, type SavedSchedule } from './JobScheduleForm';
 
 /** Harbor's Stats. */
 interface Stats {
@@ -19,86 +19,36 @@ interface Stats {
 }
 
 interface ScheduleAnswer {
-  schedule?: { type?: string; cron?: string; next_scheduled_time?: string } | null;
+  schedule?: SavedSchedule | null;
 }
-
-/** Harbor's portal sends these crons for its periodic schedule types. */
-const presetCron: Record<string, string> = { Hourly: '0 0 * * * *', Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
 
 const metricsKey = [...scanKeys.scanAll, 'metrics'] as const;
 const scheduleKey = [...scanKeys.scanAll, 'schedule'] as const;
 
 function ScheduleForm() {
-  const client = useQueryClient();
-  const submission = useSubmission();
-  const schedule = useQuery({
-    queryKey: scheduleKey,
-    queryFn: async () => (await api.get<ScheduleAnswer | undefined>('/system/scanAll/schedule')) ?? null,
-  });
-  const [type, setType] = useState('None');
-  const [cron, setCron] = useState('');
-  const saved = schedule.data?.schedule;
-  useEffect(() => {
-    if (!saved) return;
-    setType(saved.type || 'None');
-    setCron(saved.cron ?? '');
-  }, [saved]);
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    void submission.run(async () => {
-      const body =
-        type === 'None' ? { schedule: { type } } : { schedule: { type, cron: type === 'Custom' ? cron.trim() : presetCron[type] } };
-      // A schedule is created once (POST) and then changed (PUT), as Harbor's portal does.
-      const exists = !!saved?.type && saved.type !== 'None';
-      if (exists || type === 'None') await api.put('/system/scanAll/schedule', body);
-      else await api.post('/system/scanAll/schedule', body);
-      notifyDone(type === 'None' ? 'Scan-all schedule removed' : 'Scan-all schedule saved');
-      await client.invalidateQueries({ queryKey: scheduleKey });
-    });
-  }
-
-  if (schedule.isPending) return <Skeleton height={60} />;
-  if (schedule.isError)
-    return (
-      <Alert color="red" title="Could not load the schedule">
-        {errorText(schedule.error)}
-      </Alert>
-    );
-  const active = saved?.type && saved.type !== 'None';
+  const path = '/system/scanAll/schedule';
   return (
-    <form onSubmit={submit} noValidate aria-label="Scan-all schedule">
-      <Stack gap="sm">
-        <SubmitError error={submission.error} title="The schedule was not saved" />
-        <Group align="flex-end" gap="md" wrap="wrap">
-          <Select
-            label="Scan-all schedule"
-            data={['None', 'Hourly', 'Daily', 'Weekly', 'Custom']}
-            value={type}
-            onChange={(value) => value && setType(value)}
-            allowDeselect={false}
-            w={140}
-          />
-          {type === 'Custom' && (
-            <TextInput
-              label="Scan-all cron (UTC)"
-              description="Seconds first: 0 30 2 * * *"
-              value={cron}
-              onChange={(e) => setCron(e.currentTarget.value)}
-              w={220}
-            />
-          )}
-          <Button type="submit" variant="light" loading={submission.busy}>
-            Save schedule
-          </Button>
-        </Group>
-        <Text size="sm" c="dimmed">
-          {active
-            ? `Next scan of everything: ${formatDateTime(saved?.next_scheduled_time)} (${saved?.cron})`
-            : 'No scheduled scan of everything.'}
-        </Text>
-      </Stack>
-    </form>
+    <JobScheduleForm<ScheduleAnswer>
+      queryKey={scheduleKey}
+      path={path}
+      read={(answer) => answer?.schedule}
+      save={(schedule, saved) => {
+        // A schedule is created once (POST) and then changed (PUT), as Harbor's portal does.
+        const exists = !!saved?.type && saved.type !== 'None';
+        return exists || schedule.type === 'None' ? api.put(path, { schedule }) : api.post(path, { schedule });
+      }}
+      formLabel="Scan-all schedule"
+      typeLabel="Scan-all schedule"
+      cronLabel="Scan-all cron (UTC)"
+      saveLabel="Save schedule"
+      savedText="Scan-all schedule saved"
+      removedText="Scan-all schedule removed"
+      describe={(_, saved) =>
+        saved?.type && saved.type !== 'None'
+          ? `Next scan of everything: ${formatDateTime(saved.next_scheduled_time)} (${saved.cron})`
+          : 'No scheduled scan of everything.'
+      }
+    />
   );
 }
 

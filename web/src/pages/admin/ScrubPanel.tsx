@@ -7,35 +7,37 @@ import {
   Group,
   Modal,
   NumberInput,
-  Pagination,
   ScrollArea,
-  Select,
-  SimpleGrid,
-  Skeleton,
   Stack,
   Switch,
   Table,
   Tabs,
   Text,
-  TextInput,
   Title,
   VisuallyHidden,
 } from '@mantine/core';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, errorText, segment } from '../../api/client';
+import { api, errorText } from '../../api/client';
 import { SubmitError, useSubmission } from '../../components/FormDialog';
 import { formatBytes, formatDateTime, shortDigest } from '../../lib/format';
-import { notifyDone, notifyError } from '../../lib/notify';
+import { notifyDone } from '../../lib/notify';
+import {
+  fetchRunLog,
+  HistoryPlaceholder,
+  isActive,
+  RunActions,
+  RunCounts,
+  RunPagination,
+  runsPageSize as pageSize,
+  StatusBadge,
+  useJobRuns,
+  type JobRun,
+} from './JobRuns';
+import { JobScheduleForm } from './JobScheduleForm';
 
 /** A scrub run as /system/scrub answers it (Harbor's GCHistory shape plus Berth's results). */
-interface ScrubRun {
-  id: number;
-  job_kind: string;
-  job_parameters: string;
-  job_status: 'Pending' | 'Running' | 'Success' | 'Error' | 'Stopped';
-  creation_time: string;
-  update_time: string;
+interface ScrubRun extends JobRun {
   results: {
     blobs_total: number;
     blobs_checked: number;
@@ -74,18 +76,6 @@ interface Finding {
 }
 
 const base = '/system/scrub';
-const pageSize = 10;
-
-/** Harbor's portal sends these crons for its periodic schedule types. */
-const presetCron: Record<string, string> = { Hourly: '0 0 * * * *', Daily: '0 0 0 * * *', Weekly: '0 0 0 * * 0' };
-
-const statusColor: Record<ScrubRun['job_status'], string> = {
-  Pending: 'gray',
-  Running: 'blue',
-  Success: 'green',
-  Error: 'red',
-  Stopped: 'orange',
-};
 
 const kindText: Record<string, string> = {
   MANUAL: 'By hand',
@@ -105,24 +95,11 @@ const findingText: Record<string, string> = {
   affected_artifact: 'Affected artifact',
 };
 
-function isActive(run: ScrubRun): boolean {
-  return run.job_status === 'Pending' || run.job_status === 'Running';
-}
-
 function duration(run: ScrubRun): string {
   const { start_time, end_time } = run.results;
   if (!start_time) return '—';
   const ms = (end_time ? Date.parse(end_time) : Date.now()) - Date.parse(start_time);
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
-function StatusBadge({ run }: { run: ScrubRun }) {
-  return (
-    // Never cut to "SUC…" in a narrow column.
-    <Badge variant="light" color={statusColor[run.job_status] ?? 'gray'} style={{ minWidth: 'max-content' }}>
-      {run.job_status}
-    </Badge>
-  );
 }
 
 /** Run now: the parameters a run takes. */
@@ -172,71 +149,22 @@ function RunNow({ disabled }: { disabled: boolean }) {
 
 /** The cron schedule: none, a preset, or a custom cron. */
 function ScheduleForm() {
-  const queryClient = useQueryClient();
-  // No schedule is an empty answer (as Harbor's GC): null here, since a query's data may not be undefined.
-  const schedule = useQuery({
-    queryKey: ['scrub', 'schedule'],
-    queryFn: async () => (await api.get<ScrubSchedule | undefined>(`${base}/schedule`)) ?? null,
-  });
-  const submission = useSubmission();
-  const [type, setType] = useState('None');
-  const [cron, setCron] = useState('');
-  useEffect(() => {
-    if (!schedule.data) return;
-    setType(schedule.data.schedule.type);
-    setCron(schedule.data.schedule.cron);
-  }, [schedule.data]);
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    void submission.run(async () => {
-      const body =
-        type === 'None' ? { schedule: { type } } : { schedule: { type, cron: type === 'Custom' ? cron.trim() : presetCron[type] } };
-      await api.put(`${base}/schedule`, body);
-      notifyDone(type === 'None' ? 'Scrub schedule removed' : 'Scrub schedule saved');
-      await queryClient.invalidateQueries({ queryKey: ['scrub', 'schedule'] });
-    });
-  }
-
-  if (schedule.isPending) return <Skeleton height={60} />;
-  if (schedule.isError)
-    return (
-      <Alert color="red" title="Could not load the schedule">
-        {errorText(schedule.error)}
-      </Alert>
-    );
-  const next = schedule.data?.schedule.next_scheduled_time;
   return (
-    <form onSubmit={submit} noValidate aria-label="Scrub schedule">
-      <Stack gap="sm">
-        <SubmitError error={submission.error} title="The schedule was not saved" />
-        <Group align="flex-end" gap="md" wrap="wrap">
-          <Select
-            label="Schedule"
-            data={['None', 'Hourly', 'Daily', 'Weekly', 'Custom']}
-            value={type}
-            onChange={(value) => value && setType(value)}
-            allowDeselect={false}
-            w={140}
-          />
-          {type === 'Custom' && (
-            <TextInput
-              label="Cron (UTC)"
-              description="Seconds first: 0 30 2 * * *"
-              value={cron}
-              onChange={(e) => setCron(e.currentTarget.value)}
-              w={220}
-            />
-          )}
-          <Button type="submit" variant="light" loading={submission.busy}>
-            Save schedule
-          </Button>
-        </Group>
-        <Text size="sm" c="dimmed">
-          {schedule.data ? `Next run: ${formatDateTime(next)} (${schedule.data.schedule.cron})` : 'No scheduled scrub.'}
-        </Text>
-      </Stack>
-    </form>
+    <JobScheduleForm<ScrubSchedule>
+      queryKey={['scrub', 'schedule']}
+      path={`${base}/schedule`}
+      read={(answer) => answer?.schedule}
+      save={(schedule) => api.put(`${base}/schedule`, { schedule })}
+      formLabel="Scrub schedule"
+      typeLabel="Schedule"
+      cronLabel="Cron (UTC)"
+      saveLabel="Save schedule"
+      savedText="Scrub schedule saved"
+      removedText="Scrub schedule removed"
+      describe={(answer) =>
+        answer ? `Next run: ${formatDateTime(answer.schedule.next_scheduled_time)} (${answer.schedule.cron})` : 'No scheduled scrub.'
+      }
+    />
   );
 }
 
@@ -252,14 +180,7 @@ function RunDetails({ run, onClose }: { run: ScrubRun | null; onClose: () => voi
   });
   const log = useQuery({
     queryKey: ['scrub', 'log', run?.id],
-    queryFn: async () => {
-      const res = await fetch(`/api/v2.0${base}/${run!.id}/log`, { credentials: 'same-origin' });
-      if (!res.ok) {
-        const first = (await res.json().catch(() => null))?.errors?.[0];
-        throw new ApiError(res.status, first?.code ?? 'UNKNOWN', first?.message ?? `HTTP ${res.status}`);
-      }
-      return res.text();
-    },
+    queryFn: () => fetchRunLog(base, run!.id),
     enabled: run !== null,
   });
   if (!run) return null;
@@ -286,18 +207,7 @@ function RunDetails({ run, onClose }: { run: ScrubRun | null; onClose: () => voi
           <StatusBadge run={run} />
           <Text size="sm">{r.message ?? ''}</Text>
         </Group>
-        <SimpleGrid cols={{ base: 2, sm: 3 }} spacing="xs">
-          {counts.map(([label, value]) => (
-            <div key={label}>
-              <Text size="xs" c="dimmed">
-                {label}
-              </Text>
-              <Text size="sm" fw={600}>
-                {value}
-              </Text>
-            </div>
-          ))}
-        </SimpleGrid>
+        <RunCounts counts={counts} />
         <Tabs defaultValue="findings">
           <Tabs.List>
             <Tabs.Tab value="findings">Findings ({total})</Tabs.Tab>
@@ -344,17 +254,7 @@ function RunDetails({ run, onClose }: { run: ScrubRun | null; onClose: () => voi
                 </Table>
               </Table.ScrollContainer>
             )}
-            {total > pageSize && (
-              <Pagination
-                mt="sm"
-                total={Math.ceil(total / pageSize)}
-                value={page}
-                onChange={setPage}
-                size="sm"
-                getControlProps={(control) => ({ 'aria-label': `${control} page` })}
-                getItemProps={(p) => ({ 'aria-label': `Page ${p}` })}
-              />
-            )}
+            <RunPagination mt="sm" total={total} page={page} onChange={setPage} />
           </Tabs.Panel>
           <Tabs.Panel value="log" pt="sm">
             {log.isError ? (
@@ -382,30 +282,13 @@ function RunDetails({ run, onClose }: { run: ScrubRun | null; onClose: () => voi
  * bytes are wrong or missing (pulls then get "blob unknown"; pushing the blob again heals it).
  */
 export function ScrubPanel() {
-  const queryClient = useQueryClient();
   const [page, setPage] = useState(1);
   const [shown, setShown] = useState<number | null>(null);
-  const runs = useQuery({
-    queryKey: ['scrub', 'runs', page],
-    queryFn: () => api.list<ScrubRun>(base, { page, pageSize }),
-    placeholderData: keepPreviousData,
-    // Follows a run while one is under way.
-    refetchInterval: (query) => (query.state.data?.items.some(isActive) ? 1500 : false),
-  });
+  const { runs, stop } = useJobRuns<ScrubRun>('scrub', base, 'Scrub', page);
   const items = runs.data?.items ?? [];
   const total = runs.data?.total ?? 0;
   const active = items.some(isActive);
   const shownRun = items.find((r) => r.id === shown) ?? null;
-
-  async function stop(run: ScrubRun) {
-    try {
-      await api.put(`${base}/${segment(run.id)}`);
-      notifyDone(`Scrub ${run.id} is stopping`);
-      await queryClient.invalidateQueries({ queryKey: ['scrub', 'runs'] });
-    } catch (err) {
-      notifyError(err, `Scrub ${run.id} was not stopped`);
-    }
-  }
 
   return (
     <Card withBorder padding="lg" radius="md" component="section" aria-labelledby="scrub-title">
@@ -446,22 +329,7 @@ export function ScrubPanel() {
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {runs.isPending && (
-                  <Table.Tr>
-                    <Table.Td colSpan={8}>
-                      <Skeleton height={14} />
-                    </Table.Td>
-                  </Table.Tr>
-                )}
-                {!runs.isPending && items.length === 0 && (
-                  <Table.Tr>
-                    <Table.Td colSpan={8}>
-                      <Text c="dimmed" ta="center" py="md">
-                        No scrub has run yet.
-                      </Text>
-                    </Table.Td>
-                  </Table.Tr>
-                )}
+                <HistoryPlaceholder pending={runs.isPending} empty={items.length === 0} columns={8} emptyText="No scrub has run yet." />
                 {items.map((run) => (
                   <Table.Tr key={run.id}>
                     <Table.Td>{run.id}</Table.Td>
@@ -480,27 +348,7 @@ export function ScrubPanel() {
                       </Badge>
                     </Table.Td>
                     <Table.Td>
-                      <Group gap="xs" wrap="nowrap">
-                        <Button
-                          size="compact-sm"
-                          variant="light"
-                          onClick={() => setShown(run.id)}
-                          aria-label={`Details of scrub ${run.id}`}
-                        >
-                          Details
-                        </Button>
-                        {isActive(run) && (
-                          <Button
-                            size="compact-sm"
-                            variant="light"
-                            color="red"
-                            onClick={() => void stop(run)}
-                            aria-label={`Stop scrub ${run.id}`}
-                          >
-                            Stop
-                          </Button>
-                        )}
-                      </Group>
+                      <RunActions run={run} noun="scrub" onDetails={(r) => setShown(r.id)} onStop={(r) => void stop(r)} />
                     </Table.Td>
                   </Table.Tr>
                 ))}
@@ -508,16 +356,7 @@ export function ScrubPanel() {
             </Table>
           </Table.ScrollContainer>
         )}
-        {total > pageSize && (
-          <Pagination
-            total={Math.ceil(total / pageSize)}
-            value={page}
-            onChange={setPage}
-            size="sm"
-            getControlProps={(control) => ({ 'aria-label': `${control} page` })}
-            getItemProps={(p) => ({ 'aria-label': `Page ${p}` })}
-          />
-        )}
+        <RunPagination total={total} page={page} onChange={setPage} />
       </Stack>
       <RunDetails run={shownRun} onClose={() => setShown(null)} />
     </Card>
