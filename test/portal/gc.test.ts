@@ -2,24 +2,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
-import {
-  browserSkip,
-  desktopLight,
-  ensurePortalBuilt,
-  eventually,
-  field,
-  h1,
-  inspectPage,
-  launchBrowser,
-  openPage,
-  phoneDark,
-  signIn,
-  type WatchedPage,
-} from '../helpers/browser.js';
+import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneDark, type WatchedPage } from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
-import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { V2 } from '../helpers/v2.js';
-import { chooseOption, navigate, openDialog } from './ui.js';
+import {
+  assertNoOverflow,
+  chooseOption,
+  closePortal,
+  inSignedInPage,
+  navigate,
+  openDialog,
+  openSignedIn,
+  startPortalServer,
+} from './ui.js';
 
 const skip = browserSkip();
 
@@ -35,8 +31,7 @@ describe('portal: garbage collection', { skip }, () => {
   let freed = 0;
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer({ yaml: { 'jobs.poll_interval_ms': 50, 'gc.time_window_hours': 0 } });
+    server = await startPortalServer({ yaml: { 'jobs.poll_interval_ms': 50, 'gc.time_window_hours': 0 } });
     const image = await pushImage(server.url, 'library/collected', 'v1', { headers: server.admin });
     freed = image.config.size + image.layer.size;
     const del = await new V2(server).call('DELETE', `/v2/library/collected/manifests/${image.digest}`);
@@ -44,15 +39,12 @@ describe('portal: garbage collection', { skip }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
   });
 
   test('a dry run reports what it would free; GC now frees it; the details show the counts and the log', async () => {
-    watched = await openPage(browser, server.url, desktopLight);
+    watched = await openSignedIn(browser, server);
     const { page } = watched;
-    await signIn(page, 'admin', adminPassword);
     await navigate(page, 'Garbage collection');
     await eventually(async () => assert.equal(await h1(page).textContent(), 'Garbage collection'));
     await page.getByText('No garbage collection has run yet.').waitFor();
@@ -99,17 +91,12 @@ describe('portal: garbage collection', { skip }, () => {
   });
 
   test('the page on a phone, in dark', async () => {
-    const phone = await openPage(browser, server.url, phoneDark);
-    try {
-      await signIn(phone.page, 'admin', adminPassword);
+    await inSignedInPage(browser, server, phoneDark, async (phone) => {
       await phone.page.goto('/admin/gc');
       await phone.page.getByRole('table', { name: 'Garbage collection history' }).getByText('Success').first().waitFor();
       await inspectPage(phone.page, 'admin-gc-phone-dark');
-      const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+      await assertNoOverflow(phone.page);
       phone.assertNoConsoleErrors();
-    } finally {
-      await phone.close();
-    }
+    });
   });
 });

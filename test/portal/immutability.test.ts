@@ -5,20 +5,17 @@ import { api } from '../helpers/api.js';
 import {
   browserSkip,
   desktopLight,
-  ensurePortalBuilt,
   eventually,
   field,
   inspectPage,
   launchBrowser,
-  openPage,
   phoneDark,
-  signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
-import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';
-import { openDialog } from './ui.js';
+import { closePortal, inSignedInPage, openDialog, openSignedIn, startPortalServer } from './ui.js';
 
 const skip = browserSkip();
 
@@ -36,25 +33,21 @@ describe('portal: tag immutability', { skip }, () => {
     (await api<any[]>(server, 'GET', '/projects/team/immutabletagrules', { auth: server.admin.authorization })).body;
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer();
+    server = await startPortalServer();
     teamId = await createProject(server, { project_name: 'team' });
     await pushImage(server.url, 'team/app', 'v1', { headers: server.admin, layer: 'one' });
     await pushImage(server.url, 'team/app', 'latest', { headers: server.admin, layer: 'two' });
     browser = await launchBrowser();
   });
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
   });
 
   test('the Policy tab adds a rule, shows a refused pattern in words, edits and disables it', async () => {
-    watched = await openPage(browser, server.url, desktopLight, {
+    watched = await openSignedIn(browser, server, desktopLight, {
       expected: [{ path: `/api/v2.0/projects/${teamId}/immutabletagrules`, status: 400 }],
     });
     const { page } = watched;
-    await signIn(page, 'admin', adminPassword);
     await page.goto('/projects/team');
     await page.getByRole('tab', { name: 'Policy' }).click();
     const section = page.getByRole('region', { name: 'Tag immutability' });
@@ -119,10 +112,8 @@ describe('portal: tag immutability', { skip }, () => {
   });
 
   test('on a phone in dark: the rule is listed and deleted', async () => {
-    const phone = await openPage(browser, server.url, phoneDark);
-    try {
+    await inSignedInPage(browser, server, phoneDark, async (phone) => {
       const { page } = phone;
-      await signIn(page, 'admin', adminPassword);
       await page.goto('/projects/team/policy');
       const table = page.getByRole('table', { name: 'Tag immutability rules' });
       await table.getByText('v{1,2}*').waitFor();
@@ -134,8 +125,6 @@ describe('portal: tag immutability', { skip }, () => {
       await page.getByText('No immutability rules').waitFor();
       assert.deepEqual(await rules(), []);
       phone.assertNoConsoleErrors();
-    } finally {
-      await phone.close();
-    }
+    });
   });
 });

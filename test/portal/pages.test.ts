@@ -6,7 +6,6 @@ import {
   browserSkip,
   desktopDark,
   desktopLight,
-  ensurePortalBuilt,
   eventually,
   field,
   h1,
@@ -15,13 +14,12 @@ import {
   openPage,
   phoneLight,
   screenshot,
-  signIn,
   type Viewport,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
-import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
-import { openDialog } from './ui.js';
+import { basicAuth, type TestServer } from '../helpers/server.js';
+import { closePortal, openDialog, openSignedIn, startPortalServer } from './ui.js';
 
 const skip = browserSkip();
 
@@ -69,8 +67,7 @@ describe('portal pages at every size', { skip }, () => {
   ];
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer({ yaml: { 'auth.self_registration': true } });
+    server = await startPortalServer({ yaml: { 'auth.self_registration': true } });
     const admin = server.admin.authorization;
     // Something on every page: a project with a member, a repository with a tagged, labelled
     // artifact, a label, a second user.
@@ -95,16 +92,14 @@ describe('portal pages at every size', { skip }, () => {
     assert.equal(labelled.status, 200, JSON.stringify(labelled.body));
 
     browser = await launchBrowser();
-    const first = await openPage(browser, server.url, desktopLight);
-    await signIn(first.page, 'admin', adminPassword);
+    const first = await openSignedIn(browser, server);
     signedIn = await first.context.storageState();
     first.assertNoConsoleErrors();
     await first.close();
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ browser, server });
   });
 
   // The three sizes at once, each in its own browser context (axe takes most of the time).

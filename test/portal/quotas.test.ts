@@ -5,21 +5,27 @@ import { api, createUser } from '../helpers/api.js';
 import {
   browserSkip,
   desktopLight,
-  ensurePortalBuilt,
   eventually,
   field,
   h1,
   inspectPage,
   launchBrowser,
-  openPage,
   phoneDark,
-  signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { addMember } from '../artifacts/api-fixtures.js';
 import { bytes, createProject, digestOf, image, pushImage, V2 } from '../quotas/fixtures.js';
-import { chooseOption, navigate, openDialog } from './ui.js';
+import {
+  assertNoOverflow,
+  chooseOption,
+  closePortal,
+  inSignedInPage,
+  navigate,
+  openDialog,
+  openSignedIn,
+  startPortalServer,
+} from './ui.js';
 
 const skip = browserSkip();
 const KiB = 1024;
@@ -38,8 +44,7 @@ describe('portal: project quotas', { skip }, () => {
   const ids: Record<string, number> = {};
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer();
+    server = await startPortalServer();
     const v2 = new V2(server);
     ids.full = await createProject(server, 'nearly-full', 100 * KiB);
     ids.roomy = await createProject(server, 'roomy', -1);
@@ -61,9 +66,7 @@ describe('portal: project quotas', { skip }, () => {
     browser = await launchBrowser();
   });
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
   });
 
   const rowNames = async (page: WatchedPage['page']) => {
@@ -73,9 +76,8 @@ describe('portal: project quotas', { skip }, () => {
   };
 
   test('the administration page lists every project by usage, sorts, and edits a limit', async () => {
-    watched = await openPage(browser, server.url, desktopLight);
+    watched = await openSignedIn(browser, server);
     const { page } = watched;
-    await signIn(page, 'admin', adminPassword);
     await navigate(page, 'Project quotas');
     await eventually(async () => assert.equal(await h1(page).textContent(), 'Project quotas'));
     await eventually(async () => assert.deepEqual(await rowNames(page), ['roomy', 'nearly-full', 'small', 'library']));
@@ -173,45 +175,44 @@ describe('portal: project quotas', { skip }, () => {
   });
 
   test('a project admin reads the quota in the configuration but cannot change it; a developer sees it in the summary', async () => {
-    const owner = await openPage(browser, server.url, desktopLight);
-    try {
-      await signIn(owner.page, 'owner', 'Passw0rd1');
-      await owner.page.goto('/projects/nearly-full/configuration');
-      const section = owner.page.getByRole('region', { name: 'Storage quota' });
-      await section.getByText('Only system administrators can change the limit.').waitFor();
-      await section.getByText('Limit: unlimited').waitFor();
-      assert.equal(await owner.page.getByRole('button', { name: 'Edit limit' }).count(), 0);
-      owner.assertNoConsoleErrors();
-    } finally {
-      await owner.close();
-    }
-    const dev = await openPage(browser, server.url, desktopLight);
-    try {
-      await signIn(dev.page, 'dev', 'Passw0rd1');
-      await dev.page.goto('/projects/nearly-full');
-      await dev.page
-        .getByLabel('Storage used')
-        .or(dev.page.getByText(/used \(unlimited\)/))
-        .first()
-        .waitFor();
-      dev.assertNoConsoleErrors();
-    } finally {
-      await dev.close();
-    }
+    await inSignedInPage(
+      browser,
+      server,
+      desktopLight,
+      async (owner) => {
+        await owner.page.goto('/projects/nearly-full/configuration');
+        const section = owner.page.getByRole('region', { name: 'Storage quota' });
+        await section.getByText('Only system administrators can change the limit.').waitFor();
+        await section.getByText('Limit: unlimited').waitFor();
+        assert.equal(await owner.page.getByRole('button', { name: 'Edit limit' }).count(), 0);
+        owner.assertNoConsoleErrors();
+      },
+      { username: 'owner', password: 'Passw0rd1' },
+    );
+    await inSignedInPage(
+      browser,
+      server,
+      desktopLight,
+      async (dev) => {
+        await dev.page.goto('/projects/nearly-full');
+        await dev.page
+          .getByLabel('Storage used')
+          .or(dev.page.getByText(/used \(unlimited\)/))
+          .first()
+          .waitFor();
+        dev.assertNoConsoleErrors();
+      },
+      { username: 'dev', password: 'Passw0rd1' },
+    );
   });
 
   test('the quotas page on a phone, in dark', async () => {
-    const phone = await openPage(browser, server.url, phoneDark);
-    try {
-      await signIn(phone.page, 'admin', adminPassword);
+    await inSignedInPage(browser, server, phoneDark, async (phone) => {
       await phone.page.goto('/admin/quotas');
       await phone.page.getByRole('table', { name: 'Project quotas' }).getByText('nearly-full').waitFor();
       await inspectPage(phone.page, 'admin-project-quotas-phone-dark');
-      const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+      await assertNoOverflow(phone.page);
       phone.assertNoConsoleErrors();
-    } finally {
-      await phone.close();
-    }
+    });
   });
 });

@@ -11,23 +11,28 @@ import { api } from '../helpers/api.js';
 import {
   browserSkip,
   desktopDark,
-  desktopLight,
-  ensurePortalBuilt,
   eventually,
   field,
   h1,
   inspectPage,
   launchBrowser,
-  openPage,
   phoneDark,
-  signIn,
   type WatchedPage,
 } from '../helpers/browser.js';
 import { pushBlob, pushManifest, types } from '../helpers/oci.js';
-import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+import { adminPassword, type TestServer } from '../helpers/server.js';
 import { V2 } from '../helpers/v2.js';
 import { tarOf } from '../scanning/inventory/helpers.js';
-import { chooseOption, navigate, openDialog } from './ui.js';
+import {
+  assertNoOverflow,
+  chooseOption,
+  closePortal,
+  inSignedInPage,
+  navigate,
+  openDialog,
+  openSignedIn,
+  startPortalServer,
+} from './ui.js';
 
 const skip = browserSkip();
 
@@ -140,9 +145,8 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
   };
 
   before(async () => {
-    ensurePortalBuilt();
     osv = await osvExport(zipOf(osvRecords()));
-    server = await startServer({
+    server = await startPortalServer({
       yaml: { 'jobs.poll_interval_ms': 50, 'scanning.vulndb.url': osv.url, 'scanning.vulndb.ecosystems': ['Debian'] },
     });
     const created = await api(server, 'POST', '/projects', {
@@ -157,13 +161,10 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     ]);
     clean = await pushRealImage(server, 'v2', [osRelease]);
     browser = await launchBrowser();
-    watched = await openPage(browser, server.url, desktopLight);
-    await signIn(watched.page, 'admin', adminPassword);
+    watched = await openSignedIn(browser, server);
   });
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
     await new Promise((resolve) => osv?.server.close(resolve));
   });
 
@@ -408,16 +409,13 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
 
   for (const viewport of [desktopDark, phoneDark]) {
     test(`the scanning pages in ${viewport.name}: axe, no overflow on a phone`, async () => {
-      const other = await openPage(browser, server.url, viewport);
-      try {
-        await signIn(other.page, 'admin', adminPassword);
+      await inSignedInPage(browser, server, viewport, async (other) => {
         const visit = async (path: string, ready: (page: Page) => Promise<void>, name: string) => {
           await other.page.goto(path);
           await ready(other.page);
           await inspectPage(other.page, `scanning-${name}-${viewport.name}`);
           if (viewport.width <= 400) {
-            const overflow = await other.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-            assert.ok(overflow <= 0, `${name} is ${overflow} px wider than the phone`);
+            await assertNoOverflow(other.page, name);
           }
         };
         await visit(
@@ -437,9 +435,7 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
           'configuration',
         );
         other.assertNoConsoleErrors();
-      } finally {
-        await other.close();
-      }
+      });
     });
   }
 

@@ -8,7 +8,6 @@ import { api } from '../helpers/api.js';
 import {
   browserSkip,
   desktopLight,
-  ensurePortalBuilt,
   eventually,
   field,
   h1,
@@ -19,9 +18,9 @@ import {
   type WatchedPage,
 } from '../helpers/browser.js';
 import { buildImage, imageBlobs, writeOciLayout, type BuiltImage } from '../helpers/layout.js';
-import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
+import { adminPassword, basicAuth, type TestServer } from '../helpers/server.js';
 import { requireTools, runTool } from '../helpers/tools.js';
-import { chooseOption, formatBytes, navigate, openDialog } from './ui.js';
+import { chooseOption, closePortal, formatBytes, navigate, openDialog, startPortalServer } from './ui.js';
 
 const skip = browserSkip() || requireTools('skopeo', 'tar');
 
@@ -67,8 +66,7 @@ describe('portal scenario: project, user, member, push, pull command, tag delete
   }
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer();
+    server = await startPortalServer();
     host = new URL(server.url).host;
     work = await mkdtemp(path.join(tmpdir(), 'berth-portal-scenario-'));
     image = await buildImage({ architecture: 'amd64', os: 'linux' }, [
@@ -82,9 +80,7 @@ describe('portal scenario: project, user, member, push, pull command, tag delete
   });
 
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
     if (work) await rm(work, { recursive: true, force: true });
   });
 

@@ -4,24 +4,20 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
-import {
-  browserSkip,
-  desktopLight,
-  ensurePortalBuilt,
-  eventually,
-  field,
-  h1,
-  inspectPage,
-  launchBrowser,
-  openPage,
-  phoneDark,
-  signIn,
-  type WatchedPage,
-} from '../helpers/browser.js';
+import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneDark, type WatchedPage } from '../helpers/browser.js';
 import { pushImage } from '../helpers/oci.js';
-import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import { scrub } from '../scrub/helpers.js';
-import { chooseOption, navigate, openDialog } from './ui.js';
+import {
+  assertNoOverflow,
+  chooseOption,
+  closePortal,
+  inSignedInPage,
+  navigate,
+  openDialog,
+  openSignedIn,
+  startPortalServer,
+} from './ui.js';
 
 const skip = browserSkip();
 
@@ -39,8 +35,7 @@ describe('portal: integrity scrub on the garbage collection page', { skip }, () 
   let layerDigest: string;
 
   before(async () => {
-    ensurePortalBuilt();
-    server = await startServer({ yaml: { 'jobs.poll_interval_ms': 50 } });
+    server = await startPortalServer({ yaml: { 'jobs.poll_interval_ms': 50 } });
     const image = await pushImage(server.url, 'library/scrubbed', 'v1', { headers: server.admin });
     layerDigest = image.layer.digest;
     const hex = layerDigest.slice('sha256:'.length);
@@ -51,15 +46,12 @@ describe('portal: integrity scrub on the garbage collection page', { skip }, () 
     browser = await launchBrowser();
   });
   after(async () => {
-    await watched?.close();
-    await browser?.close();
-    await server?.stop();
+    await closePortal({ watched, browser, server });
   });
 
   test('run now: the history shows the run and its problem; details list the finding and the log', async () => {
-    watched = await openPage(browser, server.url, desktopLight);
+    watched = await openSignedIn(browser, server);
     const { page } = watched;
-    await signIn(page, 'admin', adminPassword);
     await navigate(page, 'Garbage collection');
     await eventually(async () => assert.equal(await h1(page).textContent(), 'Garbage collection'));
     await page.getByText('No scrub has run yet.').waitFor();
@@ -99,19 +91,14 @@ describe('portal: integrity scrub on the garbage collection page', { skip }, () 
   });
 
   test('the page on a phone, in dark', async () => {
-    const phone = await openPage(browser, server.url, phoneDark);
-    try {
-      await signIn(phone.page, 'admin', adminPassword);
+    await inSignedInPage(browser, server, phoneDark, async (phone) => {
       // A run of its own, so that this test stands alone.
       if ((await api(server, 'GET', '/system/scrub', { auth: server.admin.authorization })).body.length === 0) await scrub(server);
       await phone.page.goto('/admin/gc');
       await phone.page.getByRole('table', { name: 'Scrub history' }).getByText('Success').waitFor();
       await inspectPage(phone.page, 'admin-gc-scrub-phone-dark');
-      const overflow = await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);
+      await assertNoOverflow(phone.page);
       phone.assertNoConsoleErrors();
-    } finally {
-      await phone.close();
-    }
+    });
   });
 });

@@ -1,5 +1,76 @@
-// Small steps the portal tests share: choosing an option, following the navigation, modals.
-import type { Locator, Page } from 'playwright-core';
+// Small steps the portal tests share: starting a Berth for the portal and closing it, signed-in
+// pages, choosing an option, following the navigation, modals.
+import assert from 'node:assert/strict';
+import type { Browser, Locator, Page } from 'playwright-core';
+import {
+  desktopLight,
+  ensurePortalBuilt,
+  openPage,
+  signIn,
+  type ExpectedFailure,
+  type Viewport,
+  type WatchedPage,
+} from '../helpers/browser.js';
+import { adminPassword, startServer, type TestServer } from '../helpers/server.js';
+
+/** Starts a Berth for a portal suite, the portal built first. */
+export async function startPortalServer(options?: Parameters<typeof startServer>[0]): Promise<TestServer> {
+  ensurePortalBuilt();
+  return startServer(options);
+}
+
+/** A portal suite's `after`: the page, the browser, then the Berth; what never opened is passed over. */
+export async function closePortal({ watched, browser, server }: { watched?: WatchedPage; browser?: Browser; server?: TestServer }) {
+  await watched?.close();
+  await browser?.close();
+  await server?.stop();
+}
+
+interface SignInOptions {
+  /** The admin unless told. */
+  username?: string;
+  password?: string;
+  expected?: ExpectedFailure[];
+}
+
+/** A page in a context of its own at `viewport`, signed in through the sign-in page. */
+export async function openSignedIn(
+  browser: Browser,
+  server: TestServer,
+  viewport: Viewport = desktopLight,
+  options: SignInOptions = {},
+): Promise<WatchedPage> {
+  const watched = await openPage(browser, server.url, viewport, { expected: options.expected });
+  try {
+    await signIn(watched.page, options.username ?? 'admin', options.password ?? adminPassword);
+  } catch (err) {
+    await watched.close();
+    throw err;
+  }
+  return watched;
+}
+
+/** Runs `check` in a signed-in page of its own at `viewport`, closed afterwards whatever happened. */
+export async function inSignedInPage(
+  browser: Browser,
+  server: TestServer,
+  viewport: Viewport,
+  check: (watched: WatchedPage) => Promise<void>,
+  options: SignInOptions = {},
+): Promise<void> {
+  const watched = await openSignedIn(browser, server, viewport, options);
+  try {
+    await check(watched);
+  } finally {
+    await watched.close();
+  }
+}
+
+/** Fails when the page is wider than its viewport (`what` names it in the message). */
+export async function assertNoOverflow(page: Page, what = 'the page'): Promise<void> {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(overflow <= 0, `${what} is ${overflow} px wider than the phone`);
+}
 
 /** Opens the navigation (the burger on a phone) and follows its link named `name`. */
 export async function navigate(page: Page, name: string): Promise<void> {
