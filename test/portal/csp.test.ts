@@ -74,7 +74,10 @@ describe('content security policy in the browser', { skip }, () => {
         await page.mouse.wheel(0, 600);
         await page.waitForTimeout(50);
       }
-      assert.ok([...seen].some((op) => op.includes('/projects')), 'the project operations are listed');
+      assert.ok(
+        [...seen].some((op) => op.includes('/projects')),
+        'the project operations are listed',
+      );
       assert.ok(seen.size > 50, `the operations are listed (${seen.size} seen)`);
       assert.deepEqual(await violations(page), []);
       watched.assertNoConsoleErrors();
