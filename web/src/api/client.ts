@@ -106,6 +106,10 @@ export const api = {
   async delete(path: string): Promise<void> {
     await send('DELETE', apiBase + path);
   },
+  /** A GET whose answer may be text (values.yaml, readme.md, logs) or JSON: the body as sent, errors as for JSON. */
+  async text(path: string, headers: Record<string, string> = {}): Promise<string> {
+    return (await send('GET', apiBase + path, undefined, { Accept: 'application/json, text/plain, text/markdown', ...headers })).text();
+  },
   async signIn(principal: string, password: string): Promise<void> {
     await send('POST', '/c/login', new URLSearchParams({ principal, password }));
   },

@@ -1,10 +1,10 @@
 import { Anchor, Badge, Group, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link } from 'react-router';
+import { api } from '../../api/client';
 import { shortDigest } from '../../lib/format';
 import { artifactPath } from '../../lib/paths';
 import { artifactApi, keys, typeLabel, type Artifact } from '../repository/model';
-import { additionText } from './additions';
 
 /** Berth's own `parents` addition: an accessory's subject and the indexes that list an artifact. */
 interface Parents {
@@ -32,8 +32,7 @@ export function ParentLinks({ project, repository, artifact }: { project: string
     // Tags move: not cached for good like the content-addressed additions.
     queryKey: [...keys.addition(project, repository, artifact.digest, 'parents')],
     enabled: offered,
-    queryFn: async () =>
-      JSON.parse(await additionText(`${artifactApi(project, repository, artifact.digest)}/additions/parents`)) as Parents,
+    queryFn: async () => JSON.parse(await api.text(`${artifactApi(project, repository, artifact.digest)}/additions/parents`)) as Parents,
     staleTime: 10_000,
   });
   if (!offered || !parents.data) return null;

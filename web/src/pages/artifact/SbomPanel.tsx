@@ -3,14 +3,14 @@
 import { Anchor, Button, Group, Skeleton, Stack, Text } from '@mantine/core';
 import { IconDownload, IconFileDescription, IconFileText } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { apiBase } from '../../api/client';
+import { api, apiBase } from '../../api/client';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { shortDigest } from '../../lib/format';
 import { artifactApi } from '../repository/model';
 import { TimeText } from '../repository/parts';
 import { type ScanPermissions, type ScanTarget, underWay, useScanRequests } from '../scanning/actions';
-import { fetchText, scanKeys, scanState } from '../scanning/model';
+import { scanKeys, scanState } from '../scanning/model';
 import { SbomMark } from '../scanning/ScanStatus';
 
 interface Props {
@@ -140,7 +140,7 @@ export function SbomPanel({ project, repository, artifact, allowed }: Props) {
   const state = scanState(overview?.scan_status);
   const sbomDigest = overview?.sbom_digest ?? '';
   const key = scanKeys.sbom(project, repository, sbomDigest);
-  const load = async () => parseSbom(await fetchText(`${artifactApi(project, repository, sbomDigest)}/additions/sbom`));
+  const load = async () => parseSbom(await api.text(`${artifactApi(project, repository, sbomDigest)}/additions/sbom`));
   const documentQuery = useQuery({ queryKey: key, queryFn: load, enabled: state === 'success' && sbomDigest !== '', staleTime: Infinity });
 
   async function fetchPage({ page, pageSize, sort, search }: TableRequest) {

@@ -1,6 +1,6 @@
 // What the scanning parts of the API answer (Harbor's field names) and the small facts the
 // portal derives from them: an artifact's scan state, its counts per severity, its SBOM.
-import { apiBase, ApiError } from '../../api/client';
+import { api } from '../../api/client';
 import { artifactApi } from '../repository/model';
 
 /** Harbor's severities, highest first (the order the portal shows them in). */
@@ -151,30 +151,9 @@ export interface VulnerabilityReport {
   vulnerabilities?: Vulnerability[] | null;
 }
 
-/** Text of a GET that may answer text or JSON, with Harbor's error body turned into an ApiError. */
-export async function fetchText(path: string, headers: Record<string, string> = {}): Promise<string> {
-  const res = await fetch(apiBase + path, { credentials: 'same-origin', headers: { Accept: 'application/json, text/plain', ...headers } });
-  const text = await res.text();
-  if (!res.ok) {
-    let message = res.statusText || `the server answered ${res.status}`;
-    let code = `HTTP_${res.status}`;
-    try {
-      const first = JSON.parse(text)?.errors?.[0];
-      if (first) {
-        message = first.message ?? message;
-        code = first.code ?? code;
-      }
-    } catch {
-      // not JSON: keep the status text
-    }
-    throw new ApiError(res.status, code, message);
-  }
-  return text;
-}
-
 /** GET …/additions/vulnerabilities: the report under the first MIME type the server has. */
 export async function fetchVulnerabilityReport(project: string, repository: string, digest: string): Promise<VulnerabilityReport | null> {
-  const text = await fetchText(`${artifactApi(project, repository, digest)}/additions/vulnerabilities`, {
+  const text = await api.text(`${artifactApi(project, repository, digest)}/additions/vulnerabilities`, {
     'X-Accept-Vulnerabilities': vulnerabilityMimeTypes.join(', '),
   });
   const reports = (text ? JSON.parse(text) : {}) as Record<string, VulnerabilityReport>;
