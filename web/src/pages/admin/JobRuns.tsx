@@ -2,7 +2,7 @@
 // is under way, Stop, the status badge, the details and stop buttons, the log and the counts.
 import { Badge, Button, Group, Pagination, SimpleGrid, Skeleton, Table, Text } from '@mantine/core';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, ApiError, segment } from '../../api/client';
+import { api, segment } from '../../api/client';
 import { notifyDone, notifyError } from '../../lib/notify';
 
 export const runsPageSize = 10;
@@ -66,12 +66,7 @@ export function useJobRuns<Run extends JobRun>(name: string, base: string, noun:
 
 /** A run's log, as text (the log is not JSON; a failure is Harbor's error body). */
 export async function fetchRunLog(base: string, id: number): Promise<string> {
-  const res = await fetch(`/api/v2.0${base}/${id}/log`, { credentials: 'same-origin' });
-  if (!res.ok) {
-    const first = (await res.json().catch(() => null))?.errors?.[0];
-    throw new ApiError(res.status, first?.code ?? 'UNKNOWN', first?.message ?? `HTTP ${res.status}`);
-  }
-  return res.text();
+  return api.text(`${base}/${id}/log`);
 }
 
 /** The history's first rows while it loads or when it is empty. */

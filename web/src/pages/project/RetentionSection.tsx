@@ -21,7 +21,7 @@ import {
 import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
-import { ApiError, api, segment } from '../../api/client';
+import { api, segment } from '../../api/client';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { SubmitError, useSubmission } from '../../components/FormDialog';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -492,14 +492,7 @@ function TasksDialog({ policyId, executionId, onClose }: { policyId: string; exe
   const log = useQuery({
     queryKey: ['retention', 'log', policyId, executionId, logOf?.id],
     enabled: logOf !== null,
-    queryFn: async () => {
-      const res = await fetch(`/api/v2.0${base}/${logOf!.id}`, { credentials: 'same-origin' });
-      if (!res.ok) {
-        const first = (await res.json().catch(() => null))?.errors?.[0];
-        throw new ApiError(res.status, first?.code ?? 'UNKNOWN', first?.message ?? `HTTP ${res.status}`);
-      }
-      return res.text();
-    },
+    queryFn: () => api.text(`${base}/${logOf!.id}`),
   });
   return (
     <Modal opened onClose={onClose} title={`Execution ${executionId}`} size="xl" centered>
