@@ -9,6 +9,7 @@ import { SessionStore } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
 import { TokenService } from './auth/tokens.js';
 import { signingKeyFromDatabase, signingKeyFromFile } from './auth/signing-key.js';
+import { openSecretBox, Secrets } from './auth/secret-box.js';
 import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { migrate, openDatabase, type DatabaseHandle } from './db/index.js';
@@ -94,6 +95,8 @@ export interface Berth {
   scanners: Scanners;
   /** Everything scanning: the parts above, scans and scan all, policies (scanning/compose.ts). */
   scanning: Scanning;
+  /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
+  secrets: Secrets;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
@@ -121,6 +124,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const database = openDatabase(config, { onError: (err) => logger.warn({ err }, 'an idle database connection failed') });
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  // Stored credentials (registry endpoints, preheat instances) are sealed with this box.
+  const secrets = new Secrets(await openSecretBox(database.db, config.secrets));
 
   const opened = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
   const blobs = seams.wrapBlobStore ? seams.wrapBlobStore(opened) : opened;
@@ -387,6 +392,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     vulndb: { service: vulndb.service, matcher: vulndb.matcher },
     scanners,
     scanning,
+    secrets,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       scanning.setListenUrl(url);

@@ -190,6 +190,38 @@ vulndb
   .option('--json', 'print the status as JSON')
   .action((options: CommonOptions & { json?: boolean }) => runVulnDb(options, { kind: 'status', json: options.json }));
 
+const secrets = program.command('secrets').description('the key that seals stored credentials (registry endpoints, preheat instances)');
+secrets
+  .command('rotate')
+  .description(
+    'seal every stored secret again with secrets.encryption_key (the old key must be in secrets.previous_keys); ' +
+      'exit 0 when done, 2 on a bad configuration, 3 when a secret could not be sealed again',
+  )
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--json', 'print what was sealed again as JSON')
+  .action(async (options: CommonOptions & { json?: boolean }) => {
+    const { runSecretsRotate } = await import('./auth/secrets-cli.js');
+    const berth = await createBerth(configFrom(options), pino({ level: 'warn' }, pino.destination(2)));
+    let code: number;
+    try {
+      code = await runSecretsRotate(berth, options, {
+        out: (text) => process.stdout.write(`${text}\n`),
+        err: (text) => process.stderr.write(`${text}\n`),
+      });
+    } finally {
+      await berth.close();
+    }
+    process.exit(code);
+  });
+secrets
+  .command('new-key')
+  .description('print a new random key for secrets.encryption_key (base64)')
+  .action(async () => {
+    const { newKeyText } = await import('./auth/secret-box.js');
+    console.log(newKeyText());
+  });
+
 program
   .command('version')
   .description('print the version')

@@ -27,6 +27,8 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_STORAGE_S3_REDIRECT_ENABLED', ['storage', 's3', 'redirect', 'enabled'], 'boolean'],
   ['BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS', ['storage', 's3', 'redirect', 'expiry_seconds'], 'number'],
   ['BERTH_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['BERTH_SECRETS_ENCRYPTION_KEY', ['secrets', 'encryption_key'], 'string'],
+  ['BERTH_SECRETS_PREVIOUS_KEYS', ['secrets', 'previous_keys'], 'string'],
   ['BERTH_ADMIN_PASSWORD', ['auth', 'admin_password'], 'string'],
   ['BERTH_TOKEN_KEY_FILE', ['auth', 'token_key_file'], 'string'],
   ['BERTH_SELF_REGISTRATION', ['auth', 'self_registration'], 'boolean'],

@@ -6,6 +6,14 @@ export const defaultVulnDbUrl = 'https://osv-vulnerabilities.storage.googleapis.
 export const vulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
 export const defaultVulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
 
+/** 32 bytes as 64 hex digits or base64 (standard or url-safe): secrets.encryption_key and previous_keys. */
+function isEncryptionKey(text: string): boolean {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(t)) return true;
+  return /^[A-Za-z0-9+/_-]{43}=?$/.test(t) && Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32;
+}
+const encryptionKeyMessage = 'must be 32 bytes, as 64 hex digits or base64 (e.g. the output of `berth secrets new-key` or `openssl rand -base64 32`)';
+
 /** Every configuration key Berth reads. docs/CONFIGURATION.md documents each one. */
 export const configSchema = z
   .object({
@@ -234,6 +242,21 @@ export const configSchema = z
         adapter: { enabled: true, basic_auth: true },
         concurrency: 2,
       }),
+    secrets: z
+      .object({
+        /**
+         * The key that seals stored credentials (registry endpoints, preheat instances): 32 bytes as
+         * 64 hex digits or base64. Unset: one is generated at first start and kept in the database.
+         */
+        encryption_key: z.string().refine(isEncryptionKey, encryptionKeyMessage).optional(),
+        /** Keys that only open (secrets sealed before a rotation); a list, or one comma-separated string (env). */
+        previous_keys: z.preprocess(
+          (v) => (typeof v === 'string' ? v.split(',').map((k) => k.trim()).filter((k) => k !== '') : v),
+          z.array(z.string().refine(isEncryptionKey, encryptionKeyMessage)).default([]),
+        ),
+      })
+      .strict()
+      .default({ previous_keys: [] }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
