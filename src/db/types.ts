@@ -369,6 +369,7 @@ export interface Database {
   vuln_advisories: VulnAdvisoriesTable;
   vuln_affected: VulnAffectedTable;
   vulndb_sources: VulnDbSourcesTable;
+  registries: RegistriesTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -639,4 +640,23 @@ export interface CveExportChunksTable {
   execution_id: number;
   seq: number;
   data: Uint8Array;
+}
+
+/** (016) A registry endpoint (Harbor's Registry); access_secret is sealed (auth/secret-box.ts). */
+export interface RegistriesTable {
+  id: Generated<number>;
+  name: string;
+  description: Generated<string>;
+  type: string;
+  url: string;
+  insecure: Generated<number>;
+  ca_certificate: string | null;
+  credential_type: string | null;
+  access_key: string | null;
+  access_secret: string | null;
+  status: Generated<string>;
+  status_message: Generated<string>;
+  status_time: string | null;
+  created_at: string;
+  updated_at: string;
 }

@@ -15,6 +15,7 @@ import * as m012 from './012_vulndb.js';
 import * as m013 from './013_scanners.js';
 import * as m014 from './014_scans.js';
 import * as m015 from './015_cve_policy.js';
+import * as m016 from './016_registries.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -37,4 +38,5 @@ export const migrations: Record<string, BerthMigration> = {
   '013_scanners': m013,
   '014_scans': m014,
   '015_cve_policy': m015,
+  '016_registries': m016,
 };
