@@ -10,6 +10,8 @@ export interface ProjectsTable {
   storage_limit: Generated<number>;
   created_at: string;
   updated_at: string;
+  /** (018) The registry endpoint a proxy-cache project mirrors; null for an ordinary project. */
+  registry_id: number | null;
 }
 
 export interface ProjectMetadataTable {
@@ -369,7 +371,15 @@ export interface Database {
   vuln_advisories: VulnAdvisoriesTable;
   vuln_affected: VulnAffectedTable;
   vulndb_sources: VulnDbSourcesTable;
+  proxy_fetches: ProxyFetchesTable;
   registries: RegistriesTable;
+  replication_policies: ReplicationPoliciesTable;
+  replication_executions: ReplicationExecutionsTable;
+  replication_tasks: ReplicationTasksTable;
+  preheat_instances: PreheatInstancesTable;
+  preheat_policies: PreheatPoliciesTable;
+  preheat_executions: PreheatExecutionsTable;
+  preheat_tasks: PreheatTasksTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -642,6 +652,128 @@ export interface CveExportChunksTable {
   data: Uint8Array;
 }
 
+/** (017) A replication policy (Harbor's ReplicationPolicy); registry id 0 is Berth itself. */
+export interface ReplicationPoliciesTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  creator: string;
+  src_registry_id: number;
+  dest_registry_id: number;
+  dest_namespace: string;
+  dest_namespace_replace_count: number;
+  trigger_type: string;
+  cron: string;
+  /** JSON: the ReplicationFilter array. */
+  filters: string;
+  replicate_deletion: number;
+  override: number;
+  enabled: number;
+  speed_kb: number;
+  copy_by_chunk: number;
+  single_active_replication: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (017) One execution of a replication policy. */
+export interface ReplicationExecutionsTable {
+  id: Generated<number>;
+  policy_id: number;
+  trigger: string;
+  status: string;
+  status_text: string;
+  operator: string;
+  job_id: number | null;
+  start_time: string;
+  end_time: string | null;
+}
+
+/** (017) One task of a replication execution: one artifact copied or deleted. */
+export interface ReplicationTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  status: string;
+  status_text: string;
+  operation: string;
+  resource_type: string;
+  src_resource: string;
+  dst_resource: string;
+  /** JSON: TaskSpec.detail. */
+  spec: string;
+  job_id: number | null;
+  attempts: number;
+  created_at: string;
+  start_time: string | null;
+  end_time: string | null;
+}
+
+/** (019) A P2P preheat provider instance (Dragonfly, Kraken); auth_info sealed by the secret box. */
+export interface PreheatInstancesTable {
+  id: Generated<number>;
+  name: string;
+  description: Generated<string>;
+  vendor: string;
+  endpoint: string;
+  auth_mode: string;
+  auth_info_sealed: string | null;
+  enabled: number;
+  is_default: number;
+  insecure: number;
+  status: Generated<string>;
+  setup_timestamp: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (019) A project's preheat policy; filters, trigger and extra_attrs are Harbor's JSON. */
+export interface PreheatPoliciesTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  description: Generated<string>;
+  provider_id: number;
+  filters: string;
+  trigger: string;
+  enabled: number;
+  extra_attrs: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (019) One run of a preheat policy (manual, scheduled or on push). */
+export interface PreheatExecutionsTable {
+  id: Generated<number>;
+  policy_id: number;
+  trigger: string;
+  status: string;
+  status_message: Generated<string>;
+  job_id: number | null;
+  artifact_id: number | null;
+  extra_attrs: string;
+  start_time: string;
+  end_time: string | null;
+}
+
+/** (019) One task of a preheat execution: one artifact under one tag, sent to the provider. */
+export interface PreheatTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  status: string;
+  status_message: Generated<string>;
+  run_count: Generated<number>;
+  repository: string;
+  tag: string;
+  digest: string;
+  kind: string;
+  job_id: number | null;
+  provider_task_id: string | null;
+  creation_time: string;
+  update_time: string;
+  start_time: string | null;
+  end_time: string | null;
+}
+
 /** (016) A registry endpoint (Harbor's Registry); access_secret is sealed (auth/secret-box.ts). */
 export interface RegistriesTable {
   id: Generated<number>;
@@ -659,4 +791,14 @@ export interface RegistriesTable {
   status_time: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** (018) A blob being fetched from a proxy project's upstream: the single-flight across instances. */
+export interface ProxyFetchesTable {
+  digest: string;
+  owner: string;
+  repository: string;
+  started_at: string;
+  /** Unix ms on the database's clock; an expired row's fetch is taken over. */
+  expires_at: number;
 }

@@ -16,6 +16,9 @@ import * as m013 from './013_scanners.js';
 import * as m014 from './014_scans.js';
 import * as m015 from './015_cve_policy.js';
 import * as m016 from './016_registries.js';
+import * as m017 from './017_replication.js';
+import * as m018 from './018_proxy_cache.js';
+import * as m019 from './019_preheat.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -39,4 +42,7 @@ export const migrations: Record<string, BerthMigration> = {
   '014_scans': m014,
   '015_cve_policy': m015,
   '016_registries': m016,
+  '017_replication': m017,
+  '018_proxy_cache': m018,
+  '019_preheat': m019,
 };
