@@ -30,6 +30,8 @@ export interface TaskCounts {
 export interface TaskRow {
   id: number;
   executionId: number;
+  /** The execution's policy. */
+  policyId: number;
   status: TaskStatus;
   statusText: string;
   operation: TaskSpec['operation'];
@@ -38,6 +40,8 @@ export interface TaskRow {
   dstResource: string;
   /** TaskSpec.detail, parsed. */
   detail: unknown;
+  /** The whole TaskSpec the task was written with (detail parsed). */
+  spec: TaskSpec;
   jobId: number | null;
   attempts: number;
   createdAt: string;
@@ -172,9 +176,18 @@ export class ReplicationExecutionStore {
     await tx.updateTable('replication_tasks').set({ job_id: jobId }).where('id', '=', taskId).execute();
   }
 
+  /** A task with its execution's policy id. */
   async task(taskId: number): Promise<TaskRow | undefined> {
-    const r = await this.db.selectFrom('replication_tasks').selectAll().where('id', '=', taskId).executeTakeFirst();
+    const r = await this.taskRows().where('replication_tasks.id', '=', taskId).executeTakeFirst();
     return r && toTask(r);
+  }
+
+  private taskRows() {
+    return this.db
+      .selectFrom('replication_tasks')
+      .innerJoin('replication_executions', 'replication_executions.id', 'replication_tasks.execution_id')
+      .selectAll('replication_tasks')
+      .select('replication_executions.policy_id');
   }
 
   /** The task's status; undefined when there is no such task. */
@@ -307,8 +320,9 @@ export class ReplicationExecutionStore {
     if (filter.status !== undefined) base = base.where('status', '=', filter.status);
     if (filter.resourceType !== undefined) base = base.where('resource_type', '=', filter.resourceType);
     const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const execution = await this.db.selectFrom('replication_executions').select('policy_id').where('id', '=', executionId).executeTakeFirst();
     // Harbor's default: newest start first (tasks not started yet last), then newest id.
-    let q = base.selectAll();
+    let q = base.selectAll().select(sql<number>`${execution?.policy_id ?? 0}`.as('policy_id'));
     if (!filter.sort) q = q.orderBy(sql`start_time is null`).orderBy('start_time', 'desc');
     const rows = await applySort(q, filter.sort, taskSortFields, { column: 'id', direction: 'desc' })
       .limit(paging.limit)
@@ -397,6 +411,7 @@ function toExecution(r: {
 function toTask(r: {
   id: number;
   execution_id: number;
+  policy_id: number;
   status: string;
   status_text: string;
   operation: string;
@@ -410,16 +425,21 @@ function toTask(r: {
   start_time: string | null;
   end_time: string | null;
 }): TaskRow {
+  const detail = JSON.parse(r.spec) as unknown;
+  const operation = r.operation as TaskSpec['operation'];
+  const resourceType = r.resource_type as TaskSpec['resourceType'];
   return {
     id: Number(r.id),
     executionId: Number(r.execution_id),
+    policyId: Number(r.policy_id),
     status: r.status as TaskStatus,
     statusText: r.status_text,
-    operation: r.operation as TaskSpec['operation'],
-    resourceType: r.resource_type as TaskSpec['resourceType'],
+    operation,
+    resourceType,
     srcResource: r.src_resource,
     dstResource: r.dst_resource,
-    detail: JSON.parse(r.spec) as unknown,
+    detail,
+    spec: { operation, resourceType, srcResource: r.src_resource, dstResource: r.dst_resource, detail },
     jobId: r.job_id === null ? null : Number(r.job_id),
     attempts: Number(r.attempts),
     createdAt: r.created_at,

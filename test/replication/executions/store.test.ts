@@ -68,6 +68,8 @@ eachDatabase('replication execution store', (database) => {
     assert.equal(t?.operation, 'deletion');
     assert.equal(t?.jobId, 102);
     assert.deepEqual(t?.detail, spec(3).detail);
+    assert.deepEqual(t?.spec, spec(3, 'deletion'));
+    assert.equal(t?.policyId, policyId);
     assert.equal(await store.taskState(ids[0]), 'Pending');
 
     assert.equal(await store.markTask(ids[0], 'InProgress'), true);
@@ -169,6 +171,7 @@ eachDatabase('replication execution store', (database) => {
     const list = await store.tasks(ids[1], {}, { offset: 0, limit: 10 });
     assert.equal(list.total, 3);
     assert.equal(list.items[0].id, tasks[0], 'the started task first');
+    assert.equal(list.items[0].policyId, p);
     assert.equal((await store.tasks(ids[1], { status: 'Pending' }, { offset: 0, limit: 10 })).total, 2);
     assert.equal((await store.tasks(ids[1], { resourceType: 'artifact' }, { offset: 0, limit: 10 })).total, 1);
     const sorted = await store.tasks(ids[1], { sort: 'id' }, { offset: 1, limit: 1 });
