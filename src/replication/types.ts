@@ -87,6 +87,13 @@ export interface SourceArtifact {
   labels: string[];
   /** Harbor's resource type for filters: 'image' (images and indexes) or 'artifact' (anything else). */
   resourceType: 'image' | 'artifact';
+  /**
+   * For an accessory (signature, SBOM, …) listed beside its subject, as Harbor lists them: the
+   * subject's digest. Tag filters then match the subject's tags (`parentTags`), and the
+   * accessory keeps its own tags. Absent for sources that do not know accessories.
+   */
+  accessoryOf?: string;
+  parentTags?: string[];
 }
 
 /** Options for listing a source. Patterns are doublestar globs; sources may use them to list less. */
