@@ -90,6 +90,9 @@ const router = createBrowserRouter([
       { path: '/admin/quotas', lazy: page(() => import('./pages/admin/ProjectQuotasPage'), 'ProjectQuotasPage', adminOnly) },
       { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
       { path: '/admin/gc', lazy: page(() => import('./pages/admin/GarbageCollectionPage'), 'GarbageCollectionPage', adminOnly) },
+      { path: '/admin/registries', lazy: page(() => import('./pages/registries/RegistriesPage'), 'RegistriesPage', adminOnly) },
+      { path: '/admin/replications', lazy: page(() => import('./pages/replication/ReplicationsPage'), 'ReplicationsPage', adminOnly) },
+      { path: '/admin/distributions', lazy: page(() => import('./pages/preheat/DistributionsPage'), 'DistributionsPage', adminOnly) },
       {
         path: '/admin/interrogation-services',
         lazy: page(() => import('./pages/admin/InterrogationServicesPage'), 'InterrogationServicesPage', adminOnly),

@@ -14,6 +14,9 @@ import {
   IconListDetails,
   IconRecycle,
   IconShieldSearch,
+  IconArrowsExchange,
+  IconBuildingWarehouse,
+  IconTopologyStar3,
 } from '@tabler/icons-react';
 import { useState } from 'react';
 import { Link, Outlet, useLocation, useNavigate } from 'react-router';
@@ -26,6 +29,13 @@ import { notifyError } from '../lib/notify';
 
 const adminLinks = [
   { to: '/admin/users', label: 'Users', icon: IconUsers },
+  ...(hasFeature('replication')
+    ? [
+        { to: '/admin/registries', label: 'Registries', icon: IconBuildingWarehouse },
+        { to: '/admin/replications', label: 'Replications', icon: IconArrowsExchange },
+      ]
+    : []),
+  ...(hasFeature('p2p-preheat') ? [{ to: '/admin/distributions', label: 'Distributions', icon: IconTopologyStar3 }] : []),
   { to: '/admin/labels', label: 'Labels', icon: IconTags },
   { to: '/admin/audit-logs', label: 'Audit log', icon: IconListDetails },
   { to: '/admin/quotas', label: 'Project quotas', icon: IconDatabase },

@@ -12,7 +12,9 @@ export type Feature =
   | 'tag-retention'
   | 'tag-immutability'
   | 'webhooks'
-  | 'p2p-preheat';
+  | 'p2p-preheat'
+  | 'replication'
+  | 'proxy-cache';
 
 const present: ReadonlySet<Feature> = new Set<Feature>([
   'quotas',
@@ -20,6 +22,9 @@ const present: ReadonlySet<Feature> = new Set<Feature>([
   'tag-immutability',
   'vulnerability-scanning',
   'sbom-generation',
+  'replication',
+  'proxy-cache',
+  'p2p-preheat',
 ]);
 
 export function hasFeature(feature: Feature): boolean {

@@ -14,6 +14,8 @@ import { useProject, type Project } from './model';
 import { RepositoriesTab } from './RepositoriesTab';
 import { RobotsTab } from './RobotsTab';
 import { SummaryTab } from './SummaryTab';
+import { hasFeature } from '../../lib/features';
+import { PreheatTab } from '../preheat/PreheatTab';
 
 export interface TabProps {
   project: Project;
@@ -36,6 +38,16 @@ const tabs: TabDef[] = [
   { value: 'robots', label: 'Robot accounts', needs: ['robot', 'list'], render: (p) => <RobotsTab {...p} /> },
   { value: 'logs', label: 'Logs', needs: ['log', 'list'], render: (p) => <LogsTab {...p} /> },
   { value: 'policy', label: 'Policy', needs: ['immutable-tag', 'list'], render: (p) => <PolicyTab {...p} /> },
+  ...(hasFeature('p2p-preheat')
+    ? [
+        {
+          value: 'p2p-preheat',
+          label: 'P2P Preheat',
+          needs: ['preheat-policy', 'list'],
+          render: (p) => <PreheatTab {...p} />,
+        } satisfies TabDef,
+      ]
+    : []),
   { value: 'configuration', label: 'Configuration', needs: ['metadata', 'read'], render: (p) => <ConfigurationTab {...p} /> },
 ];
 

@@ -14,6 +14,8 @@ export interface Project {
   current_user_role_ids?: number[];
   repo_count: number;
   metadata?: Record<string, string | undefined>;
+  /** Set for a proxy cache project: the registry endpoint it mirrors. */
+  registry_id?: number | null;
 }
 
 export interface ProjectSummary {

@@ -1,10 +1,12 @@
 import { Group, NumberInput, Select, Switch, TextInput } from '@mantine/core';
-import { useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api } from '../../api/client';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { useSession } from '../../auth/session';
 import { notifyDone } from '../../lib/notify';
+import { hasFeature } from '../../lib/features';
+import { adapterName, allRegistries, replicationKeys } from '../replication/model';
 
 const namePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const units = [
@@ -30,6 +32,13 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
   const [unit, setUnit] = useState<string>(units[1].value);
   const [nameError, setNameError] = useState<string | null>(null);
   const [limitError, setLimitError] = useState<string | null>(null);
+  // A proxy cache project (Harbor's registry_id): only a system administrator sees the registries.
+  const mayProxy = !!user?.sysadmin_flag && hasFeature('proxy-cache');
+  const [proxy, setProxy] = useState(false);
+  const [registryId, setRegistryId] = useState<string | null>(null);
+  const [freshness, setFreshness] = useState<string | number>('');
+  const [proxyError, setProxyError] = useState<string | null>(null);
+  const registries = useQuery({ queryKey: [...replicationKeys.registries, 'all'], queryFn: allRegistries, enabled: opened && proxy });
   const submission = useSubmission();
 
   function close() {
@@ -39,6 +48,10 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
     setUnit(units[1].value);
     setNameError(null);
     setLimitError(null);
+    setProxy(false);
+    setRegistryId(null);
+    setFreshness('');
+    setProxyError(null);
     submission.clear();
     onClose();
   }
@@ -57,12 +70,18 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
       else badLimit = 'Enter -1 (unlimited) or an amount above 0';
     }
     setLimitError(badLimit);
-    if (problem || badLimit) return;
+    const badProxy = proxy && !registryId ? 'Choose the registry this project mirrors' : null;
+    setProxyError(badProxy);
+    if (problem || badLimit || badProxy) return;
     await submission.run(async () => {
       await api.post('/projects', {
         project_name: trimmed,
-        metadata: { public: String(isPublic) },
+        metadata: {
+          public: String(isPublic),
+          ...(proxy && freshness !== '' ? { proxy_cache_freshness_seconds: String(freshness) } : {}),
+        },
         ...(storageLimit !== undefined && { storage_limit: storageLimit }),
+        ...(proxy && registryId ? { registry_id: Number(registryId) } : {}),
       });
       notifyDone(`Project ${trimmed} created`);
       await client.invalidateQueries({ queryKey: ['projects'] });
@@ -117,6 +136,47 @@ export function NewProjectModal({ opened, onClose }: { opened: boolean; onClose:
           />
           <Select label="Unit" data={units} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
         </Group>
+      )}
+      {mayProxy && (
+        <>
+          <Switch
+            label="Proxy Cache"
+            description="A pull-through cache of another registry: pulls fetch and keep what it lacks; pushes are refused."
+            checked={proxy}
+            onChange={(e) => setProxy(e.currentTarget.checked)}
+          />
+          {proxy && (
+            <>
+              <Select
+                label="Registry"
+                description="The endpoint it mirrors (Administration → Registries)"
+                required
+                data={(registries.data ?? []).map((r) => ({ value: String(r.id), label: `${r.name} (${adapterName(r.type)}) ${r.url}` }))}
+                value={registryId}
+                onChange={(v) => {
+                  setRegistryId(v);
+                  if (proxyError) setProxyError(null);
+                }}
+                error={
+                  proxyError ??
+                  (registries.isSuccess && registries.data.length === 0
+                    ? 'No registry endpoint yet: add one under Administration → Registries'
+                    : null)
+                }
+                searchable
+                nothingFoundMessage="No such registry"
+              />
+              <NumberInput
+                label="Cache freshness (seconds)"
+                description="How long a tag is served from the cache without asking the upstream; empty for Berth's default"
+                value={freshness}
+                onChange={setFreshness}
+                min={0}
+                allowDecimal={false}
+              />
+            </>
+          )}
+        </>
       )}
     </FormDialog>
   );

@@ -20,8 +20,8 @@ import { ProjectUsage } from './ProjectUsage';
 
 type Visibility = 'all' | 'public' | 'private';
 
-export function AccessBadge({ project }: { project: Pick<Project, 'metadata'> }) {
-  return isPublic(project) ? (
+export function AccessBadge({ project }: { project: Pick<Project, 'metadata' | 'registry_id'> }) {
+  const access = isPublic(project) ? (
     <Badge variant="dot" color="teal">
       Public
     </Badge>
@@ -29,6 +29,16 @@ export function AccessBadge({ project }: { project: Pick<Project, 'metadata'> })
     <Badge variant="dot" color="gray">
       Private
     </Badge>
+  );
+  if (!project.registry_id) return access;
+  // A proxy cache project (Harbor's registry_id) says so wherever its access level shows.
+  return (
+    <Group gap={4} wrap="wrap">
+      {access}
+      <Badge variant="light" color="grape" tt="none" style={{ minWidth: 'max-content' }}>
+        Proxy cache
+      </Badge>
+    </Group>
   );
 }
 
