@@ -120,7 +120,8 @@ function bodyOf(d: Draft, project: Project, base?: PreheatPolicy) {
     .split(',')
     .map((l) => l.trim())
     .filter(Boolean);
-  if (labels.length > 0) filters.push({ type: 'label', value: labels });
+  // Label names as Harbor's portal sends them: one name, or several in braces ("{a,b}").
+  if (labels.length > 0) filters.push({ type: 'label', value: labels.length === 1 ? labels[0] : `{${labels.join(',')}}` });
   if (d.onlySigned) filters.push({ type: 'signature', value: true });
   if (d.severity) filters.push({ type: 'vulnerability', value: Number(d.severity) });
   return {

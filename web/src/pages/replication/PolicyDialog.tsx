@@ -294,8 +294,8 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
         </Text>
         {hasFilter('name') && (
           <TextInput
-            label="Name"
-            description="Repositories, doublestar: library/**, app-*, {a,b}/**; empty: all"
+            label="Repository name"
+            description="Doublestar: library/**, app-*, {a,b}/**; empty: all"
             value={draft.nameFilter}
             onChange={(e) => set({ nameFilter: e.currentTarget.value })}
           />
@@ -309,7 +309,7 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
               onChange={(e) => set({ tagFilter: e.currentTarget.value })}
             />
             <Select
-              label="Tags"
+              label="Tag matching"
               data={[
                 { value: 'matches', label: 'matching' },
                 { value: 'excludes', label: 'excluding' },
@@ -332,7 +332,7 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
               clearable
             />
             <Select
-              label="Labels"
+              label="Label matching"
               data={[
                 { value: 'matches', label: 'matching' },
                 { value: 'excludes', label: 'excluding' },
