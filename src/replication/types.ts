@@ -135,6 +135,8 @@ export interface RegistryAdapter {
   mountBlob(repository: string, digest: string, fromRepository: string, signal?: AbortSignal): Promise<boolean>;
   /** Makes pushing to `repository` possible (Harbor/Berth: create its project); no-op elsewhere. */
   prepareRepository?(repository: string, signal?: AbortSignal): Promise<void>;
+  /** `info()` completed with what takes a call (Harbor: its global labels as the label filter's values), for /registries/{id}/info. */
+  describe?(signal?: AbortSignal): Promise<RegistryInfo>;
 }
 
 // Replication policies (Harbor's ReplicationPolicy, camel case inside Berth).

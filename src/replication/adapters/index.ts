@@ -4,7 +4,10 @@
  */
 import type { RegistryAdapter, RegistryEndpoint } from '../types.js';
 import type { AdapterOptions } from './distribution.js';
+import { DockerHubAdapter } from './docker-hub.js';
 import { DockerRegistryAdapter } from './docker-registry.js';
+import { GithubGhcrAdapter } from './github-ghcr.js';
+import { HarborAdapter } from './harbor.js';
 
 /** Harbor's RegistryProviderInfo (the /replication/adapterinfos value of one type), in Harbor's field names. */
 export interface AdapterInfo {
@@ -27,7 +30,21 @@ interface AdapterType {
 }
 
 const types: Record<string, AdapterType> = {
+  'docker-hub': {
+    create: (endpoint, options) => new DockerHubAdapter(endpoint, options),
+    info: {
+      endpoint_pattern: {
+        endpoint_type: 'EndpointPatternTypeFix',
+        endpoints: [{ key: 'hub.docker.com', value: 'https://hub.docker.com' }],
+      },
+    },
+  },
   'docker-registry': { create: (endpoint, options) => new DockerRegistryAdapter(endpoint, options) },
+  'github-ghcr': {
+    create: (endpoint, options) => new GithubGhcrAdapter(endpoint, options),
+    info: { endpoint_pattern: { endpoint_type: 'EndpointPatternTypeFix', endpoints: [{ key: 'ghcr.io', value: 'https://ghcr.io' }] } },
+  },
+  harbor: { create: (endpoint, options) => new HarborAdapter(endpoint, options) },
 };
 
 /** The adapter types, sorted (Harbor's /replication/adapters). */
@@ -59,3 +76,5 @@ export function createAdapter(endpoint: RegistryEndpoint, options: AdapterOption
 export { RemoteConnections } from './http.js';
 export { sharedConnections } from './v2-client.js';
 export type { AdapterOptions } from './distribution.js';
+export { DockerHubAdapter, dockerHubName } from './docker-hub.js';
+export { HarborAdapter } from './harbor.js';
