@@ -380,10 +380,18 @@ describe('the portal on a first day', { skip }, () => {
         .evaluateAll((boxes) => boxes.map((b) => b.getAttribute('aria-label')));
       assert.ok(names.includes('Push repository') && names.includes('Delete artifact'), names.join(', '));
       // Features this Berth has (web/src/lib/features.ts) are offered.
-      for (const present of ['Read quota', 'Create tag retention', 'Create immutable tag', 'Create scan', 'Read scanner', 'Create sbom']) {
+      for (const present of [
+        'Read quota',
+        'Create tag retention',
+        'Create immutable tag',
+        'Create scan',
+        'Read scanner',
+        'Create sbom',
+        'Create preheat policy',
+      ]) {
         assert.ok(names.includes(present), `${present} is offered: ${names.join(', ')}`);
       }
-      for (const absent of [/ notification policy$/, / preheat policy$/]) {
+      for (const absent of [/ notification policy$/]) {
         assert.ok(!names.some((n) => absent.test(n ?? '')), `${absent} is not offered: ${names.join(', ')}`);
       }
       watched.assertNoConsoleErrors();
