@@ -4,7 +4,7 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan,replication,proxy
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without,
@@ -12,7 +12,11 @@
 //                                 vulndb imports 100,000 generated OSV records into the Berth's database and matches an inventory;
 //                                 scan pushes a ~100 MB image and scans it cold and warm, then scans all of 1,000 small images while pushes go on
 //                                 (its own embedded Berth);
-//                                 the six are Berth only)
+//                                 the six are Berth only;
+//                                 replication pushes 200 images with shared base layers into each Berth and copies them to an
+//                                 empty docker-registry by Berth's replication (Harbor's API) and by `skopeo sync`;
+//                                 proxy pulls images from a docker-registry directly and through a Berth proxy-cache project,
+//                                 first and cached; both start docker-registries of their own)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -36,6 +40,8 @@ import { measureRetention, type RetentionResult } from './retention.js';
 import { measureGc, type GcResult } from './gc.js';
 import { measureVulnDb, type VulnDbResult } from './vulndb.js';
 import { measureScan, type ScanResult } from './scan.js';
+import { measureReplication, type ReplicationResult } from './replication.js';
+import { measureProxy, type ProxyResult } from './proxy.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -70,10 +76,40 @@ if (argv.includes('--keep')) keepTempDirs();
 const configFile = argv.find((a) => a.startsWith('--config='))?.slice('--config='.length);
 const onlyArg = argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
-const phases = ['push', 'pull', 'manifest', 'tags', 'catalog', 'rss', 'artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb', 'scan'] as const;
+const phases = [
+  'push',
+  'pull',
+  'manifest',
+  'tags',
+  'catalog',
+  'rss',
+  'artifacts',
+  'search',
+  'portal',
+  'scrub',
+  'quota',
+  'retention',
+  'gc',
+  'vulndb',
+  'scan',
+  'replication',
+  'proxy',
+] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
-const berthOnly: ReadonlySet<Phase> = new Set<Phase>(['artifacts', 'search', 'portal', 'scrub', 'quota', 'retention', 'gc', 'vulndb', 'scan']);
+const berthOnly: ReadonlySet<Phase> = new Set<Phase>([
+  'artifacts',
+  'search',
+  'portal',
+  'scrub',
+  'quota',
+  'retention',
+  'gc',
+  'vulndb',
+  'scan',
+]);
+/** Phases that compare with docker-registries (and skopeo) they start themselves, not the shared one. */
+const ownRegistries: ReadonlySet<Phase> = new Set<Phase>(['replication', 'proxy']);
 const runs = (p: Phase) => only === null || only.has(p);
 if (only)
   for (const p of only)
@@ -168,7 +204,10 @@ const deadlineSeconds =
   (runs('gc') ? backends.length * 4 * P.phaseSeconds : 0) +
   (runs('vulndb') ? backends.length * 3 * P.phaseSeconds : 0) +
   // The scan phase starts its own embedded Berth: a 100 MB image, then 1,000 images scanned.
-  (runs('scan') ? 6 * P.phaseSeconds : 0);
+  (runs('scan') ? 6 * P.phaseSeconds : 0) +
+  // Replication pushes 200 images, then copies them twice (Berth, skopeo sync); proxy pulls each image three times.
+  (runs('replication') ? backends.length * 4 * P.phaseSeconds : 0) +
+  (runs('proxy') ? backends.length * 2 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1152,7 +1191,9 @@ const retentionSettings = quick
 
 async function phaseRetention(): Promise<void> {
   const r = retentionSettings;
-  log(`12. retention (Berth only): ${r.repositories} repositories × ${r.perRepository} artifacts, keep the ${r.keep} most recently pushed of each`);
+  log(
+    `12. retention (Berth only): ${r.repositories} repositories × ${r.perRepository} artifacts, keep the ${r.keep} most recently pushed of each`,
+  );
   for (const t of berths) {
     // Populating 10,000 artifacts over HTTP takes most of the phase: it gets three phase bounds.
     const result = await measureRetention(t.client, r, Date.now() + 3 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
@@ -1168,10 +1209,14 @@ const gcSettings = quick
 
 async function phaseGc(): Promise<void> {
   const g = gcSettings;
-  log(`13. garbage collection (Berth only): ${g.blobs} blobs, half garbage; then ${g.images} image pushes by ${g.clients} clients with and without GC running`);
+  log(
+    `13. garbage collection (Berth only): ${g.blobs} blobs, half garbage; then ${g.images} image pushes by ${g.clients} clients with and without GC running`,
+  );
   for (const t of berths) {
     const backend =
-      t.backend === 'pg-s3' && pgS3 ? { kind: 'pg-s3' as const, env: pgS3.env } : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
+      t.backend === 'pg-s3' && pgS3
+        ? { kind: 'pg-s3' as const, env: pgS3.env }
+        : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
     // Seeding 100,000 rows and objects takes most of the phase: it gets four phase bounds.
     const result = await measureGc(t.client, backend, g, Date.now() + 4 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
     gcRows.push({ backend: t.backend!, result });
@@ -1180,7 +1225,19 @@ async function phaseGc(): Promise<void> {
 
 function gcTable(): string {
   return markdown(
-    ['Berth', 'blobs', 'garbage swept', 'MiB freed', 'mark s', 'sweep s', 'run s', 'pushes/s without GC (median)', 'pushes/s with GC (median)', 'with / without', 'goal'],
+    [
+      'Berth',
+      'blobs',
+      'garbage swept',
+      'MiB freed',
+      'mark s',
+      'sweep s',
+      'run s',
+      'pushes/s without GC (median)',
+      'pushes/s with GC (median)',
+      'with / without',
+      'goal',
+    ],
     gcRows.map(({ backend, result: r }) => {
       const ratio = median(r.withGc) / median(r.withoutGc);
       return [
@@ -1206,10 +1263,14 @@ const vulnDbSettings = quick ? { records: 10_000, packages: 500, matches: 5 } : 
 
 async function phaseVulnDb(): Promise<void> {
   const v = vulnDbSettings;
-  log(`14. vulnerability database (Berth only): ${v.records} generated OSV records imported into each Berth's database, then ${v.packages} packages matched`);
+  log(
+    `14. vulnerability database (Berth only): ${v.records} generated OSV records imported into each Berth's database, then ${v.packages} packages matched`,
+  );
   for (const t of berths) {
     const backend =
-      t.backend === 'pg-s3' && pgS3 ? { kind: 'pg-s3' as const, env: pgS3.env } : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
+      t.backend === 'pg-s3' && pgS3
+        ? { kind: 'pg-s3' as const, env: pgS3.env }
+        : { kind: 'embedded' as const, dataDir: path.join(t.server.dir, 'data') };
     vulnDbRows.push({ backend: t.backend!, result: await measureVulnDb(v, backend, (line) => log(`   ${who(t)} ${line}`)) });
   }
 }
@@ -1220,13 +1281,27 @@ const scanSettings = quick
   : { mb: 100, artifacts: 1000, pushes: 100, clients: 4, timeoutSeconds: 900 };
 
 async function phaseScan(): Promise<void> {
-  log(`15. scanning (Berth only, its own embedded Berth): a ~${scanSettings.mb} MB image cold and warm, then scan all of ${scanSettings.artifacts} images while pushes go on`);
+  log(
+    `15. scanning (Berth only, its own embedded Berth): a ~${scanSettings.mb} MB image cold and warm, then scan all of ${scanSettings.artifacts} images while pushes go on`,
+  );
   scanResult = await measureScan(scanSettings, (line) => log(`   ${line}`));
 }
 
 function scanTable(r: ScanResult): string {
   return markdown(
-    ['image MB', 'findings', 'scan cold s', 'scan warm s', 'peak RSS MB', 'images scanned', 'scan all s', 'pushes/s without', 'pushes/s with', 'with / without', 'goal'],
+    [
+      'image MB',
+      'findings',
+      'scan cold s',
+      'scan warm s',
+      'peak RSS MB',
+      'images scanned',
+      'scan all s',
+      'pushes/s without',
+      'pushes/s with',
+      'with / without',
+      'goal',
+    ],
     [
       [
         fmt(r.imageMb),
@@ -1242,6 +1317,105 @@ function scanTable(r: ScanResult): string {
         '≥ 0.8',
       ],
     ],
+  );
+}
+
+/** Replication phase: Berth's replication against skopeo sync of the same images, per Berth. */
+const replicationRows: Array<{ backend: BackendId; result: ReplicationResult }> = [];
+const replicationSettings = quick
+  ? { images: 40, repositories: 8, bases: 2, baseLayers: 2, baseLayerMiB: 1, topLayerKiB: 64, pushClients: 8 }
+  : { images: 200, repositories: 20, bases: 4, baseLayers: 2, baseLayerMiB: 4, topLayerKiB: 256, pushClients: 8 };
+
+async function phaseReplication(): Promise<void> {
+  const r = replicationSettings;
+  log(
+    `16. replication: ${r.images} images (${r.bases} bases of ${r.baseLayers} × ${r.baseLayerMiB} MiB, ${r.topLayerKiB} KiB of their own) ` +
+      `to an empty docker-registry by Berth's replication and by skopeo sync`,
+  );
+  for (const t of berths) {
+    const result = await measureReplication(t.client, benchPassword, r, 4 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
+    replicationRows.push({ backend: t.backend!, result });
+  }
+}
+
+function replicationTable(): string {
+  return markdown(
+    [
+      'Berth',
+      'images',
+      'repositories',
+      'blobs',
+      'MiB distinct',
+      'MiB per repository',
+      'Berth replication s',
+      'tasks',
+      'skopeo sync s',
+      'Berth / skopeo',
+      'goal',
+    ],
+    replicationRows.map(({ backend, result: r }) => {
+      const ratio = r.berthSeconds / r.skopeoSeconds;
+      return [
+        backendTitle[backend],
+        String(r.images),
+        String(r.repositories),
+        String(r.blobs),
+        fmt(r.bytes / MiB),
+        fmt(r.perRepositoryBytes / MiB),
+        r.berthSeconds.toFixed(1),
+        `${r.execution.succeed}/${r.execution.total}`,
+        r.skopeoSeconds.toFixed(1),
+        ratio.toFixed(2),
+        `< 1.00 ${ratio < 1 ? 'met' : 'NOT met'}`,
+      ];
+    }),
+  );
+}
+
+/** Proxy-cache phase: pulls through a Berth proxy project, first and cached, against pulls straight from its upstream. */
+const proxyRows: Array<{ backend: BackendId; result: ProxyResult }> = [];
+const proxySettings = quick ? { images: 2, layers: 3, layerMiB: 4 } : { images: 3, layers: 5, layerMiB: 16 };
+
+async function phaseProxy(): Promise<void> {
+  const p = proxySettings;
+  log(
+    `17. proxy cache: ${p.images} images of ${p.layers} × ${p.layerMiB} MiB pulled from a docker-registry directly and through a Berth proxy-cache project`,
+  );
+  for (const t of berths) {
+    proxyRows.push({ backend: t.backend!, result: await measureProxy(t.client, p, (line) => log(`   ${who(t)} ${line}`)) });
+  }
+}
+
+function proxyTable(): string {
+  return markdown(
+    [
+      'Berth',
+      'image MiB',
+      'direct s (median)',
+      'first through proxy s (median)',
+      'first / direct',
+      'goal',
+      'cached s (median)',
+      'cached / direct',
+      'goal',
+    ],
+    proxyRows.map(({ backend, result: r }) => {
+      const direct = median(r.runs.map((x) => x.direct));
+      const first = median(r.runs.map((x) => x.first));
+      const cached = median(r.runs.map((x) => x.cached));
+      const list = (k: 'direct' | 'first' | 'cached') => r.runs.map((x) => x[k].toFixed(2)).join(', ');
+      return [
+        backendTitle[backend],
+        String(r.imageMiB),
+        `${direct.toFixed(2)} (${list('direct')})`,
+        `${first.toFixed(2)} (${list('first')})`,
+        (first / direct).toFixed(2),
+        `≤ 1.30 ${first / direct <= 1.3 ? 'met' : 'NOT met'}`,
+        `${cached.toFixed(2)} (${list('cached')})`,
+        (cached / direct).toFixed(2),
+        `≤ 1.00 ${cached / direct <= 1.0 ? 'met' : 'NOT met'}`,
+      ];
+    }),
   );
 }
 
@@ -1541,7 +1715,7 @@ async function main(): Promise<void> {
   process.stdout.write(machine() + '\n');
   if (berths.length === 0) throw new Error(`no Berth is running (${[...unavailable].map(([b, why]) => `${b}: ${why}`).join('; ')})`);
   // docker-registry only when a phase compares with it (the Harbor-API phases are Berth only).
-  const compares = phases.some((p) => runs(p) && !berthOnly.has(p));
+  const compares = phases.some((p) => runs(p) && !berthOnly.has(p) && !ownRegistries.has(p));
   const distServer = compares ? await startDockerRegistry({ catalogMaxEntries: Math.max(1000, P.repos + 10) }) : null;
   if (distServer) dist = { server: distServer, client: new Client(distServer.base), authHeaders: {}, backend: null };
   for (const t of everyTarget()) log(`${t.server.name} on ${t.server.base} (pid ${t.server.pid})`);
@@ -1594,6 +1768,8 @@ async function main(): Promise<void> {
     if (runs('gc')) await phase('gc', phaseGc);
     if (runs('vulndb')) await phase('vulndb', phaseVulnDb);
     if (runs('scan')) await phase('scan', phaseScan);
+    if (runs('replication')) await phase('replication', phaseReplication);
+    if (runs('proxy')) await phase('proxy', phaseProxy);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1660,6 +1836,22 @@ async function main(): Promise<void> {
         `whiteouts) pushed, OSV records about 90 of its packages imported, POST …/scan until scan_overview says Success, twice (the second with ` +
         `the layer cache warm); then scan all of ${scanSettings.artifacts} small images while ${scanSettings.pushes} image pushes by ` +
         `${scanSettings.clients} clients go on, against the same pushes before it started:\n\n${scanTable(scanResult)}\n`,
+    );
+  if (replicationRows.length) {
+    const r = replicationSettings;
+    process.stdout.write(
+      `\nReplication — ${r.images} images in ${r.repositories} repositories of one project, built on ${r.bases} base images of ` +
+        `${r.baseLayers} layers of ${r.baseLayerMiB} MiB (shared), each with a ${r.topLayerKiB} KiB layer and a config of its own, copied to an ` +
+        `empty docker-registry: by Berth's replication (POST /registries, /replication/policies, /replication/executions; seconds from ` +
+        `the execution's POST until GET shows it ended) and by \`skopeo sync\` from the same Berth into a second empty docker-registry ` +
+        `(seconds of the process); both destinations checked for every tag and the source's manifest digests:\n\n${replicationTable()}\n`,
+    );
+  }
+  if (proxyRows.length)
+    process.stdout.write(
+      `\nProxy cache — images of ${proxySettings.layers} × ${proxySettings.layerMiB} MiB layers on a docker-registry upstream, pulled ` +
+        `(manifest by tag, then config and layers three at a time, every byte read) straight from it, then through a Berth proxy-cache ` +
+        `project (POST /projects with registry_id) uncached (first) and again (cached); each pull checked byte for byte against the direct one:\n\n${proxyTable()}\n`,
     );
   if (cpuRows.length)
     process.stdout.write(
