@@ -2,7 +2,21 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../../auth/guard.js';
 import { displayName } from '../../auth/identity.js';
 import { bodyOf, idParam, pagingOf, queryOf, sendPage } from '../../http/api-helpers.js';
-import { addSchemas, createdWithLocation, empty, int, object, ok, operation, page, pagingQuery, pathParams, ref, str, type OperationDoc } from '../../http/schema-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  int,
+  object,
+  ok,
+  operation,
+  page,
+  pagingQuery,
+  pathParams,
+  ref,
+  str,
+  type OperationDoc,
+} from '../../http/schema-helpers.js';
 import { apiError } from '../../lib/errors.js';
 import type { ExecutionStatus, TaskStatus, TriggerType } from '../types.js';
 import { replicationExecutionSchemas } from './schemas.js';
@@ -37,7 +51,8 @@ const triggerWords: Record<string, TriggerType> = {
 function word<T>(words: Record<string, T>, value: string | undefined, name: string): T | undefined {
   if (value === undefined || value === '') return undefined;
   const found = Object.hasOwn(words, value) ? words[value] : undefined;
-  if (found === undefined) throw apiError('BAD_REQUEST', `${name} must be one of ${[...new Set(Object.values(words))].join(', ')}, not "${value}"`);
+  if (found === undefined)
+    throw apiError('BAD_REQUEST', `${name} must be one of ${[...new Set(Object.values(words))].join(', ')}, not "${value}"`);
   return found;
 }
 

@@ -1,6 +1,13 @@
 import type { JobQueue } from '../../jobs/queue.js';
 import { apiError } from '../../lib/errors.js';
-import { replicationJobTypes, type ExecutionStatus, type ReplicationJobPayload, type ReplicationPolicy, type TaskStatus, type TriggerType } from '../types.js';
+import {
+  replicationJobTypes,
+  type ExecutionStatus,
+  type ReplicationJobPayload,
+  type ReplicationPolicy,
+  type TaskStatus,
+  type TriggerType,
+} from '../types.js';
 import type { ExecutionFilter, ExecutionRow, ReplicationExecutionStore, TaskCounts, TaskFilter, TaskRow } from './store.js';
 
 /** Attempts of the REPLICATION job that plans an execution (listing a remote source may fail for a moment). */
@@ -37,7 +44,10 @@ export class ReplicationExecutionService {
     if (!policy) throw apiError('NOT_FOUND', `replication policy ${policyId} not found`);
     if (!policy.enabled) throw apiError('PRECONDITION', `the policy ${policyId} is disabled`);
     const id = await this.store.db.transaction().execute(async (tx) => {
-      const executionId = await this.store.createExecution(policyId, trigger, tx, { operator, singleActive: policy.singleActiveReplication });
+      const executionId = await this.store.createExecution(policyId, trigger, tx, {
+        operator,
+        singleActive: policy.singleActiveReplication,
+      });
       const status = await tx.selectFrom('replication_executions').select('status').where('id', '=', executionId).executeTakeFirstOrThrow();
       if (status.status !== 'InProgress') return executionId;
       const payload: ReplicationJobPayload = { policyId, executionId, trigger };
@@ -69,7 +79,11 @@ export class ReplicationExecutionService {
     for (const jobId of result.jobIds) await this.queue.cancel(jobId);
   }
 
-  async tasks(executionId: number, filter: TaskFilter, paging: { offset: number; limit: number }): Promise<{ items: TaskRow[]; total: number }> {
+  async tasks(
+    executionId: number,
+    filter: TaskFilter,
+    paging: { offset: number; limit: number },
+  ): Promise<{ items: TaskRow[]; total: number }> {
     await this.get(executionId);
     return this.store.tasks(executionId, filter, paging);
   }

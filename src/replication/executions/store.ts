@@ -315,12 +315,20 @@ export class ReplicationExecutionStore {
     return result;
   }
 
-  async tasks(executionId: number, filter: TaskFilter, paging: { offset: number; limit: number }): Promise<{ items: TaskRow[]; total: number }> {
+  async tasks(
+    executionId: number,
+    filter: TaskFilter,
+    paging: { offset: number; limit: number },
+  ): Promise<{ items: TaskRow[]; total: number }> {
     let base = this.db.selectFrom('replication_tasks').where('execution_id', '=', executionId);
     if (filter.status !== undefined) base = base.where('status', '=', filter.status);
     if (filter.resourceType !== undefined) base = base.where('resource_type', '=', filter.resourceType);
     const total = await base.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const execution = await this.db.selectFrom('replication_executions').select('policy_id').where('id', '=', executionId).executeTakeFirst();
+    const execution = await this.db
+      .selectFrom('replication_executions')
+      .select('policy_id')
+      .where('id', '=', executionId)
+      .executeTakeFirst();
     // Harbor's default: newest start first (tasks not started yet last), then newest id.
     let q = base.selectAll().select(sql<number>`${execution?.policy_id ?? 0}`.as('policy_id'));
     if (!filter.sort) q = q.orderBy(sql`start_time is null`).orderBy('start_time', 'desc');

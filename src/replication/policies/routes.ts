@@ -2,7 +2,21 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../../auth/guard.js';
 import { displayName } from '../../auth/identity.js';
 import { idParam, pagingOf, queryOf, sendPage } from '../../http/api-helpers.js';
-import { addSchemas, createdWithLocation, empty, int, listQuery, object, ok, operation, page, pathParams, ref, str, type OperationDoc } from '../../http/schema-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  int,
+  listQuery,
+  object,
+  ok,
+  operation,
+  page,
+  pathParams,
+  ref,
+  str,
+  type OperationDoc,
+} from '../../http/schema-helpers.js';
 import { parseQuery } from '../../lib/query.js';
 import { replicationPolicySchemas } from './schemas.js';
 import type { ReplicationPolicyService } from './service.js';

@@ -86,7 +86,8 @@ function registryId(body: Record<string, unknown>, field: string): number {
   if (v === undefined || v === null) return 0;
   if (!isObject(v)) throw bad(`${field} must be a registry object like {"id": 1}, or null for this Berth`);
   const id = v.id ?? 0;
-  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) throw bad(`${field}.id must be a registry id (0 or absent: this Berth), not ${show(id)}`);
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0)
+    throw bad(`${field}.id must be a registry id (0 or absent: this Berth), not ${show(id)}`);
   return id;
 }
 
@@ -114,9 +115,11 @@ export function parseFilter(raw: unknown, index: number): ReplicationFilter {
     if (labels.some((l) => l === '')) throw bad(`${at}: a label name is empty`);
     return { type, value: labels, ...(decoration !== '' && { decoration: decoration as 'matches' | 'excludes' }) };
   }
-  if (typeof value !== 'string') throw bad(`${at}: the type of filter value isn't string (${type} filters take a string, not ${show(value)})`);
+  if (typeof value !== 'string')
+    throw bad(`${at}: the type of filter value isn't string (${type} filters take a string, not ${show(value)})`);
   if (type === 'resource') {
-    if (value !== 'image' && value !== 'artifact') throw bad(`${at}: invalid resource filter: ${show(value)}; it must be image or artifact`);
+    if (value !== 'image' && value !== 'artifact')
+      throw bad(`${at}: invalid resource filter: ${show(value)}; it must be image or artifact`);
     return { type, value };
   }
   try {
@@ -136,7 +139,9 @@ export function checkCron(cron: string): string {
   if (text === '') throw bad('the cron string cannot be empty when the trigger type is scheduled');
   const parts = text.split(/\s+/);
   if (parts.length !== 6) {
-    throw bad(`invalid cron string for scheduled trigger: "${cron}" (six fields are needed: seconds minutes hours day-of-month month day-of-week)`);
+    throw bad(
+      `invalid cron string for scheduled trigger: "${cron}" (six fields are needed: seconds minutes hours day-of-month month day-of-week)`,
+    );
   }
   try {
     nextTick(parts.join(' '), new Date());
@@ -156,7 +161,8 @@ function parseTrigger(raw: unknown): { type: TriggerType; cron: string } {
     throw bad(`invalid trigger type ${show(type)}; it must be manual, scheduled or event_based`);
   }
   const settings = raw.trigger_settings;
-  if (settings !== undefined && settings !== null && !isObject(settings)) throw bad('trigger.trigger_settings must be an object like {"cron":"0 0 * * * *"}');
+  if (settings !== undefined && settings !== null && !isObject(settings))
+    throw bad('trigger.trigger_settings must be an object like {"cron":"0 0 * * * *"}');
   const cron = isObject(settings) ? (settings.cron ?? '') : '';
   if (typeof cron !== 'string') throw bad(`trigger.trigger_settings.cron must be a string, not ${show(cron)}`);
   if (type === 'scheduled') return { type, cron: checkCron(cron) };
@@ -167,9 +173,7 @@ function parseNamespace(raw: unknown): string {
   if (raw === undefined || raw === null) return '';
   if (typeof raw !== 'string') throw bad(`dest_namespace must be a string, not ${show(raw)}`);
   if (raw === '') return '';
-  const problem =
-    raw.length > 255 ||
-    raw.split('/').some((part) => !namespaceComponent.test(part));
+  const problem = raw.length > 255 || raw.split('/').some((part) => !namespaceComponent.test(part));
   if (problem) {
     throw bad(
       `invalid destination namespace: ${raw} (lower-case letters, digits and single separators . _ __ -, path components separated by /, at most 255 characters)`,
@@ -207,18 +211,23 @@ export function parsePolicy(body: unknown): PolicyInput {
   // Harbor's handler: absent → -1 (the legacy mode, flatten all).
   const replaceCount = integer(body, 'dest_namespace_replace_count') ?? -1;
   if (replaceCount < -1 || replaceCount > 127) {
-    throw bad(`dest_namespace_replace_count must be -1 (flatten all), 0 (keep the path) or the number of path components to replace (1…127), not ${replaceCount}`);
+    throw bad(
+      `dest_namespace_replace_count must be -1 (flatten all), 0 (keep the path) or the number of path components to replace (1…127), not ${replaceCount}`,
+    );
   }
 
   const trigger = parseTrigger(body.trigger);
   if (trigger.type === 'event_based' && srcRegistryId !== 0) {
-    throw bad('an event_based trigger needs this Berth as the source: events of a remote registry do not reach it (use manual or scheduled for a pull-based policy)');
+    throw bad(
+      'an event_based trigger needs this Berth as the source: events of a remote registry do not reach it (use manual or scheduled for a pull-based policy)',
+    );
   }
 
   // Harbor keeps `deletion` (deprecated) beside `replicate_deletion`; either one sets it.
   const replicateDeletion = bool(body, 'replicate_deletion', false) || bool(body, 'deletion', false);
   const singleActiveReplication = bool(body, 'single_active_replication', false);
-  if (singleActiveReplication && trigger.type === 'event_based') throw bad('single active replication is not allowed for event_based triggers');
+  if (singleActiveReplication && trigger.type === 'event_based')
+    throw bad('single active replication is not allowed for event_based triggers');
 
   // Harbor's handler turns a negative speed into 0 (unlimited).
   const speed = integer(body, 'speed') ?? 0;

@@ -10,7 +10,8 @@ const registryObject = (description: string) => ({
 
 export const ReplicationFilter: SharedSchema = {
   $id: 'ReplicationFilter',
-  description: 'A filter: name (doublestar on the repository), tag (doublestar), label (a list of label names) or resource (image or artifact)',
+  description:
+    'A filter: name (doublestar on the repository), tag (doublestar), label (a list of label names) or resource (image or artifact)',
   ...object({
     type: str('name, tag, label or resource'),
     value: { description: 'A string for name, tag and resource filters; a list of label names for label filters' },

@@ -159,7 +159,13 @@ export class ReplicationPolicyService {
   private async applySchedule(id: number, input: PolicyInput): Promise<void> {
     if (input.enabled && input.trigger.type === 'scheduled') {
       const payload: ReplicationJobPayload = { policyId: id, trigger: 'scheduled' };
-      await this.scheduler.define({ name: scheduleName(id), jobType: replicationJobTypes.execution, cron: input.trigger.cron, payload, vendorId: id });
+      await this.scheduler.define({
+        name: scheduleName(id),
+        jobType: replicationJobTypes.execution,
+        cron: input.trigger.cron,
+        payload,
+        vendorId: id,
+      });
     } else {
       await this.scheduler.remove(scheduleName(id));
     }

@@ -127,7 +127,11 @@ export class ReplicationPolicyStore {
     });
   }
 
-  async list(terms: QueryTerm[], sort: string | undefined, paging: { offset: number; limit: number }): Promise<{ items: PolicyRecord[]; total: number }> {
+  async list(
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: { offset: number; limit: number },
+  ): Promise<{ items: PolicyRecord[]; total: number }> {
     const base = applyQuery(this.db.selectFrom('replication_policies'), terms, policyFields);
     const total = await countRows(base.select('id'));
     // Harbor's default order: newest first.
