@@ -363,6 +363,32 @@ describe(`replication policies API (${testDialect()})`, { skip }, () => {
     assert.equal((await api(server, 'GET', `/replication/policies/${id}`, { auth: admin })).status, 404);
   });
 
+  test('a due tick of the schedule enqueues the REPLICATION job for the policy (the engine creates a scheduled execution from it)', async () => {
+    const id = await createPolicy(
+      server,
+      pushPolicy('due', destId, { trigger: { type: 'scheduled', trigger_settings: { cron: '0 0 5 * * *' } } }),
+    );
+    const jobs = () =>
+      db()
+        .selectFrom('jobs')
+        .select(['id', 'payload'])
+        .where('type', '=', 'REPLICATION')
+        .execute()
+        .then((rows) => rows.filter((r) => (JSON.parse(r.payload) as { policyId?: number }).policyId === id));
+    assert.deepEqual(await jobs(), []);
+    await db()
+      .updateTable('schedules')
+      .set({ next_run_at: new Date(Date.now() - 60_000).toISOString() })
+      .where('name', '=', `replication:${id}`)
+      .execute();
+    await server.berth.jobs.scheduler.tick();
+    const fired = await jobs();
+    assert.equal(fired.length, 1);
+    assert.deepEqual(JSON.parse(fired[0].payload), { policyId: id, trigger: 'scheduled' });
+    assert.ok(((await schedule(id))?.next_run_at ?? '') > new Date().toISOString(), 'the next tick is in the future');
+    assert.equal((await api(server, 'DELETE', `/replication/policies/${id}`, { auth: admin })).status, 200);
+  });
+
   test('lists: X-Total-Count, Link, q by name (exact, fuzzy), the deprecated ?name=, sort; unknown q or sort keys are 400', async () => {
     const all = await api(server, 'GET', '/replication/policies?page_size=100', { auth: admin });
     assert.equal(all.status, 200);
