@@ -34,6 +34,7 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_SELF_REGISTRATION', ['auth', 'self_registration'], 'boolean'],
   ['BERTH_LOG_ACCESS', ['log', 'access'], 'boolean'],
   ['BERTH_GC_TIME_WINDOW_HOURS', ['gc', 'time_window_hours'], 'number'],
+  ['BERTH_PROXY_CACHE_FRESHNESS_SECONDS', ['proxy_cache', 'freshness_seconds'], 'number'],
   ['BERTH_QUOTA_STORAGE_PER_PROJECT', ['quota', 'storage_per_project'], 'number'],
 ];
 

@@ -190,6 +190,18 @@ export const configSchema = z
       })
       .strict()
       .default({ workers: 4 }),
+    proxy_cache: z
+      .object({
+        /**
+         * Seconds a proxy cache project serves a tag's cached manifest without asking its upstream
+         * (a project's metadata proxy_cache_freshness_seconds wins). 0, Harbor's way: a HEAD every pull.
+         */
+        freshness_seconds: z.number().int().min(0).max(604800).default(0),
+        /** Seconds an instance's claim on fetching a blob lasts unless renewed (others take over a dead instance's after it). */
+        fetch_lease_seconds: z.number().int().min(5).max(3600).default(30),
+      })
+      .strict()
+      .default({ freshness_seconds: 0, fetch_lease_seconds: 30 }),
     quota: z
       .object({
         /** Storage limit of a new project in bytes (Harbor's storage_per_project); -1 is unlimited. */

@@ -19,7 +19,9 @@ export type OciErrorCode =
   | 'DENIED'
   | 'UNSUPPORTED'
   | 'TOOMANYREQUESTS'
-  | 'PROJECTPOLICYVIOLATION';
+  | 'PROJECTPOLICYVIOLATION'
+  /** Distribution's code for a service that cannot answer now (a proxy cache whose upstream is down). */
+  | 'UNAVAILABLE';
 
 export type ApiErrorCode =
   | 'BAD_REQUEST'
@@ -77,6 +79,7 @@ const ociStatus: Record<OciErrorCode, number> = {
   UNSUPPORTED: 405,
   TOOMANYREQUESTS: 429,
   PROJECTPOLICYVIOLATION: 412,
+  UNAVAILABLE: 503,
 };
 
 export function ociError(

@@ -18,6 +18,15 @@ export const ProjectMetadata: SharedSchema = {
     auto_scan: flag('Whether images are scanned when they are pushed'),
     auto_sbom_generation: flag('Whether an SBOM is generated when an image is pushed'),
     reuse_sys_cve_allowlist: flag("Whether the system's CVE allowlist applies instead of the project's"),
+    proxy_cache_local_on_not_found: flag('Proxy cache projects: whether a cached artifact is still served after the upstream removed it'),
+    proxy_cache_filter_pattern: str('Proxy cache projects: only repositories matching this pattern are proxied (empty: all)'),
+    proxy_cache_filter_kind: str('Proxy cache projects: how proxy_cache_filter_pattern matches', { enum: ['doublestar', 'regex'] }),
+    proxy_cache_freshness_seconds: str(
+      "Proxy cache projects (Berth's own): for how many seconds a tag's manifest is served from the cache without asking the upstream; 0 (default from proxy_cache.freshness_seconds) asks every time",
+    ),
+    proxy_speed_kb: str('Proxy cache projects: upstream bandwidth limit in KB/s; Berth accepts only -1 or 0 (no limit)'),
+    max_upstream_conn: str('Proxy cache projects: upstream connection limit; Berth accepts only -1 or 0 (no limit)'),
+    proxy_referrer_api: str('Proxy cache projects: whether the referrers API is proxied; Berth accepts only "false"'),
   }),
 };
 
@@ -73,7 +82,10 @@ export const ProjectReq: SharedSchema = {
     metadata: ref('ProjectMetadata'),
     cve_allowlist: ref('CVEAllowlist'),
     storage_limit: int('Storage quota in bytes on create: -1 for unlimited; null or 0 for the default', { nullable: true }),
-    registry_id: int('Upstream registry of a proxy cache project (not supported yet: must be null)', { nullable: true }),
+    registry_id: int(
+      'On create only: the registry endpoint (/registries) this project is a proxy cache of; system administrators only. Null or absent for an ordinary project',
+      { nullable: true },
+    ),
   }),
 };
 

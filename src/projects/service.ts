@@ -7,7 +7,7 @@ import { nowIso } from '../lib/clock.js';
 import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
-import { checkMetadataKey, normalizeMetadata, parseProjectRequest, shown } from './rules.js';
+import { checkMetadataKey, checkProxyFilter, normalizeMetadata, parseProjectRequest, parseRegistryId, shown } from './rules.js';
 import type { ProjectFilter, ProjectRow, ProjectStore } from './store.js';
 
 export const defaultProjectName = 'library';
@@ -27,7 +27,7 @@ export interface ProjectView {
   owner_id: number;
   owner_name?: string;
   name: string;
-  /** Only for proxy cache projects (not supported yet), so never present. */
+  /** Only for proxy cache projects: the registry endpoint it mirrors. */
   registry_id?: number;
   creation_time: string;
   update_time: string;
@@ -53,6 +53,16 @@ export interface ProjectAllowlists {
   views(projects: Array<{ id: number; created: string; updated: string }>): Promise<Map<number, NonNullable<ProjectView['cve_allowlist']>>>;
 }
 
+/**
+ * The seam through which the proxy cache (src/proxycache) checks a new proxy cache project's
+ * registry_id: the endpoint must exist and be of a type that can be proxied. Without it a
+ * ProjectReq with registry_id is refused.
+ */
+export interface ProjectProxyCache {
+  /** Throws a 400 saying why the registry cannot back a proxy cache project. */
+  checkRegistry(registryId: number): Promise<void>;
+}
+
 /** What the caller is, for the per-caller fields of a project. */
 export interface Viewer {
   sysadmin: boolean;
@@ -65,6 +75,11 @@ const rolePower: Record<RoleId, number> = { 1: 50, 4: 40, 2: 30, 3: 20, 5: 10 };
 
 export function highestRole(ids: RoleId[]): number {
   return ids.reduce<number>((best, id) => (best === 0 || rolePower[id] > rolePower[best as RoleId] ? id : best), 0);
+}
+
+/** Whether the project is a proxy cache project (created with a registry_id). */
+export function isProxy(p: Pick<Project, 'registry_id'>): boolean {
+  return p.registry_id !== null && p.registry_id !== undefined;
 }
 
 export function toRef(p: Project): ProjectRef {
@@ -110,6 +125,8 @@ export interface ProjectQuotas {
 export class ProjectService {
   /** Set by scanning policies (src/scanning/policy/compose.ts). */
   allowlists: ProjectAllowlists | undefined;
+  /** Set by the proxy cache (src/proxycache/compose.ts). */
+  proxyCache: ProjectProxyCache | undefined;
   /** Told after a project's metadata or existence changed (caches keyed by project drop their entry). */
   private readonly changeListeners: Array<(projectId: number) => void> = [];
 
@@ -185,7 +202,13 @@ export class ProjectService {
   async createFromRequest(body: Record<string, unknown>, actor: Actor): Promise<Project> {
     const req = parseProjectRequest(body, 'create');
     const name = req.name!;
+    if (req.registryId !== undefined) {
+      // Harbor's rule and message: a proxy cache is the system administrators' to create.
+      if (!actor.sysadmin) throw apiError('FORBIDDEN', 'Only system admin can create proxy cache project');
+      if (!this.proxyCache) throw apiError('BAD_REQUEST', 'proxy cache projects (registry_id) need the proxy cache feature, which is not enabled');
+    }
     if (await this.store.findByName(name)) throw apiError('CONFLICT', `project ${name} already exists`);
+    if (req.registryId !== undefined) await this.proxyCache!.checkRegistry(req.registryId);
     const { public: isPublic, ...metadata } = req.metadata;
     const allowlist = this.parseAllowlist(req.cveAllowlist, null);
     // As in Harbor, only a system administrator chooses the storage limit; others get the default.
@@ -198,6 +221,7 @@ export class ProjectService {
         ownerRole: actor.userId === null ? null : roles.projectAdmin,
         storageLimit,
         metadata,
+        registryId: req.registryId ?? null,
         now: nowIso(),
       },
       audit(actor, 'create', name),
@@ -209,10 +233,21 @@ export class ProjectService {
 
   /** PUT /projects/{p}: metadata given is added or replaced; the rest stays. */
   async update(project: Project, body: Record<string, unknown>, actor: Actor): Promise<void> {
-    const req = parseProjectRequest(body, 'update');
+    const proxy = project.registry_id !== null && project.registry_id !== undefined;
+    const req = parseProjectRequest(body, 'update', proxy);
     if (req.name !== undefined && req.name !== project.name) {
       throw apiError('BAD_REQUEST', `a project cannot be renamed: project_name "${shown(req.name)}" is not "${project.name}"`);
     }
+    const registryId = parseRegistryId(body.registry_id);
+    if (registryId !== undefined && registryId !== (proxy ? Number(project.registry_id) : undefined)) {
+      throw apiError(
+        'BAD_REQUEST',
+        proxy
+          ? `the registry_id of proxy cache project ${project.name} is ${Number(project.registry_id)} and cannot be changed`
+          : `project ${project.name} is not a proxy cache project; registry_id is given only when a project is created`,
+      );
+    }
+    if (proxy) checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), ...req.metadata });
     const { public: isPublic, ...metadata } = req.metadata;
     const id = Number(project.id);
     const allowlist = this.parseAllowlist(req.cveAllowlist, id);
@@ -261,6 +296,11 @@ export class ProjectService {
     return this.store.ids(filter);
   }
 
+  /** How many proxy cache projects mirror the registry endpoint. */
+  countByRegistry(registryId: number): Promise<number> {
+    return this.store.countByRegistry(registryId);
+  }
+
   count(filter: ProjectFilter): Promise<number> {
     return this.store.count(filter);
   }
@@ -298,6 +338,8 @@ export class ProjectService {
         current_user_role_ids: roleIds,
         repo_count: counts.get(id) ?? 0,
       };
+      // Harbor leaves registry_id out of an ordinary project.
+      if (p.registry_id !== null && p.registry_id !== undefined) view.registry_id = Number(p.registry_id);
       if (metadata) {
         view.owner_name = p.owner_name ?? '';
         view.metadata = fullMetadata(p, metadata.get(id) ?? {});
@@ -326,7 +368,8 @@ export class ProjectService {
   /** POST /metadatas: one new key; 409 when the project already has it. */
   async addMetadata(project: Project, body: Record<string, unknown>, actor: Actor): Promise<void> {
     const [key, raw] = onePair(body);
-    const value = normalizeMetadata(key, raw);
+    const value = normalizeMetadata(key, raw, isProxy(project));
+    if (isProxy(project) && key.startsWith('proxy_cache_filter_')) checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
     const conflict = () => apiError('CONFLICT', `metadata ${key} is already set on project ${project.name}; change it with PUT`);
     // `public` is a column: every project has it.
     if (key === 'public') throw conflict();
@@ -337,12 +380,13 @@ export class ProjectService {
 
   /** PUT /metadatas/{key}: the body is {"key": "value"} for the key in the path. */
   async setMetadata(project: Project, key: string, body: Record<string, unknown>, actor: Actor): Promise<void> {
-    checkMetadataKey(key);
+    checkMetadataKey(key, isProxy(project));
     const keys = Object.keys(body);
     if (keys.length !== 1 || keys[0] !== key) {
       throw apiError('BAD_REQUEST', `the body must hold only the metadata named in the path, such as {"${key}": "true"}`);
     }
-    const value = normalizeMetadata(key, body[key]);
+    const value = normalizeMetadata(key, body[key], isProxy(project));
+    if (isProxy(project) && key.startsWith('proxy_cache_filter_')) checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
     const changes = key === 'public' ? { public: value === 'true', metadata: {} } : { metadata: { [key]: value } };
     await this.store.update(Number(project.id), changes, nowIso(), metadataAudit(actor, 'update', project, key));
     this.changed(Number(project.id));
@@ -350,7 +394,7 @@ export class ProjectService {
 
   /** DELETE /metadatas/{key}; removing `public` makes the project private, as a missing key does in Harbor. */
   async deleteMetadata(project: Project, key: string, actor: Actor): Promise<void> {
-    checkMetadataKey(key);
+    checkMetadataKey(key, isProxy(project));
     const entry = metadataAudit(actor, 'delete', project, key);
     if (key === 'public') {
       await this.store.update(Number(project.id), { public: false, metadata: {} }, nowIso(), entry);

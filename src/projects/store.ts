@@ -45,6 +45,8 @@ export interface NewProject {
   storageLimit: number;
   /** Every key but `public`, which is a column. */
   metadata: Record<string, string>;
+  /** The registry endpoint of a proxy cache project, else null. */
+  registryId?: number | null;
   now: string;
 }
 
@@ -140,6 +142,7 @@ export class ProjectStore {
             public: p.public ? 1 : 0,
             owner_id: p.ownerId,
             storage_limit: p.storageLimit,
+            registry_id: p.registryId ?? null,
             created_at: p.now,
             updated_at: p.now,
           })
@@ -295,6 +298,16 @@ export class ProjectStore {
   /** Every project the filter selects, by name (for /search). */
   matching(filter: ProjectFilter): Promise<ProjectRow[]> {
     return this.filtered(filter).selectAll('projects').select('users.username as owner_name').orderBy('projects.name').execute();
+  }
+
+  /** How many projects are proxy caches of the registry endpoint (its deletion is refused while any is). */
+  async countByRegistry(registryId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('registry_id', '=', registryId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** Ids of every project the filter selects. */

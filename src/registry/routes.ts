@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { displayName } from '../auth/identity.js';
 import type { RegistryAccess, RegistryAction } from '../auth/registry-access.js';
 import { bearerChallenge } from './challenge.js';
-import { ociError } from '../lib/errors.js';
+import { isAppError, ociError } from '../lib/errors.js';
 import { bareMediaType, mediaTypes } from '../oci/mediatypes.js';
 import { repositoryNameProblem } from '../oci/names.js';
 import type { ByteRange } from '../storage/blobstore.js';
@@ -166,10 +166,19 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
     }
   };
 
+  /** A proxy-cache project's repository fills itself from the upstream first (src/proxycache). */
+  const redirectTo = (reply: FastifyReply, repository: string, rest: string) =>
+    reply.code(301).header('location', `/v2/${repository}/${rest}`).send();
+
   const getManifest: Handler = async (req, reply, m) => {
     const name = m[1];
     const reference = decode(m[2]);
     const head = req.method === 'HEAD';
+    const proxy = await registry.proxied(name);
+    if (proxy) {
+      if (proxy.redirect) return redirectTo(reply, proxy.redirect, `manifests/${m[2]}`);
+      reply.header('berth-proxy-cache', await proxy.manifest(reference));
+    }
     const manifest = await registry.getManifest(name, reference, head ? null : displayName(req.identity), puller(req));
     if (!accepts(req.headers.accept, manifest.mediaType)) {
       throw ociError(
@@ -185,7 +194,25 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
   const getBlob: Handler = async (req, reply, m) => {
     const name = m[1];
     const digest = decode(m[2]);
-    const size = await registry.blobSize(name, digest, puller(req));
+    let size: number;
+    try {
+      size = await registry.blobSize(name, digest, puller(req));
+    } catch (err) {
+      const proxy = isAppError(err) && err.code === 'BLOB_UNKNOWN' ? await registry.proxied(name) : null;
+      if (!proxy) throw err;
+      if (proxy.redirect) return redirectTo(reply, proxy.redirect, `blobs/${m[2]}`);
+      // Streamed from the upstream as it arrives, unless the client wants a part of it or only its size.
+      const live = await proxy.blob(digest, req.method === 'GET' && req.headers.range === undefined);
+      if (live) {
+        reply.header('docker-content-digest', digest);
+        reply.header('etag', `"${digest}"`);
+        reply.header('content-type', mediaTypes.octetStream);
+        reply.header('content-length', live.size);
+        reply.header('berth-proxy-cache', 'fetched');
+        return reply.code(200).send(live.stream);
+      }
+      size = await registry.blobSize(name, digest, puller(req));
+    }
     reply.header('docker-content-digest', digest);
     reply.header('accept-ranges', 'bytes');
     reply.header('etag', `"${digest}"`);
@@ -319,7 +346,11 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
   const listTags: Handler = async (req, reply, m) => {
     const name = m[1];
     const n = parseN(req);
-    const result = await registry.listTags(name, n, single(query(req).last));
+    const proxy = await registry.proxied(name);
+    if (proxy?.redirect) return redirectTo(reply, proxy.redirect, 'tags/list');
+    const result = proxy
+      ? await registry.listTagsWith(name, n, single(query(req).last), await proxy.upstreamTags())
+      : await registry.listTags(name, n, single(query(req).last));
     const link = linkHeader(`/v2/${name}/tags/list`, n, result.next);
     if (link) reply.header('link', link);
     return reply
@@ -443,7 +474,13 @@ export async function registerRegistryRoutes(app: FastifyInstance, deps: Registr
           reply.header('allow', Object.keys(route.methods).join(', '));
           throw ociError('UNSUPPORTED', `${req.method} is not supported on ${path}`);
         }
-        await authorize(deps, req, route.needs[req.method]!, m[1], route.reads?.[req.method]?.(req));
+        const need = route.needs[req.method]!;
+        await authorize(deps, req, need, m[1], route.reads?.[req.method]?.(req));
+        if (need === 'push') {
+          // Harbor's refusal: a proxy cache project is filled from its upstream only.
+          const proxy = await deps.registry.proxied(m[1]);
+          if (proxy) throw ociError('DENIED', `can not push artifact to a proxy project: ${proxy.project}`);
+        }
         return handler(req, reply, m);
       }
       const invalidName = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\//.exec(path);

@@ -41,6 +41,48 @@ export interface ArtifactDescriber {
   describe(repositoryId: number, manifest: ParsedManifest, tags: string[]): Promise<ArtifactDescription>;
 }
 
+/**
+ * The seam through which proxy-cache projects (src/proxycache) fill a repository from their
+ * upstream registry before /v2 reads it. `proxied` answers null for a repository of an
+ * ordinary project from a cached lookup, so the data path pays nothing more for them.
+ */
+export interface ProxySource {
+  proxied(repositoryName: string): Promise<ProxiedRepository | null>;
+}
+
+/** A repository of a proxy-cache project, as the /v2 routes ask it. */
+export interface ProxiedRepository {
+  /** The project's name (for the refusal of a push). */
+  project: string;
+  /**
+   * Where to send the client instead (Docker Hub's official images: `hub/nginx` is
+   * `hub/library/nginx`), or null.
+   */
+  redirect: string | null;
+  /**
+   * Makes the manifest (and, for a tag, its current digest) present in the repository,
+   * asking the upstream when needed. Returns how it was answered, for the Berth-Proxy-Cache
+   * header: `hit`, `revalidated`, `fetched`, or `stale; upstream=<failure>`.
+   */
+  manifest(reference: string): Promise<string>;
+  /**
+   * A blob the repository does not hold. With `stream`, the bytes as they arrive from the
+   * upstream (stored at the same time, published only once their digest is verified); null
+   * when the blob is now stored in the repository (read it as any other).
+   */
+  blob(digest: string, stream: boolean): Promise<{ size: number; stream: Readable } | null>;
+  /** The tags the upstream has for the repository (null when it cannot be asked). */
+  upstreamTags(): Promise<string[] | null>;
+}
+
+export interface PutManifestOptions {
+  /**
+   * The manifest comes from a proxy cache's upstream: blobs it names may be absent (they are
+   * fetched when a client asks for them); their sizes are the manifest's.
+   */
+  absentBlobs?: boolean;
+}
+
 export interface RegistryOptions {
   maxManifestBytes: number;
   manifestCacheEntries: number;
@@ -67,6 +109,8 @@ export class RegistryService {
   private readonly integrity: BlobIntegrity;
   /** Project policies asked before a manifest is handed out on /v2 (vulnerability prevention, signatures). */
   readonly pullGate: PullPolicyGate;
+  /** Set by the proxy cache (src/proxycache/compose.ts). */
+  proxy: ProxySource | undefined;
 
   constructor(
     private readonly store: RegistryStore,
@@ -80,6 +124,19 @@ export class RegistryService {
     this.integrity = new BlobIntegrity(store.db);
     this.pullGate = new PullPolicyGate((projectId) => projects.storedMetadata(projectId));
     projects.onChanged((projectId) => this.pullGate.forget(projectId));
+  }
+
+  /** The repository's proxy cache, when its project is one (a cached lookup; null without the feature). */
+  proxied(repositoryName: string): Promise<ProxiedRepository | null> {
+    return this.proxy ? this.proxy.proxied(repositoryName) : Promise.resolve(null);
+  }
+
+  /** The manifest a tag or digest names in the repository, without reading it or recording a pull. */
+  async localManifest(repositoryName: string, reference: string): Promise<{ digest: string; mediaType: string } | undefined> {
+    const ref = looksLikeDigest(reference)
+      ? await this.store.findManifestByDigest(repositoryName, reference)
+      : await this.store.findManifestByTag(repositoryName, reference);
+    return ref ? { digest: ref.digest, mediaType: ref.media_type } : undefined;
   }
 
   /** Where features add the policies a pull must pass. */
@@ -252,6 +309,7 @@ export class RegistryService {
     contentType: string,
     actor: string,
     extraTags: string[] = [],
+    options: PutManifestOptions = {},
   ): Promise<PutManifestResult> {
     checkRepositoryName(repositoryName);
     const byDigest = looksLikeDigest(reference);
@@ -278,7 +336,7 @@ export class RegistryService {
     }
     const manifest = parseManifest(bytes, contentType);
     const repo = await this.repositoryForPush(repositoryName);
-    const { size, blobDigests, children } = await this.checkReferences(repo, manifest, bytes.byteLength);
+    const { size, blobDigests, children } = await this.checkReferences(repo, manifest, bytes.byteLength, options.absentBlobs === true);
 
     const tags = [...new Set(byDigest ? extraTags : [reference, ...extraTags])];
     const description = await this.describer.describe(repo.id, manifest, tags);
@@ -292,6 +350,7 @@ export class RegistryService {
       subjectDigest: manifest.subject?.digest ?? null,
       annotations: manifest.annotations ? JSON.stringify(manifest.annotations) : null,
       blobDigests,
+      absentBlobs: options.absentBlobs === true,
       children,
       tags,
       description,
@@ -336,7 +395,7 @@ export class RegistryService {
   }
 
   /** Every blob and child manifest must already be in the repository, with the size the manifest says. */
-  private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, manifestSize: number) {
+  private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, manifestSize: number, absentBlobs = false) {
     const blobDescriptors = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
       (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
     );
@@ -347,7 +406,7 @@ export class RegistryService {
     let size = manifestSize;
     const counted = new Set<string>();
     for (const d of blobDescriptors) {
-      const actual = blobSizes.get(d.digest);
+      const actual = blobSizes.get(d.digest) ?? (absentBlobs ? d.size : undefined);
       if (actual === undefined) {
         throw ociError('MANIFEST_BLOB_UNKNOWN', `blob ${d.digest} named by the manifest is not in repository ${repo.name}; push it first`, {
           detail: { digest: d.digest },
@@ -449,6 +508,27 @@ export class RegistryService {
     const repo = await this.existingRepository(repositoryName);
     if (n === 0) return { json: '[]', next: null };
     return this.store.listTags(repo.id, n, last);
+  }
+
+  /**
+   * A proxy cache's tag list: the repository's own tags and the upstream's, merged in name
+   * order and paged like listTags (Harbor merges them too). Without upstream tags, listTags.
+   */
+  async listTagsWith(
+    repositoryName: string,
+    n: number | undefined,
+    last: string | undefined,
+    upstream: string[] | null,
+  ): Promise<NamePage> {
+    if (upstream === null) return this.listTags(repositoryName, n, last);
+    checkRepositoryName(repositoryName);
+    const repo = await this.store.findRepository(repositoryName);
+    const local = repo ? (JSON.parse((await this.store.listTags(repo.id, undefined, undefined)).json) as string[]) : [];
+    if (n === 0) return { json: '[]', next: null };
+    const all = [...new Set([...local, ...upstream])].sort();
+    const after = last === undefined ? all : all.filter((t) => t > last);
+    const page = n === undefined ? after : after.slice(0, n);
+    return { json: JSON.stringify(page), next: n !== undefined && after.length > n ? page[page.length - 1] : null };
   }
 
   async catalog(n: number | undefined, last: string | undefined): Promise<NamePage> {
