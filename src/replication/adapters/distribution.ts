@@ -138,7 +138,7 @@ export class DistributionAdapter implements RegistryAdapter {
   async listRepositories(options: ListOptions = {}): Promise<string[]> {
     const test = repositoryTest(options.repositoryPattern);
     const names = specificNames(options.repositoryPattern) ?? (await this.catalog(options.signal));
-    return names.filter(test);
+    return names.filter((name) => test(name));
   }
 
   /** Every repository the credential can see (the catalog here; product APIs elsewhere). */

@@ -198,7 +198,7 @@ export class DockerHubAdapter extends DistributionAdapter {
     const exact = specificNames(pattern);
     if (exact) return exact.map(dockerHubName).filter((name) => test(name) || test(name.replace(/^library\//, '')));
     const names = await this.repositoriesOf(await this.namespaces(pattern, options.signal), options.signal);
-    return names.filter(test);
+    return names.filter((name) => test(name));
   }
 
   // ---------------------------------------------------------------- deleting

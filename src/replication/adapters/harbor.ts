@@ -174,7 +174,7 @@ export class HarborAdapter extends DistributionAdapter {
     }
     const all = await this.getAll<HarborProject>('projects', signal);
     const test = first ? repositoryTest(first) : () => true;
-    return all.map((p) => p.name).filter(test);
+    return all.map((p) => p.name).filter((name) => test(name));
   }
 
   protected override async catalog(signal?: AbortSignal): Promise<string[]> {
@@ -195,7 +195,7 @@ export class HarborAdapter extends DistributionAdapter {
   override async listRepositories(options: ListOptions = {}): Promise<string[]> {
     const test = repositoryTest(options.repositoryPattern);
     const projects = await this.projects(options.repositoryPattern, options.signal);
-    return (await this.repositoriesIn(projects, options.signal)).filter(test);
+    return (await this.repositoriesIn(projects, options.signal)).filter((name) => test(name));
   }
 
   /** The repository's artifacts from Harbor's API: digests, tags and labels in one list. */

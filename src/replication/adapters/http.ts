@@ -286,7 +286,8 @@ export async function readBody(res: http.IncomingMessage, limit: number, what: s
 
 /** Reads and forgets a body so that the socket goes back to the pool. */
 export async function drain(res: http.IncomingMessage): Promise<void> {
-  if (res.complete) return;
+  // Even an empty body (HEAD, 201) must be read to its end, or the socket never goes back to the pool.
+  if (res.readableEnded || res.destroyed) return;
   await new Promise<void>((resolve) => {
     res.once('end', resolve);
     res.once('error', () => resolve());
