@@ -5,7 +5,7 @@
  * each one for the replication engine and the proxy cache. The credential's secret is sealed
  * with the SecretBox before it is stored and opened only to build an adapter.
  */
-import type { SecretBox, Secrets } from '../../auth/secret-box.js';
+import { SecretBoxError, type SecretBox, type Secrets } from '../../auth/secret-box.js';
 import { apiError } from '../../lib/errors.js';
 import type { Paging } from '../../lib/paging.js';
 import type { QueryTerm } from '../../lib/query.js';
@@ -371,7 +371,15 @@ export class RegistryEndpointService {
   }
 
   private endpointOf(rec: RegistryRecord): RegistryEndpoint {
-    const accessSecret = rec.sealedSecret ? this.secrets.box.open(rec.sealedSecret) : '';
+    let accessSecret = '';
+    try {
+      if (rec.sealedSecret) accessSecret = this.secrets.box.open(rec.sealedSecret);
+    } catch (err) {
+      // A key missing from the configuration: say so, without the stored value.
+      if (err instanceof SecretBoxError)
+        throw apiError('INTERNAL_SERVER_ERROR', `the credential of registry ${rec.name} cannot be read: ${err.message}`);
+      throw err;
+    }
     const hasCredential = (rec.accessKey ?? '') !== '' || accessSecret !== '';
     return {
       id: rec.id,
