@@ -50,6 +50,7 @@ import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
 import { createScanning, type Scanning } from './scanning/compose.js';
+import { createPreheat, isPreheatSubject, type Preheat } from './preheat/compose.js';
 import { isScannerSubject } from './scanning/scans/credential.js';
 import type { Scanners } from './scanning/scanners/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
@@ -95,6 +96,8 @@ export interface Berth {
   scanners: Scanners;
   /** Everything scanning: the parts above, scans and scan all, policies (scanning/compose.ts). */
   scanning: Scanning;
+  /** P2P preheat: provider instances, project policies, executions and their jobs (preheat/compose.ts). */
+  preheat: Preheat;
   /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
   secrets: Secrets;
   /** Starts listening; returns the base URL. */
@@ -223,6 +226,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     async tokenSubject(name) {
       // A scan's pull token (scanning/scans/credential.ts) is issued to the scan, not to an account.
       if (isScannerSubject(name)) return { createdAt: 0 };
+      // A preheat task's pull token (preheat/service.ts) is issued to the task, likewise.
+      if (isPreheatSubject(name)) return { createdAt: 0 };
       if (name.startsWith(config.auth.robot_name_prefix)) return robots.activeSince(name);
       const user = await users.byUsername(name);
       return user ? { createdAt: Date.parse(user.creation_time) } : null;
@@ -292,6 +297,24 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   });
   await scanning.start();
   const { vulndb, scanners } = scanning;
+  // P2P preheat: instances, policies, the PREHEAT jobs and the on-push subscriber; severities from scans.
+  const preheat = createPreheat({
+    db: database.db,
+    queue: jobQueue,
+    runner,
+    scheduler,
+    dispatcher,
+    secrets,
+    projects,
+    tokens,
+    externalUrl: config.server.external_url,
+    config: config.preheat,
+    scans: {
+      registrationFor: async (projectId) => (await scanners.service.forProject(projectId))?.uuid ?? null,
+      forPolicy: (repositoryId, digests, uuid) => scanning.results.forPolicy(repositoryId, digests, uuid),
+      allowlistFor: (projectId, metadata) => scanning.policies.allowlists.effective(projectId, metadata),
+    },
+  });
 
   const http = await buildHttpServer({
     logger,
@@ -348,6 +371,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     immutability,
     retention: retention.service,
     scanning,
+    preheat,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -392,10 +416,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     vulndb: { service: vulndb.service, matcher: vulndb.matcher },
     scanners,
     scanning,
+    preheat,
     secrets,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       scanning.setListenUrl(url);
+      preheat.setListenUrl(url);
       await runner.start();
       scheduler.start();
       dispatcher.start();

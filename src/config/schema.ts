@@ -190,6 +190,15 @@ export const configSchema = z
       })
       .strict()
       .default({ workers: 4 }),
+    preheat: z
+      .object({
+        /** How often a preheat task asks its provider (Dragonfly) how the preheat stands (Harbor: 10 s). */
+        check_interval_seconds: z.number().min(0.05).max(600).default(10),
+        /** A preheat still running after this long fails its task (Harbor: 30 min). */
+        check_timeout_minutes: z.number().min(1).max(1440).default(30),
+      })
+      .strict()
+      .default({ check_interval_seconds: 10, check_timeout_minutes: 30 }),
     proxy_cache: z
       .object({
         /**

@@ -39,6 +39,7 @@ import { registerQuotaRoutes } from '../quotas/routes.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
 import type { Scanning } from '../scanning/compose.js';
+import type { Preheat } from '../preheat/compose.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
@@ -80,6 +81,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
    * CVE allowlists, security hub, CVE export under /api/v2.0; the adapter API at /scanner/api/v1.
    */
   scanning?: Pick<Scanning, 'registerApiRoutes' | 'registerRootRoutes'>;
+  /** P2P preheat's routes: /p2p/preheat/… and /projects/{p}/preheat/…. */
+  preheat?: Pick<Preheat, 'registerApiRoutes'>;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -187,6 +190,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerRetentionRoutes(api, { retention: deps.retention, projects: deps.projects, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
       if (deps.scanning) await deps.scanning.registerApiRoutes(api, { guard: deps.guard });
+      if (deps.preheat) await deps.preheat.registerApiRoutes(api, { guard: deps.guard });
     },
     { prefix: apiPrefix },
   );
