@@ -190,7 +190,7 @@ export interface ProjectRequest {
 export function parseRegistryId(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw bad(`${shown(value)} is invalid value of registry_id, it should be greater than 0`);
+    throw bad(`${typeof value === 'number' ? value : shown(JSON.stringify(value))} is invalid value of registry_id, it should be greater than 0`);
   }
   return value;
 }

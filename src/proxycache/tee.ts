@@ -7,8 +7,8 @@ import { parseDigest } from '../oci/digest.js';
  * One blob on its way from the upstream: its bytes go to storage and to every client
  * attached before the first byte arrived, at the pace of the slowest (backpressure), never
  * held whole. The bytes are hashed as they pass; clients always lag one chunk behind, and
- * that last chunk is released only once the digest and size are right, so no client ever
- * receives a complete wrong blob (a wrong one ends their transfer short). Storage verifies
+ * that last chunk is released only once the digest and size are right (and storage has
+ * settled), so no client ever receives a complete wrong blob (a wrong one ends their transfer short). Storage verifies
  * the digest again before it publishes anything (UploadService), so a mismatch publishes nothing.
  */
 export class BlobTee {
@@ -81,6 +81,12 @@ export class BlobTee {
       return problem;
     }
     storage.end();
+    // The clients' last bytes wait for storage to settle: a client that has the whole blob
+    // finds it in the cache when it asks again (storage failing does not fail the clients).
+    await storageDone.then(
+      () => undefined,
+      () => undefined,
+    );
     if (held) await writeAll([...this.clients], held);
     for (const client of this.clients) client.end();
     return null;
