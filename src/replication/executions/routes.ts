@@ -23,6 +23,9 @@ import { replicationExecutionSchemas } from './schemas.js';
 import type { ExecutionView, ReplicationExecutionService } from './service.js';
 import type { TaskRow } from './store.js';
 
+/** What Harbor answers for a time not reached yet (Go's zero time), a valid date-time. */
+const zeroTime = '0001-01-01T00:00:00.000Z';
+
 export interface ExecutionRouteDeps {
   executions: ReplicationExecutionService;
   guard: AccessGuard;
@@ -63,7 +66,7 @@ function executionView(e: ExecutionView) {
     status: e.status,
     trigger: e.trigger,
     start_time: e.startTime,
-    end_time: e.endTime ?? '',
+    end_time: e.endTime ?? zeroTime,
     status_text: e.statusText,
     total: e.counts.total,
     failed: e.counts.failed,
@@ -83,8 +86,8 @@ function taskView(t: TaskRow) {
     resource_type: t.resourceType,
     src_resource: t.srcResource,
     dst_resource: t.dstResource,
-    start_time: t.startTime ?? '',
-    end_time: t.endTime ?? '',
+    start_time: t.startTime ?? zeroTime,
+    end_time: t.endTime ?? zeroTime,
   };
 }
 

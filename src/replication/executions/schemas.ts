@@ -11,7 +11,7 @@ export const ReplicationExecution: SharedSchema = {
     status: str('InProgress, Succeed, Failed or Stopped'),
     trigger: str('manual, scheduled or event_based'),
     start_time: dateTime('When it started'),
-    end_time: str('When it ended (empty while in progress)'),
+    end_time: dateTime('When it ended; 0001-01-01T00:00:00.000Z while in progress'),
     status_text: str('Why it failed or was skipped'),
     total: int('Tasks'),
     failed: int('Failed tasks'),
@@ -33,8 +33,8 @@ export const ReplicationTask: SharedSchema = {
     resource_type: str('image or artifact'),
     src_resource: str('What is copied, e.g. library/nginx:[1.27,latest]'),
     dst_resource: str('Where to, e.g. mirror/nginx:[1.27,latest]'),
-    start_time: str('When it started (empty while pending)'),
-    end_time: str('When it ended (empty until then)'),
+    start_time: dateTime('When it started; 0001-01-01T00:00:00.000Z while pending'),
+    end_time: dateTime('When it ended; 0001-01-01T00:00:00.000Z until then'),
   }),
 };
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ReplicationExecutionStore } from '../../../src/replication/executions/store.js';
 import type { TaskSpec } from '../../../src/replication/types.js';
+import { checkShape } from '../../compat/harbor-shapes.js';
 import { api, createUser, errorCode } from '../../helpers/api.js';
 import { testDialect } from '../../helpers/database.js';
 import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
@@ -58,9 +59,11 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     assert.match(location, /^\/api\/v2\.0\/replication\/executions\/\d+$/);
     return Number(location.split('/').pop());
   };
+  const zeroTime = '0001-01-01T00:00:00.000Z';
   const execution = async (id: number) => {
     const res = await api(server, 'GET', `/replication/executions/${id}`, { auth: admin });
     assert.equal(res.status, 200);
+    assert.deepEqual(checkShape(res.body, 'ReplicationExecution'), []);
     return res.body;
   };
   const jobStatus = async (id: number) =>
@@ -77,7 +80,7 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
         status: 'InProgress',
         trigger: 'manual',
         start_time: undefined,
-        end_time: '',
+        end_time: zeroTime,
         status_text: '',
         total: 0,
         failed: 0,
@@ -122,7 +125,7 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     const e = await execution(second);
     assert.equal(e.status, 'Failed');
     assert.equal(e.status_text, 'Execution skipped: active replication still in progress.');
-    assert.notEqual(e.end_time, '');
+    assert.notEqual(e.end_time, zeroTime);
     assert.equal((await state()).jobs.length, jobsBefore, 'nothing enqueued for the skipped one');
     assert.equal((await execution(first)).status, 'InProgress');
     // Once the first one ends, a start runs again.
@@ -154,6 +157,7 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     const list = await api(server, 'GET', `/replication/executions/${id}/tasks?page_size=10`, { auth: admin });
     assert.equal(list.status, 200);
     assert.equal(list.headers.get('x-total-count'), '4');
+    for (const t of list.body) assert.deepEqual(checkShape(t, 'ReplicationTask'), []);
     const first = list.body.find((t: any) => t.id === ids[0]);
     assert.deepEqual(
       { ...first, start_time: undefined, end_time: undefined },
@@ -170,10 +174,11 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
         end_time: undefined,
       },
     );
-    assert.ok(first.start_time && first.end_time);
+    assert.ok(first.start_time !== zeroTime && first.end_time !== zeroTime);
     const pending = list.body.find((t: any) => t.id === ids[3]);
     assert.equal(pending.status, 'Pending');
-    assert.equal(pending.start_time, '');
+    assert.equal(pending.start_time, zeroTime, "Harbor's zero time until it starts");
+    assert.equal(pending.end_time, zeroTime);
     assert.equal(list.body[list.body.length - 1].id, ids[3], 'tasks not started come last');
 
     const filtered = async (query: string) =>
@@ -224,7 +229,7 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     assert.equal(stop.status, 200);
     const stopped = await execution(id);
     assert.equal(stopped.status, 'Stopped');
-    assert.notEqual(stopped.end_time, '');
+    assert.notEqual(stopped.end_time, zeroTime);
     assert.deepEqual([stopped.total, stopped.succeed, stopped.failed, stopped.in_progress, stopped.stopped], [4, 1, 1, 0, 2]);
     assert.deepEqual(await Promise.all(ids.map((t) => store.taskState(t))), ['Succeed', 'Failed', 'Stopped', 'Stopped']);
     assert.equal(await jobStatus(planner), 'stopped');
@@ -249,6 +254,7 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     const get = (query: string) => api(server, 'GET', `/replication/executions?${query}`, { auth: admin });
     const all = await get(`policy_id=${p}`);
     assert.equal(all.status, 200);
+    for (const e of all.body) assert.deepEqual(checkShape(e, 'ReplicationExecution'), []);
     assert.equal(all.headers.get('x-total-count'), '3');
     assert.deepEqual(
       all.body.map((e: any) => e.id),

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { checkShape } from '../../compat/harbor-shapes.js';
 import { api, createUser, errorCode } from '../../helpers/api.js';
 import { testDialect } from '../../helpers/database.js';
 import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
@@ -47,6 +48,17 @@ describe(`replication policies API (${testDialect()})`, { skip }, () => {
     ),
   });
 
+  /**
+   * The fields of a policy against Harbor's ReplicationPolicy: filter values apart (Harbor gives
+   * them no type), the embedded Registry objects apart (the registries feature's, checked there).
+   */
+  const policyShape = (p: Record<string, any>) => {
+    const { src_registry: _s, dest_registry: _d, ...rest } = p;
+    for (const f of p.filters)
+      assert.ok(typeof f.value === 'string' || (Array.isArray(f.value) && f.value.every((v: unknown) => typeof v === 'string')));
+    return checkShape({ ...rest, filters: p.filters.map((f: Record<string, unknown>) => ({ ...f, value: {} })) }, 'ReplicationPolicy');
+  };
+
   test('a push-based policy is created and read back in Harbor\'s shape, this Berth as the "Local" registry 0', async () => {
     const res = await api(server, 'POST', '/replication/policies', { auth: admin, body: pushPolicy('to-dr', destId) });
     assert.equal(res.status, 201, JSON.stringify(res.body));
@@ -80,6 +92,7 @@ describe(`replication policies API (${testDialect()})`, { skip }, () => {
     assert.equal(p.single_active_replication, false);
     assert.ok(!Number.isNaN(Date.parse(p.creation_time)));
     assert.ok(!Number.isNaN(Date.parse(p.update_time)));
+    assert.deepEqual(policyShape(p), []);
     assert.equal(await schedule(p.id), undefined, 'a manual policy has no schedule');
     const audit = await db().selectFrom('audit_logs').selectAll().where('resource_type', '=', 'replication_policy').execute();
     assert.deepEqual(
@@ -405,6 +418,7 @@ describe(`replication policies API (${testDialect()})`, { skip }, () => {
       all.body.every((p: any) => p.src_registry && p.dest_registry),
       'registries embedded',
     );
+    for (const p of all.body) assert.deepEqual(policyShape(p), [], p.name);
 
     const page1 = await api(server, 'GET', '/replication/policies?page=1&page_size=2', { auth: admin });
     assert.equal(page1.body.length, 2);
