@@ -1374,7 +1374,7 @@ function replicationTable(): string {
 
 /** Proxy-cache phase: pulls through a Berth proxy project, first and cached, against pulls straight from its upstream. */
 const proxyRows: Array<{ backend: BackendId; result: ProxyResult }> = [];
-const proxySettings = quick ? { images: 2, layers: 3, layerMiB: 4 } : { images: 3, layers: 5, layerMiB: 16 };
+const proxySettings = quick ? { images: 2, layers: 3, layerMiB: 4 } : { images: 5, layers: 5, layerMiB: 16 };
 
 async function phaseProxy(): Promise<void> {
   const p = proxySettings;
