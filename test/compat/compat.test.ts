@@ -16,7 +16,7 @@ import {
   pushSbomReferrer,
   pushWasm,
 } from '../helpers/artifacts.js';
-import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
+import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
 import { checkShape, compareWithSwagger, harborDefinitions, parseType, refsOf } from './harbor-shapes.js';
 
 /**
@@ -49,6 +49,7 @@ const ids = {
   globalLabelId: 0,
   projectLabelId: 0,
   icon: '',
+  registryId: 0,
 };
 let alice: string;
 
@@ -157,6 +158,22 @@ before(async () => {
     'reading the chart',
   );
   ids.icon = (artifact.body as { icon: string }).icon;
+
+  // A registry endpoint: this Berth itself, as a harbor endpoint with the admin's credential.
+  const registry = await must(
+    api(server, 'POST', '/registries', {
+      auth: admin,
+      body: {
+        name: 'self',
+        type: 'harbor',
+        url: server.url,
+        credential: { type: 'basic', access_key: 'admin', access_secret: adminPassword },
+      },
+    }),
+    201,
+    'creating a registry endpoint',
+  );
+  ids.registryId = Number(registry.headers.get('location')!.split('/').pop());
 });
 
 after(async () => {
@@ -371,6 +388,19 @@ const endpoints: Endpoint[] = [
     name: 'GET /labels/{label_id}',
     definition: 'Label',
     calls: () => [{ path: `/labels/${ids.globalLabelId}` }, { path: `/labels/${ids.projectLabelId}` }],
+  },
+
+  // Registry endpoints.
+  { name: 'GET /registries', definition: 'Registry', list: true, calls: () => [{ path: '/registries' }] },
+  {
+    name: 'GET /registries/{id}',
+    definition: 'Registry',
+    calls: () => [{ path: `/registries/${ids.registryId}` }, { path: '/registries/0' }],
+  },
+  {
+    name: 'GET /registries/{id}/info',
+    definition: 'RegistryInfo',
+    calls: () => [{ path: `/registries/${ids.registryId}/info` }, { path: '/registries/0/info' }],
   },
 
   // Repositories.

@@ -221,6 +221,14 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
     update_time: 'date-time',
   },
   RegistryCredential: { type: 'string', access_key: 'string', access_secret: 'string' },
+  RegistryInfo: {
+    type: 'string',
+    description: 'string',
+    supported_resource_filters: 'FilterStyle[]',
+    supported_triggers: 'string[]',
+    supported_copy_by_chunk: 'boolean',
+  },
+  FilterStyle: { type: 'string', style: 'string', values: 'string[]' },
 
   // Replication policies and executions.
   ReplicationPolicy: {

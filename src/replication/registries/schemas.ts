@@ -27,7 +27,6 @@ export const Registry: SharedSchema = {
     ca_certificate: str("PEM-encoded CA certificate(s) trusted for the registry's TLS certificate, besides the system's"),
     description: str('Description of the registry'),
     status: str('healthy or unhealthy: the outcome of the last ping (on save, on a ping of the stored registry, every 5 minutes)'),
-    status_message: str('Berth: why the last ping failed; empty when it did not'),
     creation_time: dateTime('When it was created'),
     update_time: dateTime('When it last changed'),
   }),

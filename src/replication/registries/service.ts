@@ -35,8 +35,6 @@ export interface RegistryView {
   ca_certificate?: string;
   credential: { type?: string; access_key?: string; access_secret?: string };
   status: string;
-  /** Berth: why the last ping failed ('' when it did not). */
-  status_message: string;
   creation_time: string;
   update_time: string;
 }
@@ -182,7 +180,6 @@ export class RegistryEndpointService {
       ...(rec.caCertificate ? { ca_certificate: rec.caCertificate } : {}),
       credential,
       status: rec.status,
-      status_message: rec.statusMessage,
       creation_time: rec.createTime,
       update_time: rec.updateTime,
     };
@@ -421,7 +418,6 @@ export class RegistryEndpointService {
       insecure: false,
       credential: {},
       status: healthy,
-      status_message: '',
       creation_time: epoch,
       update_time: epoch,
     };
