@@ -51,6 +51,7 @@ import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
 import { createScanning, type Scanning } from './scanning/compose.js';
 import { createPreheat, isPreheatSubject, type Preheat } from './preheat/compose.js';
+import { createReplication, type Replication } from './replication/compose.js';
 import { isScannerSubject } from './scanning/scans/credential.js';
 import type { Scanners } from './scanning/scanners/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
@@ -98,6 +99,8 @@ export interface Berth {
   scanning: Scanning;
   /** P2P preheat: provider instances, project policies, executions and their jobs (preheat/compose.ts). */
   preheat: Preheat;
+  /** Registry endpoints, replication policies, executions and the copy engine (replication/compose.ts). */
+  replication: Replication;
   /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
   secrets: Secrets;
   /** Starts listening; returns the base URL. */
@@ -315,6 +318,21 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       allowlistFor: (projectId, metadata) => scanning.policies.allowlists.effective(projectId, metadata),
     },
   });
+  // Replication: registry endpoints, policies, executions, the engine's jobs and its outbox subscriber.
+  const replication = createReplication({
+    db: database.db,
+    queue: jobQueue,
+    runner,
+    scheduler,
+    dispatcher,
+    secrets,
+    registry,
+    uploads,
+    artifacts,
+    projects,
+    externalUrl: config.server.external_url,
+  });
+  await replication.start();
 
   const http = await buildHttpServer({
     logger,
@@ -372,6 +390,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     retention: retention.service,
     scanning,
     preheat,
+    replication,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -417,6 +436,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     scanners,
     scanning,
     preheat,
+    replication,
     secrets,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
@@ -436,6 +456,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await scheduler.stop();
       await dispatcher.stop();
       scanning.close();
+      replication.close();
       await pulls.stop();
       await database.close();
       logger.flush();

@@ -40,6 +40,7 @@ import type { QuotaService } from '../quotas/service.js';
 import type { ScrubService } from '../scrub/service.js';
 import type { Scanning } from '../scanning/compose.js';
 import type { Preheat } from '../preheat/compose.js';
+import type { Replication } from '../replication/compose.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { documentationOnlySchemas, registerOpenApi } from './openapi.js';
@@ -83,6 +84,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   scanning?: Pick<Scanning, 'registerApiRoutes' | 'registerRootRoutes'>;
   /** P2P preheat's routes: /p2p/preheat/… and /projects/{p}/preheat/…. */
   preheat?: Pick<Preheat, 'registerApiRoutes'>;
+  /** Replication's routes: /registries…, /replication/adapters, /replication/adapterinfos, /replication/policies…, /replication/executions…. */
+  replication?: Pick<Replication, 'registerApiRoutes'>;
   /** The built portal; web/dist of this checkout unless given. */
   portalDir?: string;
   /** Limits on slow clients (config `server.*_timeout_seconds`). */
@@ -191,6 +194,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });
       if (deps.scanning) await deps.scanning.registerApiRoutes(api, { guard: deps.guard });
       if (deps.preheat) await deps.preheat.registerApiRoutes(api, { guard: deps.guard });
+      if (deps.replication) await deps.replication.registerApiRoutes(api, { guard: deps.guard });
     },
     { prefix: apiPrefix },
   );

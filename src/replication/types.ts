@@ -188,6 +188,8 @@ export interface ReplicationJobPayload {
   /** Set for manual and event-based runs (the row exists); a scheduled run creates its execution. */
   executionId?: number;
   trigger: TriggerType;
+  /** Event-based runs: the one artifact the event names (pushed, or deleted when `deleted`). */
+  resource?: { repository: string; digest: string; mediaType: string; tags: string[]; deleted: boolean };
 }
 
 export interface ReplicationTaskPayload {
