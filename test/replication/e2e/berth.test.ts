@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api } from '../../helpers/api.js';
+import { cosignTag, pushCosignSignature } from '../../helpers/artifacts.js';
+import { pushImage } from '../../helpers/oci.js';
+import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
+import { allFinished, createPolicy, createRegistry, finished, manifestOn, startExecution, tasks } from './flow.js';
+
+// Berth → Berth through the harbor adapter (Bearer tokens, the project created at the
+// destination), with a label filter and a signature travelling with its image; and
+// event-based replication of a push and a delete, from the outbox.
+
+describe('replication from one Berth to another', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let registryId: number;
+
+  before(async () => {
+    [a, b] = await Promise.all([startServer(), startServer()]);
+    registryId = await createRegistry(a, {
+      name: 'other-berth',
+      type: 'harbor',
+      url: b.url,
+      credential: { type: 'basic', access_key: 'admin', access_secret: adminPassword },
+    });
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  test('manual push with a label filter: the labelled image and its signature arrive, the rest stays', async () => {
+    await api(a, 'POST', '/projects', { auth: a.admin.authorization, body: { project_name: 'shop', metadata: { public: 'false' } } });
+    const labelled = await pushImage(a.url, 'shop/web', '1', { headers: a.admin });
+    await pushImage(a.url, 'shop/web', '2', { headers: a.admin });
+    const signature = await pushCosignSignature(a, 'shop/web', labelled.digest);
+    const label = await api(a, 'POST', '/labels', { auth: a.admin.authorization, body: { name: 'release', scope: 'g' } });
+    assert.equal(label.status, 201, JSON.stringify(label.body));
+    const labelId = Number(label.headers.get('location')?.split('/').pop());
+    const added = await api(a, 'POST', '/projects/shop/repositories/web/artifacts/1/labels', {
+      auth: a.admin.authorization,
+      body: { id: labelId },
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+
+    const policyId = await createPolicy(a, {
+      name: 'released-to-b',
+      src_registry: null,
+      dest_registry: { id: registryId },
+      filters: [{ type: 'label', value: ['release'] }],
+    });
+    const done = await finished(a, await startExecution(a, policyId));
+    assert.equal(done.status, 'Succeed', JSON.stringify(done));
+    assert.equal(done.total, 2, 'the image and its signature');
+    assert.equal((await manifestOn(b.url, 'shop/web', '1', b.admin)).digest, labelled.digest);
+    assert.equal((await manifestOn(b.url, 'shop/web', cosignTag(labelled.digest), b.admin)).digest, signature.digest);
+    assert.equal((await manifestOn(b.url, 'shop/web', '2', b.admin)).status, 404);
+    const view = await api(b, 'GET', '/projects/shop/repositories/web/artifacts/1?with_accessory=true', { auth: b.admin.authorization });
+    assert.deepEqual(
+      (view.body as { accessories: Array<{ type: string }> }).accessories.map((x) => x.type),
+      ['signature.cosign'],
+    );
+  });
+
+  test('event-based: a push is replicated, and a delete too when delete sync is on', async () => {
+    const policyId = await createPolicy(a, {
+      name: 'events-to-b',
+      src_registry: null,
+      dest_registry: { id: registryId },
+      dest_namespace: 'copies',
+      dest_namespace_replace_count: 1,
+      filters: [{ type: 'name', value: 'library/evt-*' }],
+      trigger: { type: 'event_based' },
+      replicate_deletion: true,
+    });
+    const image = await pushImage(a.url, 'library/evt-app', 'v1', { headers: a.admin });
+    await pushImage(a.url, 'library/not-this-one', 'v1', { headers: a.admin });
+    const [pushed] = await allFinished(a, policyId, 1);
+    assert.equal(pushed.status, 'Succeed', JSON.stringify(pushed));
+    assert.equal(pushed.trigger, 'event_based');
+    assert.equal((await manifestOn(b.url, 'copies/evt-app', 'v1', b.admin)).digest, image.digest);
+    assert.equal((await manifestOn(b.url, 'copies/not-this-one', 'v1', b.admin)).status, 404);
+
+    const removed = await api(a, 'DELETE', `/projects/library/repositories/evt-app/artifacts/${image.digest}`, {
+      auth: a.admin.authorization,
+    });
+    assert.equal(removed.status, 200);
+    const list = await allFinished(a, policyId, 2);
+    assert.equal(list.length, 2, 'one execution per event, no more');
+    assert.ok(
+      list.every((e) => e.status === 'Succeed'),
+      JSON.stringify(list),
+    );
+    const deletion = list.find((e) => e.id !== pushed.id)!;
+    const [task] = await tasks(a, deletion.id);
+    assert.equal(task.operation, 'deletion');
+    assert.equal((await manifestOn(b.url, 'copies/evt-app', image.digest, b.admin)).status, 404);
+  });
+});
