@@ -355,7 +355,7 @@ function TasksDialog({
       key: 'log',
       header: 'Log',
       render: (t) => (
-        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Log of task ${t.id}`}>
+        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Show the log of task ${t.id}`}>
           Log
         </Button>
       ),
@@ -394,11 +394,11 @@ function TasksDialog({
               Log of task {logOf.id}
             </Text>
             {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
-            <ScrollArea h={260}>
+            <ScrollArea.Autosize mah={260} viewportProps={{ tabIndex: 0 }}>
               <Code block aria-label={`Log of task ${logOf.id}`}>
                 {log.data ?? 'Loading…'}
               </Code>
-            </ScrollArea>
+            </ScrollArea.Autosize>
           </Stack>
         )}
       </Stack>

@@ -88,7 +88,7 @@ export function ExecutionDialog({ executionId, onClose }: { executionId: number;
       key: 'log',
       header: 'Log',
       render: (t) => (
-        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Log of task ${t.id}`}>
+        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Show the log of task ${t.id}`}>
           Log
         </Button>
       ),
@@ -164,11 +164,11 @@ export function ExecutionDialog({ executionId, onClose }: { executionId: number;
               Log of task {logOf.id} ({logOf.src_resource})
             </Text>
             {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
-            <ScrollArea h={280}>
+            <ScrollArea.Autosize mah={280} viewportProps={{ tabIndex: 0 }}>
               <Code block aria-label={`Log of task ${logOf.id}`}>
                 {log.data ?? 'Loading…'}
               </Code>
-            </ScrollArea>
+            </ScrollArea.Autosize>
           </Stack>
         )}
       </Stack>

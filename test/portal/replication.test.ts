@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { api } from '../helpers/api.js';
+import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneLight, type WatchedPage } from '../helpers/browser.js';
+import { freePort, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
+import { pushImage } from '../helpers/oci.js';
+import type { TestServer } from '../helpers/server.js';
+import { requireTools } from '../helpers/tools.js';
+import {
+  assertNoOverflow,
+  chooseOption,
+  closePortal,
+  inSignedInPage,
+  navigate,
+  openDialog,
+  openSignedIn,
+  startPortalServer,
+} from './ui.js';
+
+const skip = browserSkip() || requireTools('docker-registry');
+
+/**
+ * Replication and proxy cache in the portal, against a real Berth and a real docker-registry
+ * (CNCF Distribution) as the other registry: the endpoint added under Registries (Test
+ * connection, a closed port refused, a duplicate name refused with nothing saved), a push rule
+ * written in the editor (filters, destination namespace, flattening; a bad cron refused with
+ * nothing saved), Replicate, the execution's counts, tasks and log, the image found in the
+ * docker-registry; the rule edited to event-based with delete sync, disabled, deleted; a
+ * proxy-cache project created from New project; with axe and no console error.
+ */
+describe('portal: registries, replication rules and proxy-cache projects', { skip }, () => {
+  let server: TestServer;
+  let distribution: DockerRegistry;
+  let browser: Browser;
+  let watched: WatchedPage;
+  const admin = () => server.admin.authorization;
+  const registries = async () => (await api(server, 'GET', '/registries', { auth: admin() })).body as Array<Record<string, any>>;
+  const policies = async () => (await api(server, 'GET', '/replication/policies', { auth: admin() })).body as Array<Record<string, any>>;
+
+  before(async () => {
+    server = await startPortalServer({ yaml: { 'jobs.poll_interval_ms': 50 } });
+    distribution = await startDockerRegistry();
+    const created = await api(server, 'POST', '/projects', {
+      auth: admin(),
+      body: { project_name: 'shop', metadata: { public: 'false' } },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await pushImage(server.url, 'shop/app', 'v1', { headers: server.admin });
+    await pushImage(server.url, 'shop/app', 'dev', { headers: server.admin });
+    browser = await launchBrowser();
+    watched = await openSignedIn(browser, server);
+  });
+  after(async () => {
+    await closePortal({ watched, browser, server });
+    await distribution?.close();
+  });
+
+  test('Registries: a docker-registry endpoint tested and added; a closed port and a taken name refused', async () => {
+    const { page } = watched;
+    await navigate(page, 'Registries');
+    await eventually(async () => assert.equal(await h1(page).textContent(), 'Registries'));
+    await page.getByText('No registry endpoint yet.').waitFor();
+
+    // A port nothing listens on: Test connection says why.
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    watched.expectFailure({ path: '/api/v2.0/registries/ping', status: 400 });
+    await page.getByRole('button', { name: 'New endpoint' }).click();
+    let dialog = await openDialog(page);
+    await chooseOption(page, field(dialog, 'Provider'), 'Docker Registry');
+    await field(dialog, 'Name').fill('distribution');
+    await field(dialog, 'Endpoint URL').fill(closed);
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    await dialog.getByText('Connection failed').waitFor();
+
+    await field(dialog, 'Endpoint URL').fill(distribution.url);
+    await dialog.getByRole('button', { name: 'Test connection' }).click();
+    await dialog.getByText('Connection works').waitFor();
+    await inspectPage(page, 'admin-registries-new');
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const table = page.getByRole('table', { name: 'Registries' });
+    const row = table.getByRole('row').filter({ hasText: 'distribution' });
+    await row.getByText('Docker Registry').waitFor();
+    const saved = await registries();
+    assert.equal(saved.length, 1);
+    assert.equal(saved[0].url, distribution.url);
+    assert.equal(saved[0].type, 'docker-registry');
+
+    // The same name again: the server's 409 in the dialog, nothing saved.
+    watched.expectFailure({ path: '/api/v2.0/registries', status: 409 });
+    await page.getByRole('button', { name: 'New endpoint' }).click();
+    dialog = await openDialog(page);
+    await chooseOption(page, field(dialog, 'Provider'), 'Docker Registry');
+    await field(dialog, 'Name').fill('distribution');
+    await field(dialog, 'Endpoint URL').fill(distribution.url);
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    await dialog.getByText('The registry was not saved').waitFor();
+    assert.equal((await registries()).length, 1);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // Edited: the description changes, the URL stays.
+    await row.getByRole('button', { name: 'Edit registry distribution' }).click();
+    dialog = await openDialog(page);
+    await field(dialog, 'Description').fill('Distribution on loopback');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually(async () => assert.equal((await registries())[0].description, 'Distribution on loopback'));
+    await inspectPage(page, 'admin-registries');
+    watched.assertNoConsoleErrors();
+  });
+
+  test('Replications: a push rule written, a bad cron refused, replicated, its execution, task and log read', async () => {
+    const { page } = watched;
+    await navigate(page, 'Replications');
+    await eventually(async () => assert.equal(await h1(page).textContent(), 'Replications'));
+    await page.getByText('No replication rule yet.').waitFor();
+
+    await page.getByRole('button', { name: 'New replication rule' }).click();
+    const dialog = await openDialog(page);
+    await field(dialog, 'Name').fill('to-distribution');
+    await chooseOption(page, field(dialog, 'Destination registry'), /^distribution/);
+    await field(dialog, 'Repository name').fill('shop/**');
+    await field(dialog, 'Tag').fill('v*');
+    await field(dialog, 'Destination namespace').fill('mirror');
+    await chooseOption(page, field(dialog, 'Flattening'), 'Flatten 1 level');
+
+    // Six fields, but hour 99: the server's 400 in the dialog, nothing saved.
+    watched.expectFailure({ path: '/api/v2.0/replication/policies', status: 400 });
+    await chooseOption(page, field(dialog, 'Trigger mode'), 'Scheduled');
+    await field(dialog, 'Cron').fill('0 0 99 * * *');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('The rule was not saved').waitFor();
+    assert.equal((await policies()).length, 0);
+    await inspectPage(page, 'admin-replication-rule-editor');
+
+    await chooseOption(page, field(dialog, 'Trigger mode'), 'Manual');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const rules = page.getByRole('table', { name: 'Replication rules' });
+    const rule = rules.getByRole('row').filter({ hasText: 'to-distribution' });
+    await rule.getByText('Push-based').waitFor();
+    const [saved] = await policies();
+    assert.equal(saved.dest_registry.name, 'distribution');
+    assert.ok(!saved.src_registry || !saved.src_registry.id, 'the source is this Berth');
+    assert.equal(saved.dest_namespace, 'mirror');
+    assert.equal(saved.dest_namespace_replace_count, 1);
+    assert.equal(saved.trigger.type, 'manual');
+    assert.deepEqual([...saved.filters].map((f: { type: string; value: unknown }) => [f.type, f.value]).sort(), [
+      ['name', 'shop/**'],
+      ['tag', 'v*'],
+    ]);
+
+    await rule.getByRole('button', { name: 'Replicate to-distribution' }).click();
+    const confirm = await openDialog(page);
+    await confirm.getByRole('button', { name: 'Replicate' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    const executions = page.getByRole('table', { name: 'Replication executions' });
+    const execution = executions.getByRole('row').filter({ hasText: 'to-distribution' }).first();
+    await execution.getByText('Succeed').waitFor({ timeout: 60_000 });
+    await execution.getByText('1 / 1').waitFor();
+    await inspectPage(page, 'admin-replications');
+
+    // The tag matching v* reached the docker-registry under the flattened namespace; dev did not.
+    const tags = await (await fetch(`${distribution.url}/v2/mirror/app/tags/list`)).json();
+    assert.deepEqual(tags.tags, ['v1']);
+
+    await execution.getByRole('button', { name: /^Details of execution/ }).click();
+    const details = await openDialog(page);
+    const task = details.getByRole('table', { name: 'Replication tasks' }).getByRole('row').filter({ hasText: 'shop/app' });
+    await task.getByText('Succeed').waitFor();
+    await task.getByRole('button', { name: /^Show the log of task/ }).click();
+    const log = details.getByLabel(/^Log of task \d+$/);
+    await eventually(async () => assert.match((await log.textContent()) ?? '', /\S/));
+    assert.doesNotMatch((await log.textContent()) ?? '', /^Loading…$/);
+    await inspectPage(page, 'admin-replication-execution');
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'hidden' });
+    watched.assertNoConsoleErrors();
+  });
+
+  test('the rule edited to event-based with delete sync, disabled, and deleted', async () => {
+    const { page } = watched;
+    const rules = page.getByRole('table', { name: 'Replication rules' });
+    const rule = rules.getByRole('row').filter({ hasText: 'to-distribution' });
+    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
+    await page.getByRole('menuitem', { name: 'Edit' }).click();
+    const dialog = await openDialog(page);
+    await eventually(async () => assert.equal(await field(dialog, 'Destination namespace').inputValue(), 'mirror'));
+    await chooseOption(page, field(dialog, 'Trigger mode'), 'Event based');
+    await dialog.getByLabel('Delete remote resources when locally deleted').check();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await rule.getByText('Event based').waitFor();
+    const [edited] = await policies();
+    assert.equal(edited.trigger.type, 'event_based');
+    assert.equal(edited.replicate_deletion, true);
+    assert.equal(edited.dest_namespace, 'mirror');
+
+    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
+    await page.getByRole('menuitem', { name: 'Disable' }).click();
+    await rule.getByText('Disabled').waitFor();
+    assert.equal((await policies())[0].enabled, false);
+    assert.equal(await rule.getByRole('button', { name: 'Replicate to-distribution' }).isDisabled(), true);
+
+    await inSignedInPage(browser, server, phoneLight, async (phone) => {
+      await phone.page.goto('/admin/replications');
+      await phone.page.getByRole('table', { name: 'Replication rules' }).getByText('to-distribution').waitFor();
+      await assertNoOverflow(phone.page, 'Replications');
+      await inspectPage(phone.page, 'admin-replications-phone');
+      phone.assertNoConsoleErrors();
+    });
+
+    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
+    await page.getByRole('menuitem', { name: 'Delete' }).click();
+    const confirm = await openDialog(page);
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await page.getByText('No replication rule yet.').waitFor();
+    assert.equal((await policies()).length, 0);
+    watched.assertNoConsoleErrors();
+  });
+
+  test('New project: a proxy cache of the endpoint, shown as such; the endpoint it uses cannot be deleted', async () => {
+    const { page } = watched;
+    await navigate(page, 'Projects');
+    await page.getByRole('button', { name: 'New project' }).click();
+    const dialog = await openDialog(page);
+    await field(dialog, 'Project name').fill('mirror-cache');
+    await dialog.getByLabel('Proxy Cache').check();
+    // No registry chosen: said in the dialog, nothing sent.
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.getByText('Choose the registry this project mirrors').waitFor();
+    await chooseOption(page, field(dialog, 'Registry'), /^distribution/);
+    await field(dialog, 'Cache freshness (seconds)').fill('60');
+    await inspectPage(page, 'projects-new-proxy-cache');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: 'mirror-cache' });
+    await row.getByText('Proxy cache').waitFor();
+    const project = await api(server, 'GET', '/projects/mirror-cache', { auth: admin(), headers: { 'X-Is-Resource-Name': 'true' } });
+    assert.equal(project.status, 200, JSON.stringify(project.body));
+    const [endpoint] = await registries();
+    assert.equal(project.body.registry_id, endpoint.id);
+    assert.equal(project.body.metadata.proxy_cache_freshness_seconds, '60');
+
+    // The endpoint a project mirrors: its deletion is refused, and the reason shown.
+    await navigate(page, 'Registries');
+    watched.expectFailure({ path: `/api/v2.0/registries/${endpoint.id}`, status: 412 });
+    await page.getByRole('button', { name: 'Delete registry distribution' }).click();
+    const confirm = await openDialog(page);
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('That did not work').waitFor();
+    assert.equal((await registries()).length, 1);
+    watched.assertNoConsoleErrors();
+  });
+});
