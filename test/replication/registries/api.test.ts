@@ -327,6 +327,34 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
     assert.equal((await api(server, 'GET', '/registries')).status, 401);
   });
 
+  test('delete: refused (412) while a replication policy or a proxy-cache project uses the registry, with Harbor’s messages', async () => {
+    const res = await create({ name: 'in-use', type: 'docker-registry', url: upstream.url });
+    assert.equal(res.status, 201);
+    const id = idOf(res);
+    const policy = await api(server, 'POST', '/replication/policies', {
+      auth: admin,
+      body: { name: 'to-in-use', dest_registry: { id }, trigger: { type: 'manual' }, enabled: true },
+    });
+    assert.equal(policy.status, 201, JSON.stringify(policy.body));
+    const byPolicy = await api(server, 'DELETE', `/registries/${id}`, { auth: admin });
+    assert.equal(byPolicy.status, 412);
+    assert.match(messageOf(byPolicy), new RegExp(`^the registry ${id} is referenced by replication policies, cannot delete it`));
+    const policyId = Number(policy.headers.get('location')!.split('/').pop());
+    assert.equal((await api(server, 'DELETE', `/replication/policies/${policyId}`, { auth: admin })).status, 200);
+
+    const project = await api(server, 'POST', '/projects', {
+      auth: admin,
+      body: { project_name: 'in-use-cache', registry_id: id, metadata: { public: 'true' } },
+    });
+    assert.equal(project.status, 201, JSON.stringify(project.body));
+    const byProject = await api(server, 'DELETE', `/registries/${id}`, { auth: admin });
+    assert.equal(byProject.status, 412);
+    assert.equal(messageOf(byProject), `the registry ${id} is referenced by proxy cache project, cannot delete it`);
+    assert.equal((await api(server, 'GET', `/registries/${id}`, { auth: admin })).status, 200);
+    assert.equal((await api(server, 'DELETE', '/projects/in-use-cache', { auth: admin })).status, 200);
+    assert.equal((await api(server, 'DELETE', `/registries/${id}`, { auth: admin })).status, 200);
+  });
+
   test('delete: refused (412) while a feature says the registry is used, then deleted (and 404 after)', async () => {
     const id = (await list('?q=name%3Ddistribution')).body[0].id;
     let used = true;
