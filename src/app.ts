@@ -52,6 +52,7 @@ import { createRetention } from './retention/compose.js';
 import { createScanning, type Scanning } from './scanning/compose.js';
 import { createPreheat, isPreheatSubject, type Preheat } from './preheat/compose.js';
 import { createReplication, type Replication } from './replication/compose.js';
+import { createProxyCache } from './proxycache/compose.js';
 import { isScannerSubject } from './scanning/scans/credential.js';
 import type { Scanners } from './scanning/scanners/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
@@ -333,6 +334,18 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     externalUrl: config.server.external_url,
   });
   await replication.start();
+  // Proxy-cache projects: /v2 reads of their repositories fill from the upstream (registry.proxy), pushes refused.
+  createProxyCache({
+    db: database.db,
+    dialect: database.dialect,
+    logger,
+    projects,
+    registry,
+    uploads,
+    registries: replication.registries.service,
+    retention: retention.service,
+    config: config.proxy_cache,
+  });
 
   const http = await buildHttpServer({
     logger,

@@ -260,6 +260,7 @@ export class ArtifactService {
         `${source.repository_name}@${source.digest} is an accessory of ${source.accessory_of}; copy that artifact and its accessories come with it`,
       );
     }
+    await this.refuseProxyCache(targetRepository);
     await viaRegistry(() => this.registry.copyArtifact(source.repository_name, source.digest, targetRepository, actor));
   }
 
@@ -269,7 +270,15 @@ export class ArtifactService {
     return { items: page.items.map((t) => tagView(t, immutable(artifact.repository_name, t.name))), total: page.total };
   }
 
+  /** Harbor's refusal of a copy or a new tag in a proxy cache project (filled from its upstream only). */
+  private async refuseProxyCache(repositoryName: string): Promise<void> {
+    if (await this.registry.proxied(repositoryName)) {
+      throw apiError('METHOD_NOT_ALLOWED', "the operation isn't supported for a proxy cache project");
+    }
+  }
+
   async createTag(repo: RepositoryRow, artifact: ArtifactRow, name: unknown, actor: string): Promise<void> {
+    await this.refuseProxyCache(repo.name);
     if (typeof name !== 'string' || !isTag(name)) {
       throw apiError('BAD_REQUEST', `tag name "${String(name)}" is invalid: it must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`);
     }

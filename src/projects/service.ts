@@ -61,6 +61,8 @@ export interface ProjectAllowlists {
 export interface ProjectProxyCache {
   /** Throws a 400 saying why the registry cannot back a proxy cache project. */
   checkRegistry(registryId: number): Promise<void>;
+  /** After a proxy cache project is created (Harbor gives it a retention policy). */
+  created(project: { id: number; name: string }, actor: string): Promise<void>;
 }
 
 /** What the caller is, for the per-caller fields of a project. */
@@ -228,6 +230,7 @@ export class ProjectService {
       allowlist === undefined ? undefined : (tx, id) => this.allowlists!.writeForProject(id, allowlist, tx),
     );
     if (!project) throw apiError('CONFLICT', `project ${name} already exists`);
+    if (req.registryId !== undefined) await this.proxyCache!.created({ id: Number(project.id), name }, actor.username);
     return project;
   }
 

@@ -5,6 +5,8 @@ import type { Db } from '../db/index.js';
 import type { ProjectService } from '../projects/service.js';
 import type { RegistryService } from '../registry/service.js';
 import type { UploadService } from '../registry/uploads.js';
+import { parsePolicy } from '../retention/policy.js';
+import type { RetentionService } from '../retention/service.js';
 import { createAdapter, isAdapterType } from '../replication/adapters/index.js';
 import type { ProxyRegistries } from './ports.js';
 import { ProxyCache } from './service.js';
@@ -19,6 +21,8 @@ export interface ProxyCacheDeps {
   uploads: UploadService;
   /** The registry endpoints (replication/registries: RegistryEndpointService). */
   registries: ProxyRegistries;
+  /** Tag retention: a new proxy cache project gets Harbor's default policy. */
+  retention?: RetentionService;
   /** proxy_cache.* of the configuration. */
   config: { freshness_seconds: number; fetch_lease_seconds: number };
 }
@@ -38,6 +42,7 @@ export function createProxyCache(deps: ProxyCacheDeps): ProxyCache {
       registry: deps.registry,
       uploads: deps.uploads,
       fetches: new ProxyFetchStore(deps.db, deps.dialect),
+      defaultRetention: deps.retention && ((project, actor) => deps.retention!.create(defaultRetentionPolicy(project.id), project, actor)),
     },
     {
       freshnessSeconds: deps.config.freshness_seconds,
@@ -51,4 +56,25 @@ export function createProxyCache(deps: ProxyCacheDeps): ProxyCache {
   deps.registry.proxy = cache;
   deps.projects.proxyCache = cache;
   return cache;
+}
+
+/** Harbor's policy for a new proxy cache project: keep artifacts pulled in the last 7 days, checked daily at midnight. */
+export const defaultRetentionDays = 7;
+
+function defaultRetentionPolicy(projectId: number) {
+  return parsePolicy({
+    algorithm: 'or',
+    rules: [
+      {
+        priority: 1,
+        action: 'retain',
+        template: 'nDaysSinceLastPull',
+        params: { nDaysSinceLastPull: defaultRetentionDays },
+        tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }],
+        scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+      },
+    ],
+    trigger: { kind: 'Schedule', settings: { cron: '0 0 0 * * *' } },
+    scope: { level: 'project', ref: projectId },
+  });
 }

@@ -115,6 +115,8 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
       registry: ProxyRegistry;
       uploads: ProxyUploads;
       fetches: ProxyFetchStore;
+      /** Creates a new proxy cache project's retention policy (retention feature). */
+      defaultRetention?: (project: { id: number; name: string }, actor: string) => Promise<unknown>;
     },
     private readonly options: ProxyCacheOptions,
   ) {
@@ -135,6 +137,22 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
     if (!endpoint) throw apiError('BAD_REQUEST', `failed to get the registry ${registryId}: registry ${registryId} not found`);
     if (!proxyableTypes.includes(endpoint.type) || !this.deps.adapters.isType(endpoint.type)) {
       throw apiError('BAD_REQUEST', `unsupported registry type ${endpoint.type}`);
+    }
+  }
+
+  /**
+   * Harbor gives a new proxy cache project a tag retention policy that keeps what was pulled in
+   * the last 7 days, run daily; so does Berth (a failure to create it is logged, the project stays).
+   */
+  async created(project: { id: number; name: string }, actor: string): Promise<void> {
+    if (!this.deps.defaultRetention) return;
+    try {
+      await this.deps.defaultRetention(project, actor);
+    } catch (err) {
+      this.options.logger.warn(
+        { project: project.name, err: (err as Error).message },
+        'proxy cache: creating the default retention policy failed',
+      );
     }
   }
 

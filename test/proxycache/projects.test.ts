@@ -4,7 +4,8 @@ import { api, createUser, errorCode } from '../helpers/api.js';
 import { startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
 import { requireTools } from '../helpers/tools.js';
-import { createEndpoint, createProxyProject, projectState } from './fixtures.js';
+import { pushImage, types } from '../helpers/oci.js';
+import { createEndpoint, createProxyProject, projectState, pushUpstream } from './fixtures.js';
 
 const skip = requireTools('docker-registry');
 
@@ -99,6 +100,44 @@ describe('proxy cache projects through the projects API', { skip }, () => {
     const byName = new Map(list.body.map((p) => [p.name, p]));
     assert.equal(byName.get('mirror').registry_id, registryId);
     assert.equal('registry_id' in byName.get('library'), false);
+
+    // Harbor's default for a proxy cache project: retain what was pulled in the last 7 days, daily.
+    const retentionId = res.body.metadata.retention_id;
+    assert.match(retentionId ?? '', /^\d+$/);
+    const policy = await api(server, 'GET', `/retentions/${retentionId}`, { auth: admin });
+    assert.equal(policy.status, 200, JSON.stringify(policy.body));
+    assert.equal(policy.body.rules.length, 1);
+    assert.equal(policy.body.rules[0].template, 'nDaysSinceLastPull');
+    assert.deepEqual(policy.body.rules[0].params, { nDaysSinceLastPull: 7 });
+    assert.equal(policy.body.trigger.settings.cron, '0 0 0 * * *');
+  });
+
+  test('copying an artifact into a proxy project, or tagging one there, is 405 as in Harbor', async () => {
+    await createProxyProject(server, 'mirror3', registryId);
+    const local = await pushImage(server.url, 'library/app', 'v1', { headers: server.admin });
+    const copy = await api(server, 'POST', `/projects/mirror3/repositories/some%252Frepo/artifacts?from=library/app@${local.digest}`, {
+      auth: admin,
+    });
+    assert.equal(copy.status, 405, JSON.stringify(copy.body));
+    assert.equal(copy.body.errors[0].message, "the operation isn't supported for a proxy cache project");
+
+    const cached = await pushUpstream(upstream.url, 'team/tagged', 'v1', [100]);
+    const pulled = await fetch(`${server.url}/v2/mirror3/team/tagged/manifests/v1`, {
+      headers: { ...server.admin, accept: types.manifest },
+    });
+    assert.equal(pulled.status, 200);
+    const tag = await api(server, 'POST', `/projects/mirror3/repositories/team%252Ftagged/artifacts/${cached.digest}/tags`, {
+      auth: admin,
+      body: { name: 'mine' },
+    });
+    assert.equal(tag.status, 405, JSON.stringify(tag.body));
+    const tags = await api<any[]>(server, 'GET', `/projects/mirror3/repositories/team%252Ftagged/artifacts/${cached.digest}/tags`, {
+      auth: admin,
+    });
+    assert.deepEqual(
+      tags.body.map((t) => t.name),
+      ['v1'],
+    );
   });
 
   test('updates: metadata of a proxy project checked, registry_id never changes, proxy keys refused on ordinary projects', async () => {
