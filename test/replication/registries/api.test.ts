@@ -58,6 +58,8 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
   });
 
   test('create a docker-registry endpoint: 201 with Location, answered in Harbor’s shape', async () => {
+    const schedule = () => server.berth.jobs.scheduler.get('registry.health_check');
+    assert.equal(await schedule(), undefined, 'no health check while there is no registry');
     const res = await create({
       name: 'distribution',
       type: 'docker-registry',
@@ -79,6 +81,9 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
     assert.equal('ca_certificate' in got.body, false);
     assert.ok(Date.parse(got.body.creation_time) > 0);
     assert.ok(Date.parse(got.body.update_time) > 0);
+    const defined = await schedule();
+    assert.equal(defined?.jobType, 'REGISTRY_HEALTH_CHECK');
+    assert.equal(defined?.cron, '*/5 * * * *');
   });
 
   test('bad input is a 400 naming the problem, and nothing is saved', async () => {
@@ -176,9 +181,13 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
         unhealthy.body.map((r: { id: number }) => r.id),
         [id],
       );
-      // The periodic health check says the same.
-      const checked = await server.berth.replication.registries.service.checkHealth();
-      assert.equal(checked.unhealthy, 1);
+      // The periodic health check, run as the job its schedule enqueues, says the same in its log.
+      const queue = server.berth.jobs.queue;
+      const jobId = await queue.enqueue('REGISTRY_HEALTH_CHECK', null);
+      for (let i = 0; i < 600 && !['success', 'error', 'stopped'].includes((await queue.get(jobId))!.status); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      assert.equal((await queue.get(jobId))!.status, 'success');
+      assert.match((await queue.logText(jobId))!, /checked 1 registry, 1 unhealthy/);
     } finally {
       await upstream.start();
     }
