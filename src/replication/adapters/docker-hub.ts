@@ -111,7 +111,7 @@ export class DockerHubAdapter extends DistributionAdapter {
     const key = `hub|${url.href}|${c.accessKey}|${Buffer.from(c.accessSecret).toString('base64')}`;
     const token = await this.connections.token(key, async () => {
       const what = `POST ${redacted(url)}`;
-      const res = await this.hubRequest('POST', url, signal, { identifier: c.accessKey, secret: c.accessSecret });
+      const res = await this.hubRequest('POST', url, undefined, { identifier: c.accessKey, secret: c.accessSecret });
       if (res.statusCode === 401 || res.statusCode === 403) {
         await drain(res);
         throw new RemoteRegistryError(

@@ -196,7 +196,8 @@ export class V2Client {
     if (challenge === undefined || challenge === 'none') return undefined;
     if (challenge.scheme === 'basic') return this.basic;
     const key = this.tokenKey(challenge, scopes);
-    const token = await this.connections.token(key, () => this.fetchToken(challenge, scopes, signal));
+    // Not the caller's signal: the fetch is shared by every request waiting for this scope.
+    const token = await this.connections.token(key, () => this.fetchToken(challenge, scopes));
     return `Bearer ${token}`;
   }
 
@@ -230,7 +231,7 @@ export class V2Client {
     let url = target;
     let sameOrigin = true;
     for (let attempt = 0, hops = 0; ;) {
-      const authorization = sameOrigin ? await this.authorization(challenge, scopes, options.signal) : undefined;
+      const authorization = sameOrigin ? await this.authorization(challenge, scopes) : undefined;
       const res = await send(this.connections.agent(url, this.tls), {
         method,
         url,
@@ -305,7 +306,7 @@ export class V2Client {
     if (!challenge) throw new RemoteRegistryError('unauthorized', `${what}: 401 without a challenge Berth can answer`, 401);
     this.challenge = challenge;
     if (!this.basic) return;
-    const authorization = await this.authorization(challenge, [], signal);
+    const authorization = await this.authorization(challenge, []);
     const again = await send(this.connections.agent(url, this.tls), {
       method: 'GET',
       url,
