@@ -7,6 +7,8 @@ import { startKrakenFake, type KrakenFake } from '../helpers/kraken-fake.js';
 import { pushMultiPlatform } from '../helpers/artifacts.js';
 import { freePort } from '../helpers/docker-registry.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { JobRunner } from '../../src/jobs/runner.js';
+import { waitFor } from '../jobs/databases.js';
 import {
   createInstance,
   createPolicy,
@@ -238,7 +240,6 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
     dragonfly.options.pendingPolls = 1_000_000;
     try {
       const id = await runPolicy(server, 'fleet', 'warm-app');
-      const { waitFor } = await import('../jobs/databases.js');
       await waitFor(
         () => tasksOf(server, 'fleet', 'warm-app', id),
         (tasks) => tasks.length === 2 && tasks.every((t) => t.status === 'Running'),
@@ -267,6 +268,72 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
       assert.equal(del.status, 200, JSON.stringify(del.body));
     } finally {
       delete dragonfly.options.pendingPolls;
+    }
+  });
+
+  test('a scheduled policy: a due tick starts an execution with trigger scheduled', async () => {
+    const kr = (await api(server, 'GET', '/p2p/preheat/instances/kr', { auth: admin() })).body;
+    await createPolicy(server, 'fleet', {
+      name: 'nightly',
+      provider_id: kr.id,
+      filters: filters({ type: 'repository', value: 'tools/**' }),
+      trigger: JSON.stringify({ type: 'scheduled', trigger_setting: { cron: '0 0 3 * * *' } }),
+    });
+    const policy = (await api(server, 'GET', '/projects/fleet/preheat/policies/nightly', { auth: admin() })).body;
+    await server.berth.database.db
+      .updateTable('schedules')
+      .set({ next_run_at: new Date(Date.now() - 60_000).toISOString() })
+      .where('name', '=', `PREHEAT:${policy.id}`)
+      .execute();
+    await server.berth.jobs.scheduler.tick();
+    const [execution] = await waitFor(
+      async () => (await api(server, 'GET', '/projects/fleet/preheat/policies/nightly/executions', { auth: admin() })).body as any[],
+      (list) => list.length === 1 && list[0].status === 'Success',
+      'the scheduled execution',
+    );
+    assert.equal(execution.trigger, 'scheduled');
+    assert.deepEqual(execution.extra_attrs, { trigger: 'scheduled', triggerSetting: '0 0 3 * * *', totalCount: 1 });
+    assert.deepEqual(
+      (await tasksOf(server, 'fleet', 'nightly', execution.id)).map((t) => t.extra_attrs.artifact),
+      ['fleet/tools/cli:v1'],
+    );
+  });
+
+  test('a worker that goes away mid-preheat: another one resumes the Dragonfly job it started instead of starting another', async () => {
+    await createPolicy(server, 'fleet', {
+      name: 'resume',
+      provider_id: (await api(server, 'GET', '/p2p/preheat/instances/df', { auth: admin() })).body.id,
+      filters: filters({ type: 'repository', value: 'tools/cli' }),
+      trigger: manual,
+    });
+    dragonfly.options.pendingPolls = 1_000_000;
+    const jobsBefore = dragonfly.jobs.length;
+    const id = await runPolicy(server, 'fleet', 'resume');
+    const [running] = await waitFor(
+      () => tasksOf(server, 'fleet', 'resume', id),
+      (tasks) => tasks.length === 1 && tasks[0].status === 'Running' && dragonfly.jobs.length === jobsBefore + 1,
+      'the task running with its Dragonfly job created',
+    );
+    // This instance's worker stops (its jobs go back to the queue); another worker on the same database takes over.
+    await server.berth.jobs.runner.stop(50);
+    const other = new JobRunner(server.berth.jobs.queue, { pollIntervalMs: 20, logger: undefined });
+    other.register('PREHEAT', (ctx) => server.berth.preheat.preheat.handleExecution(ctx as any));
+    other.register('PREHEAT_TASK', (ctx) => server.berth.preheat.preheat.handleTask(ctx as any));
+    delete dragonfly.options.pendingPolls;
+    await other.start();
+    try {
+      const execution = await waitExecution(server, 'fleet', 'resume', id);
+      assert.equal(execution.status, 'Success', JSON.stringify(execution));
+      assert.equal(dragonfly.jobs.length, jobsBefore + 1, 'no second Dragonfly job');
+      const [task] = await tasksOf(server, 'fleet', 'resume', id);
+      assert.equal(task.id, running.id);
+      assert.equal(task.run_count, 2);
+      const log = await taskLog(server, 'fleet', 'resume', id, task.id);
+      assert.match(log, /interrupted: pool .* shut down/);
+      assert.match(log, /Resuming the provider's preheat \d+ \(an earlier attempt started it\)/);
+      assert.match(log, /Preheating is completed/);
+    } finally {
+      await other.stop(50);
     }
   });
 });
