@@ -1,44 +1,61 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
+/** Pieces a paced stream passes at a time, so that a large read does not go out in one burst. */
+const sliceBytes = 16 * 1024;
+
 /**
  * A token bucket shared by every blob stream of one task: at most `bytesPerSecond` on
- * average, with a burst of one second. Harbor's `speed` is KB/s per task.
+ * average, with a burst of at most one second. Harbor's `speed` is KB/s per task.
  */
 export class Throttle {
   private tokens: number;
   private last = Date.now();
 
   constructor(readonly bytesPerSecond: number) {
-    this.tokens = bytesPerSecond;
+    this.tokens = Math.min(bytesPerSecond, sliceBytes);
   }
 
-  /** Waits until `bytes` may pass. */
+  /** Takes `bytes` from the bucket, waiting as long as the bucket is in debt. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      this.tokens = Math.min(this.bytesPerSecond, this.tokens + ((now - this.last) / 1000) * this.bytesPerSecond);
-      this.last = now;
-      if (this.tokens >= Math.min(bytes, this.bytesPerSecond)) {
-        // A chunk larger than the bucket passes when the bucket is full, and leaves it in debt.
-        this.tokens -= bytes;
-        return;
-      }
-      const wait = Math.ceil(((Math.min(bytes, this.bytesPerSecond) - this.tokens) / this.bytesPerSecond) * 1000);
-      signal?.throwIfAborted();
-      await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.min(wait, 1000))));
-    }
+    const now = Date.now();
+    this.tokens = Math.min(this.bytesPerSecond, this.tokens + ((now - this.last) / 1000) * this.bytesPerSecond);
+    this.last = now;
+    this.tokens -= bytes;
+    if (this.tokens >= 0) return;
+    const wait = Math.ceil((-this.tokens / this.bytesPerSecond) * 1000);
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', abort);
+        resolve();
+      }, wait);
+      const abort = () => {
+        clearTimeout(timer);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+    });
   }
 
   /** A pass-through stream paced by this bucket. */
   stream(signal?: AbortSignal): Transform {
-    return new Transform({
+    const paced: Transform = new Transform({
       transform: (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) => {
-        this.take(chunk.length, signal).then(
-          () => callback(null, chunk),
-          (err: unknown) => callback(err as Error),
-        );
+        void (async () => {
+          try {
+            for (let offset = 0; offset < chunk.length; offset += sliceBytes) {
+              const slice = chunk.subarray(offset, offset + sliceBytes);
+              await this.take(slice.length, signal);
+              paced.push(slice);
+            }
+            callback();
+          } catch (err) {
+            callback(err as Error);
+          }
+        })();
       },
     });
+    return paced;
   }
 }
 
