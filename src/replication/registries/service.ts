@@ -228,10 +228,11 @@ export class RegistryEndpointService {
     const url = patch.url ?? rec.url;
     let secret: { sealed: string | null; plain: string | null };
     if (patch.accessSecret !== undefined) secret = { sealed: null, plain: patch.accessSecret };
-    else if (url !== rec.url) secret = { sealed: null, plain: null };
+    // A new URL, or the access key cleared (Harbor then stores no credential), drops the stored secret.
+    else if (url !== rec.url || patch.accessKey === '') secret = { sealed: null, plain: null };
     else secret = { sealed: rec.sealedSecret, plain: null };
     const accessKey = patch.accessKey ?? rec.accessKey ?? '';
-    const plainSecret = secret.plain ?? (secret.sealed ? this.secrets.box.open(secret.sealed) : '');
+    const plainSecret = secret.plain ?? (secret.sealed ? this.openSecret(rec) : '');
     const hasCredential = accessKey !== '' || plainSecret !== '';
     const credentialType = patch.credentialType ?? (rec.credentialType as CredentialType | null) ?? 'basic';
     const columns: RegistryColumns = {
@@ -368,15 +369,7 @@ export class RegistryEndpointService {
   }
 
   private endpointOf(rec: RegistryRecord): RegistryEndpoint {
-    let accessSecret = '';
-    try {
-      if (rec.sealedSecret) accessSecret = this.secrets.box.open(rec.sealedSecret);
-    } catch (err) {
-      // A key missing from the configuration: say so, without the stored value.
-      if (err instanceof SecretBoxError)
-        throw apiError('INTERNAL_SERVER_ERROR', `the credential of registry ${rec.name} cannot be read: ${err.message}`);
-      throw err;
-    }
+    const accessSecret = this.openSecret(rec);
     const hasCredential = (rec.accessKey ?? '') !== '' || accessSecret !== '';
     return {
       id: rec.id,
@@ -389,6 +382,19 @@ export class RegistryEndpointService {
         ? { type: (rec.credentialType ?? 'basic') as CredentialType, accessKey: rec.accessKey ?? '', accessSecret }
         : null,
     };
+  }
+
+  /** The stored secret opened ('' when there is none). */
+  private openSecret(rec: RegistryRecord): string {
+    if (!rec.sealedSecret) return '';
+    try {
+      return this.secrets.box.open(rec.sealedSecret);
+    } catch (err) {
+      // A key missing from the configuration: say so, without the stored value.
+      if (err instanceof SecretBoxError)
+        throw apiError('INTERNAL_SERVER_ERROR', `the credential of registry ${rec.name} cannot be read: ${err.message}`);
+      throw err;
+    }
   }
 
   /** Null when the endpoint answers a ping in time, else why not. */

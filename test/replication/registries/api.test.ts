@@ -271,6 +271,17 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
     assert.equal(movedWithSecret.status, 200, JSON.stringify(movedWithSecret.body));
     assert.equal((await api(server, 'GET', `/registries/${id}`, { auth: admin })).body.url, otherUrl);
 
+    // Clearing the access key drops the credential (Harbor stores none without an access key).
+    assert.equal((await api(server, 'PUT', `/registries/${id}`, { auth: admin, body: { access_key: '' } })).status, 200);
+    assert.deepEqual((await api(server, 'GET', `/registries/${id}`, { auth: admin })).body.credential, {});
+    assert.equal((await service.endpoint(id))?.credential, null);
+    const restored = await api(server, 'PUT', `/registries/${id}`, {
+      auth: admin,
+      body: { credential_type: 'basic', access_key: 'admin', access_secret: adminPassword },
+    });
+    assert.equal(restored.status, 200);
+    assert.equal((await service.endpoint(id))?.credential?.accessSecret, adminPassword);
+
     const badType = await api(server, 'PUT', `/registries/${id}`, { auth: admin, body: { credential_type: 'kerberos' } });
     assert.equal(badType.status, 400);
     const badName = await api(server, 'PUT', `/registries/${id}`, { auth: admin, body: { name: '' } });
