@@ -60,16 +60,23 @@ export class ReplicationExecutionService {
   }
 
   async list(filter: ExecutionFilter, paging: { offset: number; limit: number }): Promise<{ items: ExecutionView[]; total: number }> {
+    await this.store.settle(filter.policyId === undefined ? {} : { policyId: filter.policyId });
     const page = await this.store.executions(filter, paging);
     const counts = await this.store.counts(page.items.map((e) => e.id));
     return { total: page.total, items: page.items.map((e) => ({ ...e, counts: counts.get(e.id) ?? noTasks() })) };
   }
 
   async get(id: number): Promise<ExecutionView> {
+    await this.store.settle({ executionIds: [id] });
     const e = await this.store.execution(id);
     if (!e) throw apiError('NOT_FOUND', `replication execution ${id} not found`);
     const counts = (await this.store.counts([id])).get(id) ?? noTasks();
     return { ...e, counts };
+  }
+
+  /** Ends what the jobs of the policy's executions left open (before the policy is deleted, say). */
+  async settlePolicy(policyId: number): Promise<void> {
+    await this.store.settle({ policyId });
   }
 
   /** Stops the execution (nothing to do when it already ended). */

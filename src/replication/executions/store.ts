@@ -111,6 +111,7 @@ export class ReplicationExecutionStore {
     const now = nowIso();
     let skipped = false;
     if (options.singleActive) {
+      await this.settle({ policyId }, tx);
       const running = await tx
         .selectFrom('replication_executions')
         .select('id')
@@ -226,17 +227,79 @@ export class ReplicationExecutionStore {
    * Returns the execution's status afterwards, or null while tasks are still open. An
    * execution already ended (stopped, failed) keeps its status.
    */
-  async finishIfDone(executionId: number): Promise<ExecutionStatus | null> {
-    const counts = (await this.counts([executionId])).get(executionId) ?? emptyCounts();
+  async finishIfDone(executionId: number, executor: Executor = this.db): Promise<ExecutionStatus | null> {
+    const counts = (await this.counts([executionId], executor)).get(executionId) ?? emptyCounts();
     if (counts.inProgress > 0) return null;
     const status: ExecutionStatus = counts.failed > 0 ? 'Failed' : counts.stopped > 0 ? 'Stopped' : 'Succeed';
-    await this.db
+    await executor
       .updateTable('replication_executions')
       .set({ status, end_time: nowIso() })
       .where('id', '=', executionId)
       .where('status', '=', 'InProgress')
       .execute();
-    return (await this.executionStatus(executionId)) ?? null;
+    const row = await executor.selectFrom('replication_executions').select('status').where('id', '=', executionId).executeTakeFirst();
+    return (row?.status as ExecutionStatus | undefined) ?? null;
+  }
+
+  /**
+   * Ends what a job left open: a task still Pending or InProgress whose job has ended (its last
+   * attempt lost — a worker killed once too often —, stopped through /jobservice, pruned) is
+   * marked Failed (Stopped for a stopped job) with the reason, and an execution whose planning
+   * job ended without writing a task is marked Failed (Stopped) likewise; their executions are
+   * then settled. Only InProgress executions are looked at (their status index), in `scope`.
+   * The API calls it before it answers or decides on an execution, so none stays "in
+   * progress" for ever.
+   */
+  async settle(scope: { executionIds?: number[]; policyId?: number } = {}, executor: Executor = this.db): Promise<void> {
+    if (scope.executionIds?.length === 0) return;
+    const ended = ['success', 'error', 'stopped'];
+    let tasks = executor
+      .selectFrom('replication_executions as e')
+      .innerJoin('replication_tasks as t', 't.execution_id', 'e.id')
+      .leftJoin('jobs as j', 'j.id', 't.job_id')
+      .select(['t.id', 't.execution_id', 'j.id as job', 'j.status as job_status', 'j.last_error'])
+      .where('e.status', '=', 'InProgress')
+      .where('t.status', 'in', openTaskStatuses)
+      .where('t.job_id', 'is not', null)
+      .where((eb) => eb.or([eb('j.id', 'is', null), eb('j.status', 'in', ended)]));
+    if (scope.executionIds) tasks = tasks.where('e.id', 'in', scope.executionIds);
+    if (scope.policyId !== undefined) tasks = tasks.where('e.policy_id', '=', scope.policyId);
+    const touched = new Set<number>();
+    const now = nowIso();
+    for (const t of await tasks.execute()) {
+      const { status, text } = leftOpen(t.job, t.job_status, t.last_error);
+      await executor
+        .updateTable('replication_tasks')
+        .set({ status, status_text: text, end_time: now })
+        .where('id', '=', Number(t.id))
+        .where('status', 'in', openTaskStatuses)
+        .execute();
+      touched.add(Number(t.execution_id));
+    }
+    let planners = executor
+      .selectFrom('replication_executions as e')
+      .leftJoin('jobs as j', 'j.id', 'e.job_id')
+      .select(['e.id', 'j.id as job', 'j.status as job_status', 'j.last_error'])
+      .where('e.status', '=', 'InProgress')
+      .where('e.job_id', 'is not', null)
+      .where((eb) => eb.or([eb('j.id', 'is', null), eb('j.status', 'in', ended)]))
+      .where((eb) => eb.not(eb.exists(eb.selectFrom('replication_tasks as t').select('t.id').whereRef('t.execution_id', '=', 'e.id'))));
+    if (scope.executionIds) planners = planners.where('e.id', 'in', scope.executionIds);
+    if (scope.policyId !== undefined) planners = planners.where('e.policy_id', '=', scope.policyId);
+    for (const e of await planners.execute()) {
+      if (e.job_status === 'success') {
+        touched.add(Number(e.id));
+        continue;
+      }
+      const { status, text } = leftOpen(e.job, e.job_status, e.last_error);
+      await executor
+        .updateTable('replication_executions')
+        .set({ status, status_text: `planning ${text}`, end_time: now })
+        .where('id', '=', Number(e.id))
+        .where('status', '=', 'InProgress')
+        .execute();
+    }
+    for (const id of touched) await this.finishIfDone(id, executor);
   }
 
   /** Ends an execution that could not be planned (source unreachable, policy gone, …) with the reason. */
@@ -292,10 +355,10 @@ export class ReplicationExecutionStore {
   }
 
   /** The task counts of the executions, in one grouped query. */
-  async counts(executionIds: number[]): Promise<Map<number, TaskCounts>> {
+  async counts(executionIds: number[], executor: Executor = this.db): Promise<Map<number, TaskCounts>> {
     const result = new Map<number, TaskCounts>();
     if (executionIds.length === 0) return result;
-    const rows = await this.db
+    const rows = await executor
       .selectFrom('replication_tasks')
       .select(['execution_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
       .where('execution_id', 'in', executionIds)
@@ -386,6 +449,15 @@ export class ReplicationExecutionStore {
       .executeTakeFirst();
     return r && Number(r.id);
   }
+}
+
+/** What became of a task or execution whose job ended without saying (job undefined: pruned). */
+function leftOpen(job: number | null, jobStatus: string | null, lastError: string | null): { status: 'Failed' | 'Stopped'; text: string } {
+  if (job === null) return { status: 'Failed', text: 'failed: its job no longer exists' };
+  if (jobStatus === 'stopped') return { status: 'Stopped', text: `stopped: its job ${job} was stopped` };
+  if (jobStatus === 'error')
+    return { status: 'Failed', text: `failed: its job ${job} ended with no attempt left (${lastError ?? 'no error recorded'})` };
+  return { status: 'Failed', text: `failed: its job ${job} ended without recording a result` };
 }
 
 function emptyCounts(): TaskCounts {

@@ -25,7 +25,9 @@ export interface PolicyPartsDeps {
  */
 export function createPolicyParts(deps: PolicyPartsDeps) {
   const executionStore = new ReplicationExecutionStore(deps.db);
-  const policies = new ReplicationPolicyService(new ReplicationPolicyStore(deps.db), deps.scheduler, deps.registries);
+  const policies = new ReplicationPolicyService(new ReplicationPolicyStore(deps.db), deps.scheduler, deps.registries, (policyId) =>
+    executionStore.settle({ policyId }),
+  );
   const executions = new ReplicationExecutionService(executionStore, deps.queue, policies);
   deps.queue.declareType(replicationJobTypes.execution);
   deps.queue.declareType(replicationJobTypes.task);

@@ -33,6 +33,8 @@ export class ReplicationPolicyService {
     private readonly store: ReplicationPolicyStore,
     private readonly scheduler: Scheduler,
     private readonly registries: RegistryDirectory,
+    /** Ends what jobs left open in the policy's executions, before a delete decides whether one still runs. */
+    private readonly settleExecutions: (policyId: number) => Promise<void> = async () => undefined,
   ) {
     registries.onUsageCheck?.((registryId) => this.registryUsage(registryId));
   }
@@ -89,6 +91,7 @@ export class ReplicationPolicyService {
   /** Deletes the policy, its executions and its schedule; 412 while one of its executions runs. */
   async delete(id: number, operator: string): Promise<void> {
     const policy = await this.require(id);
+    await this.settleExecutions(id);
     const result = await this.store.delete(id, { username: operator, operation: 'delete', resourceType: auditType, resource: policy.name });
     if (result.running !== undefined) {
       throw apiError(

@@ -310,6 +310,38 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     assert.deepEqual(left, []);
   });
 
+  test('an execution whose planning job was stopped elsewhere (/jobservice) is read Stopped, and no longer holds its policy', async () => {
+    const p = await createPolicy(server, pushPolicy('orphaned', destId));
+    const id = await start(p);
+    const jobId = Number(
+      (await db().selectFrom('replication_executions').select('job_id').where('id', '=', id).executeTakeFirstOrThrow()).job_id,
+    );
+    assert.equal((await api(server, 'PUT', `/jobservice/jobs/${jobId}`, { auth: admin })).status, 200);
+    const e = await execution(id);
+    assert.equal(e.status, 'Stopped');
+    assert.equal(e.status_text, `planning stopped: its job ${jobId} was stopped`);
+    assert.notEqual(e.end_time, zeroTime);
+    assert.equal((await api(server, 'DELETE', `/replication/policies/${p}`, { auth: admin })).status, 200);
+  });
+
+  test('a task whose job was stopped elsewhere is read Stopped, and the execution ends from its tasks', async () => {
+    const p = await createPolicy(server, pushPolicy('orphaned-task', destId));
+    const id = await start(p);
+    const [a, b] = await store.addTasks(id, [spec(40), spec(41)]);
+    const jobA = await queue().enqueue('REPLICATION_TASK', { taskId: a });
+    await store.setTaskJob(a, jobA);
+    await store.markTask(b, 'Succeed');
+    assert.equal((await api(server, 'PUT', `/jobservice/jobs/${jobA}`, { auth: admin })).status, 200);
+    const tasks = await api(server, 'GET', `/replication/executions/${id}/tasks?sort=id`, { auth: admin });
+    assert.deepEqual(
+      tasks.body.map((t: any) => t.status),
+      ['Stopped', 'Succeed'],
+    );
+    const e = await execution(id);
+    assert.equal(e.status, 'Stopped');
+    assert.deepEqual([e.total, e.succeed, e.stopped, e.in_progress], [2, 1, 1, 0]);
+  });
+
   test('only system administrators (or robots granted replication) see and run executions: 401 anonymous, 403 others, nothing written', async () => {
     await createUser(server, 'watcher');
     const user = basicAuth('watcher', 'Passw0rd1');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { JobQueue } from '../../../src/jobs/queue.js';
 import { ReplicationExecutionStore } from '../../../src/replication/executions/store.js';
 import type { TaskSpec } from '../../../src/replication/types.js';
 import { eachDatabase } from '../../jobs/databases.js';
@@ -144,6 +145,70 @@ eachDatabase('replication execution store', (database) => {
     assert.equal(await store.hasRunningExecution(p), false);
     const third = await store.createExecution(p, 'manual', undefined, { singleActive: true });
     assert.equal(await store.executionStatus(third), 'InProgress');
+  });
+
+  /** A job whose last attempt was lost: claimed by a pool that never renewed its lease (a SIGKILLed worker). */
+  async function lostJob(queue: JobQueue, type: string): Promise<number> {
+    const id = await queue.enqueue(type, {}, { maxAttempts: 1 });
+    await queue.claim('dead-pool', [type], 1, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    await queue.expireLeases();
+    assert.equal((await queue.get(id))?.status, 'error');
+    return id;
+  }
+
+  test('what a job left open is ended: tasks of lost, stopped or pruned jobs, and an execution whose planner was lost', async () => {
+    const db = database().handle.db;
+    const queue = new JobQueue(db, database().handle.dialect);
+    const p = await newPolicy();
+    const e = await store.createExecution(p, 'manual');
+    const ids = await store.addTasks(e, [spec(31), spec(32), spec(33), spec(34), spec(35)]);
+    await store.markTask(ids[0], 'InProgress');
+    await store.setTaskJob(ids[0], await lostJob(queue, 'LOST_A'));
+    const cancelled = await queue.enqueue('PENDING_B', {});
+    await queue.cancel(cancelled);
+    await store.setTaskJob(ids[1], cancelled);
+    const waiting = await queue.enqueue('PENDING_C', {});
+    await store.setTaskJob(ids[2], waiting);
+    await store.setTaskJob(ids[3], 987654321);
+    await store.markTask(ids[4], 'Succeed');
+
+    await store.settle({ executionIds: [e] });
+    const t0 = await store.task(ids[0]);
+    assert.equal(t0?.status, 'Failed');
+    assert.match(
+      t0?.statusText ?? '',
+      /^failed: its job \d+ ended with no attempt left \(attempt 1 was lost: pool dead-pool stopped renewing its lease\)$/,
+    );
+    assert.equal(await store.taskState(ids[1]), 'Stopped');
+    assert.equal(await store.taskState(ids[2]), 'Pending', 'a job still pending is left alone');
+    assert.equal((await store.task(ids[3]))?.statusText, 'failed: its job no longer exists');
+    assert.equal(await store.taskState(ids[4]), 'Succeed');
+    assert.equal(await store.executionStatus(e), 'InProgress', 'one task is still waiting for its job');
+
+    await queue.cancel(waiting);
+    await store.settle({ policyId: p });
+    assert.equal(await store.taskState(ids[2]), 'Stopped');
+    assert.equal(await store.executionStatus(e), 'Failed', 'settled from its tasks once none is open');
+
+    // A planner lost on its last attempt, before it wrote any task.
+    const planned = await store.createExecution(p, 'scheduled');
+    await store.setExecutionJob(planned, await lostJob(queue, 'LOST_D'));
+    const untouched = await store.createExecution(p, 'manual');
+    await store.setExecutionJob(untouched, await queue.enqueue('PENDING_E', {}));
+    await store.settle();
+    const failed = await store.execution(planned);
+    assert.equal(failed?.status, 'Failed');
+    assert.match(failed?.statusText ?? '', /^planning failed: its job \d+ ended with no attempt left/);
+    assert.equal(await store.executionStatus(untouched), 'InProgress', 'its planner has not run yet');
+
+    // single active replication is not blocked for ever by an execution whose planner was lost.
+    const single = await newPolicy();
+    const stuck = await store.createExecution(single, 'scheduled', undefined, { singleActive: true });
+    await store.setExecutionJob(stuck, await lostJob(queue, 'LOST_F'));
+    const next = await store.createExecution(single, 'scheduled', undefined, { singleActive: true });
+    assert.equal(await store.executionStatus(stuck), 'Failed');
+    assert.equal(await store.executionStatus(next), 'InProgress');
   });
 
   test('lists: filters, paging, sort, task filters', async () => {
