@@ -409,6 +409,19 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
 }
 
 /**
+ * A client sent to `p/library/x` by a Docker Hub proxy cache's redirect (see ProxiedRepository)
+ * holds a token for `p/x`, the name it asked for: that token may pull what the redirect names,
+ * as Harbor's tokens (whose access is per project) allow. Only for that redirect's target.
+ */
+async function redirectedPull(deps: RegistryRouteDeps, identity: FastifyRequest['identity'], need: Need, repository: string): Promise<boolean> {
+  if (need !== 'pull' || identity.kind !== 'token') return false;
+  const m = /^([^/]+)\/library\/([^/]+)$/.exec(repository);
+  if (!m) return false;
+  const shortName = `${m[1]}/${m[2]}`;
+  return (await deps.registry.proxied(shortName))?.redirect === repository && (await deps.access.may(identity, shortName, ['pull']));
+}
+
+/**
  * The one access check of /v2. A caller without credentials (or whose token lacks the
  * scope) is challenged to fetch a token for exactly the scopes needed; a signed-in caller
  * without the permission is denied. `source` is a repository the request also reads (a
@@ -434,7 +447,7 @@ async function authorize(
     scope = 'registry:catalog:*';
     detail = [{ Type: 'registry', Name: 'catalog', Action: need }];
   } else {
-    const mayTarget = await deps.access.may(identity, repository!, [need]);
+    const mayTarget = (await deps.access.may(identity, repository!, [need])) || (await redirectedPull(deps, identity, need, repository!));
     const readsSource = source !== undefined && source !== repository;
     const maySource = !readsSource || identity.kind !== 'token' || (await deps.access.may(identity, source, ['pull']));
     if (mayTarget && maySource) return;
