@@ -413,7 +413,12 @@ export function registryRoutes(deps: RegistryRouteDeps): Route[] {
  * holds a token for `p/x`, the name it asked for: that token may pull what the redirect names,
  * as Harbor's tokens (whose access is per project) allow. Only for that redirect's target.
  */
-async function redirectedPull(deps: RegistryRouteDeps, identity: FastifyRequest['identity'], need: Need, repository: string): Promise<boolean> {
+async function redirectedPull(
+  deps: RegistryRouteDeps,
+  identity: FastifyRequest['identity'],
+  need: Need,
+  repository: string,
+): Promise<boolean> {
   if (need !== 'pull' || identity.kind !== 'token') return false;
   const m = /^([^/]+)\/library\/([^/]+)$/.exec(repository);
   if (!m) return false;
