@@ -342,6 +342,46 @@ describe(`replication executions API (${testDialect()})`, { skip }, () => {
     assert.deepEqual([e.total, e.succeed, e.stopped, e.in_progress], [2, 1, 1, 0]);
   });
 
+  test('a system robot granted replication runs and reads executions; without replication-policy create it cannot add policies', async () => {
+    const created = await api(server, 'POST', '/robots', {
+      auth: admin,
+      body: {
+        name: 'replicator',
+        level: 'system',
+        duration: -1,
+        permissions: [
+          {
+            kind: 'system',
+            namespace: '/',
+            access: [
+              { resource: 'replication', action: 'create' },
+              { resource: 'replication', action: 'read' },
+              { resource: 'replication', action: 'list' },
+              { resource: 'replication-policy', action: 'list' },
+            ],
+          },
+        ],
+      },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const robot = basicAuth(created.body.name, created.body.secret);
+    assert.equal((await api(server, 'GET', '/replication/policies', { auth: robot })).status, 200);
+    assert.equal((await api(server, 'POST', '/replication/policies', { auth: robot, body: pushPolicy('by-robot', destId) })).status, 403);
+    const res = await api(server, 'POST', '/replication/executions', { auth: robot, body: { policy_id: policyId } });
+    assert.equal(res.status, 201);
+    const id = Number(res.headers.get('location')!.split('/').pop());
+    assert.equal((await api(server, 'GET', `/replication/executions/${id}`, { auth: robot })).body.status, 'InProgress');
+    assert.equal(
+      (await db().selectFrom('replication_executions').select('operator').where('id', '=', id).executeTakeFirstOrThrow()).operator,
+      created.body.name,
+    );
+    assert.equal(
+      (await api(server, 'PUT', `/replication/executions/${id}`, { auth: robot })).status,
+      200,
+      "stop is Harbor's replication create",
+    );
+  });
+
   test('only system administrators (or robots granted replication) see and run executions: 401 anonymous, 403 others, nothing written', async () => {
     await createUser(server, 'watcher');
     const user = basicAuth('watcher', 'Passw0rd1');
