@@ -27,6 +27,8 @@ interface HarborArtifact {
   type?: string;
   tags?: Array<{ name: string }> | null;
   labels?: Array<{ name: string }> | null;
+  accessories?: Array<{ digest: string; subject_artifact_digest?: string }> | null;
+  references?: Array<{ child_digest: string }> | null;
 }
 
 const pageSize = 100;
@@ -198,21 +200,54 @@ export class HarborAdapter extends DistributionAdapter {
     return (await this.repositoriesIn(projects, options.signal)).filter((name) => test(name));
   }
 
-  /** The repository's artifacts from Harbor's API: digests, tags and labels in one list. */
+  /**
+   * The repository's artifacts from Harbor's API: digests, tags and labels in one list, and,
+   * as Harbor's own adapter lists them, each artifact's accessories (signatures, SBOMs, and
+   * theirs; those of an index's children too) beside it, with the subject's labels and tags.
+   */
   protected override async artifactsOf(repository: string, signal?: AbortSignal): Promise<SourceArtifact[]> {
     const { project, rest } = splitRepository(repository);
-    const artifacts = await this.getAll<HarborArtifact>(
-      `projects/${encodeURIComponent(project)}/repositories/${encodeRepositoryParam(rest)}/artifacts?with_tag=true&with_label=true`,
-      signal,
-    );
-    return artifacts.map((a) => ({
-      repository,
-      digest: a.digest,
-      mediaType: a.manifest_media_type ?? a.media_type ?? '',
-      tags: (a.tags ?? []).map((t) => t.name),
-      labels: (a.labels ?? []).map((l) => l.name),
-      resourceType: (a.type ?? 'IMAGE').toUpperCase() === 'IMAGE' ? 'image' : 'artifact',
-    }));
+    const base = `projects/${encodeURIComponent(project)}/repositories/${encodeRepositoryParam(rest)}/artifacts`;
+    const artifacts = await this.getAll<HarborArtifact>(`${base}?with_tag=true&with_label=true&with_accessory=true`, signal);
+    const out: SourceArtifact[] = [];
+    for (const a of artifacts) {
+      const tags = (a.tags ?? []).map((t) => t.name);
+      const labels = (a.labels ?? []).map((l) => l.name);
+      const resourceType = (a.type ?? 'IMAGE').toUpperCase() === 'IMAGE' ? 'image' : 'artifact';
+      out.push({ repository, digest: a.digest, mediaType: a.manifest_media_type ?? a.media_type ?? '', tags, labels, resourceType });
+      // Accessories of the artifact, then of the index's children (read one by one with theirs).
+      const pending = (a.accessories ?? []).map((acc) => ({ digest: acc.digest, subject: acc.subject_artifact_digest ?? a.digest }));
+      for (const ref of a.references ?? []) {
+        const child = await this.artifact(base, ref.child_digest, signal);
+        for (const acc of child?.accessories ?? [])
+          pending.push({ digest: acc.digest, subject: acc.subject_artifact_digest ?? ref.child_digest });
+      }
+      const seen = new Set<string>();
+      while (pending.length > 0) {
+        const { digest, subject } = pending.shift()!;
+        if (seen.has(digest)) continue;
+        seen.add(digest);
+        const accessory = await this.artifact(base, digest, signal);
+        if (!accessory) continue; // removed since the list was read
+        out.push({
+          repository,
+          digest,
+          mediaType: accessory.manifest_media_type ?? accessory.media_type ?? '',
+          tags: (accessory.tags ?? []).map((t) => t.name),
+          labels,
+          resourceType,
+          accessoryOf: subject,
+          parentTags: tags,
+        });
+        for (const acc of accessory.accessories ?? []) pending.push({ digest: acc.digest, subject: acc.subject_artifact_digest ?? digest });
+      }
+    }
+    return out;
+  }
+
+  private async artifact(base: string, digest: string, signal?: AbortSignal): Promise<HarborArtifact | null> {
+    const got = await this.getJson<HarborArtifact>(this.apiUrl(`${base}/${digest}?with_tag=true&with_accessory=true`), signal);
+    return got?.value ?? null;
   }
 
   // ---------------------------------------------------------------- pushing

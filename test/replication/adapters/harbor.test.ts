@@ -11,6 +11,7 @@ import { createAdapter, RemoteConnections } from '../../../src/replication/adapt
 import { blobOf } from '../../../src/replication/adapters/v2-client.js';
 import { RemoteRegistryError, type RegistryAdapter } from '../../../src/replication/types.js';
 import { api, createUser } from '../../helpers/api.js';
+import { cosignTag, pushCosignSignature, pushMultiPlatform, pushNotationSignature, pushSbomReferrer } from '../../helpers/artifacts.js';
 import { testDialect } from '../../helpers/database.js';
 import { startRegistryGate, type RegistryGate } from '../../helpers/registry-gate.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
@@ -132,6 +133,33 @@ describe(`harbor adapter against a real Berth (${testDialect()})`, () => {
       adapter as RegistryAdapter & { describe(): Promise<{ supportedResourceFilters: Array<{ type: string; values?: string[] }> }> }
     ).describe();
     assert.deepEqual(described.supportedResourceFilters.find((f) => f.type === 'label')?.values, ['prod']);
+  });
+
+  test("accessories are listed beside their subject, with the subject's tags and labels, as Harbor lists them", async () => {
+    const image = makeImage();
+    await pushThrough(adapter, 'acc/app', 'v1', image);
+    const signature = await pushCosignSignature(server, 'acc/app', image.digest);
+    const sbom = await pushSbomReferrer(server, 'acc/app', image.digest);
+    const multi = await pushMultiPlatform(server, 'acc/multi', 'm1');
+    const childSignature = await pushNotationSignature(server, 'acc/multi', multi.images[0].digest);
+
+    const listed = await adapter.listArtifacts({ repositoryPattern: 'acc/**' });
+    const find = (digest: string) => listed.find((a) => a.digest === digest);
+    assert.deepEqual(find(image.digest)?.tags, ['v1']);
+    assert.equal(find(image.digest)?.accessoryOf, undefined);
+    const sig = find(signature.digest);
+    assert.ok(sig, 'the cosign signature is listed');
+    assert.equal(sig.accessoryOf, image.digest);
+    assert.deepEqual(sig.parentTags, ['v1']);
+    assert.deepEqual(sig.tags, [cosignTag(image.digest)]);
+    assert.equal(find(sbom.digest)?.accessoryOf, image.digest);
+    assert.deepEqual(find(sbom.digest)?.tags, []);
+    // The index is listed with its tag; its child's signature beside it, under the index's tags.
+    assert.deepEqual(find(multi.digest)?.tags, ['m1']);
+    const childSig = find(childSignature.digest);
+    assert.equal(childSig?.accessoryOf, multi.images[0].digest);
+    assert.deepEqual(childSig?.parentTags, ['m1']);
+    assert.equal(listed.filter((a) => a.repository === 'acc/app').length, 3);
   });
 
   test('anonymous listing sees only public projects', async () => {
