@@ -50,6 +50,8 @@ const taskParams = pathParams({
   task_id: int('Task id'),
 });
 const listQs = object(listQuery);
+/** Harbor's answer for a time not reached yet (Go's zero time in RFC 3339). */
+const notYet = '0001-01-01T00:00:00Z';
 
 function policyView(p: Policy, providerName: string) {
   return {
@@ -87,7 +89,7 @@ function executionView(e: ExecutionRow, c: TaskCounts) {
     trigger: e.trigger,
     extra_attrs: JSON.parse(e.extra_attrs) as Record<string, unknown>,
     start_time: e.start_time,
-    end_time: e.end_time ?? '',
+    end_time: e.end_time ?? notYet,
   };
 }
 
@@ -101,8 +103,8 @@ function taskView(t: TaskRow) {
     extra_attrs: { artifact: `${t.repository}:${t.tag}`, digest: t.digest, kind: t.kind },
     creation_time: t.creation_time,
     update_time: t.update_time,
-    start_time: t.start_time ?? '',
-    end_time: t.end_time ?? '',
+    start_time: t.start_time ?? notYet,
+    end_time: t.end_time ?? notYet,
   };
 }
 

@@ -84,7 +84,7 @@ export const PreheatExecution: SharedSchema = {
     trigger: str('manual, scheduled or event_based'),
     extra_attrs: open({ type: 'object', description: '{"totalCount", "trigger", "triggerSetting"}' }),
     start_time: str('Start time'),
-    end_time: str('End time (empty while running)'),
+    end_time: str('End time (0001-01-01T00:00:00Z while running, as Harbor)'),
   }),
 };
 

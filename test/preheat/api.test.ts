@@ -6,7 +6,7 @@ import { testDialect } from '../helpers/database.js';
 import { freePort } from '../helpers/docker-registry.js';
 import { startDragonflyFake, type DragonflyFake } from '../helpers/dragonfly-fake.js';
 import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
-import { createInstance, createPolicy, createProject, filters, manual } from './helpers.js';
+import { assertShape, createInstance, createPolicy, createProject, filters, manual } from './helpers.js';
 
 /*
  * The preheat API with nothing running but the server and a Dragonfly stand-in (written from
@@ -53,6 +53,7 @@ describe(`preheat API (${testDialect()})`, () => {
       ],
     );
     for (const p of res.body) assert.equal(typeof p.version, 'string');
+    assertShape(res.body, 'Metadata');
     assert.equal((await api(server, 'GET', '/p2p/preheat/providers')).status, 401);
     assert.equal((await api(server, 'GET', '/p2p/preheat/providers', { auth: alice })).status, 403);
     assert.equal((await api(server, 'GET', '/p2p/preheat/instances', { auth: alice })).status, 403);
@@ -103,6 +104,7 @@ describe(`preheat API (${testDialect()})`, () => {
     assert.equal(got.body.insecure, false);
     assert.ok(Math.abs(got.body.setup_timestamp - Date.now() / 1000) < 120);
     assert.equal(got.body.auth_info, undefined);
+    assertShape(got.body, 'Instance');
     assert.doesNotMatch(JSON.stringify(got.body), /pat-1/);
     const [row] = await instanceRows();
     assert.match(row.auth_info_sealed!, /^bsec1:[0-9a-f]{12}:/);
@@ -128,6 +130,7 @@ describe(`preheat API (${testDialect()})`, () => {
         ['df-1', false],
       ],
     );
+    assertShape(list.body, 'Instance');
     const fuzzy = await api(server, 'GET', '/p2p/preheat/instances?q=name%3D~df', { auth: admin() });
     assert.deepEqual(
       fuzzy.body.map((i: any) => i.name),
@@ -260,6 +263,7 @@ describe(`preheat API (${testDialect()})`, () => {
     assert.deepEqual(JSON.parse(got.body.trigger), { type: 'manual', trigger_setting: { cron: '' } });
     assert.deepEqual(JSON.parse(got.body.extra_attrs), { scope: 'all_peers' });
     assert.equal(typeof got.body.project_id, 'number');
+    assertShape(got.body, 'PreheatPolicy');
 
     const dup = await api(server, 'POST', '/projects/p2p/preheat/policies', { auth: admin(), body: policy({ provider_id: id }) });
     assert.equal(dup.status, 409);
@@ -278,7 +282,9 @@ describe(`preheat API (${testDialect()})`, () => {
       list.body.map((p: any) => p.name),
       ['on-push', 'warm'],
     );
+    assertShape(list.body, 'PreheatPolicy');
     const providers = await api(server, 'GET', '/projects/p2p/preheat/providers', { auth: admin() });
+    assertShape(providers.body, 'ProviderUnderProject');
     assert.deepEqual(providers.body[0], { id, provider: `dragonfly df-1-${dragonfly.url}`, enabled: true, default: false });
     assert.equal((await api(server, 'GET', '/projects/p2p/preheat/policies/none', { auth: admin() })).status, 404);
     assert.equal((await api(server, 'GET', '/projects/nowhere/preheat/policies', { auth: admin() })).status, 404);

@@ -10,6 +10,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { waitFor } from '../jobs/databases.js';
 import {
+  assertShape,
   createInstance,
   createPolicy,
   createProject,
@@ -113,8 +114,10 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
     });
     assert.ok(put.status === 401 || put.status === 403, `push with the preheat token: ${put.status}`);
 
+    assertShape(execution, 'Execution');
     const tasks = await tasksOf(server, 'fleet', 'warm-app', id);
     assert.deepEqual(tasks.map((t) => t.extra_attrs.artifact).sort(), ['fleet/app:v1', 'fleet/app:v2']);
+    assertShape(tasks, 'Task');
     for (const t of tasks) {
       assert.equal(t.status, 'Success');
       assert.equal(t.run_count, 1);
@@ -131,6 +134,7 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
     assert.equal(list.status, 200);
     assert.equal(list.headers.get('x-total-count'), '1');
     assert.equal(list.body[0].id, id);
+    assertShape(list.body, 'Execution');
   });
 
   test('Kraken: one push notification per image manifest (an index: each of its images), with Basic auth', async () => {

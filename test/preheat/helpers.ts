@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { checkShape } from '../compat/harbor-shapes.js';
 import { api } from '../helpers/api.js';
 import { pushImage } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
@@ -74,3 +75,10 @@ export async function taskLog(server: TestServer, project: string, policy: strin
 /** A filters text as Harbor's portal sends it. */
 export const filters = (...list: Array<{ type: string; value: unknown }>) => JSON.stringify(list);
 export const manual = JSON.stringify({ type: 'manual', trigger_setting: { cron: '' } });
+
+/** The answer has the shape of Harbor's definition (each item, for a list): no undocumented field, no field of another type. */
+export function assertShape(value: unknown, definition: string): void {
+  const items = Array.isArray(value) ? value : [value];
+  const problems = items.flatMap((item, i) => checkShape(item, definition, `${definition}[${i}]`));
+  assert.deepEqual(problems, [], problems.join('\n'));
+}
