@@ -61,6 +61,43 @@ describe('replication from one Berth to another', () => {
     );
   });
 
+  test('pull from the other Berth: labelled image and its signature, into a project created here', async () => {
+    const labelled = await pushImage(b.url, 'library/pull-me', 'stable', { headers: b.admin });
+    await pushImage(b.url, 'library/pull-me', 'edge', { headers: b.admin });
+    const signature = await pushCosignSignature(b, 'library/pull-me', labelled.digest);
+    const label = await api(b, 'POST', '/labels', { auth: b.admin.authorization, body: { name: 'pull', scope: 'g' } });
+    const labelId = Number(label.headers.get('location')?.split('/').pop());
+    const added = await api(b, 'POST', '/projects/library/repositories/pull-me/artifacts/stable/labels', {
+      auth: b.admin.authorization,
+      body: { id: labelId },
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    const policyId = await createPolicy(a, {
+      name: 'pull-from-b',
+      src_registry: { id: registryId },
+      dest_registry: null,
+      dest_namespace: 'from-b',
+      dest_namespace_replace_count: 1,
+      filters: [
+        { type: 'name', value: 'library/pull-*' },
+        { type: 'label', value: ['pull'] },
+      ],
+    });
+    const done = await finished(a, await startExecution(a, policyId));
+    assert.equal(done.status, 'Succeed', JSON.stringify(done));
+    assert.equal(done.total, 2, 'the image and its signature');
+    assert.equal((await manifestOn(a.url, 'from-b/pull-me', 'stable', a.admin)).digest, labelled.digest);
+    assert.equal((await manifestOn(a.url, 'from-b/pull-me', cosignTag(labelled.digest), a.admin)).digest, signature.digest);
+    assert.equal((await manifestOn(a.url, 'from-b/pull-me', 'edge', a.admin)).status, 404);
+    const project = await api(a, 'GET', '/projects/from-b', { auth: a.admin.authorization });
+    assert.equal(project.status, 200);
+    // Audited here as the replication's push.
+    const audit = await api<Array<{ username: string; resource: string }>>(a, 'GET', '/audit-logs?q=resource=~from-b/pull-me', {
+      auth: a.admin.authorization,
+    });
+    assert.ok(audit.body.length > 0 && audit.body.every((e) => e.username === 'system:replication'), JSON.stringify(audit.body));
+  });
+
   test('event-based: a push is replicated, and a delete too when delete sync is on', async () => {
     const policyId = await createPolicy(a, {
       name: 'events-to-b',
