@@ -230,6 +230,9 @@ export async function registerProjectRoutes(app: FastifyInstance, deps: ProjectR
       // Bytes of the distinct blobs (layers, configs, manifests) the project holds, each once.
       summary.quota = await projects.quota(project);
     }
+    // A proxy cache project's summary names its registry endpoint, as Harbor's does.
+    const registry = await projects.proxyRegistry(project);
+    if (registry) summary.registry = registry;
     return summary;
   });
 

@@ -113,6 +113,11 @@ export const ProjectSummary: SharedSchema = {
     guest_count: int('Number of guests'),
     limited_guest_count: int('Number of limited guests'),
     quota: ref('ProjectSummaryQuota'),
+    registry: {
+      type: 'object',
+      description: "A proxy cache project's upstream registry endpoint (Harbor's Registry, without the credential's secret)",
+      additionalProperties: true,
+    },
   }),
 };
 

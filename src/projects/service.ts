@@ -63,6 +63,8 @@ export interface ProjectProxyCache {
   checkRegistry(registryId: number): Promise<void>;
   /** After a proxy cache project is created (Harbor gives it a retention policy). */
   created(project: { id: number; name: string }, actor: string): Promise<void>;
+  /** Harbor's Registry object of the endpoint, for the project summary (null when gone). */
+  registryView(registryId: number): Promise<unknown>;
 }
 
 /** What the caller is, for the per-caller fields of a project. */
@@ -297,6 +299,12 @@ export class ProjectService {
   /** Ids of every project the filter selects. */
   ids(filter: ProjectFilter): Promise<number[]> {
     return this.store.ids(filter);
+  }
+
+  /** The registry endpoint of a proxy cache project as Harbor's Registry object; null for other projects. */
+  async proxyRegistry(project: Project): Promise<unknown> {
+    if (!isProxy(project) || !this.proxyCache) return null;
+    return this.proxyCache.registryView(Number(project.registry_id));
   }
 
   /** How many proxy cache projects mirror the registry endpoint. */

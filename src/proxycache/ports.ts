@@ -15,6 +15,8 @@ export interface ProxyProjects {
 /** What it needs from the registries feature (replication/registries: RegistryEndpointService). */
 export interface ProxyRegistries {
   endpoint(id: number): Promise<RegistryEndpoint | undefined>;
+  /** Harbor's Registry object (credential secret never included), or null. */
+  view(id: number): Promise<unknown>;
   onUsageCheck(check: (registryId: number) => Promise<string | null>): void;
 }
 

@@ -156,6 +156,10 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
     }
   }
 
+  registryView(registryId: number): Promise<unknown> {
+    return this.deps.registries.view(registryId);
+  }
+
   /** Drops what is cached about projects and endpoints (a registry endpoint changed). */
   forget(): void {
     this.projects.clear();

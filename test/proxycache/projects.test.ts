@@ -101,6 +101,15 @@ describe('proxy cache projects through the projects API', { skip }, () => {
     assert.equal(byName.get('mirror').registry_id, registryId);
     assert.equal('registry_id' in byName.get('library'), false);
 
+    // Its summary names the endpoint, never its secret.
+    const summary = await api(server, 'GET', `/projects/${id}/summary`, { auth: admin });
+    assert.equal(summary.body.registry.id, registryId);
+    assert.equal(summary.body.registry.name, 'distribution');
+    assert.equal(
+      (await api(server, 'GET', '/projects/library/summary', { auth: admin, headers: { 'X-Is-Resource-Name': 'true' } })).body.registry,
+      undefined,
+    );
+
     // Harbor's default for a proxy cache project: retain what was pulled in the last 7 days, daily.
     const retentionId = res.body.metadata.retention_id;
     assert.match(retentionId ?? '', /^\d+$/);
