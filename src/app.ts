@@ -332,6 +332,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     artifacts,
     projects,
     externalUrl: config.server.external_url,
+    parallelBlobs: config.replication.parallel_blobs,
   });
   await replication.start();
   // Proxy-cache projects: /v2 reads of their repositories fill from the upstream (registry.proxy), pushes refused.

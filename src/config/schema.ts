@@ -211,6 +211,13 @@ export const configSchema = z
       })
       .strict()
       .default({ freshness_seconds: 0, fetch_lease_seconds: 30 }),
+    replication: z
+      .object({
+        /** Blobs one replication task (REPLICATION_TASK job) copies at once. */
+        parallel_blobs: z.number().int().min(1).max(32).default(4),
+      })
+      .strict()
+      .default({ parallel_blobs: 4 }),
     quota: z
       .object({
         /** Storage limit of a new project in bytes (Harbor's storage_per_project); -1 is unlimited. */
