@@ -48,6 +48,11 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await pushImage(server.url, 'shop/app', 'v1', { headers: server.admin });
     await pushImage(server.url, 'shop/app', 'dev', { headers: server.admin });
+    const pulled = await api(server, 'POST', '/projects', {
+      auth: admin(),
+      body: { project_name: 'pulled', metadata: { public: 'false' } },
+    });
+    assert.equal(pulled.status, 201, JSON.stringify(pulled.body));
     browser = await launchBrowser();
     watched = await openSignedIn(browser, server);
   });
@@ -184,6 +189,49 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     watched.assertNoConsoleErrors();
   });
 
+  test('a pull rule from the docker-registry: only its filters and triggers offered, replicated into Berth', async () => {
+    const { page } = watched;
+    await page.getByRole('button', { name: 'New replication rule' }).click();
+    const dialog = await openDialog(page);
+    await field(dialog, 'Name').fill('from-distribution');
+    await dialog.getByText('Pull-based').click();
+    await chooseOption(page, field(dialog, 'Source registry'), /^distribution/);
+    // What the docker-registry adapter supports: no label filter, no event trigger.
+    await eventually(async () => assert.equal(await field(dialog, 'Label').count(), 0));
+    await field(dialog, 'Trigger mode').click();
+    await page.getByRole('option', { name: 'Scheduled' }).waitFor();
+    assert.equal(await page.getByRole('option', { name: 'Event based' }).count(), 0);
+    await page.keyboard.press('Escape');
+    await field(dialog, 'Repository name').fill('mirror/**');
+    await field(dialog, 'Destination namespace').fill('pulled');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    const rule = page.getByRole('table', { name: 'Replication rules' }).getByRole('row').filter({ hasText: 'from-distribution' });
+    await rule.getByText('Pull-based').waitFor();
+    const saved = (await policies()).find((p) => p.name === 'from-distribution')!;
+    assert.equal(saved.src_registry.name, 'distribution');
+    assert.ok(!saved.dest_registry || !saved.dest_registry.id, 'the destination is this Berth');
+
+    await rule.getByRole('button', { name: 'Replicate from-distribution' }).click();
+    const confirm = await openDialog(page);
+    await confirm.getByRole('button', { name: 'Replicate' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    // The executions of this rule alone.
+    await chooseOption(page, page.getByLabel('Executions of rule', { exact: true }), 'from-distribution');
+    const executions = page.getByRole('table', { name: 'Replication executions' });
+    await eventually(async () => assert.equal(await executions.getByRole('row').filter({ hasText: 'to-distribution' }).count(), 0));
+    const execution = executions.getByRole('row').filter({ hasText: 'from-distribution' }).first();
+    await execution.getByText('Succeed').waitFor({ timeout: 60_000 });
+    await execution.getByText('1 / 1').waitFor();
+    const pulled = await api(server, 'GET', '/projects/pulled/repositories/app/artifacts?with_tag=true', { auth: admin() });
+    assert.equal(pulled.status, 200, JSON.stringify(pulled.body));
+    assert.deepEqual(
+      pulled.body.flatMap((a: { tags?: Array<{ name: string }> }) => (a.tags ?? []).map((t) => t.name)),
+      ['v1'],
+    );
+    watched.assertNoConsoleErrors();
+  });
+
   test('the rule edited to event-based with delete sync, disabled, and deleted', async () => {
     const { page } = watched;
     const rules = page.getByRole('table', { name: 'Replication rules' });
@@ -197,7 +245,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'hidden' });
     await rule.getByText('Event based').waitFor();
-    const [edited] = await policies();
+    const edited = (await policies()).find((p) => p.name === 'to-distribution')!;
     assert.equal(edited.trigger.type, 'event_based');
     assert.equal(edited.replicate_deletion, true);
     assert.equal(edited.dest_namespace, 'mirror');
@@ -205,7 +253,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
     await page.getByRole('menuitem', { name: 'Disable' }).click();
     await rule.getByText('Disabled').waitFor();
-    assert.equal((await policies())[0].enabled, false);
+    assert.equal((await policies()).find((p) => p.name === 'to-distribution')!.enabled, false);
     assert.equal(await rule.getByRole('button', { name: 'Replicate to-distribution' }).isDisabled(), true);
 
     await inSignedInPage(browser, server, phoneLight, async (phone) => {
@@ -221,8 +269,11 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     const confirm = await openDialog(page);
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await confirm.waitFor({ state: 'hidden' });
-    await page.getByText('No replication rule yet.').waitFor();
-    assert.equal((await policies()).length, 0);
+    await rule.waitFor({ state: 'detached' });
+    assert.deepEqual(
+      (await policies()).map((p) => p.name),
+      ['from-distribution'],
+    );
     watched.assertNoConsoleErrors();
   });
 

@@ -193,6 +193,11 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
     setDraft(editing ? draftOf(editing) : emptyDraft);
   }, [opened, editing?.id]);
   const set = (patch: Partial<Draft>) => setDraft((d) => ({ ...d, ...patch }));
+  // A source that has no such trigger (a registry other than Berth has no events): its first one.
+  useEffect(() => {
+    const triggers = info.data?.supported_triggers;
+    if (triggers && triggers.length > 0 && !triggers.includes(draft.trigger)) set({ trigger: triggers[0] });
+  }, [info.data]);
 
   function check(): boolean {
     const found: typeof errors = {};
