@@ -33,7 +33,7 @@ const maxTokens = 5000;
  * What adapters share across instances: keep-alive agents per TLS setting, bearer tokens
  * per (realm, service, account, scopes) until they expire, and what each registry asked
  * for on its last challenge. Adapters are cheap and short-lived (one per use); these are
- * not. `close()` ends the idle sockets (Berth's shutdown, tests).
+ * not. `close()` ends the idle sockets (Berth's shutdown, tests) and leaves the rest usable.
  */
 export class RemoteConnections {
   private readonly agents = new Map<string, http.Agent>();
@@ -101,9 +101,15 @@ export class RemoteConnections {
     return pending;
   }
 
+  /**
+   * Closes the idle kept-alive sockets and forgets tokens and challenges. Requests in flight
+   * (another Berth of the same process, in tests) finish normally, and the connections stay
+   * usable. Idle sockets never keep the process alive (Node unrefs them), so this only frees them.
+   */
   close(): void {
-    for (const agent of this.agents.values()) agent.destroy();
-    this.agents.clear();
+    for (const agent of this.agents.values()) {
+      for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+    }
     this.tokens.clear();
     this.challenges.clear();
   }

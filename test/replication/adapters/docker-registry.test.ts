@@ -127,6 +127,11 @@ describe('docker-registry adapter against a real docker-registry', { skip }, () 
       for (let i = 0; i < 20; i++) await a.blobExists('app/web', sha256(Buffer.from(`absent ${i}`)));
       assert.equal(gate.requests.length, 20);
       assert.ok(gate.connections <= 2, `20 sequential requests opened ${gate.connections} connections`);
+      // close() ends the idle sockets only: the connections stay usable, on a new socket.
+      fresh.close();
+      const before = gate.connections;
+      assert.equal(await a.blobExists('app/web', sha256(Buffer.from('after close'))), false);
+      assert.equal(gate.connections, before + 1);
     } finally {
       fresh.close();
     }
