@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { generatedKeySetting, keyIdOf, sealedKeyId } from '../../../src/auth/secret-box.js';
 import { api, createUser } from '../../helpers/api.js';
 import { testDialect } from '../../helpers/database.js';
+import { startDragonflyFake, type DragonflyFake } from '../../helpers/dragonfly-fake.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 
 const bin = path.resolve('bin/berth.js');
@@ -119,7 +120,7 @@ describe(`registry secrets at rest and their rotation (${testDialect()})`, () =>
     }
   });
 
-  test('rotation: old key in previous_keys opens, `berth secrets rotate` seals with the new key, then the old key can go', async () => {
+  test('rotation: old key in previous_keys opens, `berth secrets rotate` seals with the new key (preheat instances too), then the old key can go', async () => {
     const k1 = newKey();
     const k2 = newKey();
     const first = await startServer({ yaml: { 'secrets.encryption_key': b64(k1) } });
@@ -127,6 +128,22 @@ describe(`registry secrets at rest and their rotation (${testDialect()})`, () =>
     const databaseUrl = first.databaseUrl;
     const ids = [await addRegistry(first, 'site-a'), await addRegistry(first, 'site-b')];
     for (const id of ids) assert.equal(sealedKeyId(await storedSecret(first, id)), keyIdOf(k1));
+    // A preheat instance's credential is sealed by the same box and rotated by the same command.
+    const dragonfly: DragonflyFake = await startDragonflyFake({ token: 'pat-rotate' });
+    try {
+      const instance = await api(first, 'POST', '/p2p/preheat/instances', {
+        auth: first.admin.authorization,
+        body: { name: 'df-rotate', vendor: 'dragonfly', endpoint: dragonfly.url, auth_mode: 'OAUTH', auth_info: { token: 'pat-rotate' } },
+      });
+      assert.equal(instance.status, 201, JSON.stringify(instance.body));
+    } finally {
+      await dragonfly.close();
+    }
+    const preheatSealed = async () => {
+      const row = await first.berth.database.db.selectFrom('preheat_instances').select('auth_info_sealed').executeTakeFirstOrThrow();
+      return row.auth_info_sealed!;
+    };
+    assert.equal(sealedKeyId(await preheatSealed()), keyIdOf(k1));
     await first.stop({ keepData: true });
 
     // The new key alone cannot open what the old one sealed: a clear error, nothing changed.
@@ -155,6 +172,10 @@ describe(`registry secrets at rest and their rotation (${testDialect()})`, () =>
       report.resealed.find((r) => r.name === 'registries'),
       { name: 'registries', resealed: 2 },
     );
+    assert.deepEqual(
+      report.resealed.find((r) => r.name === 'preheat instances'),
+      { name: 'preheat instances', resealed: 1 },
+    );
 
     // Now the new key alone opens everything.
     const after = await startServer({ dataDir, yaml: { 'secrets.encryption_key': b64(k2) } });
@@ -164,6 +185,9 @@ describe(`registry secrets at rest and their rotation (${testDialect()})`, () =>
         assert.equal((await ping(after, id)).status, 200);
         assert.equal((await after.berth.replication.registries.service.endpoint(id))?.credential?.accessSecret, secret);
       }
+      const row = await after.berth.database.db.selectFrom('preheat_instances').select('auth_info_sealed').executeTakeFirstOrThrow();
+      assert.equal(sealedKeyId(row.auth_info_sealed!), keyIdOf(k2));
+      assert.equal(after.berth.secrets.box.open(row.auth_info_sealed!).includes('pat-rotate'), true);
     } finally {
       await after.stop();
     }
