@@ -208,6 +208,7 @@ async function berthReplication(client: Client, dest: Server, timeoutMs: number,
           `replication execution ${executionId} ended ${e.status} (${JSON.stringify(e)}); failed tasks: ${failed.body.toString('utf8').slice(0, 800)}`,
         );
       }
+      await slowestTask(client, executionId, log);
       return { seconds, execution: e };
     }
     if (Date.now() > deadline)
@@ -218,6 +219,29 @@ async function berthReplication(client: Client, dest: Server, timeoutMs: number,
     }
     await sleep(100);
   }
+}
+
+/** Logs the task that took longest, with its log: where an execution's time went. */
+async function slowestTask(client: Client, executionId: number, log: (line: string) => void): Promise<void> {
+  type Task = { id: number; start_time: string; end_time: string; src_resource: string };
+  const tasks: Task[] = [];
+  for (let page = 1; ; page++) {
+    const res = await client.expect([200], 'GET', `/api/v2.0/replication/executions/${executionId}/tasks?page=${page}&page_size=100`);
+    const batch = JSON.parse(res.body.toString('utf8')) as Task[];
+    tasks.push(...batch);
+    if (batch.length < 100) break;
+  }
+  const took = (t: Task) => (Date.parse(t.end_time) - Date.parse(t.start_time)) / 1000;
+  const sorted = [...tasks].sort((a, b) => took(a) - took(b));
+  const slowest = sorted.at(-1);
+  if (!slowest) return;
+  log(
+    `tasks took ${took(sorted[Math.floor(sorted.length / 2)]).toFixed(2)} s (median), ${took(slowest).toFixed(2)} s at most (${slowest.src_resource}):`,
+  );
+  const text = (await client.request('GET', `/api/v2.0/replication/executions/${executionId}/tasks/${slowest.id}/log`)).body.toString(
+    'utf8',
+  );
+  for (const line of text.trim().split('\n').slice(-12)) log(`  ${line}`);
 }
 
 /** `skopeo sync` of every seeded repository (all tags) from the Berth into `dest`; seconds. */
