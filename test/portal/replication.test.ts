@@ -300,6 +300,14 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     assert.equal(project.body.registry_id, endpoint.id);
     assert.equal(project.body.metadata.proxy_cache_freshness_seconds, '60');
 
+    // Its summary names the endpoint it mirrors and offers only the pull command.
+    await row.getByRole('link', { name: 'mirror-cache' }).click();
+    const proxyCard = page.getByText(`A pull-through cache of distribution (${distribution.url})`);
+    await proxyCard.waitFor();
+    await page.getByText(/served from the cache for 60 s/).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Copy push command' }).count(), 0);
+    await inspectPage(page, 'project-proxy-cache-summary');
+
     // The endpoint a project mirrors: its deletion is refused, and the reason shown.
     await navigate(page, 'Registries');
     watched.expectFailure({ path: `/api/v2.0/registries/${endpoint.id}`, status: 412 });

@@ -118,17 +118,33 @@ export function SummaryTab({ project, can }: TabProps) {
           </Table>
         </Card>
       </SimpleGrid>
-      <Card title="Push and pull">
-        <Stack gap="xs">
-          <Text size="sm" c="dimmed">
-            Sign in to the registry, then tag and push an image into this project:
-          </Text>
-          <Command text={`docker login ${host}`} label="Copy login command" />
-          <Command text={`docker tag SOURCE_IMAGE[:TAG] ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy tag command" />
-          <Command text={`docker push ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy push command" />
-          <Command text={`docker pull ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy pull command" />
-        </Stack>
-      </Card>
+      {project.registry_id ? (
+        // A proxy cache project: pulls only, from the endpoint it mirrors.
+        <Card title="Proxy cache">
+          <Stack gap="xs">
+            <Text size="sm" c="dimmed">
+              A pull-through cache of {summary?.registry ? `${summary.registry.name} (${summary.registry.url})` : 'another registry'}: a
+              pull fetches from it what the cache lacks and keeps it; pushes are refused.
+              {project.metadata?.proxy_cache_freshness_seconds
+                ? ` A tag is served from the cache for ${project.metadata.proxy_cache_freshness_seconds} s before the upstream is asked again.`
+                : ''}
+            </Text>
+            <Command text={`docker pull ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy pull command" />
+          </Stack>
+        </Card>
+      ) : (
+        <Card title="Push and pull">
+          <Stack gap="xs">
+            <Text size="sm" c="dimmed">
+              Sign in to the registry, then tag and push an image into this project:
+            </Text>
+            <Command text={`docker login ${host}`} label="Copy login command" />
+            <Command text={`docker tag SOURCE_IMAGE[:TAG] ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy tag command" />
+            <Command text={`docker push ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy push command" />
+            <Command text={`docker pull ${host}/${project.name}/REPOSITORY[:TAG]`} label="Copy pull command" />
+          </Stack>
+        </Card>
+      )}
     </Stack>
   );
 }

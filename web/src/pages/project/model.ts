@@ -31,6 +31,8 @@ export interface ProjectSummary {
     /** Berth's own: the last push refused for quota since the limit last changed. */
     last_refused?: { time: string; resource: string; message: string };
   };
+  /** A proxy cache project's registry endpoint (Harbor's Registry). */
+  registry?: { id: number; name: string; url: string; type: string };
 }
 
 export interface Repository {
