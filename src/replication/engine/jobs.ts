@@ -14,7 +14,7 @@ import {
   type SourceArtifact,
   type TaskSpec,
 } from '../types.js';
-import { Copier, deleteAtDestination } from './copier.js';
+import { Copier, CopyError, deleteAtDestination } from './copier.js';
 import { DestinationError, destinationRepository, pathComponentsOf } from './destination.js';
 import { applyFilters, repositoryPattern } from './filters.js';
 import { throttleFor } from './throttle.js';
@@ -59,6 +59,25 @@ export interface CopyDetail {
 
 function resourceName(repository: string, digest: string, tags: string[]): string {
   return tags.length > 0 ? `${repository}:[${tags.join(',')}]` : `${repository}@${digest}`;
+}
+
+/**
+ * Failures another attempt cannot cure: a refusal (credential, permission, quota, immutable
+ * tag), something that is not there, a request the other side calls wrong, a naming rule,
+ * content that is not what its digest says. They fail the task at once; the rest are retried.
+ */
+export function isPermanent(err: unknown): boolean {
+  if (err instanceof CopyError || err instanceof DestinationError) return true;
+  if (!(err instanceof RemoteRegistryError)) return false;
+  if (err.failure === 'denied' || err.failure === 'not_found' || err.failure === 'unauthorized') return true;
+  return (
+    err.failure === 'failed' &&
+    err.status !== undefined &&
+    err.status >= 400 &&
+    err.status < 500 &&
+    err.status !== 408 &&
+    err.status !== 429
+  );
 }
 
 function message(err: unknown): string {
@@ -122,8 +141,8 @@ export class ReplicationEngine {
       if (err instanceof JobAbortError || ctx.signal.aborted) throw err;
       const text = message(err);
       await ctx.log(`planning failed: ${text}`, 'ERROR');
-      // Naming rules fail for good; a registry that did not answer gets the job's retries.
-      if (err instanceof DestinationError || ctx.attempt >= ctx.maxAttempts) {
+      // Naming rules and refusals fail for good; a registry that did not answer gets the job's retries.
+      if (isPermanent(err) || ctx.attempt >= ctx.maxAttempts) {
         await executions.markExecutionFailed(executionId, text);
         return;
       }
@@ -253,10 +272,15 @@ export class ReplicationEngine {
         throw err;
       }
       const text = message(err);
-      if (ctx.attempt >= ctx.maxAttempts) {
-        await log(`failed: ${text}`, 'ERROR');
+      const permanent = isPermanent(err);
+      if (permanent || ctx.attempt >= ctx.maxAttempts) {
+        await log(
+          `failed: ${text}${permanent && ctx.attempt < ctx.maxAttempts ? ' (not retried: another attempt would meet the same answer)' : ''}`,
+          'ERROR',
+        );
         await executions.markTask(task.id, 'Failed', undefined, text);
         await executions.finishIfDone(task.executionId);
+        if (permanent) return { taskId: task.id, failed: text };
       } else {
         await log(`attempt ${ctx.attempt} failed: ${text}; retried later`, 'WARNING');
         await executions.markTask(task.id, 'Pending', undefined, text);

@@ -4,7 +4,7 @@ import { api } from '../../helpers/api.js';
 import { cosignTag, pushCosignSignature } from '../../helpers/artifacts.js';
 import { pushImage } from '../../helpers/oci.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
-import { allFinished, createPolicy, createRegistry, finished, manifestOn, startExecution, tasks } from './flow.js';
+import { allFinished, createPolicy, createRegistry, finished, manifestOn, startExecution, taskLog, tasks } from './flow.js';
 
 // Berth → Berth through the harbor adapter (Bearer tokens, the project created at the
 // destination), with a label filter and a signature travelling with its image; and
@@ -96,6 +96,33 @@ describe('replication from one Berth to another', () => {
       auth: a.admin.authorization,
     });
     assert.ok(audit.body.length > 0 && audit.body.every((e) => e.username === 'system:replication'), JSON.stringify(audit.body));
+  });
+
+  test('a refusal at the destination (quota) fails the task at once with the reason, not five times', async () => {
+    const tiny = await api(b, 'POST', '/projects', {
+      auth: b.admin.authorization,
+      body: { project_name: 'tiny', storage_limit: 16, metadata: { public: 'false' } },
+    });
+    assert.equal(tiny.status, 201, JSON.stringify(tiny.body));
+    await pushImage(a.url, 'library/too-big', 'v1', { headers: a.admin });
+    const policyId = await createPolicy(a, {
+      name: 'into-tiny',
+      src_registry: null,
+      dest_registry: { id: registryId },
+      dest_namespace: 'tiny',
+      dest_namespace_replace_count: 1,
+      filters: [{ type: 'name', value: 'library/too-big' }],
+    });
+    const executionId = await startExecution(a, policyId);
+    const done = await finished(a, executionId);
+    assert.equal(done.status, 'Failed', JSON.stringify(done));
+    const [task] = await tasks(a, executionId);
+    assert.equal(task.status, 'Failed');
+    const log = await taskLog(a, executionId, task.id);
+    assert.match(log, /403 DENIED: .*exceed the configured upper limit/);
+    assert.match(log, /not retried/);
+    assert.doesNotMatch(log, /attempt 2 of 5/);
+    assert.equal((await manifestOn(b.url, 'tiny/too-big', 'v1', b.admin)).status, 404);
   });
 
   test('event-based: a push is replicated, and a delete too when delete sync is on', async () => {
