@@ -352,6 +352,8 @@ export class PreheatService {
     // A scheduled tick or a push for a policy since deleted or disabled: nothing to do, no execution.
     if (policyId !== undefined && p.executionId === undefined) {
       const row = await this.store.policy(policyId);
+      // Its project was deleted (policies go with it): the schedule it left goes now.
+      if (!row && p.trigger === 'scheduled') await this.scheduler.remove(scheduleName(policyId));
       if (!row || row.enabled !== 1)
         return void (await ctx.log(`preheat policy ${policyId} no longer exists or is disabled; nothing to do`));
     }

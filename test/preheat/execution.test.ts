@@ -303,6 +303,33 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
     );
   });
 
+  test('a deleted project takes its policies with it; the schedule one left is removed at its next tick', async () => {
+    await createProject(server, 'short-lived');
+    const kr = (await api(server, 'GET', '/p2p/preheat/instances/kr', { auth: admin() })).body;
+    await createPolicy(server, 'short-lived', {
+      name: 'nightly',
+      provider_id: kr.id,
+      filters: filters({ type: 'tag', value: '**' }),
+      trigger: JSON.stringify({ type: 'scheduled', trigger_setting: { cron: '0 0 3 * * *' } }),
+    });
+    const policy = (await api(server, 'GET', '/projects/short-lived/preheat/policies/nightly', { auth: admin() })).body;
+    assert.equal((await api(server, 'DELETE', '/projects/short-lived', { auth: admin() })).status, 200);
+    const db = server.berth.database.db;
+    assert.equal((await db.selectFrom('preheat_policies').select('id').where('id', '=', policy.id).execute()).length, 0);
+    await db
+      .updateTable('schedules')
+      .set({ next_run_at: new Date(Date.now() - 60_000).toISOString() })
+      .where('name', '=', `PREHEAT:${policy.id}`)
+      .execute();
+    await server.berth.jobs.scheduler.tick();
+    await waitFor(
+      () => server.berth.jobs.scheduler.get(`PREHEAT:${policy.id}`),
+      (s) => s === undefined,
+      'the orphaned schedule removed',
+    );
+    assert.equal((await db.selectFrom('preheat_executions').select('id').where('policy_id', '=', policy.id).execute()).length, 0);
+  });
+
   test('a worker that goes away mid-preheat: another one resumes the Dragonfly job it started instead of starting another', async () => {
     await createPolicy(server, 'fleet', {
       name: 'resume',
