@@ -241,12 +241,13 @@ function sendOnce(agent: http.Agent, options: SendOptions, what: string): Promis
     const req = lib.request(url, { method: options.method, headers, agent, signal: options.signal });
     let settled = false;
     const idle = body === undefined || Buffer.isBuffer(body) ? options.timeoutMs : options.bodyTimeoutMs;
-    req.setTimeout(idle, () => {
-      req.destroy(new RemoteRegistryError('unreachable', `${what}: no answer within ${idle / 1000} s`));
-    });
+    const onTimeout = () => req.destroy(new RemoteRegistryError('unreachable', `${what}: no answer within ${idle / 1000} s`));
+    req.setTimeout(idle, onTimeout);
     req.once('response', (res) => {
       settled = true;
+      // The body's own idle limit (if any) is the reader's to set; this one ends with the wait for headers.
       req.setTimeout(0);
+      req.removeListener('timeout', onTimeout);
       resolve(res);
     });
     req.once('error', (err) => {

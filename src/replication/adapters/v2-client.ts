@@ -463,9 +463,12 @@ export class V2Client {
     const what = `GET ${redacted(url)}`;
     const res = await this.exchange('GET', url, { scopes: [pullScope(repository)], signal, followRedirects: true });
     await this.expect(res, [200], what);
-    res.setTimeout(this.idleTimeoutMs, () =>
-      res.destroy(new RemoteRegistryError('unreachable', `${what}: no data for ${this.idleTimeoutMs / 1000} s`)),
-    );
+    const idle = () => {
+      // Bytes waiting unread: the consumer is the slow side (a throttled copy), not the network.
+      if (res.readableLength > 0 || (res.socket?.readableLength ?? 0) > 0) res.setTimeout(this.idleTimeoutMs);
+      else res.destroy(new RemoteRegistryError('unreachable', `${what}: no data for ${this.idleTimeoutMs / 1000} s`));
+    };
+    res.setTimeout(this.idleTimeoutMs, idle);
     const length = res.headers['content-length'];
     return { stream: res, size: length === undefined ? -1 : Number(length) };
   }

@@ -5,6 +5,8 @@
  * the failures the proxy cache and the engine rely on (unreachable, 429, 503, 401, 404).
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createAdapter, RemoteConnections } from '../../../src/replication/adapters/index.js';
 import { blobOf, V2Client } from '../../../src/replication/adapters/v2-client.js';
@@ -269,6 +271,34 @@ describe('v2 client failures as the proxy cache and the engine see them', { skip
       } finally {
         proxy.mode = 'forward';
       }
+    }
+  });
+
+  test('a blob body that stops coming ends unreachable; a consumer that reads slowly is not cut off', async () => {
+    // The real registry's blob, read with a 2 s idle limit by a consumer pausing 5 s before reading.
+    const image = makeImage([4 * 1024 * 1024]);
+    await pushThrough(createAdapter(endpoint(registry.url), { connections }), 'fail/slow', 'v1', image);
+    const client = new V2Client({ url: registry.url, connections, idleTimeoutMs: 2000 });
+    const blob = await client.getBlob('fail/slow', image.blobs[1].digest);
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.equal(sha256(await readAll(blob.stream)), image.blobs[1].digest);
+
+    // A server that sends the headers and a few bytes, then nothing (the network stalled).
+    const stalled = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000', 'content-type': 'application/octet-stream' });
+      res.write(Buffer.alloc(10));
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', () => resolve()));
+    try {
+      const port = (stalled.address() as net.AddressInfo).port;
+      const stalling = new V2Client({ url: `http://127.0.0.1:${port}`, connections, idleTimeoutMs: 300 });
+      const partial = await stalling.getBlob('any/repo', image.blobs[1].digest);
+      const err = await failureOf(readAll(partial.stream));
+      assert.equal(err.failure, 'unreachable');
+      assert.match(err.message, /no data for 0.3 s/);
+    } finally {
+      stalled.closeAllConnections();
+      await new Promise<void>((resolve) => stalled.close(() => resolve()));
     }
   });
 
