@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
@@ -483,7 +484,11 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
       if (fetched.size < 0) {
         // No length to promise clients: stored first, then served from storage.
         ready.resolve(null);
-        for await (const chunk of fetched.stream) if (!storage.write(chunk)) await new Promise((r) => storage.once('drain', r));
+        storage.on('error', () => undefined);
+        for await (const chunk of fetched.stream) {
+          if (storage.destroyed) break;
+          if (!storage.write(chunk)) await Promise.race([once(storage, 'drain'), once(storage, 'close')]).catch(() => undefined);
+        }
         storage.end();
         await stored;
         return;

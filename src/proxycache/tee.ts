@@ -26,6 +26,8 @@ export class BlobTee {
   attach(): PassThrough | null {
     if (this.started) return null;
     const client = new PassThrough({ highWaterMark: 1 << 20 });
+    // The response that reads it sees the failure through the stream; no unheard 'error' event.
+    client.on('error', () => undefined);
     this.clients.add(client);
     client.once('close', () => this.clients.delete(client));
     return client;
@@ -38,6 +40,7 @@ export class BlobTee {
   async run(storage: PassThrough, storageDone: Promise<unknown>): Promise<string | null> {
     const algorithm = parseDigest(this.digest)?.algorithm ?? 'sha256';
     const hash = createHash(algorithm);
+    storage.on('error', () => undefined);
     // Storage that stops reading (a failure of its own) must not stall the clients.
     storageDone.then(
       () => undefined,
