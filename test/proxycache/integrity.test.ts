@@ -57,6 +57,49 @@ describe('proxy cache: what reaches clients and storage', { skip }, () => {
     assert.notEqual(head.status, 200, 'still not cached');
   });
 
+  test('proxy_fetches: a fetch another instance holds is waited for; one whose lease ended (its instance died) is taken over', async () => {
+    const db = server.berth.database.db;
+    const image = await pushUpstream(upstream.url, 'team/leased', 'v1', [40_000, 30_000]);
+    assert.equal((await v2.call('GET', '/v2/hub/team/leased/manifests/v1', { headers: { accept: types.manifest } })).status, 200);
+    const [held, dead] = [image.blobs[1], image.blobs[2]];
+    const started = new Date().toISOString();
+    // Another instance is fetching `held` (its lease runs for a minute) and one that died held `dead`.
+    await db
+      .insertInto('proxy_fetches')
+      .values([
+        {
+          digest: held.digest,
+          owner: 'other-instance/1',
+          repository: 'hub/team/leased',
+          started_at: started,
+          expires_at: Date.now() + 60_000,
+        },
+        {
+          digest: dead.digest,
+          owner: 'dead-instance/1',
+          repository: 'hub/team/leased',
+          started_at: started,
+          expires_at: Date.now() - 1000,
+        },
+      ])
+      .execute();
+
+    const takenOver = await v2.call('GET', `/v2/hub/team/leased/blobs/${dead.digest}`);
+    assert.equal(takenOver.status, 200, takenOver.text);
+    assert.equal(digestOf(takenOver.bytes), dead.digest);
+
+    let answered = false;
+    const waiting = v2.call('GET', `/v2/hub/team/leased/blobs/${held.digest}`).finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(answered, false, 'waits while the other instance holds the fetch');
+    // The other instance ends without storing it (it failed): this one fetches it itself.
+    await db.deleteFrom('proxy_fetches').where('digest', '=', held.digest).execute();
+    const res = await waiting;
+    assert.equal(res.status, 200, res.text);
+    assert.equal(digestOf(res.bytes), held.digest);
+    assert.deepEqual(await db.selectFrom('proxy_fetches').selectAll().execute(), [], 'every claim released');
+  });
+
   test('HEAD and ranged GET of an uncached blob: fetched into the cache first, then answered from it', async () => {
     const image = await pushUpstream(upstream.url, 'team/ranged', 'v1', [100_000]);
     const layer = image.blobs[1];
