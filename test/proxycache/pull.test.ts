@@ -138,6 +138,11 @@ describe('proxy cache in front of docker-registry', { skip }, () => {
       const limited = await v2.call('GET', '/v2/hub/team/offline/manifests/never-pulled');
       assert.equal(limited.status, 429, limited.text);
 
+      // The upstream refusing the credential.
+      counter.mode = 401;
+      m = await pullAll('hub/team/offline', 'v1', image);
+      assert.equal(m.headers.get('berth-proxy-cache'), 'stale; upstream=unauthorized');
+
       counter.mode = 'forward';
       await upstream.stop();
       m = await pullAll('hub/team/offline', 'v1', image);
