@@ -22,6 +22,7 @@ import { adapterInfos, adapterTypes, createAdapter, isAdapterType, sharedConnect
 import { replicationEventHandler, replicationSubscriber } from './engine/events.js';
 import { ReplicationEngine } from './engine/jobs.js';
 import { LocalRegistryAdapter } from './engine/local.js';
+import { reapJobType, reapOrphans, reapSchedule } from './engine/reaper.js';
 import type { ReplicationExecutionService } from './executions/service.js';
 import { createPolicyParts, type PolicyParts } from './policies/assembly.js';
 import type { ReplicationPolicyService } from './policies/service.js';
@@ -85,7 +86,20 @@ export function createReplication(deps: ReplicationDeps): Replication {
     registries: registries.service,
   });
   const { policies, executions, executionStore: store } = parts;
+  // The reaper's schedule exists once this Berth has planned an execution (none on a Berth that never replicates).
+  let reaperScheduled = false;
+  const onPlanning = async () => {
+    if (reaperScheduled) return;
+    reaperScheduled = true;
+    await deps.scheduler.define({ name: reapSchedule, jobType: reapJobType, cron: '*/2 * * * *' });
+  };
+  deps.runner.register(reapJobType, async (ctx) => {
+    const ended = await reapOrphans(deps.db, store);
+    await ctx.log(`${ended} task(s) or execution(s) whose jobs ended without them were ended`);
+    return ended;
+  });
   const engine = new ReplicationEngine({
+    onPlanning,
     db: deps.db,
     queue: deps.queue,
     executions: store,

@@ -42,6 +42,8 @@ export interface EnginePorts {
   localLabels(repository: string, digest: string): Promise<string[]>;
   /** Blobs one task copies at once. */
   parallelBlobs: number;
+  /** Called when a planning job runs (compose.ts defines the reaper's schedule then, once). */
+  onPlanning?: () => Promise<void>;
 }
 
 /** What a task does, stored as TaskSpec.detail: the policy's settings as they were when planned. */
@@ -102,6 +104,7 @@ export class ReplicationEngine {
   readonly plan = async (ctx: JobContext<ReplicationJobPayload>): Promise<unknown> => {
     const { policyId, trigger } = ctx.payload;
     const { executions, queue } = this.ports;
+    await this.ports.onPlanning?.();
     if (ctx.payload.executionId === undefined) {
       const policy = await this.ports.policy(policyId);
       if (!policy) return void (await ctx.log(`replication policy ${policyId} no longer exists; nothing to do`));

@@ -69,6 +69,9 @@ describe('replication with a real docker-registry', { skip }, () => {
     const log = await taskLog(berth, executionId, list.find((t) => t.dst_resource.startsWith('mirror/multi'))!.id);
     assert.match(log, /copy copied: 3 manifest\(s\) pushed/);
 
+    // Planning defined the reaper's schedule (tasks whose last attempt is lost get ended).
+    assert.equal((await berth.berth.jobs.scheduler.get('replication.reap'))?.jobType, 'REPLICATION_REAP');
+
     // Again: everything is there, nothing is sent.
     const again = await finished(berth, await startExecution(berth, policyId));
     assert.equal(again.status, 'Succeed');
