@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /*
@@ -24,6 +25,8 @@ export interface KrakenFakeOptions {
   basic?: string;
   /** Answer notifications with this status (a proxy that fails). */
   failWith?: number;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface KrakenFake {
@@ -43,7 +46,7 @@ export async function startKrakenFake(options: KrakenFakeOptions = {}): Promise<
   const events: KrakenEvent[] = [];
   const preheated: KrakenEvent[] = [];
   const requests: KrakenFake['requests'] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -78,11 +81,12 @@ export async function startKrakenFake(options: KrakenFakeOptions = {}): Promise<
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     events,
     preheated,
     requests,
