@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 
 /** Headers of one hop (each side keeps its own connections alive). */
@@ -33,11 +34,11 @@ export interface RegistryGate {
  * `401 WWW-Authenticate: Basic realm=…` (how nginx in front of Distribution asks for one).
  * The Host header is passed unchanged, so the registry names the gate in its Location
  * headers and Bearer realms and clients keep coming back through it. Counts requests and
- * connections.
+ * connections. With `tls` it serves HTTPS (a TLS-terminating front, as nginx often is).
  */
 export async function startRegistryGate(
   target: string,
-  options: { basic?: { username: string; password: string } } = {},
+  options: { basic?: { username: string; password: string }; tls?: { key: string; cert: string } } = {},
 ): Promise<RegistryGate> {
   const targetUrl = new URL(target);
   const sockets = new Set<net.Socket>();
@@ -45,7 +46,7 @@ export async function startRegistryGate(
   const expected = options.basic
     ? `Basic ${Buffer.from(`${options.basic.username}:${options.basic.password}`).toString('base64')}`
     : undefined;
-  const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const entry: GateRequest = { method: req.method ?? 'GET', url: req.url ?? '/', status: 0, authorization: req.headers.authorization };
     requests.push(entry);
     if (expected && (req.url ?? '').startsWith('/v2') && req.headers.authorization !== expected) {
@@ -57,6 +58,8 @@ export async function startRegistryGate(
     }
     const headers = withoutHopByHop(req.headers);
     if (expected) delete headers.authorization;
+    // As a TLS front tells the registry, so that its Location headers say https.
+    if (options.tls) headers['x-forwarded-proto'] = 'https';
     const upstream = http.request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers }, (up) => {
       entry.status = up.statusCode ?? 0;
       res.writeHead(up.statusCode ?? 502, withoutHopByHop(up.headers));
@@ -68,7 +71,10 @@ export async function startRegistryGate(
       else res.destroy();
     });
     req.pipe(upstream);
-  });
+  };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, keepAliveTimeout: 30_000 }, handler)
+    : http.createServer({ keepAliveTimeout: 30_000 }, handler);
   const gate: RegistryGate = {
     url: '',
     requests,
@@ -85,12 +91,12 @@ export async function startRegistryGate(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  server.on('connection', (socket) => {
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     gate.connections++;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  gate.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  gate.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return gate;
 }
