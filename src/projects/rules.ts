@@ -96,8 +96,7 @@ function normalizeProxyMetadata(key: string, value: string): string {
       if (n === null) {
         throw bad(key === 'proxy_speed_kb' ? `metadata.proxy_speed_kb should by an int32, but got: '${shown(value)}'` : `metadata.max_upstream_conn should be an int, but got '${shown(value)}'`);
       }
-      // Honest about what Berth does: no limit is the only setting it has.
-      if (n > 0) throw bad(`metadata.${key} ${n} is not supported: Berth's proxy cache does not limit ${key === 'proxy_speed_kb' ? 'its upstream bandwidth' : 'upstream connections'} yet; use -1 (no limit)`);
+      // Harbor's values: -1 (or 0) is no limit; KB/s per upstream blob transfer, connections per artifact.
       return String(n);
     }
     case 'proxy_referrer_api': {

@@ -24,8 +24,8 @@ export const ProjectMetadata: SharedSchema = {
     proxy_cache_freshness_seconds: str(
       "Proxy cache projects (Berth's own): for how many seconds a tag's manifest is served from the cache without asking the upstream; 0 (default from proxy_cache.freshness_seconds) asks every time",
     ),
-    proxy_speed_kb: str('Proxy cache projects: upstream bandwidth limit in KB/s; Berth accepts only -1 or 0 (no limit)'),
-    max_upstream_conn: str('Proxy cache projects: upstream connection limit; Berth accepts only -1 or 0 (no limit)'),
+    proxy_speed_kb: str('Proxy cache projects: KB/s each blob transfer from the upstream may use; -1 or 0 for no limit'),
+    max_upstream_conn: str('Proxy cache projects: upstream connections per artifact (Berth fetches each blob once at a time); -1 or 0 for no limit'),
     proxy_referrer_api: str('Proxy cache projects: whether the referrers API is proxied; Berth accepts only "false"'),
   }),
 };

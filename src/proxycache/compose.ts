@@ -8,6 +8,7 @@ import type { UploadService } from '../registry/uploads.js';
 import { parsePolicy } from '../retention/policy.js';
 import type { RetentionService } from '../retention/service.js';
 import { createAdapter, isAdapterType } from '../replication/adapters/index.js';
+import { Throttle } from '../replication/engine/throttle.js';
 import type { ProxyRegistries } from './ports.js';
 import { ProxyCache } from './service.js';
 import { ProxyFetchStore } from './store.js';
@@ -42,6 +43,7 @@ export function createProxyCache(deps: ProxyCacheDeps): ProxyCache {
       registry: deps.registry,
       uploads: deps.uploads,
       fetches: new ProxyFetchStore(deps.db, deps.dialect),
+      throttle: (bytesPerSecond) => new Throttle(bytesPerSecond).stream(),
       defaultRetention: deps.retention && ((project, actor) => deps.retention!.create(defaultRetentionPolicy(project.id), project, actor)),
     },
     {

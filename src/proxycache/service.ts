@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
+import { PassThrough, pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import picomatch from 'picomatch';
@@ -37,6 +37,8 @@ interface ProxyProject {
   registryId: number;
   freshnessMs: number;
   localOnNotFound: boolean;
+  /** Harbor's proxy_speed_kb: KB/s per blob transfer from the upstream; 0 for no limit. */
+  speedKb: number;
   /** Harbor's proxy_cache_filter_pattern: only matching upstream repositories are proxied. */
   filter: ((remoteRepository: string) => boolean) | null;
 }
@@ -116,6 +118,8 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
       registry: ProxyRegistry;
       uploads: ProxyUploads;
       fetches: ProxyFetchStore;
+      /** A stream paced to `bytesPerSecond` (replication's token bucket), for proxy_speed_kb. */
+      throttle?: (bytesPerSecond: number) => Transform;
       /** Creates a new proxy cache project's retention policy (retention feature). */
       defaultRetention?: (project: { id: number; name: string }, actor: string) => Promise<unknown>;
     },
@@ -202,6 +206,7 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
         registryId: Number(row.registry_id),
         freshnessMs: (freshness !== undefined && /^\d+$/.test(freshness) ? Number(freshness) : this.options.freshnessSeconds) * 1000,
         localOnNotFound: metadata.proxy_cache_local_on_not_found === 'true',
+        speedKb: Math.max(0, Number(metadata.proxy_speed_kb ?? 0) || 0),
         filter: compileFilter(metadata.proxy_cache_filter_pattern, metadata.proxy_cache_filter_kind),
       };
     }
@@ -472,6 +477,12 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
         if (failureOf(err) === 'not_found')
           throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${remote} of the upstream registry`);
         throw this.unavailable(err, project, `blob ${digest}`);
+      }
+      if (project.speedKb > 0 && this.deps.throttle) {
+        // Harbor's proxy_speed_kb: each transfer from the upstream at most that many KB/s.
+        const paced = this.deps.throttle(project.speedKb * 1024);
+        pipeline(fetched.stream, paced, () => undefined);
+        fetched = { stream: paced, size: fetched.size };
       }
       const storage = new PassThrough({ highWaterMark: 1 << 20 });
       const stored = this.deps.uploads.monolithic(

@@ -100,6 +100,17 @@ describe('proxy cache: what reaches clients and storage', { skip }, () => {
     assert.deepEqual(await db.selectFrom('proxy_fetches').selectAll().execute(), [], 'every claim released');
   });
 
+  test('proxy_speed_kb paces the upstream transfer; the bytes arrive whole and right', async () => {
+    await createProxyProject(server, 'paced', await createEndpoint(server, 'paced-upstream', upstream.url), {
+      metadata: { proxy_speed_kb: '4096', max_upstream_conn: '2' },
+    });
+    const image = await pushUpstream(upstream.url, 'team/paced', 'v1', [300_000]);
+    assert.equal((await v2.call('GET', '/v2/paced/team/paced/manifests/v1', { headers: { accept: types.manifest } })).status, 200);
+    const res = await v2.call('GET', `/v2/paced/team/paced/blobs/${image.blobs[1].digest}`);
+    assert.equal(res.status, 200);
+    assert.ok(res.bytes.equals(image.blobs[1].data));
+  });
+
   test('HEAD and ranged GET of an uncached blob: fetched into the cache first, then answered from it', async () => {
     const image = await pushUpstream(upstream.url, 'team/ranged', 'v1', [100_000]);
     const layer = image.blobs[1];

@@ -52,8 +52,8 @@ describe('proxy cache projects through the projects API', { skip }, () => {
       { metadata: { proxy_cache_filter_pattern: 'library/**' } },
       { metadata: { proxy_cache_local_on_not_found: 'perhaps' } },
       { metadata: { proxy_speed_kb: 'fast' } },
-      { metadata: { proxy_speed_kb: '100' } },
-      { metadata: { max_upstream_conn: '5' } },
+      { metadata: { proxy_speed_kb: '99999999999' } },
+      { metadata: { max_upstream_conn: '1.5' } },
       { metadata: { proxy_referrer_api: 'true' } },
     ];
     for (const extra of bad) {
