@@ -209,7 +209,7 @@ export async function startDockerHubStandIn(
               'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json',
           },
         });
-        results.push({ name: tag, digest: head.headers.get('docker-content-digest') });
+        results.push({ name: tag, digest: head.headers.get('docker-content-digest'), media_type: head.headers.get('content-type') });
       }
       return page(res, url, results);
     }

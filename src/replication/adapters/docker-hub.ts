@@ -16,7 +16,7 @@
  * by digest, every tag the Hub lists with that digest.
  */
 import type http from 'node:http';
-import { RemoteRegistryError, type RegistryEndpoint, type RegistryInfo } from '../types.js';
+import { RemoteRegistryError, type RegistryEndpoint, type RegistryInfo, type SourceArtifact } from '../types.js';
 import {
   basicInfo,
   clientFor,
@@ -199,6 +199,48 @@ export class DockerHubAdapter extends DistributionAdapter {
     if (exact) return exact.map(dockerHubName).filter((name) => test(name) || test(name.replace(/^library\//, '')));
     const names = await this.repositoriesOf(await this.namespaces(pattern, options.signal), options.signal);
     return names.filter((name) => test(name));
+  }
+
+  /**
+   * A repository's artifacts from the Hub API's tag list, which carries each tag's digest and
+   * media type: no /v2 request per tag (Harbor's adapter lists tags there too). A tag the list
+   * gives without them is resolved with a HEAD.
+   */
+  protected override async artifactsOf(repository: string, signal?: AbortSignal): Promise<SourceArtifact[]> {
+    const name = dockerHubName(repository);
+    const [ns, ...rest] = name.split('/');
+    const tags = await this.hubAll<{ name: string; digest?: string | null; media_type?: string | null }>(
+      `/v2/repositories/${encodeURIComponent(ns)}/${encodeURIComponent(rest.join('/'))}/tags/`,
+      signal,
+    );
+    const byDigest = new Map<string, SourceArtifact>();
+    await mapLimit(
+      tags,
+      listConcurrency,
+      async (tag) => {
+        let digest = tag.digest ?? undefined;
+        let mediaType = tag.media_type ?? undefined;
+        if (!digest || !mediaType) {
+          const head = await this.headManifest(name, tag.name, signal);
+          if (!head) return;
+          digest = head.digest;
+          mediaType = head.mediaType;
+        }
+        const known = byDigest.get(digest);
+        if (known) known.tags.push(tag.name);
+        else
+          byDigest.set(digest, {
+            repository: name,
+            digest,
+            mediaType,
+            tags: [tag.name],
+            labels: [],
+            resourceType: this.resourceTypeOf(mediaType),
+          });
+      },
+      signal,
+    );
+    return [...byDigest.values()];
   }
 
   // ---------------------------------------------------------------- deleting

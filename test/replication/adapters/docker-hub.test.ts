@@ -88,7 +88,9 @@ describe('docker-hub adapter against a loopback stand-in for Docker Hub', { skip
   test('anonymous listing needs a namespace in the pattern; pushes are unauthorized', async () => {
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'nginx' }), ['library/nginx']);
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'library/*' }), ['library/nginx']);
+    hub.reset();
     const artifacts = await anonymous.listArtifacts({ repositoryPattern: 'library/**' });
+    assert.equal(hub.count('HEAD', '/v2/'), 0, "the Hub API's tag list gives digests: no HEAD per tag");
     assert.deepEqual(
       artifacts.map((a) => [a.repository, a.digest, a.tags]),
       [['library/nginx', nginx.digest, ['1.27']]],
