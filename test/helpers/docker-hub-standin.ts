@@ -36,6 +36,8 @@ export interface DockerHubStandIn {
   requests: StandInRequest[];
   count(method: string, path: RegExp | string): number;
   reset(): void;
+  /** Forgets every registry token issued so far (as if they had expired or been revoked). */
+  revokeTokens(): void;
   close(): Promise<void>;
 }
 
@@ -275,6 +277,9 @@ export async function startDockerHubStandIn(
     },
     reset() {
       requests.length = 0;
+    },
+    revokeTokens() {
+      registryTokens.clear();
     },
     async close() {
       for (const s of sockets) s.destroy();

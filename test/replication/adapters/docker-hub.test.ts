@@ -85,6 +85,21 @@ describe('docker-hub adapter against a loopback stand-in for Docker Hub', { skip
     );
   });
 
+  test('a cached token the registry no longer accepts is dropped, fetched again, and the request made again', async () => {
+    assert.ok(await anonymous.headManifest('nginx', '1.27'));
+    hub.revokeTokens();
+    hub.reset();
+    assert.equal((await anonymous.headManifest('nginx', '1.27'))?.digest, nginx.digest);
+    assert.deepEqual(
+      hub.requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.status}`),
+      ['HEAD /v2/library/nginx/manifests/1.27 401', 'GET /token 200', 'HEAD /v2/library/nginx/manifests/1.27 200'],
+    );
+    // The new token is the cached one now.
+    hub.reset();
+    await anonymous.getManifest('nginx', '1.27');
+    assert.equal(hub.count('GET', '/token'), 0);
+  });
+
   test('anonymous listing needs a namespace in the pattern; pushes are unauthorized', async () => {
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'nginx' }), ['library/nginx']);
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'library/*' }), ['library/nginx']);
