@@ -107,7 +107,7 @@ export function createReplication(deps: ReplicationDeps): Replication {
     local,
     adapterFor: (id) => registries.service.adapterFor(id),
     adapterType: async (id) => (await registries.service.endpoint(id))?.type,
-    localLabels: async (repository, digest) => {
+    localArtifact: async (repository, digest) => {
       try {
         const repo = await deps.artifacts.repository(repository);
         const row = await deps.artifacts.resolve(repo, digest);
@@ -119,9 +119,9 @@ export function createReplication(deps: ReplicationDeps): Replication {
           withSignature: false,
           withImmutableStatus: false,
         });
-        return (view.labels ?? []).map((l) => l.name);
+        return { labels: (view.labels ?? []).map((l) => l.name), resourceType: row.type === 'IMAGE' ? 'image' : 'artifact' };
       } catch (err) {
-        if (isAppError(err) && err.code === 'NOT_FOUND') return [];
+        if (isAppError(err) && err.code === 'NOT_FOUND') return undefined;
         throw err;
       }
     },

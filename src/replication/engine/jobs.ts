@@ -38,8 +38,8 @@ export interface EnginePorts {
   adapterFor(registryId: number): Promise<RegistryAdapter>;
   /** The endpoint's adapter type ('harbor', 'docker-registry', …), for the destination's path rule. */
   adapterType(registryId: number): Promise<string | undefined>;
-  /** The labels of a local artifact (event-based runs), by repository and digest. */
-  localLabels(repository: string, digest: string): Promise<string[]>;
+  /** A local artifact's labels and resource type (event-based runs), by repository and digest; undefined when gone. */
+  localArtifact(repository: string, digest: string): Promise<{ labels: string[]; resourceType: 'image' | 'artifact' } | undefined>;
   /** Blobs one task copies at once. */
   parallelBlobs: number;
   /** Called when a planning job runs (compose.ts defines the reaper's schedule then, once). */
@@ -198,14 +198,15 @@ export class ReplicationEngine {
       };
     };
     if (resource) {
-      const labels = resource.deleted ? [] : await this.ports.localLabels(resource.repository, resource.digest).catch(() => []);
+      // A pushed artifact is read as it is now (labels, type); a deleted one is gone, so only its event speaks for it.
+      const known = resource.deleted ? undefined : await this.ports.localArtifact(resource.repository, resource.digest);
       const artifact: SourceArtifact = {
         repository: resource.repository,
         digest: resource.digest,
         mediaType: resource.mediaType,
         tags: resource.tags,
-        labels,
-        resourceType: manifestKinds[resource.mediaType] ? 'image' : 'artifact',
+        labels: known?.labels ?? [],
+        resourceType: known?.resourceType ?? (manifestKinds[resource.mediaType] ? 'image' : 'artifact'),
       };
       const kept = applyFilters(policy.filters, [artifact]);
       await ctx.log(

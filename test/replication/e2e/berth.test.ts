@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../../helpers/api.js';
-import { cosignTag, pushCosignSignature } from '../../helpers/artifacts.js';
+import { cosignTag, pushCosignSignature, pushGenericArtifact } from '../../helpers/artifacts.js';
 import { pushImage } from '../../helpers/oci.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
 import { allFinished, createPolicy, createRegistry, finished, manifestOn, startExecution, taskLog, tasks } from './flow.js';
@@ -158,5 +158,27 @@ describe('replication from one Berth to another', () => {
     const [task] = await tasks(a, deletion.id);
     assert.equal(task.operation, 'deletion');
     assert.equal((await manifestOn(b.url, 'copies/evt-app', image.digest, b.admin)).status, 404);
+  });
+  test('event-based with a resource filter: the pushed artifact is read as it is (an image passes, another artifact does not)', async () => {
+    const policyId = await createPolicy(a, {
+      name: 'events-images-only',
+      src_registry: null,
+      dest_registry: { id: registryId },
+      filters: [
+        { type: 'name', value: 'library/evtimg-*' },
+        { type: 'resource', value: 'image' },
+      ],
+      trigger: { type: 'event_based' },
+    });
+    const image = await pushImage(a.url, 'library/evtimg-a', 'v1', { headers: a.admin });
+    await pushGenericArtifact(a, 'library/evtimg-b', 'v1', 'application/vnd.example.thing.config.v1+json');
+    const list = await allFinished(a, policyId, 2);
+    assert.ok(
+      list.every((e) => e.status === 'Succeed'),
+      JSON.stringify(list),
+    );
+    assert.deepEqual(list.map((e) => e.total).sort(), [0, 1], 'the other artifact is filtered out when planned');
+    assert.equal((await manifestOn(b.url, 'library/evtimg-a', 'v1', b.admin)).digest, image.digest);
+    assert.equal((await manifestOn(b.url, 'library/evtimg-b', 'v1', b.admin)).status, 404);
   });
 });
