@@ -118,15 +118,6 @@ export function instanceView(i: Instance) {
   };
 }
 
-const sortColumns: Record<string, string> = {
-  id: 'id',
-  name: 'name',
-  vendor: 'vendor',
-  endpoint: 'endpoint',
-  setup_timestamp: 'setup_timestamp',
-  status: 'status',
-};
-
 /** Provider instances (/p2p/preheat/instances): rules, credentials sealed at rest, health. */
 export class InstanceService {
   constructor(
@@ -159,8 +150,7 @@ export class InstanceService {
   }
 
   async list(terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<Instance>> {
-    const order = parseSortKey(sort, sortColumns, { column: 'id', desc: false });
-    const page = await this.store.instances(terms, order, paging);
+    const page = await this.store.instances(terms, sort, paging);
     return { total: page.total, items: page.items.map((r) => this.summary(r)) };
   }
 
@@ -331,19 +321,4 @@ export class InstanceService {
     }
     return count;
   }
-}
-
-/** Harbor's `sort` (one key, "-" for descending) against the keys a list allows; 400 for others. */
-export function parseSortKey(
-  sort: string | undefined,
-  columns: Record<string, string>,
-  fallback: { column: string; desc: boolean },
-): { column: string; desc: boolean } {
-  if (sort === undefined || sort.trim() === '') return fallback;
-  const first = sort.split(',')[0].trim();
-  const desc = first.startsWith('-');
-  const key = desc ? first.slice(1) : first;
-  const column = columns[key];
-  if (!column) throw bad(`sort: unknown key ${show(key)}; one of ${Object.keys(columns).join(', ')}`);
-  return { column, desc };
 }

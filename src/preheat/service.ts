@@ -7,7 +7,7 @@ import type { Scheduler } from '../jobs/scheduler.js';
 import { apiError } from '../lib/errors.js';
 import type { QueryTerm } from '../lib/query.js';
 import { applyFilters, compileDoublestar, projectFilters, unscannedSeverity } from './filters.js';
-import { parseSortKey, type InstanceService } from './instances.js';
+import type { InstanceService } from './instances.js';
 import { toPolicy, triggerJson, type PolicyInput } from './policy.js';
 import { providerFor } from './providers/index.js';
 import type { ExecutionRow, Page, Paging, PreheatStore, TaskCounts, TaskRow } from './store.js';
@@ -57,21 +57,6 @@ export interface PreheatOptions {
   checkTimeoutMs: number;
 }
 
-const policySortColumns: Record<string, string> = {
-  id: 'id',
-  name: 'name',
-  creation_time: 'created_at',
-  update_time: 'updated_at',
-};
-const executionSortColumns: Record<string, string> = { id: 'id', start_time: 'start_time', end_time: 'end_time', status: 'status' };
-const taskSortColumns: Record<string, string> = {
-  id: 'id',
-  creation_time: 'creation_time',
-  start_time: 'start_time',
-  end_time: 'end_time',
-  status: 'status',
-};
-
 const isEnded = (status: string) => (endedStatuses as string[]).includes(status);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -115,8 +100,7 @@ export class PreheatService {
   }
 
   async policies(projectId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<Policy>> {
-    const order = parseSortKey(sort, policySortColumns, { column: 'updated_at', desc: false });
-    const page = await this.store.policies(projectId, terms, order, paging);
+    const page = await this.store.policies(projectId, terms, sort, paging);
     return { total: page.total, items: page.items.map(toPolicy) };
   }
 
@@ -217,8 +201,7 @@ export class PreheatService {
   }
 
   async executions(policy: Policy, terms: QueryTerm[], sort: string | undefined, paging: Paging) {
-    const order = parseSortKey(sort, executionSortColumns, { column: 'id', desc: true });
-    const page = await this.store.executions(policy.id, order, paging, terms);
+    const page = await this.store.executions(policy.id, terms, sort, paging);
     const counts = await this.store.taskCounts(page.items.map((e) => Number(e.id)));
     return { total: page.total, items: page.items.map((e) => ({ execution: e, counts: counts.get(Number(e.id))! })) };
   }
@@ -232,8 +215,7 @@ export class PreheatService {
 
   async tasks(policy: Policy, executionId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<TaskRow>> {
     await this.execution(policy, executionId);
-    const order = parseSortKey(sort, taskSortColumns, { column: 'id', desc: false });
-    return this.store.tasks(executionId, order, paging, terms);
+    return this.store.tasks(executionId, terms, sort, paging);
   }
 
   async taskLog(policy: Policy, executionId: number, taskId: number): Promise<string> {

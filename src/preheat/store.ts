@@ -1,5 +1,6 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction, type Updateable } from 'kysely';
 import type { Database, PreheatExecutionsTable, PreheatInstancesTable, PreheatPoliciesTable, PreheatTasksTable } from '../db/types.js';
+import { applyQuery, applySort, countRows, type Field } from '../db/query.js';
 import type { QueryTerm } from '../lib/query.js';
 import type { RunStatus } from './types.js';
 
@@ -49,16 +50,50 @@ const signatureTypes = ['signature.cosign', 'signature.notation'];
 export type NewInstance = Insertable<PreheatInstancesTable>;
 export type NewPolicy = Insertable<PreheatPoliciesTable>;
 
-function applyTerms<Q extends { where: (...args: any[]) => Q }>(q: Q, terms: QueryTerm[], columns: Record<string, string>): Q {
-  for (const t of terms) {
-    const column = columns[t.key];
-    if (!column) continue;
-    if (t.op === 'exact') q = q.where(column, '=', t.value);
-    else if (t.op === 'fuzzy') q = q.where(column, 'like', `%${t.value.replace(/[%_\\]/g, (c) => `\\${c}`)}%`);
-    else if (t.op === 'or') q = q.where(column, 'in', t.values);
-  }
-  return q;
-}
+const str = (column: string): Field => ({ column, type: 'string' });
+const num = (column: string): Field => ({ column, type: 'number' });
+const time = (column: string): Field => ({ column, type: 'time' });
+const flag = (column: string): Field => ({ column, type: 'boolean' });
+
+/** The `q`/`sort` keys of each list (Harbor's field names), and their columns. */
+const instanceFields: Record<string, Field> = {
+  id: num('id'),
+  name: str('name'),
+  description: str('description'),
+  vendor: str('vendor'),
+  endpoint: str('endpoint'),
+  auth_mode: str('auth_mode'),
+  status: str('status'),
+  enabled: flag('enabled'),
+  default: flag('is_default'),
+  setup_timestamp: num('setup_timestamp'),
+};
+const policyFields: Record<string, Field> = {
+  id: num('id'),
+  name: str('name'),
+  description: str('description'),
+  provider_id: num('provider_id'),
+  enabled: flag('enabled'),
+  creation_time: time('created_at'),
+  update_time: time('updated_at'),
+};
+const executionFields: Record<string, Field> = {
+  id: num('id'),
+  status: str('status'),
+  trigger: str('trigger'),
+  start_time: time('start_time'),
+  end_time: time('end_time'),
+};
+const taskFields: Record<string, Field> = {
+  id: num('id'),
+  status: str('status'),
+  repository: str('repository'),
+  tag: str('tag'),
+  digest: str('digest'),
+  creation_time: time('creation_time'),
+  start_time: time('start_time'),
+  end_time: time('end_time'),
+};
 
 /** Preheat's rows (instances, policies, executions, tasks) and the read-only candidate queries on the registry's tables. */
 export class PreheatStore {
@@ -66,20 +101,14 @@ export class PreheatStore {
 
   // Instances.
 
-  async instances(terms: QueryTerm[], sort: { column: string; desc: boolean }, paging: Paging): Promise<Page<InstanceRow>> {
-    const columns = { name: 'name', vendor: 'vendor', endpoint: 'endpoint', auth_mode: 'auth_mode', description: 'description' };
-    const count = await applyTerms(
-      this.db.selectFrom('preheat_instances').select((eb) => eb.fn.countAll<number>().as('n')),
-      terms,
-      columns,
-    ).executeTakeFirstOrThrow();
-    const items = await applyTerms(this.db.selectFrom('preheat_instances').selectAll(), terms, columns)
-      .orderBy(sort.column as 'id', sort.desc ? 'desc' : 'asc')
-      .orderBy('id')
+  async instances(terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<InstanceRow>> {
+    const filtered = applyQuery(this.db.selectFrom('preheat_instances'), terms, instanceFields);
+    const total = await countRows(filtered);
+    const items = await applySort(filtered.selectAll(), sort, instanceFields, { column: 'id', direction: 'asc' })
       .offset(paging.offset)
       .limit(paging.limit)
       .execute();
-    return { items, total: Number(count.n) };
+    return { items, total };
   }
 
   async allInstances(): Promise<InstanceRow[]> {
@@ -160,23 +189,14 @@ export class PreheatStore {
 
   // Policies.
 
-  async policies(projectId: number, terms: QueryTerm[], sort: { column: string; desc: boolean }, paging: Paging): Promise<Page<PolicyRow>> {
-    const columns = { name: 'name', description: 'description', provider_id: 'provider_id' };
-    const count = await applyTerms(
-      this.db
-        .selectFrom('preheat_policies')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('project_id', '=', projectId),
-      terms,
-      columns,
-    ).executeTakeFirstOrThrow();
-    const items = await applyTerms(this.db.selectFrom('preheat_policies').selectAll().where('project_id', '=', projectId), terms, columns)
-      .orderBy(sort.column as 'id', sort.desc ? 'desc' : 'asc')
-      .orderBy('id', 'desc')
+  async policies(projectId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<PolicyRow>> {
+    const filtered = applyQuery(this.db.selectFrom('preheat_policies').where('project_id', '=', projectId), terms, policyFields);
+    const total = await countRows(filtered);
+    const items = await applySort(filtered.selectAll(), sort, policyFields, { column: 'id', direction: 'desc' })
       .offset(paging.offset)
       .limit(paging.limit)
       .execute();
-    return { items, total: Number(count.n) };
+    return { items, total };
   }
 
   async policy(id: number, executor: Executor = this.db): Promise<PolicyRow | undefined> {
@@ -271,28 +291,14 @@ export class PreheatStore {
     return this.db.selectFrom('preheat_executions').selectAll().where('job_id', '=', jobId).executeTakeFirst();
   }
 
-  async executions(
-    policyId: number,
-    sort: { column: string; desc: boolean },
-    paging: Paging,
-    terms: QueryTerm[] = [],
-  ): Promise<Page<ExecutionRow>> {
-    const columns = { status: 'status', trigger: 'trigger' };
-    const count = await applyTerms(
-      this.db
-        .selectFrom('preheat_executions')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('policy_id', '=', policyId),
-      terms,
-      columns,
-    ).executeTakeFirstOrThrow();
-    const items = await applyTerms(this.db.selectFrom('preheat_executions').selectAll().where('policy_id', '=', policyId), terms, columns)
-      .orderBy(sort.column as 'id', sort.desc ? 'desc' : 'asc')
-      .orderBy('id', 'desc')
+  async executions(policyId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<ExecutionRow>> {
+    const filtered = applyQuery(this.db.selectFrom('preheat_executions').where('policy_id', '=', policyId), terms, executionFields);
+    const total = await countRows(filtered);
+    const items = await applySort(filtered.selectAll(), sort, executionFields, { column: 'id', direction: 'desc' })
       .offset(paging.offset)
       .limit(paging.limit)
       .execute();
-    return { items, total: Number(count.n) };
+    return { items, total };
   }
 
   async runningExecutions(policyId: number): Promise<number[]> {
@@ -360,28 +366,14 @@ export class PreheatStore {
     return this.db.selectFrom('preheat_tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async tasks(
-    executionId: number,
-    sort: { column: string; desc: boolean },
-    paging: Paging,
-    terms: QueryTerm[] = [],
-  ): Promise<Page<TaskRow>> {
-    const columns = { status: 'status', repository: 'repository', tag: 'tag' };
-    const count = await applyTerms(
-      this.db
-        .selectFrom('preheat_tasks')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('execution_id', '=', executionId),
-      terms,
-      columns,
-    ).executeTakeFirstOrThrow();
-    const items = await applyTerms(this.db.selectFrom('preheat_tasks').selectAll().where('execution_id', '=', executionId), terms, columns)
-      .orderBy(sort.column as 'id', sort.desc ? 'desc' : 'asc')
-      .orderBy('id')
+  async tasks(executionId: number, terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<TaskRow>> {
+    const filtered = applyQuery(this.db.selectFrom('preheat_tasks').where('execution_id', '=', executionId), terms, taskFields);
+    const total = await countRows(filtered);
+    const items = await applySort(filtered.selectAll(), sort, taskFields, { column: 'id', direction: 'asc' })
       .offset(paging.offset)
       .limit(paging.limit)
       .execute();
-    return { items, total: Number(count.n) };
+    return { items, total };
   }
 
   async hasTasks(executionId: number): Promise<boolean> {

@@ -183,6 +183,34 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
         assert.match(t.status_message, /preheat failed: seed peer cannot reach the registry: connection reset/);
       }
       assert.match(await taskLog(server, 'fleet', 'warm-app', id, tasks[0].id), /preheat job running error: preheat failed: seed peer/);
+      // Lists filter and sort with Harbor's q and sort; unknown keys are 400s.
+      const failed = await api(server, 'GET', '/projects/fleet/preheat/policies/warm-app/executions?q=status%3DError', { auth: admin() });
+      assert.deepEqual(
+        failed.body.map((e: any) => e.id),
+        [id],
+      );
+      const ok = await api(server, 'GET', '/projects/fleet/preheat/policies/warm-app/executions?q=status%3DSuccess&sort=id', {
+        auth: admin(),
+      });
+      assert.ok(ok.body.length >= 1 && ok.body.every((e: any) => e.status === 'Success'));
+      const errorTasks = await api(
+        server,
+        'GET',
+        `/projects/fleet/preheat/policies/warm-app/executions/${id}/tasks?q=status%3DError&sort=-id`,
+        {
+          auth: admin(),
+        },
+      );
+      assert.equal(errorTasks.headers.get('x-total-count'), '2');
+      assert.ok(errorTasks.body[0].id > errorTasks.body[1].id);
+      assert.equal(
+        (await api(server, 'GET', '/projects/fleet/preheat/policies/warm-app/executions?q=owner%3Dx', { auth: admin() })).status,
+        400,
+      );
+      assert.equal(
+        (await api(server, 'GET', `/projects/fleet/preheat/policies/warm-app/executions/${id}/tasks?sort=size`, { auth: admin() })).status,
+        400,
+      );
     } finally {
       delete dragonfly.options.failWith;
     }
