@@ -7,6 +7,7 @@
  * server had already closed, and every failure turned into a `RemoteRegistryError`.
  */
 import { createHash } from 'node:crypto';
+import { getMaxListeners, setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
@@ -217,6 +218,9 @@ export interface SendOptions {
  */
 export async function send(agent: http.Agent, options: SendOptions): Promise<http.IncomingMessage> {
   const what = `${options.method} ${redacted(options.url)}`;
+  // One job's signal is shared by dozens of concurrent requests (listings, parallel blobs); each
+  // adds an abort listener while in flight and removes it after, so Node's warning at 10 is noise.
+  if (options.signal && getMaxListeners(options.signal) < 1000) setMaxListeners(1000, options.signal);
   for (let attempt = 0; ; attempt++) {
     try {
       return await sendOnce(agent, options, what);
