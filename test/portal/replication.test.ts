@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
 import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneLight, type WatchedPage } from '../helpers/browser.js';
 import { freePort, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { pushImage } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
 import { requireTools } from '../helpers/tools.js';
@@ -32,6 +33,7 @@ const skip = browserSkip() || requireTools('docker-registry');
 describe('portal: registries, replication rules and proxy-cache projects', { skip }, () => {
   let server: TestServer;
   let distribution: DockerRegistry;
+  let flaky: CountingProxy;
   let browser: Browser;
   let watched: WatchedPage;
   const admin = () => server.admin.authorization;
@@ -41,6 +43,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
   before(async () => {
     server = await startPortalServer({ yaml: { 'jobs.poll_interval_ms': 50 } });
     distribution = await startDockerRegistry();
+    flaky = await startCountingProxy(distribution.url);
     const created = await api(server, 'POST', '/projects', {
       auth: admin(),
       body: { project_name: 'shop', metadata: { public: 'false' } },
@@ -58,6 +61,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
   });
   after(async () => {
     await closePortal({ watched, browser, server });
+    await flaky?.close();
     await distribution?.close();
   });
 
@@ -316,6 +320,71 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('That did not work').waitFor();
     assert.equal((await registries()).length, 1);
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    watched.assertNoConsoleErrors();
+  });
+  test('a destination that went down: the execution waits in progress to retry, and Stop stops it', async () => {
+    const { page } = watched;
+    const endpoint = await api(server, 'POST', '/registries', {
+      auth: admin(),
+      body: { name: 'flaky', type: 'docker-registry', url: flaky.url, insecure: false },
+    });
+    assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
+    const registryId = Number(endpoint.headers.get('location')!.split('/').pop());
+    const policy = await api(server, 'POST', '/replication/policies', {
+      auth: admin(),
+      body: {
+        name: 'to-flaky',
+        src_registry: null,
+        dest_registry: { id: registryId },
+        dest_namespace: 'flaky',
+        dest_namespace_replace_count: 1,
+        trigger: { type: 'manual', trigger_settings: { cron: '' } },
+        filters: [{ type: 'name', value: 'shop/**' }],
+        override: true,
+        enabled: true,
+      },
+    });
+    assert.equal(policy.status, 201, JSON.stringify(policy.body));
+    flaky.mode = 'refuse';
+
+    await navigate(page, 'Replications');
+    const rule = page.getByRole('table', { name: 'Replication rules' }).getByRole('row').filter({ hasText: 'to-flaky' });
+    await rule.getByRole('button', { name: 'Replicate to-flaky' }).click();
+    const confirm = await openDialog(page);
+    await confirm.getByRole('button', { name: 'Replicate' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await chooseOption(page, page.getByLabel('Executions of rule', { exact: true }), 'to-flaky');
+    const execution = page.getByRole('table', { name: 'Replication executions' }).getByRole('row').filter({ hasText: 'to-flaky' });
+    await execution.getByText('In progress').waitFor({ timeout: 30_000 });
+    await execution.getByRole('button', { name: /^Stop execution/ }).click();
+    await execution.getByText('Stopped').waitFor({ timeout: 30_000 });
+    const executions = await api(server, 'GET', `/replication/executions?policy_id=${policy.headers.get('location')!.split('/').pop()}`, {
+      auth: admin(),
+    });
+    assert.equal(executions.body[0].status, 'Stopped');
+    assert.equal(executions.body[0].succeed, 0);
+
+    // Its tasks, filtered to the stopped ones; the log says why the copy did not happen.
+    await execution.getByRole('button', { name: /^Details of execution/ }).click();
+    const details = await openDialog(page);
+    // The status filter (a segmented control: its labels take the clicks).
+    await details
+      .locator('label')
+      .filter({ hasText: /^Stopped$/ })
+      .click();
+    await eventually(async () => assert.equal(await details.getByRole('radio', { name: 'Stopped' }).isChecked(), true));
+    const tasks = details.getByRole('table', { name: 'Replication tasks' });
+    const task = tasks.getByRole('row').filter({ hasText: 'Stopped' }).filter({ hasText: 'shop/app' }).first();
+    await task.waitFor();
+    assert.equal(await tasks.getByRole('row').filter({ hasText: 'Succeed' }).count(), 0);
+    await task.getByRole('button', { name: /^Show the log of task/ }).click();
+    const log = details.getByLabel(/^Log of task \d+$/);
+    await eventually(async () => assert.match((await log.textContent()) ?? '', /attempt 1/));
+    await inspectPage(page, 'admin-replication-stopped');
+    await page.keyboard.press('Escape');
+    await details.waitFor({ state: 'hidden' });
     watched.assertNoConsoleErrors();
   });
 });

@@ -395,7 +395,7 @@ function TasksDialog({
             </Text>
             {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
             <ScrollArea.Autosize mah={260} viewportProps={{ tabIndex: 0 }}>
-              <Code block aria-label={`Log of task ${logOf.id}`}>
+              <Code block aria-label={`Log of task ${logOf.id}`} style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
                 {log.data ?? 'Loading…'}
               </Code>
             </ScrollArea.Autosize>

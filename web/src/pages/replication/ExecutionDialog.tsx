@@ -165,7 +165,7 @@ export function ExecutionDialog({ executionId, onClose }: { executionId: number;
             </Text>
             {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
             <ScrollArea.Autosize mah={280} viewportProps={{ tabIndex: 0 }}>
-              <Code block aria-label={`Log of task ${logOf.id}`}>
+              <Code block aria-label={`Log of task ${logOf.id}`} style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
                 {log.data ?? 'Loading…'}
               </Code>
             </ScrollArea.Autosize>
