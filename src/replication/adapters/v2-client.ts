@@ -267,7 +267,7 @@ export class V2Client {
     }
   }
 
-  /** GET/HEAD that expects `ok`; throws the mapped error otherwise (404 included unless `notFound` says null). */
+  /** Throws the mapped RemoteRegistryError unless the answer has one of the `ok` statuses. */
   private async expect(res: http.IncomingMessage, ok: number[], what: string): Promise<void> {
     if (ok.includes(res.statusCode ?? 0)) return;
     throw await statusError(res, what);
