@@ -100,8 +100,21 @@ export class Copier {
     blobsMounted: 0,
     bytesCopied: 0,
   };
-  /** Digests this copy has already handled (an image shared by two indexes, a blob shared by two images). */
-  private readonly done = new Set<string>();
+  /**
+   * Every child manifest and blob this copy handles, by digest, as the promise of its arrival:
+   * a blob shared by two images of an index is copied once, and the second image's manifest
+   * waits for it before it is pushed.
+   */
+  private readonly arrivals = new Map<string, Promise<void>>();
+
+  private once(digest: string, work: () => Promise<void>): Promise<void> {
+    let arrival = this.arrivals.get(digest);
+    if (!arrival) {
+      arrival = work();
+      this.arrivals.set(digest, arrival);
+    }
+    return arrival;
+  }
 
   constructor(
     private readonly src: RegistryAdapter,
@@ -179,19 +192,16 @@ export class Copier {
   /** Everything a manifest references, before the manifest: children (depth first), then blobs. */
   private async copyReferences(srcRepository: string, dstRepository: string, bytes: Buffer, mediaType: string): Promise<void> {
     const parsed = parseManifest(bytes, mediaType);
-    for (const child of parsed.manifests) await this.copyChild(srcRepository, dstRepository, child);
-    const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].filter((d) => {
-      if (isForeignLayer(d.mediaType)) return false;
-      if (this.done.has(d.digest)) return false;
-      this.done.add(d.digest);
-      return true;
-    });
-    await pool(blobs, this.options.parallelBlobs ?? 4, (d) => this.copyBlob(srcRepository, dstRepository, d));
+    const width = this.options.parallelBlobs ?? 4;
+    // An index's children side by side (each of their blobs still through the same width per image).
+    await pool(parsed.manifests, Math.min(width, 2), (child) =>
+      this.once(child.digest, () => this.copyChild(srcRepository, dstRepository, child)),
+    );
+    const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].filter((d) => !isForeignLayer(d.mediaType));
+    await pool(blobs, width, (d) => this.once(d.digest, () => this.copyBlob(srcRepository, dstRepository, d)));
   }
 
   private async copyChild(srcRepository: string, dstRepository: string, child: Descriptor): Promise<void> {
-    if (this.done.has(child.digest)) return;
-    this.done.add(child.digest);
     this.check();
     if (await this.dst.headManifest(dstRepository, child.digest, this.options.signal)) {
       await this.log(`${dstRepository}@${child.digest} is already on the destination, skipped`);

@@ -5,7 +5,7 @@ import { applyFilters } from '../../../src/replication/engine/filters.js';
 import { LocalRegistryAdapter } from '../../../src/replication/engine/local.js';
 import { throttleFor } from '../../../src/replication/engine/throttle.js';
 import { pushCosignSignature, pushMultiPlatform, cosignTag } from '../../helpers/artifacts.js';
-import { pushImage } from '../../helpers/oci.js';
+import { pushImage, pushManifest, types } from '../../helpers/oci.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 
 // The copier between two real Berths, each seen through LocalRegistryAdapter (in process):
@@ -129,6 +129,46 @@ describe('copier: Berth to Berth in process', () => {
     });
     assert.equal(three.blobsSkipped, 2);
     assert.deepEqual(three.tagsPushed, ['z']);
+  });
+
+  test('an index whose images share a layer: the layer is sent once, both images and the index arrive', async () => {
+    const shared = `shared base layer ${Math.random()}`;
+    const amd = await pushImage(a.url, 'library/shared-base', 'amd', {
+      headers: a.admin,
+      layer: shared,
+      platform: { architecture: 'amd64', os: 'linux' },
+    });
+    const arm = await pushImage(a.url, 'library/shared-base', 'arm', {
+      headers: a.admin,
+      layer: shared,
+      platform: { architecture: 'arm64', os: 'linux' },
+    });
+    assert.equal(amd.layer.digest, arm.layer.digest);
+    const index = await pushManifest(
+      a.url,
+      'library/shared-base',
+      'multi',
+      {
+        schemaVersion: 2,
+        mediaType: types.index,
+        manifests: [
+          { mediaType: types.manifest, digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+          { mediaType: types.manifest, digest: arm.digest, size: arm.size, platform: { architecture: 'arm64', os: 'linux' } },
+        ],
+      },
+      types.index,
+      a.admin,
+    );
+    const result = await new Copier(src, dst, { override: false }).copy({
+      srcRepository: 'library/shared-base',
+      digest: index.digest,
+      tags: ['multi'],
+      dstRepository: 'mirror/shared-base',
+    });
+    assert.equal(result.blobsCopied, 3, 'two configs and the one shared layer');
+    assert.equal(result.manifestsPushed, 3);
+    assert.equal((await manifestAt(b, 'mirror/shared-base', 'multi')).digest, index.digest);
+    for (const image of [amd, arm]) assert.equal((await manifestAt(b, 'mirror/shared-base', image.digest)).status, 200);
   });
 
   test('override off keeps a destination tag on another digest; override on moves it', async () => {
