@@ -13,8 +13,10 @@ import { RemoteRegistryError, type RegistryAdapter } from '../../../src/replicat
 import { api, createUser } from '../../helpers/api.js';
 import { cosignTag, pushCosignSignature, pushMultiPlatform, pushNotationSignature, pushSbomReferrer } from '../../helpers/artifacts.js';
 import { testDialect } from '../../helpers/database.js';
+import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 import { startRegistryGate, type RegistryGate } from '../../helpers/registry-gate.js';
 import { adminPassword, startServer, type TestServer } from '../../helpers/server.js';
+import { requireTools } from '../../helpers/tools.js';
 import { endpoint, makeImage, pushThrough, readAll } from './content.js';
 
 async function failureOf(promise: Promise<unknown>): Promise<RemoteRegistryError> {
@@ -199,3 +201,47 @@ describe(`harbor adapter against a real Berth (${testDialect()})`, () => {
     assert.deepEqual(artifacts[0].tags.sort(), ['latest', 'v1']);
   });
 });
+
+describe(
+  `harbor adapter and a proxy-cache project at the destination (${testDialect()})`,
+  { skip: requireTools('docker-registry') },
+  () => {
+    let server: TestServer;
+    let upstream: DockerRegistry;
+    let connections: RemoteConnections;
+
+    before(async () => {
+      upstream = await startDockerRegistry();
+      server = await startServer();
+      connections = new RemoteConnections();
+    });
+
+    after(async () => {
+      connections?.close();
+      await server?.stop();
+      await upstream?.close();
+    });
+
+    test('a push into a proxy-cache project is refused before any content is sent', async () => {
+      const registry = await api(server, 'POST', '/registries', {
+        auth: server.admin.authorization,
+        body: { name: 'upstream', type: 'docker-registry', url: upstream.url },
+      });
+      assert.equal(registry.status, 201);
+      const registryId = Number(registry.headers.get('location')!.split('/').pop());
+      const project = await api(server, 'POST', '/projects', {
+        auth: server.admin.authorization,
+        body: { project_name: 'mirror', registry_id: registryId, metadata: { public: 'true' } },
+      });
+      assert.equal(project.status, 201);
+
+      const adapter = createAdapter(endpoint(server.url, 'harbor', { username: 'admin', password: adminPassword }), { connections });
+      const err = await failureOf(adapter.prepareRepository!('mirror/library/nginx'));
+      assert.equal(err.failure, 'denied');
+      assert.match(err.message, /project "mirror" at .* is a proxy cache project; it cannot be pushed to/);
+      // An ordinary project next to it is prepared as usual.
+      await adapter.prepareRepository!('ordinary/app');
+      assert.equal((await api(server, 'GET', '/projects/ordinary', { auth: server.admin.authorization })).status, 200);
+    });
+  },
+);
