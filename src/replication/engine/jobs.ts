@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/types.js';
 import { JobAbortError, type JobContext } from '../../jobs/runner.js';
+import { isAppError } from '../../lib/errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { manifestKinds } from '../../oci/mediatypes.js';
 import type { ReplicationExecutionStore } from '../executions/store.js';
@@ -70,6 +71,8 @@ function resourceName(repository: string, digest: string, tags: string[]): strin
  */
 export function isPermanent(err: unknown): boolean {
   if (err instanceof CopyError || err instanceof DestinationError) return true;
+  // Berth's own refusals (a registry endpoint deleted since the plan: 404).
+  if (isAppError(err)) return err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
   if (!(err instanceof RemoteRegistryError)) return false;
   if (err.failure === 'denied' || err.failure === 'not_found' || err.failure === 'unauthorized') return true;
   return (
