@@ -100,6 +100,20 @@ describe('docker-hub adapter against a loopback stand-in for Docker Hub', { skip
     assert.equal(hub.count('GET', '/token'), 0);
   });
 
+  test('twenty concurrent pulls on fresh connections share one token request', async () => {
+    const fresh = new RemoteConnections();
+    try {
+      const adapter = createAdapter(endpoint(hub.url, 'docker-hub'), { connections: fresh });
+      await adapter.ping();
+      hub.reset();
+      const heads = await Promise.all(Array.from({ length: 20 }, () => adapter.headManifest('nginx', '1.27')));
+      assert.ok(heads.every((h) => h?.digest === nginx.digest));
+      assert.equal(hub.count('GET', '/token'), 1);
+    } finally {
+      fresh.close();
+    }
+  });
+
   test('anonymous listing needs a namespace in the pattern; pushes are unauthorized', async () => {
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'nginx' }), ['library/nginx']);
     assert.deepEqual(await anonymous.listRepositories({ repositoryPattern: 'library/*' }), ['library/nginx']);
