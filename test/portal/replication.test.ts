@@ -312,6 +312,21 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     assert.equal(await page.getByRole('button', { name: 'Copy push command' }).count(), 0);
     await inspectPage(page, 'project-proxy-cache-summary');
 
+    // Its freshness changed in Configuration; a value that is no number of seconds refused, nothing saved.
+    await page.getByRole('tab', { name: 'Configuration' }).click();
+    const freshness = field(page, 'Cache freshness (seconds)');
+    await eventually(async () => assert.equal(await freshness.inputValue(), '60'));
+    await freshness.fill('120');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const metadataOf = async () =>
+      (await api(server, 'GET', '/projects/mirror-cache', { auth: admin(), headers: { 'X-Is-Resource-Name': 'true' } })).body.metadata;
+    await eventually(async () => assert.equal((await metadataOf()).proxy_cache_freshness_seconds, '120'));
+    watched.expectFailure({ path: `/api/v2.0/projects/${project.body.project_id}`, status: 400 });
+    await freshness.fill('soon');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Could not save the configuration').waitFor();
+    assert.equal((await metadataOf()).proxy_cache_freshness_seconds, '120');
+
     // The endpoint a project mirrors: its deletion is refused, and the reason shown.
     await navigate(page, 'Registries');
     watched.expectFailure({ path: `/api/v2.0/registries/${endpoint.id}`, status: 412 });

@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Paper, Select, Stack, Switch, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, Paper, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { IconTrash } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -58,6 +58,8 @@ function settingsOf(project: Project): Settings {
   const out: Settings = { public: meta.public === 'true' ? 'true' : 'false' };
   if (settingPresent('severity')) out.severity = meta.severity || 'low';
   for (const flag of securityFlags) out[flag.key] = meta[flag.key] === 'true' ? 'true' : 'false';
+  // A proxy cache project's freshness (seconds a tag is served without asking the upstream).
+  if (project.registry_id) out.proxy_cache_freshness_seconds = meta.proxy_cache_freshness_seconds ?? '';
   return out;
 }
 
@@ -147,6 +149,22 @@ export function ConfigurationTab({ project, can }: TabProps) {
               </Stack>
             </Paper>
           )}
+          {project.registry_id ? (
+            <Paper withBorder p="md" radius="md">
+              <Title order={2} size="h4" mb="sm">
+                Proxy cache
+              </Title>
+              <TextInput
+                label="Cache freshness (seconds)"
+                description="How long a tag is served from the cache before the upstream is asked whether it changed; empty: Berth's default"
+                inputMode="numeric"
+                value={draft.proxy_cache_freshness_seconds ?? ''}
+                onChange={(e) => setDraft({ ...draft, proxy_cache_freshness_seconds: e.currentTarget.value.trim() })}
+                disabled={!mayUpdate}
+                maw={360}
+              />
+            </Paper>
+          ) : null}
           {mayUpdate && (
             <Group justify="flex-end" gap="sm">
               <Button variant="default" disabled={!dirty || busy} onClick={() => setDraft(saved)}>

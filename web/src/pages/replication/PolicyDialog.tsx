@@ -179,6 +179,9 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
   // The source side decides which filters and triggers apply: Berth itself when pushing.
   const sourceId = draft.mode === 'pull' ? draft.registryId : '0';
   const info = useRegistryInfo(sourceId, opened && (draft.mode === 'push' || !!draft.registryId));
+  // Copy by chunk is the destination's to support (uploads in PATCH chunks).
+  const destinationId = draft.mode === 'push' ? draft.registryId : '0';
+  const destinationInfo = useRegistryInfo(destinationId, opened && (draft.mode === 'pull' || !!draft.registryId));
   const supported = {
     filters: info.data?.supported_resource_filters ?? defaultInfo.supported_resource_filters,
     triggers: info.data?.supported_triggers ?? defaultInfo.supported_triggers,
@@ -431,7 +434,7 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
         checked={draft.override}
         onChange={(e) => set({ override: e.currentTarget.checked })}
       />
-      {(info.data?.supported_copy_by_chunk ?? true) && (
+      {(destinationInfo.data?.supported_copy_by_chunk ?? true) && (
         <Checkbox
           label="Copy by chunk"
           description="Upload large blobs in chunks"
