@@ -398,7 +398,8 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
     // Another repository of the project (the same upstream) may hold it: a link, no transfer.
     const source = await this.deps.uploads.mountSource(digest, async (name) => name !== repository && projectOf(name) === project.name);
     if (source && (await this.deps.uploads.mount(repository, digest, source, proxyActor))) return null;
-    const flight = this.blobFlights.get(digest) ?? this.startFlight(project, repository, remote, digest);
+    // Per project: another project's upstream is another source, whose content this one's clients may not see.
+    const flight = this.blobFlights.get(`${project.id}:${digest}`) ?? this.startFlight(project, repository, remote, digest);
     const size = await flight.ready;
     if (size !== null && stream && flight.tee) {
       const client = flight.tee.attach();
@@ -434,7 +435,8 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
     const ready = deferred<number | null>();
     const done = deferred<void>();
     const flight: Flight = { repository, ready: ready.promise, tee: null, done: done.promise };
-    this.blobFlights.set(digest, flight);
+    const key = `${project.id}:${digest}`;
+    this.blobFlights.set(key, flight);
     const owner = `${this.options.instance}/${++this.sequence}`;
     const fetches = this.deps.fetches;
     let claimed = false;
@@ -452,7 +454,8 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
           break;
         }
         const holder = await fetches.holder(digest);
-        if (holder) heldBy = holder.repository;
+        // What another instance stores for this project is linked; another project's fetch is only waited out.
+        if (holder) heldBy = projectOf(holder.repository) === project.name ? holder.repository : undefined;
         ready.resolve(null);
         await sleep(pollMs);
       }
@@ -531,7 +534,7 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
       )
       .finally(async () => {
         if (heartbeat) clearInterval(heartbeat);
-        if (this.blobFlights.get(digest) === flight) this.blobFlights.delete(digest);
+        if (this.blobFlights.get(key) === flight) this.blobFlights.delete(key);
         if (claimed)
           await fetches
             .release(digest, owner)
