@@ -214,11 +214,14 @@ export class RegistryService {
     return this.blobs.redirectUrl(digest);
   }
 
-  async openBlob(repositoryName: string, digest: string, range?: ByteRange): Promise<Readable | Uint8Array> {
+  async openBlob(repositoryName: string, digest: string, range?: ByteRange, fetched = false): Promise<Readable | Uint8Array> {
     const size = await this.store.repositoryBlobSize(repositoryName, digest);
     if (size === undefined) {
       const manifest = await this.findManifestByDigest(repositoryName, digest);
       if (manifest) return range ? manifest.bytes.subarray(range.start, range.end + 1) : manifest.bytes;
+      // A proxy cache's layer no client asked for yet, read in process (a scan, a replication): fetched first.
+      const proxy = fetched ? null : await this.proxied(repositoryName);
+      if (proxy && !proxy.redirect && (await proxy.blob(digest, false)) === null) return this.openBlob(repositoryName, digest, range, true);
       throw ociError('BLOB_UNKNOWN', `blob ${digest} is not in repository ${repositoryName}`);
     }
     try {
