@@ -254,6 +254,15 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     assert.equal(edited.replicate_deletion, true);
     assert.equal(edited.dest_namespace, 'mirror');
 
+    // A push matching the rule replicates by itself: an event-based execution in the list.
+    await pushImage(server.url, 'shop/app', 'v2', { headers: server.admin });
+    await chooseOption(page, page.getByLabel('Executions of rule', { exact: true }), 'to-distribution');
+    const executions = page.getByRole('table', { name: 'Replication executions' });
+    const byEvent = executions.getByRole('row').filter({ hasText: 'Event based' }).first();
+    await byEvent.getByText('Succeed').waitFor({ timeout: 60_000 });
+    const tags = await (await fetch(`${distribution.url}/v2/mirror/app/tags/list`)).json();
+    assert.deepEqual(tags.tags.sort(), ['v1', 'v2']);
+
     await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
     await page.getByRole('menuitem', { name: 'Disable' }).click();
     await rule.getByText('Disabled').waitFor();
