@@ -189,7 +189,7 @@ export interface ReplicationJobPayload {
   executionId?: number;
   trigger: TriggerType;
   /** Event-based runs: the one artifact the event names (pushed, or deleted when `deleted`). */
-  resource?: { repository: string; digest: string; mediaType: string; tags: string[]; deleted: boolean };
+  resource?: { repository: string; digest: string; mediaType: string; tags: string[]; deleted: boolean; labels?: string[] };
 }
 
 export interface ReplicationTaskPayload {

@@ -15,6 +15,8 @@ interface ArtifactEvent {
   digest?: string;
   media_type?: string;
   tags?: string[];
+  /** Label names, when the event carries them (a deletion's: the artifact is gone when the job reads it). */
+  labels?: string[];
   operator?: string;
 }
 
@@ -49,9 +51,10 @@ export function replicationEventHandler(ports: EventPorts) {
       mediaType: e.media_type ?? '',
       tags: Array.isArray(e.tags) ? e.tags.filter((t): t is string => typeof t === 'string') : [],
       deleted,
+      ...(Array.isArray(e.labels) && { labels: e.labels.filter((l): l is string => typeof l === 'string') }),
     };
     // Name and tag filters here; labels are read by the job (outside this transaction).
-    const candidate: SourceArtifact = { ...resource, labels: [], resourceType: 'image' };
+    const candidate: SourceArtifact = { ...resource, labels: resource.labels ?? [], resourceType: 'image' };
     for (const policy of policies) {
       const cheap = policy.filters.filter((f) => f.type === 'name' || f.type === 'tag');
       if (applyFilters(cheap, [candidate]).length === 0) continue;

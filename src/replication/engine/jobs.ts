@@ -208,7 +208,7 @@ export class ReplicationEngine {
         digest: resource.digest,
         mediaType: resource.mediaType,
         tags: resource.tags,
-        labels: known?.labels ?? [],
+        labels: known?.labels ?? resource.labels ?? [],
         resourceType: known?.resourceType ?? (manifestKinds[resource.mediaType] ? 'image' : 'artifact'),
       };
       const kept = applyFilters(policy.filters, [artifact]);
