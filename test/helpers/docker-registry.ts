@@ -40,7 +40,12 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
     try {
       const res = await fetch(`${url}/v2/`);
       await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return;
+      if (res.status === 200 || res.status === 401) {
+        // Another process may hold the port and have answered: ours then exits at once.
+        await new Promise((r) => setTimeout(r, 150));
+        if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${output()}`);
+        return;
+      }
     } catch {
       // not listening yet
     }
@@ -55,7 +60,22 @@ async function waitReady(url: string, child: ChildProcess, output: () => string)
  */
 export async function startDockerRegistry(): Promise<DockerRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), 'berth-distribution-'));
-  const port = await freePort();
+  // A port found free may be taken before docker-registry binds it (other test processes run
+  // at once): the first start tries a few ports.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startOn(dir, port);
+    } catch (err) {
+      if (attempt >= 5 || !/exited/.test((err as Error).message)) {
+        await rm(dir, { recursive: true, force: true });
+        throw err;
+      }
+    }
+  }
+}
+
+async function startOn(dir: string, port: number): Promise<DockerRegistry> {
   const config = [
     'version: 0.1',
     'log:',
