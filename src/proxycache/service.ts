@@ -253,7 +253,7 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
   }
 
   private stale(project: ProxyProject, repository: string, reference: string, err: unknown): string {
-    const failure = failureOf(err) ?? 'failed';
+    const failure = failureOf(err) ?? (isAppError(err) && err.code === 'TOOMANYREQUESTS' ? 'rate_limited' : 'failed');
     this.options.logger.warn(
       { project: project.name, repository, reference, failure, err: err instanceof Error ? err.message : String(err) },
       'proxy cache: the upstream registry failed; serving the cached copy',
@@ -323,8 +323,12 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
       this.validated.set(key, Date.now());
       return 'fetched';
     } catch (err) {
+      // The upstream failing part-way (a child manifest, the config blob) also leaves the cached copy to serve.
+      const upstreamFailed = isAppError(err)
+        ? err.code === 'UNAVAILABLE' || err.code === 'TOOMANYREQUESTS'
+        : failureOf(err) !== 'not_found';
+      if (local && upstreamFailed) return this.stale(project, repository, reference, err);
       if (isAppError(err)) throw err;
-      if (local && failureOf(err) !== 'not_found') return this.stale(project, repository, reference, err);
       if (failureOf(err) === 'not_found')
         throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${remote} of the upstream registry`);
       throw this.unavailable(err, project, `manifest ${reference}`);
