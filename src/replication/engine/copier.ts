@@ -72,6 +72,31 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A failure that may pass by itself: the registry unreachable for a moment, limiting, or a 5xx. */
+export function isTransient(err: unknown): boolean {
+  if (!(err instanceof RemoteRegistryError)) return false;
+  if (err.failure === 'unreachable' || err.failure === 'rate_limited') return true;
+  return err.failure === 'failed' && (err.status === undefined || err.status >= 500);
+}
+
+/** Tries of one blob within a task before the task itself fails (and is retried by the queue), and the pause before each retry. */
+const blobTries = [0, 1000, 3000];
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
 async function pool<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failed: unknown = null;
@@ -198,7 +223,7 @@ export class Copier {
       this.once(child.digest, () => this.copyChild(srcRepository, dstRepository, child)),
     );
     const blobs = [...(parsed.config ? [parsed.config] : []), ...parsed.layers].filter((d) => !isForeignLayer(d.mediaType));
-    await pool(blobs, width, (d) => this.once(d.digest, () => this.copyBlob(srcRepository, dstRepository, d)));
+    await pool(blobs, width, (d) => this.once(d.digest, () => this.copyBlobWithRetry(srcRepository, dstRepository, d)));
   }
 
   private async copyChild(srcRepository: string, dstRepository: string, child: Descriptor): Promise<void> {
@@ -213,6 +238,19 @@ export class Copier {
     await this.dst.putManifest(dstRepository, child.digest, manifest.mediaType, manifest.bytes, this.options.signal);
     this.result.manifestsPushed++;
     await this.log(`pushed the manifest ${dstRepository}@${child.digest}`);
+  }
+
+  /** A blob whose copy meets a passing failure is tried again (as Harbor's copyBlobWithRetry), without failing the whole task. */
+  private async copyBlobWithRetry(srcRepository: string, dstRepository: string, d: Descriptor): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.copyBlob(srcRepository, dstRepository, d);
+      } catch (err) {
+        if (this.options.signal?.aborted || !isTransient(err) || i + 1 >= blobTries.length) throw err;
+        await this.log(`blob ${d.digest}: ${describe(err)}; trying again in ${blobTries[i + 1] / 1000} s`, 'WARNING');
+        await pause(blobTries[i + 1], this.options.signal);
+      }
+    }
   }
 
   private async copyBlob(srcRepository: string, dstRepository: string, d: Descriptor): Promise<void> {

@@ -4,6 +4,7 @@ import { Copier, deleteAtDestination } from '../../../src/replication/engine/cop
 import { applyFilters } from '../../../src/replication/engine/filters.js';
 import { LocalRegistryAdapter } from '../../../src/replication/engine/local.js';
 import { throttleFor } from '../../../src/replication/engine/throttle.js';
+import { RemoteRegistryError, type RegistryAdapter } from '../../../src/replication/types.js';
 import { pushCosignSignature, pushMultiPlatform, cosignTag } from '../../helpers/artifacts.js';
 import { pushImage, pushManifest, types } from '../../helpers/oci.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -169,6 +170,43 @@ describe('copier: Berth to Berth in process', () => {
     assert.equal(result.manifestsPushed, 3);
     assert.equal((await manifestAt(b, 'mirror/shared-base', 'multi')).digest, index.digest);
     for (const image of [amd, arm]) assert.equal((await manifestAt(b, 'mirror/shared-base', image.digest)).status, 200);
+  });
+
+  test('a blob meeting a passing failure is tried again within the task; a lasting one fails the copy', async () => {
+    const image = await pushImage(a.url, 'library/hiccup', 'v1', { headers: a.admin });
+    // Fault injection around the real destination: its blob HEAD fails `failures` times as an unreachable registry would.
+    const flaky = (failures: number): RegistryAdapter => {
+      let left = failures;
+      return Object.assign(Object.create(dst) as RegistryAdapter, {
+        blobExists: async (repository: string, digest: string) => {
+          if (left-- > 0) throw new RemoteRegistryError('unreachable', 'connect ECONNREFUSED (injected)');
+          return dst.blobExists(repository, digest);
+        },
+      });
+    };
+    const logs: string[] = [];
+    const result = await new Copier(src, flaky(1), { override: false, log: (m) => void logs.push(m) }).copy({
+      srcRepository: 'library/hiccup',
+      digest: image.digest,
+      tags: ['v1'],
+      dstRepository: 'mirror/hiccup',
+    });
+    assert.equal(result.outcome, 'copied');
+    assert.ok(
+      logs.some((m) => /injected\); trying again in 1 s/.test(m)),
+      logs.join('\n'),
+    );
+    assert.equal((await manifestAt(b, 'mirror/hiccup', 'v1')).digest, image.digest);
+    await assert.rejects(
+      new Copier(src, flaky(100), { override: false, parallelBlobs: 1 }).copy({
+        srcRepository: 'library/hiccup',
+        digest: image.digest,
+        tags: ['v2'],
+        dstRepository: 'mirror/hiccup-two',
+      }),
+      /injected/,
+    );
+    assert.equal((await manifestAt(b, 'mirror/hiccup-two', 'v2')).status, 404);
   });
 
   test('override off keeps a destination tag on another digest; override on moves it', async () => {
