@@ -59,7 +59,8 @@ const pageSize = 100;
  * Berth itself as a RegistryAdapter, in process: reads through RegistryService (a null
  * puller: replication reading is not a pull), listings with tags and labels through the
  * artifacts feature, writes through UploadService and RegistryService.putManifest (quota,
- * immutability, audit and the push event as for any push, audited as `system:replication`),
+ * immutability, audit and the push event as for any push, audited as `system:replication`;
+ * refused in a proxy-cache project, as /v2 refuses a push there),
  * deletions through ArtifactService (an index's untagged children go with it, as in the API).
  */
 export class LocalRegistryAdapter implements RegistryAdapter {
@@ -85,6 +86,15 @@ export class LocalRegistryAdapter implements RegistryAdapter {
   }
 
   async ping(): Promise<void> {}
+
+  /**
+   * Harbor refuses pushes into a proxy-cache project (its content comes from the upstream
+   * only); /v2 does so in its routes, which this adapter goes around, so it asks the same seam.
+   */
+  private async refuseProxy(repository: string): Promise<void> {
+    const proxy = await this.deps.registry.proxied(repository);
+    if (proxy) throw new RemoteRegistryError('denied', `can not push artifact to a proxy project: ${proxy.project}`, 403);
+  }
 
   async listRepositories(options: ListOptions = {}): Promise<string[]> {
     const page = await this.deps.registry.catalog(undefined, undefined);
@@ -197,6 +207,7 @@ export class LocalRegistryAdapter implements RegistryAdapter {
   }
 
   async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<string> {
+    await this.refuseProxy(repository);
     return local(async () => (await this.deps.registry.putManifest(repository, reference, bytes, mediaType, this.actor)).digest);
   }
 
@@ -232,17 +243,20 @@ export class LocalRegistryAdapter implements RegistryAdapter {
 
   /** In process there is nothing to gain from chunks: the upload session streams straight into the blob store. */
   async putBlob(repository: string, digest: string, blob: FetchedBlob): Promise<void> {
+    await this.refuseProxy(repository);
     await local(() =>
       this.deps.uploads.monolithic(repository, digest, { stream: blob.stream, length: blob.size, range: null }, this.actor),
     );
   }
 
   async mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean> {
+    await this.refuseProxy(repository);
     return local(() => this.deps.uploads.mount(repository, digest, fromRepository, this.actor));
   }
 
-  /** Creates the repository's project when it is missing (private, as Harbor creates it for a replication). */
+  /** Creates the repository's project when it is missing (private, as Harbor creates it for a replication); refuses a proxy-cache project's. */
   async prepareRepository(repository: string): Promise<void> {
+    await this.refuseProxy(repository);
     const name = projectOf(repository);
     if (await this.deps.projects.findByName(name)) return;
     try {

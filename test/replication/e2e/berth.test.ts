@@ -125,6 +125,89 @@ describe('replication from one Berth to another', () => {
     assert.equal((await manifestOn(b.url, 'tiny/too-big', 'v1', b.admin)).status, 404);
   });
 
+  test('a pull into a proxy-cache project is refused, as /v2 refuses a push there; nothing is stored', async () => {
+    const cache = await api(a, 'POST', '/projects', {
+      auth: a.admin.authorization,
+      body: { project_name: 'b-cache', registry_id: registryId, metadata: { public: 'false' } },
+    });
+    assert.equal(cache.status, 201, JSON.stringify(cache.body));
+    await pushImage(b.url, 'library/into-proxy', 'v1', { headers: b.admin });
+    const policyId = await createPolicy(a, {
+      name: 'pull-into-proxy',
+      src_registry: { id: registryId },
+      dest_registry: null,
+      dest_namespace: 'b-cache',
+      dest_namespace_replace_count: 1,
+      filters: [{ type: 'name', value: 'library/into-proxy' }],
+    });
+    const executionId = await startExecution(a, policyId);
+    const done = await finished(a, executionId);
+    assert.equal(done.status, 'Failed', JSON.stringify(done));
+    const [task] = await tasks(a, executionId);
+    assert.equal(task.status, 'Failed');
+    const log = await taskLog(a, executionId, task.id);
+    assert.match(log, /can not push artifact to a proxy project: b-cache/);
+    assert.match(log, /not retried/);
+    const repositories = await api<unknown[]>(a, 'GET', '/projects/b-cache/repositories', { auth: a.admin.authorization });
+    assert.equal(repositories.status, 200);
+    assert.deepEqual(repositories.body, []);
+  });
+
+  test('event-based delete sync with a label filter: the labelled artifact\'s deletion is replicated, another\'s is not', async () => {
+    const label = await api(a, 'POST', '/labels', { auth: a.admin.authorization, body: { name: 'sync-deletes', scope: 'g' } });
+    assert.equal(label.status, 201, JSON.stringify(label.body));
+    const labelId = Number(label.headers.get('location')?.split('/').pop());
+    const policyId = await createPolicy(a, {
+      name: 'labelled-deletes-to-b',
+      src_registry: null,
+      dest_registry: { id: registryId },
+      dest_namespace: 'lbl-copies',
+      dest_namespace_replace_count: 1,
+      filters: [
+        { type: 'name', value: 'library/lbldel-*' },
+        { type: 'label', value: ['sync-deletes'] },
+      ],
+      trigger: { type: 'event_based' },
+      replicate_deletion: true,
+    });
+    const labelled = await pushImage(a.url, 'library/lbldel-app', 'v1', { headers: a.admin });
+    const plain = await pushImage(a.url, 'library/lbldel-plain', 'v1', { headers: a.admin });
+    // The two push events (the label comes after the push: whether the planner saw it does not matter here).
+    await allFinished(a, policyId, 2);
+    const added = await api(a, 'POST', '/projects/library/repositories/lbldel-app/artifacts/v1/labels', {
+      auth: a.admin.authorization,
+      body: { id: labelId },
+    });
+    assert.equal(added.status, 200, JSON.stringify(added.body));
+    // A manual run puts the labelled image at the destination; the other is put there by hand under the name a deletion would reach.
+    const manual = await finished(a, await startExecution(a, policyId));
+    assert.equal(manual.status, 'Succeed', JSON.stringify(manual));
+    assert.equal((await manifestOn(b.url, 'lbl-copies/lbldel-app', 'v1', b.admin)).digest, labelled.digest);
+    await pushImage(b.url, 'lbl-copies/lbldel-plain', 'v1', { headers: b.admin });
+
+    for (const [repo, digest] of [
+      ['lbldel-app', labelled.digest],
+      ['lbldel-plain', plain.digest],
+    ]) {
+      const removed = await api(a, 'DELETE', `/projects/library/repositories/${repo}/artifacts/${digest}`, { auth: a.admin.authorization });
+      assert.equal(removed.status, 200);
+    }
+    const list = await allFinished(a, policyId, 5);
+    assert.equal(list.length, 5, 'two pushes, the manual run, two deletions');
+    assert.ok(
+      list.every((e) => e.status === 'Succeed'),
+      JSON.stringify(list),
+    );
+    const deletions = [];
+    for (const e of list.filter((x) => x.trigger === 'event_based' && x.total > 0)) {
+      for (const t of await tasks(a, e.id)) if (t.operation === 'deletion') deletions.push(t.src_resource);
+    }
+    assert.equal(deletions.length, 1, JSON.stringify(deletions));
+    assert.match(deletions[0], /lbldel-app/);
+    assert.equal((await manifestOn(b.url, 'lbl-copies/lbldel-app', 'v1', b.admin)).status, 404);
+    assert.equal((await manifestOn(b.url, 'lbl-copies/lbldel-plain', 'v1', b.admin)).status, 200, 'the unlabelled deletion is filtered out');
+  });
+
   test('event-based: a push is replicated, and a delete too when delete sync is on', async () => {
     const policyId = await createPolicy(a, {
       name: 'events-to-b',
