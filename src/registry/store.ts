@@ -557,6 +557,14 @@ export class RegistryStore {
       const repositoryId = Number(root.repository_id);
       const tags = await tx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
       await this.tagProtection?.refuseRemoval(tx, repositoryId, tags.map((t) => t.name));
+      // Its label names, for whoever filters the deletion by label (replication): gone once the event is read.
+      const labels = await tx
+        .selectFrom('artifact_labels as al')
+        .innerJoin('labels as l', 'l.id', 'al.label_id')
+        .select('l.name')
+        .where('al.artifact_id', '=', artifactId)
+        .orderBy('l.name')
+        .execute();
       await writeAudit(tx, audit);
       await writeEvent(tx, EventTypes.artifactDeleted, {
         project_id: Number(root.project_id),
@@ -566,6 +574,7 @@ export class RegistryStore {
         digest: root.digest,
         media_type: root.media_type,
         tags: tags.map((t) => t.name),
+        labels: labels.map((l) => l.name),
         operator: audit.username,
         occurred_at: audit.time ?? new Date().toISOString(),
       });
