@@ -22,6 +22,12 @@ export interface CountingProxy {
    * unreachable upstream); a number answers that status itself (429, 503, …).
    */
   mode: 'forward' | 'refuse' | number;
+  /**
+   * One-shot answers, asked before `mode`: the first request matching an entry's method and
+   * path gets its status from the proxy itself, and the entry is used up (a registry failing
+   * one request, e.g. docker-registry's 500 to a blob HEAD during another upload of the blob).
+   */
+  once: Array<{ method: string; path: RegExp; status: number }>;
   close(): Promise<void>;
 }
 
@@ -39,6 +45,7 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     url: '',
     requests,
     mode: 'forward',
+    once: [],
     count(method, path) {
       return requests.filter((r) => r.method === method && (typeof path === 'string' ? r.url.startsWith(path) : path.test(r.url))).length;
     },
@@ -51,7 +58,8 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     },
   };
   const server = http.createServer((req, res) => {
-    const mode = state.mode;
+    const shot = state.once.findIndex((o) => o.method === req.method && o.path.test(req.url ?? '/'));
+    const mode = shot >= 0 ? state.once.splice(shot, 1)[0].status : state.mode;
     if (mode === 'refuse') {
       req.socket.destroy();
       return;

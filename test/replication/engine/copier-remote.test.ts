@@ -5,6 +5,7 @@ import { createAdapter } from '../../../src/replication/adapters/index.js';
 import { Copier } from '../../../src/replication/engine/copier.js';
 import { LocalRegistryAdapter } from '../../../src/replication/engine/local.js';
 import type { RegistryAdapter } from '../../../src/replication/types.js';
+import { startCountingProxy } from '../../helpers/counting-proxy.js';
 import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 import { pushImage } from '../../helpers/oci.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -68,6 +69,47 @@ describe('copier: Berth and a real docker-registry', { skip }, () => {
     assert.equal(again.blobsMounted, 2);
     assert.equal(again.blobsCopied, 0);
     assert.equal((await remote.headManifest('chunky/two', 'v1'))?.digest, image.digest);
+  });
+
+  test('a 500 to a blob HEAD (docker-registry during another upload of the blob) is asked again within the copy, not left to the queue', async () => {
+    const image = await pushImage(berth.url, 'library/busy-head', 'v1', { headers: berth.admin });
+    const proxy = await startCountingProxy(registry.url);
+    try {
+      const viaProxy = createAdapter({
+        id: 2,
+        name: 'dist-via-proxy',
+        type: 'docker-registry',
+        url: proxy.url,
+        insecure: true,
+        caCertificate: null,
+        credential: null,
+      });
+      const layerHead = new RegExp(`/v2/busy/head/blobs/${image.layer.digest}$`);
+      proxy.once.push({ method: 'HEAD', path: layerHead, status: 500 });
+      const logs: string[] = [];
+      const result = await new Copier(local, viaProxy, { override: false, log: (m) => void logs.push(m) }).copy({
+        srcRepository: 'library/busy-head',
+        digest: image.digest,
+        tags: ['v1'],
+        dstRepository: 'busy/head',
+      });
+      assert.equal(result.outcome, 'copied');
+      assert.equal(result.blobsCopied, 2);
+      assert.equal(proxy.once.length, 0, 'the 500 was answered');
+      assert.deepEqual(
+        proxy.requests.filter((r) => r.method === 'HEAD' && layerHead.test(r.url)).map((r) => r.status),
+        [500, 404],
+      );
+      assert.ok(
+        logs.some((m) => m.includes(image.layer.digest) && /: 500.*trying again in 1 s/.test(m)),
+        logs.join('\n'),
+      );
+      assert.equal((await remote.headManifest('busy/head', 'v1'))?.digest, image.digest);
+      const blob = await fetch(`${registry.url}/v2/busy/head/blobs/${image.layer.digest}`);
+      assert.deepEqual(Buffer.from(await blob.arrayBuffer()), image.layer.data);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('and back: from the docker-registry into a new Berth project', async () => {
