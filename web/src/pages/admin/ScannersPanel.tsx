@@ -26,6 +26,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { CopyIcon } from '../../components/CopyField';
@@ -131,13 +132,12 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
   const client = useQueryClient();
   const submission = useSubmission();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
-  const [testing, setTesting] = useState(false);
-  const [tested, setTested] = useState<{ ok: boolean; text: string } | null>(null);
+  const connection = useConnectionTest();
   const [fieldErrors, setFieldErrors] = useState<{ name?: string; url?: string }>({});
   // Filled afresh each time the dialog opens.
   useEffect(() => {
     if (!opened) return;
-    setTested(null);
+    connection.clear();
     setFieldErrors({});
     submission.clear();
     setDraft(
@@ -159,24 +159,18 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
   function check(): boolean {
     const errors: { name?: string; url?: string } = {};
     if (!draft.name.trim()) errors.name = 'Give the scanner a name.';
-    if (!/^https?:\/\/[^\s/]+/.test(draft.url.trim())) errors.url = 'An http:// or https:// address of the adapter.';
+    if (!isHttpAddress(draft.url)) errors.url = 'An http:// or https:// address of the adapter.';
     setFieldErrors(errors);
     return Object.keys(errors).length === 0;
   }
 
   async function test() {
     if (!check()) return;
-    setTesting(true);
-    setTested(null);
-    try {
-      const credential = credentialOf(draft);
-      await api.post('/scanners/ping', { name: draft.name.trim(), url: draft.url.trim(), auth: draft.auth, access_credential: credential });
-      setTested({ ok: true, text: 'The adapter answered: its metadata is readable with these settings.' });
-    } catch (err) {
-      setTested({ ok: false, text: errorText(err) });
-    } finally {
-      setTesting(false);
-    }
+    const credential = credentialOf(draft);
+    await connection.run(
+      () => api.post('/scanners/ping', { name: draft.name.trim(), url: draft.url.trim(), auth: draft.auth, access_credential: credential }),
+      'The adapter answered: its metadata is readable with these settings.',
+    );
   }
 
   function submit(event: FormEvent) {
@@ -266,16 +260,7 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
         checked={draft.useInternalAddr}
         onChange={(e) => set({ useInternalAddr: e.currentTarget.checked })}
       />
-      <Group gap="sm">
-        <Button variant="default" onClick={() => void test()} loading={testing}>
-          Test connection
-        </Button>
-      </Group>
-      {tested && (
-        <Alert color={tested.ok ? 'green' : 'red'} title={tested.ok ? 'Connection works' : 'Connection failed'} role="status">
-          {tested.text}
-        </Alert>
-      )}
+      <ConnectionTest state={connection} onTest={() => void test()} />
     </FormDialog>
   );
 }

@@ -2,7 +2,6 @@
 // /p2p/preheat/instances: add with "Test connection", edit, set default, enable/disable, delete.
 import {
   ActionIcon,
-  Alert,
   Badge,
   Button,
   Group,
@@ -21,6 +20,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { formatDateTime } from '../../lib/format';
@@ -93,12 +93,11 @@ function InstanceDialog({ editing, opened, onClose }: { editing: PreheatInstance
   const providers = useProviders();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
   const [errors, setErrors] = useState<{ vendor?: string; name?: string; endpoint?: string }>({});
-  const [testing, setTesting] = useState(false);
-  const [tested, setTested] = useState<{ ok: boolean; text: string } | null>(null);
+  const connection = useConnectionTest();
   useEffect(() => {
     if (!opened) return;
     setErrors({});
-    setTested(null);
+    connection.clear();
     submission.clear();
     setDraft(
       editing
@@ -122,28 +121,23 @@ function InstanceDialog({ editing, opened, onClose }: { editing: PreheatInstance
     const found: typeof errors = {};
     if (!draft.vendor) found.vendor = 'Choose the provider.';
     if (!draft.name.trim()) found.name = 'Give the instance a name.';
-    if (!/^https?:\/\/[^\s/]+/.test(draft.endpoint.trim())) found.endpoint = 'An http:// or https:// address.';
+    if (!isHttpAddress(draft.endpoint)) found.endpoint = 'An http:// or https:// address.';
     setErrors(found);
     return Object.keys(found).length === 0;
   }
 
   async function test() {
     if (!check()) return;
-    setTesting(true);
-    setTested(null);
-    try {
-      await api.post(
-        '/p2p/preheat/instances/ping',
-        editing && !authInfoOf(draft) && draft.authMode === editing.auth_mode
-          ? { ...bodyOf(draft, editing), id: editing.id }
-          : bodyOf(draft),
-      );
-      setTested({ ok: true, text: 'The instance answered.' });
-    } catch (err) {
-      setTested({ ok: false, text: errorText(err) });
-    } finally {
-      setTesting(false);
-    }
+    await connection.run(
+      () =>
+        api.post(
+          '/p2p/preheat/instances/ping',
+          editing && !authInfoOf(draft) && draft.authMode === editing.auth_mode
+            ? { ...bodyOf(draft, editing), id: editing.id }
+            : bodyOf(draft),
+        ),
+      'The instance answered.',
+    );
   }
 
   function submit(event: FormEvent) {
@@ -245,16 +239,7 @@ function InstanceDialog({ editing, opened, onClose }: { editing: PreheatInstance
         checked={draft.insecure}
         onChange={(e) => set({ insecure: e.currentTarget.checked })}
       />
-      <Group gap="sm">
-        <Button variant="default" onClick={() => void test()} loading={testing}>
-          Test connection
-        </Button>
-      </Group>
-      {tested && (
-        <Alert color={tested.ok ? 'green' : 'red'} title={tested.ok ? 'Connection works' : 'Connection failed'} role="status">
-          {tested.text}
-        </Alert>
-      )}
+      <ConnectionTest state={connection} onTest={() => void test()} />
     </FormDialog>
   );
 }

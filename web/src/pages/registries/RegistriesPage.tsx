@@ -2,7 +2,6 @@
 // (Harbor's /registries): add with "Test connection", edit, delete.
 import {
   ActionIcon,
-  Alert,
   Badge,
   Button,
   Group,
@@ -21,6 +20,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
 import { formatDateTime } from '../../lib/format';
@@ -77,12 +77,11 @@ function RegistryDialog({ editing, opened, onClose }: { editing: Registry | null
   const { types, infos } = useAdapters();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
   const [errors, setErrors] = useState<{ type?: string; name?: string; url?: string }>({});
-  const [testing, setTesting] = useState(false);
-  const [tested, setTested] = useState<{ ok: boolean; text: string } | null>(null);
+  const connection = useConnectionTest();
   useEffect(() => {
     if (!opened) return;
     setErrors({});
-    setTested(null);
+    connection.clear();
     submission.clear();
     setDraft(
       editing
@@ -117,28 +116,23 @@ function RegistryDialog({ editing, opened, onClose }: { editing: Registry | null
     const found: typeof errors = {};
     if (!draft.type) found.type = 'Choose the provider.';
     if (!draft.name.trim()) found.name = 'Give the endpoint a name.';
-    if (!/^https?:\/\/[^\s/]+/.test(draft.url.trim())) found.url = 'An http:// or https:// address.';
+    if (!isHttpAddress(draft.url)) found.url = 'An http:// or https:// address.';
     setErrors(found);
     return Object.keys(found).length === 0;
   }
 
   async function test() {
     if (!check()) return;
-    setTesting(true);
-    setTested(null);
-    try {
-      await api.post('/registries/ping', {
-        ...(editing ? { id: editing.id } : {}),
-        type: draft.type,
-        url: draft.url.trim(),
-        ...credentialFields(draft),
-      });
-      setTested({ ok: true, text: 'The registry answered and took these credentials.' });
-    } catch (err) {
-      setTested({ ok: false, text: errorText(err) });
-    } finally {
-      setTesting(false);
-    }
+    await connection.run(
+      () =>
+        api.post('/registries/ping', {
+          ...(editing ? { id: editing.id } : {}),
+          type: draft.type,
+          url: draft.url.trim(),
+          ...credentialFields(draft),
+        }),
+      'The registry answered and took these credentials.',
+    );
   }
 
   function submit(event: FormEvent) {
@@ -260,16 +254,7 @@ function RegistryDialog({ editing, opened, onClose }: { editing: Registry | null
           />
         </>
       )}
-      <Group gap="sm">
-        <Button variant="default" onClick={() => void test()} loading={testing}>
-          Test connection
-        </Button>
-      </Group>
-      {tested && (
-        <Alert color={tested.ok ? 'green' : 'red'} title={tested.ok ? 'Connection works' : 'Connection failed'} role="status">
-          {tested.text}
-        </Alert>
-      )}
+      <ConnectionTest state={connection} onTest={() => void test()} />
     </FormDialog>
   );
 }
