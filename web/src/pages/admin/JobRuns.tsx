@@ -1,8 +1,13 @@
 // What the run histories of garbage collection and scrub share: the runs followed while one
-// is under way, Stop, the status badge, the details and stop buttons, the log and the counts.
-import { Badge, Button, Group, Pagination, SimpleGrid, Skeleton, Table, Text } from '@mantine/core';
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+// is under way, Stop, the status badge, the details and stop buttons, the log and the counts;
+// and what the executions of replication and preheat share with them: Stop, the buttons, the
+// counts, a task's log.
+import { Badge, Button, Code, Group, Pagination, ScrollArea, SimpleGrid, Skeleton, Stack, Table, Text } from '@mantine/core';
+import { keepPreviousData, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { api, segment } from '../../api/client';
+import type { Column } from '../../components/DataTable';
+import { ErrorAlert } from '../../components/ErrorAlert';
 import { notifyDone, notifyError } from '../../lib/notify';
 
 export const runsPageSize = 10;
@@ -51,17 +56,26 @@ export function useJobRuns<Run extends JobRun>(name: string, base: string, noun:
     refetchInterval: (query) => (query.state.data?.items.some(isActive) ? 1500 : false),
   });
 
-  async function stop(run: Run) {
-    try {
-      await api.put(`${base}/${segment(run.id)}`);
-      notifyDone(`${noun} ${run.id} is stopping`);
-      await queryClient.invalidateQueries({ queryKey: [name, 'runs'] });
-    } catch (err) {
-      notifyError(err, `${noun} ${run.id} was not stopped`);
-    }
-  }
+  const stop = (run: Run) =>
+    stopRun(
+      noun,
+      run.id,
+      () => api.put(`${base}/${segment(run.id)}`),
+      () => queryClient.invalidateQueries({ queryKey: [name, 'runs'] }),
+    );
 
   return { runs, stop };
+}
+
+/** Stops run `id` by `request`, then `refresh`es; `noun` names it in the notifications ("Execution 3 is stopping"). */
+export async function stopRun(noun: string, id: number, request: () => Promise<unknown>, refresh: () => Promise<unknown>) {
+  try {
+    await request();
+    notifyDone(`${noun} ${id} is stopping`);
+    await refresh();
+  } catch (err) {
+    notifyError(err, `${noun} ${id} was not stopped`);
+  }
 }
 
 /** A run's log, as text (the log is not JSON; a failure is Harbor's error body). */
@@ -113,17 +127,69 @@ export function RunActions<Run extends JobRun>({
   onDetails: (run: Run) => void;
   onStop: (run: Run) => void;
 }) {
+  return <RunButtons id={run.id} noun={noun} stoppable={isActive(run)} onDetails={() => onDetails(run)} onStop={() => onStop(run)} />;
+}
+
+/**
+ * The `details` button ("Details" unless told; named "Details of execution 3" for screen
+ * readers), and Stop when `stoppable`.
+ */
+export function RunButtons({
+  id,
+  noun,
+  details = 'Details',
+  stoppable,
+  onDetails,
+  onStop,
+}: {
+  id: number;
+  noun: string;
+  details?: string;
+  stoppable: boolean;
+  onDetails: () => void;
+  onStop: () => void;
+}) {
   return (
     <Group gap="xs" wrap="nowrap">
-      <Button size="compact-sm" variant="light" onClick={() => onDetails(run)} aria-label={`Details of ${noun} ${run.id}`}>
-        Details
+      <Button size="compact-sm" variant="light" onClick={onDetails} aria-label={`${details} of ${noun} ${id}`}>
+        {details}
       </Button>
-      {isActive(run) && (
-        <Button size="compact-sm" variant="light" color="red" onClick={() => onStop(run)} aria-label={`Stop ${noun} ${run.id}`}>
+      {stoppable && (
+        <Button size="compact-sm" variant="light" color="red" onClick={onStop} aria-label={`Stop ${noun} ${id}`}>
           Stop
         </Button>
       )}
     </Group>
+  );
+}
+
+/** A tasks table's "Log" column: its button shows the task's log (TaskLog). */
+export function taskLogColumn<Task extends { id: number }>(show: (task: Task) => void): Column<Task> {
+  return {
+    key: 'log',
+    header: 'Log',
+    render: (t) => (
+      <Button size="compact-sm" variant="light" onClick={() => show(t)} aria-label={`Show the log of task ${t.id}`}>
+        Log
+      </Button>
+    ),
+  };
+}
+
+/** A task's log under its tasks table, wrapped, in a scroll area at most `mah` high. */
+export function TaskLog({ id, title, log, mah }: { id: number; title: ReactNode; log: UseQueryResult<string>; mah: number }) {
+  return (
+    <Stack gap={4}>
+      <Text size="sm" fw={600}>
+        {title}
+      </Text>
+      {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
+      <ScrollArea.Autosize mah={mah} viewportProps={{ tabIndex: 0 }}>
+        <Code block aria-label={`Log of task ${id}`} style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+          {log.data ?? 'Loading…'}
+        </Code>
+      </ScrollArea.Autosize>
+    </Stack>
   );
 }
 

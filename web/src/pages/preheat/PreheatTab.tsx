@@ -9,11 +9,9 @@ import {
   Button,
   Card,
   Checkbox,
-  Code,
   Group,
   Menu,
   Modal,
-  ScrollArea,
   Select,
   Stack,
   Text,
@@ -29,11 +27,12 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { cronError, TriggerFields } from '../../components/TriggerFields';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import type { TabProps } from '../project/ProjectPage';
 import type { Project } from '../project/model';
-import { RunCounts } from '../admin/JobRuns';
+import { RunButtons, RunCounts, stopRun, TaskLog, taskLogColumn } from '../admin/JobRuns';
 import { duration } from '../replication/model';
 import {
   parseFilters,
@@ -190,8 +189,8 @@ function PolicyDialog({
     const found: typeof errors = {};
     if (!draft.providerId) found.provider = 'Choose the instance that preheats.';
     if (!draft.name.trim()) found.name = 'Give the policy a name.';
-    if (draft.trigger === 'scheduled' && draft.cron.trim().split(/\s+/).filter(Boolean).length !== 6)
-      found.cron = 'Six fields, seconds first: 0 0 2 * * *';
+    const cron = cronError(draft.trigger, draft.cron);
+    if (cron) found.cron = cron;
     setErrors(found);
     if (Object.keys(found).length > 0) return;
     void submission.run(async () => {
@@ -282,24 +281,14 @@ function PolicyDialog({
         onChange={(v) => set({ severity: v ?? '' })}
         allowDeselect={false}
       />
-      <Group grow align="flex-start" gap="sm" wrap="wrap">
-        <Select
-          label="Trigger"
-          data={triggerChoices}
-          value={draft.trigger}
-          onChange={(v) => set({ trigger: v ?? 'manual' })}
-          allowDeselect={false}
-        />
-        {draft.trigger === 'scheduled' && (
-          <TextInput
-            label="Cron"
-            description="UTC, six fields, seconds first: 0 0 2 * * *"
-            value={draft.cron}
-            onChange={(e) => set({ cron: e.currentTarget.value })}
-            error={errors.cron}
-          />
-        )}
-      </Group>
+      <TriggerFields
+        label="Trigger"
+        choices={triggerChoices}
+        trigger={draft.trigger}
+        cron={draft.cron}
+        error={errors.cron}
+        onChange={set}
+      />
     </FormDialog>
   );
 }
@@ -351,15 +340,7 @@ function TasksDialog({
       ),
     },
     { key: 'duration', header: 'Duration', visibleFrom: 'lg', render: (t) => <Text size="sm">{duration(t.start_time, t.end_time)}</Text> },
-    {
-      key: 'log',
-      header: 'Log',
-      render: (t) => (
-        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Show the log of task ${t.id}`}>
-          Log
-        </Button>
-      ),
-    },
+    taskLogColumn<PreheatTask>(setLogOf),
   ];
   return (
     <Modal opened onClose={onClose} title={`Preheat execution ${execution.id}`} size="xl" centered>
@@ -388,19 +369,7 @@ function TasksDialog({
           defaultPageSize={10}
           refetchInterval={(page) => (page?.items.some((t) => preheatActive(t.status)) ? 1500 : false)}
         />
-        {logOf && (
-          <Stack gap={4}>
-            <Text size="sm" fw={600}>
-              Log of task {logOf.id}
-            </Text>
-            {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
-            <ScrollArea.Autosize mah={260} viewportProps={{ tabIndex: 0 }}>
-              <Code block aria-label={`Log of task ${logOf.id}`} style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
-                {log.data ?? 'Loading…'}
-              </Code>
-            </ScrollArea.Autosize>
-          </Stack>
-        )}
+        {logOf && <TaskLog id={logOf.id} title={`Log of task ${logOf.id}`} log={log} mah={260} />}
       </Stack>
     </Modal>
   );
@@ -410,15 +379,13 @@ function Executions({ project, policy, canEdit }: { project: Project; policy: st
   const client = useQueryClient();
   const [shown, setShown] = useState<PreheatExecution | null>(null);
   const key = [...preheatKeys.executions(project.project_id), policy];
-  async function stop(e: PreheatExecution) {
-    try {
-      await api.patch(`${policyPath(project, policy)}/executions/${segment(e.id)}`, { status: 'Stopped' });
-      notifyDone(`Execution ${e.id} is stopping`);
-      await client.invalidateQueries({ queryKey: key });
-    } catch (err) {
-      notifyError(err, `Execution ${e.id} was not stopped`);
-    }
-  }
+  const stop = (e: PreheatExecution) =>
+    stopRun(
+      'Execution',
+      e.id,
+      () => api.patch(`${policyPath(project, policy)}/executions/${segment(e.id)}`, { status: 'Stopped' }),
+      () => client.invalidateQueries({ queryKey: key }),
+    );
   const columns: Column<PreheatExecution>[] = [
     { key: 'id', header: 'ID', render: (e) => e.id },
     { key: 'status', header: 'Status', render: (e) => <PreheatStatus status={e.status} /> },
@@ -443,16 +410,14 @@ function Executions({ project, policy, canEdit }: { project: Project; policy: st
       key: 'actions',
       header: 'Actions',
       render: (e) => (
-        <Group gap="xs" wrap="nowrap">
-          <Button size="compact-sm" variant="light" onClick={() => setShown(e)} aria-label={`Tasks of execution ${e.id}`}>
-            Tasks
-          </Button>
-          {canEdit && preheatActive(e.status) && (
-            <Button size="compact-sm" variant="light" color="red" onClick={() => void stop(e)} aria-label={`Stop execution ${e.id}`}>
-              Stop
-            </Button>
-          )}
-        </Group>
+        <RunButtons
+          id={e.id}
+          noun="execution"
+          details="Tasks"
+          stoppable={canEdit && preheatActive(e.status)}
+          onDetails={() => setShown(e)}
+          onStop={() => void stop(e)}
+        />
       ),
     },
   ];

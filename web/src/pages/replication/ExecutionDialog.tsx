@@ -1,14 +1,13 @@
 // One replication execution: its counts and status, Stop while it runs, its tasks (one per
 // artifact) with their logs (text, read through api.text).
-import { Alert, Badge, Button, Code, Group, Modal, ScrollArea, SegmentedControl, Stack, Text } from '@mantine/core';
+import { Alert, Badge, Button, Group, Modal, SegmentedControl, Stack, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, segment } from '../../api/client';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { formatDateTime } from '../../lib/format';
-import { notifyDone, notifyError } from '../../lib/notify';
-import { RunCounts } from '../admin/JobRuns';
+import { RunCounts, stopRun, TaskLog, taskLogColumn } from '../admin/JobRuns';
 import {
   duration,
   executionActive,
@@ -28,14 +27,8 @@ export function ReplicationStatus({ status }: { status: string }) {
 }
 
 /** Stops an execution (Harbor's PUT /replication/executions/{id}). */
-export async function stopExecution(execution: Pick<ReplicationExecution, 'id'>, refresh: () => Promise<unknown>) {
-  try {
-    await api.put(`/replication/executions/${segment(execution.id)}`);
-    notifyDone(`Execution ${execution.id} is stopping`);
-    await refresh();
-  } catch (err) {
-    notifyError(err, `Execution ${execution.id} was not stopped`);
-  }
+export function stopExecution(execution: Pick<ReplicationExecution, 'id'>, refresh: () => Promise<unknown>) {
+  return stopRun('Execution', execution.id, () => api.put(`/replication/executions/${segment(execution.id)}`), refresh);
 }
 
 const taskStatuses = ['All', 'InProgress', 'Succeed', 'Failed', 'Stopped', 'Pending'];
@@ -84,15 +77,7 @@ export function ExecutionDialog({ executionId, onClose }: { executionId: number;
     { key: 'status', header: 'Status', render: (t) => <ReplicationStatus status={t.status} /> },
     { key: 'start', header: 'Started', visibleFrom: 'lg', render: (t) => <Text size="sm">{formatDateTime(t.start_time)}</Text> },
     { key: 'duration', header: 'Duration', visibleFrom: 'lg', render: (t) => <Text size="sm">{duration(t.start_time, t.end_time)}</Text> },
-    {
-      key: 'log',
-      header: 'Log',
-      render: (t) => (
-        <Button size="compact-sm" variant="light" onClick={() => setLogOf(t)} aria-label={`Show the log of task ${t.id}`}>
-          Log
-        </Button>
-      ),
-    },
+    taskLogColumn<ReplicationTask>(setLogOf),
   ];
 
   return (
@@ -158,19 +143,7 @@ export function ExecutionDialog({ executionId, onClose }: { executionId: number;
             page?.items.some((t) => executionActive(t.status)) || (e && executionActive(e.status)) ? 1500 : false
           }
         />
-        {logOf && (
-          <Stack gap={4}>
-            <Text size="sm" fw={600}>
-              Log of task {logOf.id} ({logOf.src_resource})
-            </Text>
-            {log.isError && <ErrorAlert title="Could not load the log" error={log.error} />}
-            <ScrollArea.Autosize mah={280} viewportProps={{ tabIndex: 0 }}>
-              <Code block aria-label={`Log of task ${logOf.id}`} style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
-                {log.data ?? 'Loading…'}
-              </Code>
-            </ScrollArea.Autosize>
-          </Stack>
-        )}
+        {logOf && <TaskLog id={logOf.id} title={`Log of task ${logOf.id} (${logOf.src_resource})`} log={log} mah={280} />}
       </Stack>
     </Modal>
   );

@@ -18,6 +18,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { cronError, TriggerFields } from '../../components/TriggerFields';
 import { notifyDone } from '../../lib/notify';
 import {
   allRegistries,
@@ -206,8 +207,8 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
     const found: typeof errors = {};
     if (!draft.name.trim()) found.name = 'Give the rule a name.';
     if (!draft.registryId) found.registry = draft.mode === 'push' ? 'Choose the destination registry.' : 'Choose the source registry.';
-    if (draft.trigger === 'scheduled' && draft.cron.trim().split(/\s+/).filter(Boolean).length !== 6)
-      found.cron = 'Six fields, seconds first: 0 0 2 * * *';
+    const cron = cronError(draft.trigger, draft.cron);
+    if (cron) found.cron = cron;
     const speed = Number(draft.speed);
     if (draft.speed !== '' && (!Number.isFinite(speed) || (speed < 0 && speed !== -1) || speed === 0))
       found.speed = '-1 for unlimited, or a speed above 0.';
@@ -380,24 +381,14 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
           allowDeselect={false}
         />
       </Group>
-      <Group grow align="flex-start" gap="sm" wrap="wrap">
-        <Select
-          label="Trigger mode"
-          data={supported.triggers.map((t) => ({ value: t, label: triggerNames[t] ?? t }))}
-          value={draft.trigger}
-          onChange={(v) => set({ trigger: v ?? 'manual' })}
-          allowDeselect={false}
-        />
-        {draft.trigger === 'scheduled' && (
-          <TextInput
-            label="Cron"
-            description="UTC, six fields, seconds first: 0 0 2 * * *"
-            value={draft.cron}
-            onChange={(e) => set({ cron: e.currentTarget.value })}
-            error={errors.cron}
-          />
-        )}
-      </Group>
+      <TriggerFields
+        label="Trigger mode"
+        choices={supported.triggers.map((t) => ({ value: t, label: triggerNames[t] ?? t }))}
+        trigger={draft.trigger}
+        cron={draft.cron}
+        error={errors.cron}
+        onChange={set}
+      />
       {draft.trigger === 'event_based' && (
         <Checkbox
           label="Delete remote resources when locally deleted"

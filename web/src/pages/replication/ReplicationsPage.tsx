@@ -11,6 +11,7 @@ import { DataTable, type Column, type TableRequest } from '../../components/Data
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
+import { RunButtons } from '../admin/JobRuns';
 import { ExecutionDialog, ReplicationStatus, stopExecution } from './ExecutionDialog';
 import {
   duration,
@@ -179,22 +180,13 @@ export function ReplicationsPage() {
       key: 'actions',
       header: 'Actions',
       render: (e) => (
-        <Group gap="xs" wrap="nowrap">
-          <Button size="compact-sm" variant="light" onClick={() => setShown(e.id)} aria-label={`Details of execution ${e.id}`}>
-            Details
-          </Button>
-          {executionActive(e.status) && (
-            <Button
-              size="compact-sm"
-              variant="light"
-              color="red"
-              onClick={() => void stopExecution(e, refreshExecutions)}
-              aria-label={`Stop execution ${e.id}`}
-            >
-              Stop
-            </Button>
-          )}
-        </Group>
+        <RunButtons
+          id={e.id}
+          noun="execution"
+          stoppable={executionActive(e.status)}
+          onDetails={() => setShown(e.id)}
+          onStop={() => void stopExecution(e, refreshExecutions)}
+        />
       ),
     },
   ];
