@@ -115,6 +115,15 @@ eachDatabase('outbox', (db) => {
       ],
     );
 
+    // The deletion names the artifact's labels (replication filters deletions by them; the rows go with the artifact).
+    for (const name of ['release', 'audited']) {
+      const label = await kysely
+        .insertInto('labels')
+        .values({ name, description: '', color: '', scope: 'g', project_id: 0, creation_time: now, update_time: now })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await kysely.insertInto('artifact_labels').values({ artifact_id: artifactId, label_id: Number(label.id), creation_time: now }).execute();
+    }
     await store.deleteArtifact(artifactId, {
       username: 'bob',
       operation: 'delete',
@@ -135,6 +144,7 @@ eachDatabase('outbox', (db) => {
           digest,
           media_type: 'application/vnd.oci.image.manifest.v1+json',
           tags: ['v1'],
+          labels: ['audited', 'release'],
           operator: 'bob',
           occurred_at: now,
         },
