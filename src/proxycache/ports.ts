@@ -49,6 +49,14 @@ export interface ProxyRegistry {
 /** What it needs from uploads (UploadService): a verified, quota-checked publish, and mounts. */
 export interface ProxyUploads {
   monolithic(repositoryName: string, digest: string, body: UploadBody, actor?: string): Promise<string>;
+  /** Bytes the tee has hashed on their way: stored without hashing again, published only when `verified` is the digest. */
+  storeVerified(
+    repositoryName: string,
+    digest: string,
+    body: UploadBody & { length: number },
+    verified: Promise<string>,
+    actor?: string,
+  ): Promise<string>;
   mount(repositoryName: string, digest: string, from: string, actor?: string): Promise<boolean>;
   mountSource(digest: string, mayPull: (repositoryName: string) => Promise<boolean>): Promise<string | null>;
 }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { PassThrough, pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
@@ -28,6 +27,7 @@ import {
   type ProxyUploads,
 } from './ports.js';
 import type { ProxyFetchStore } from './store.js';
+import { ChunkChannel } from './channel.js';
 import { BlobTee } from './tee.js';
 
 /** A proxy cache project's settings, as the data path reads them. */
@@ -60,6 +60,8 @@ interface Flight {
 }
 
 const maxConfigPrefetch = 4 << 20;
+/** Bytes of a blob fetch that may wait for storage to write them before the upstream (and the clients) wait. */
+const storageBuffer = 4 << 20;
 const pollMs = 200;
 
 function deferred<T>() {
@@ -298,7 +300,16 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
     if (local && checkedAt !== undefined && Date.now() - checkedAt < project.freshnessMs) return 'hit';
     try {
       const adapter = await this.adapter(project);
-      // HEAD: cheap, and not counted by Docker Hub's pull limit.
+      if (!local) {
+        // Nothing cached under the tag: one GET, since a HEAD would only say what the GET says
+        // (and Docker Hub counts the GET against its pull limit either way).
+        const fetched = await adapter.getManifest(remote, reference);
+        if (!fetched) throw ociError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${remote} of the upstream registry`);
+        await this.storeManifest(project, repository, remote, adapter, fetched, fetched.digest, [reference], 0);
+        this.validated.set(key, Date.now());
+        return 'fetched';
+      }
+      // Cached: HEAD, cheap, and not counted by Docker Hub's pull limit.
       const head = await adapter.headManifest(remote, reference);
       if (!head) {
         if (local && project.localOnNotFound)
@@ -491,27 +502,36 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
         pipeline(fetched.stream, paced, () => undefined);
         fetched = { stream: paced, size: fetched.size };
       }
-      const storage = new PassThrough({ highWaterMark: 1 << 20 });
-      const stored = this.deps.uploads.monolithic(
-        repository,
-        digest,
-        { stream: storage, length: fetched.size >= 0 ? fetched.size : null, range: null },
-        proxyActor,
-      );
-      stored.catch(() => undefined);
+      // What storage has not written yet, bounded: beyond it the upstream waits (backpressure).
+      const storage = new ChunkChannel(storageBuffer);
       if (fetched.size < 0) {
-        // No length to promise clients: stored first, then served from storage.
+        // No length to promise clients: stored first (hashed by the upload service), then served from storage.
+        const stored = this.deps.uploads.monolithic(repository, digest, { stream: storage, length: null, range: null }, proxyActor);
+        stored.catch(() => undefined);
         ready.resolve(null);
-        storage.on('error', () => undefined);
-        for await (const chunk of fetched.stream) {
-          if (storage.destroyed) break;
-          if (!storage.write(chunk)) await Promise.race([once(storage, 'drain'), once(storage, 'close')]).catch(() => undefined);
+        try {
+          for await (const chunk of fetched.stream) {
+            if (storage.destroyed) break;
+            if (!storage.write(chunk as Buffer)) await storage.room();
+          }
+        } catch (err) {
+          storage.destroy(err as Error);
+          throw this.unavailable(err, project, `blob ${digest}`);
         }
         storage.end();
         await stored;
         return;
       }
       const tee = new BlobTee(digest, fetched.size, fetched.stream);
+      // Hashed once, by the tee: storage publishes what it was given only on the tee's verdict.
+      const stored = this.deps.uploads.storeVerified(
+        repository,
+        digest,
+        { stream: storage, length: fetched.size, range: null },
+        tee.verified,
+        proxyActor,
+      );
+      stored.catch(() => undefined);
       flight.tee = tee;
       ready.resolve(fetched.size);
       const problem = await tee.run(storage, stored);
@@ -522,28 +542,31 @@ export class ProxyCache implements ProxySource, ProjectProxyCache {
         throw err;
       }
     };
-    run()
-      .then(
-        () => done.resolve(),
-        (err) => {
-          ready.reject(err);
-          done.reject(err);
-          if (!isAppError(err) || err.status >= 500) {
-            this.options.logger.warn(
-              { project: project.name, repository, digest, err: (err as Error).message },
-              'proxy cache: fetching a blob failed',
-            );
-          }
-        },
-      )
-      .finally(async () => {
-        if (heartbeat) clearInterval(heartbeat);
-        if (this.blobFlights.get(key) === flight) this.blobFlights.delete(key);
-        if (claimed)
-          await fetches
-            .release(digest, owner)
-            .catch((err) => this.options.logger.warn({ err, digest }, 'proxy cache: releasing a fetch lease failed'));
-      });
+    // The flight ends once its claim is released: whoever waited for it then finds the blob stored and the fetch over.
+    const finish = async (err: unknown) => {
+      if (heartbeat) clearInterval(heartbeat);
+      if (claimed)
+        await fetches
+          .release(digest, owner)
+          .catch((e) => this.options.logger.warn({ err: e, digest }, 'proxy cache: releasing a fetch lease failed'));
+      if (this.blobFlights.get(key) === flight) this.blobFlights.delete(key);
+      if (err === undefined) {
+        done.resolve();
+        return;
+      }
+      ready.reject(err);
+      done.reject(err);
+      if (!isAppError(err) || err.status >= 500) {
+        this.options.logger.warn(
+          { project: project.name, repository, digest, err: (err as Error).message },
+          'proxy cache: fetching a blob failed',
+        );
+      }
+    };
+    run().then(
+      () => finish(undefined),
+      (err) => finish(err ?? new Error('the blob fetch failed')),
+    );
     return flight;
   }
 }

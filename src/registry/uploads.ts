@@ -134,37 +134,86 @@ export class UploadService {
         await this.discard(id);
         throw ociError('DIGEST_INVALID', `uploaded content has digest ${actual}, not ${digest}; the upload was discarded`);
       }
-      const who = this.who(actor, `${repositoryName}@${digest}`);
-      try {
-        // Bytes the quota would refuse are not published; the transaction below decides for good.
-        await this.quota.refusable(this.store.db, () => this.quota.precheck(this.store.db, Number(row.repository_id), digest, size), who);
-      } catch (err) {
-        await this.discard(id);
-        throw err;
-      }
-      // A quarantined blob's stored copy is wrong: these verified bytes replace it (a heal).
-      const heal = await this.integrity.isQuarantined(digest);
-      // Published under the blob's lock, with the rows (see RegistryStore.completeUpload).
-      try {
-        await this.store.completeUpload(
-          id,
-          Number(row.repository_id),
-          digest,
-          size,
-          nowIso(),
-          () => this.blobs.publishUpload(id, digest, size, heal ? { replace: true } : undefined),
-          who,
-        );
-      } catch (err) {
-        // Refused for quota by a push that committed meanwhile: the session ends; the object
-        // published without a row is garbage for GC.
-        if (err instanceof QuotaExceeded) await this.discard(id);
-        throw err;
-      }
-      if (heal) await this.integrity.healed(digest);
-      this.hashes.delete(id);
-      return digest;
+      return this.publish(row, id, digest, size, repositoryName, actor);
     });
+  }
+
+  /**
+   * For the proxy cache (src/proxycache/tee.ts), which hashes a blob's bytes on their way from
+   * the upstream: the bytes of `body` are stored without being hashed a second time, and the blob
+   * is published only when `verified` resolves to `digest` (the digest of exactly those bytes,
+   * computed by the caller as they passed) and `body` held `body.length` bytes. A rejection or
+   * any other digest publishes nothing. No /v2 route reaches this: a client's bytes are always
+   * hashed here (complete, monolithic).
+   */
+  async storeVerified(
+    repositoryName: string,
+    digestParam: string,
+    body: UploadBody & { length: number },
+    verified: Promise<string>,
+    actor?: string,
+  ): Promise<string> {
+    const digest = this.requireDigest(digestParam);
+    const algorithm = parseDigest(digest)!.algorithm;
+    const repo = await this.registry.repositoryForPush(repositoryName);
+    const id = newUploadId();
+    await this.blobs.createUpload(id);
+    try {
+      await this.store.insertUpload(id, repo.id, algorithm, nowIso());
+    } catch (err) {
+      await this.blobs.deleteUpload(id).catch(() => undefined);
+      throw err;
+    }
+    try {
+      return await this.exclusive(id, async () => {
+        const row: UploadRow = { id, repository_id: repo.id, digest_algorithm: algorithm, size: 0 };
+        // One append, never resumed: the session's row keeps size 0 (a session left by a crash is
+        // purged whole), and the size is what the store wrote.
+        const size = await this.blobs.appendUpload(id, 0, body.stream);
+        const actual = await verified;
+        if (actual !== digest || size !== body.length) {
+          throw ociError('DIGEST_INVALID', `the fetched content has digest ${actual} (${size} bytes), not ${digest}; nothing was stored`);
+        }
+        return this.publish(row, id, digest, size, repositoryName, actor);
+      });
+    } catch (err) {
+      await this.discard(id).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Publishes a session's verified bytes as the blob, with its rows (quota checked). */
+  private async publish(row: UploadRow, id: string, digest: string, size: number, repositoryName: string, actor?: string): Promise<string> {
+    const who = this.who(actor, `${repositoryName}@${digest}`);
+    try {
+      // Bytes the quota would refuse are not published; the transaction below decides for good.
+      await this.quota.refusable(this.store.db, () => this.quota.precheck(this.store.db, Number(row.repository_id), digest, size), who);
+    } catch (err) {
+      await this.discard(id);
+      throw err;
+    }
+    // A quarantined blob's stored copy is wrong: these verified bytes replace it (a heal).
+    const heal = await this.integrity.isQuarantined(digest);
+    // Published under the blob's lock, with the rows (see RegistryStore.completeUpload).
+    try {
+      await this.store.completeUpload(
+        id,
+        Number(row.repository_id),
+        digest,
+        size,
+        nowIso(),
+        () => this.blobs.publishUpload(id, digest, size, heal ? { replace: true } : undefined),
+        who,
+      );
+    } catch (err) {
+      // Refused for quota by a push that committed meanwhile: the session ends; the object
+      // published without a row is garbage for GC.
+      if (err instanceof QuotaExceeded) await this.discard(id);
+      throw err;
+    }
+    if (heal) await this.integrity.healed(digest);
+    this.hashes.delete(id);
+    return digest;
   }
 
   /** POST with ?digest=: the whole blob in one request. */

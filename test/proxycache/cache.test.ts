@@ -14,7 +14,7 @@ import { adminPassword, startServer, type TestServer } from '../helpers/server.j
 import { requireTools, runTool } from '../helpers/tools.js';
 import { digestOf, V2 } from '../helpers/v2.js';
 import { independentRecount, usedOf } from '../quotas/fixtures.js';
-import { createEndpoint, createProxyProject, pushUpstream } from './fixtures.js';
+import { cachedBlobs, createEndpoint, createProxyProject, pushUpstream } from './fixtures.js';
 
 const skip = requireTools('docker-registry', 'skopeo', 'tar');
 
@@ -96,6 +96,7 @@ describe('proxy cache: real clients, quota, garbage collection, freshness, filte
       assert.equal(m.status, 200, m.text);
     }
     for (const b of image.blobs) assert.equal((await v2.call('GET', `/v2/counted/team/app/blobs/${b.digest}`)).status, 200);
+    await cachedBlobs(v2, 'counted/team/app', image.blobs);
     const used = await usedOf(server, id);
     assert.equal(used, image.manifest.length + image.blobs.reduce((n, b) => n + b.size, 0));
     assert.equal(await independentRecount(server, id), used);
@@ -121,6 +122,7 @@ describe('proxy cache: real clients, quota, garbage collection, freshness, filte
     const byDigest = await v2.call('GET', `/v2/swept/team/gc/manifests/${image.digest}`, { headers: { accept: types.manifest } });
     assert.equal(byDigest.status, 200, byDigest.text);
     for (const b of image.blobs) assert.equal((await v2.call('GET', `/v2/swept/team/gc/blobs/${b.digest}`)).status, 200);
+    await cachedBlobs(v2, 'swept/team/gc', image.blobs);
     const run = await runGc(server, { delete_untagged: true });
     assert.ok(run.parameters.purged_manifests >= 1, JSON.stringify(run.parameters));
     const rows = await server.berth.database.db.selectFrom('artifacts').select('digest').where('digest', '=', image.digest).execute();

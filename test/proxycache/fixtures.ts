@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { api } from '../helpers/api.js';
 import { body, pushManifest, sha256, types } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
+import type { V2 } from '../helpers/v2.js';
 
 /** Registers `url` as a docker-registry endpoint through /registries; returns its id. */
 export async function createEndpoint(server: TestServer, name: string, url: string): Promise<number> {
@@ -85,4 +86,17 @@ export async function projectState(server: TestServer) {
     metadata: await db.selectFrom('project_metadata').selectAll().orderBy('project_id').orderBy('name').execute(),
     members: await db.selectFrom('project_members').select(['project_id', 'entity_id']).orderBy('project_id').execute(),
   };
+}
+
+/**
+ * Asks for each blob again (HEAD), as a client that has just pulled it would: a client's transfer
+ * ends once the bytes are verified, while storing them finishes (file, rows, quota); a request
+ * meanwhile waits for that, so each answer means the blob is in the cache.
+ */
+export async function cachedBlobs(v2: V2, repository: string, blobs: Array<{ digest: string; size: number }>): Promise<void> {
+  for (const b of blobs) {
+    const head = await v2.call('HEAD', `/v2/${repository}/blobs/${b.digest}`);
+    assert.equal(head.status, 200, `HEAD of ${b.digest} after the pull: ${head.status}`);
+    assert.equal(head.headers.get('content-length'), String(b.size));
+  }
 }

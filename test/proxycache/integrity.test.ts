@@ -8,7 +8,7 @@ import { types } from '../helpers/oci.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { requireTools } from '../helpers/tools.js';
 import { digestOf, V2 } from '../helpers/v2.js';
-import { createEndpoint, createProxyProject, pushUpstream } from './fixtures.js';
+import { cachedBlobs, createEndpoint, createProxyProject, pushUpstream } from './fixtures.js';
 
 const skip = requireTools('docker-registry');
 
@@ -97,6 +97,7 @@ describe('proxy cache: what reaches clients and storage', { skip }, () => {
     const res = await waiting;
     assert.equal(res.status, 200, res.text);
     assert.equal(digestOf(res.bytes), held.digest);
+    await cachedBlobs(v2, 'hub/team/leased', [held, dead]);
     assert.deepEqual(await db.selectFrom('proxy_fetches').selectAll().execute(), [], 'every claim released');
   });
 
