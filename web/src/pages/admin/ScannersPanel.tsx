@@ -1,7 +1,6 @@
 // Administration: the scanner registrations (Harbor's /scanners): the built-in one and any
 // remote Pluggable Scanner API adapter; add, test, edit, set default, enable/disable, delete.
 import {
-  ActionIcon,
   Alert,
   Badge,
   Button,
@@ -21,7 +20,7 @@ import {
   Textarea,
   Title,
 } from '@mantine/core';
-import { IconDotsVertical, IconPlus } from '@tabler/icons-react';
+import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
@@ -29,6 +28,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { CopyIcon } from '../../components/CopyField';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -436,9 +436,7 @@ export function ScannersPanel() {
       header: 'State',
       render: (s) => (
         <Group gap={4} wrap="wrap">
-          <Badge variant="light" color={s.disabled ? 'gray' : 'green'} tt="none" style={{ minWidth: 'max-content' }}>
-            {s.disabled ? 'Disabled' : 'Enabled'}
-          </Badge>
+          <EnabledBadge enabled={!s.disabled} />
           {s.health === 'unhealthy' && (
             <Badge variant="light" color="red" tt="none" style={{ minWidth: 'max-content' }} title="Its adapter did not answer">
               Unreachable
@@ -453,41 +451,25 @@ export function ScannersPanel() {
       visibleFrom: 'md',
       render: (s) => <Text size="sm">{authChoices.find((c) => c.value === authValue(s.auth))?.label ?? s.auth}</Text>,
     },
-    {
-      key: 'description',
-      header: 'Description',
-      visibleFrom: 'lg',
-      render: (s) => (
-        <Text size="sm" lineClamp={2} maw={280}>
-          {s.description || '—'}
-        </Text>
-      ),
-    },
+    descriptionColumn<ScannerRegistration>(280),
     { key: 'created', header: 'Added', visibleFrom: 'lg', render: (s) => <Text size="sm">{formatDateTime(s.create_time)}</Text> },
     {
       key: 'actions',
       header: 'Actions',
       render: (s) => (
-        <Menu position="bottom-end" withinPortal shadow="md">
-          <Menu.Target>
-            <ActionIcon variant="subtle" color="gray" aria-label={`Actions for scanner ${s.name}`}>
-              <IconDotsVertical size={16} aria-hidden />
-            </ActionIcon>
-          </Menu.Target>
-          <Menu.Dropdown>
-            <Menu.Item onClick={() => setShown(s)}>Adapter metadata</Menu.Item>
-            {!s.is_default && !s.disabled && <Menu.Item onClick={() => void setDefault(s)}>Set as default</Menu.Item>}
-            {!builtIn(s) && <Menu.Item onClick={() => setDialog({ editing: s })}>Edit</Menu.Item>}
-            {!builtIn(s) && !s.is_default && (
-              <Menu.Item onClick={() => void setDisabled(s, !s.disabled)}>{s.disabled ? 'Enable' : 'Disable'}</Menu.Item>
-            )}
-            {!builtIn(s) && !s.is_default && (
-              <Menu.Item color="red" onClick={() => setDeleting(s)}>
-                Delete
-              </Menu.Item>
-            )}
-          </Menu.Dropdown>
-        </Menu>
+        <ActionsMenu label={`Actions for scanner ${s.name}`}>
+          <Menu.Item onClick={() => setShown(s)}>Adapter metadata</Menu.Item>
+          {!s.is_default && !s.disabled && <Menu.Item onClick={() => void setDefault(s)}>Set as default</Menu.Item>}
+          {!builtIn(s) && <Menu.Item onClick={() => setDialog({ editing: s })}>Edit</Menu.Item>}
+          {!builtIn(s) && !s.is_default && (
+            <Menu.Item onClick={() => void setDisabled(s, !s.disabled)}>{s.disabled ? 'Enable' : 'Disable'}</Menu.Item>
+          )}
+          {!builtIn(s) && !s.is_default && (
+            <Menu.Item color="red" onClick={() => setDeleting(s)}>
+              Delete
+            </Menu.Item>
+          )}
+        </ActionsMenu>
       ),
     },
   ];

@@ -1,21 +1,7 @@
 // Administration, "Distributions": the P2P preheat instances (Dragonfly, Kraken) of Harbor's
 // /p2p/preheat/instances: add with "Test connection", edit, set default, enable/disable, delete.
-import {
-  ActionIcon,
-  Badge,
-  Button,
-  Group,
-  Menu,
-  PasswordInput,
-  Select,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-  Textarea,
-  Title,
-} from '@mantine/core';
-import { IconDotsVertical, IconPlus } from '@tabler/icons-react';
+import { Badge, Button, Group, Menu, PasswordInput, Select, Stack, Switch, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
@@ -23,6 +9,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
@@ -309,11 +296,7 @@ export function DistributionsPage() {
     {
       key: 'enabled',
       header: 'Enabled',
-      render: (i) => (
-        <Badge variant="light" color={i.enabled ? 'green' : 'gray'} tt="none" style={{ minWidth: 'max-content' }}>
-          {i.enabled ? 'Enabled' : 'Disabled'}
-        </Badge>
-      ),
+      render: (i) => <EnabledBadge enabled={i.enabled} />,
     },
     { key: 'vendor', header: 'Provider', visibleFrom: 'sm', render: (i) => <Text size="sm">{providerName(i.vendor)}</Text> },
     {
@@ -328,49 +311,33 @@ export function DistributionsPage() {
       visibleFrom: 'md',
       render: (i) => <Text size="sm">{i.setup_timestamp ? formatDateTime(new Date(i.setup_timestamp * 1000).toISOString()) : '—'}</Text>,
     },
-    {
-      key: 'description',
-      header: 'Description',
-      visibleFrom: 'lg',
-      render: (i) => (
-        <Text size="sm" lineClamp={2} maw={240}>
-          {i.description || '—'}
-        </Text>
-      ),
-    },
+    descriptionColumn<PreheatInstance>(240),
     {
       key: 'actions',
       header: 'Actions',
       render: (i) => (
-        <Menu position="bottom-end" withinPortal shadow="md">
-          <Menu.Target>
-            <ActionIcon variant="subtle" color="gray" aria-label={`Actions for instance ${i.name}`}>
-              <IconDotsVertical size={16} aria-hidden />
-            </ActionIcon>
-          </Menu.Target>
-          <Menu.Dropdown>
-            {!i.default && i.enabled && (
-              <Menu.Item
-                onClick={() => void update(i, { default: true }, `${i.name} is the default instance`, `${i.name} was not made the default`)}
-              >
-                Set as default
-              </Menu.Item>
-            )}
-            {!i.default && (
-              <Menu.Item
-                onClick={() =>
-                  void update(i, { enabled: !i.enabled }, `${i.name} ${i.enabled ? 'disabled' : 'enabled'}`, `${i.name} was not changed`)
-                }
-              >
-                {i.enabled ? 'Disable' : 'Enable'}
-              </Menu.Item>
-            )}
-            <Menu.Item onClick={() => setDialog({ editing: i })}>Edit</Menu.Item>
-            <Menu.Item color="red" onClick={() => setDeleting(i)}>
-              Delete
+        <ActionsMenu label={`Actions for instance ${i.name}`}>
+          {!i.default && i.enabled && (
+            <Menu.Item
+              onClick={() => void update(i, { default: true }, `${i.name} is the default instance`, `${i.name} was not made the default`)}
+            >
+              Set as default
             </Menu.Item>
-          </Menu.Dropdown>
-        </Menu>
+          )}
+          {!i.default && (
+            <Menu.Item
+              onClick={() =>
+                void update(i, { enabled: !i.enabled }, `${i.name} ${i.enabled ? 'disabled' : 'enabled'}`, `${i.name} was not changed`)
+              }
+            >
+              {i.enabled ? 'Disable' : 'Enable'}
+            </Menu.Item>
+          )}
+          <Menu.Item onClick={() => setDialog({ editing: i })}>Edit</Menu.Item>
+          <Menu.Item color="red" onClick={() => setDeleting(i)}>
+            Delete
+          </Menu.Item>
+        </ActionsMenu>
       ),
     },
   ];

@@ -2,24 +2,8 @@
 // with the editor (filters on repositories, tags, labels, only signed, vulnerability severity;
 // trigger manual, on push or cron), Execute, enable/disable, delete; the chosen policy's
 // executions, their tasks and logs.
-import {
-  ActionIcon,
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Checkbox,
-  Group,
-  Menu,
-  Modal,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Textarea,
-  Title,
-} from '@mantine/core';
-import { IconDotsVertical, IconPlus } from '@tabler/icons-react';
+import { Alert, Badge, Button, Card, Checkbox, Group, Menu, Modal, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, segment } from '../../api/client';
@@ -27,6 +11,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { cronError, TriggerFields } from '../../components/TriggerFields';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -494,25 +479,12 @@ export function PreheatTab({ project, can }: TabProps) {
     {
       key: 'enabled',
       header: 'Status',
-      render: (p) => (
-        <Badge variant="light" color={p.enabled ? 'green' : 'gray'} tt="none" style={{ minWidth: 'max-content' }}>
-          {p.enabled ? 'Enabled' : 'Disabled'}
-        </Badge>
-      ),
+      render: (p) => <EnabledBadge enabled={p.enabled} />,
     },
     { key: 'provider', header: 'Provider', visibleFrom: 'sm', render: (p) => <Text size="sm">{providerName(p)}</Text> },
     { key: 'filters', header: 'Filters', visibleFrom: 'md', render: (p) => <Text size="sm">{describeFilters(p)}</Text> },
     { key: 'trigger', header: 'Trigger', visibleFrom: 'sm', render: (p) => <Text size="sm">{triggerText(p)}</Text> },
-    {
-      key: 'description',
-      header: 'Description',
-      visibleFrom: 'lg',
-      render: (p) => (
-        <Text size="sm" lineClamp={2} maw={220}>
-          {p.description || '—'}
-        </Text>
-      ),
-    },
+    descriptionColumn<PreheatPolicy>(220),
     {
       key: 'actions',
       header: 'Actions',
@@ -530,22 +502,15 @@ export function PreheatTab({ project, can }: TabProps) {
             </Button>
           )}
           {(canEdit || canDelete) && (
-            <Menu position="bottom-end" withinPortal shadow="md">
-              <Menu.Target>
-                <ActionIcon variant="subtle" color="gray" aria-label={`Actions for policy ${p.name}`}>
-                  <IconDotsVertical size={16} aria-hidden />
-                </ActionIcon>
-              </Menu.Target>
-              <Menu.Dropdown>
-                {canEdit && <Menu.Item onClick={() => setDialog({ editing: p })}>Edit</Menu.Item>}
-                {canEdit && <Menu.Item onClick={() => void setEnabled(p, !p.enabled)}>{p.enabled ? 'Disable' : 'Enable'}</Menu.Item>}
-                {canDelete && (
-                  <Menu.Item color="red" onClick={() => setDeleting(p)}>
-                    Delete
-                  </Menu.Item>
-                )}
-              </Menu.Dropdown>
-            </Menu>
+            <ActionsMenu label={`Actions for policy ${p.name}`}>
+              {canEdit && <Menu.Item onClick={() => setDialog({ editing: p })}>Edit</Menu.Item>}
+              {canEdit && <Menu.Item onClick={() => void setEnabled(p, !p.enabled)}>{p.enabled ? 'Disable' : 'Enable'}</Menu.Item>}
+              {canDelete && (
+                <Menu.Item color="red" onClick={() => setDeleting(p)}>
+                  Delete
+                </Menu.Item>
+              )}
+            </ActionsMenu>
           )}
         </Group>
       ),

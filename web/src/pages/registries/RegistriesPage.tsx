@@ -23,6 +23,7 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { descriptionColumn } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
@@ -304,16 +305,7 @@ export function RegistriesPage() {
       visibleFrom: 'lg',
       render: (r) => <Text size="sm">{r.url.startsWith('https://') ? (r.insecure ? 'No' : 'Yes') : '—'}</Text>,
     },
-    {
-      key: 'description',
-      header: 'Description',
-      visibleFrom: 'lg',
-      render: (r) => (
-        <Text size="sm" lineClamp={2} maw={260}>
-          {r.description || '—'}
-        </Text>
-      ),
-    },
+    descriptionColumn<Registry>(260),
     {
       key: 'created',
       header: 'Created',

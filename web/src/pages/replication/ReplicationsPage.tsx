@@ -1,13 +1,14 @@
 // Administration, "Replications": the rules (Harbor's /replication/policies) with their editor,
 // Replicate (start an execution), enable/disable and delete; below, the executions (of every rule
 // or of the one chosen) with counts, Stop, and their tasks and logs.
-import { ActionIcon, Badge, Button, Card, Group, Menu, Select, Stack, Text, Title } from '@mantine/core';
-import { IconDotsVertical, IconPlus } from '@tabler/icons-react';
+import { Button, Card, Group, Menu, Select, Stack, Text, Title } from '@mantine/core';
+import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
+import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { usePageTitle } from '../../lib/title';
@@ -78,11 +79,7 @@ export function ReplicationsPage() {
     {
       key: 'status',
       header: 'Status',
-      render: (p) => (
-        <Badge variant="light" color={p.enabled ? 'green' : 'gray'} tt="none" style={{ minWidth: 'max-content' }}>
-          {p.enabled ? 'Enabled' : 'Disabled'}
-        </Badge>
-      ),
+      render: (p) => <EnabledBadge enabled={!!p.enabled} />,
     },
     { key: 'src', header: 'Source registry', visibleFrom: 'sm', render: (p) => <Text size="sm">{registryText(p, 'src')}</Text> },
     {
@@ -109,16 +106,7 @@ export function ReplicationsPage() {
       ),
     },
     { key: 'dest', header: 'Destination registry', visibleFrom: 'sm', render: (p) => <Text size="sm">{registryText(p, 'dest')}</Text> },
-    {
-      key: 'description',
-      header: 'Description',
-      visibleFrom: 'lg',
-      render: (p) => (
-        <Text size="sm" lineClamp={2} maw={220}>
-          {p.description || '—'}
-        </Text>
-      ),
-    },
+    descriptionColumn<ReplicationPolicy>(220),
     {
       key: 'actions',
       header: 'Actions',
@@ -133,21 +121,14 @@ export function ReplicationsPage() {
           >
             Replicate
           </Button>
-          <Menu position="bottom-end" withinPortal shadow="md">
-            <Menu.Target>
-              <ActionIcon variant="subtle" color="gray" aria-label={`Actions for rule ${p.name}`}>
-                <IconDotsVertical size={16} aria-hidden />
-              </ActionIcon>
-            </Menu.Target>
-            <Menu.Dropdown>
-              <Menu.Item onClick={() => setPolicyFilter(String(p.id))}>Show executions</Menu.Item>
-              <Menu.Item onClick={() => setDialog({ editing: p })}>Edit</Menu.Item>
-              <Menu.Item onClick={() => void setEnabled(p, !p.enabled)}>{p.enabled ? 'Disable' : 'Enable'}</Menu.Item>
-              <Menu.Item color="red" onClick={() => setDeleting(p)}>
-                Delete
-              </Menu.Item>
-            </Menu.Dropdown>
-          </Menu>
+          <ActionsMenu label={`Actions for rule ${p.name}`}>
+            <Menu.Item onClick={() => setPolicyFilter(String(p.id))}>Show executions</Menu.Item>
+            <Menu.Item onClick={() => setDialog({ editing: p })}>Edit</Menu.Item>
+            <Menu.Item onClick={() => void setEnabled(p, !p.enabled)}>{p.enabled ? 'Disable' : 'Enable'}</Menu.Item>
+            <Menu.Item color="red" onClick={() => setDeleting(p)}>
+              Delete
+            </Menu.Item>
+          </ActionsMenu>
         </Group>
       ),
     },

@@ -4,7 +4,6 @@ import {
   IconBrandDocker,
   IconChevronDown,
   IconCopy,
-  IconDotsVertical,
   IconFileDescription,
   IconRosetteDiscountCheck,
   IconSteeringWheel,
@@ -13,6 +12,7 @@ import {
 } from '@tabler/icons-react';
 import { lazy, Suspense, type ReactNode } from 'react';
 import { Link } from 'react-router';
+import { ActionsMenu } from '../../components/ListParts';
 import { formatDateTime, formatRelative, shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { accessoryLabel, isNever, type Artifact, type Label } from './model';
@@ -223,30 +223,23 @@ export function RowMenu({
   const name = artifact.tags?.[0]?.name ?? shortDigest(artifact.digest);
   return (
     <Box hiddenFrom={hiddenFrom}>
-      <Menu position="bottom-end" withinPortal shadow="md">
-        <Menu.Target>
-          <ActionIcon variant="subtle" color="gray" aria-label={`Actions for ${name}`}>
-            <IconDotsVertical size={16} aria-hidden />
-          </ActionIcon>
-        </Menu.Target>
-        <Menu.Dropdown>
-          <Menu.Label>{name}</Menu.Label>
-          {pullCommands(project, repository, artifact).map((c) => (
-            <Menu.Item key={c.label} leftSection={c.icon} onClick={() => void copyWithNotice(c.command)}>
-              {c.label}
+      <ActionsMenu label={`Actions for ${name}`}>
+        <Menu.Label>{name}</Menu.Label>
+        {pullCommands(project, repository, artifact).map((c) => (
+          <Menu.Item key={c.label} leftSection={c.icon} onClick={() => void copyWithNotice(c.command)}>
+            {c.label}
+          </Menu.Item>
+        ))}
+        {extra}
+        {onDelete && (
+          <>
+            <Menu.Divider />
+            <Menu.Item color="red" leftSection={<IconTrash size={14} aria-hidden />} onClick={onDelete}>
+              Delete artifact
             </Menu.Item>
-          ))}
-          {extra}
-          {onDelete && (
-            <>
-              <Menu.Divider />
-              <Menu.Item color="red" leftSection={<IconTrash size={14} aria-hidden />} onClick={onDelete}>
-                Delete artifact
-              </Menu.Item>
-            </>
-          )}
-        </Menu.Dropdown>
-      </Menu>
+          </>
+        )}
+      </ActionsMenu>
     </Box>
   );
 }
