@@ -61,7 +61,7 @@ interface Flight {
 
 const maxConfigPrefetch = 4 << 20;
 /** Bytes of a blob fetch that may wait for storage to write them before the upstream (and the clients) wait. */
-const storageBuffer = 4 << 20;
+const storageBuffer = 1 << 20;
 const pollMs = 200;
 
 function deferred<T>() {
