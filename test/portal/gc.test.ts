@@ -10,6 +10,7 @@ import {
   assertNoOverflow,
   chooseOption,
   closePortal,
+  dismissDialog,
   inSignedInPage,
   navigate,
   openDialog,
@@ -71,8 +72,7 @@ describe('portal: garbage collection', { skip }, () => {
     await dialog.getByText('Blobs swept').waitFor();
     await dialog.getByText(/swept 2 blob\(s\), freed \d+ bytes/).waitFor();
     await inspectPage(page, 'admin-gc-details');
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'hidden' });
+    await dismissDialog(page, dialog);
     watched.assertNoConsoleErrors();
   });
 

@@ -11,11 +11,17 @@ import {
   assertNoOverflow,
   chooseOption,
   closePortal,
+  confirmWith,
+  dismissDialog,
   inSignedInPage,
   navigate,
   openDialog,
   openSignedIn,
+  readTaskLog,
+  rowAction,
   startPortalServer,
+  submitDialog,
+  testConnection,
 } from './ui.js';
 
 const skip = browserSkip();
@@ -68,17 +74,14 @@ describe('portal: P2P preheat', { skip }, () => {
     await eventually(async () => assert.match(await field(dialog, 'Provider').inputValue(), /Dragonfly/i));
     await field(dialog, 'Name').fill('dragonfly-1');
     await field(dialog, 'Endpoint').fill(`http://127.0.0.1:${await freePort()}`);
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    await dialog.getByText('Connection failed').waitFor();
+    await testConnection(dialog, 'failed');
 
     await field(dialog, 'Endpoint').fill(dragonfly.url);
     await chooseOption(page, field(dialog, 'Auth mode'), 'OAuth (bearer token)');
     await field(dialog, 'Token').fill('personal-access-token');
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    await dialog.getByText('Connection works').waitFor();
+    await testConnection(dialog, 'works');
     await inspectPage(page, 'admin-distributions-new');
-    await dialog.getByRole('button', { name: 'OK' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog, 'OK');
 
     const row = page.getByRole('table', { name: 'Preheat instances' }).getByRole('row').filter({ hasText: 'dragonfly-1' });
     await row.getByText('Enabled').waitFor();
@@ -87,8 +90,7 @@ describe('portal: P2P preheat', { skip }, () => {
     assert.equal(saved.endpoint, dragonfly.url);
     assert.equal(saved.auth_mode, 'OAUTH');
 
-    await row.getByRole('button', { name: 'Actions for instance dragonfly-1' }).click();
-    await page.getByRole('menuitem', { name: 'Set as default' }).click();
+    await rowAction(page, row, 'Actions for instance dragonfly-1', 'Set as default');
     await row.getByText('Default').waitFor();
     assert.equal((await instances())[0].default, true);
     await inspectPage(page, 'admin-distributions');
@@ -114,8 +116,7 @@ describe('portal: P2P preheat', { skip }, () => {
     assert.equal((await policies()).length, 0);
     await inspectPage(page, 'project-preheat-editor');
     await chooseOption(page, field(dialog, 'Trigger'), 'Manual');
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog);
 
     const row = tab.getByRole('table', { name: 'Preheat policies' }).getByRole('row').filter({ hasText: 'warm' });
     await row.getByText('repositories ** · tags v*').waitFor();
@@ -141,12 +142,9 @@ describe('portal: P2P preheat', { skip }, () => {
     const tasks = await openDialog(page);
     const task = tasks.getByRole('table', { name: 'Preheat tasks' }).getByRole('row').filter({ hasText: 'Success' });
     await task.getByText(/fleet\/app/).waitFor();
-    await task.getByRole('button', { name: /^Show the log of task/ }).click();
-    const log = tasks.getByLabel(/^Log of task \d+$/);
-    await eventually(async () => assert.match((await log.textContent()) ?? '', /fleet\/app/));
+    await readTaskLog(tasks, task, /fleet\/app/);
     await inspectPage(page, 'project-preheat-tasks');
-    await page.keyboard.press('Escape');
-    await tasks.waitFor({ state: 'hidden' });
+    await dismissDialog(page, tasks);
     watched.assertNoConsoleErrors();
   });
 
@@ -161,15 +159,11 @@ describe('portal: P2P preheat', { skip }, () => {
     const { page } = watched;
     const tab = page.getByRole('region', { name: 'P2P preheat policies' });
     const row = tab.getByRole('table', { name: 'Preheat policies' }).getByRole('row').filter({ hasText: 'warm' });
-    await row.getByRole('button', { name: 'Actions for policy warm' }).click();
-    await page.getByRole('menuitem', { name: 'Disable' }).click();
+    await rowAction(page, row, 'Actions for policy warm', 'Disable');
     await row.getByText('Disabled').waitFor();
     assert.equal((await policies())[0].enabled, false);
-    await row.getByRole('button', { name: 'Actions for policy warm' }).click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
-    const confirm = await openDialog(page);
-    await confirm.getByRole('button', { name: 'Delete' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await rowAction(page, row, 'Actions for policy warm', 'Delete');
+    await confirmWith(page, 'Delete');
     await tab.getByText('No preheat policy yet.').waitFor();
     assert.equal((await policies()).length, 0);
     watched.assertNoConsoleErrors();

@@ -12,11 +12,17 @@ import {
   assertNoOverflow,
   chooseOption,
   closePortal,
+  confirmWith,
+  dismissDialog,
   inSignedInPage,
   navigate,
   openDialog,
   openSignedIn,
+  readTaskLog,
+  rowAction,
   startPortalServer,
+  submitDialog,
+  testConnection,
 } from './ui.js';
 
 const skip = browserSkip() || requireTools('docker-registry');
@@ -79,15 +85,12 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await chooseOption(page, field(dialog, 'Provider'), 'Docker Registry');
     await field(dialog, 'Name').fill('distribution');
     await field(dialog, 'Endpoint URL').fill(closed);
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    await dialog.getByText('Connection failed').waitFor();
+    await testConnection(dialog, 'failed');
 
     await field(dialog, 'Endpoint URL').fill(distribution.url);
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    await dialog.getByText('Connection works').waitFor();
+    await testConnection(dialog, 'works');
     await inspectPage(page, 'admin-registries-new');
-    await dialog.getByRole('button', { name: 'OK' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog, 'OK');
     const table = page.getByRole('table', { name: 'Registries' });
     const row = table.getByRole('row').filter({ hasText: 'distribution' });
     await row.getByText('Docker Registry').waitFor();
@@ -106,15 +109,13 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await dialog.getByRole('button', { name: 'OK' }).click();
     await dialog.getByText('The registry was not saved').waitFor();
     assert.equal((await registries()).length, 1);
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'hidden' });
+    await dismissDialog(page, dialog);
 
     // Edited: the description changes, the URL stays.
     await row.getByRole('button', { name: 'Edit registry distribution' }).click();
     dialog = await openDialog(page);
     await field(dialog, 'Description').fill('Distribution on loopback');
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog);
     await eventually(async () => assert.equal((await registries())[0].description, 'Distribution on loopback'));
     await inspectPage(page, 'admin-registries');
     watched.assertNoConsoleErrors();
@@ -145,8 +146,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await inspectPage(page, 'admin-replication-rule-editor');
 
     await chooseOption(page, field(dialog, 'Trigger mode'), 'Manual');
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog);
     const rules = page.getByRole('table', { name: 'Replication rules' });
     const rule = rules.getByRole('row').filter({ hasText: 'to-distribution' });
     await rule.getByText('Push-based').waitFor();
@@ -162,9 +162,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     ]);
 
     await rule.getByRole('button', { name: 'Replicate to-distribution' }).click();
-    const confirm = await openDialog(page);
-    await confirm.getByRole('button', { name: 'Replicate' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await confirmWith(page, 'Replicate');
     const executions = page.getByRole('table', { name: 'Replication executions' });
     const execution = executions.getByRole('row').filter({ hasText: 'to-distribution' }).first();
     await execution.getByText('Succeed').waitFor({ timeout: 60_000 });
@@ -179,17 +177,10 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     const details = await openDialog(page);
     const task = details.getByRole('table', { name: 'Replication tasks' }).getByRole('row').filter({ hasText: 'shop/app' });
     await task.getByText('Succeed').waitFor();
-    await task.getByRole('button', { name: /^Show the log of task/ }).click();
-    const log = details.getByLabel(/^Log of task \d+$/);
     // The task's job log, once loaded: what it copied.
-    await eventually(async () => {
-      const text = (await log.textContent()) ?? '';
-      assert.notEqual(text, 'Loading…');
-      assert.match(text, /mirror\/app/);
-    });
+    await readTaskLog(details, task, /mirror\/app/);
     await inspectPage(page, 'admin-replication-execution');
-    await page.keyboard.press('Escape');
-    await details.waitFor({ state: 'hidden' });
+    await dismissDialog(page, details);
     watched.assertNoConsoleErrors();
   });
 
@@ -208,8 +199,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await page.keyboard.press('Escape');
     await field(dialog, 'Repository name').fill('mirror/**');
     await field(dialog, 'Destination namespace').fill('pulled');
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog);
     const rule = page.getByRole('table', { name: 'Replication rules' }).getByRole('row').filter({ hasText: 'from-distribution' });
     await rule.getByText('Pull-based').waitFor();
     const saved = (await policies()).find((p) => p.name === 'from-distribution')!;
@@ -217,9 +207,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     assert.ok(!saved.dest_registry || !saved.dest_registry.id, 'the destination is this Berth');
 
     await rule.getByRole('button', { name: 'Replicate from-distribution' }).click();
-    const confirm = await openDialog(page);
-    await confirm.getByRole('button', { name: 'Replicate' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await confirmWith(page, 'Replicate');
     // The executions of this rule alone.
     await chooseOption(page, page.getByLabel('Executions of rule', { exact: true }), 'from-distribution');
     const executions = page.getByRole('table', { name: 'Replication executions' });
@@ -240,14 +228,12 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     const { page } = watched;
     const rules = page.getByRole('table', { name: 'Replication rules' });
     const rule = rules.getByRole('row').filter({ hasText: 'to-distribution' });
-    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
-    await page.getByRole('menuitem', { name: 'Edit' }).click();
+    await rowAction(page, rule, 'Actions for rule to-distribution', 'Edit');
     const dialog = await openDialog(page);
     await eventually(async () => assert.equal(await field(dialog, 'Destination namespace').inputValue(), 'mirror'));
     await chooseOption(page, field(dialog, 'Trigger mode'), 'Event based');
     await dialog.getByLabel('Delete remote resources when locally deleted').check();
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog);
     await rule.getByText('Event based').waitFor();
     const edited = (await policies()).find((p) => p.name === 'to-distribution')!;
     assert.equal(edited.trigger.type, 'event_based');
@@ -263,8 +249,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     const tags = await (await fetch(`${distribution.url}/v2/mirror/app/tags/list`)).json();
     assert.deepEqual(tags.tags.sort(), ['v1', 'v2']);
 
-    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
-    await page.getByRole('menuitem', { name: 'Disable' }).click();
+    await rowAction(page, rule, 'Actions for rule to-distribution', 'Disable');
     await rule.getByText('Disabled').waitFor();
     assert.equal((await policies()).find((p) => p.name === 'to-distribution')!.enabled, false);
     assert.equal(await rule.getByRole('button', { name: 'Replicate to-distribution' }).isDisabled(), true);
@@ -277,11 +262,8 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
       phone.assertNoConsoleErrors();
     });
 
-    await rule.getByRole('button', { name: 'Actions for rule to-distribution' }).click();
-    await page.getByRole('menuitem', { name: 'Delete' }).click();
-    const confirm = await openDialog(page);
-    await confirm.getByRole('button', { name: 'Delete' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await rowAction(page, rule, 'Actions for rule to-distribution', 'Delete');
+    await confirmWith(page, 'Delete');
     await rule.waitFor({ state: 'detached' });
     assert.deepEqual(
       (await policies()).map((p) => p.name),
@@ -303,8 +285,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await chooseOption(page, field(dialog, 'Registry'), /^distribution/);
     await field(dialog, 'Cache freshness (seconds)').fill('60');
     await inspectPage(page, 'projects-new-proxy-cache');
-    await dialog.getByRole('button', { name: 'Create' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await submitDialog(dialog, 'Create');
     const row = page.getByRole('table', { name: 'Projects' }).getByRole('row').filter({ hasText: 'mirror-cache' });
     await row.getByText('Proxy cache').waitFor();
     const project = await api(server, 'GET', '/projects/mirror-cache', { auth: admin(), headers: { 'X-Is-Resource-Name': 'true' } });
@@ -344,8 +325,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('That did not work').waitFor();
     assert.equal((await registries()).length, 1);
-    await confirm.getByRole('button', { name: 'Cancel' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await submitDialog(confirm, 'Cancel');
     watched.assertNoConsoleErrors();
   });
   test('a destination that went down: the execution waits in progress to retry, and Stop stops it', async () => {
@@ -376,9 +356,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await navigate(page, 'Replications');
     const rule = page.getByRole('table', { name: 'Replication rules' }).getByRole('row').filter({ hasText: 'to-flaky' });
     await rule.getByRole('button', { name: 'Replicate to-flaky' }).click();
-    const confirm = await openDialog(page);
-    await confirm.getByRole('button', { name: 'Replicate' }).click();
-    await confirm.waitFor({ state: 'hidden' });
+    await confirmWith(page, 'Replicate');
     await chooseOption(page, page.getByLabel('Executions of rule', { exact: true }), 'to-flaky');
     const execution = page.getByRole('table', { name: 'Replication executions' }).getByRole('row').filter({ hasText: 'to-flaky' });
     await execution.getByText('In progress').waitFor({ timeout: 30_000 });
@@ -403,12 +381,9 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     const task = tasks.getByRole('row').filter({ hasText: 'Stopped' }).filter({ hasText: 'shop/app' }).first();
     await task.waitFor();
     assert.equal(await tasks.getByRole('row').filter({ hasText: 'Succeed' }).count(), 0);
-    await task.getByRole('button', { name: /^Show the log of task/ }).click();
-    const log = details.getByLabel(/^Log of task \d+$/);
-    await eventually(async () => assert.match((await log.textContent()) ?? '', /attempt 1/));
+    await readTaskLog(details, task, /attempt 1/);
     await inspectPage(page, 'admin-replication-stopped');
-    await page.keyboard.press('Escape');
-    await details.waitFor({ state: 'hidden' });
+    await dismissDialog(page, details);
     watched.assertNoConsoleErrors();
   });
 });

@@ -31,7 +31,10 @@ import {
   navigate,
   openDialog,
   openSignedIn,
+  rowAction,
   startPortalServer,
+  submitDialog,
+  testConnection,
 } from './ui.js';
 
 const skip = browserSkip();
@@ -197,10 +200,8 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     await chooseOption(page, field(dialog, 'Authorization'), 'Basic');
     await field(dialog, 'Username').fill('admin');
     await field(dialog, 'Password').fill(adminPassword);
-    await dialog.getByRole('button', { name: 'Test connection' }).click();
-    await dialog.getByText('Connection works').waitFor({ timeout: 30_000 });
-    await dialog.getByRole('button', { name: 'Add' }).click();
-    await dialog.waitFor({ state: 'hidden' });
+    await testConnection(dialog, 'works', 30_000);
+    await submitDialog(dialog, 'Add');
     const row = page.getByRole('table', { name: 'Scanners' }).getByRole('row').filter({ hasText: 'berth-over-http' });
     await row.waitFor();
     const listed = await api(server, 'GET', '/scanners', { auth: admin() });
@@ -209,10 +210,7 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     assert.equal(added.url, endpoint);
     assert.equal(added.access_credential ?? '', '', 'the credential is never shown');
 
-    const act = async (item: string, on: typeof row = row) => {
-      await on.getByRole('button', { name: /^Actions for scanner / }).click();
-      await page.getByRole('menuitem', { name: item, exact: true }).click();
-    };
+    const act = (item: string, on: typeof row = row) => rowAction(page, on, /^Actions for scanner /, item);
     const registration = async (name: string) =>
       (await api(server, 'GET', '/scanners', { auth: admin() })).body.find((s: { name: string }) => s.name === name);
 
@@ -220,8 +218,7 @@ describe('portal: vulnerability scanning and SBOMs', { skip }, () => {
     await act('Edit');
     const edit = await openDialog(page);
     await field(edit, 'Description').fill('Berth over loopback');
-    await edit.getByRole('button', { name: 'Save' }).click();
-    await edit.waitFor({ state: 'hidden' });
+    await submitDialog(edit);
     await row.getByText('Berth over loopback').waitFor();
     assert.equal((await registration('berth-over-http')).auth, 'Basic');
     await act('Disable');

@@ -12,6 +12,7 @@ import {
   assertNoOverflow,
   chooseOption,
   closePortal,
+  dismissDialog,
   inSignedInPage,
   navigate,
   openDialog,
@@ -74,8 +75,7 @@ describe('portal: integrity scrub on the garbage collection page', { skip }, () 
     await inspectPage(page, 'admin-gc-scrub-findings');
     await dialog.getByRole('tab', { name: 'Log' }).click();
     await dialog.getByText(/scrubbing 2 blob\(s\) and 1 manifest\(s\)/).waitFor();
-    await page.keyboard.press('Escape');
-    await dialog.waitFor({ state: 'hidden' });
+    await dismissDialog(page, dialog);
     watched.assertNoConsoleErrors();
   });
 

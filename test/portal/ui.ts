@@ -1,10 +1,12 @@
 // Small steps the portal tests share: starting a Berth for the portal and closing it, signed-in
-// pages, choosing an option, following the navigation, modals.
+// pages, choosing an option, following the navigation, modals (saved, dismissed, confirmed), a
+// row's actions menu, Test connection, a task's log.
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
 import {
   desktopLight,
   ensurePortalBuilt,
+  eventually,
   openPage,
   signIn,
   type ExpectedFailure,
@@ -128,4 +130,44 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** Clicks `button` in `dialog` (Save unless told) and waits for the dialog to close. */
+export async function submitDialog(dialog: Locator, button = 'Save'): Promise<void> {
+  await dialog.getByRole('button', { name: button }).click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+/** Closes `dialog` with Escape and waits until it is gone. */
+export async function dismissDialog(page: Page, dialog: Locator): Promise<void> {
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+/** Answers the confirmation that opened last with its `button` ("Delete", "Replicate"), and waits for it to close. */
+export async function confirmWith(page: Page, button: string): Promise<void> {
+  await submitDialog(await openDialog(page), button);
+}
+
+/** Opens `row`'s actions menu (the button named `menu`, "Actions for rule x") and chooses `item`. */
+export async function rowAction(page: Page, row: Locator, menu: string | RegExp, item: string): Promise<void> {
+  await row.getByRole('button', { name: menu }).click();
+  await page.getByRole('menuitem', { name: item, exact: true }).click();
+}
+
+/** "Test connection" in `dialog`, then waits for its answer: that the connection works, or that it failed. */
+export async function testConnection(dialog: Locator, answer: 'works' | 'failed', timeout?: number): Promise<void> {
+  await dialog.getByRole('button', { name: 'Test connection' }).click();
+  await dialog.getByText(answer === 'works' ? 'Connection works' : 'Connection failed').waitFor({ timeout });
+}
+
+/** Shows the log of `task` (a row of a tasks table in `dialog`) and waits until it is loaded and matches `pattern`. */
+export async function readTaskLog(dialog: Locator, task: Locator, pattern: RegExp): Promise<void> {
+  await task.getByRole('button', { name: /^Show the log of task/ }).click();
+  const log = dialog.getByLabel(/^Log of task \d+$/);
+  await eventually(async () => {
+    const text = (await log.textContent()) ?? '';
+    assert.notEqual(text, 'Loading…');
+    assert.match(text, pattern);
+  });
 }
