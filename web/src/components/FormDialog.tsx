@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Modal, Stack, type ModalProps } from '@mantine/core';
+import { Alert, Button, Group, Modal, Stack, Textarea, type ModalProps } from '@mantine/core';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { errorText } from '../api/client';
 
@@ -29,6 +29,11 @@ export function useSubmission() {
       }
     },
   };
+}
+
+/** A dialog's "Description" field: a text area that grows with what is written. */
+export function DescriptionField({ value, onChange }: { value: string; onChange: (value: string) => void }) {
+  return <Textarea label="Description" value={value} onChange={(e) => onChange(e.currentTarget.value)} autosize minRows={2} />;
 }
 
 /** The server's answer to a form's last attempt, above its fields; nothing when there is none. */

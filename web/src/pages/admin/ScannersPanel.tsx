@@ -17,7 +17,6 @@ import {
   Table,
   Text,
   TextInput,
-  Textarea,
   Title,
 } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
@@ -27,7 +26,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
-import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
 import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { CopyIcon } from '../../components/CopyField';
 import { formatDateTime } from '../../lib/format';
@@ -205,13 +204,7 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
         error={fieldErrors.name}
         data-autofocus
       />
-      <Textarea
-        label="Description"
-        value={draft.description}
-        onChange={(e) => set({ description: e.currentTarget.value })}
-        autosize
-        minRows={2}
-      />
+      <DescriptionField value={draft.description} onChange={(description) => set({ description })} />
       <TextInput
         label="Endpoint"
         description="The adapter's base URL; Berth calls <endpoint>/api/v1/…"

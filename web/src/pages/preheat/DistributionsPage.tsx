@@ -1,6 +1,6 @@
 // Administration, "Distributions": the P2P preheat instances (Dragonfly, Kraken) of Harbor's
 // /p2p/preheat/instances: add with "Test connection", edit, set default, enable/disable, delete.
-import { Badge, Button, Group, Menu, PasswordInput, Select, Stack, Switch, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Badge, Button, Group, Menu, PasswordInput, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
@@ -8,7 +8,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
-import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
 import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -171,13 +171,7 @@ function InstanceDialog({ editing, opened, onClose }: { editing: PreheatInstance
         disabled={!!editing}
         description={editing ? 'The name identifies the instance and cannot change' : undefined}
       />
-      <Textarea
-        label="Description"
-        value={draft.description}
-        onChange={(e) => set({ description: e.currentTarget.value })}
-        autosize
-        minRows={2}
-      />
+      <DescriptionField value={draft.description} onChange={(description) => set({ description })} />
       <TextInput
         label="Endpoint"
         required

@@ -2,7 +2,7 @@
 // with the editor (filters on repositories, tags, labels, only signed, vulnerability severity;
 // trigger manual, on push or cron), Execute, enable/disable, delete; the chosen policy's
 // executions, their tasks and logs.
-import { Alert, Badge, Button, Card, Checkbox, Group, Menu, Modal, Select, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { Alert, Badge, Button, Card, Checkbox, Group, Menu, Modal, Select, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
@@ -10,7 +10,7 @@ import { api, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
 import { ErrorAlert } from '../../components/ErrorAlert';
-import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
 import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { cronError, TriggerFields } from '../../components/TriggerFields';
 import { formatDateTime } from '../../lib/format';
@@ -227,13 +227,7 @@ function PolicyDialog({
         disabled={!!editing}
         description={editing ? 'The name identifies the policy and cannot change' : undefined}
       />
-      <Textarea
-        label="Description"
-        value={draft.description}
-        onChange={(e) => set({ description: e.currentTarget.value })}
-        autosize
-        minRows={2}
-      />
+      <DescriptionField value={draft.description} onChange={(description) => set({ description })} />
       <TextInput
         label="Repositories"
         description="Doublestar within the project: **, app-*, {a,b}"

@@ -22,7 +22,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
-import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
 import { descriptionColumn } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone } from '../../lib/notify';
@@ -192,13 +192,7 @@ function RegistryDialog({ editing, opened, onClose }: { editing: Registry | null
         data-autofocus
       />
       <TextInput label="Name" required value={draft.name} onChange={(e) => set({ name: e.currentTarget.value })} error={errors.name} />
-      <Textarea
-        label="Description"
-        value={draft.description}
-        onChange={(e) => set({ description: e.currentTarget.value })}
-        autosize
-        minRows={2}
-      />
+      <DescriptionField value={draft.description} onChange={(description) => set({ description })} />
       {fixedEndpoints.length > 0 ? (
         <Select
           label="Endpoint URL"

@@ -1,23 +1,11 @@
 // The replication rule editor (Harbor's "New Replication Rule"): push- or pull-based, the other
 // registry, source filters, destination namespace and flattening, trigger (manual, cron, events,
 // with delete sync), bandwidth, override, copy by chunk, enabled.
-import {
-  Alert,
-  Checkbox,
-  Group,
-  MultiSelect,
-  NumberInput,
-  SegmentedControl,
-  Select,
-  Stack,
-  Text,
-  TextInput,
-  Textarea,
-} from '@mantine/core';
+import { Alert, Checkbox, Group, MultiSelect, NumberInput, SegmentedControl, Select, Stack, Text, TextInput } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText, segment } from '../../api/client';
-import { FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
 import { cronError, TriggerFields } from '../../components/TriggerFields';
 import { notifyDone } from '../../lib/notify';
 import {
@@ -251,13 +239,7 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
         error={errors.name}
         data-autofocus
       />
-      <Textarea
-        label="Description"
-        value={draft.description}
-        onChange={(e) => set({ description: e.currentTarget.value })}
-        autosize
-        minRows={2}
-      />
+      <DescriptionField value={draft.description} onChange={(description) => set({ description })} />
       <Stack gap={4}>
         <Text size="sm" fw={500} id="replication-mode-label">
           Replication mode
