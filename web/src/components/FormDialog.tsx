@@ -1,4 +1,4 @@
-import { Alert, Button, Group, Modal, Stack, Textarea, type ModalProps } from '@mantine/core';
+import { Alert, Button, Group, Modal, PasswordInput, Stack, Textarea, type ModalProps } from '@mantine/core';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { errorText } from '../api/client';
 
@@ -34,6 +34,29 @@ export function useSubmission() {
 /** A dialog's "Description" field: a text area that grows with what is written. */
 export function DescriptionField({ value, onChange }: { value: string; onChange: (value: string) => void }) {
   return <Textarea label="Description" value={value} onChange={(e) => onChange(e.currentTarget.value)} autosize minRows={2} />;
+}
+
+/** A secret (password, token, key) a dialog stores; when `editing`, left empty it keeps the stored one. */
+export function SecretField({
+  label,
+  value,
+  onChange,
+  editing,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  editing: boolean;
+}) {
+  return (
+    <PasswordInput
+      label={label}
+      value={value}
+      onChange={(e) => onChange(e.currentTarget.value)}
+      autoComplete="new-password"
+      description={editing ? 'Empty: keep the stored one' : undefined}
+    />
+  );
 }
 
 /** The server's answer to a form's last attempt, above its fields; nothing when there is none. */

@@ -9,7 +9,6 @@ import {
   Group,
   Menu,
   Modal,
-  PasswordInput,
   Select,
   Skeleton,
   Stack,
@@ -26,7 +25,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
-import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, SecretField, useSubmission } from '../../components/FormDialog';
 import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { CopyIcon } from '../../components/CopyField';
 import { formatDateTime } from '../../lib/format';
@@ -223,22 +222,15 @@ function ScannerDialog({ editing, opened, onClose }: { editing: ScannerRegistrat
             onChange={(e) => set({ username: e.currentTarget.value })}
             autoComplete="off"
           />
-          <PasswordInput
-            label="Password"
-            value={draft.secret}
-            onChange={(e) => set({ secret: e.currentTarget.value })}
-            autoComplete="new-password"
-            description={editing ? 'Empty: keep the stored one' : undefined}
-          />
+          <SecretField label="Password" value={draft.secret} onChange={(secret) => set({ secret })} editing={!!editing} />
         </Group>
       )}
       {(draft.auth === 'Bearer' || draft.auth === 'X-ScannerAdapter-API-Key') && (
-        <PasswordInput
+        <SecretField
           label={draft.auth === 'Bearer' ? 'Token' : 'API key'}
           value={draft.secret}
-          onChange={(e) => set({ secret: e.currentTarget.value })}
-          autoComplete="new-password"
-          description={editing ? 'Empty: keep the stored one' : undefined}
+          onChange={(secret) => set({ secret })}
+          editing={!!editing}
         />
       )}
       <Switch

@@ -1,6 +1,6 @@
 // Administration, "Distributions": the P2P preheat instances (Dragonfly, Kraken) of Harbor's
 // /p2p/preheat/instances: add with "Test connection", edit, set default, enable/disable, delete.
-import { Badge, Button, Group, Menu, PasswordInput, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Group, Menu, Select, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
@@ -8,7 +8,7 @@ import { api, errorText, segment } from '../../api/client';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { ConnectionTest, isHttpAddress, useConnectionTest } from '../../components/ConnectionTest';
 import { DataTable, type Column, type TableRequest } from '../../components/DataTable';
-import { DescriptionField, FormDialog, useSubmission } from '../../components/FormDialog';
+import { DescriptionField, FormDialog, SecretField, useSubmission } from '../../components/FormDialog';
 import { ActionsMenu, descriptionColumn, EnabledBadge } from '../../components/ListParts';
 import { formatDateTime } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
@@ -195,23 +195,11 @@ function InstanceDialog({ editing, opened, onClose }: { editing: PreheatInstance
             onChange={(e) => set({ username: e.currentTarget.value })}
             autoComplete="off"
           />
-          <PasswordInput
-            label="Password"
-            value={draft.password}
-            onChange={(e) => set({ password: e.currentTarget.value })}
-            autoComplete="new-password"
-            description={editing ? 'Empty: keep the stored one' : undefined}
-          />
+          <SecretField label="Password" value={draft.password} onChange={(password) => set({ password })} editing={!!editing} />
         </Group>
       )}
       {draft.authMode === 'OAUTH' && (
-        <PasswordInput
-          label="Token"
-          value={draft.token}
-          onChange={(e) => set({ token: e.currentTarget.value })}
-          autoComplete="new-password"
-          description={editing ? 'Empty: keep the stored one' : undefined}
-        />
+        <SecretField label="Token" value={draft.token} onChange={(token) => set({ token })} editing={!!editing} />
       )}
       <Switch label="Enable" checked={draft.enabled} onChange={(e) => set({ enabled: e.currentTarget.checked })} />
       <Switch
