@@ -55,7 +55,12 @@ eachDatabase('job queue and runner', (db) => {
     assert.equal(job!.lockedBy, null);
     assert.ok(job!.finishedAt);
     assert.deepEqual(seen, [{ n: 1, name: 'x' }]);
-    const log = await messages(queue, id);
+    // The runner records the outcome, then logs it: the last line may follow the status by a moment.
+    const log = await waitFor(
+      () => messages(queue, id),
+      (lines) => lines.length >= 3,
+      'the outcome in the log',
+    );
     assert.deepEqual(log, [`[INFO] attempt 1 of 3 started on pool ${runner.poolId}`, '[INFO] hello from attempt 1', '[INFO] succeeded']);
     const text = await queue.logText(id);
     assert.match(text!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[INFO\] attempt 1 of 3 started on pool /);
@@ -96,8 +101,13 @@ eachDatabase('job queue and runner', (db) => {
     // The waits between attempts are at least the backoff (60 ms, then 120 ms), give or take a clock tick.
     assert.ok(attemptsAt[1] - attemptsAt[0] >= 60 - 15, `first retry after ${attemptsAt[1] - attemptsAt[0]} ms`);
     assert.ok(attemptsAt[2] - attemptsAt[1] >= 120 - 15, `second retry after ${attemptsAt[2] - attemptsAt[1]} ms`);
+    const lines = await waitFor(
+      () => messages(queue, id),
+      (all) => all.some((m) => m.startsWith('[ERROR]')),
+      'the last failure in the log',
+    );
     assert.deepEqual(
-      (await messages(queue, id)).filter((m) => !m.includes('started on pool')),
+      lines.filter((m) => !m.includes('started on pool')),
       [
         '[WARNING] attempt 1 failed: boom 1; retrying in 60 ms',
         '[WARNING] attempt 2 failed: boom 2; retrying in 120 ms',
@@ -160,7 +170,11 @@ eachDatabase('job queue and runner', (db) => {
     assert.equal(job!.attempts, 1);
     assert.equal((reason as { kind: string }).kind, 'stopped');
     // The runner logs how the job ended just after recording it: wait for that line.
-    const log = await waitFor(() => messages(queue, id), (lines) => lines.includes('[INFO] stopped: aborted by request'), 'the stop in the log');
+    const log = await waitFor(
+      () => messages(queue, id),
+      (lines) => lines.includes('[INFO] stopped: aborted by request'),
+      'the stop in the log',
+    );
     assert.ok(log.includes('[INFO] stop requested'), log.join('\n'));
   });
 
