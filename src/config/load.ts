@@ -35,6 +35,9 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_LOG_ACCESS', ['log', 'access'], 'boolean'],
   ['BERTH_GC_TIME_WINDOW_HOURS', ['gc', 'time_window_hours'], 'number'],
   ['BERTH_PROXY_CACHE_FRESHNESS_SECONDS', ['proxy_cache', 'freshness_seconds'], 'number'],
+  ['BERTH_WEBHOOKS_ENABLED', ['webhooks', 'enabled'], 'boolean'],
+  ['BERTH_AUDIT_FORWARD_ENDPOINT', ['audit', 'forward_endpoint'], 'string'],
+  ['BERTH_AUDIT_SKIP_DATABASE', ['audit', 'skip_database'], 'boolean'],
   ['BERTH_QUOTA_STORAGE_PER_PROJECT', ['quota', 'storage_per_project'], 'number'],
 ];
 

@@ -211,6 +211,32 @@ export const configSchema = z
       })
       .strict()
       .default({ freshness_seconds: 0, fetch_lease_seconds: 30 }),
+    webhooks: z
+      .object({
+        /** Harbor's notification_enable: off, no event makes a webhook delivery (policies are kept). */
+        enabled: z.boolean().default(true),
+        /** Seconds one delivery waits for the receiver's answer (Harbor: 3). */
+        timeout_seconds: z.number().min(0.1).max(300).default(10),
+        /** Delivery attempts before a task fails for good (the first send included). */
+        max_attempts: z.number().int().min(1).max(100).default(10),
+        /** Seconds before the first retry; each next one waits twice as long, up to retry_max_seconds. */
+        retry_base_seconds: z.number().min(0.05).max(3600).default(5),
+        retry_max_seconds: z.number().min(0.05).max(86400).default(600),
+      })
+      .strict()
+      .default({ enabled: true, timeout_seconds: 10, max_attempts: 10, retry_base_seconds: 5, retry_max_seconds: 600 }),
+    audit: z
+      .object({
+        /**
+         * Harbor's audit_log_forward_endpoint: host:port of a syslog server (RFC 5424 over TCP)
+         * that receives every audit record; empty forwards nothing.
+         */
+        forward_endpoint: z.string().default(''),
+        /** Harbor's skip_audit_log_database: with a forward endpoint, records are not kept in the database once forwarded. */
+        skip_database: z.boolean().default(false),
+      })
+      .strict()
+      .default({ forward_endpoint: '', skip_database: false }),
     replication: z
       .object({
         /** Blobs one replication task (REPLICATION_TASK job) copies at once. */

@@ -29,6 +29,20 @@ export interface JobContext<P = unknown> {
  */
 export type JobHandler<P = any> = (ctx: JobContext<P>) => Promise<unknown> | unknown;
 
+/**
+ * Thrown by a handler that chooses when its retry runs (a webhook's own backoff), instead of
+ * the runner's exponential backoff. The attempt still counts.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
 export interface RunnerLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -312,7 +326,7 @@ export class JobRunner {
           return;
         }
         const message = errorMessage(failure);
-        const delay = this.retryDelayMs(job.attempts);
+        const delay = failure instanceof RetryLaterError ? Math.max(0, failure.retryAfterMs) : this.retryDelayMs(job.attempts);
         const status = await this.queue.fail(this.poolId, lease, message, this.queue.clock.iso(delay));
         if (status === 'pending') await log(`attempt ${job.attempts} failed: ${message}; retrying in ${delay} ms`, 'WARNING');
         else if (status === 'error') await log(`attempt ${job.attempts} failed: ${message}; no attempt left`, 'ERROR');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, test } from 'node:test';
 import { JobQueue } from '../../src/jobs/queue.js';
-import { JobRunner, type JobRunnerOptions } from '../../src/jobs/runner.js';
+import { JobRunner, RetryLaterError, type JobRunnerOptions } from '../../src/jobs/runner.js';
 import { eachDatabase, waitFor, type TestDatabase } from './databases.js';
 
 eachDatabase('job queue and runner', (db) => {
@@ -115,6 +115,20 @@ eachDatabase('job queue and runner', (db) => {
       ],
     );
     assert.equal(runner.retryDelayMs(20), 3600_000, 'the backoff is capped');
+  });
+
+  test('a handler that throws RetryLaterError chooses its retry delay instead of the backoff', async () => {
+    const queue = queueOf();
+    const runner = runnerOf(queue, { retryBaseMs: 3600_000 });
+    runner.register('retry.later', async (ctx) => {
+      if (ctx.attempt === 1) throw new RetryLaterError('receiver down', 30);
+    });
+    await runner.start();
+    const id = await queue.enqueue('retry.later', {}, { maxAttempts: 2 });
+    const job = await finished(queue, id);
+    assert.equal(job!.status, 'success');
+    assert.equal(job!.attempts, 2);
+    assert.ok((await messages(queue, id)).includes('[WARNING] attempt 1 failed: receiver down; retrying in 30 ms'));
   });
 
   test('a job that fails once succeeds on its retry', async () => {
