@@ -347,23 +347,30 @@ describe('the portal on a first day', { skip }, () => {
       await page.goto('/projects/team/configuration');
       const publicSwitch = page.getByRole('switch', { name: /^Public/ });
       await publicSwitch.waitFor();
-      // Scanning and SBOMs exist: their switches are offered; signature policies do not yet.
+      // Scanning, SBOMs and the signature policies exist: their switches are offered (Notary v1 is not).
       const labels = await page
         .getByRole('switch')
         .evaluateAll((switches) => switches.map((s) => s.closest('.mantine-Switch-root')?.textContent ?? ''));
-      assert.equal(labels.length, 4, labels.join(' | '));
-      for (const [i, start] of ['Public', 'Prevent vulnerable', 'Automatically scan', 'Automatically generate SBOM'].entries()) {
+      assert.equal(labels.length, 6, labels.join(' | '));
+      const starts = [
+        'Public',
+        'Prevent vulnerable',
+        'Automatically scan',
+        'Automatically generate SBOM',
+        'Enforce cosign',
+        'Enforce Notation',
+      ];
+      for (const [i, start] of starts.entries()) {
         assert.ok(labels[i].startsWith(start), `switch ${i} is ${start}: ${labels[i]}`);
       }
-      for (const hidden of ['cosign', 'Notary']) {
-        assert.equal(await page.getByText(hidden).count(), 0, `"${hidden}" is not offered`);
-      }
+      assert.equal(await page.getByText('Notary').count(), 0, '"Notary" is not offered');
+      assert.equal(await page.getByRole('switch', { name: /^Enforce cosign/ }).isChecked(), true, 'the setting the client made is shown');
       await publicSwitch.click({ force: true });
       await page.getByRole('button', { name: 'Save', exact: true }).click();
       await page.getByText('Configuration of team saved').waitFor();
       const after = await api(server, 'GET', '/projects/team', { auth: admin });
       assert.equal(after.body.metadata.public, 'true');
-      assert.equal(after.body.metadata.enable_content_trust_cosign, 'true', 'the hidden setting kept its value');
+      assert.equal(after.body.metadata.enable_content_trust_cosign, 'true', 'the other setting kept its value');
       watched.assertNoConsoleErrors();
     });
 

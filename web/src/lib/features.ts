@@ -25,6 +25,8 @@ const present: ReadonlySet<Feature> = new Set<Feature>([
   'replication',
   'proxy-cache',
   'p2p-preheat',
+  'cosign-policy',
+  'notary-policy',
 ]);
 
 export function hasFeature(feature: Feature): boolean {

@@ -1,9 +1,10 @@
 import { Stack, Title } from '@mantine/core';
 import { usePageTitle } from '../../lib/title';
+import { AuditPurgePanel } from './AuditPurgePanel';
 import { GcPanel } from './GcPanel';
 import { ScrubPanel } from './ScrubPanel';
 
-/** Administration: garbage collection (run, schedule, history) and the integrity scrub below it. */
+/** Administration: garbage collection (run, schedule, history), the integrity scrub and the audit log's rotation below it. */
 export function GarbageCollectionPage() {
   usePageTitle('Garbage collection');
   return (
@@ -11,6 +12,7 @@ export function GarbageCollectionPage() {
       <Title order={1}>Garbage collection</Title>
       <GcPanel />
       <ScrubPanel />
+      <AuditPurgePanel />
     </Stack>
   );
 }

@@ -24,10 +24,21 @@ import { hasFeature } from '../../lib/features';
 import { scanPermissions } from '../scanning/actions';
 import { isScannable, scanUnderWay } from '../scanning/model';
 import { SbomPanel } from './SbomPanel';
+import { SignaturesPanel } from './SignaturesPanel';
 import { VulnerabilitiesPanel } from './VulnerabilitiesPanel';
 
 type SectionId =
-  'overview' | 'tags' | 'vulnerabilities' | 'sbom' | 'layers' | 'values' | 'readme' | 'dependencies' | 'accessories' | 'labels';
+  | 'overview'
+  | 'tags'
+  | 'vulnerabilities'
+  | 'sbom'
+  | 'layers'
+  | 'values'
+  | 'readme'
+  | 'dependencies'
+  | 'signatures'
+  | 'accessories'
+  | 'labels';
 
 const sectionTitles: Record<SectionId, string> = {
   overview: 'Overview',
@@ -38,6 +49,7 @@ const sectionTitles: Record<SectionId, string> = {
   values: 'Values',
   readme: 'Readme',
   dependencies: 'Dependencies',
+  signatures: 'Signatures',
   accessories: 'Accessories',
   labels: 'Labels',
 };
@@ -55,6 +67,7 @@ function sectionsOf(artifact: Artifact): SectionId[] {
   if (additions['readme.md']) sections.push('readme');
   if (additions['values.yaml']) sections.push('values');
   if (additions.dependencies) sections.push('dependencies');
+  if ((artifact.signatures ?? []).length > 0) sections.push('signatures');
   sections.push('accessories', 'labels');
   return sections;
 }
@@ -94,6 +107,7 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
         with_tag: true,
         with_label: true,
         with_accessory: true,
+        with_signature: true,
         with_scan_overview: true,
         with_sbom_overview: hasFeature('sbom-generation') || undefined,
       }),
@@ -257,6 +271,11 @@ export function ArtifactPage({ project, repository, reference }: { project: stri
           {sections.includes('dependencies') && (
             <Section id="dependencies">
               <DependenciesPanel project={project} repository={repository} digest={artifact!.digest} />
+            </Section>
+          )}
+          {sections.includes('signatures') && (
+            <Section id="signatures">
+              <SignaturesPanel project={project} repository={repository} signatures={artifact!.signatures ?? []} />
             </Section>
           )}
           <Section id="accessories">

@@ -13,6 +13,7 @@ import type { TabProps } from './ProjectPage';
 import { ProjectAllowlistSection } from './ProjectAllowlistSection';
 import { ProjectScannerSection } from './ProjectScannerSection';
 import { QuotaSection } from './QuotaSection';
+import { TrustKeysSection } from './TrustKeysSection';
 
 /** The boolean settings of Harbor's project configuration page, each a metadata key of "true"/"false". */
 const allSecurityFlags = [
@@ -30,12 +31,13 @@ const allSecurityFlags = [
   {
     key: 'enable_content_trust_cosign',
     label: 'Enforce cosign signatures',
-    description: 'Allow only images signed with cosign to be pulled.',
+    description:
+      'Allow only images signed with cosign to be pulled; with cosign keys or a Sigstore root below, only signatures that verify.',
   },
   {
     key: 'enable_content_trust',
-    label: 'Enforce content trust (Notary)',
-    description: 'Allow only images signed with Notary to be pulled.',
+    label: 'Enforce Notation signatures',
+    description: 'Allow only images signed with Notation to be pulled; with CA certificates below, only signatures that verify.',
   },
 ] as const;
 
@@ -177,6 +179,9 @@ export function ConfigurationTab({ project, can }: TabProps) {
           )}
         </Stack>
       </form>
+      {(hasFeature('cosign-policy') || hasFeature('notary-policy')) && (
+        <TrustKeysSection project={project} canEdit={can('configuration', 'update')} />
+      )}
       {hasFeature('vulnerability-scanning') && can('scanner', 'read') && (
         <ProjectScannerSection project={project} canChange={can('scanner', 'create')} />
       )}

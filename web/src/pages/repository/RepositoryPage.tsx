@@ -220,6 +220,8 @@ export function RepositoryPage({ project, repository }: { project: string; repos
       with_label: true,
       // Accessories for the signed and SBOM marks of each row (one query for the page).
       with_accessory: true,
+      // Each signature's verification, for the verified / unverified mark.
+      with_signature: true,
       with_scan_overview: scanning || undefined,
       with_sbom_overview: sbomGeneration || undefined,
     });

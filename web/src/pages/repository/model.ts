@@ -1,6 +1,7 @@
 // What the repository and artifact pages read from the API (Harbor's field names), and the
 // small facts they derive from it. Shared by pages/repository and pages/artifact.
 import { repoSegment, segment } from '../../api/client';
+import type { SignatureView } from '../artifact/SignatureMarks';
 import type { SbomOverview, ScanSummary } from '../scanning/model';
 
 export interface Repository {
@@ -89,6 +90,8 @@ export interface Artifact {
   scan_overview?: Record<string, ScanSummary> | null;
   /** with_sbom_overview. */
   sbom_overview?: SbomOverview | null;
+  /** Berth's with_signature: each signature, verified against the project's trusted keys or not. */
+  signatures?: SignatureView[] | null;
 }
 
 /** `/projects/{p}/repositories/{r}` as the API spells it (the repository name encoded twice). */

@@ -15,6 +15,7 @@ import { Link } from 'react-router';
 import { ActionsMenu } from '../../components/ListParts';
 import { formatDateTime, formatRelative, shortDigest } from '../../lib/format';
 import { notifyDone, notifyError } from '../../lib/notify';
+import { SignatureMark } from '../artifact/SignatureMarks';
 import { accessoryLabel, isNever, type Artifact, type Label } from './model';
 
 /** Where the page sits: links up the tree, the last one the page itself. */
@@ -254,13 +255,14 @@ export function accessoryMarks(accessories: Artifact['accessories']): { signed: 
 }
 
 /** "Signed" and "SBOM" marks for an artifact that has such accessories (nothing otherwise). */
-export function AccessoryMarks({ artifact }: { artifact: Pick<Artifact, 'accessories'> }) {
+export function AccessoryMarks({ artifact }: { artifact: Pick<Artifact, 'accessories' | 'signatures'> }) {
   const { signed, sbom } = accessoryMarks(artifact.accessories);
   const kinds = (types: string[]) => [...new Set(types.map(accessoryLabel))].join(', ');
   if (signed.length === 0 && sbom.length === 0) return null;
   return (
     <>
-      {signed.length > 0 && (
+      {signed.length > 0 && artifact.signatures?.length ? <SignatureMark signatures={artifact.signatures} /> : null}
+      {signed.length > 0 && !artifact.signatures?.length && (
         <Badge
           variant="light"
           color="teal"
