@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sendDelivery } from '../../src/webhooks/sender.js';
+import { requireTools } from '../helpers/tools.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+const body = JSON.stringify({ type: 'PUSH_ARTIFACT', note: 'ünïcode "quoted"' });
+const headers = { 'Content-Type': 'application/json', 'X-Berth-Delivery-Id': 'delivery-1' };
+
+describe('sendDelivery to a real receiver', () => {
+  let receiver: WebhookReceiver;
+  before(async () => {
+    receiver = await startWebhookReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+  });
+
+  test('a 2xx answer is a success; the body, headers and auth header arrive exactly', async () => {
+    receiver.status = 202;
+    receiver.answer = 'accepted';
+    const outcome = await sendDelivery({ address: `${receiver.url}/hook?x=1`, body, headers, authHeader: 'Bearer s3cret', skipCertVerify: false, timeoutMs: 5000 });
+    assert.equal(outcome.ok, true);
+    assert.equal(outcome.statusCode, 202);
+    assert.equal(outcome.response, 'accepted');
+    assert.ok(outcome.durationMs >= 0);
+    const [got] = receiver.received.splice(0);
+    assert.equal(got.method, 'POST');
+    assert.equal(got.path, '/hook?x=1');
+    assert.equal(got.body, body);
+    assert.equal(got.headers['content-type'], 'application/json');
+    assert.equal(got.headers['x-berth-delivery-id'], 'delivery-1');
+    assert.equal(got.headers.authorization, 'Bearer s3cret');
+    assert.equal(got.headers['content-length'], String(Buffer.byteLength(body)));
+  });
+
+  test('without an auth header no Authorization is sent', async () => {
+    receiver.status = 200;
+    await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.equal(receiver.received.splice(0)[0].headers.authorization, undefined);
+  });
+
+  test('a non-2xx answer fails with its status and the first KiB of its body', async () => {
+    receiver.status = 500;
+    receiver.answer = 'x'.repeat(5000);
+    const outcome = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual({ ok: outcome.ok, statusCode: outcome.statusCode, response: outcome.response }, { ok: false, statusCode: 500, response: 'x'.repeat(1024) });
+    receiver.received.splice(0);
+  });
+
+  test('a large answer is cut off and the next delivery still goes through', async () => {
+    receiver.status = 200;
+    receiver.answer = 'y'.repeat(300 * 1024);
+    const big = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.equal(big.ok, true);
+    assert.equal(big.response.length, 1024);
+    receiver.answer = 'ok';
+    const next = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([next.ok, next.response], [true, 'ok']);
+    receiver.received.splice(0);
+  });
+
+  test('a redirect is not followed: the receiver did not take the event', async () => {
+    receiver.status = 302;
+    receiver.answer = '';
+    const outcome = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([outcome.ok, outcome.statusCode], [false, 302]);
+    assert.equal(receiver.received.splice(0).length, 1);
+    receiver.status = 200;
+  });
+
+  test('a receiver that does not answer in time: status 0 and the timeout in words', async () => {
+    receiver.hold = true;
+    const outcome = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 300 });
+    assert.deepEqual(outcome, { ok: false, statusCode: 0, durationMs: outcome.durationMs, response: 'no answer within 300 ms' });
+    receiver.hold = false;
+    receiver.release();
+    receiver.received.splice(0);
+  });
+
+  test('many deliveries at once all arrive', async () => {
+    receiver.status = 200;
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => sendDelivery({ address: receiver.url, body: `{"n":${i}}`, headers, skipCertVerify: false, timeoutMs: 5000 })),
+    );
+    assert.ok(outcomes.every((o) => o.ok));
+    assert.deepEqual(
+      receiver.received
+        .splice(0)
+        .map((r) => JSON.parse(r.body).n)
+        .sort((a, b) => a - b),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+  });
+});
+
+describe('sendDelivery when nothing answers', () => {
+  test('a closed port: status 0, connection refused, no exception', async () => {
+    const gone = await startWebhookReceiver();
+    await gone.close();
+    const outcome = await sendDelivery({ address: gone.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([outcome.ok, outcome.statusCode, outcome.response], [false, 0, `connection refused by 127.0.0.1:${gone.port}`]);
+  });
+
+  test('an address that is not a URL, or not http(s): status 0 and why', async () => {
+    const bad = await sendDelivery({ address: 'not a url', body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([bad.ok, bad.statusCode, bad.response], [false, 0, 'invalid address "not a url"']);
+    const ftp = await sendDelivery({ address: 'ftp://127.0.0.1/x', body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([ftp.ok, ftp.statusCode, ftp.response], [false, 0, 'unsupported address scheme "ftp:" (http or https)']);
+  });
+
+  test('a host that does not resolve: status 0', async () => {
+    const outcome = await sendDelivery({ address: 'http://no-such-host.invalid/hook', body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([outcome.ok, outcome.statusCode], [false, 0]);
+    assert.match(outcome.response, /no-such-host\.invalid/);
+  });
+});
+
+describe('sendDelivery over TLS with a self-signed certificate', { skip: requireTools('openssl') }, () => {
+  let receiver: WebhookReceiver;
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'berth-webhook-tls-'));
+    // A real certificate, trusted by nobody.
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']
+        .concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
+      { stdio: 'ignore' },
+    );
+    receiver = await startWebhookReceiver({ tls: { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) } });
+  });
+  after(async () => {
+    await receiver?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the certificate is verified unless skip_cert_verify says not to', async () => {
+    const strict = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    assert.deepEqual([strict.ok, strict.statusCode], [false, 0]);
+    assert.match(strict.response, /self[- ]signed certificate/);
+    assert.equal(receiver.received.length, 0);
+    const lenient = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: true, timeoutMs: 5000 });
+    assert.deepEqual([lenient.ok, lenient.statusCode], [true, 200]);
+    assert.equal(receiver.received[0].body, body);
+  });
+});
