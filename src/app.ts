@@ -46,6 +46,9 @@ import { Scheduler } from './jobs/scheduler.js';
 import { Dispatcher } from './events/outbox.js';
 import { createScrub } from './scrub/compose.js';
 import { createGc } from './gc/compose.js';
+import { createAuditPurge } from './audit/purge-compose.js';
+import type { AuditPurgeService } from './audit/purge-service.js';
+import { createAuditForwarder, type AuditForwarder } from './audit/forward.js';
 import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
@@ -86,6 +89,10 @@ export interface Berth {
   scrub: ScrubService;
   /** Garbage collection (the GARBAGE_COLLECTION job, /system/gc). */
   gc: GcService;
+  /** The audit log purge (the PURGE_AUDIT_LOG job, /system/purgeaudit). */
+  auditPurge: AuditPurgeService;
+  /** The audit records' forwarding to syslog (config audit.forward_endpoint), or null when off. */
+  auditForwarder: AuditForwarder | null;
   /** Tag immutability rules (/projects/{p}/immutabletagrules), asked by every tag move and delete. */
   immutability: ImmutabilityService;
   /** Tag retention (/retentions; RETENTION and RETENTION_TASK jobs). */
@@ -131,6 +138,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const database = openDatabase(config, { onError: (err) => logger.warn({ err }, 'an idle database connection failed') });
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  // Audit records to syslog: its cursor starts at the newest record, before anything writes more.
+  const auditForwarder = createAuditForwarder({ db: database.db, dialect: database.dialect }, config.audit, {
+    pollIntervalMs: config.jobs.poll_interval_ms,
+    logger,
+  });
+  await auditForwarder?.prepare();
   // Stored credentials (registry endpoints, preheat instances) are sealed with this box.
   const secrets = new Secrets(await openSecretBox(database.db, config.secrets));
 
@@ -272,6 +285,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     busy: () => inFlight.count > 0 || Date.now() - inFlight.lastAt < 250,
   });
   runner.register(gc.jobType, gc.handle);
+  const auditPurge = createAuditPurge({ db: database.db, queue: jobQueue, scheduler });
+  runner.register(auditPurge.jobType, auditPurge.handle);
   const retention = createRetention({
     db: database.db,
     queue: jobQueue,
@@ -397,6 +412,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
     jobs: { queue: jobQueue, scheduler },
+    auditPurge,
     scrub: scrub.service,
     quotas,
     gc: gc.service,
@@ -441,6 +457,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     labels,
     artifacts,
     jobs: { queue: jobQueue, runner, scheduler, dispatcher },
+    auditPurge: auditPurge.service,
+    auditForwarder,
     scrub: scrub.service,
     quotas,
     gc: gc.service,
@@ -459,6 +477,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await runner.start();
       scheduler.start();
       dispatcher.start();
+      auditForwarder?.start();
       return url;
     },
     async close() {
@@ -469,6 +488,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await runner.stop();
       await scheduler.stop();
       await dispatcher.stop();
+      await auditForwarder?.stop();
       scanning.close();
       replication.close();
       await pulls.stop();

@@ -14,7 +14,7 @@ export const auditFields: Record<string, Field> = {
   result: { column: 'result', type: 'string' },
 };
 
-export type AuditRow = Omit<Selectable<AuditLogsTable>, 'client_ip'>;
+export type AuditRow = Omit<Selectable<AuditLogsTable>, 'client_ip' | 'tx_id'>;
 
 /** Which audit rows a caller may read: all, or only those of some projects. */
 export type AuditScope = { all: true } | { projectIds: number[] };

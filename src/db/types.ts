@@ -90,6 +90,8 @@ export interface AuditLogsTable {
   result: string;
   client_ip: string;
   op_time: string;
+  /** (021) The writing transaction's id (0 on SQLite): the forwarder's order. */
+  tx_id: Generated<number>;
 }
 
 export interface RepositoriesTable {
@@ -380,6 +382,8 @@ export interface Database {
   preheat_policies: PreheatPoliciesTable;
   preheat_executions: PreheatExecutionsTable;
   preheat_tasks: PreheatTasksTable;
+  audit_forward_cursors: AuditForwardCursorsTable;
+  audit_purge_runs: AuditPurgeRunsTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -801,4 +805,31 @@ export interface ProxyFetchesTable {
   started_at: string;
   /** Unix ms on the database's clock; an expired row's fetch is taken over. */
   expires_at: number;
+}
+
+/** (021) How far the audit syslog forwarder got, and the instance holding the right to forward. */
+export interface AuditForwardCursorsTable {
+  name: string;
+  last_tx_id: number;
+  last_id: number;
+  holder: string;
+  /** Database clock, Unix ms. */
+  held_until: number;
+  forwarded: number;
+  updated_at: string;
+}
+
+/** (021) One row per audit log purge run (PURGE_AUDIT_LOG): Harbor's purge history. */
+export interface AuditPurgeRunsTable {
+  job_id: number;
+  /** MANUAL | SCHEDULE */
+  trigger: string;
+  operator: string;
+  /** JSON. */
+  parameters: string;
+  /** JSON, or null before the run records anything. */
+  results: string | null;
+  status: string;
+  created_at: string;
+  updated_at: string;
 }

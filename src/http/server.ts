@@ -30,6 +30,7 @@ import type { ArtifactService } from '../artifacts/service.js';
 import type { LabelService } from '../labels/service.js';
 import { registerScrubRoutes } from '../scrub/routes.js';
 import { registerGcRoutes } from '../gc/routes.js';
+import type { AuditPurge } from '../audit/purge-compose.js';
 import type { GcService } from '../gc/service.js';
 import { registerImmutabilityRoutes } from '../immutability/routes.js';
 import type { ImmutabilityService } from '../immutability/service.js';
@@ -75,6 +76,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   scrub: ScrubService;
   quotas: QuotaService;
   gc: GcService;
+  /** The audit log purge's routes: /system/purgeaudit…. */
+  auditPurge?: Pick<AuditPurge, 'registerApiRoutes'>;
   immutability: ImmutabilityService;
   retention: RetentionService;
   /**
@@ -189,6 +192,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       await registerJobRoutes(api, { ...deps.jobs, guard: deps.guard });
       await registerScrubRoutes(api, { scrub: deps.scrub, guard: deps.guard });
       await registerGcRoutes(api, { gc: deps.gc, guard: deps.guard });
+      if (deps.auditPurge) await deps.auditPurge.registerApiRoutes(api, { guard: deps.guard });
       await registerImmutabilityRoutes(api, { immutability: deps.immutability, projects: deps.projects, guard: deps.guard });
       await registerRetentionRoutes(api, { retention: deps.retention, projects: deps.projects, guard: deps.guard });
       await registerQuotaRoutes(api, { quotas: deps.quotas, guard: deps.guard });

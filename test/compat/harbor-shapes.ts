@@ -488,6 +488,19 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
   },
   ScheduleObj: { type: 'string', cron: 'string', next_scheduled_time: 'date-time' },
 
+  // Audit log purge.
+  ExecHistory: {
+    id: 'integer',
+    job_name: 'string',
+    job_kind: 'string',
+    job_parameters: 'string',
+    schedule: 'ScheduleObj',
+    job_status: 'string',
+    deleted: 'boolean',
+    creation_time: 'date-time',
+    update_time: 'date-time',
+  },
+
   // Errors.
   Errors: { errors: 'Error[]' },
   Error: { code: 'string', message: 'string' },

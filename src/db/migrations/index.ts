@@ -19,6 +19,7 @@ import * as m016 from './016_registries.js';
 import * as m017 from './017_replication.js';
 import * as m018 from './018_proxy_cache.js';
 import * as m019 from './019_preheat.js';
+import * as m021 from './021_audit_ops.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -45,4 +46,5 @@ export const migrations: Record<string, BerthMigration> = {
   '017_replication': m017,
   '018_proxy_cache': m018,
   '019_preheat': m019,
+  '021_audit_ops': m021,
 };
