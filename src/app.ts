@@ -54,6 +54,7 @@ import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
 import { createScanning, type Scanning } from './scanning/compose.js';
 import { createPreheat, isPreheatSubject, type Preheat } from './preheat/compose.js';
+import { createWebhooks, type Webhooks } from './webhooks/compose.js';
 import { createReplication, type Replication } from './replication/compose.js';
 import { createProxyCache } from './proxycache/compose.js';
 import { isScannerSubject } from './scanning/scans/credential.js';
@@ -109,6 +110,8 @@ export interface Berth {
   preheat: Preheat;
   /** Registry endpoints, replication policies, executions and the copy engine (replication/compose.ts). */
   replication: Replication;
+  /** Webhook policies, the outbox subscriber that turns events into deliveries, the WEBHOOK jobs (webhooks/compose.ts). */
+  webhooks: Webhooks;
   /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
   secrets: Secrets;
   /** Starts listening; returns the base URL. */
@@ -350,6 +353,18 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     parallelBlobs: config.replication.parallel_blobs,
   });
   await replication.start();
+  // Webhooks: policies, the outbox subscriber that renders deliveries, the WEBHOOK jobs that send them.
+  const webhooks = createWebhooks({
+    db: database.db,
+    queue: jobQueue,
+    runner,
+    scheduler,
+    dispatcher,
+    projects,
+    config: config.webhooks,
+    externalUrl: config.server.external_url,
+  });
+  await webhooks.start();
   // Proxy-cache projects: /v2 reads of their repositories fill from the upstream (registry.proxy), pushes refused.
   createProxyCache({
     db: database.db,
@@ -421,6 +436,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     scanning,
     preheat,
     replication,
+    webhooks,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -469,11 +485,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     scanning,
     preheat,
     replication,
+    webhooks,
     secrets,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });
       scanning.setListenUrl(url);
       preheat.setListenUrl(url);
+      webhooks.setListenUrl(url);
       await runner.start();
       scheduler.start();
       dispatcher.start();
@@ -491,6 +509,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       await auditForwarder?.stop();
       scanning.close();
       replication.close();
+      webhooks.close();
       await pulls.stop();
       await database.close();
       logger.flush();

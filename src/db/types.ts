@@ -382,6 +382,9 @@ export interface Database {
   preheat_policies: PreheatPoliciesTable;
   preheat_executions: PreheatExecutionsTable;
   preheat_tasks: PreheatTasksTable;
+  webhook_policies: WebhookPoliciesTable;
+  webhook_executions: WebhookExecutionsTable;
+  webhook_tasks: WebhookTasksTable;
   audit_forward_cursors: AuditForwardCursorsTable;
   audit_purge_runs: AuditPurgeRunsTable;
 }
@@ -772,6 +775,64 @@ export interface PreheatTasksTable {
   kind: string;
   job_id: number | null;
   provider_task_id: string | null;
+  creation_time: string;
+  update_time: string;
+  start_time: string | null;
+  end_time: string | null;
+}
+
+/** (020) A project's webhook policy; targets and event_types are JSON. */
+export interface WebhookPoliciesTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  description: Generated<string>;
+  targets: string;
+  event_types: string;
+  creator: Generated<string>;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** (020) One outbox event handed to one webhook policy. */
+export interface WebhookExecutionsTable {
+  id: Generated<number>;
+  policy_id: number;
+  project_id: number;
+  event_id: number;
+  event_type: string;
+  vendor_type: string;
+  trigger: string;
+  status: string;
+  status_message: Generated<string>;
+  extra_attrs: string;
+  start_time: string;
+  end_time: string | null;
+}
+
+/** (020) One delivery of an execution to one target: the rendered request and its last attempt. */
+export interface WebhookTasksTable {
+  id: Generated<number>;
+  execution_id: number;
+  policy_id: number;
+  target_index: number;
+  event_type: string;
+  notify_type: string;
+  address: string;
+  payload_format: string;
+  skip_cert_verify: number;
+  auth_header: string | null;
+  delivery_id: string;
+  body: string;
+  headers: string;
+  status: string;
+  status_message: Generated<string>;
+  run_count: Generated<number>;
+  status_code: number | null;
+  duration_ms: number | null;
+  response: string | null;
+  job_id: number | null;
   creation_time: string;
   update_time: string;
   start_time: string | null;

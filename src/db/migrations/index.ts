@@ -19,6 +19,7 @@ import * as m016 from './016_registries.js';
 import * as m017 from './017_replication.js';
 import * as m018 from './018_proxy_cache.js';
 import * as m019 from './019_preheat.js';
+import * as m020 from './020_webhooks.js';
 import * as m021 from './021_audit_ops.js';
 
 export interface BerthMigration {
@@ -46,5 +47,6 @@ export const migrations: Record<string, BerthMigration> = {
   '017_replication': m017,
   '018_proxy_cache': m018,
   '019_preheat': m019,
+  '020_webhooks': m020,
   '021_audit_ops': m021,
 };

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/types.js';
+import type { OutboxEvent, SubscriberHandler } from '../events/outbox.js';
+import type { JobQueue } from '../jobs/queue.js';
+import { nowIso } from '../lib/clock.js';
+import { renderDelivery, webhookSkipReason } from './formats/index.js';
+import { storedEventTypes, storedTargets, targetSpec } from './service.js';
+import type { WebhookStore } from './store.js';
+import { allWebhookEventTypes, webhookJobType, type RenderedDelivery, type WebhookEventType, type WebhookJobPayload } from './types.js';
+
+/** The outbox subscriber's name (its cursor is stored under it). */
+export const webhookSubscriber = 'webhooks';
+
+export interface SubscriberOptions {
+  /** config.webhooks.enabled, read per event so that a reload-free switch is not needed. */
+  enabled: boolean;
+  maxAttempts: number;
+  urls(): { registryHost: string; externalUrl: string };
+}
+
+/**
+ * Turns an outbox event into deliveries, in the dispatcher's transaction: per enabled policy of
+ * the event's project that names its type, one execution; per target, the request rendered once
+ * (with its delivery id) into a task and a WEBHOOK job. Everything commits with the cursor, so
+ * each event makes its deliveries exactly once; the jobs then deliver at least once.
+ */
+export function webhookEventHandler(store: WebhookStore, queue: JobQueue, options: SubscriberOptions): SubscriberHandler {
+  return async (event: OutboxEvent, tx: Transaction<Database>) => {
+    if (!options.enabled) return;
+    if (!allWebhookEventTypes.includes(event.type as WebhookEventType)) return;
+    const projectId = Number(event.payload?.project_id);
+    if (!Number.isSafeInteger(projectId) || projectId < 1) return;
+    // Events Harbor does not notify (a dry run of tag retention, one that deleted nothing).
+    if (webhookSkipReason(event) !== null) return;
+    // PULL_ARTIFACT comes with every pull: a project without policies costs this one query.
+    const policies = (await store.enabledPolicies(tx, projectId)).filter((p) => storedEventTypes(p).includes(event.type));
+    if (policies.length === 0) return;
+    const { registryHost, externalUrl } = options.urls();
+    const now = nowIso();
+    for (const policy of policies) {
+      const project = { id: projectId, name: policy.project_name, public: Number(policy.project_public) === 1 };
+      const deliveries = storedTargets(policy).map((t, index) => {
+        const target = targetSpec(t);
+        const deliveryId = randomUUID();
+        let rendered: RenderedDelivery | undefined;
+        let failure = '';
+        try {
+          rendered = renderDelivery({
+            event,
+            project,
+            policy: { id: Number(policy.id), name: policy.name },
+            target,
+            deliveryId,
+            registryHost,
+            externalUrl,
+          });
+        } catch (err) {
+          // Retrying cannot fix a payload that does not render; the task says so instead of holding up the outbox.
+          failure = `the payload could not be rendered: ${err instanceof Error ? err.message : String(err)}`;
+        }
+        return { index, t, deliveryId, rendered, failure };
+      });
+      const executionId = await store.insertExecution(tx, {
+        policyId: Number(policy.id),
+        projectId,
+        eventId: event.id,
+        eventType: event.type,
+        extraAttrs: { event_type: event.type, event_id: event.id, payload: deliveries.find((d) => d.rendered)?.rendered?.body ?? '' },
+        now,
+      });
+      for (const d of deliveries) {
+        const taskId = await store.insertTask(tx, {
+          execution_id: executionId,
+          policy_id: Number(policy.id),
+          target_index: d.index,
+          event_type: event.type,
+          notify_type: d.t.type,
+          address: d.t.address,
+          payload_format: d.t.type === 'slack' ? 'Slack' : d.t.payload_format || 'Default',
+          skip_cert_verify: d.t.skip_cert_verify ? 1 : 0,
+          auth_header: d.t.auth_header || null,
+          delivery_id: d.deliveryId,
+          body: d.rendered?.body ?? '',
+          headers: JSON.stringify(d.rendered?.headers ?? {}),
+          status: d.rendered ? 'Pending' : 'Error',
+          status_message: d.failure,
+          status_code: null,
+          duration_ms: null,
+          response: null,
+          job_id: null,
+          creation_time: now,
+          update_time: now,
+          start_time: null,
+          end_time: d.rendered ? null : now,
+        });
+        if (!d.rendered) continue;
+        const payload: WebhookJobPayload = { taskId };
+        const jobId = await queue.enqueue(webhookJobType, payload, { tx, maxAttempts: options.maxAttempts });
+        await store.setTaskJob(tx, taskId, jobId);
+      }
+      if (deliveries.every((d) => !d.rendered)) {
+        await store.failExecution(tx, executionId, deliveries[0]?.failure ?? '', now);
+      }
+    }
+  };
+}
