@@ -50,6 +50,8 @@ const ids = {
   projectLabelId: 0,
   icon: '',
   registryId: 0,
+  webhookPolicyId: 0,
+  webhookExecutionId: 0,
 };
 let alice: string;
 
@@ -128,6 +130,23 @@ before(async () => {
   );
   ids.projectLabelId = Number(projectLabel.headers.get('location')!.split('/').pop());
 
+  // A webhook policy before the pushes, so they make executions (its receiver is not listening: tasks retry).
+  const webhook = await must(
+    api(server, 'POST', `/projects/${project}/webhook/policies`, {
+      auth: admin,
+      body: {
+        name: 'ci',
+        event_types: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT'],
+        targets: [
+          { type: 'http', address: 'http://127.0.0.1:9/hook', auth_header: 'Bearer x', payload_format: 'CloudEvents' },
+          { type: 'slack', address: 'http://127.0.0.1:9/slack' },
+        ],
+      },
+    }),
+    201,
+    'creating a webhook policy',
+  );
+  ids.webhookPolicyId = Number(webhook.headers.get('location')!.split('/').pop());
   const app = await pushMultiPlatform(server, `${project}/app`, repositories.app);
   await pushCosignSignature(server, `${project}/app`, app.digest);
   await pushNotationSignature(server, `${project}/app`, app.digest);
@@ -174,6 +193,14 @@ before(async () => {
     'creating a registry endpoint',
   );
   ids.registryId = Number(registry.headers.get('location')!.split('/').pop());
+
+  await server.berth.jobs.dispatcher.drain();
+  const executions = await must(
+    api(server, 'GET', `/projects/${project}/webhook/policies/${ids.webhookPolicyId}/executions`, { auth: admin }),
+    200,
+    'listing webhook executions',
+  );
+  ids.webhookExecutionId = (executions.body as Array<{ id: number }>)[0]!.id;
 });
 
 after(async () => {
@@ -401,6 +428,48 @@ const endpoints: Endpoint[] = [
     name: 'GET /registries/{id}/info',
     definition: 'RegistryInfo',
     calls: () => [{ path: `/registries/${ids.registryId}/info` }, { path: '/registries/0/info' }],
+  },
+
+  // Webhooks.
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/policies',
+    definition: 'WebhookPolicy',
+    list: true,
+    calls: () => [{ path: `/projects/${project}/webhook/policies` }, { path: `/projects/${ids.projectId}/webhook/policies` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}',
+    definition: 'WebhookPolicy',
+    calls: () => [{ path: `/projects/${project}/webhook/policies/${ids.webhookPolicyId}` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions',
+    definition: 'Execution',
+    list: true,
+    calls: () => [{ path: `/projects/${project}/webhook/policies/${ids.webhookPolicyId}/executions` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/policies/{webhook_policy_id}/executions/{execution_id}/tasks',
+    definition: 'Task',
+    list: true,
+    calls: () => [{ path: `/projects/${project}/webhook/policies/${ids.webhookPolicyId}/executions/${ids.webhookExecutionId}/tasks` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/lasttrigger',
+    definition: 'WebhookLastTrigger',
+    list: true,
+    calls: () => [{ path: `/projects/${project}/webhook/lasttrigger` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/events',
+    definition: 'SupportedWebhookEventTypes',
+    calls: () => [{ path: `/projects/${project}/webhook/events` }],
+  },
+  {
+    name: 'GET /projects/{project_name_or_id}/webhook/jobs',
+    definition: 'WebhookJob',
+    list: true,
+    calls: () => [{ path: `/projects/${project}/webhook/jobs?policy_id=${ids.webhookPolicyId}` }],
   },
 
   // Repositories.
