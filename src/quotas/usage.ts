@@ -4,6 +4,8 @@ import type { Database } from '../db/types.js';
 import { writeAudit } from '../events/audit.js';
 import { nowIso } from '../lib/clock.js';
 import { AppError } from '../lib/errors.js';
+import { webhookEventTypes } from '../webhooks/types.js';
+import { quotaEventPayload, repositoryOf, writeQuotaEvent, type QuotaEventSubject } from './events.js';
 import { exceededMessage, warningMessage } from './format.js';
 
 type Tx = Transaction<Database>;
@@ -24,6 +26,8 @@ export interface QuotaActor {
 export interface QuotaWho extends QuotaActor {
   /** What was pushed, e.g. "library/app:1.0" or "library/app@sha256:…". */
   resource: string;
+  /** A manifest push: what the QUOTA_EXCEED / QUOTA_WARNING events name as the artifact. */
+  manifest?: QuotaEventSubject['manifest'];
 }
 
 /** A push refused for quota: 403 DENIED on /v2 with Harbor's message. */
@@ -114,7 +118,10 @@ export class QuotaUsage {
     if (added === 0) return;
     const admitted = await this.admit(tx, projectId, added);
     await this.addUsage(tx, projectId, added, now);
-    if (admitted !== null) await this.warnIfReached(tx, projectId, admitted.used + added, admitted.hard, actor);
+    if (admitted !== null && this.reached(admitted.used + added, admitted.hard)) {
+      await this.warnIfReached(tx, projectId, admitted.used + added, admitted.hard, actor);
+      await this.warningEvent(tx, projectId, repositoryId, admitted.used + added, admitted.hard, actor);
+    }
   }
 
   /**
@@ -312,6 +319,12 @@ export class QuotaUsage {
         result: 'failure',
         time: now,
       });
+      const payload = quotaEventPayload(err.projectId, repositoryOf(who.resource), who, {
+        message,
+        used: err.used,
+        hard: err.hard,
+      });
+      await writeQuotaEvent(tx, webhookEventTypes.quotaExceed, payload);
     });
   }
 
@@ -562,6 +575,22 @@ export class QuotaUsage {
       resource: `${project?.name ?? projectId}: ${warningMessage(this.options.warningPercent, used, hard)}`,
       projectId,
     });
+  }
+
+  /**
+   * QUOTA_WARNING, as Harbor sends it: after every push that added bytes while usage is at or
+   * above the threshold (not once per crossing, as the audit record above). Part of the push's
+   * transaction, so a push rolled back warns nobody.
+   */
+  private async warningEvent(tx: Tx, projectId: number, repositoryId: number, used: number, hard: number, actor?: QuotaActor) {
+    const who = actor as Partial<QuotaWho> | undefined;
+    const repository =
+      who?.resource !== undefined
+        ? repositoryOf(who.resource)
+        : (await tx.selectFrom('repositories').select('name').where('id', '=', repositoryId).executeTakeFirst())?.name;
+    if (repository === undefined) return;
+    const message = warningMessage(this.options.warningPercent, used, hard);
+    await writeQuotaEvent(tx, webhookEventTypes.quotaWarning, quotaEventPayload(projectId, repository, who, { message, used, hard }));
   }
 
   /** Usage fell: the next crossing of the threshold warns again. */

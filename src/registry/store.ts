@@ -328,7 +328,11 @@ export class RegistryStore {
    * side) both succeed: the second insert finds the first's row and takes the update path.
    */
   async commitManifest(m: NewManifest): Promise<number> {
-    const who = { username: m.audit.username, resource: m.audit.resource };
+    const who: QuotaWho = {
+      username: m.audit.username,
+      resource: m.audit.resource,
+      manifest: { digest: m.digest, mediaType: m.mediaType, tags: m.tags },
+    };
     return this.quota.refusable(this.db, () => this.writeManifest(m, who), who);
   }
 

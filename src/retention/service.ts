@@ -1,9 +1,12 @@
 import type { JobQueue } from '../jobs/queue.js';
 import type { JobContext } from '../jobs/runner.js';
 import type { Scheduler } from '../jobs/scheduler.js';
+import { writeEvent } from '../events/outbox.js';
 import { nowIso } from '../lib/clock.js';
+import { webhookEventTypes } from '../webhooks/types.js';
 import { apiError } from '../lib/errors.js';
 import { evaluate, ruleAppliesTo, type Plan } from './evaluate.js';
+import { retentionEventPayload } from './events.js';
 import { renderLog, type Outcome } from './log.js';
 import { parsePolicy, type Policy } from './policy.js';
 import type { ExecutionRow, RetentionStore, TaskRow } from './store.js';
@@ -229,12 +232,14 @@ export class RetentionService {
     let status = 'Success';
     let plan: Plan = { total: 0, retained: 0, decisions: [] };
     const outcomes = new Map<number, Outcome>();
+    let fullName: string | undefined;
     try {
       if (!policyRow) throw new Error(`retention policy ${execution.policyId} was deleted`);
       const policy = JSON.parse(execution.policy) as Omit<Policy, 'scope'>;
       const rules = policy.rules.map((rule, i) => ({ rule, number: i + 1 })).filter(({ rule }) => ruleAppliesTo(rule, task.repository));
-      const fullName = (await this.store.repositories(policyRow.projectId)).find((r) => r.id === task.repositoryId)?.fullName;
-      if (fullName === undefined) {
+      fullName = (await this.store.repositories(policyRow.projectId)).find((r) => r.id === task.repositoryId)?.fullName;
+      const repository = fullName;
+      if (repository === undefined) {
         await ctx.log(`repository ${task.repository} no longer exists`);
       } else {
         const usesLabels = rules.some(({ rule }) => rule.tag_selectors.some((s) => s.kind === 'label'));
@@ -243,10 +248,10 @@ export class RetentionService {
         plan = evaluate(artifacts, rules, {
           actOn: policy.act_on ?? 'artifacts',
           now: Date.now(),
-          immutable: (a) => new Set(a.tags.map((t) => t.name).filter((t) => immutable(fullName, t))),
+          immutable: (a) => new Set(a.tags.map((t) => t.name).filter((t) => immutable(repository, t))),
         });
         await ctx.log(`${plan.total} candidate(s), ${plan.retained} retained${execution.dryRun ? ' (dry run: nothing is removed)' : ''}`);
-        if (!execution.dryRun) status = await this.perform(ctx, fullName, plan, outcomes, ctx.payload.operator || 'system');
+        if (!execution.dryRun) status = await this.perform(ctx, repository, plan, outcomes, ctx.payload.operator || 'system');
       }
     } catch (err) {
       status = ctx.signal.aborted ? 'Stopped' : 'Error';
@@ -254,12 +259,35 @@ export class RetentionService {
     }
     // A refused removal keeps the artifact: it counts as retained.
     const kept = [...outcomes.values()].filter((o) => o.kind === 'refused').length;
-    await this.store.finishTask(task.id, {
+    const finished = {
       status,
       total: plan.total,
       retained: plan.retained + kept,
       log: renderLog(plan, outcomes, execution.dryRun),
       now: nowIso(),
+    };
+    const event =
+      policyRow &&
+      fullName !== undefined &&
+      retentionEventPayload({
+        projectId: policyRow.projectId,
+        policyId: policyRow.id,
+        executionId: execution.id,
+        taskId: task.id,
+        trigger: execution.trigger,
+        dryRun: execution.dryRun,
+        status,
+        repository: fullName,
+        total: finished.total,
+        retained: finished.retained,
+        rules: (JSON.parse(execution.policy) as Omit<Policy, 'scope'>).rules,
+        plan,
+        outcomes,
+        operator: ctx.payload.operator || 'system',
+      });
+    await this.store.db.transaction().execute(async (tx) => {
+      await this.store.finishTask(task.id, finished, tx);
+      if (event) await writeEvent(tx, webhookEventTypes.tagRetention, event);
     });
     await this.settle(task.executionId);
   }

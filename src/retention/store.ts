@@ -197,8 +197,12 @@ export class RetentionStore {
       .execute();
   }
 
-  async finishTask(id: number, f: { status: string; total: number; retained: number; log: string; now: string }): Promise<void> {
-    await this.db
+  async finishTask(
+    id: number,
+    f: { status: string; total: number; retained: number; log: string; now: string },
+    executor: Executor = this.db,
+  ): Promise<void> {
+    await executor
       .updateTable('retention_tasks')
       .set({ status: f.status, total: f.total, retained: f.retained, log: f.log, end_time: f.now })
       .where('id', '=', id)

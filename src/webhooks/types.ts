@@ -76,13 +76,14 @@ export interface ScanEventPayload {
 
 /**
  * QUOTA_EXCEED (a push refused for quota; written in its own transaction after the refusal)
- * and QUOTA_WARNING (a push took usage past the warning threshold; in the push's transaction).
+ * and QUOTA_WARNING (as Harbor: after every push that added bytes to a limited project whose
+ * usage is then at or above quota.warning_percent of the limit; in the push's transaction).
  */
 export interface QuotaEventPayload {
   project_id: number;
   repository: string;
-  /** The artifact being pushed (manifest digest), or the blob's when a blob push was refused. */
-  digest: string;
+  /** A manifest push: the artifact's digest (with tag, media_type). Absent for a blob push: Harbor's payload then has no resources. */
+  digest?: string;
   tag?: string | null;
   media_type?: string;
   /** Harbor's custom_attributes.Details: the refusal or warning in words. */
@@ -93,17 +94,30 @@ export interface QuotaEventPayload {
   occurred_at: string;
 }
 
-/** TAG_RETENTION: one per finished retention execution (not per dry run only if Harbor skips those: it does not). */
+/**
+ * TAG_RETENTION, as Harbor sends it: one per finished retention task (one repository) that
+ * removed something; none for a dry run or a task that removed nothing (Harbor's handler drops
+ * those). Written in the transaction that records the task's end.
+ */
 export interface RetentionEventPayload {
   project_id: number;
+  /** The retention policy (Harbor's retention_policy_id). */
+  policy_id?: number;
   execution_id: number;
+  task_id?: number;
+  /** The task's repository, `<project>/<path>`. */
+  repository?: string;
+  /** The task's status: 'Success' | 'Error' | 'Stopped'. */
   status: string;
   trigger: string;
+  /** Always false: dry runs send nothing. */
   dry_run: boolean;
   total: number;
   retained: number;
-  /** Artifacts deleted (or that would be, on a dry run). */
+  /** Artifacts deleted (whole, with their tags), or on act_on "tags" the tags removed from one that stays. */
   deleted: Array<{ repository: string; digest: string; tags: string[] }>;
+  /** The policy's rules as Harbor's retention_rule entries: {template, params?, tag_selectors?, scope_selectors?}. */
+  rules?: Array<Record<string, unknown>>;
   operator?: string;
   occurred_at: string;
 }
