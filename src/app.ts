@@ -57,6 +57,7 @@ import { createPreheat, isPreheatSubject, type Preheat } from './preheat/compose
 import { createWebhooks, type Webhooks } from './webhooks/compose.js';
 import { createReplication, type Replication } from './replication/compose.js';
 import { createProxyCache } from './proxycache/compose.js';
+import { createSignatures, type Signatures } from './signatures/compose.js';
 import { isScannerSubject } from './scanning/scans/credential.js';
 import type { Scanners } from './scanning/scanners/compose.js';
 import type { VulnDbService } from './scanning/vulndb/service.js';
@@ -112,6 +113,8 @@ export interface Berth {
   replication: Replication;
   /** Webhook policies, the outbox subscriber that turns events into deliveries, the WEBHOOK jobs (webhooks/compose.ts). */
   webhooks: Webhooks;
+  /** Signature policies on /v2, trusted keys and the artifacts' `signatures` field (signatures/compose.ts). */
+  signatures: Signatures;
   /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
   secrets: Secrets;
   /** Starts listening; returns the base URL. */
@@ -377,6 +380,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     retention: retention.service,
     config: config.proxy_cache,
   });
+  // Content trust (cosign, Notation) on /v2, verified against the project's trusted keys.
+  const signatures = createSignatures({ db: database.db, blobs, registry, projects, artifacts, isScannerSubject });
 
   const http = await buildHttpServer({
     logger,
@@ -437,6 +442,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     preheat,
     replication,
     webhooks,
+    signatures,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -486,6 +492,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     preheat,
     replication,
     webhooks,
+    signatures,
     secrets,
     async listen() {
       const url = await http.listen({ host: config.server.host, port: config.server.port });

@@ -221,7 +221,7 @@ export async function registerArtifactRoutes(app: FastifyInstance, deps: Artifac
   });
   app.get(`${base}/:reference`, { schema: getArtifact }, async (req) => {
     const { artifact } = await artifactFor(req, 'artifact', 'read');
-    return artifacts.view(artifact, viewOptions(queryOf(req), req.headers['x-accept-vulnerabilities']));
+    return artifacts.view(artifact, { ...viewOptions(queryOf(req), req.headers['x-accept-vulnerabilities']), withSignature: true });
   });
 
   const deleteArtifact = operation({

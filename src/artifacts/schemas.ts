@@ -162,6 +162,20 @@ export const Artifact: SharedSchema = {
       description: 'SBOM generation overview (only with with_sbom_overview=true, when one was generated)',
     },
     accessories: arrayOf(ref('Accessory'), 'Signatures, SBOMs and other accessories attached to it (only with with_accessory=true)'),
+    signatures: arrayOf(
+      object({
+        digest: str('Digest of the signature accessory'),
+        kind: str('cosign or notation', { enum: ['cosign', 'notation'] }),
+        status: str(
+          "verified: checked against the project's trusted keys; unverified: the project has keys of its kind and it did not verify; signed: no keys of its kind, so not checked",
+          { enum: ['verified', 'unverified', 'signed'] },
+        ),
+        signer: str('Who signed, as the trust material names them (key name, certificate subject, keyless identity)'),
+        key_name: str('The trusted key it verified with'),
+        reason: str('Why it did not verify, or what was checked'),
+      }),
+      "Berth extension: its signatures and what they are worth (always on a single artifact's GET; on lists with with_signature=true)",
+    ),
   }),
 };
 
@@ -207,7 +221,7 @@ export const viewQuery: Record<string, JsonSchema> = {
   with_label: bool('Include labels', { default: false }),
   with_scan_overview: bool('Include scan_overview', { default: false }),
   with_sbom_overview: bool('Include sbom_overview', { default: false }),
-  with_signature: bool('Accepted for compatibility and ignored: signatures are accessories', { default: false }),
+  with_signature: bool("Include Berth's signatures field (signed / verified / unverified, by whom); always there on a single artifact's GET", { default: false }),
   with_immutable_status: bool("Fill in the tags' immutable field from the project's immutability rules", { default: false }),
   with_accessory: bool('Include accessories', { default: false }),
 };

@@ -16,6 +16,7 @@ import type { Addition } from './processors/processor.js';
 import { accessoryKey, type ArtifactRow, type ArtifactStore, type ListScope } from './store.js';
 import type { TagMatcher } from '../immutability/service.js';
 import { accessoryView, artifactBase, referenceView, tagView, type AccessoryView } from './views.js';
+import type { SignatureView } from '../signatures/types.js';
 
 /** What the artifact API needs from the labels feature. */
 export interface LabelLookup {
@@ -26,7 +27,7 @@ export interface ViewOptions {
   withTag: boolean;
   withLabel: boolean;
   withScanOverview: boolean;
-  /** Accepted and ignored: Harbor's Tag has no `signed` field any more (signatures are accessories). */
+  /** Berth's `signatures` field (signed / verified / unverified and by whom); always on a single artifact's GET. */
   withSignature: boolean;
   withImmutableStatus: boolean;
   withAccessory: boolean;
@@ -65,6 +66,13 @@ export interface ScanViews {
     }>,
     request: { vulnerability: boolean; sbom: boolean; acceptMimeTypes?: string[] },
   ): Promise<Map<number, { scannable: boolean; scan_overview?: Record<string, unknown>; sbom_overview?: Record<string, unknown> }>>;
+}
+
+/** What the artifact views need from the signatures feature. */
+export interface SignatureViews {
+  views(
+    items: Array<{ projectId: number; repositoryId: number; repository: string; digest: string; mediaType: string }>,
+  ): Promise<Map<string, SignatureView[]>>;
 }
 
 /** The artifact API's base path for a repository, as addition links and Locations use it. */
@@ -121,6 +129,9 @@ export class ArtifactService {
 
   /** Scans (scanning/scans/results.ts): scan_overview, sbom_overview and the vulnerabilities addition link. */
   scans?: ScanViews;
+
+  /** Signatures (signatures/service.ts): each artifact's signatures and what they are worth, keyed `repositoryId|digest`. */
+  signatures?: SignatureViews;
 
   /** The test `immutable` on tags uses: the project's rules when asked for, else every tag mutable. */
   private async immutableTest(projectId: number | undefined, wanted: boolean): Promise<TagMatcher> {
@@ -186,6 +197,18 @@ export class ArtifactService {
           },
         )
       : undefined;
+    const signatures =
+      options.withSignature && this.signatures
+        ? await this.signatures.views(
+            rows.map((r) => ({
+              projectId: Number(r.project_id),
+              repositoryId: Number(r.repository_id),
+              repository: r.repository_name,
+              digest: r.digest,
+              mediaType: r.media_type,
+            })),
+          )
+        : undefined;
     const immutable = await this.immutableTest(rows[0]?.project_id, options.withImmutableStatus && tags !== undefined);
     return rows.map((row) => {
       const id = Number(row.id);
@@ -209,6 +232,7 @@ export class ArtifactService {
         ...(options.withAccessory && { accessories: ownAccessories.map((a) => accessoryView(a, id, row.repository_name)) }),
         ...(options.withScanOverview && { scan_overview: scan?.scan_overview ?? {} }),
         ...(options.withSbomOverview && scan?.sbom_overview && { sbom_overview: scan.sbom_overview }),
+        ...(signatures && { signatures: signatures.get(`${Number(row.repository_id)}|${row.digest}`) ?? [] }),
       };
     });
   }

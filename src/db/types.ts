@@ -387,6 +387,8 @@ export interface Database {
   webhook_tasks: WebhookTasksTable;
   audit_forward_cursors: AuditForwardCursorsTable;
   audit_purge_runs: AuditPurgeRunsTable;
+  trust_keys: TrustKeysTable;
+  signature_verifications: SignatureVerificationsTable;
 }
 
 export type Project = Selectable<ProjectsTable>;
@@ -866,6 +868,30 @@ export interface ProxyFetchesTable {
   started_at: string;
   /** Unix ms on the database's clock; an expired row's fetch is taken over. */
   expires_at: number;
+}
+
+/** (022) A project's trusted key, CA certificates or Sigstore trusted root (src/signatures/). */
+export interface TrustKeysTable {
+  id: Generated<number>;
+  project_id: number;
+  name: string;
+  /** cosign | notation-ca | sigstore-root */
+  type: string;
+  pem: string;
+  /** sha256 hex of the key material. */
+  fingerprint: string;
+  created_at: string;
+}
+
+/** (022) A cached verification result of one signature for one subject against one set of trusted keys. */
+export interface SignatureVerificationsTable {
+  cache_key: string;
+  signature_digest: string;
+  verified: number;
+  signer: string | null;
+  key_name: string | null;
+  reason: string | null;
+  checked_at: string;
 }
 
 /** (021) How far the audit syslog forwarder got, and the instance holding the right to forward. */

@@ -42,6 +42,7 @@ import type { ScrubService } from '../scrub/service.js';
 import type { Scanning } from '../scanning/compose.js';
 import type { Preheat } from '../preheat/compose.js';
 import type { Replication } from '../replication/compose.js';
+import type { Signatures } from '../signatures/compose.js';
 import type { Webhooks } from '../webhooks/compose.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerAuthentication } from './authenticate.js';
@@ -90,6 +91,8 @@ export interface HttpDeps extends Omit<RegistryRouteDeps, 'access'> {
   preheat?: Pick<Preheat, 'registerApiRoutes'>;
   /** Replication's routes: /registries…, /replication/adapters, /replication/adapterinfos, /replication/policies…, /replication/executions…. */
   replication?: Pick<Replication, 'registerApiRoutes'>;
+  /** Trusted keys: /projects/{p}/trust/keys… (Berth extension). */
+  signatures?: Pick<Signatures, 'registerApiRoutes'>;
   /** Webhooks' routes: /projects/{p}/webhook/…. */
   webhooks?: Pick<Webhooks, 'registerApiRoutes'>;
   /** The built portal; web/dist of this checkout unless given. */
@@ -202,6 +205,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       if (deps.scanning) await deps.scanning.registerApiRoutes(api, { guard: deps.guard });
       if (deps.preheat) await deps.preheat.registerApiRoutes(api, { guard: deps.guard });
       if (deps.replication) await deps.replication.registerApiRoutes(api, { guard: deps.guard });
+      if (deps.signatures) await deps.signatures.registerApiRoutes(api, { guard: deps.guard });
       if (deps.webhooks) await deps.webhooks.registerApiRoutes(api, { guard: deps.guard });
     },
     { prefix: apiPrefix },

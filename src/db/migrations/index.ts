@@ -21,6 +21,7 @@ import * as m018 from './018_proxy_cache.js';
 import * as m019 from './019_preheat.js';
 import * as m020 from './020_webhooks.js';
 import * as m021 from './021_audit_ops.js';
+import * as m022 from './022_signatures.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -49,4 +50,5 @@ export const migrations: Record<string, BerthMigration> = {
   '019_preheat': m019,
   '020_webhooks': m020,
   '021_audit_ops': m021,
+  '022_signatures': m022,
 };
