@@ -32,17 +32,28 @@ export function useConnectionTest() {
   };
 }
 
-/** The "Test connection" button and, once tested, whether the connection works. */
-export function ConnectionTest({ state, onTest }: { state: ReturnType<typeof useConnectionTest>; onTest: () => void }) {
+/**
+ * The "Test connection" button and, once tested, whether the connection works; `labels`
+ * renames the button and the answers (a webhook's "Send test event").
+ */
+export function ConnectionTest({
+  state,
+  onTest,
+  labels = { button: 'Test connection', works: 'Connection works', failed: 'Connection failed' },
+}: {
+  state: ReturnType<typeof useConnectionTest>;
+  onTest: () => void;
+  labels?: { button: string; works: string; failed: string };
+}) {
   return (
     <>
       <Group gap="sm">
         <Button variant="default" onClick={onTest} loading={state.testing}>
-          Test connection
+          {labels.button}
         </Button>
       </Group>
       {state.tested && (
-        <Alert color={state.tested.ok ? 'green' : 'red'} title={state.tested.ok ? 'Connection works' : 'Connection failed'} role="status">
+        <Alert color={state.tested.ok ? 'green' : 'red'} title={state.tested.ok ? labels.works : labels.failed} role="status">
           {state.tested.text}
         </Alert>
       )}

@@ -25,6 +25,7 @@ const present: ReadonlySet<Feature> = new Set<Feature>([
   'replication',
   'proxy-cache',
   'p2p-preheat',
+  'webhooks',
   'cosign-policy',
   'notary-policy',
 ]);

@@ -1,7 +1,8 @@
 // The portal's URLs. A repository name holds slashes and is the tail of its path; `/-/`
 // (never a valid repository path component) separates it from the artifact reference.
 
-export type ProjectTab = 'summary' | 'repositories' | 'members' | 'robots' | 'logs' | 'policy' | 'p2p-preheat' | 'configuration';
+export type ProjectTab =
+  'summary' | 'repositories' | 'members' | 'robots' | 'logs' | 'policy' | 'p2p-preheat' | 'webhooks' | 'configuration';
 
 export function projectPath(project: string, tab: ProjectTab = 'summary'): string {
   return `/projects/${encodeURIComponent(project)}/${tab}`;

@@ -16,6 +16,7 @@ import { RobotsTab } from './RobotsTab';
 import { SummaryTab } from './SummaryTab';
 import { hasFeature } from '../../lib/features';
 import { PreheatTab } from '../preheat/PreheatTab';
+import { WebhooksTab } from './WebhooksTab';
 
 export interface TabProps {
   project: Project;
@@ -45,6 +46,16 @@ const tabs: TabDef[] = [
           label: 'P2P Preheat',
           needs: ['preheat-policy', 'list'],
           render: (p) => <PreheatTab {...p} />,
+        } satisfies TabDef,
+      ]
+    : []),
+  ...(hasFeature('webhooks')
+    ? [
+        {
+          value: 'webhooks',
+          label: 'Webhooks',
+          needs: ['notification-policy', 'list'],
+          render: (p) => <WebhooksTab {...p} />,
         } satisfies TabDef,
       ]
     : []),
