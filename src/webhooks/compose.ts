@@ -64,6 +64,8 @@ export function createWebhooks(deps: WebhooksDeps) {
     },
   };
   for (const [type, handle] of Object.entries(handlers)) deps.runner.register(type, handle);
+  // Receivers that hang until the timeout must not take every job slot from GC, scans and the rest.
+  deps.runner.limitType(webhookJobType, Math.max(1, deps.runner.concurrency - 1));
   deps.dispatcher.subscribe(
     webhookSubscriber,
     webhookEventHandler(store, deps.queue, { enabled: config.enabled, maxAttempts: config.max_attempts, urls }),

@@ -6,7 +6,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import { nowIso } from '../lib/clock.js';
 import { renderDelivery, webhookSkipReason } from './formats/index.js';
 import { storedEventTypes, storedTargets, targetSpec } from './service.js';
-import type { WebhookStore } from './store.js';
+import type { SubscribedPolicy, WebhookStore } from './store.js';
 import { allWebhookEventTypes, webhookJobType, type RenderedDelivery, type WebhookEventType, type WebhookJobPayload } from './types.js';
 
 /** The outbox subscriber's name (its cursor is stored under it). */
@@ -26,6 +26,15 @@ export interface SubscriberOptions {
  * each event makes its deliveries exactly once; the jobs then deliver at least once.
  */
 export function webhookEventHandler(store: WebhookStore, queue: JobQueue, options: SubscriberOptions): SubscriberHandler {
+  // A batch of events comes in one transaction: each project's policies are read once per batch.
+  const batches = new WeakMap<Transaction<Database>, Map<number, SubscribedPolicy[]>>();
+  const policiesOf = async (tx: Transaction<Database>, projectId: number) => {
+    let seen = batches.get(tx);
+    if (!seen) batches.set(tx, (seen = new Map()));
+    let policies = seen.get(projectId);
+    if (!policies) seen.set(projectId, (policies = await store.enabledPolicies(tx, projectId)));
+    return policies;
+  };
   return async (event: OutboxEvent, tx: Transaction<Database>) => {
     if (!options.enabled) return;
     if (!allWebhookEventTypes.includes(event.type as WebhookEventType)) return;
@@ -33,8 +42,8 @@ export function webhookEventHandler(store: WebhookStore, queue: JobQueue, option
     if (!Number.isSafeInteger(projectId) || projectId < 1) return;
     // Events Harbor does not notify (a dry run of tag retention, one that deleted nothing).
     if (webhookSkipReason(event) !== null) return;
-    // PULL_ARTIFACT comes with every pull: a project without policies costs this one query.
-    const policies = (await store.enabledPolicies(tx, projectId)).filter((p) => storedEventTypes(p).includes(event.type));
+    // PULL_ARTIFACT comes with every pull: a project without policies costs one query per batch.
+    const policies = (await policiesOf(tx, projectId)).filter((p) => storedEventTypes(p).includes(event.type));
     if (policies.length === 0) return;
     const { registryHost, externalUrl } = options.urls();
     const now = nowIso();

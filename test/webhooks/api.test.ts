@@ -273,6 +273,13 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.equal(receiver.received.length, n);
   });
 
+  test("deleting a project deletes its policies", async () => {
+    assert.equal((await api(server, 'POST', '/projects', { auth: admin(), body: { project_name: 'doomed' } })).status, 201);
+    assert.equal((await api(server, 'POST', '/projects/doomed/webhook/policies', { auth: admin(), body: good({ name: 'gone' }) })).status, 201);
+    assert.equal((await api(server, 'DELETE', '/projects/doomed', { auth: admin() })).status, 200);
+    assert.equal((await rows()).filter((r) => r.name === 'gone').length, 0);
+  });
+
   test('delete: 200, then 404; the list no longer has it', async () => {
     const id = (await rows()).find((r) => r.name === 'second')!.id;
     assert.equal((await api(server, 'DELETE', `/projects/hooks/webhook/policies/${id}`, { auth: admin() })).status, 200);
