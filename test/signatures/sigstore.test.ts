@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { before, describe, test } from 'node:test';
+import type { SignatureInput, TrustKey } from '../../src/signatures/types.js';
+import { verifySigstoreBundle } from '../../src/signatures/verify/sigstore.js';
+import {
+  bundleManifest,
+  cosignStatement,
+  createPrivateSigstore,
+  dsseBundle,
+  issueFulcioCertificate,
+  messageBundle,
+  type BundleVersion,
+  type PrivateSigstore,
+} from '../helpers/sigstore-sign.js';
+
+const imageManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
+const digestOf = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(imageManifest), size: imageManifest.length };
+const repository = 'registry.example/library/app';
+
+function key(name: string, type: TrustKey['type'], pem: string): TrustKey {
+  return { id: 1, projectId: 1, name, type, pem, fingerprint: 'f', createdAt: new Date().toISOString() };
+}
+
+/** A pushed bundle as the signature service hands it over: the manifest and a reader of the repository's blobs (manifests included). */
+function input(bundle: Record<string, unknown> | Buffer, options: { subject?: typeof subject } = {}): SignatureInput {
+  const bytes = Buffer.isBuffer(bundle) ? bundle : Buffer.from(JSON.stringify(bundle));
+  const forSubject = options.subject ?? subject;
+  const manifest = bundleManifest(bytes, forSubject);
+  const blobs = new Map([
+    [manifest.layers[0].digest, bytes],
+    [subject.digest, imageManifest],
+  ]);
+  return {
+    subject: { ...forSubject, repository: 'library/app' },
+    signature: { digest: digestOf(JSON.stringify(manifest)), mediaType: manifest.mediaType, artifactType: manifest.artifactType, manifest },
+    readBlob: async (digest) => {
+      const blob = blobs.get(digest);
+      if (!blob) throw new Error(`blob ${digest} unknown`);
+      return blob;
+    },
+  };
+}
+
+function cosignKey(type: 'ec' | 'ed25519' | 'rsa' = 'ec'): { privateKey: KeyObject; pem: string } {
+  const pair =
+    type === 'ec'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : type === 'rsa'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
+  return { privateKey: pair.privateKey, pem: pair.publicKey.export({ format: 'pem', type: 'spki' }).toString() };
+}
+
+let sigstore: PrivateSigstore;
+let otherSigstore: PrivateSigstore;
+let rootKey: TrustKey;
+before(async () => {
+  sigstore = await createPrivateSigstore('berth-test');
+  otherSigstore = await createPrivateSigstore('elsewhere');
+  rootKey = key('private sigstore', 'sigstore-root', JSON.stringify(sigstore.trustedRoot()));
+});
+
+describe('key-based bundles (cosign sign --key, new bundle format)', () => {
+  test('a DSSE in-toto statement for the image signed with a project cosign key verifies (ECDSA P-256 and Ed25519)', async () => {
+    for (const type of ['ec', 'ed25519', 'rsa'] as const) {
+      const signer = cosignKey(type);
+      const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+      const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
+      assert.equal(result.verified, true, `${type}: ${result.reason}`);
+      assert.equal(result.keyName, 'release key');
+      assert.equal(result.signer, 'release key');
+    }
+  });
+
+  test('with a trusted root in the project, the bundle\'s Rekor entry is verified too', async () => {
+    const signer = cosignKey();
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem, rekor: sigstore.rekor });
+    const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem), rootKey]);
+    assert.equal(result.verified, true, result.reason);
+    assert.match(result.reason!, /transparency log entry/);
+    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem, rekor: otherSigstore.rekor });
+    const refused = await verifySigstoreBundle(input(foreignLog), [key('release key', 'cosign', signer.pem), rootKey]);
+    assert.equal(refused.verified, false);
+  });
+
+  test('the wrong key does not verify', async () => {
+    const signer = cosignKey();
+    const other = cosignKey();
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    const result = await verifySigstoreBundle(input(bundle), [key('someone else', 'cosign', other.pem)]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /does not verify with the project's cosign key/);
+  });
+
+  test('a statement for another digest does not count for this image', async () => {
+    const signer = cosignKey();
+    const bundle = dsseBundle(cosignStatement(repository, digestOf('another image')), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /do not include sha256:/);
+  });
+
+  test('a tampered statement (subject swapped after signing) does not verify', async () => {
+    const signer = cosignKey();
+    const bundle: any = dsseBundle(cosignStatement(repository, digestOf('another image')), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    bundle.dsseEnvelope.payload = cosignStatement(repository, subject.digest).toString('base64');
+    const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /SIGNATURE_ERROR/);
+  });
+
+  test('a message signature over the image manifest itself verifies; over other bytes it does not count', async () => {
+    const signer = cosignKey();
+    const bundle = messageBundle(imageManifest, { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
+    assert.equal(result.verified, true, result.reason);
+    const other = messageBundle(Buffer.from('a simple-signing payload'), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    assert.match((await verifySigstoreBundle(input(other), [key('release key', 'cosign', signer.pem)])).reason!, /message signature signs sha256:/);
+  });
+});
+
+describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted root', () => {
+  for (const version of ['v0.1', 'v0.2', 'v0.3'] as BundleVersion[]) {
+    test(`bundle ${version}: a certificate from the root's CA with an SCT and a logged entry verifies, naming the identity`, async () => {
+      const certificate = await issueFulcioCertificate(sigstore, { email: 'dev@example.com', issuer: 'https://accounts.example.com' });
+      const bundle = dsseBundle(cosignStatement(repository, subject.digest), { version, privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+      const result = await verifySigstoreBundle(input(bundle), [rootKey]);
+      assert.equal(result.verified, true, result.reason);
+      assert.equal(result.signer, 'dev@example.com (issuer https://accounts.example.com)');
+      assert.equal(result.keyName, 'private sigstore');
+    });
+  }
+
+  test('a message-signature keyless bundle (hashedrekord entry) verifies', async () => {
+    const certificate = await issueFulcioCertificate(sigstore, { uri: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' });
+    const bundle = messageBundle(imageManifest, { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const result = await verifySigstoreBundle(input(bundle), [rootKey]);
+    assert.equal(result.verified, true, result.reason);
+    assert.equal(result.signer, 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main (issuer https://token.actions.githubusercontent.com)');
+  });
+
+  test('a certificate from another Sigstore (untrusted CA) does not verify', async () => {
+    const certificate = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const result = await verifySigstoreBundle(input(bundle), [rootKey]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /CERTIFICATE_ERROR/);
+  });
+
+  test('signed with a key other than the certificate\'s does not verify', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const impostor = cosignKey();
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: impostor.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const result = await verifySigstoreBundle(input(bundle), [rootKey]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /SIGNATURE_ERROR/);
+  });
+
+  test('wrong digest and tampered payload do not verify', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const wrong = dsseBundle(cosignStatement(repository, digestOf('other')), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    assert.match((await verifySigstoreBundle(input(wrong), [rootKey])).reason!, /do not include/);
+    const tampered: any = dsseBundle(cosignStatement(repository, digestOf('other')), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    tampered.dsseEnvelope.payload = cosignStatement(repository, subject.digest).toString('base64');
+    const result = await verifySigstoreBundle(input(tampered), [rootKey]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /TLOG_BODY_ERROR|SIGNATURE_ERROR/);
+  });
+
+  test('a certificate expired when the log integrated the entry does not verify', async () => {
+    const start = new Date(Math.floor((Date.now() - 60 * 60_000) / 1000) * 1000);
+    const certificate = await issueFulcioCertificate(sigstore, { notBefore: start, notAfter: new Date(start.getTime() + 10 * 60_000) });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor, integratedTime: new Date() });
+    const result = await verifySigstoreBundle(input(bundle), [rootKey]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /CERTIFICATE_ERROR/);
+    // Within its ten minutes it verifies even though it has long expired now: the log's time is what counts.
+    const inTime = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor, integratedTime: new Date(start.getTime() + 5 * 60_000) });
+    assert.equal((await verifySigstoreBundle(input(inTime), [rootKey])).verified, true);
+  });
+
+  test('no log entry (no verified time), an entry from an untrusted log, or no SCT when the root lists CT logs: refused', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const unlogged = dsseBundle(cosignStatement(repository, subject.digest), { version: 'v0.3', privateKey: certificate.privateKey, certificate: certificate.der });
+    assert.equal((await verifySigstoreBundle(input(unlogged), [rootKey])).verified, false);
+    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: otherSigstore.rekor });
+    assert.match((await verifySigstoreBundle(input(foreignLog), [rootKey])).reason!, /TLOG/);
+    const noSct = await issueFulcioCertificate(sigstore, { sct: false });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: noSct.privateKey, certificate: noSct.der, rekor: sigstore.rekor });
+    assert.match((await verifySigstoreBundle(input(bundle), [rootKey])).reason!, /expected 1 SCTs/);
+    // A root without CT logs (a private deployment without one) does not ask for SCTs.
+    const noCtRoot = key('no ct', 'sigstore-root', JSON.stringify(sigstore.trustedRoot({ withCtlog: false })));
+    assert.equal((await verifySigstoreBundle(input(bundle), [noCtRoot])).verified, true);
+  });
+
+  test('keyless bundles need a trusted root; key-based bundles need a cosign key', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const keyless = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const signer = cosignKey();
+    assert.match((await verifySigstoreBundle(input(keyless), [key('k', 'cosign', signer.pem)])).reason!, /no sigstore-root/);
+    const keyed = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    assert.match((await verifySigstoreBundle(input(keyed), [rootKey])).reason!, /no cosign key/);
+    assert.match((await verifySigstoreBundle(input(keyed), [])).reason!, /no cosign key or sigstore-root/);
+  });
+});
+
+test('garbage, a non-bundle JSON and a blob that is not the layer\'s digest are refused without throwing', async () => {
+  const signer = cosignKey();
+  const keys = [key('k', 'cosign', signer.pem)];
+  assert.match((await verifySigstoreBundle(input(Buffer.from('not json')), keys)).reason!, /not JSON/);
+  assert.match((await verifySigstoreBundle(input({ mediaType: 'application/json' }), keys)).reason!, /not a valid Sigstore bundle/);
+  const good = input(dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem }));
+  good.readBlob = async () => Buffer.from('{}');
+  assert.match((await verifySigstoreBundle(good, keys)).reason!, /does not have the layer's digest/);
+});
