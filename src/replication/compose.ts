@@ -107,6 +107,17 @@ export function createReplication(deps: ReplicationDeps): Replication {
     local,
     adapterFor: (id) => registries.service.adapterFor(id),
     adapterType: async (id) => (await registries.service.endpoint(id))?.type,
+    eventFacts: {
+      registry: (id) => registries.service.view(id),
+      projectId: async (name) => {
+        try {
+          return Number((await deps.projects.resolve(name, true)).id);
+        } catch (err) {
+          if (isAppError(err) && err.code === 'NOT_FOUND') return undefined;
+          throw err;
+        }
+      },
+    },
     localArtifact: async (repository, digest) => {
       try {
         const repo = await deps.artifacts.repository(repository);

@@ -122,7 +122,7 @@ export interface RetentionEventPayload {
   occurred_at: string;
 }
 
-/** REPLICATION: one per finished replication task (one artifact), for the local project it touched. */
+/** REPLICATION: one per replication task when it ends (one artifact), for the local project it touched (none when that project does not exist). */
 export interface ReplicationEventPayload {
   project_id: number;
   policy_id: number;
@@ -144,6 +144,14 @@ export interface ReplicationEventPayload {
   tags: string[];
   /** 'image', 'chart', … (Harbor's resource type). */
   resource_type: string;
+  /** 'deletion' when the task deleted at the destination (absent: a copy). */
+  operation?: string;
+  /** Harbor's payload fields: the policy's description and creator, override, the remote's credential type, the execution's start. */
+  description?: string;
+  policy_creator?: string;
+  override?: boolean;
+  authentication_type?: string;
+  execution_started_at?: string;
   operator?: string;
   occurred_at: string;
 }

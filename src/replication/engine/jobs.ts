@@ -4,7 +4,9 @@ import { JobAbortError, type JobContext } from '../../jobs/runner.js';
 import { isAppError } from '../../lib/errors.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { manifestKinds } from '../../oci/mediatypes.js';
-import type { ReplicationExecutionStore } from '../executions/store.js';
+import { writeEvent } from '../../events/outbox.js';
+import { webhookEventTypes } from '../../webhooks/types.js';
+import type { ReplicationExecutionStore, TaskRow } from '../executions/store.js';
 import {
   RemoteRegistryError,
   replicationJobTypes,
@@ -17,6 +19,7 @@ import {
 } from '../types.js';
 import { Copier, CopyError, deleteAtDestination } from './copier.js';
 import { DestinationError, destinationRepository, pathComponentsOf } from './destination.js';
+import { replicationEventPayload, type ReplicationEventFacts } from './events-out.js';
 import { applyFilters, repositoryPattern } from './filters.js';
 import { throttleFor } from './throttle.js';
 
@@ -32,7 +35,9 @@ export interface EnginePorts {
   db: Kysely<Database>;
   queue: JobQueue;
   executions: ReplicationExecutionStore;
-  policy(id: number): Promise<ReplicationPolicy | undefined>;
+  policy(id: number): Promise<(ReplicationPolicy & { creator?: string }) | undefined>;
+  /** What a task's REPLICATION event names besides the task (the remote registry, the local project). */
+  eventFacts: ReplicationEventFacts;
   /** Berth itself. */
   local: RegistryAdapter;
   /** A registry endpoint's adapter (throws when the endpoint is gone). */
@@ -238,7 +243,7 @@ export class ReplicationEngine {
       return void (await ctx.log(`task ${task.id} is already ${task.status}`));
     }
     if (await executions.isStopped(task.executionId)) {
-      await executions.markTask(task.id, 'Stopped');
+      await this.end(task, 'Stopped');
       await executions.finishIfDone(task.executionId);
       return void (await ctx.log('the execution was stopped'));
     }
@@ -273,7 +278,7 @@ export class ReplicationEngine {
       if (ctx.signal.aborted) {
         const reason = ctx.signal.reason;
         if (reason instanceof JobAbortError && reason.kind === 'stopped') {
-          await executions.markTask(task.id, 'Stopped');
+          await this.end(task, 'Stopped');
           await executions.finishIfDone(task.executionId);
         }
         throw err;
@@ -285,7 +290,7 @@ export class ReplicationEngine {
           `failed: ${text}${permanent && ctx.attempt < ctx.maxAttempts ? ' (not retried: another attempt would meet the same answer)' : ''}`,
           'ERROR',
         );
-        await executions.markTask(task.id, 'Failed', undefined, text);
+        await this.end(task, 'Failed', text);
         await executions.finishIfDone(task.executionId);
         if (permanent) return { taskId: task.id, failed: text };
       } else {
@@ -294,8 +299,23 @@ export class ReplicationEngine {
       }
       throw err;
     }
-    await executions.markTask(task.id, 'Succeed', undefined, '');
+    await this.end(task, 'Succeed', '');
     await executions.finishIfDone(task.executionId);
     return { taskId: task.id };
   };
+
+  /**
+   * Ends a task and, when this call is what ended it, writes its REPLICATION event in the same
+   * transaction (the facts are read before it: on SQLite a read through another handle would
+   * wait for the transaction).
+   */
+  private async end(task: TaskRow, status: 'Succeed' | 'Failed' | 'Stopped', text?: string): Promise<void> {
+    const { executions } = this.ports;
+    const [policy, execution] = await Promise.all([this.ports.policy(task.policyId), executions.execution(task.executionId)]);
+    const event = await replicationEventPayload(task, status, policy, execution, this.ports.eventFacts);
+    await this.ports.db.transaction().execute(async (tx) => {
+      const ended = await executions.markTask(task.id, status, undefined, text, tx);
+      if (ended && event) await writeEvent(tx, webhookEventTypes.replication, event);
+    });
+  }
 }

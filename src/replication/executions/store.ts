@@ -202,9 +202,9 @@ export class ReplicationExecutionStore {
    * a final status sets its end time and `text` (why it failed, say). A task already in a
    * final status is left alone; returns whether the task changed.
    */
-  async markTask(taskId: number, status: TaskStatus, at: string = nowIso(), text?: string): Promise<boolean> {
+  async markTask(taskId: number, status: TaskStatus, at: string = nowIso(), text?: string, executor: Executor = this.db): Promise<boolean> {
     const final = finalTaskStatuses.includes(status);
-    const result = await this.db
+    const result = await executor
       .updateTable('replication_tasks')
       .set((eb) => ({
         status,
