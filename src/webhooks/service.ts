@@ -39,7 +39,8 @@ export function targetSpec(t: TargetInput): WebhookTargetSpec {
   return {
     type: t.type,
     address: t.address,
-    ...(t.auth_header && { authHeader: t.auth_header }),
+    // Harbor's Slack job sends no Authorization header.
+    ...(t.type === 'http' && t.auth_header && { authHeader: t.auth_header }),
     skipCertVerify: t.skip_cert_verify,
     payloadFormat: t.payload_format || 'Default',
   };

@@ -110,6 +110,12 @@ export class WebhookStore {
       .execute() as Promise<SubscribedPolicy[]>;
   }
 
+  /** When a repository was created (Harbor's date_created in payloads), read with the subscriber's transaction. */
+  async repositoryCreatedAt(tx: Executor, name: string): Promise<string | undefined> {
+    const row = await tx.selectFrom('repositories').select('created_at').where('name', '=', name).executeTakeFirst();
+    return row?.created_at;
+  }
+
   /** Undefined when the project has a policy of that name. */
   async insertPolicy(row: Omit<PolicyRow, 'id'>): Promise<number | undefined> {
     const inserted = await this.db

@@ -47,16 +47,17 @@ export function webhookEventHandler(store: WebhookStore, queue: JobQueue, option
     if (policies.length === 0) return;
     const { registryHost, externalUrl } = options.urls();
     const now = nowIso();
+    const enriched = await withRepositoryCreation(store, tx, event);
     for (const policy of policies) {
       const project = { id: projectId, name: policy.project_name, public: Number(policy.project_public) === 1 };
       const deliveries = storedTargets(policy).map((t, index) => {
         const target = targetSpec(t);
         const deliveryId = randomUUID();
-        let rendered: RenderedDelivery | undefined;
+        let delivery: RenderedDelivery | undefined;
         let failure = '';
         try {
-          rendered = renderDelivery({
-            event,
+          delivery = renderDelivery({
+            event: enriched,
             project,
             policy: { id: Number(policy.id), name: policy.name },
             target,
@@ -68,7 +69,7 @@ export function webhookEventHandler(store: WebhookStore, queue: JobQueue, option
           // Retrying cannot fix a payload that does not render; the task says so instead of holding up the outbox.
           failure = `the payload could not be rendered: ${err instanceof Error ? err.message : String(err)}`;
         }
-        return { index, t, deliveryId, rendered, failure };
+        return { index, t, deliveryId, rendered: delivery, failure };
       });
       const executionId = await store.insertExecution(tx, {
         policyId: Number(policy.id),
@@ -88,7 +89,7 @@ export function webhookEventHandler(store: WebhookStore, queue: JobQueue, option
           address: d.t.address,
           payload_format: d.t.type === 'slack' ? 'Slack' : d.t.payload_format || 'Default',
           skip_cert_verify: d.t.skip_cert_verify ? 1 : 0,
-          auth_header: d.t.auth_header || null,
+          auth_header: targetSpec(d.t).authHeader ?? null,
           delivery_id: d.deliveryId,
           body: d.rendered?.body ?? '',
           headers: JSON.stringify(d.rendered?.headers ?? {}),
@@ -113,4 +114,12 @@ export function webhookEventHandler(store: WebhookStore, queue: JobQueue, option
       }
     }
   };
+}
+
+/** The event with its repository's creation time (Harbor's `date_created`), when the payload names a repository that exists. */
+async function withRepositoryCreation(store: WebhookStore, tx: Transaction<Database>, event: OutboxEvent): Promise<OutboxEvent> {
+  const payload = event.payload as Record<string, unknown> | null;
+  if (!payload || typeof payload.repository !== 'string' || payload.repository_created_at !== undefined) return event;
+  const createdAt = await store.repositoryCreatedAt(tx, payload.repository);
+  return createdAt ? { ...event, payload: { ...payload, repository_created_at: createdAt } } : event;
 }

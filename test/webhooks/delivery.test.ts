@@ -67,7 +67,7 @@ describe(`webhook deliveries (${testDialect()})`, () => {
       targets: [
         { type: 'http', address: `${receiver.url}/default`, auth_header: 'Bearer abc' },
         { type: 'http', address: `${receiver.url}/ce`, payload_format: 'CloudEvents' },
-        { type: 'slack', address: `${receiver.url}/slack` },
+        { type: 'slack', address: `${receiver.url}/slack`, auth_header: 'Bearer not-for-slack' },
       ],
     });
     await createPolicy('hooks', { name: 'off', enabled: false, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `${receiver.url}/off` }] });
@@ -83,6 +83,11 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     assert.equal(body.type, 'PUSH_ARTIFACT');
     assert.equal(body.event_data.repository.repo_full_name, 'hooks/app');
     assert.equal(body.event_data.resources[0].digest, pushed.digest);
+    // Harbor's date_created: the repository's creation, in Unix seconds.
+    assert.equal(typeof body.event_data.repository.date_created, 'number');
+    assert.ok(Math.abs(body.event_data.repository.date_created - Date.now() / 1000) < 600);
+    // Harbor's Slack job sends no Authorization header.
+    assert.equal(byPath.get('/slack')!.headers.authorization, undefined);
     assert.equal(byPath.get('/ce')!.headers.authorization, undefined);
     const ce = JSON.parse(byPath.get('/ce')!.body);
     assert.equal(ce.specversion, '1.0');
