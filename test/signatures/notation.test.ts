@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { SignatureInput, TrustKey } from '../../src/signatures/types.js';
 import { verifyNotation } from '../../src/signatures/verify/notation.js';
 import {
@@ -13,6 +13,10 @@ import {
   type SignOptions,
   type Subject,
 } from '../helpers/notation-sign.js';
+import { api } from '../helpers/api.js';
+import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { createProject } from '../projects/fixtures.js';
 
 const day = 24 * 60 * 60 * 1000;
 const imageManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }));
@@ -225,4 +229,70 @@ test('a manifest whose layer is not a Notation envelope, or is garbage, does not
   }
   const noLayers = input({ chain: [leaf, root] }, { manifest: (m) => ({ ...m, layers: [] }) });
   assert.match((await verifyNotation(noLayers, keys)).reason!, /exactly one layer/);
+});
+
+describe('through a real Berth: enable_content_trust with a notation-ca certificate', () => {
+  let server: TestServer;
+  const repo = 'notary/app';
+  const refusal = { errors: [{ code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by notation.' }] };
+  const pushed: Record<string, Subject> = {};
+
+  /** Pushes what `notation sign` pushes: the envelope blob, the empty config, the signature manifest with the subject. */
+  async function pushNotation(target: Subject, format: 'jws' | 'cose', chain: Issued[]) {
+    const signed = signEnvelope({ format, subject: target, chain });
+    await pushBlob(server.url, repo, '{}', server.admin);
+    await pushBlob(server.url, repo, signed.envelope, server.admin);
+    return pushManifest(server.url, repo, null, notationManifest(signed, target, chain), types.manifest, server.admin);
+  }
+
+  async function pull(tag: string) {
+    const res = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, { headers: { ...server.admin, accept: types.manifest } });
+    const text = await res.text();
+    return { status: res.status, body: res.status === 200 ? undefined : JSON.parse(text) };
+  }
+
+  before(async () => {
+    server = await startServer();
+    await createProject(server, { project_name: 'notary', metadata: { enable_content_trust: 'true' } });
+    for (const tag of ['jws', 'cose', 'stranger', 'tampered', 'unsigned']) {
+      const image = await pushImage(server.url, repo, tag, { headers: server.admin, layer: `notation ${tag} ${Math.random()}` });
+      pushed[tag] = { mediaType: types.manifest, digest: image.digest, size: image.size };
+    }
+    await pushNotation(pushed.jws, 'jws', [leaf, root]);
+    await pushNotation(pushed.cose, 'cose', [leaf, root]);
+    const stranger = await issueCertificate(otherRoot);
+    await pushNotation(pushed.stranger, 'jws', [stranger, otherRoot]);
+    // A real signature of the jws image attached to another one: the payload names another digest.
+    const signed = signEnvelope({ format: 'cose', subject: pushed.jws, chain: [leaf, root] });
+    await pushBlob(server.url, repo, signed.envelope, server.admin);
+    await pushManifest(server.url, repo, null, notationManifest(signed, pushed.tampered, [leaf, root]), types.manifest, server.admin);
+    const added = await api(server, 'POST', '/projects/notary/trust/keys', { auth: server.admin.authorization, body: { name: 'acme-root', type: 'notation-ca', pem: root.pem } });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+  });
+
+  after(() => server?.stop());
+
+  test('JWS and COSE signatures chaining to the trusted root are pulled and shown verified with the signer', async () => {
+    for (const tag of ['jws', 'cose']) {
+      assert.equal((await pull(tag)).status, 200, tag);
+      const res = await api(server, 'GET', `/projects/notary/repositories/app/artifacts/${tag}`, { auth: server.admin.authorization });
+      assert.equal(res.status, 200);
+      const [view] = res.body.signatures;
+      assert.equal(view.kind, 'notation');
+      assert.equal(view.status, 'verified', view.reason);
+      assert.equal(view.signer, 'C=US, ST=WA, L=Seattle, O=Berth Test, CN=Berth Test Signer');
+      assert.equal(view.key_name, 'acme-root');
+    }
+  });
+
+  test("an untrusted CA's signature, a signature of another digest and no signature are refused with Harbor's 412", async () => {
+    for (const tag of ['stranger', 'tampered', 'unsigned']) {
+      const res = await pull(tag);
+      assert.equal(res.status, 412, tag);
+      assert.deepEqual(res.body, refusal);
+    }
+    const res = await api(server, 'GET', '/projects/notary/repositories/app/artifacts/tampered', { auth: server.admin.authorization });
+    assert.equal(res.body.signatures[0].status, 'unverified');
+    assert.match(res.body.signatures[0].reason, /the payload signs/);
+  });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { SignatureInput, TrustKey } from '../../src/signatures/types.js';
 import { verifySigstoreBundle } from '../../src/signatures/verify/sigstore.js';
 import {
@@ -13,6 +13,10 @@ import {
   type BundleVersion,
   type PrivateSigstore,
 } from '../helpers/sigstore-sign.js';
+import { api } from '../helpers/api.js';
+import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { createProject } from '../projects/fixtures.js';
 
 const imageManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
 const digestOf = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -214,4 +218,74 @@ test('garbage, a non-bundle JSON and a blob that is not the layer\'s digest are 
   const good = input(dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem }));
   good.readBlob = async () => Buffer.from('{}');
   assert.match((await verifySigstoreBundle(good, keys)).reason!, /does not have the layer's digest/);
+});
+
+describe('through a real Berth: enable_content_trust_cosign with a sigstore-root and a cosign key', () => {
+  let server: TestServer;
+  const repo = 'cosigned/app';
+  const refusal = { errors: [{ code: 'PROJECTPOLICYVIOLATION', message: 'The image is not signed by cosign.' }] };
+  const pushed: Record<string, typeof subject> = {};
+  const release = cosignKey();
+
+  /** Pushes what cosign v3 pushes for a bundle: the empty config, the bundle blob, the OCI 1.1 manifest with the subject. */
+  async function pushBundle(target: typeof subject, bundle: Record<string, unknown>) {
+    const bytes = Buffer.from(JSON.stringify(bundle));
+    await pushBlob(server.url, repo, '{}', server.admin);
+    await pushBlob(server.url, repo, bytes, server.admin);
+    return pushManifest(server.url, repo, null, bundleManifest(bytes, target), types.manifest, server.admin);
+  }
+
+  async function pull(tag: string) {
+    const res = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, { headers: { ...server.admin, accept: types.manifest } });
+    const text = await res.text();
+    return { status: res.status, body: res.status === 200 ? undefined : JSON.parse(text) };
+  }
+
+  before(async () => {
+    server = await startServer();
+    await createProject(server, { project_name: 'cosigned', metadata: { enable_content_trust_cosign: 'true' } });
+    for (const tag of ['keyless', 'keyed', 'foreign', 'other-digest', 'unsigned']) {
+      const image = await pushImage(server.url, repo, tag, { headers: server.admin, layer: `sigstore ${tag} ${Math.random()}` });
+      pushed[tag] = { mediaType: types.manifest, digest: image.digest, size: image.size };
+    }
+    const certificate = await issueFulcioCertificate(sigstore, { email: 'dev@example.com', issuer: 'https://accounts.example.com' });
+    await pushBundle(pushed.keyless, dsseBundle(cosignStatement(repo, pushed.keyless.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor }));
+    await pushBundle(pushed.keyed, dsseBundle(cosignStatement(repo, pushed.keyed.digest), { privateKey: release.privateKey, publicKeyPem: release.pem, rekor: sigstore.rekor }));
+    const foreign = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
+    await pushBundle(pushed.foreign, dsseBundle(cosignStatement(repo, pushed.foreign.digest), { privateKey: foreign.privateKey, certificate: foreign.der, rekor: otherSigstore.rekor }));
+    await pushBundle(pushed['other-digest'], dsseBundle(cosignStatement(repo, pushed.keyless.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor }));
+    for (const body of [
+      { name: 'private sigstore', type: 'sigstore-root', pem: JSON.stringify(sigstore.trustedRoot()) },
+      { name: 'release key', type: 'cosign', pem: release.pem },
+    ]) {
+      const added = await api(server, 'POST', '/projects/cosigned/trust/keys', { auth: server.admin.authorization, body });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+    }
+  });
+
+  after(() => server?.stop());
+
+  test('a keyless bundle under the trusted root and a key-based bundle are pulled and shown verified, by whom', async () => {
+    const expected: Record<string, { signer: string; key_name: string }> = {
+      keyless: { signer: 'dev@example.com (issuer https://accounts.example.com)', key_name: 'private sigstore' },
+      keyed: { signer: 'release key', key_name: 'release key' },
+    };
+    for (const [tag, want] of Object.entries(expected)) {
+      assert.equal((await pull(tag)).status, 200, tag);
+      const res = await api(server, 'GET', `/projects/cosigned/repositories/app/artifacts/${tag}`, { auth: server.admin.authorization });
+      const [view] = res.body.signatures;
+      assert.equal(view.kind, 'cosign');
+      assert.equal(view.status, 'verified', view.reason);
+      assert.equal(view.signer, want.signer);
+      assert.equal(view.key_name, want.key_name);
+    }
+  });
+
+  test("another Sigstore's certificate, a bundle for another digest and no bundle are refused with Harbor's 412", async () => {
+    for (const tag of ['foreign', 'other-digest', 'unsigned']) {
+      const res = await pull(tag);
+      assert.equal(res.status, 412, tag);
+      assert.deepEqual(res.body, refusal);
+    }
+  });
 });
