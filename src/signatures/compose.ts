@@ -10,6 +10,8 @@ import { registerSignatureRoutes } from './routes.js';
 import { SignatureService, type Verifiers } from './service.js';
 import { SignatureStore } from './store.js';
 import { verifyCosign } from './verify/cosign.js';
+import { verifyNotation } from './verify/notation.js';
+import { verifySigstoreBundle } from './verify/sigstore.js';
 
 export interface SignatureDeps {
   db: Db;
@@ -42,6 +44,8 @@ export function createSignatures(deps: SignatureDeps) {
   const store = new SignatureStore(deps.db);
   const service = new SignatureService(store, (digest, max) => readSmallBlob(deps.blobs, digest, max), {
     cosign: verifyCosign,
+    sigstore: verifySigstoreBundle,
+    notation: verifyNotation,
     ...deps.verifiers,
   });
   const policy = new SignaturePullPolicy({

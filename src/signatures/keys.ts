@@ -1,4 +1,6 @@
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { toTrustMaterial } from '@sigstore/verify';
 import { apiError } from '../lib/errors.js';
 import { trustKeyTypes, type TrustKeyType } from './types.js';
 
@@ -135,6 +137,12 @@ function sigstoreRoot(text: string): { pem: string; fingerprint: string } {
       throw bad(`the public key of log ${i + 1} (${log?.baseUrl ?? 'no baseUrl'}) does not parse as SPKI DER (base64 rawBytes)`);
     }
     if (typeof log?.logId?.keyId !== 'string') throw bad(`log ${i + 1} (${log?.baseUrl ?? 'no baseUrl'}) has no logId.keyId`);
+  }
+  try {
+    // What the Sigstore verifier (verify/sigstore.ts) builds from it must build now, not at the first pull.
+    toTrustMaterial(TrustedRoot.fromJSON(doc));
+  } catch (err) {
+    throw bad(`the trusted root cannot be used by the Sigstore verifier: ${(err as Error).message}`);
   }
   return { pem: text, fingerprint: sha256Hex(text) };
 }

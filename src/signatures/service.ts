@@ -5,6 +5,7 @@ import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
 import { parseTrustKeyInput } from './keys.js';
 import type { SignatureRow, SignatureStore } from './store.js';
+import { sigstoreBundleType } from './verify/sigstore.js';
 import type { SignatureInput, SignatureKind, SignatureVerifier, SignatureView, TrustKey, TrustKeyType, VerificationResult } from './types.js';
 
 /** The verifiers by signature format: cosign simple signing (D), Sigstore bundles and Notation (E). */
@@ -22,7 +23,6 @@ export interface SignedSubject {
   mediaType: string;
 }
 
-export const sigstoreBundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** Signature blobs are small; a larger one is refused rather than read. */
 const maxSignatureBlobBytes = 4 * 1024 * 1024;
 /** Verifications a listing computes at most (the rest are worked out when their artifact is opened or pulled). */
