@@ -236,6 +236,20 @@ export const configSchema = z
         skip_database: z.boolean().default(false),
       })
       .strict()
+      .superRefine((audit, ctx) => {
+        const endpoint = audit.forward_endpoint.trim();
+        const match = /^(?:tcp:\/\/)?(?:\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+):(\d{1,5})$/i.exec(endpoint);
+        if (endpoint !== '' && (!match || Number(match[1]) < 1 || Number(match[1]) > 65535)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['forward_endpoint'],
+            message: 'must be host:port of a syslog server (TCP), such as syslog.example.com:514',
+          });
+        }
+        if (audit.skip_database && endpoint === '') {
+          ctx.addIssue({ code: 'custom', path: ['skip_database'], message: 'needs audit.forward_endpoint: the records would be kept nowhere' });
+        }
+      })
       .default({ forward_endpoint: '', skip_database: false }),
     replication: z
       .object({

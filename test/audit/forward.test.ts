@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import path from 'node:path';
+import { hostname } from 'node:os';
 import { after, before, test } from 'node:test';
 import { AuditForwarder, createAuditForwarder } from '../../src/audit/forward.js';
 import { formatSyslogMessage, frameOctetCounted, parseEndpoint } from '../../src/audit/forward-syslog.js';
-import { createBerth } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import { writeAudit } from '../../src/events/audit.js';
 import { api, createUser } from '../helpers/api.js';
@@ -82,20 +79,20 @@ test('endpoints: host:port, [IPv6]:port, tcp://; anything else refused at start,
   const fakeDeps = {} as never;
   assert.equal(createAuditForwarder(fakeDeps, { forward_endpoint: '', skip_database: false }), null);
   assert.throws(() => createAuditForwarder(fakeDeps, { forward_endpoint: '', skip_database: true }), /audit.skip_database needs audit.forward_endpoint/);
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-test-'));
-  const config = loadConfig({
-    env: {},
-    file: undefined,
-    overrides: [
-      [['data_dir'], dataDir],
-      [['audit', 'forward_endpoint'], 'not-an-endpoint'],
-    ],
-  });
-  try {
-    await assert.rejects(createBerth(config), /audit.forward_endpoint must be host:port/);
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
+  // The configuration refuses both at load, naming the key (berth serve then exits with status 2).
+  const load = (endpoint: string, skip: boolean) =>
+    loadConfig({
+      env: {},
+      file: undefined,
+      overrides: [
+        [['audit', 'forward_endpoint'], endpoint],
+        [['audit', 'skip_database'], skip],
+      ],
+    });
+  assert.throws(() => load('not-an-endpoint', false), /audit\.forward_endpoint: must be host:port/);
+  assert.throws(() => load('syslog:99999', false), /audit\.forward_endpoint: must be host:port/);
+  assert.throws(() => load('', true), /audit\.skip_database: needs audit\.forward_endpoint/);
+  assert.deepEqual(load('[::1]:514', true).audit, { forward_endpoint: '[::1]:514', skip_database: true });
 });
 
 test('every audit record reaches the syslog listener with its fields; the database keeps it (skip_database off)', async () => {
