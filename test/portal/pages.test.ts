@@ -57,6 +57,7 @@ describe('portal pages at every size', { skip }, () => {
     { name: 'project-robots', path: () => `/projects/${project}/robots` },
     { name: 'project-logs', path: () => `/projects/${project}/logs` },
     { name: 'project-p2p-preheat', path: () => `/projects/${project}/p2p-preheat` },
+    { name: 'project-webhooks', path: () => `/projects/${project}/webhooks` },
     { name: 'project-configuration', path: () => `/projects/${project}/configuration` },
     { name: 'repository', path: () => `/projects/${project}/repositories/${repository}` },
     { name: 'artifact', path: () => `/projects/${project}/repositories/${repository}/-/artifacts/${digest}` },
@@ -74,7 +75,7 @@ describe('portal pages at every size', { skip }, () => {
     server = await startPortalServer({ yaml: { 'auth.self_registration': true } });
     const admin = server.admin.authorization;
     // Something on every page: a project with a member, a repository with a tagged, labelled
-    // artifact, a label, a second user.
+    // artifact, a label, a second user, a webhook policy.
     const created = await api(server, 'POST', '/projects', { auth: admin, body: { project_name: project, metadata: { public: 'false' } } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await createUser(server, 'dev1');
@@ -94,6 +95,15 @@ describe('portal pages at every size', { skip }, () => {
       body: { id: labelId },
     });
     assert.equal(labelled.status, 200, JSON.stringify(labelled.body));
+    const webhook = await api(server, 'POST', `/projects/${project}/webhook/policies`, {
+      auth: admin,
+      body: {
+        name: 'ci',
+        event_types: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT', 'SCANNING_COMPLETED'],
+        targets: [{ type: 'http', address: 'http://127.0.0.1:9/hooks', payload_format: 'CloudEvents' }],
+      },
+    });
+    assert.equal(webhook.status, 201, JSON.stringify(webhook.body));
 
     browser = await launchBrowser();
     const first = await openSignedIn(browser, server);

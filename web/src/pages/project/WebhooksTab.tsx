@@ -28,19 +28,19 @@ import {
 } from './WebhooksModel';
 import { WebhookPolicyDialog } from './WebhooksPolicyDialog';
 
-/** Each target on a line of its own: what it sends, and where. */
+/** Each target: what it sends, and where (the address wrapped, never cut). */
 function TargetsCell({ policy }: { policy: WebhookPolicy }) {
   return (
-    <Stack gap={2}>
+    <Stack gap={6}>
       {policy.targets.map((t, i) => (
-        <Group key={i} gap={6} wrap="nowrap">
+        <Stack key={i} gap={2} align="flex-start">
           <Badge variant="light" color="gray" tt="none" style={{ minWidth: 'max-content' }}>
             {targetKind(t)}
           </Badge>
-          <Text size="sm" ff="monospace" lineClamp={1} maw={280} style={{ overflowWrap: 'anywhere' }}>
+          <Text size="sm" ff="monospace" maw={300} style={{ overflowWrap: 'anywhere' }}>
             {t.address}
           </Text>
-        </Group>
+        </Stack>
       ))}
     </Stack>
   );
