@@ -97,6 +97,17 @@ function sbomSummary(reports: ReportRow[]) {
   };
 }
 
+/** A scan's own reports summed up for its SCANNING_* event, as Harbor's webhook payload carries them. */
+export function eventOverviews(reports: ReportRow[]): { scan_overview?: Record<string, unknown>; sbom_overview?: Record<string, unknown> } {
+  const vulnerability = reports.filter((r) => r.mimeType !== reportMimeTypes.sbom);
+  const sbom = reports.filter((r) => r.mimeType === reportMimeTypes.sbom);
+  const mime = vulnerability[0]?.mimeType;
+  return {
+    ...(mime && { scan_overview: { [mime]: nativeSummary(vulnerability.filter((r) => r.mimeType === mime)) } }),
+    ...(sbom.length > 0 && { sbom_overview: sbomSummary(sbom) }),
+  };
+}
+
 /** The read side of scans: overviews on artifacts, the vulnerabilities addition, the policy gate's view. */
 export class ScanResults {
   constructor(

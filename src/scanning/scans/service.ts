@@ -6,6 +6,7 @@ import type { JobContext } from '../../jobs/runner.js';
 import { apiError } from '../../lib/errors.js';
 import { reportMimeTypes, type SbomMediaType } from '../types.js';
 import { executeScan, type ExecuteDeps } from './execute.js';
+import { eventOverviews } from './results.js';
 import type { RegistrationLookup, SbomAccessories, ScanRegistration, ScanType } from './ports.js';
 import { finalStatuses, type Executor, type ReportRow, type ScanStore } from './store.js';
 import { scannableKind, type ArtifactRef, type ScanTargets } from './targets.js';
@@ -223,6 +224,8 @@ export class ScanService {
   }
 
   private async announce(tx: Executor, job: ImageScanPayload, type: string, status: string, message?: string): Promise<void> {
+    // The summary as it stands once this scan ended (webhooks send it as Harbor's scan_overview).
+    const overviews = eventOverviews(await this.deps.store.byUuids(job.reports, tx));
     await writeEvent(tx, type, {
       project_id: job.projectId,
       repository: job.repository,
@@ -233,6 +236,7 @@ export class ScanService {
       reports: job.reports,
       status,
       ...(message && { message }),
+      ...overviews,
       operator: job.operator,
       occurred_at: new Date().toISOString(),
     });

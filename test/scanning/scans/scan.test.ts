@@ -92,6 +92,8 @@ describe('scans of a pushed Debian image', { skip }, () => {
     assert.equal(completed[0].repository, repo);
     assert.equal(completed[0].scan_type, 'vulnerability');
     assert.deepEqual(completed[0].reports, [overview.report_id]);
+    // With the summary the artifact API shows (Harbor's webhook scan_overview).
+    assert.deepEqual(completed[0].scan_overview, { [vulnerabilityMime]: overview });
   });
 
   test('bad requests change nothing: unknown scan type, unknown artifact, non-image artifact, anonymous', async () => {
