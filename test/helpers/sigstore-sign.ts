@@ -319,3 +319,37 @@ export function bundleManifest(bundle: Buffer, subject: { mediaType: string; dig
     annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
   };
 }
+
+/**
+ * The annotations cosign 2 puts on a keyless simple-signing layer: the signature, the Fulcio
+ * certificate and chain (PEM), and the Rekor entry with its SET
+ * (`{"SignedEntryTimestamp", "Payload": {"body", "integratedTime", "logIndex", "logID"}}`).
+ */
+export function legacyKeylessAnnotations(
+  payload: Buffer,
+  certificate: FulcioCertificate,
+  sigstore: PrivateSigstore,
+  options: { rekor?: LogKey; integratedTime?: Date; signingKey?: KeyObject } = {},
+): Record<string, string> {
+  const signature = sign('sha256', payload, options.signingKey ?? certificate.privateKey).toString('base64');
+  const rekor = options.rekor ?? sigstore.rekor;
+  const body = Buffer.from(
+    canonicalJson.canonicalize({
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: {
+        data: { hash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') } },
+        signature: { content: signature, publicKey: { content: Buffer.from(certificate.pem).toString('base64') } },
+      },
+    }),
+  ).toString('base64');
+  const integratedTime = Math.floor((options.integratedTime ?? new Date()).getTime() / 1000);
+  const entry = { body, integratedTime, logIndex: 7, logID: rekor.logId.toString('hex') };
+  const set = sign('sha256', Buffer.from(canonicalJson.canonicalize(entry)), rekor.privateKey).toString('base64');
+  return {
+    'dev.cosignproject.cosign/signature': signature,
+    'dev.sigstore.cosign/certificate': certificate.pem,
+    'dev.sigstore.cosign/chain': `${sigstore.intermediate.pem}${sigstore.root.pem}`,
+    'dev.sigstore.cosign/bundle': JSON.stringify({ SignedEntryTimestamp: set, Payload: entry }),
+  };
+}

@@ -9,11 +9,13 @@ import {
   createPrivateSigstore,
   dsseBundle,
   issueFulcioCertificate,
+  legacyKeylessAnnotations,
   messageBundle,
   type BundleVersion,
   type PrivateSigstore,
 } from '../helpers/sigstore-sign.js';
 import { api } from '../helpers/api.js';
+import { simpleSigningPayload } from '../helpers/cosign-sign.js';
 import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';
@@ -207,6 +209,53 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
     const keyed = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
     assert.match((await verifySigstoreBundle(input(keyed), [rootKey])).reason!, /no cosign key/);
     assert.match((await verifySigstoreBundle(input(keyed), [])).reason!, /no cosign key or sigstore-root/);
+  });
+});
+
+describe("cosign 2's keyless simple-signing layers (certificate and Rekor SET in annotations)", () => {
+  /** A `.sig` manifest with keyless layers, as the signature service hands it over. */
+  function legacyInput(layers: { payload: Buffer; annotations: Record<string, string> }[]): SignatureInput {
+    const blobs = new Map(layers.map((l) => [digestOf(l.payload), l.payload]));
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('{}'), size: 2 },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: digestOf(l.payload), size: l.payload.length, annotations: l.annotations })),
+    };
+    return {
+      subject: { ...subject, repository: 'library/app' },
+      signature: { digest: digestOf(JSON.stringify(manifest)), mediaType: manifest.mediaType, artifactType: manifest.config.mediaType, manifest },
+      readBlob: async (digest) => {
+        const blob = blobs.get(digest);
+        if (!blob) throw new Error(`blob ${digest} unknown`);
+        return blob;
+      },
+    };
+  }
+
+  test('a keyless layer under the trusted root verifies, naming the identity', async () => {
+    const certificate = await issueFulcioCertificate(sigstore, { email: 'ci@example.com', issuer: 'https://issuer.example' });
+    const payload = simpleSigningPayload(repository, subject.digest);
+    const result = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore) }]), [rootKey]);
+    assert.equal(result.verified, true, result.reason);
+    assert.equal(result.signer, 'ci@example.com (issuer https://issuer.example)');
+  });
+
+  test('wrong digest, tampered payload, impostor key, foreign log and untrusted CA do not verify', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const otherDigest = simpleSigningPayload(repository, digestOf('other image'));
+    assert.match((await verifySigstoreBundle(legacyInput([{ payload: otherDigest, annotations: legacyKeylessAnnotations(otherDigest, certificate, sigstore) }]), [rootKey])).reason!, /the payload signs sha256:/);
+    const payload = simpleSigningPayload(repository, subject.digest);
+    const signedOther = legacyKeylessAnnotations(simpleSigningPayload('elsewhere/app', subject.digest), certificate, sigstore);
+    const tampered = await verifySigstoreBundle(legacyInput([{ payload, annotations: signedOther }]), [rootKey]);
+    assert.equal(tampered.verified, false);
+    const impostor = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { signingKey: cosignKey().privateKey }) }]), [rootKey]);
+    assert.equal(impostor.verified, false);
+    const foreignLog = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { rekor: otherSigstore.rekor }) }]), [rootKey]);
+    assert.match(foreignLog.reason!, /TLOG/);
+    const stranger = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
+    const untrusted = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, stranger, otherSigstore, { rekor: sigstore.rekor }) }]), [rootKey]);
+    assert.match(untrusted.reason!, /CERTIFICATE_ERROR/);
   });
 });
 

@@ -3,6 +3,7 @@ import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { SignatureInput, SignatureVerifier, TrustKey, VerificationResult } from '../types.js';
+import { readSimpleSigningPayload, simpleSigningLayerType } from './cosign.js';
 
 /** cosign v3 (and `--new-bundle-format`) stores this as the signature's artifactType and layer media type. */
 export const sigstoreBundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -11,7 +12,25 @@ const inTotoStatementTypes = ['https://in-toto.io/Statement/v1', 'https://in-tot
 /** A bundle is a signature, a certificate chain and log entries: small. */
 const maxBundleBytes = 4 * 1024 * 1024;
 
+/** cosign 2's keyless signatures in `.sig` manifests and OCI 1.1 cosign artifacts: the annotations of each simple-signing layer. */
+const legacyAnnotations = {
+  signature: 'dev.cosignproject.cosign/signature',
+  certificate: 'dev.sigstore.cosign/certificate',
+  chain: 'dev.sigstore.cosign/chain',
+  bundle: 'dev.sigstore.cosign/bundle',
+} as const;
+
 class Refusal extends Error {}
+
+/** Whether the signature carries Sigstore material this verifier reads: a bundle layer, or a keyless (certificate-bearing) simple-signing layer. */
+export function hasSigstoreMaterial(artifactType: string, manifest: any): boolean {
+  const layers: any[] = Array.isArray(manifest?.layers) ? manifest.layers : [];
+  return artifactType.startsWith('application/vnd.dev.sigstore.bundle') || layers.some((l) => isBundleLayer(l) || isKeylessLayer(l));
+}
+
+function isKeylessLayer(layer: any): boolean {
+  return layer?.mediaType === simpleSigningLayerType && typeof layer?.annotations?.[legacyAnnotations.certificate] === 'string';
+}
 
 function isBundleLayer(layer: any): boolean {
   return typeof layer?.mediaType === 'string' && layer.mediaType.startsWith('application/vnd.dev.sigstore.bundle');
@@ -153,11 +172,90 @@ function verifyWithRoots(entity: SignedEntity, roots: { name: string; root: Trus
   return { verified: false, reason: `the bundle does not verify against the project's trusted root${roots.length > 1 ? 's' : ''}: ${problems.join('; ')}` };
 }
 
+function pemBlocks(text: string): Buffer[] {
+  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) =>
+    Buffer.from(block.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ''), 'base64'),
+  );
+}
+
+/**
+ * A keyless simple-signing layer as cosign 2 writes it, turned into the v0.1 bundle it
+ * amounts to (as cosign itself does): a message signature over the payload blob, the
+ * certificate and chain, and the Rekor entry of the `dev.sigstore.cosign/bundle` annotation
+ * (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`) with its SET.
+ */
+async function legacyBundle(layer: any, input: SignatureInput): Promise<{ bundle: Bundle; payload: Buffer }> {
+  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest)) throw new Refusal('the simple-signing layer has no sha256 digest');
+  if (!(Number(layer.size) <= maxBundleBytes)) throw new Refusal('the simple-signing layer is too large to be a signature payload');
+  const payload = await input.readBlob(layer.digest);
+  const digest = createHash('sha256').update(payload).digest();
+  if (digest.toString('hex') !== layer.digest.slice('sha256:'.length)) throw new Refusal(`the payload blob does not have the layer's digest ${layer.digest}`);
+  const claim = readSimpleSigningPayload(payload);
+  if ('problem' in claim) throw new Refusal(claim.problem);
+  if (claim.digest.toLowerCase() !== input.subject.digest.toLowerCase()) throw new Refusal(`the payload signs ${claim.digest}, not ${input.subject.digest}`);
+  const annotations = layer.annotations ?? {};
+  const certificates = [...pemBlocks(String(annotations[legacyAnnotations.certificate] ?? '')), ...pemBlocks(String(annotations[legacyAnnotations.chain] ?? ''))];
+  if (certificates.length === 0) throw new Refusal('the keyless layer\'s certificate annotation holds no PEM certificate');
+  const tlogEntries: unknown[] = [];
+  if (typeof annotations[legacyAnnotations.bundle] === 'string') {
+    let rekor: any;
+    try {
+      rekor = JSON.parse(annotations[legacyAnnotations.bundle]);
+    } catch {
+      throw new Refusal(`the ${legacyAnnotations.bundle} annotation is not JSON`);
+    }
+    const entry = rekor?.Payload ?? {};
+    let body: any;
+    try {
+      body = JSON.parse(Buffer.from(String(entry.body ?? ''), 'base64').toString('utf8'));
+    } catch {
+      throw new Refusal(`the ${legacyAnnotations.bundle} annotation's body is not a Rekor entry`);
+    }
+    tlogEntries.push({
+      logIndex: String(entry.logIndex ?? ''),
+      logId: { keyId: Buffer.from(String(entry.logID ?? ''), 'hex').toString('base64') },
+      kindVersion: { kind: String(body?.kind ?? ''), version: String(body?.apiVersion ?? '') },
+      integratedTime: String(entry.integratedTime ?? ''),
+      inclusionPromise: { signedEntryTimestamp: String(rekor?.SignedEntryTimestamp ?? '') },
+      canonicalizedBody: String(entry.body ?? ''),
+    });
+  }
+  try {
+    const bundle = bundleFromJSON({
+      mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
+      verificationMaterial: { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.toString('base64') })) }, tlogEntries },
+      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: String(annotations[legacyAnnotations.signature] ?? '') },
+    });
+    return { bundle, payload };
+  } catch (error) {
+    throw new Refusal(`the keyless layer does not make a valid Sigstore bundle: ${(error as Error).message}`);
+  }
+}
+
+/** Legacy keyless layers: the first that verifies against a trusted root counts. */
+async function verifyLegacyKeyless(input: SignatureInput, roots: { name: string; root: TrustedRoot }[]): Promise<VerificationResult> {
+  const layers: any[] = (Array.isArray(input.signature.manifest?.layers) ? input.signature.manifest.layers : []).filter(isKeylessLayer);
+  const problems: string[] = [];
+  for (const layer of layers) {
+    try {
+      const { bundle, payload } = await legacyBundle(layer, input);
+      const result = verifyWithRoots(toSignedEntity(bundle, payload), roots);
+      if (result.verified) return result;
+      problems.push(result.reason ?? 'did not verify');
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      problems.push(error.message);
+    }
+  }
+  return { verified: false, reason: [...new Set(problems)].join('; ') };
+}
+
 /**
  * Verifies a Sigstore bundle (v0.1–v0.3) stored as a cosign signature accessory, for exactly
  * the subject digest, with @sigstore/verify and no network: against the project's cosign
  * keys when the bundle names a public key, against its sigstore-root trusted roots when it
- * carries a certificate.
+ * carries a certificate. cosign 2's keyless simple-signing layers (certificate and Rekor SET
+ * in annotations) are verified the same way, as the v0.1 bundle they amount to.
  */
 export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureInput, keys: TrustKey[]): Promise<VerificationResult> => {
   const cosignKeys = keys.filter((k) => k.type === 'cosign').flatMap((k) => {
@@ -173,6 +271,8 @@ export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureIn
   });
   if (cosignKeys.length === 0 && roots.length === 0) return { verified: false, reason: 'the project has no cosign key or sigstore-root to verify it with' };
   try {
+    const layers: any[] = Array.isArray(input.signature.manifest?.layers) ? input.signature.manifest.layers : [];
+    if (!layers.some(isBundleLayer) && layers.some(isKeylessLayer)) return await verifyLegacyKeyless(input, roots);
     const bundle = await readBundle(input);
     const artifact = await signedArtifact(bundle, input);
     let entity: SignedEntity;
