@@ -16,7 +16,7 @@ export function SignaturesPanel({ project, repository, signatures }: { project: 
       {unchecked && (
         <Text size="sm" c="dimmed">
           {signatureStatusMeaning.signed}. Add keys under the project's{' '}
-          <Anchor component={Link} to={projectPath(project, 'configuration')} size="sm">
+          <Anchor component={Link} to={projectPath(project, 'configuration')} size="sm" underline="always">
             Configuration
           </Anchor>{' '}
           to verify them.
