@@ -7,6 +7,7 @@ import { api } from '../helpers/api.js';
 import { cosignKeyPair, cosignLayer, pushCosignSignatureOf, signPayload, simpleSigningPayload } from '../helpers/cosign-sign.js';
 import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { requireTools, runTool } from '../helpers/tools.js';
 import { createProject } from '../projects/fixtures.js';
 import { selfSignedCertificate } from './fixtures.js';
 
@@ -251,6 +252,19 @@ describe('content trust on pulls', () => {
     assertRefused(await pull('v1', { repository: 'both/app' }), cosignRefusal);
     await pushCosignSignatureOf(server, 'both/app', both, [cosignLayer(k1, simpleSigningPayload('r', both.digest))]);
     assert.equal((await pull('v1', { repository: 'both/app' })).status, 200);
+  });
+
+  const skip = requireTools('skopeo');
+  test("skopeo is refused with Harbor's message for an unsigned image and reads a verified one", { skip }, async () => {
+    const host = new URL(server.url).host;
+    const args = (tag: string) => ['inspect', '--raw', '--tls-verify=false', '--creds', 'admin:Harbor12345', `docker://${host}/${repo}:${tag}`];
+    await assert.rejects(runTool('skopeo', args('unsigned')), (err: Error) => {
+      assert.match(err.message, /The image is not signed by cosign\./);
+      return true;
+    });
+    assert.equal((await signatures('e'))[0].status, 'verified');
+    const out = await runTool('skopeo', args('e'));
+    assert.equal(JSON.parse(out.stdout).mediaType, types.manifest);
   });
 
   test('turning the policy off lets unsigned images through; on again refuses them', async () => {
