@@ -104,6 +104,8 @@ describe('content trust on pulls', () => {
   test("an unsigned image is refused with 412 and Harbor's message; without the policy it is pulled", async () => {
     assertRefused(await pull('unsigned'));
     assertRefused(await pull(images.unsigned.digest));
+    // HEAD too (crane digest, docker's first request): the status, without a body.
+    assert.equal((await pull('unsigned', { method: 'HEAD' })).status, 412);
     assert.equal((await pull('latest', { repository: 'open/app' })).status, 200);
     assert.deepEqual(await signatures('unsigned'), []);
   });
