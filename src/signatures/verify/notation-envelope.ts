@@ -75,6 +75,10 @@ export function parseJws(blob: Buffer): NotationEnvelope {
   }
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new EnvelopeError('the JWS protected header is not a JSON object');
   const unprotected = jws.header ?? {};
+  if (typeof unprotected !== 'object' || unprotected === null || Array.isArray(unprotected)) throw new EnvelopeError('the JWS unprotected header is not a JSON object');
+  // RFC 7515 §7.2.1: protected and unprotected header names are disjoint.
+  const both = Object.keys(unprotected).filter((name) => Object.hasOwn(headers, name));
+  if (both.length > 0) throw new EnvelopeError(`the JWS headers ${both.join(', ')} are both protected and unprotected`);
   const x5c = unprotected.x5c;
   if (!Array.isArray(x5c) || x5c.length === 0 || !x5c.every((c: unknown) => typeof c === 'string')) {
     throw new EnvelopeError('the JWS header has no x5c certificate chain');
