@@ -183,6 +183,14 @@ describe('portal: project webhooks', { skip }, () => {
     await again.getByText(/already exists/).waitFor();
     assert.equal((await policies()).length, 1);
     await dismissDialog(page, again);
+
+    // Searched by name (Harbor's q=name=~…).
+    const search = tab().getByRole('textbox', { name: 'Search webhooks' });
+    await search.fill('nightly');
+    await tab().getByText('Nothing matches “nightly”.').waitFor();
+    await search.fill('c');
+    await policyRow('ci').waitFor();
+    await search.fill('');
     await inspectPage(page, 'project-webhooks');
     watched.assertNoConsoleErrors();
   });

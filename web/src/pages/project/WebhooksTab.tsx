@@ -236,7 +236,10 @@ export function WebhooksTab({ project, can }: TabProps) {
           <DataTable
             label="Webhook policies"
             queryKey={webhookKeys.policies(project.project_id)}
-            fetchPage={({ page, pageSize, sort }: TableRequest) => api.list<WebhookPolicy>(policiesPath(project), { page, pageSize, sort })}
+            fetchPage={({ page, pageSize, sort, search }: TableRequest) =>
+              api.list<WebhookPolicy>(policiesPath(project), { page, pageSize, sort, q: search ? `name=~${search}` : undefined })
+            }
+            searchLabel="Search webhooks"
             columns={columns}
             rowKey={(p) => p.id}
             toolbar={
