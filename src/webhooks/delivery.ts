@@ -33,9 +33,16 @@ export function webhookDeliveryHandler(store: WebhookStore, options: DeliveryOpt
     // A job that ran to the end once may run again (an instance died before recording it): never send twice on purpose.
     if (task.status === 'Success') return;
     const started = nowIso();
-    await store.updateTask(taskId, { status: 'Running', run_count: ctx.attempt, start_time: task.start_time ?? started, update_time: started });
+    await store.updateTask(taskId, {
+      status: 'Running',
+      run_count: ctx.attempt,
+      start_time: task.start_time ?? started,
+      update_time: started,
+    });
     const format = task.notify_type === 'slack' ? 'slack' : task.payload_format;
-    await ctx.log(`${task.event_type}: POST ${task.address} (${format}), delivery ${task.delivery_id}, attempt ${ctx.attempt} of ${ctx.maxAttempts}`);
+    await ctx.log(
+      `${task.event_type}: POST ${task.address} (${format}), delivery ${task.delivery_id}, attempt ${ctx.attempt} of ${ctx.maxAttempts}`,
+    );
     const outcome = await sendDelivery({
       address: task.address,
       body: task.body,
@@ -63,7 +70,12 @@ export function webhookDeliveryHandler(store: WebhookStore, options: DeliveryOpt
     const message = last
       ? `not delivered after ${ctx.attempt} attempt(s): ${said}`
       : `attempt ${ctx.attempt} failed: ${said}; retrying in ${delay} s`;
-    await store.updateTask(taskId, { ...record, status: last ? 'Error' : 'Pending', status_message: message, end_time: last ? ended : null });
+    await store.updateTask(taskId, {
+      ...record,
+      status: last ? 'Error' : 'Pending',
+      status_message: message,
+      end_time: last ? ended : null,
+    });
     await store.settleExecution(Number(task.execution_id), ended);
     await ctx.log(`${said} after ${Math.round(outcome.durationMs)} ms`, last ? 'ERROR' : 'WARNING');
     throw new RetryLaterError(said, delay * 1000);

@@ -280,7 +280,10 @@ export async function registerWebhookRoutes(app: FastifyInstance, deps: WebhookR
       const id = idParam(Array.isArray(rawPolicy) ? rawPolicy[0] : rawPolicy, 'policy_id');
       const rawStatus = query.status;
       const statuses = (Array.isArray(rawStatus) ? rawStatus : rawStatus ? [rawStatus] : []).flatMap((s) =>
-        s.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== ''),
       );
       const paging = pagingOf(req);
       const result = await webhooks.webhookJobs(project.id, id, statuses, terms(req), queryOf(req).sort, {

@@ -168,7 +168,8 @@ export class WebhookService {
   async policy(projectId: number, policyId: number): Promise<PolicyRow> {
     const row = await this.store.policy(policyId);
     if (!row) throw apiError('NOT_FOUND', `notificationPolicy ${policyId} not found`);
-    if (Number(row.project_id) !== projectId) throw apiError('NOT_FOUND', `project id:${projectId}, webhook policy id: ${policyId} not found`);
+    if (Number(row.project_id) !== projectId)
+      throw apiError('NOT_FOUND', `project id:${projectId}, webhook policy id: ${policyId} not found`);
     return row;
   }
 

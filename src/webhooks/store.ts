@@ -189,7 +189,11 @@ export class WebhookStore {
 
   /** An execution none of whose deliveries could be made. */
   async failExecution(tx: Executor, id: number, message: string, now: string): Promise<void> {
-    await tx.updateTable('webhook_executions').set({ status: 'Error', status_message: message, end_time: now }).where('id', '=', id).execute();
+    await tx
+      .updateTable('webhook_executions')
+      .set({ status: 'Error', status_message: message, end_time: now })
+      .where('id', '=', id)
+      .execute();
   }
 
   async setTaskJob(tx: Executor, id: number, jobId: number): Promise<void> {
@@ -244,7 +248,13 @@ export class WebhookStore {
   }
 
   /** Tasks of a policy (Harbor's deprecated /webhook/jobs), optionally by status. */
-  async tasksOfPolicy(policyId: number, statuses: string[], terms: QueryTerm[], sort: string | undefined, paging: Paging): Promise<Page<TaskRow>> {
+  async tasksOfPolicy(
+    policyId: number,
+    statuses: string[],
+    terms: QueryTerm[],
+    sort: string | undefined,
+    paging: Paging,
+  ): Promise<Page<TaskRow>> {
     let q = this.db.selectFrom('webhook_tasks').where('policy_id', '=', policyId);
     if (statuses.length > 0) q = q.where('status', 'in', statuses);
     const filtered = applyQuery(q, terms, taskFields);

@@ -346,7 +346,13 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
   },
   ProviderUnderProject: { id: 'integer', provider: 'string', enabled: 'boolean', default: 'boolean' },
   // Webhooks.
-  WebhookTargetObject: { type: 'string', address: 'string', auth_header: 'string', skip_cert_verify: 'boolean', payload_format: 'PayloadFormatType' },
+  WebhookTargetObject: {
+    type: 'string',
+    address: 'string',
+    auth_header: 'string',
+    skip_cert_verify: 'boolean',
+    payload_format: 'PayloadFormatType',
+  },
   PayloadFormatType: 'string',
   WebhookPolicy: {
     id: 'integer',
@@ -360,7 +366,13 @@ export const harborDefinitions: Readonly<Record<string, Definition>> = {
     update_time: 'date-time',
     enabled: 'boolean',
   },
-  WebhookLastTrigger: { policy_name: 'string', event_type: 'string', enabled: 'boolean', creation_time: 'date-time', last_trigger_time: 'date-time' },
+  WebhookLastTrigger: {
+    policy_name: 'string',
+    event_type: 'string',
+    enabled: 'boolean',
+    creation_time: 'date-time',
+    last_trigger_time: 'date-time',
+  },
   WebhookJob: {
     id: 'integer',
     policy_id: 'integer',

@@ -45,7 +45,10 @@ describe(`webhook policy API (${testDialect()})`, () => {
       ['dave', 2],
     ] as const) {
       const id = await createUser(server, name);
-      const added = await api(server, 'POST', '/projects/hooks/members', { auth: admin(), body: { role_id: role, member_user: { user_id: id } } });
+      const added = await api(server, 'POST', '/projects/hooks/members', {
+        auth: admin(),
+        body: { role_id: role, member_user: { user_id: id } },
+      });
       assert.equal(added.status, 201);
     }
   });
@@ -70,7 +73,15 @@ describe(`webhook policy API (${testDialect()})`, () => {
         name: 'ci',
         description: 'tell CI',
         project_id: projectId,
-        targets: [{ type: 'http', address: receiver.url + '/hook', auth_header: 'Bearer s3cret', skip_cert_verify: false, payload_format: 'Default' }],
+        targets: [
+          {
+            type: 'http',
+            address: receiver.url + '/hook',
+            auth_header: 'Bearer s3cret',
+            skip_cert_verify: false,
+            payload_format: 'Default',
+          },
+        ],
         event_types: ['PUSH_ARTIFACT', 'DELETE_ARTIFACT'],
         creator: 'admin',
         enabled: true,
@@ -89,12 +100,28 @@ describe(`webhook policy API (${testDialect()})`, () => {
     ['an unknown event type', { event_types: ['PUSH_IMAGE'] }, /^unsupported event type PUSH_IMAGE$/],
     ['event_types not a list', { event_types: 'PUSH_ARTIFACT' }, /event_types must be a list/],
     ['no target', { targets: [] }, /^empty notification target with policy ci$/],
-    ['an unknown target type', { targets: [{ type: 'teams', address: 'http://127.0.0.1:1' }] }, /^unsupported target type teams with policy ci$/],
+    [
+      'an unknown target type',
+      { targets: [{ type: 'teams', address: 'http://127.0.0.1:1' }] },
+      /^unsupported target type teams with policy ci$/,
+    ],
     ['an ftp address', { targets: [{ type: 'http', address: 'ftp://127.0.0.1/x' }] }, /^invalid scheme: ftp$/],
     ['an empty address', { targets: [{ type: 'http', address: '  ' }] }, /^empty URL$/],
-    ['a format on a slack target', { targets: [{ type: 'slack', address: 'https://hooks.example.com/x', payload_format: 'Default' }] }, /^set payload format is not allowed for slack$/],
-    ['an unknown format', { targets: [{ type: 'http', address: 'http://127.0.0.1:1', payload_format: 'XML' }] }, /^unsupported payload format type: XML$/],
-    ['skip_cert_verify as a string', { targets: [{ type: 'http', address: 'http://127.0.0.1:1', skip_cert_verify: 'yes' }] }, /skip_cert_verify must be true or false/],
+    [
+      'a format on a slack target',
+      { targets: [{ type: 'slack', address: 'https://hooks.example.com/x', payload_format: 'Default' }] },
+      /^set payload format is not allowed for slack$/,
+    ],
+    [
+      'an unknown format',
+      { targets: [{ type: 'http', address: 'http://127.0.0.1:1', payload_format: 'XML' }] },
+      /^unsupported payload format type: XML$/,
+    ],
+    [
+      'skip_cert_verify as a string',
+      { targets: [{ type: 'http', address: 'http://127.0.0.1:1', skip_cert_verify: 'yes' }] },
+      /skip_cert_verify must be true or false/,
+    ],
     ['no name', { name: '' }, /^name is required$/],
     ['enabled as a string', { enabled: 'yes' }, /enabled must be true or false/],
   ];
@@ -180,7 +207,10 @@ describe(`webhook policy API (${testDialect()})`, () => {
     const cross = await api(server, 'GET', `/projects/hooks/webhook/policies/${otherId}`, { auth: admin() });
     assert.equal(cross.status, 404);
     assert.match(cross.body.errors[0].message, /webhook policy id: \d+ not found/);
-    assert.equal((await api(server, 'PUT', `/projects/hooks/webhook/policies/${otherId}`, { auth: admin(), body: good({ name: 'x' }) })).status, 404);
+    assert.equal(
+      (await api(server, 'PUT', `/projects/hooks/webhook/policies/${otherId}`, { auth: admin(), body: good({ name: 'x' }) })).status,
+      404,
+    );
     assert.equal((await api(server, 'DELETE', `/projects/hooks/webhook/policies/${otherId}`, { auth: admin() })).status, 404);
     assert.equal((await api(server, 'GET', '/projects/hooks/webhook/policies/999999', { auth: admin() })).status, 404);
     assert.equal((await api(server, 'GET', '/projects/hooks/webhook/policies/abc', { auth: admin() })).status, 400);
@@ -196,9 +226,15 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.match(res.headers.get('link')!, /rel="next"/);
     assert.equal(res.body[0].name, 'second');
     const byName = await api(server, 'GET', `/projects/hooks/webhook/policies?q=${encodeURIComponent('name=~sec')}`, { auth: admin() });
-    assert.deepEqual(byName.body.map((p: any) => p.name), ['second']);
+    assert.deepEqual(
+      byName.body.map((p: any) => p.name),
+      ['second'],
+    );
     const sorted = await api(server, 'GET', '/projects/hooks/webhook/policies?sort=name', { auth: admin() });
-    assert.deepEqual(sorted.body.map((p: any) => p.name), ['ci', 'second']);
+    assert.deepEqual(
+      sorted.body.map((p: any) => p.name),
+      ['ci', 'second'],
+    );
     assert.equal((await api(server, 'GET', '/projects/hooks/webhook/policies?q=nonsense', { auth: admin() })).status, 400);
   });
 
@@ -207,7 +243,15 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body.notify_type, ['http', 'slack']);
     assert.deepEqual(res.body.payload_formats, [{ notify_type: 'http', formats: ['Default', 'CloudEvents'] }]);
-    for (const t of ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT', 'SCANNING_COMPLETED', 'QUOTA_EXCEED', 'REPLICATION', 'TAG_RETENTION'])
+    for (const t of [
+      'PUSH_ARTIFACT',
+      'PULL_ARTIFACT',
+      'DELETE_ARTIFACT',
+      'SCANNING_COMPLETED',
+      'QUOTA_EXCEED',
+      'REPLICATION',
+      'TAG_RETENTION',
+    ])
       assert.ok(res.body.event_type.includes(t), t);
   });
 
@@ -217,7 +261,10 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.equal((await api(server, 'GET', `/projects/hooks/webhook/policies/${id}`, { auth: maintainer })).status, 200);
     assert.equal((await api(server, 'GET', '/projects/hooks/webhook/lasttrigger', { auth: maintainer })).status, 200);
     const before = await rows();
-    assert.equal((await api(server, 'POST', '/projects/hooks/webhook/policies', { auth: maintainer, body: good({ name: 'm' }) })).status, 403);
+    assert.equal(
+      (await api(server, 'POST', '/projects/hooks/webhook/policies', { auth: maintainer, body: good({ name: 'm' }) })).status,
+      403,
+    );
     assert.equal((await api(server, 'PUT', `/projects/hooks/webhook/policies/${id}`, { auth: maintainer, body: good() })).status, 403);
     assert.equal((await api(server, 'DELETE', `/projects/hooks/webhook/policies/${id}`, { auth: maintainer })).status, 403);
     assert.equal((await api(server, 'POST', '/projects/hooks/webhook/policies/test', { auth: maintainer, body: good() })).status, 403);
@@ -243,7 +290,17 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.equal(body.operator, 'admin');
     assert.equal(body.event_data.repository.namespace, 'hooks');
     assert.deepEqual(await rows(), before);
-    assert.equal(Number((await server.berth.database.db.selectFrom('webhook_tasks').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 0);
+    assert.equal(
+      Number(
+        (
+          await server.berth.database.db
+            .selectFrom('webhook_tasks')
+            .select((e) => e.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      ),
+      0,
+    );
   });
 
   test('test send: 400 naming each target that failed and why (HTTP 500 with its answer; nothing listening)', async () => {
@@ -273,9 +330,12 @@ describe(`webhook policy API (${testDialect()})`, () => {
     assert.equal(receiver.received.length, n);
   });
 
-  test("deleting a project deletes its policies", async () => {
+  test('deleting a project deletes its policies', async () => {
     assert.equal((await api(server, 'POST', '/projects', { auth: admin(), body: { project_name: 'doomed' } })).status, 201);
-    assert.equal((await api(server, 'POST', '/projects/doomed/webhook/policies', { auth: admin(), body: good({ name: 'gone' }) })).status, 201);
+    assert.equal(
+      (await api(server, 'POST', '/projects/doomed/webhook/policies', { auth: admin(), body: good({ name: 'gone' }) })).status,
+      201,
+    );
     assert.equal((await api(server, 'DELETE', '/projects/doomed', { auth: admin() })).status, 200);
     assert.equal((await rows()).filter((r) => r.name === 'gone').length, 0);
   });

@@ -70,8 +70,17 @@ describe(`webhook deliveries (${testDialect()})`, () => {
         { type: 'slack', address: `${receiver.url}/slack`, auth_header: 'Bearer not-for-slack' },
       ],
     });
-    await createPolicy('hooks', { name: 'off', enabled: false, event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `${receiver.url}/off` }] });
-    await createPolicy('hooks', { name: 'deletes', event_types: ['DELETE_ARTIFACT'], targets: [{ type: 'http', address: `${receiver.url}/deletes` }] });
+    await createPolicy('hooks', {
+      name: 'off',
+      enabled: false,
+      event_types: ['PUSH_ARTIFACT'],
+      targets: [{ type: 'http', address: `${receiver.url}/off` }],
+    });
+    await createPolicy('hooks', {
+      name: 'deletes',
+      event_types: ['DELETE_ARTIFACT'],
+      targets: [{ type: 'http', address: `${receiver.url}/deletes` }],
+    });
     const pushed = await push('hooks/app', 'v1');
 
     const got = await receiver.waitFor(3, (r) => ['/default', '/ce', '/slack'].includes(r.path));
@@ -95,11 +104,14 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     assert.ok(JSON.parse(byPath.get('/slack')!.body).text);
 
     const rows = await settled(policyId, 3);
-    assert.deepEqual(rows.map((r) => [r.status, Number(r.run_count), Number(r.status_code)]), [
-      ['Success', 1, 200],
-      ['Success', 1, 200],
-      ['Success', 1, 200],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.status, Number(r.run_count), Number(r.status_code)]),
+      [
+        ['Success', 1, 200],
+        ['Success', 1, 200],
+        ['Success', 1, 200],
+      ],
+    );
     for (const r of rows) {
       // What was sent is what the task holds: the same bytes, the same id.
       const sent = byPath.get(new URL(r.address).pathname)!;
@@ -122,7 +134,9 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     assert.equal(exec.metrics.success_task_count, 3);
     assert.equal(exec.extra_attrs.event_type, 'PUSH_ARTIFACT');
     assert.equal(JSON.parse(exec.extra_attrs.payload).type, 'PUSH_ARTIFACT');
-    const taskList = await api(server, 'GET', `/projects/hooks/webhook/policies/${policyId}/executions/${exec.id}/tasks`, { auth: admin() });
+    const taskList = await api(server, 'GET', `/projects/hooks/webhook/policies/${policyId}/executions/${exec.id}/tasks`, {
+      auth: admin(),
+    });
     assert.equal(taskList.status, 200);
     assert.equal(taskList.headers.get('x-total-count'), '3');
     for (const t of taskList.body) assert.deepEqual(checkShape(t, 'Task'), []);
@@ -133,7 +147,9 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     assert.equal(first.extra_attrs.payload, rows[0]!.body);
     assert.equal(typeof first.extra_attrs.duration_ms, 'number');
     assert.equal(taskList.body[2].extra_attrs.notify_type, 'slack');
-    const log = await api(server, 'GET', `/projects/hooks/webhook/policies/${policyId}/executions/${exec.id}/tasks/${first.id}/log`, { auth: admin() });
+    const log = await api(server, 'GET', `/projects/hooks/webhook/policies/${policyId}/executions/${exec.id}/tasks/${first.id}/log`, {
+      auth: admin(),
+    });
     assert.equal(log.status, 200);
     assert.match(log.headers.get('content-type')!, /text\/plain/);
     assert.match(String(log.body), /PUSH_ARTIFACT: POST .*\/default \(Default\), delivery [0-9a-f-]{36}, attempt 1 of 4/);
@@ -159,12 +175,19 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     const ci = policies.find((p: any) => p.name === 'ci').id;
     const other = policies.find((p: any) => p.name === 'off').id;
     const exec = (await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions`, { auth: admin() })).body[0];
-    const task = (await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/${exec.id}/tasks`, { auth: admin() })).body[0];
+    const task = (await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/${exec.id}/tasks`, { auth: admin() }))
+      .body[0];
     const wrong = await api(server, 'GET', `/projects/hooks/webhook/policies/${other}/executions/${exec.id}/tasks`, { auth: admin() });
     assert.equal(wrong.status, 404);
     assert.match(wrong.body.errors[0].message, new RegExp(`execution ${exec.id} not found in policy ${other}`));
-    assert.equal((await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/999999/tasks/${task.id}/log`, { auth: admin() })).status, 404);
-    assert.equal((await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/${exec.id}/tasks/999999/log`, { auth: admin() })).status, 404);
+    assert.equal(
+      (await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/999999/tasks/${task.id}/log`, { auth: admin() })).status,
+      404,
+    );
+    assert.equal(
+      (await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/${exec.id}/tasks/999999/log`, { auth: admin() })).status,
+      404,
+    );
     assert.equal((await api(server, 'GET', `/projects/hooks/webhook/policies/${ci}/executions/x/tasks`, { auth: admin() })).status, 400);
   });
 
@@ -174,7 +197,11 @@ describe(`webhook deliveries (${testDialect()})`, () => {
       let answered = 0;
       flaky.status = 500;
       flaky.answer = 'not yet';
-      const policyId = await createPolicy('flaky', { name: 'f', event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `${flaky.url}/x` }] });
+      const policyId = await createPolicy('flaky', {
+        name: 'f',
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${flaky.url}/x` }],
+      });
       await push('flaky/app', 'v1');
       await flaky.waitFor(2);
       flaky.status = 200;
@@ -198,7 +225,11 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     const first = await startWebhookReceiver();
     const port = first.port;
     await first.close();
-    const policyId = await createPolicy('flaky', { name: 'comeback', event_types: ['DELETE_ARTIFACT'], targets: [{ type: 'http', address: `http://127.0.0.1:${port}/back` }] });
+    const policyId = await createPolicy('flaky', {
+      name: 'comeback',
+      event_types: ['DELETE_ARTIFACT'],
+      targets: [{ type: 'http', address: `http://127.0.0.1:${port}/back` }],
+    });
     const pushed = await push('flaky/gone', 'v1');
     const del = await api(server, 'DELETE', `/projects/flaky/repositories/gone/artifacts/${pushed.digest}`, { auth: admin() });
     assert.equal(del.status, 200);
@@ -225,7 +256,11 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     gone.status = 503;
     gone.answer = 'down for maintenance';
     try {
-      const policyId = await createPolicy('dead', { name: 'd', event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `${gone.url}/d` }] });
+      const policyId = await createPolicy('dead', {
+        name: 'd',
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${gone.url}/d` }],
+      });
       await push('dead/app', 'v1');
       const [row] = await settled(policyId, 1);
       assert.equal(row!.status, 'Error');
@@ -262,7 +297,11 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     const held = await startWebhookReceiver();
     held.status = 500;
     try {
-      const policyId = await createPolicy('quiet', { name: 'short-lived', event_types: ['PUSH_ARTIFACT'], targets: [{ type: 'http', address: `${held.url}/h` }] });
+      const policyId = await createPolicy('quiet', {
+        name: 'short-lived',
+        event_types: ['PUSH_ARTIFACT'],
+        targets: [{ type: 'http', address: `${held.url}/h` }],
+      });
       await push('quiet/short', 'v1');
       await held.waitFor(1);
       const [row] = await db().selectFrom('webhook_tasks').selectAll().where('policy_id', '=', policyId).execute();
@@ -285,9 +324,16 @@ describe(`webhook deliveries (${testDialect()})`, () => {
     const [victim, ...rest] = await db().selectFrom('webhook_executions').selectAll().orderBy('id').execute();
     await db().updateTable('webhook_executions').set({ start_time: old }).where('id', '=', victim!.id).execute();
     const jobId = await server.berth.jobs.queue.enqueue('webhook.sweep', null);
-    await waitFor(() => server.berth.jobs.queue.get(jobId), (j) => j?.status === 'success', 'the sweep');
+    await waitFor(
+      () => server.berth.jobs.queue.get(jobId),
+      (j) => j?.status === 'success',
+      'the sweep',
+    );
     const left = await db().selectFrom('webhook_executions').select('id').orderBy('id').execute();
-    assert.deepEqual(left.map((r) => Number(r.id)), rest.map((r) => Number(r.id)));
+    assert.deepEqual(
+      left.map((r) => Number(r.id)),
+      rest.map((r) => Number(r.id)),
+    );
     assert.equal((await db().selectFrom('webhook_tasks').selectAll().where('execution_id', '=', victim!.id).execute()).length, 0);
     assert.match((await server.berth.jobs.queue.logText(jobId))!, /removed 1 webhook execution/);
   });

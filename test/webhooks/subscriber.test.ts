@@ -25,7 +25,14 @@ describe(`webhook subscriber (${testDialect()})`, () => {
       urls: () => ({ registryHost: 'registry.example.com', externalUrl: 'https://registry.example.com' }),
     });
   const count = async (table: 'webhook_executions' | 'webhook_tasks') =>
-    Number((await db().selectFrom(table).select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    Number(
+      (
+        await db()
+          .selectFrom(table)
+          .select((e) => e.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
   const pushEvent = (id: number, over: Record<string, unknown> = {}) => ({
     id,
     type: 'PUSH_ARTIFACT',
@@ -47,7 +54,14 @@ describe(`webhook subscriber (${testDialect()})`, () => {
     const res = await api(server, 'POST', '/projects', { auth: server.admin.authorization, body: { project_name: 'subs' } });
     projectId = Number(res.headers.get('location')!.split('/').pop());
     for (const [name, types, targets] of [
-      ['two-targets', ['PUSH_ARTIFACT'], [{ type: 'http', address: `${receiver.url}/a` }, { type: 'slack', address: `${receiver.url}/b` }]],
+      [
+        'two-targets',
+        ['PUSH_ARTIFACT'],
+        [
+          { type: 'http', address: `${receiver.url}/a` },
+          { type: 'slack', address: `${receiver.url}/b` },
+        ],
+      ],
       ['pulls', ['PULL_ARTIFACT'], [{ type: 'http', address: `${receiver.url}/pulls` }]],
       ['retention', ['TAG_RETENTION'], [{ type: 'http', address: `${receiver.url}/retention` }]],
     ] as const) {
@@ -70,7 +84,17 @@ describe(`webhook subscriber (${testDialect()})`, () => {
         .transaction()
         .execute(async (tx) => {
           await handler()(pushEvent(1001), tx);
-          assert.equal(Number((await tx.selectFrom('webhook_tasks').select((e) => e.fn.countAll().as('n')).executeTakeFirstOrThrow()).n), 2);
+          assert.equal(
+            Number(
+              (
+                await tx
+                  .selectFrom('webhook_tasks')
+                  .select((e) => e.fn.countAll().as('n'))
+                  .executeTakeFirstOrThrow()
+              ).n,
+            ),
+            2,
+          );
           throw new Error('the batch fails');
         }),
       /the batch fails/,
@@ -91,18 +115,24 @@ describe(`webhook subscriber (${testDialect()})`, () => {
         await h(pushEvent(2002, { tags: ['v2'] }), tx);
       });
     const executions = await db().selectFrom('webhook_executions').selectAll().orderBy('id').execute();
-    assert.deepEqual(executions.map((e) => [Number(e.event_id), e.event_type, e.vendor_type, e.trigger]), [
-      [2001, 'PUSH_ARTIFACT', 'WEBHOOK', 'EVENT'],
-      [2002, 'PUSH_ARTIFACT', 'WEBHOOK', 'EVENT'],
-    ]);
+    assert.deepEqual(
+      executions.map((e) => [Number(e.event_id), e.event_type, e.vendor_type, e.trigger]),
+      [
+        [2001, 'PUSH_ARTIFACT', 'WEBHOOK', 'EVENT'],
+        [2002, 'PUSH_ARTIFACT', 'WEBHOOK', 'EVENT'],
+      ],
+    );
     const tasks = await db().selectFrom('webhook_tasks').selectAll().orderBy('id').execute();
     assert.equal(tasks.length, 4);
-    assert.deepEqual(tasks.map((t) => [t.notify_type, t.payload_format, t.target_index]), [
-      ['http', 'Default', 0],
-      ['slack', 'Slack', 1],
-      ['http', 'Default', 0],
-      ['slack', 'Slack', 1],
-    ]);
+    assert.deepEqual(
+      tasks.map((t) => [t.notify_type, t.payload_format, t.target_index]),
+      [
+        ['http', 'Default', 0],
+        ['slack', 'Slack', 1],
+        ['http', 'Default', 0],
+        ['slack', 'Slack', 1],
+      ],
+    );
     for (const t of tasks) {
       assert.ok(t.job_id !== null);
       const job = await server.berth.jobs.queue.get(Number(t.job_id));
@@ -134,7 +164,17 @@ describe(`webhook subscriber (${testDialect()})`, () => {
             id: 3005,
             type: 'TAG_RETENTION',
             createdAt: '2026-01-02T03:04:05.000Z',
-            payload: { project_id: projectId, execution_id: 1, status: 'Success', trigger: 'MANUAL', dry_run: true, total: 1, retained: 0, deleted: [{ repository: 'subs/app', digest: `sha256:${'b'.repeat(64)}`, tags: ['old'] }], occurred_at: '2026-01-02T03:04:05.000Z' },
+            payload: {
+              project_id: projectId,
+              execution_id: 1,
+              status: 'Success',
+              trigger: 'MANUAL',
+              dry_run: true,
+              total: 1,
+              retained: 0,
+              deleted: [{ repository: 'subs/app', digest: `sha256:${'b'.repeat(64)}`, tags: ['old'] }],
+              occurred_at: '2026-01-02T03:04:05.000Z',
+            },
           },
           tx,
         );
