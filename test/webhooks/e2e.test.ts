@@ -323,8 +323,7 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
     assert.equal(receiver.received.filter((x) => x.path.startsWith('/wh-ret/')).length, 3);
   });
 
-  // TODO(A2): drop the todo once helper B's REPLICATION producer (src/replication/engine/) has landed.
-  test('REPLICATION (a push to another Berth)', { todo: 'the REPLICATION producer has not landed yet' }, async () => {
+  test('REPLICATION (a push to another Berth)', async () => {
     const other = await startServer();
     try {
       const projectId = await createProject(server, 'wh-repl');
@@ -357,6 +356,11 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
       assert.equal(r.dest_resource.registry_name, 'other-berth');
       assert.equal(r.dest_resource.endpoint, other.url);
       assert.deepEqual(r.successful_artifact, [{ type: 'image', status: 'Success', name_tag: 'app:v1', references: ['v1'] }]);
+      assert.equal(r.harbor_hostname, '127.0.0.1');
+      assert.equal(r.override_mode, true);
+      assert.equal(r.authentication_type, 'basic');
+      assert.equal(r.policy_creator, 'admin');
+      assert.ok(Number.isInteger(r.execution_timestamp) && r.execution_timestamp <= replication.harbor.occur_at);
       assert.equal((await fetch(`${other.url}/v2/wh-repl/app/manifests/${pushed.digest}`, { method: 'HEAD', headers: other.admin })).status, 200);
     } finally {
       await other.stop();

@@ -139,8 +139,8 @@ const samples: Record<string, { payload: Record<string, unknown>; eventData: unk
       trigger: 'manual',
       status: 'Succeed',
       direction: 'push',
-      src_resource: 'library/busybox:v1',
-      dest_resource: 'mirror/busybox:v1',
+      src_resource: 'library/busybox:[v1]',
+      dest_resource: 'mirror/busybox:[v1]',
       registry: { name: 'dr', url: 'https://dr.example.com', type: 'harbor' },
       repository: 'library/busybox',
       digest,
@@ -298,8 +298,8 @@ describe('webhook payload formats', () => {
       status: 'Failed',
       direction: 'pull',
       trigger: 'event_based',
-      src_resource: 'upstream/busybox:v1',
-      dest_resource: 'library/busybox:v1',
+      src_resource: 'upstream/busybox@sha256:dd',
+      dest_resource: 'library/busybox@sha256:dd',
       tags: [],
     };
     const replication = JSON.parse(renderDelivery(context('REPLICATION', payload)).body).event_data.replication;
@@ -307,7 +307,8 @@ describe('webhook payload formats', () => {
     assert.equal(replication.trigger_type, 'EVENT');
     assert.deepEqual(replication.src_resource, { registry_name: 'dr', registry_type: 'harbor', endpoint: 'https://dr.example.com', namespace: 'upstream' });
     assert.deepEqual(replication.dest_resource, { registry_type: 'harbor', endpoint: 'https://harbor.dev:8443', namespace: 'library' });
-    assert.deepEqual(replication.failed_artifact, [{ type: 'image', status: 'Error', name_tag: 'busybox:v1', references: [digest] }]);
+    // Untagged: the digest names it, as retention's name_tag does.
+    assert.deepEqual(replication.failed_artifact, [{ type: 'image', status: 'Error', name_tag: `busybox@${digest}`, references: [digest] }]);
     assert.equal(replication.successful_artifact, undefined);
   });
 

@@ -98,8 +98,8 @@ const triggerOf: Record<string, string> = { manual: 'MANUAL', scheduled: 'SCHEDU
 /** REPLICATION: one finished task; the local side is this registry, the other the remote registry. */
 function replicationData(ctx: RenderContext, p: ReplicationEventPayload & Optional): Record<string, unknown> {
   const status = jobStatusOf[p.status] ?? p.status;
-  const [srcNamespace, srcNameAndTag] = splitNamespace(p.src_resource);
-  const [destNamespace, destNameAndTag] = splitNamespace(p.dest_resource);
+  const srcNamespace = splitNamespace(p.src_resource)[0];
+  const destNamespace = splitNamespace(p.dest_resource)[0];
   const pushing = p.direction === 'push';
   // registry_type and endpoint are always there in Harbor's ReplicationResource; the rest only when set.
   const remote = (namespace: string) => ({
@@ -123,10 +123,13 @@ function replicationData(ctx: RenderContext, p: ReplicationEventPayload & Option
   });
   replication.src_resource = pushing ? local(srcNamespace) : remote(srcNamespace);
   replication.dest_resource = pushing ? remote(destNamespace) : local(destNamespace);
+  // The local side's repository (within its project) and first tag, as retention's name_tag
+  // reads; Harbor's reads `<repository> [N item(s) in total]`, its task's resource name.
+  const name = splitNamespace(p.repository)[1];
   const artifact = {
     type: p.resource_type,
     status,
-    name_tag: pushing ? srcNameAndTag : destNameAndTag,
+    name_tag: p.tags && p.tags.length > 0 ? `${name}:${p.tags[0]}` : `${name}@${p.digest}`,
     references: p.tags && p.tags.length > 0 ? p.tags : [p.digest],
   };
   if (status === 'Success') replication.successful_artifact = [artifact];
