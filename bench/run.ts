@@ -4,7 +4,7 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan,replication,proxy
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan,replication,proxy,webhooks
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without,
@@ -16,7 +16,9 @@
 //                                 replication pushes 200 images with shared base layers into each Berth and copies them to an
 //                                 empty docker-registry by Berth's replication (Harbor's API) and by `skopeo sync`;
 //                                 proxy pulls images from a docker-registry directly and through a Berth proxy-cache project,
-//                                 first and cached; both start docker-registries of their own)
+//                                 first and cached; both start docker-registries of their own;
+//                                 webhooks pushes into a project without webhook policies, one with 5 (a receiver on loopback)
+//                                 and one whose 5 point at a dead port: push rates, deliveries/s, delivery latency; Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
@@ -42,6 +44,7 @@ import { measureVulnDb, type VulnDbResult } from './vulndb.js';
 import { measureScan, type ScanResult } from './scan.js';
 import { measureReplication, type ReplicationResult } from './replication.js';
 import { measureProxy, type ProxyResult } from './proxy.js';
+import { latencyStats, measureWebhooks, type WebhookResult } from './webhooks.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -94,6 +97,7 @@ const phases = [
   'scan',
   'replication',
   'proxy',
+  'webhooks',
 ] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
@@ -107,6 +111,7 @@ const berthOnly: ReadonlySet<Phase> = new Set<Phase>([
   'gc',
   'vulndb',
   'scan',
+  'webhooks',
 ]);
 /** Phases that compare with docker-registries (and skopeo) they start themselves, not the shared one. */
 const ownRegistries: ReadonlySet<Phase> = new Set<Phase>(['replication', 'proxy']);
@@ -207,7 +212,9 @@ const deadlineSeconds =
   (runs('scan') ? 6 * P.phaseSeconds : 0) +
   // Replication pushes 200 images, then copies them twice (Berth, skopeo sync); proxy pulls each image three times.
   (runs('replication') ? backends.length * 4 * P.phaseSeconds : 0) +
-  (runs('proxy') ? backends.length * 2 * P.phaseSeconds : 0);
+  (runs('proxy') ? backends.length * 2 * P.phaseSeconds : 0) +
+  // Webhooks: three push runs per round and the wait for the deliveries.
+  (runs('webhooks') ? backends.length * 4 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1183,6 +1190,34 @@ async function phaseQuota(): Promise<void> {
   }
 }
 
+/** Webhooks phase: pushes with 0 vs N webhook policies (live receiver on loopback) vs N policies on a dead port, per Berth. */
+const webhookRows: Array<{ backend: BackendId; result: WebhookResult }> = [];
+const webhookSettings = quick
+  ? { clients: 20, images: 60, rounds: 2, policies: 5, layerBytes: 32 * 1024, drainMs: 30_000 }
+  : { clients: 50, images: 300, rounds: 3, policies: 5, layerBytes: 32 * 1024, drainMs: 60_000 };
+
+async function phaseWebhooks(): Promise<void> {
+  const w = webhookSettings;
+  log(
+    `18. webhooks (Berth only): ${w.images} images by ${w.clients} concurrent clients into a project with no webhook policy, one with ` +
+      `${w.policies} (PUSH_ARTIFACT, Default, receiver on loopback) and one with ${w.policies} on a dead port, ${w.rounds} rounds`,
+  );
+  for (const t of berths) {
+    const result = await measureWebhooks(t.client, w, Date.now() + 4 * P.phaseSeconds * 1000, (line) => log(`   ${who(t)} ${line}`));
+    webhookRows.push({ backend: t.backend!, result });
+    const all = result.rounds.flatMap((r) => r.latencies);
+    const l = latencyStats(all);
+    log(
+      `   ${who(t)} live/none ${(median(result.rounds.map((r) => r.live)) / median(result.rounds.map((r) => r.none))).toFixed(2)}, ` +
+        `dead/none ${(median(result.rounds.map((r) => r.dead)) / median(result.rounds.map((r) => r.none))).toFixed(2)}; ` +
+        `latency p50 ${(l.p50 * 1000).toFixed(0)} ms p95 ${(l.p95 * 1000).toFixed(0)} ms; duplicates ${result.duplicates}; ` +
+        `dead receiver's tasks ${JSON.stringify(result.deadTasks)}`,
+    );
+    const missing = result.rounds.reduce((n, r) => n + r.expected - r.received, 0);
+    if (missing > 0) notes.push(`${backendTitle[t.backend!]}: ${missing} webhook deliveries had not arrived within the drain wait`);
+  }
+}
+
 /** Retention phase: a retention run over many artifacts in many repositories, per Berth. */
 const retentionRows: Array<{ backend: BackendId; result: RetentionResult }> = [];
 const retentionSettings = quick
@@ -1500,6 +1535,42 @@ function quotaTable(): string {
   );
 }
 
+function webhookTable(): string {
+  return markdown(
+    [
+      'Berth',
+      'no policy images/s (median)',
+      `${webhookSettings.policies} policies images/s (median)`,
+      'ratio',
+      'dead receiver images/s (median)',
+      'ratio',
+      'goal',
+      'deliveries/s (median)',
+      'latency p50 / p95 / max',
+      'received',
+    ],
+    webhookRows.map(({ backend, result }) => {
+      const none = median(result.rounds.map((r) => r.none));
+      const live = median(result.rounds.map((r) => r.live));
+      const dead = median(result.rounds.map((r) => r.dead));
+      const l = latencyStats(result.rounds.flatMap((r) => r.latencies));
+      const ok = live / none >= 0.8 && dead / none >= 0.8;
+      return [
+        backendTitle[backend],
+        `${fmt(none)} (${result.rounds.map((r) => fmt(r.none)).join(', ')})`,
+        `${fmt(live)} (${result.rounds.map((r) => fmt(r.live)).join(', ')})`,
+        `${(live / none).toFixed(2)}`,
+        `${fmt(dead)} (${result.rounds.map((r) => fmt(r.dead)).join(', ')})`,
+        `${(dead / none).toFixed(2)}`,
+        `≥ 0.80 ${ok ? 'met' : 'NOT met'}`,
+        `${fmt(median(result.rounds.map((r) => r.deliveriesPerSecond)))} (${result.rounds.map((r) => fmt(r.deliveriesPerSecond)).join(', ')})`,
+        `${fmt(l.p50 * 1000, 0)} / ${fmt(l.p95 * 1000, 0)} / ${fmt(l.max * 1000, 0)} ms`,
+        `${result.rounds.reduce((n, r) => n + r.received, 0)} of ${result.rounds.reduce((n, r) => n + r.expected, 0)}`,
+      ];
+    }),
+  );
+}
+
 function markdown(header: string[], body: string[][]): string {
   return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -1770,6 +1841,7 @@ async function main(): Promise<void> {
     if (runs('scan')) await phase('scan', phaseScan);
     if (runs('replication')) await phase('replication', phaseReplication);
     if (runs('proxy')) await phase('proxy', phaseProxy);
+    if (runs('webhooks')) await phase('webhooks', phaseWebhooks);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1853,6 +1925,17 @@ async function main(): Promise<void> {
         `(manifest by tag, then config and layers three at a time, every byte read) straight from it, then through a Berth proxy-cache ` +
         `project (POST /projects with registry_id) uncached (first) and again (cached); each pull checked byte for byte against the direct one:\n\n${proxyTable()}\n`,
     );
+  if (webhookRows.length) {
+    const w = webhookSettings;
+    process.stdout.write(
+      `\nWebhooks — Berth only: each run pushes ${w.images} whole images (config, 32 KiB layer, manifest) by ${w.clients} clients into ` +
+        `five repositories of a project with no webhook policy, of one with ${w.policies} enabled policies (PUSH_ARTIFACT, one http ` +
+        `target each, Default format, a receiver in the bench process on 127.0.0.1 answering 200 at once), and of one whose ` +
+        `${w.policies} policies point at a loopback port where nothing listens; after the live run the bench waits for its deliveries ` +
+        `before the next run; deliveries/s = deliveries received ÷ seconds from the run's first push to the last delivery; latency = ` +
+        `from a manifest PUT's 201 to the receiver's reading of each of its ${w.policies} deliveries (nearest rank, all rounds):\n\n${webhookTable()}\n`,
+    );
+  }
   if (cpuRows.length)
     process.stdout.write(
       `\nCPU seconds used per phase (2 cores: at most 2 × wall; wrk${portalBrowser ? ' and Chromium' : ''} not counted):\n\n${cpuTable()}\n`,
