@@ -227,6 +227,12 @@ test('a manifest whose layer is not a Notation envelope, or is garbage, does not
     assert.equal(result.verified, false);
     assert.ok(result.reason);
   }
+  // A storage failure is not a verdict: it is thrown, so the caller says so without remembering it.
+  const unreadable = input({ chain: [leaf, root] });
+  unreadable.readBlob = async () => {
+    throw new Error('blob store unavailable');
+  };
+  await assert.rejects(verifyNotation(unreadable, keys), /blob store unavailable/);
   const noLayers = input({ chain: [leaf, root] }, { manifest: (m) => ({ ...m, layers: [] }) });
   assert.match((await verifyNotation(noLayers, keys)).reason!, /exactly one layer/);
 });

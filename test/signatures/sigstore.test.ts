@@ -267,6 +267,11 @@ test('garbage, a non-bundle JSON and a blob that is not the layer\'s digest are 
   const good = input(dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem }));
   good.readBlob = async () => Buffer.from('{}');
   assert.match((await verifySigstoreBundle(good, keys)).reason!, /does not have the layer's digest/);
+  // A storage failure is not a verdict: it is thrown, so the caller says so without remembering it.
+  good.readBlob = async () => {
+    throw new Error('blob store unavailable');
+  };
+  await assert.rejects(verifySigstoreBundle(good, keys), /blob store unavailable/);
 });
 
 describe('through a real Berth: enable_content_trust_cosign with a sigstore-root and a cosign key', () => {

@@ -132,6 +132,7 @@ export const verifyNotation: SignatureVerifier = async (input: SignatureInput, k
     };
   } catch (error) {
     if (error instanceof Refusal || error instanceof ChainError) return { verified: false, reason: error.message };
-    return { verified: false, reason: `the signature could not be read: ${(error as Error).message}` };
+    // Not a verdict on the signature (the blob store failed, say): the caller reports it without remembering it.
+    throw error;
   }
 };

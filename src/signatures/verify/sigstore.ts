@@ -284,6 +284,7 @@ export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureIn
     return entity.key.$case === 'public-key' ? verifyWithKeys(bundle, entity, cosignKeys, roots) : verifyWithRoots(entity, roots);
   } catch (error) {
     if (error instanceof Refusal) return { verified: false, reason: error.message };
-    return { verified: false, reason: `the bundle could not be verified: ${reasonOf(error)}` };
+    // Not a verdict on the signature (the blob store failed, say): the caller reports it without remembering it.
+    throw error;
   }
 };
