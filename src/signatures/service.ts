@@ -5,7 +5,7 @@ import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
 import { parseTrustKeyInput } from './keys.js';
 import type { SignatureRow, SignatureStore } from './store.js';
-import { sigstoreBundleType } from './verify/sigstore.js';
+import { hasSigstoreMaterial, sigstoreBundleType } from './verify/sigstore.js';
 import type { SignatureInput, SignatureKind, SignatureVerifier, SignatureView, TrustKey, TrustKeyType, VerificationResult } from './types.js';
 
 /** The verifiers by signature format: cosign simple signing (D), Sigstore bundles and Notation (E). */
@@ -205,18 +205,35 @@ export class SignatureService {
       signature: { digest: row.digest, mediaType: row.media_type, artifactType, manifest },
       readBlob: (digest) => this.readBlob(digest, maxSignatureBlobBytes),
     };
-    const kind = kindOf(row.accessory_type)!;
-    const verifier = kind === 'notation' ? this.verifiers.notation : isBundle(artifactType, manifest) ? this.verifiers.sigstore : this.verifiers.cosign;
-    if (!verifier) return { verified: false, reason: 'this Berth has no verifier for this signature format' };
-    let result: VerificationResult;
-    try {
-      result = await verifier(input, keys);
-    } catch (err) {
-      // A storage or programming failure, not a verdict on the signature: said, not remembered.
-      return { verified: false, reason: `could not be checked: ${(err as Error).message}` };
+    const verifiers = this.verifiersFor(kindOf(row.accessory_type)!, artifactType, manifest);
+    if (verifiers.length === 0) return { verified: false, reason: 'this Berth has no verifier for this signature format' };
+    const reasons: string[] = [];
+    let result: VerificationResult = { verified: false };
+    for (const verifier of verifiers) {
+      try {
+        result = await verifier(input, keys);
+      } catch (err) {
+        // A storage or programming failure, not a verdict on the signature: said, not remembered.
+        return { verified: false, reason: `could not be checked: ${(err as Error).message}` };
+      }
+      if (result.verified) break;
+      if (result.reason) reasons.push(result.reason);
     }
+    if (!result.verified && reasons.length > 1) result = { verified: false, reason: reasons.join('; ') };
     await this.store.remember(cacheKey, row.digest, result);
     return result;
+  }
+
+  /**
+   * Which verifiers judge a signature: Notation's; a Sigstore bundle's; for cosign
+   * simple-signing layers the key-based one, then, when some layer is keyless (a Fulcio
+   * certificate in its annotations), the Sigstore one (cosign appends layers of both kinds).
+   */
+  private verifiersFor(kind: SignatureKind, artifactType: string, manifest: any): SignatureVerifier[] {
+    const { cosign, sigstore, notation } = this.verifiers;
+    if (kind === 'notation') return notation ? [notation] : [];
+    if (isBundle(artifactType, manifest)) return sigstore ? [sigstore] : [];
+    return [cosign, ...(sigstore && hasSigstoreMaterial(artifactType, manifest) ? [sigstore] : [])];
   }
 
   private audit(project: { id: number; name: string }, actor: string, operation: AuditEntry['operation'], name: string): AuditEntry {
