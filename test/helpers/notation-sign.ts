@@ -18,9 +18,21 @@ const keyAlgorithms: Record<KeyKind, { generate: any; jws: string; cose: number 
   'ec-p256': { generate: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }, jws: 'ES256', cose: -7 },
   'ec-p384': { generate: { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' }, jws: 'ES384', cose: -35 },
   'ec-p521': { generate: { name: 'ECDSA', namedCurve: 'P-521', hash: 'SHA-512' }, jws: 'ES512', cose: -36 },
-  'rsa-2048': { generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, jws: 'PS256', cose: -37 },
-  'rsa-3072': { generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 3072, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-384' }, jws: 'PS384', cose: -38 },
-  'rsa-4096': { generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-512' }, jws: 'PS512', cose: -39 },
+  'rsa-2048': {
+    generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    jws: 'PS256',
+    cose: -37,
+  },
+  'rsa-3072': {
+    generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 3072, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-384' },
+    jws: 'PS384',
+    cose: -38,
+  },
+  'rsa-4096': {
+    generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-512' },
+    jws: 'PS512',
+    cose: -39,
+  },
 };
 
 export interface Issued {
@@ -56,7 +68,9 @@ function issued(certificate: x509.X509Certificate, keys: CryptoKeyPair, kind: Ke
 }
 
 /** A self-signed root CA as Notation's spec requires (critical basicConstraints cA, critical keyUsage keyCertSign). */
-export async function createRootCa(options: { name?: string; kind?: KeyKind; notBefore?: Date; notAfter?: Date; keyUsageCritical?: boolean } = {}): Promise<Issued> {
+export async function createRootCa(
+  options: { name?: string; kind?: KeyKind; notBefore?: Date; notAfter?: Date; keyUsageCritical?: boolean } = {},
+): Promise<Issued> {
   const kind = options.kind ?? 'ec-p256';
   const keys = await keyPair(kind);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
@@ -153,7 +167,8 @@ const payloadType = 'application/vnd.cncf.notary.payload.v1+json';
 
 function signBytes(signer: Issued, alg: string, data: Buffer): Buffer {
   const hash = { '256': 'sha256', '384': 'sha384', '512': 'sha512' }[alg.slice(2)]!;
-  if (alg.startsWith('PS')) return sign(hash, data, { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
+  if (alg.startsWith('PS'))
+    return sign(hash, data, { key: signer.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
   return sign(hash, data, { key: signer.privateKey, dsaEncoding: 'ieee-p1363' });
 }
 

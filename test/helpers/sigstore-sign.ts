@@ -47,7 +47,11 @@ export async function createPrivateSigstore(name = 'berth-test'): Promise<Privat
   const instance = (log: LogKey) => ({
     baseUrl: log.baseUrl,
     hashAlgorithm: 'SHA2_256',
-    publicKey: { rawBytes: log.spki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2020-01-01T00:00:00Z' } },
+    publicKey: {
+      rawBytes: log.spki.toString('base64'),
+      keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+      validFor: { start: '2020-01-01T00:00:00Z' },
+    },
     logId: { keyId: log.logId.toString('base64') },
   });
   return {
@@ -122,7 +126,10 @@ export async function issueFulcioCertificate(
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.3'], false),
     await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
-    new x509.SubjectAlternativeNameExtension(options.uri ? [{ type: 'url', value: options.uri }] : [{ type: 'email', value: options.email ?? 'signer@example.com' }], true),
+    new x509.SubjectAlternativeNameExtension(
+      options.uri ? [{ type: 'url', value: options.uri }] : [{ type: 'email', value: options.email ?? 'signer@example.com' }],
+      true,
+    ),
     new x509.Extension('1.3.6.1.4.1.57264.1.1', false, Buffer.from(oidcIssuer, 'ascii')),
     new x509.Extension('1.3.6.1.4.1.57264.1.8', false, new Uint8Array(derUtf8String(oidcIssuer))),
   ];
@@ -146,7 +153,15 @@ export async function issueFulcioCertificate(
     const issuerKeyHash = createHash('sha256').update(Buffer.from(issuer.certificate.publicKey.rawData)).digest();
     const signed = Buffer.concat([Buffer.from([0, 0]), timestamp, uint(1, 2), issuerKeyHash, uint(tbs.length, 3), tbs, uint(0, 2)]);
     const signature = sign('sha256', signed, log.privateKey);
-    const sct = Buffer.concat([Buffer.from([0]), log.logId, timestamp, uint(0, 2), Buffer.from([4, 3]), uint(signature.length, 2), signature]);
+    const sct = Buffer.concat([
+      Buffer.from([0]),
+      log.logId,
+      timestamp,
+      uint(0, 2),
+      Buffer.from([4, 3]),
+      uint(signature.length, 2),
+      signature,
+    ]);
     const list = Buffer.concat([uint(sct.length + 2, 2), uint(sct.length, 2), sct]);
     extensions = [...base, new x509.Extension('1.3.6.1.4.1.11129.2.4.2', false, new Uint8Array(derOctetString(list)))];
   }
@@ -194,15 +209,40 @@ export interface BundleOptions {
   integratedTime?: Date;
 }
 
-function tlogEntry(rekor: LogKey, kind: 'dsse' | 'hashedrekord', body: Record<string, unknown>, version: BundleVersion, integratedTime: Date) {
+function tlogEntry(
+  rekor: LogKey,
+  kind: 'dsse' | 'hashedrekord',
+  body: Record<string, unknown>,
+  version: BundleVersion,
+  integratedTime: Date,
+) {
   const canonicalizedBody = Buffer.from(canonicalJson.canonicalize(body));
   const logIndex = 1;
   const time = Math.floor(integratedTime.getTime() / 1000);
-  const set = sign('sha256', Buffer.from(canonicalJson.canonicalize({ body: canonicalizedBody.toString('base64'), integratedTime: time, logIndex, logID: rekor.logId.toString('hex') })), rekor.privateKey);
+  const set = sign(
+    'sha256',
+    Buffer.from(
+      canonicalJson.canonicalize({
+        body: canonicalizedBody.toString('base64'),
+        integratedTime: time,
+        logIndex,
+        logID: rekor.logId.toString('hex'),
+      }),
+    ),
+    rekor.privateKey,
+  );
   // A two-leaf tree: another entry at index 0, this one at index 1.
-  const leaf = (data: Buffer) => createHash('sha256').update(Buffer.from([0])).update(data).digest();
+  const leaf = (data: Buffer) =>
+    createHash('sha256')
+      .update(Buffer.from([0]))
+      .update(data)
+      .digest();
   const sibling = leaf(Buffer.from('{"another":"entry"}'));
-  const rootHash = createHash('sha256').update(Buffer.from([1])).update(sibling).update(leaf(canonicalizedBody)).digest();
+  const rootHash = createHash('sha256')
+    .update(Buffer.from([1]))
+    .update(sibling)
+    .update(leaf(canonicalizedBody))
+    .digest();
   const origin = `${new URL(rekor.baseUrl).host} - 1193050959916656506`;
   const note = `${origin}\n2\n${rootHash.toString('base64')}\n`;
   const noteSignature = Buffer.concat([rekor.logId.subarray(0, 4), sign('sha256', Buffer.from(note), rekor.privateKey)]);
@@ -233,7 +273,11 @@ function verificationMaterial(options: BundleOptions, version: BundleVersion, en
       ? { certificate: { rawBytes: raw }, tlogEntries: entries, timestampVerificationData: {} }
       : { x509CertificateChain: { certificates: [{ rawBytes: raw }] }, tlogEntries: entries, timestampVerificationData: {} };
   }
-  return { publicKey: { hint: options.publicKeyPem ? createHash('sha256').update(options.publicKeyPem).digest('base64') : '' }, tlogEntries: entries, timestampVerificationData: {} };
+  return {
+    publicKey: { hint: options.publicKeyPem ? createHash('sha256').update(options.publicKeyPem).digest('base64') : '' },
+    tlogEntries: entries,
+    timestampVerificationData: {},
+  };
 }
 
 function verifierPem(options: BundleOptions): string {
@@ -245,7 +289,11 @@ function verifierPem(options: BundleOptions): string {
 export function dsseBundle(payload: Buffer, options: BundleOptions): Record<string, unknown> {
   const version = options.version ?? 'v0.3';
   const signature = signWith(options.privateKey, pae(inTotoPayloadType, payload));
-  const envelope = { payload: payload.toString('base64'), payloadType: inTotoPayloadType, signatures: [{ sig: signature.toString('base64'), keyid: '' }] };
+  const envelope = {
+    payload: payload.toString('base64'),
+    payloadType: inTotoPayloadType,
+    signatures: [{ sig: signature.toString('base64'), keyid: '' }],
+  };
   const entries = options.rekor
     ? [
         tlogEntry(
@@ -265,7 +313,11 @@ export function dsseBundle(payload: Buffer, options: BundleOptions): Record<stri
         ),
       ]
     : [];
-  return { mediaType: bundleMediaTypes[version], verificationMaterial: verificationMaterial(options, version, entries), dsseEnvelope: envelope };
+  return {
+    mediaType: bundleMediaTypes[version],
+    verificationMaterial: verificationMaterial(options, version, entries),
+    dsseEnvelope: envelope,
+  };
 }
 
 /** A bundle holding a message signature over `artifact` (hashedrekord in the log). */
@@ -283,7 +335,10 @@ export function messageBundle(artifact: Buffer, options: BundleOptions): Record<
             kind: 'hashedrekord',
             spec: {
               data: { hash: { algorithm: 'sha256', value: digest.toString('hex') } },
-              signature: { content: signature.toString('base64'), publicKey: { content: Buffer.from(verifierPem(options)).toString('base64') } },
+              signature: {
+                content: signature.toString('base64'),
+                publicKey: { content: Buffer.from(verifierPem(options)).toString('base64') },
+              },
             },
           },
           version,
@@ -294,7 +349,10 @@ export function messageBundle(artifact: Buffer, options: BundleOptions): Record<
   return {
     mediaType: bundleMediaTypes[version],
     verificationMaterial: verificationMaterial(options, version, entries),
-    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: signature.toString('base64') },
+    messageSignature: {
+      messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') },
+      signature: signature.toString('base64'),
+    },
   };
 }
 
@@ -316,7 +374,10 @@ export function bundleManifest(bundle: Buffer, subject: { mediaType: string; dig
     config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256Digest('{}'), size: 2 },
     layers: [{ mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', digest: sha256Digest(bundle), size: bundle.length }],
     subject,
-    annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
+    annotations: {
+      'dev.sigstore.bundle.content': 'dsse-envelope',
+      'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1',
+    },
   };
 }
 

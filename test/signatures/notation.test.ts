@@ -19,21 +19,35 @@ import { startServer, type TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';
 
 const day = 24 * 60 * 60 * 1000;
-const imageManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }));
-const subject: Subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256Digest(imageManifest), size: imageManifest.length };
+const imageManifest = Buffer.from(
+  JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', layers: [] }),
+);
+const subject: Subject = {
+  mediaType: 'application/vnd.oci.image.manifest.v1+json',
+  digest: sha256Digest(imageManifest),
+  size: imageManifest.length,
+};
 
 function trustKey(name: string, pem: string, type: TrustKey['type'] = 'notation-ca'): TrustKey {
   return { id: 1, projectId: 1, name, type, pem, fingerprint: 'f', createdAt: new Date().toISOString() };
 }
 
 /** What the signature service hands a verifier for a pushed signature: its manifest and a blob reader. */
-function input(options: Partial<SignOptions> & { chain: Issued[] }, overrides: { subject?: Subject; blob?: (b: Buffer) => Buffer; manifest?: (m: any) => any } = {}): SignatureInput {
+function input(
+  options: Partial<SignOptions> & { chain: Issued[] },
+  overrides: { subject?: Subject; blob?: (b: Buffer) => Buffer; manifest?: (m: any) => any } = {},
+): SignatureInput {
   const signed = signEnvelope({ format: 'jws', subject, ...options });
   const manifest = (overrides.manifest ?? ((m) => m))(notationManifest(signed, subject, options.chain));
   const blobs = new Map([[manifest.layers[0]?.digest as string, (overrides.blob ?? ((b) => b))(signed.envelope)]]);
   return {
     subject: { ...(overrides.subject ?? subject), repository: 'library/app' },
-    signature: { digest: sha256Digest(JSON.stringify(manifest)), mediaType: manifest.mediaType, artifactType: manifest.artifactType, manifest },
+    signature: {
+      digest: sha256Digest(JSON.stringify(manifest)),
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType,
+      manifest,
+    },
     readBlob: async (digest) => {
       const blob = blobs.get(digest);
       if (!blob) throw new Error(`blob ${digest} unknown`);
@@ -100,9 +114,15 @@ for (const format of ['jws', 'cose'] as const) {
       const wrongDigest = await verifyNotation(input({ format, chain: [leaf, root], subject: other }), keys);
       assert.equal(wrongDigest.verified, false);
       assert.match(wrongDigest.reason!, /the payload signs "sha256:[0-9a-f]+", not sha256:/);
-      const wrongType = await verifyNotation(input({ format, chain: [leaf, root], targetArtifact: { ...subject, mediaType: 'application/vnd.oci.image.index.v1+json' } }), keys);
+      const wrongType = await verifyNotation(
+        input({ format, chain: [leaf, root], targetArtifact: { ...subject, mediaType: 'application/vnd.oci.image.index.v1+json' } }),
+        keys,
+      );
       assert.match(wrongType.reason!, /targetArtifact.mediaType/);
-      const wrongSize = await verifyNotation(input({ format, chain: [leaf, root], targetArtifact: { ...subject, size: subject.size + 1 } }), keys);
+      const wrongSize = await verifyNotation(
+        input({ format, chain: [leaf, root], targetArtifact: { ...subject, size: subject.size + 1 } }),
+        keys,
+      );
       assert.match(wrongSize.reason!, /targetArtifact.size/);
     });
 
@@ -121,10 +141,7 @@ for (const format of ['jws', 'cose'] as const) {
         copy[at + 1] = 'S'.charCodeAt(0);
         return copy;
       };
-      const result = await verifyNotation(
-        input({ format, chain: [leaf, root] }, { blob: tamper, manifest: (m) => m }),
-        keys,
-      );
+      const result = await verifyNotation(input({ format, chain: [leaf, root] }, { blob: tamper, manifest: (m) => m }), keys);
       // The layer digest no longer matches the tampered blob; the reader must refuse it first.
       assert.equal(result.verified, false);
       assert.match(result.reason!, /does not have the layer's digest/);
@@ -145,7 +162,7 @@ for (const format of ['jws', 'cose'] as const) {
       assert.match(signatureResult.reason!, /signature does not verify with the signing certificate's key/);
     });
 
-    test('signed with a key other than the certificate\'s (wrong key) does not verify', async () => {
+    test("signed with a key other than the certificate's (wrong key) does not verify", async () => {
       const impostor = await issueCertificate(root);
       // The impostor's private key signs; the envelope carries the trusted leaf's certificate.
       const result = await verifyNotation(input({ format, chain: [{ ...leaf, privateKey: impostor.privateKey }, root] }), keys);
@@ -154,7 +171,10 @@ for (const format of ['jws', 'cose'] as const) {
     });
 
     test('an expired signature (io.cncf.notary.expiry passed) does not verify', async () => {
-      const result = await verifyNotation(input({ format, chain: [leaf, root], signingTime: new Date(Date.now() - 2 * 3600_000), expiry: new Date(Date.now() - 3600_000) }), keys);
+      const result = await verifyNotation(
+        input({ format, chain: [leaf, root], signingTime: new Date(Date.now() - 2 * 3600_000), expiry: new Date(Date.now() - 3600_000) }),
+        keys,
+      );
       assert.equal(result.verified, false);
       assert.match(result.reason!, /the signature expired at/);
       const later = await verifyNotation(input({ format, chain: [leaf, root], expiry: new Date(Date.now() + 3600_000) }), keys);
@@ -168,9 +188,15 @@ for (const format of ['jws', 'cose'] as const) {
       assert.match(result.reason!, /is not valid at/);
       const future = await issueCertificate(root, { notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 10 * day) });
       assert.equal((await verifyNotation(input({ format, chain: [future, root] }), keys)).verified, false);
-      const authentic = await verifyNotation(input({ format, chain: [expired, root], authenticSigningTime: new Date(Date.now() - 5 * day) }), keys);
+      const authentic = await verifyNotation(
+        input({ format, chain: [expired, root], authenticSigningTime: new Date(Date.now() - 5 * day) }),
+        keys,
+      );
       assert.equal(authentic.verified, true, authentic.reason);
-      const outside = await verifyNotation(input({ format, chain: [expired, root], authenticSigningTime: new Date(Date.now() - 20 * day) }), keys);
+      const outside = await verifyNotation(
+        input({ format, chain: [expired, root], authenticSigningTime: new Date(Date.now() - 20 * day) }),
+        keys,
+      );
       assert.equal(outside.verified, false);
     });
 
@@ -179,13 +205,18 @@ for (const format of ['jws', 'cose'] as const) {
       const eku = await verifyNotation(input({ format, chain: [serverCert, root] }), keys);
       assert.equal(eku.verified, false);
       assert.match(eku.reason!, /extendedKeyUsage has serverAuth/);
-      const timestamping = await issueCertificate(root, { extendedKeyUsages: [extendedKeyUsage.codeSigning, extendedKeyUsage.timeStamping] });
+      const timestamping = await issueCertificate(root, {
+        extendedKeyUsages: [extendedKeyUsage.codeSigning, extendedKeyUsage.timeStamping],
+      });
       assert.match((await verifyNotation(input({ format, chain: [timestamping, root] }), keys)).reason!, /timeStamping/);
       // The specification makes the extension optional: without one the certificate is accepted.
       const noEku = await issueCertificate(root, { extendedKeyUsages: null });
       assert.equal((await verifyNotation(input({ format, chain: [noEku, root] }), keys)).verified, true);
       const notCritical = await issueCertificate(root, { keyUsageCritical: false });
-      assert.match((await verifyNotation(input({ format, chain: [notCritical, root] }), keys)).reason!, /keyUsage extension is not critical/);
+      assert.match(
+        (await verifyNotation(input({ format, chain: [notCritical, root] }), keys)).reason!,
+        /keyUsage extension is not critical/,
+      );
       const encipher = await issueCertificate(root, { keyUsage: 1 | 4 /* digitalSignature | keyEncipherment in @peculiar/x509 flags */ });
       assert.match((await verifyNotation(input({ format, chain: [encipher, root] }), keys)).reason!, /also allows keyEncipherment/);
       const caAsLeaf = await issueCertificate(root, { ca: true });
@@ -197,19 +228,36 @@ for (const format of ['jws', 'cose'] as const) {
       assert.equal(wrongAlg.verified, false);
       assert.match(wrongAlg.reason!, /the algorithm ES384 does not match the signing certificate's key \(ES256\)/);
       const plugin = await verifyNotation(
-        input({ format, chain: [leaf, root], extraProtected: { 'io.cncf.notary.verificationPlugin': 'com.example.plugin' }, extraCritical: ['io.cncf.notary.verificationPlugin'] }),
+        input({
+          format,
+          chain: [leaf, root],
+          extraProtected: { 'io.cncf.notary.verificationPlugin': 'com.example.plugin' },
+          extraCritical: ['io.cncf.notary.verificationPlugin'],
+        }),
         keys,
       );
       assert.equal(plugin.verified, false);
       assert.match(plugin.reason!, /critical header io.cncf.notary.verificationPlugin is not understood/);
-      const unknown = await verifyNotation(input({ format, chain: [leaf, root], extraProtected: { 'com.example.must-check': true }, extraCritical: ['com.example.must-check'] }), keys);
+      const unknown = await verifyNotation(
+        input({
+          format,
+          chain: [leaf, root],
+          extraProtected: { 'com.example.must-check': true },
+          extraCritical: ['com.example.must-check'],
+        }),
+        keys,
+      );
       assert.match(unknown.reason!, /critical header com.example.must-check is not understood/);
-      const absent = await verifyNotation(input({ format, chain: [leaf, root], extraCritical: [] , extraProtected: {} , expiry: undefined }), keys);
-      assert.equal(absent.verified, true, absent.reason);
+      const absent = await verifyNotation(input({ format, chain: [leaf, root], extraCritical: ['io.cncf.notary.expiry'] }), keys);
+      assert.equal(absent.verified, false);
+      assert.match(absent.reason!, /crit lists io.cncf.notary.expiry, which is not in the protected header/);
     });
 
     test('without notation-ca certificates in the project nothing verifies', async () => {
-      const result = await verifyNotation(input({ format, chain: [leaf, root] }), keys.filter((k) => k.type !== 'notation-ca'));
+      const result = await verifyNotation(
+        input({ format, chain: [leaf, root] }),
+        keys.filter((k) => k.type !== 'notation-ca'),
+      );
       assert.equal(result.verified, false);
       assert.match(result.reason!, /no notation-ca certificate/);
     });
@@ -217,11 +265,17 @@ for (const format of ['jws', 'cose'] as const) {
 }
 
 test('a manifest whose layer is not a Notation envelope, or is garbage, does not verify and does not throw', async () => {
-  const notEnvelope = input({ chain: [leaf, root] }, { manifest: (m) => ({ ...m, layers: [{ ...m.layers[0], mediaType: 'application/octet-stream' }] }) });
+  const notEnvelope = input(
+    { chain: [leaf, root] },
+    { manifest: (m) => ({ ...m, layers: [{ ...m.layers[0], mediaType: 'application/octet-stream' }] }) },
+  );
   assert.match((await verifyNotation(notEnvelope, keys)).reason!, /neither application\/jose\+json nor application\/cose/);
   for (const mediaType of ['application/jose+json', 'application/cose']) {
     const garbage = Buffer.from('not an envelope');
-    const bad = input({ chain: [leaf, root] }, { manifest: (m) => ({ ...m, layers: [{ mediaType, digest: sha256Digest(garbage), size: garbage.length }] }) });
+    const bad = input(
+      { chain: [leaf, root] },
+      { manifest: (m) => ({ ...m, layers: [{ mediaType, digest: sha256Digest(garbage), size: garbage.length }] }) },
+    );
     bad.readBlob = async () => garbage;
     const result = await verifyNotation(bad, keys);
     assert.equal(result.verified, false);
@@ -272,7 +326,10 @@ describe('through a real Berth: enable_content_trust with a notation-ca certific
     const signed = signEnvelope({ format: 'cose', subject: pushed.jws, chain: [leaf, root] });
     await pushBlob(server.url, repo, signed.envelope, server.admin);
     await pushManifest(server.url, repo, null, notationManifest(signed, pushed.tampered, [leaf, root]), types.manifest, server.admin);
-    const added = await api(server, 'POST', '/projects/notary/trust/keys', { auth: server.admin.authorization, body: { name: 'acme-root', type: 'notation-ca', pem: root.pem } });
+    const added = await api(server, 'POST', '/projects/notary/trust/keys', {
+      auth: server.admin.authorization,
+      body: { name: 'acme-root', type: 'notation-ca', pem: root.pem },
+    });
     assert.equal(added.status, 201, JSON.stringify(added.body));
   });
 

@@ -20,7 +20,9 @@ import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';
 
-const imageManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }));
+const imageManifest = Buffer.from(
+  JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }),
+);
 const digestOf = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(imageManifest), size: imageManifest.length };
 const repository = 'registry.example/library/app';
@@ -80,13 +82,21 @@ describe('key-based bundles (cosign sign --key, new bundle format)', () => {
     }
   });
 
-  test('with a trusted root in the project, the bundle\'s Rekor entry is verified too', async () => {
+  test("with a trusted root in the project, the bundle's Rekor entry is verified too", async () => {
     const signer = cosignKey();
-    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem, rekor: sigstore.rekor });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: signer.privateKey,
+      publicKeyPem: signer.pem,
+      rekor: sigstore.rekor,
+    });
     const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem), rootKey]);
     assert.equal(result.verified, true, result.reason);
     assert.match(result.reason!, /transparency log entry/);
-    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem, rekor: otherSigstore.rekor });
+    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: signer.privateKey,
+      publicKeyPem: signer.pem,
+      rekor: otherSigstore.rekor,
+    });
     const refused = await verifySigstoreBundle(input(foreignLog), [key('release key', 'cosign', signer.pem), rootKey]);
     assert.equal(refused.verified, false);
   });
@@ -102,7 +112,10 @@ describe('key-based bundles (cosign sign --key, new bundle format)', () => {
 
   test('a statement for another digest does not count for this image', async () => {
     const signer = cosignKey();
-    const bundle = dsseBundle(cosignStatement(repository, digestOf('another image')), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    const bundle = dsseBundle(cosignStatement(repository, digestOf('another image')), {
+      privateKey: signer.privateKey,
+      publicKeyPem: signer.pem,
+    });
     const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
     assert.equal(result.verified, false);
     assert.match(result.reason!, /do not include sha256:/);
@@ -110,7 +123,10 @@ describe('key-based bundles (cosign sign --key, new bundle format)', () => {
 
   test('a tampered statement (subject swapped after signing) does not verify', async () => {
     const signer = cosignKey();
-    const bundle: any = dsseBundle(cosignStatement(repository, digestOf('another image')), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
+    const bundle: any = dsseBundle(cosignStatement(repository, digestOf('another image')), {
+      privateKey: signer.privateKey,
+      publicKeyPem: signer.pem,
+    });
     bundle.dsseEnvelope.payload = cosignStatement(repository, subject.digest).toString('base64');
     const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
     assert.equal(result.verified, false);
@@ -123,7 +139,10 @@ describe('key-based bundles (cosign sign --key, new bundle format)', () => {
     const result = await verifySigstoreBundle(input(bundle), [key('release key', 'cosign', signer.pem)]);
     assert.equal(result.verified, true, result.reason);
     const other = messageBundle(Buffer.from('a simple-signing payload'), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
-    assert.match((await verifySigstoreBundle(input(other), [key('release key', 'cosign', signer.pem)])).reason!, /message signature signs sha256:/);
+    assert.match(
+      (await verifySigstoreBundle(input(other), [key('release key', 'cosign', signer.pem)])).reason!,
+      /message signature signs sha256:/,
+    );
   });
 });
 
@@ -131,7 +150,12 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
   for (const version of ['v0.1', 'v0.2', 'v0.3'] as BundleVersion[]) {
     test(`bundle ${version}: a certificate from the root's CA with an SCT and a logged entry verifies, naming the identity`, async () => {
       const certificate = await issueFulcioCertificate(sigstore, { email: 'dev@example.com', issuer: 'https://accounts.example.com' });
-      const bundle = dsseBundle(cosignStatement(repository, subject.digest), { version, privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+      const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+        version,
+        privateKey: certificate.privateKey,
+        certificate: certificate.der,
+        rekor: sigstore.rekor,
+      });
       const result = await verifySigstoreBundle(input(bundle), [rootKey]);
       assert.equal(result.verified, true, result.reason);
       assert.equal(result.signer, 'dev@example.com (issuer https://accounts.example.com)');
@@ -140,25 +164,43 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
   }
 
   test('a message-signature keyless bundle (hashedrekord entry) verifies', async () => {
-    const certificate = await issueFulcioCertificate(sigstore, { uri: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com' });
-    const bundle = messageBundle(imageManifest, { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const certificate = await issueFulcioCertificate(sigstore, {
+      uri: 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main',
+      issuer: 'https://token.actions.githubusercontent.com',
+    });
+    const bundle = messageBundle(imageManifest, {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     const result = await verifySigstoreBundle(input(bundle), [rootKey]);
     assert.equal(result.verified, true, result.reason);
-    assert.equal(result.signer, 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main (issuer https://token.actions.githubusercontent.com)');
+    assert.equal(
+      result.signer,
+      'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main (issuer https://token.actions.githubusercontent.com)',
+    );
   });
 
   test('a certificate from another Sigstore (untrusted CA) does not verify', async () => {
     const certificate = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
-    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     const result = await verifySigstoreBundle(input(bundle), [rootKey]);
     assert.equal(result.verified, false);
     assert.match(result.reason!, /CERTIFICATE_ERROR/);
   });
 
-  test('signed with a key other than the certificate\'s does not verify', async () => {
+  test("signed with a key other than the certificate's does not verify", async () => {
     const certificate = await issueFulcioCertificate(sigstore);
     const impostor = cosignKey();
-    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: impostor.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: impostor.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     const result = await verifySigstoreBundle(input(bundle), [rootKey]);
     assert.equal(result.verified, false);
     assert.match(result.reason!, /SIGNATURE_ERROR/);
@@ -166,9 +208,17 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
 
   test('wrong digest and tampered payload do not verify', async () => {
     const certificate = await issueFulcioCertificate(sigstore);
-    const wrong = dsseBundle(cosignStatement(repository, digestOf('other')), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const wrong = dsseBundle(cosignStatement(repository, digestOf('other')), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     assert.match((await verifySigstoreBundle(input(wrong), [rootKey])).reason!, /do not include/);
-    const tampered: any = dsseBundle(cosignStatement(repository, digestOf('other')), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const tampered: any = dsseBundle(cosignStatement(repository, digestOf('other')), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     tampered.dsseEnvelope.payload = cosignStatement(repository, subject.digest).toString('base64');
     const result = await verifySigstoreBundle(input(tampered), [rootKey]);
     assert.equal(result.verified, false);
@@ -178,23 +228,45 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
   test('a certificate expired when the log integrated the entry does not verify', async () => {
     const start = new Date(Math.floor((Date.now() - 60 * 60_000) / 1000) * 1000);
     const certificate = await issueFulcioCertificate(sigstore, { notBefore: start, notAfter: new Date(start.getTime() + 10 * 60_000) });
-    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor, integratedTime: new Date() });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+      integratedTime: new Date(),
+    });
     const result = await verifySigstoreBundle(input(bundle), [rootKey]);
     assert.equal(result.verified, false);
     assert.match(result.reason!, /CERTIFICATE_ERROR/);
     // Within its ten minutes it verifies even though it has long expired now: the log's time is what counts.
-    const inTime = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor, integratedTime: new Date(start.getTime() + 5 * 60_000) });
+    const inTime = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+      integratedTime: new Date(start.getTime() + 5 * 60_000),
+    });
     assert.equal((await verifySigstoreBundle(input(inTime), [rootKey])).verified, true);
   });
 
   test('no log entry (no verified time), an entry from an untrusted log, or no SCT when the root lists CT logs: refused', async () => {
     const certificate = await issueFulcioCertificate(sigstore);
-    const unlogged = dsseBundle(cosignStatement(repository, subject.digest), { version: 'v0.3', privateKey: certificate.privateKey, certificate: certificate.der });
+    const unlogged = dsseBundle(cosignStatement(repository, subject.digest), {
+      version: 'v0.3',
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+    });
     assert.equal((await verifySigstoreBundle(input(unlogged), [rootKey])).verified, false);
-    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: otherSigstore.rekor });
+    const foreignLog = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: otherSigstore.rekor,
+    });
     assert.match((await verifySigstoreBundle(input(foreignLog), [rootKey])).reason!, /TLOG/);
     const noSct = await issueFulcioCertificate(sigstore, { sct: false });
-    const bundle = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: noSct.privateKey, certificate: noSct.der, rekor: sigstore.rekor });
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: noSct.privateKey,
+      certificate: noSct.der,
+      rekor: sigstore.rekor,
+    });
     assert.match((await verifySigstoreBundle(input(bundle), [rootKey])).reason!, /expected 1 SCTs/);
     // A root without CT logs (a private deployment without one) does not ask for SCTs.
     const noCtRoot = key('no ct', 'sigstore-root', JSON.stringify(sigstore.trustedRoot({ withCtlog: false })));
@@ -203,7 +275,11 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
 
   test('keyless bundles need a trusted root; key-based bundles need a cosign key', async () => {
     const certificate = await issueFulcioCertificate(sigstore);
-    const keyless = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor });
+    const keyless = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
     const signer = cosignKey();
     assert.match((await verifySigstoreBundle(input(keyless), [key('k', 'cosign', signer.pem)])).reason!, /no sigstore-root/);
     const keyed = dsseBundle(cosignStatement(repository, subject.digest), { privateKey: signer.privateKey, publicKeyPem: signer.pem });
@@ -220,11 +296,21 @@ describe("cosign 2's keyless simple-signing layers (certificate and Rekor SET in
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digestOf('{}'), size: 2 },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', digest: digestOf(l.payload), size: l.payload.length, annotations: l.annotations })),
+      layers: layers.map((l) => ({
+        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+        digest: digestOf(l.payload),
+        size: l.payload.length,
+        annotations: l.annotations,
+      })),
     };
     return {
       subject: { ...subject, repository: 'library/app' },
-      signature: { digest: digestOf(JSON.stringify(manifest)), mediaType: manifest.mediaType, artifactType: manifest.config.mediaType, manifest },
+      signature: {
+        digest: digestOf(JSON.stringify(manifest)),
+        mediaType: manifest.mediaType,
+        artifactType: manifest.config.mediaType,
+        manifest,
+      },
       readBlob: async (digest) => {
         const blob = blobs.get(digest);
         if (!blob) throw new Error(`blob ${digest} unknown`);
@@ -236,7 +322,10 @@ describe("cosign 2's keyless simple-signing layers (certificate and Rekor SET in
   test('a keyless layer under the trusted root verifies, naming the identity', async () => {
     const certificate = await issueFulcioCertificate(sigstore, { email: 'ci@example.com', issuer: 'https://issuer.example' });
     const payload = simpleSigningPayload(repository, subject.digest);
-    const result = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore) }]), [rootKey]);
+    const result = await verifySigstoreBundle(
+      legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore) }]),
+      [rootKey],
+    );
     assert.equal(result.verified, true, result.reason);
     assert.equal(result.signer, 'ci@example.com (issuer https://issuer.example)');
   });
@@ -244,22 +333,41 @@ describe("cosign 2's keyless simple-signing layers (certificate and Rekor SET in
   test('wrong digest, tampered payload, impostor key, foreign log and untrusted CA do not verify', async () => {
     const certificate = await issueFulcioCertificate(sigstore);
     const otherDigest = simpleSigningPayload(repository, digestOf('other image'));
-    assert.match((await verifySigstoreBundle(legacyInput([{ payload: otherDigest, annotations: legacyKeylessAnnotations(otherDigest, certificate, sigstore) }]), [rootKey])).reason!, /the payload signs sha256:/);
+    assert.match(
+      (
+        await verifySigstoreBundle(
+          legacyInput([{ payload: otherDigest, annotations: legacyKeylessAnnotations(otherDigest, certificate, sigstore) }]),
+          [rootKey],
+        )
+      ).reason!,
+      /the payload signs sha256:/,
+    );
     const payload = simpleSigningPayload(repository, subject.digest);
     const signedOther = legacyKeylessAnnotations(simpleSigningPayload('elsewhere/app', subject.digest), certificate, sigstore);
     const tampered = await verifySigstoreBundle(legacyInput([{ payload, annotations: signedOther }]), [rootKey]);
     assert.equal(tampered.verified, false);
-    const impostor = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { signingKey: cosignKey().privateKey }) }]), [rootKey]);
+    const impostor = await verifySigstoreBundle(
+      legacyInput([
+        { payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { signingKey: cosignKey().privateKey }) },
+      ]),
+      [rootKey],
+    );
     assert.equal(impostor.verified, false);
-    const foreignLog = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { rekor: otherSigstore.rekor }) }]), [rootKey]);
+    const foreignLog = await verifySigstoreBundle(
+      legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, certificate, sigstore, { rekor: otherSigstore.rekor }) }]),
+      [rootKey],
+    );
     assert.match(foreignLog.reason!, /TLOG/);
     const stranger = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
-    const untrusted = await verifySigstoreBundle(legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, stranger, otherSigstore, { rekor: sigstore.rekor }) }]), [rootKey]);
+    const untrusted = await verifySigstoreBundle(
+      legacyInput([{ payload, annotations: legacyKeylessAnnotations(payload, stranger, otherSigstore, { rekor: sigstore.rekor }) }]),
+      [rootKey],
+    );
     assert.match(untrusted.reason!, /CERTIFICATE_ERROR/);
   });
 });
 
-test('garbage, a non-bundle JSON and a blob that is not the layer\'s digest are refused without throwing', async () => {
+test("garbage, a non-bundle JSON and a blob that is not the layer's digest are refused without throwing", async () => {
   const signer = cosignKey();
   const keys = [key('k', 'cosign', signer.pem)];
   assert.match((await verifySigstoreBundle(input(Buffer.from('not json')), keys)).reason!, /not JSON/);
@@ -303,11 +411,39 @@ describe('through a real Berth: enable_content_trust_cosign with a sigstore-root
       pushed[tag] = { mediaType: types.manifest, digest: image.digest, size: image.size };
     }
     const certificate = await issueFulcioCertificate(sigstore, { email: 'dev@example.com', issuer: 'https://accounts.example.com' });
-    await pushBundle(pushed.keyless, dsseBundle(cosignStatement(repo, pushed.keyless.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor }));
-    await pushBundle(pushed.keyed, dsseBundle(cosignStatement(repo, pushed.keyed.digest), { privateKey: release.privateKey, publicKeyPem: release.pem, rekor: sigstore.rekor }));
+    await pushBundle(
+      pushed.keyless,
+      dsseBundle(cosignStatement(repo, pushed.keyless.digest), {
+        privateKey: certificate.privateKey,
+        certificate: certificate.der,
+        rekor: sigstore.rekor,
+      }),
+    );
+    await pushBundle(
+      pushed.keyed,
+      dsseBundle(cosignStatement(repo, pushed.keyed.digest), {
+        privateKey: release.privateKey,
+        publicKeyPem: release.pem,
+        rekor: sigstore.rekor,
+      }),
+    );
     const foreign = await issueFulcioCertificate(otherSigstore, { ctlog: otherSigstore.ctlog });
-    await pushBundle(pushed.foreign, dsseBundle(cosignStatement(repo, pushed.foreign.digest), { privateKey: foreign.privateKey, certificate: foreign.der, rekor: otherSigstore.rekor }));
-    await pushBundle(pushed['other-digest'], dsseBundle(cosignStatement(repo, pushed.keyless.digest), { privateKey: certificate.privateKey, certificate: certificate.der, rekor: sigstore.rekor }));
+    await pushBundle(
+      pushed.foreign,
+      dsseBundle(cosignStatement(repo, pushed.foreign.digest), {
+        privateKey: foreign.privateKey,
+        certificate: foreign.der,
+        rekor: otherSigstore.rekor,
+      }),
+    );
+    await pushBundle(
+      pushed['other-digest'],
+      dsseBundle(cosignStatement(repo, pushed.keyless.digest), {
+        privateKey: certificate.privateKey,
+        certificate: certificate.der,
+        rekor: sigstore.rekor,
+      }),
+    );
     for (const body of [
       { name: 'private sigstore', type: 'sigstore-root', pem: JSON.stringify(sigstore.trustedRoot()) },
       { name: 'release key', type: 'cosign', pem: release.pem },

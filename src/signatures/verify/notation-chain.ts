@@ -14,8 +14,25 @@ const oid = {
   extKeyUsage: '2.5.29.37',
 };
 /** Key usage bit positions (RFC 5280 §4.2.1.3). */
-const keyUsageBits = { digitalSignature: 0, keyEncipherment: 2, dataEncipherment: 3, keyAgreement: 4, keyCertSign: 5, cRLSign: 6, encipherOnly: 7, decipherOnly: 8 };
-const forbiddenLeafUsages = ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'] as const;
+const keyUsageBits = {
+  digitalSignature: 0,
+  keyEncipherment: 2,
+  dataEncipherment: 3,
+  keyAgreement: 4,
+  keyCertSign: 5,
+  cRLSign: 6,
+  encipherOnly: 7,
+  decipherOnly: 8,
+};
+const forbiddenLeafUsages = [
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+] as const;
 /** Extended key usages a code-signing certificate must not carry. */
 const forbiddenExtendedUsages: Record<string, string> = {
   '2.5.29.37.0': 'anyExtendedKeyUsage',
@@ -59,11 +76,13 @@ function describe(certificate: ChainCertificate): string {
 
 function checkKeyLength(key: KeyObject, what: string): void {
   const details = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) < 2048) throw new ChainError(`${what} has an RSA key shorter than 2048 bits`);
+  if (key.asymmetricKeyType === 'rsa' && (details.modulusLength ?? 0) < 2048)
+    throw new ChainError(`${what} has an RSA key shorter than 2048 bits`);
   if (key.asymmetricKeyType === 'ec' && !['prime256v1', 'secp384r1', 'secp521r1'].includes(details.namedCurve ?? '')) {
     throw new ChainError(`${what} has an EC key on a curve shorter than 256 bits or not allowed (${details.namedCurve})`);
   }
-  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') throw new ChainError(`${what} has a ${key.asymmetricKeyType} key; Notation signs with RSA or ECDSA`);
+  if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec')
+    throw new ChainError(`${what} has a ${key.asymmetricKeyType} key; Notation signs with RSA or ECDSA`);
 }
 
 function checkLeaf(leaf: ChainCertificate): void {
@@ -79,7 +98,8 @@ function checkLeaf(leaf: ChainCertificate): void {
   if (leaf.asn1.extension(oid.extKeyUsage)) {
     const usages = leaf.node.keyUsage ?? [];
     const bad = usages.filter((u) => forbiddenExtendedUsages[u]).map((u) => forbiddenExtendedUsages[u]);
-    if (bad.length > 0) throw new ChainError(`${name}'s extendedKeyUsage has ${bad.join(', ')}, which a code-signing certificate must not have`);
+    if (bad.length > 0)
+      throw new ChainError(`${name}'s extendedKeyUsage has ${bad.join(', ')}, which a code-signing certificate must not have`);
   }
   checkKeyLength(leaf.node.publicKey, name);
 }
@@ -91,9 +111,11 @@ function checkAuthority(ca: ChainCertificate, casBelow: number): void {
     throw new ChainError(`${name} lacks a critical basicConstraints extension with cA true`);
   }
   const pathLength = ca.asn1.extBasicConstraints.pathLenConstraint;
-  if (pathLength !== undefined && pathLength < BigInt(casBelow)) throw new ChainError(`${name}'s pathLenConstraint ${pathLength} is shorter than the chain below it`);
+  if (pathLength !== undefined && pathLength < BigInt(casBelow))
+    throw new ChainError(`${name}'s pathLenConstraint ${pathLength} is shorter than the chain below it`);
   const usage = keyUsage(ca.asn1);
-  if (!usage || !usage.critical || usage.bits[keyUsageBits.keyCertSign] !== 1) throw new ChainError(`${name} lacks a critical keyUsage with keyCertSign`);
+  if (!usage || !usage.critical || usage.bits[keyUsageBits.keyCertSign] !== 1)
+    throw new ChainError(`${name} lacks a critical keyUsage with keyCertSign`);
 }
 
 /**
@@ -101,7 +123,11 @@ function checkAuthority(ca: ChainCertificate, casBelow: number): void {
  * next, ending in a self-signed root; no SHA-1 signatures; every certificate valid at
  * `at`; and some certificate of it present in the trust store. Returns the trusted one.
  */
-export function verifyChain(chain: ChainCertificate[], trusted: { name: string; certificate: NodeCertificate }[], at: Date): { name: string; certificate: NodeCertificate } {
+export function verifyChain(
+  chain: ChainCertificate[],
+  trusted: { name: string; certificate: NodeCertificate }[],
+  at: Date,
+): { name: string; certificate: NodeCertificate } {
   if (chain.length === 0) throw new ChainError('the envelope has no certificate');
   checkLeaf(chain[0]);
   for (let i = 1; i < chain.length; i++) checkAuthority(chain[i], i - 1);
@@ -119,14 +145,16 @@ export function verifyChain(chain: ChainCertificate[], trusted: { name: string; 
     const algorithm = certificate.asn1.signatureAlgorithm ?? '';
     if (/sha1/i.test(algorithm)) throw new ChainError(`${describe(certificate)} is signed with SHA-1`);
     if (!certificate.asn1.validForDate(at)) {
-      throw new ChainError(`${describe(certificate)} is not valid at ${at.toISOString()} (valid ${certificate.asn1.notBefore.toISOString()} to ${certificate.asn1.notAfter.toISOString()})`);
+      throw new ChainError(
+        `${describe(certificate)} is not valid at ${at.toISOString()} (valid ${certificate.asn1.notBefore.toISOString()} to ${certificate.asn1.notAfter.toISOString()})`,
+      );
     }
   }
   for (const link of chain) {
     const match = trusted.find((t) => t.certificate.raw.equals(link.node.raw));
     if (match) return match;
   }
-  throw new ChainError('no certificate of the chain is in the project\'s notation trust store');
+  throw new ChainError("no certificate of the chain is in the project's notation trust store");
 }
 
 /** The certificates of a notation-ca trust key (one PEM may hold several). */

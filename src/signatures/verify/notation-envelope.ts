@@ -37,7 +37,14 @@ export const notationHeaders = {
 
 export class EnvelopeError extends Error {}
 
-const coseAlgorithms: Record<number, string> = { [-7]: 'ES256', [-35]: 'ES384', [-36]: 'ES512', [-37]: 'PS256', [-38]: 'PS384', [-39]: 'PS512' };
+const coseAlgorithms: Record<number, string> = {
+  [-7]: 'ES256',
+  [-35]: 'ES384',
+  [-36]: 'ES512',
+  [-37]: 'PS256',
+  [-38]: 'PS384',
+  [-39]: 'PS512',
+};
 const coseLabels = { alg: 1, crit: 2, contentType: 3, x5chain: 33 } as const;
 
 function base64url(value: unknown, what: string): Buffer {
@@ -48,7 +55,10 @@ function base64url(value: unknown, what: string): Buffer {
 /** An RFC 3339 time as the JWS headers carry it; undefined when absent. */
 function rfc3339(value: unknown, name: string): Date | undefined {
   if (value === undefined) return undefined;
-  const time = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? new Date(value) : undefined;
+  const time =
+    typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value)
+      ? new Date(value)
+      : undefined;
   if (!time || Number.isNaN(time.getTime())) throw new EnvelopeError(`${name} is not an RFC 3339 time`);
   return time;
 }
@@ -73,9 +83,11 @@ export function parseJws(blob: Buffer): NotationEnvelope {
   } catch {
     throw new EnvelopeError('the JWS protected header is not JSON');
   }
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) throw new EnvelopeError('the JWS protected header is not a JSON object');
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    throw new EnvelopeError('the JWS protected header is not a JSON object');
   const unprotected = jws.header ?? {};
-  if (typeof unprotected !== 'object' || unprotected === null || Array.isArray(unprotected)) throw new EnvelopeError('the JWS unprotected header is not a JSON object');
+  if (typeof unprotected !== 'object' || unprotected === null || Array.isArray(unprotected))
+    throw new EnvelopeError('the JWS unprotected header is not a JSON object');
   // RFC 7515 §7.2.1: protected and unprotected header names are disjoint.
   const both = Object.keys(unprotected).filter((name) => Object.hasOwn(headers, name));
   if (both.length > 0) throw new EnvelopeError(`the JWS headers ${both.join(', ')} are both protected and unprotected`);
@@ -125,7 +137,16 @@ function sigStructure(protectedBytes: Buffer, payload: Buffer): Buffer {
     return b;
   };
   const context = Buffer.from('Signature1', 'ascii');
-  return Buffer.concat([head(4, 4), head(3, context.length), context, head(2, protectedBytes.length), protectedBytes, head(2, 0), head(2, payload.length), payload]);
+  return Buffer.concat([
+    head(4, 4),
+    head(3, context.length),
+    context,
+    head(2, protectedBytes.length),
+    protectedBytes,
+    head(2, 0),
+    head(2, payload.length),
+    payload,
+  ]);
 }
 
 /** A COSE_Sign1_Tagged message (CBOR tag 18) with an embedded payload. */
@@ -136,7 +157,8 @@ export function parseCose(blob: Buffer): NotationEnvelope {
   } catch (error) {
     throw new EnvelopeError(`the COSE envelope is not CBOR: ${(error as Error).message}`);
   }
-  if (!(message instanceof Tag) || Number(message.tag) !== 18) throw new EnvelopeError('the COSE envelope is not a COSE_Sign1_Tagged message (CBOR tag 18)');
+  if (!(message instanceof Tag) || Number(message.tag) !== 18)
+    throw new EnvelopeError('the COSE envelope is not a COSE_Sign1_Tagged message (CBOR tag 18)');
   const parts = message.contents;
   if (!Array.isArray(parts) || parts.length !== 4) throw new EnvelopeError('the COSE_Sign1 message is not an array of four items');
   const protectedBytes = bytes(parts[0], 'protected header');

@@ -33,7 +33,12 @@ function signatureVerifies(envelope: NotationEnvelope, key: KeyObject): boolean 
   const algorithm = algorithms[envelope.alg];
   try {
     return algorithm.rsaPss
-      ? verifySignature(algorithm.hash, envelope.signedBytes, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.saltLength }, envelope.signature)
+      ? verifySignature(
+          algorithm.hash,
+          envelope.signedBytes,
+          { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.saltLength },
+          envelope.signature,
+        )
       : verifySignature(algorithm.hash, envelope.signedBytes, { key, dsaEncoding: 'ieee-p1363' }, envelope.signature);
   } catch {
     return false;
@@ -43,12 +48,16 @@ function signatureVerifies(envelope: NotationEnvelope, key: KeyObject): boolean 
 class Refusal extends Error {}
 
 function checkHeaders(envelope: NotationEnvelope): void {
-  if (envelope.contentType !== notationPayloadType) throw new Refusal(`the content type is ${JSON.stringify(envelope.contentType ?? null)}, not ${notationPayloadType}`);
+  if (envelope.contentType !== notationPayloadType)
+    throw new Refusal(`the content type is ${JSON.stringify(envelope.contentType ?? null)}, not ${notationPayloadType}`);
   if (!envelope.crit) throw new Refusal('the envelope has no crit header');
   const crit = envelope.crit.map(String);
   if (!crit.includes(notationHeaders.signingScheme)) throw new Refusal(`crit does not list ${notationHeaders.signingScheme}`);
   for (const name of crit) {
-    if (!understoodCritical.has(name)) throw new Refusal(`the critical header ${name} is not understood by Berth${name.startsWith('io.cncf.notary.verificationPlugin') ? ' (it runs no verification plugins)' : ''}`);
+    if (!understoodCritical.has(name))
+      throw new Refusal(
+        `the critical header ${name} is not understood by Berth${name.startsWith('io.cncf.notary.verificationPlugin') ? ' (it runs no verification plugins)' : ''}`,
+      );
     if (!envelope.protectedNames.includes(name)) throw new Refusal(`crit lists ${name}, which is not in the protected header`);
   }
   for (const name of [notationHeaders.authenticSigningTime, notationHeaders.expiry]) {
@@ -57,9 +66,12 @@ function checkHeaders(envelope: NotationEnvelope): void {
   if (envelope.signingScheme === 'notary.x509') {
     if (!envelope.signingTime) throw new Refusal(`the notary.x509 signing scheme requires ${notationHeaders.signingTime}`);
   } else if (envelope.signingScheme === 'notary.x509.signingAuthority') {
-    if (!envelope.authenticSigningTime) throw new Refusal(`the notary.x509.signingAuthority signing scheme requires ${notationHeaders.authenticSigningTime}`);
+    if (!envelope.authenticSigningTime)
+      throw new Refusal(`the notary.x509.signingAuthority signing scheme requires ${notationHeaders.authenticSigningTime}`);
   } else {
-    throw new Refusal(`the signing scheme ${JSON.stringify(envelope.signingScheme ?? null)} is neither notary.x509 nor notary.x509.signingAuthority`);
+    throw new Refusal(
+      `the signing scheme ${JSON.stringify(envelope.signingScheme ?? null)} is neither notary.x509 nor notary.x509.signingAuthority`,
+    );
   }
 }
 
@@ -75,8 +87,12 @@ function checkPayload(envelope: NotationEnvelope, subject: SignatureInput['subje
   if (typeof target.digest !== 'string' || target.digest.toLowerCase() !== subject.digest.toLowerCase()) {
     throw new Refusal(`the payload signs ${JSON.stringify(target.digest ?? null)}, not ${subject.digest}`);
   }
-  if (target.mediaType !== subject.mediaType) throw new Refusal(`the payload's targetArtifact.mediaType ${JSON.stringify(target.mediaType ?? null)} is not the artifact's ${subject.mediaType}`);
-  if (target.size !== subject.size) throw new Refusal(`the payload's targetArtifact.size ${JSON.stringify(target.size ?? null)} is not the artifact's ${subject.size}`);
+  if (target.mediaType !== subject.mediaType)
+    throw new Refusal(
+      `the payload's targetArtifact.mediaType ${JSON.stringify(target.mediaType ?? null)} is not the artifact's ${subject.mediaType}`,
+    );
+  if (target.size !== subject.size)
+    throw new Refusal(`the payload's targetArtifact.size ${JSON.stringify(target.size ?? null)} is not the artifact's ${subject.size}`);
 }
 
 async function readEnvelope(input: SignatureInput): Promise<NotationEnvelope> {
@@ -84,11 +100,16 @@ async function readEnvelope(input: SignatureInput): Promise<NotationEnvelope> {
   if (layers.length !== 1) throw new Refusal(`a Notation signature manifest has exactly one layer, this one has ${layers.length}`);
   const [layer] = layers;
   const parse = envelopeTypes[layer?.mediaType as keyof typeof envelopeTypes];
-  if (!parse) throw new Refusal(`the envelope media type ${JSON.stringify(layer?.mediaType ?? null)} is neither application/jose+json nor application/cose`);
-  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest)) throw new Refusal('the envelope layer has no sha256 digest');
+  if (!parse)
+    throw new Refusal(
+      `the envelope media type ${JSON.stringify(layer?.mediaType ?? null)} is neither application/jose+json nor application/cose`,
+    );
+  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest))
+    throw new Refusal('the envelope layer has no sha256 digest');
   if (!(Number(layer.size) <= maxEnvelopeBytes)) throw new Refusal('the envelope layer is too large to be a signature envelope');
   const blob = await input.readBlob(layer.digest);
-  if (createHash('sha256').update(blob).digest('hex') !== layer.digest.slice('sha256:'.length)) throw new Refusal(`the envelope blob does not have the layer's digest ${layer.digest}`);
+  if (createHash('sha256').update(blob).digest('hex') !== layer.digest.slice('sha256:'.length))
+    throw new Refusal(`the envelope blob does not have the layer's digest ${layer.digest}`);
   try {
     return parse(blob);
   } catch (error) {
@@ -107,7 +128,9 @@ async function readEnvelope(input: SignatureInput): Promise<NotationEnvelope> {
  * Trusted identities are "*": any signing certificate that chains to the store counts.
  */
 export const verifyNotation: SignatureVerifier = async (input: SignatureInput, keys: TrustKey[]): Promise<VerificationResult> => {
-  const trusted = keys.filter((k) => k.type === 'notation-ca').flatMap((k) => trustStoreCertificates(k.pem).map((certificate) => ({ name: k.name, certificate })));
+  const trusted = keys
+    .filter((k) => k.type === 'notation-ca')
+    .flatMap((k) => trustStoreCertificates(k.pem).map((certificate) => ({ name: k.name, certificate })));
   if (trusted.length === 0) return { verified: false, reason: 'the project has no notation-ca certificate to verify it with' };
   try {
     const envelope = await readEnvelope(input);
@@ -117,13 +140,22 @@ export const verifyNotation: SignatureVerifier = async (input: SignatureInput, k
     const leafKey = chain[0].node.publicKey;
     const expected = algorithmForKey(leafKey);
     if (!algorithms[envelope.alg]) throw new Refusal(`the algorithm ${envelope.alg} is not one Notation allows`);
-    if (expected !== envelope.alg) throw new Refusal(`the algorithm ${envelope.alg} does not match the signing certificate's key (${expected ?? 'a key Notation does not allow'})`);
-    if (!signatureVerifies(envelope, leafKey)) return { verified: false, signer, reason: `the ${envelope.format.toUpperCase()} signature does not verify with the signing certificate's key` };
+    if (expected !== envelope.alg)
+      throw new Refusal(
+        `the algorithm ${envelope.alg} does not match the signing certificate's key (${expected ?? 'a key Notation does not allow'})`,
+      );
+    if (!signatureVerifies(envelope, leafKey))
+      return {
+        verified: false,
+        signer,
+        reason: `the ${envelope.format.toUpperCase()} signature does not verify with the signing certificate's key`,
+      };
     checkPayload(envelope, input.subject);
     const now = new Date();
     const at = envelope.signingScheme === 'notary.x509.signingAuthority' ? envelope.authenticSigningTime! : now;
     const anchor = verifyChain(chain, trusted, at);
-    if (envelope.expiry && now > envelope.expiry) return { verified: false, signer, reason: `the signature expired at ${envelope.expiry.toISOString()}` };
+    if (envelope.expiry && now > envelope.expiry)
+      return { verified: false, signer, reason: `the signature expired at ${envelope.expiry.toISOString()}` };
     return {
       verified: true,
       signer,

@@ -38,12 +38,15 @@ function isBundleLayer(layer: any): boolean {
 
 async function readBundle(input: SignatureInput): Promise<Bundle> {
   const layers: any[] = Array.isArray(input.signature.manifest?.layers) ? input.signature.manifest.layers : [];
-  const layer = layers.find(isBundleLayer) ?? (input.signature.artifactType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined);
+  const layer =
+    layers.find(isBundleLayer) ?? (input.signature.artifactType.startsWith('application/vnd.dev.sigstore.bundle') ? layers[0] : undefined);
   if (!layer) throw new Refusal('the signature has no Sigstore bundle layer');
-  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest)) throw new Refusal('the bundle layer has no sha256 digest');
+  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest))
+    throw new Refusal('the bundle layer has no sha256 digest');
   if (!(Number(layer.size) <= maxBundleBytes)) throw new Refusal('the bundle layer is too large to be a Sigstore bundle');
   const blob = await input.readBlob(layer.digest);
-  if (createHash('sha256').update(blob).digest('hex') !== layer.digest.slice('sha256:'.length)) throw new Refusal(`the bundle blob does not have the layer's digest ${layer.digest}`);
+  if (createHash('sha256').update(blob).digest('hex') !== layer.digest.slice('sha256:'.length))
+    throw new Refusal(`the bundle blob does not have the layer's digest ${layer.digest}`);
   let json: unknown;
   try {
     json = JSON.parse(blob.toString('utf8'));
@@ -66,30 +69,40 @@ async function signedArtifact(bundle: Bundle, input: SignatureInput): Promise<Bu
   const [algorithm, hex] = input.subject.digest.toLowerCase().split(':');
   if (bundle.content.$case === 'dsseEnvelope') {
     const envelope = bundle.content.dsseEnvelope;
-    if (envelope.payloadType !== inTotoPayloadType) throw new Refusal(`the DSSE payload type is ${envelope.payloadType}, not ${inTotoPayloadType}`);
+    if (envelope.payloadType !== inTotoPayloadType)
+      throw new Refusal(`the DSSE payload type is ${envelope.payloadType}, not ${inTotoPayloadType}`);
     let statement: any;
     try {
       statement = JSON.parse(Buffer.from(envelope.payload).toString('utf8'));
     } catch {
       throw new Refusal('the DSSE payload is not a JSON in-toto statement');
     }
-    if (!inTotoStatementTypes.includes(statement?._type)) throw new Refusal(`the DSSE payload is not an in-toto statement (_type ${JSON.stringify(statement?._type ?? null)})`);
+    if (!inTotoStatementTypes.includes(statement?._type))
+      throw new Refusal(`the DSSE payload is not an in-toto statement (_type ${JSON.stringify(statement?._type ?? null)})`);
     const subjects: any[] = Array.isArray(statement.subject) ? statement.subject : [];
     if (!subjects.some((s) => typeof s?.digest?.[algorithm] === 'string' && s.digest[algorithm].toLowerCase() === hex)) {
-      const named = subjects.map((s) => Object.entries(s?.digest ?? {}).map(([a, d]) => `${a}:${d}`).join(',')).join('; ');
+      const named = subjects
+        .map((s) =>
+          Object.entries(s?.digest ?? {})
+            .map(([a, d]) => `${a}:${d}`)
+            .join(','),
+        )
+        .join('; ');
       throw new Refusal(`the in-toto statement's subjects (${named || 'none'}) do not include ${input.subject.digest}`);
     }
     return undefined;
   }
   const digest = Buffer.from(bundle.content.messageSignature.messageDigest?.digest ?? []).toString('hex');
-  if (algorithm !== 'sha256' || digest !== hex) throw new Refusal(`the message signature signs sha256:${digest}, not ${input.subject.digest}`);
+  if (algorithm !== 'sha256' || digest !== hex)
+    throw new Refusal(`the message signature signs sha256:${digest}, not ${input.subject.digest}`);
   let manifest: Buffer;
   try {
     manifest = await input.readBlob(input.subject.digest);
   } catch (error) {
     throw new Refusal(`the message signature needs the signed manifest's bytes, which could not be read: ${(error as Error).message}`);
   }
-  if (createHash('sha256').update(manifest).digest('hex') !== hex) throw new Refusal('the manifest bytes read do not have the subject digest');
+  if (createHash('sha256').update(manifest).digest('hex') !== hex)
+    throw new Refusal('the manifest bytes read do not have the subject digest');
   return manifest;
 }
 
@@ -108,7 +121,9 @@ function reasonOf(error: unknown): string {
 
 function describeSigner(identity: { subjectAlternativeName?: string; extensions?: { issuer?: string } } | undefined): string | undefined {
   if (!identity?.subjectAlternativeName) return undefined;
-  return identity.extensions?.issuer ? `${identity.subjectAlternativeName} (issuer ${identity.extensions.issuer})` : identity.subjectAlternativeName;
+  return identity.extensions?.issuer
+    ? `${identity.subjectAlternativeName} (issuer ${identity.extensions.issuer})`
+    : identity.subjectAlternativeName;
 }
 
 /**
@@ -117,7 +132,12 @@ function describeSigner(identity: { subjectAlternativeName?: string; extensions?
  * root's Rekor keys; without one they are not used (as `cosign verify --key … --insecure-ignore-tlog`),
  * the project's key being the whole of the trust.
  */
-function verifyWithKeys(bundle: Bundle, entity: SignedEntity, cosignKeys: { name: string; key: KeyObject }[], roots: { name: string; root: TrustedRoot }[]): VerificationResult {
+function verifyWithKeys(
+  bundle: Bundle,
+  entity: SignedEntity,
+  cosignKeys: { name: string; key: KeyObject }[],
+  roots: { name: string; root: TrustedRoot }[],
+): VerificationResult {
   const problems: string[] = [];
   for (const candidate of cosignKeys) {
     const finder = () => ({ publicKey: candidate.key, validFor: () => true });
@@ -134,14 +154,22 @@ function verifyWithKeys(bundle: Bundle, entity: SignedEntity, cosignKeys: { name
     for (const attempt of attempts) {
       try {
         new Verifier(attempt.material, { tlogThreshold: attempt.tlog, ctlogThreshold: 0, timestampThreshold: 0 }).verify(attempt.entity);
-        return { verified: true, signer: candidate.name, keyName: candidate.name, reason: `Sigstore bundle verified with cosign key "${candidate.name}"${attempt.tlog ? ' and its transparency log entry' : ''}` };
+        return {
+          verified: true,
+          signer: candidate.name,
+          keyName: candidate.name,
+          reason: `Sigstore bundle verified with cosign key "${candidate.name}"${attempt.tlog ? ' and its transparency log entry' : ''}`,
+        };
       } catch (error) {
         problems.push(reasonOf(error));
       }
     }
   }
   if (cosignKeys.length === 0) return { verified: false, reason: 'the bundle is signed with a key and the project has no cosign key' };
-  return { verified: false, reason: `the bundle does not verify with the project's cosign key${cosignKeys.length > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}` };
+  return {
+    verified: false,
+    reason: `the bundle does not verify with the project's cosign key${cosignKeys.length > 1 ? 's' : ''}: ${[...new Set(problems)].join('; ')}`,
+  };
 }
 
 /**
@@ -152,7 +180,8 @@ function verifyWithKeys(bundle: Bundle, entity: SignedEntity, cosignKeys: { name
  * and matches the signature, and the signature verifies with the certificate's key.
  */
 function verifyWithRoots(entity: SignedEntity, roots: { name: string; root: TrustedRoot }[]): VerificationResult {
-  if (roots.length === 0) return { verified: false, reason: 'the bundle is keyless (a certificate) and the project has no sigstore-root trusted root' };
+  if (roots.length === 0)
+    return { verified: false, reason: 'the bundle is keyless (a certificate) and the project has no sigstore-root trusted root' };
   const problems: string[] = [];
   for (const { name, root } of roots) {
     try {
@@ -164,12 +193,20 @@ function verifyWithRoots(entity: SignedEntity, roots: { name: string; root: Trus
       });
       const signer = verifier.verify(entity);
       const who = describeSigner(signer.identity);
-      return { verified: true, signer: who, keyName: name, reason: `keyless Sigstore bundle${who ? ` by ${who}` : ''} verified against trusted root "${name}"` };
+      return {
+        verified: true,
+        signer: who,
+        keyName: name,
+        reason: `keyless Sigstore bundle${who ? ` by ${who}` : ''} verified against trusted root "${name}"`,
+      };
     } catch (error) {
       problems.push(`"${name}": ${reasonOf(error)}`);
     }
   }
-  return { verified: false, reason: `the bundle does not verify against the project's trusted root${roots.length > 1 ? 's' : ''}: ${problems.join('; ')}` };
+  return {
+    verified: false,
+    reason: `the bundle does not verify against the project's trusted root${roots.length > 1 ? 's' : ''}: ${problems.join('; ')}`,
+  };
 }
 
 function pemBlocks(text: string): Buffer[] {
@@ -185,17 +222,23 @@ function pemBlocks(text: string): Buffer[] {
  * (`{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`) with its SET.
  */
 async function legacyBundle(layer: any, input: SignatureInput): Promise<{ bundle: Bundle; payload: Buffer }> {
-  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest)) throw new Refusal('the simple-signing layer has no sha256 digest');
+  if (typeof layer.digest !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(layer.digest))
+    throw new Refusal('the simple-signing layer has no sha256 digest');
   if (!(Number(layer.size) <= maxBundleBytes)) throw new Refusal('the simple-signing layer is too large to be a signature payload');
   const payload = await input.readBlob(layer.digest);
   const digest = createHash('sha256').update(payload).digest();
-  if (digest.toString('hex') !== layer.digest.slice('sha256:'.length)) throw new Refusal(`the payload blob does not have the layer's digest ${layer.digest}`);
+  if (digest.toString('hex') !== layer.digest.slice('sha256:'.length))
+    throw new Refusal(`the payload blob does not have the layer's digest ${layer.digest}`);
   const claim = readSimpleSigningPayload(payload);
   if ('problem' in claim) throw new Refusal(claim.problem);
-  if (claim.digest.toLowerCase() !== input.subject.digest.toLowerCase()) throw new Refusal(`the payload signs ${claim.digest}, not ${input.subject.digest}`);
+  if (claim.digest.toLowerCase() !== input.subject.digest.toLowerCase())
+    throw new Refusal(`the payload signs ${claim.digest}, not ${input.subject.digest}`);
   const annotations = layer.annotations ?? {};
-  const certificates = [...pemBlocks(String(annotations[legacyAnnotations.certificate] ?? '')), ...pemBlocks(String(annotations[legacyAnnotations.chain] ?? ''))];
-  if (certificates.length === 0) throw new Refusal('the keyless layer\'s certificate annotation holds no PEM certificate');
+  const certificates = [
+    ...pemBlocks(String(annotations[legacyAnnotations.certificate] ?? '')),
+    ...pemBlocks(String(annotations[legacyAnnotations.chain] ?? '')),
+  ];
+  if (certificates.length === 0) throw new Refusal("the keyless layer's certificate annotation holds no PEM certificate");
   const tlogEntries: unknown[] = [];
   if (typeof annotations[legacyAnnotations.bundle] === 'string') {
     let rekor: any;
@@ -223,8 +266,14 @@ async function legacyBundle(layer: any, input: SignatureInput): Promise<{ bundle
   try {
     const bundle = bundleFromJSON({
       mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.1',
-      verificationMaterial: { x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.toString('base64') })) }, tlogEntries },
-      messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') }, signature: String(annotations[legacyAnnotations.signature] ?? '') },
+      verificationMaterial: {
+        x509CertificateChain: { certificates: certificates.map((c) => ({ rawBytes: c.toString('base64') })) },
+        tlogEntries,
+      },
+      messageSignature: {
+        messageDigest: { algorithm: 'SHA2_256', digest: digest.toString('base64') },
+        signature: String(annotations[legacyAnnotations.signature] ?? ''),
+      },
     });
     return { bundle, payload };
   } catch (error) {
@@ -258,18 +307,23 @@ async function verifyLegacyKeyless(input: SignatureInput, roots: { name: string;
  * in annotations) are verified the same way, as the v0.1 bundle they amount to.
  */
 export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureInput, keys: TrustKey[]): Promise<VerificationResult> => {
-  const cosignKeys = keys.filter((k) => k.type === 'cosign').flatMap((k) => {
-    try {
-      return [{ name: k.name, key: createPublicKey(k.pem) }];
-    } catch {
-      return [];
-    }
-  });
-  const roots = keys.filter((k) => k.type === 'sigstore-root').flatMap((k) => {
-    const root = parseRoot(k);
-    return root ? [{ name: k.name, root }] : [];
-  });
-  if (cosignKeys.length === 0 && roots.length === 0) return { verified: false, reason: 'the project has no cosign key or sigstore-root to verify it with' };
+  const cosignKeys = keys
+    .filter((k) => k.type === 'cosign')
+    .flatMap((k) => {
+      try {
+        return [{ name: k.name, key: createPublicKey(k.pem) }];
+      } catch {
+        return [];
+      }
+    });
+  const roots = keys
+    .filter((k) => k.type === 'sigstore-root')
+    .flatMap((k) => {
+      const root = parseRoot(k);
+      return root ? [{ name: k.name, root }] : [];
+    });
+  if (cosignKeys.length === 0 && roots.length === 0)
+    return { verified: false, reason: 'the project has no cosign key or sigstore-root to verify it with' };
   try {
     const layers: any[] = Array.isArray(input.signature.manifest?.layers) ? input.signature.manifest.layers : [];
     if (!layers.some(isBundleLayer) && layers.some(isKeylessLayer)) return await verifyLegacyKeyless(input, roots);
