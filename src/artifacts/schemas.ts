@@ -221,7 +221,10 @@ export const viewQuery: Record<string, JsonSchema> = {
   with_label: bool('Include labels', { default: false }),
   with_scan_overview: bool('Include scan_overview', { default: false }),
   with_sbom_overview: bool('Include sbom_overview', { default: false }),
-  with_signature: bool("Include Berth's signatures field (signed / verified / unverified, by whom); always there on a single artifact's GET", { default: false }),
+  with_signature: bool(
+    "Include Berth's signatures field (signed / verified / unverified, by whom); always there on a single artifact's GET",
+    { default: false },
+  ),
   with_immutable_status: bool("Fill in the tags' immutable field from the project's immutability rules", { default: false }),
   with_accessory: bool('Include accessories', { default: false }),
 };

@@ -50,7 +50,11 @@ export function createSignatures(deps: SignatureDeps) {
   });
   const policy = new SignaturePullPolicy({
     counts: (pull, kind) =>
-      service.counts(pull.projectId, { repositoryId: pull.repositoryId, repository: pull.repository, digest: pull.digest, mediaType: pull.mediaType }, kind),
+      service.counts(
+        pull.projectId,
+        { repositoryId: pull.repositoryId, repository: pull.repository, digest: pull.digest, mediaType: pull.mediaType },
+        kind,
+      ),
     isSignature: (artifactId) => store.isSignature(artifactId),
     isScannerSubject: deps.isScannerSubject,
   });

@@ -49,7 +49,8 @@ export function parseKeyMaterial(type: TrustKeyType, pem: string): { pem: string
 function cosignKey(pem: string): { pem: string; fingerprint: string } {
   const blocks = pemBlocks(pem);
   if (blocks.length !== 1 || blocks[0].label !== 'PUBLIC KEY') {
-    if (blocks.some((b) => b.label.includes('PRIVATE'))) throw bad('pem holds a private key: give the public key (cosign.pub), never the private one');
+    if (blocks.some((b) => b.label.includes('PRIVATE')))
+      throw bad('pem holds a private key: give the public key (cosign.pub), never the private one');
     throw bad('a cosign key must be one PEM block "-----BEGIN PUBLIC KEY-----" (cosign.pub)');
   }
   let key: KeyObject;
@@ -91,7 +92,8 @@ function notationCertificates(pem: string): { pem: string; fingerprint: string }
     } catch (err) {
       throw bad(`certificate ${i + 1} of pem does not parse: ${(err as Error).message}`);
     }
-    if (!cert.ca) throw bad(`certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate (basicConstraints CA:TRUE)`);
+    if (!cert.ca)
+      throw bad(`certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate (basicConstraints CA:TRUE)`);
     ders.push(cert.raw);
   }
   const text = ders.map((der) => toPem('CERTIFICATE', der)).join('');

@@ -17,19 +17,22 @@ export const TrustKey: SharedSchema = {
       enum: [...trustKeyTypes],
     }),
     pem: str('The key or certificates as PEM (re-encoded), or the trusted root JSON as sent'),
-    fingerprint: str('sha256 (hex) of the SPKI DER, of the certificates\' DER, or of the JSON text'),
+    fingerprint: str("sha256 (hex) of the SPKI DER, of the certificates' DER, or of the JSON text"),
     creation_time: dateTime('When it was added'),
   }),
 };
 
 export const TrustKeyReq: SharedSchema = {
   $id: 'TrustKeyReq',
-  description: 'A key to trust. The pem must be the kind of key its type says (400 otherwise); a name or key already in the project is 409.',
+  description:
+    'A key to trust. The pem must be the kind of key its type says (400 otherwise); a name or key already in the project is 409.',
   ...object(
     {
       name: str('Unique within the project (at most 255 characters)'),
       type: str('cosign, notation-ca or sigstore-root', { enum: [...trustKeyTypes] }),
-      pem: str('cosign: "-----BEGIN PUBLIC KEY-----" (cosign.pub); notation-ca: one or more CA certificates; sigstore-root: trusted_root.json text'),
+      pem: str(
+        'cosign: "-----BEGIN PUBLIC KEY-----" (cosign.pub); notation-ca: one or more CA certificates; sigstore-root: trusted_root.json text',
+      ),
     },
     ['name', 'type', 'pem'],
   ),

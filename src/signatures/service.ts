@@ -6,7 +6,15 @@ import type { Paging } from '../lib/paging.js';
 import { parseTrustKeyInput } from './keys.js';
 import type { SignatureRow, SignatureStore } from './store.js';
 import { hasSigstoreMaterial, sigstoreBundleType } from './verify/sigstore.js';
-import type { SignatureInput, SignatureKind, SignatureVerifier, SignatureView, TrustKey, TrustKeyType, VerificationResult } from './types.js';
+import type {
+  SignatureInput,
+  SignatureKind,
+  SignatureVerifier,
+  SignatureView,
+  TrustKey,
+  TrustKeyType,
+  VerificationResult,
+} from './types.js';
 
 /** The verifiers by signature format: cosign simple signing (D), Sigstore bundles and Notation (E). */
 export interface Verifiers {
@@ -98,14 +106,16 @@ export class SignatureService {
     const input = parseTrustKeyInput(body);
     const id = await this.store.insertKey(project.id, input, this.audit(project, actor, 'create', input.name));
     if (id === 'name') throw apiError('CONFLICT', `project ${project.name} already has a trusted key named "${input.name}"`);
-    if (id === 'key') throw apiError('CONFLICT', `project ${project.name} already trusts this ${input.type} key (fingerprint ${input.fingerprint})`);
+    if (id === 'key')
+      throw apiError('CONFLICT', `project ${project.name} already trusts this ${input.type} key (fingerprint ${input.fingerprint})`);
     this.keyCache.delete(project.id);
     return id;
   }
 
   async deleteKey(project: { id: number; name: string }, id: number, actor: string): Promise<void> {
     const key = await this.store.key(project.id, id);
-    if (!key || !(await this.store.deleteKey(project.id, id, this.audit(project, actor, 'delete', key.name)))) throw this.notFound(project, id);
+    if (!key || !(await this.store.deleteKey(project.id, id, this.audit(project, actor, 'delete', key.name))))
+      throw this.notFound(project, id);
     this.keyCache.delete(project.id);
   }
 
@@ -201,7 +211,12 @@ export class SignatureService {
     }
     const artifactType = row.artifact_type ?? row.config_media_type ?? '';
     const input: SignatureInput = {
-      subject: { digest: subject.digest, mediaType: subject.mediaType, size: await this.store.manifestSize(subject.repositoryId, subject.digest), repository: subject.repository },
+      subject: {
+        digest: subject.digest,
+        mediaType: subject.mediaType,
+        size: await this.store.manifestSize(subject.repositoryId, subject.digest),
+        repository: subject.repository,
+      },
       signature: { digest: row.digest, mediaType: row.media_type, artifactType, manifest },
       readBlob: (digest) => this.readBlob(digest, maxSignatureBlobBytes),
     };

@@ -75,12 +75,21 @@ export class SignatureStore {
           .selectFrom('trust_keys')
           .select(['name', 'type', 'fingerprint'])
           .where('project_id', '=', projectId)
-          .where((eb) => eb.or([eb('name', '=', input.name), eb.and([eb('type', '=', input.type), eb('fingerprint', '=', input.fingerprint)])]))
+          .where((eb) =>
+            eb.or([eb('name', '=', input.name), eb.and([eb('type', '=', input.type), eb('fingerprint', '=', input.fingerprint)])]),
+          )
           .executeTakeFirst();
         if (clash) return clash.name === input.name ? 'name' : 'key';
         const row = await tx
           .insertInto('trust_keys')
-          .values({ project_id: projectId, name: input.name, type: input.type, pem: input.pem, fingerprint: input.fingerprint, created_at: nowIso() })
+          .values({
+            project_id: projectId,
+            name: input.name,
+            type: input.type,
+            pem: input.pem,
+            fingerprint: input.fingerprint,
+            created_at: nowIso(),
+          })
           .returning('id')
           .executeTakeFirstOrThrow();
         await writeAudit(tx, audit);
@@ -107,7 +116,17 @@ export class SignatureStore {
     if (subjects.length === 0) return [];
     const rows = await this.db
       .selectFrom('artifacts')
-      .select(['id', 'repository_id', 'digest', 'media_type', 'artifact_type', 'config_media_type', 'manifest', 'accessory_of', 'accessory_type'])
+      .select([
+        'id',
+        'repository_id',
+        'digest',
+        'media_type',
+        'artifact_type',
+        'config_media_type',
+        'manifest',
+        'accessory_of',
+        'accessory_type',
+      ])
       .where('repository_id', 'in', [...new Set(subjects.map((s) => s.repositoryId))])
       .where('accessory_of', 'in', [...new Set(subjects.map((s) => s.digest))])
       .where('accessory_type', 'in', signatureAccessoryTypes)

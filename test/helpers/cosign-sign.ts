@@ -93,7 +93,12 @@ export async function pushCosignSignatureOf(
       config: {},
     });
     const blob = await pushBlob(server.url, repo, config, headers);
-    manifest = { schemaVersion: 2, mediaType: types.manifest, config: { mediaType: types.config, size: blob.size, digest: blob.digest }, layers: pushedLayers };
+    manifest = {
+      schemaVersion: 2,
+      mediaType: types.manifest,
+      config: { mediaType: types.config, size: blob.size, digest: blob.digest },
+      layers: pushedLayers,
+    };
     const tag = `${subject.digest.replace(':', '-')}.sig`;
     const pushed = await pushManifest(server.url, repo, tag, manifest, types.manifest, headers);
     return { digest: pushed.digest, manifest };

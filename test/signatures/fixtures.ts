@@ -15,7 +15,10 @@ export async function selfSignedCertificate(name: string, ca: boolean): Promise<
     notAfter: new Date(Date.now() + 86_400_000 * 365),
     keys,
     signingAlgorithm: alg,
-    extensions: [new x509.BasicConstraintsExtension(ca, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(ca, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   return { pem: cert.toString('pem'), der: Buffer.from(cert.rawData) };
 }

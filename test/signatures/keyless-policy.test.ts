@@ -13,8 +13,11 @@ const repo = 'keyless/app';
 
 async function pull(tag: string) {
   const params = new URLSearchParams({ service: 'harbor-registry', scope: `repository:${repo}:pull` });
-  const token = ((await (await fetch(`${server.url}/service/token?${params}`, { headers: server.admin })).json()) as { token: string }).token;
-  const res = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, { headers: { authorization: `Bearer ${token}`, accept: types.manifest } });
+  const token = ((await (await fetch(`${server.url}/service/token?${params}`, { headers: server.admin })).json()) as { token: string })
+    .token;
+  const res = await fetch(`${server.url}/v2/${repo}/manifests/${tag}`, {
+    headers: { authorization: `Bearer ${token}`, accept: types.manifest },
+  });
   return { status: res.status, body: await res.text() };
 }
 
@@ -72,7 +75,9 @@ test("cosign 2's keyless .sig layers count under the project's trusted root, bes
   const other = await push('v2');
   const otherPayload = simpleSigningPayload(`registry.example.com/${repo}`, other.digest);
   const strangerCert = await issueFulcioCertificate(stranger, { ctlog: stranger.ctlog });
-  await pushCosignSignatureOf(server, repo, other, [{ payload: otherPayload, annotations: legacyKeylessAnnotations(otherPayload, strangerCert, stranger) }]);
+  await pushCosignSignatureOf(server, repo, other, [
+    { payload: otherPayload, annotations: legacyKeylessAnnotations(otherPayload, strangerCert, stranger) },
+  ]);
   assert.equal((await pull('v2')).status, 412);
   assert.equal((await signatures('v2'))[0].status, 'unverified');
 });

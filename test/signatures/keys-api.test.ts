@@ -25,7 +25,11 @@ async function trustedRoot(): Promise<string> {
       {
         baseUrl: 'https://rekor.example.com',
         hashAlgorithm: 'SHA2_256',
-        publicKey: { rawBytes: rekor.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start: '2024-01-01T00:00:00Z' } },
+        publicKey: {
+          rawBytes: rekor.toString('base64'),
+          keyDetails: 'PKIX_ECDSA_P256_SHA_256',
+          validFor: { start: '2024-01-01T00:00:00Z' },
+        },
         logId: { keyId: createHash('sha256').update(rekor).digest('base64') },
       },
     ],
@@ -64,7 +68,10 @@ before(async () => {
     ['keyguest', 3],
   ] as const) {
     await createUser(server, name);
-    const res = await api(server, 'POST', '/projects/keys/members', { auth: admin, body: { role_id: role, member_user: { username: name } } });
+    const res = await api(server, 'POST', '/projects/keys/members', {
+      auth: admin,
+      body: { role_id: role, member_user: { username: name } },
+    });
     assert.equal(res.status, 201, JSON.stringify(res.body));
   }
   await createUser(server, 'keyoutsider');
@@ -128,7 +135,9 @@ describe('trusted keys API', () => {
   test('bad bodies are refused with 400 and nothing is stored', async () => {
     const before = await keyRows();
     const audits = await auditCount();
-    const privatePem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const privatePem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     const leaf = await certificate('not a ca', false);
     const weakRsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
     const good = cosignKeyPair().publicPem;
@@ -149,9 +158,19 @@ describe('trusted keys API', () => {
       [{ name: 'x', type: 'notation-ca', pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, /does not parse/],
       [{ name: 'x', type: 'sigstore-root', pem: '{not json' }, /must be a trusted_root\.json document/],
       [{ name: 'x', type: 'sigstore-root', pem: '{"mediaType":"application/json"}' }, /needs mediaType/],
-      [{ name: 'x', type: 'sigstore-root', pem: '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}' }, /names no certificate authority/],
       [
-        { name: 'x', type: 'sigstore-root', pem: JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [{ baseUrl: 'https://r', publicKey: { rawBytes: 'AAAA' }, logId: { keyId: 'x' } }] }) },
+        { name: 'x', type: 'sigstore-root', pem: '{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}' },
+        /names no certificate authority/,
+      ],
+      [
+        {
+          name: 'x',
+          type: 'sigstore-root',
+          pem: JSON.stringify({
+            mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+            tlogs: [{ baseUrl: 'https://r', publicKey: { rawBytes: 'AAAA' }, logId: { keyId: 'x' } }],
+          }),
+        },
         /public key of log 1 \(https:\/\/r\) does not parse/,
       ],
     ];
@@ -169,7 +188,10 @@ describe('trusted keys API', () => {
   test('a name or key already in the project is 409; another project may hold the same key', async () => {
     const before = await keyRows();
     const existing = before[0];
-    let res = await api(server, 'POST', base, { auth: admin, body: { name: existing.name, type: 'cosign', pem: cosignKeyPair().publicPem } });
+    let res = await api(server, 'POST', base, {
+      auth: admin,
+      body: { name: existing.name, type: 'cosign', pem: cosignKeyPair().publicPem },
+    });
     assertError(res, 409, 'CONFLICT');
     assert.match(res.body.errors[0].message, /already has a trusted key named "release-ecdsa"/);
     res = await api(server, 'POST', base, { auth: admin, body: { name: 'same key again', type: 'cosign', pem: existing.pem } });
@@ -177,7 +199,10 @@ describe('trusted keys API', () => {
     assert.match(res.body.errors[0].message, new RegExp(`already trusts this cosign key \\(fingerprint ${existing.fingerprint}\\)`));
     assert.deepEqual(await keyRows(), before);
     await createProject(server, { project_name: 'keys-other' });
-    res = await api(server, 'POST', '/projects/keys-other/trust/keys', { auth: admin, body: { name: existing.name, type: 'cosign', pem: existing.pem } });
+    res = await api(server, 'POST', '/projects/keys-other/trust/keys', {
+      auth: admin,
+      body: { name: existing.name, type: 'cosign', pem: existing.pem },
+    });
     assert.equal(res.status, 201);
   });
 

@@ -48,7 +48,9 @@ function assertRefused(res: { status: number; body: any }, message = cosignRefus
 
 async function signatures(reference: string, repository = repo) {
   const [project, ...rest] = repository.split('/');
-  const res = await api(server, 'GET', `/projects/${project}/repositories/${encodeURIComponent(rest.join('/'))}/artifacts/${reference}`, { auth: admin });
+  const res = await api(server, 'GET', `/projects/${project}/repositories/${encodeURIComponent(rest.join('/'))}/artifacts/${reference}`, {
+    auth: admin,
+  });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body.signatures as any[];
 }
@@ -64,7 +66,10 @@ async function removeKey(name: string, project = 'signed') {
 }
 
 async function push(repository: string, tag: string | null) {
-  const pushed = await pushImage(server.url, repository, tag ?? `tmp-${Math.random()}`, { headers: server.admin, layer: `${repository}:${tag} ${Math.random()}` });
+  const pushed = await pushImage(server.url, repository, tag ?? `tmp-${Math.random()}`, {
+    headers: server.admin,
+    layer: `${repository}:${tag} ${Math.random()}`,
+  });
   return { digest: pushed.digest, mediaType: types.manifest, size: pushed.size };
 }
 
@@ -74,7 +79,12 @@ async function push(repository: string, tag: string | null) {
  */
 async function pushNotationLike(target: TestServer, repository: string, subject: { digest: string; mediaType: string; size: number }) {
   const config = await pushBlob(target.url, repository, '{}', target.admin);
-  const envelope = await pushBlob(target.url, repository, JSON.stringify({ payload: '', protected: '', header: {}, signature: '' }), target.admin);
+  const envelope = await pushBlob(
+    target.url,
+    repository,
+    JSON.stringify({ payload: '', protected: '', header: {}, signature: '' }),
+    target.admin,
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: types.manifest,
@@ -121,19 +131,22 @@ describe('content trust on pulls', () => {
     assert.equal((await pull('b')).status, 200);
   });
 
-  test("with a cosign key, only signatures that verify against it for that digest count", async () => {
+  test('with a cosign key, only signatures that verify against it for that digest count', async () => {
     await addKey('k1', 'cosign', k1.publicPem);
     // a: signed by k1 → verified.
     assert.equal((await pull('a')).status, 200);
     const [view] = await signatures('a');
-    assert.deepEqual({ ...view, digest: undefined }, {
-      digest: undefined,
-      kind: 'cosign',
-      status: 'verified',
-      signer: 'k1',
-      key_name: 'k1',
-      reason: 'verified with cosign key "k1"',
-    });
+    assert.deepEqual(
+      { ...view, digest: undefined },
+      {
+        digest: undefined,
+        kind: 'cosign',
+        status: 'verified',
+        signer: 'k1',
+        key_name: 'k1',
+        reason: 'verified with cosign key "k1"',
+      },
+    );
     // b: signed by k2, which the project does not trust.
     assertRefused(await pull('b'));
     const [b] = await signatures('b');
@@ -206,7 +219,12 @@ describe('content trust on pulls', () => {
     const index = {
       schemaVersion: 2,
       mediaType: types.index,
-      manifests: children.map((c, i) => ({ mediaType: c.mediaType, digest: c.digest, size: c.size, platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' } })),
+      manifests: children.map((c, i) => ({
+        mediaType: c.mediaType,
+        digest: c.digest,
+        size: c.size,
+        platform: { architecture: ['amd64', 'arm64'][i], os: 'linux' },
+      })),
     };
     const pushed = await pushManifest(server.url, repo, 'multi', index, types.index, server.admin);
     assertRefused(await pull('multi'));
@@ -259,7 +277,14 @@ describe('content trust on pulls', () => {
   const skip = requireTools('skopeo');
   test("skopeo is refused with Harbor's message for an unsigned image and reads a verified one", { skip }, async () => {
     const host = new URL(server.url).host;
-    const args = (tag: string) => ['inspect', '--raw', '--tls-verify=false', '--creds', 'admin:Harbor12345', `docker://${host}/${repo}:${tag}`];
+    const args = (tag: string) => [
+      'inspect',
+      '--raw',
+      '--tls-verify=false',
+      '--creds',
+      'admin:Harbor12345',
+      `docker://${host}/${repo}:${tag}`,
+    ];
     await assert.rejects(runTool('skopeo', args('unsigned')), (err: Error) => {
       assert.match(err.message, /The image is not signed by cosign\./);
       return true;
@@ -271,7 +296,10 @@ describe('content trust on pulls', () => {
 
   test('turning the policy off lets unsigned images through; on again refuses them', async () => {
     const set = (value: string) =>
-      api(server, 'PUT', '/projects/signed/metadatas/enable_content_trust_cosign', { auth: admin, body: { enable_content_trust_cosign: value } });
+      api(server, 'PUT', '/projects/signed/metadatas/enable_content_trust_cosign', {
+        auth: admin,
+        body: { enable_content_trust_cosign: value },
+      });
     assert.equal((await set('false')).status, 200);
     assert.equal((await pull('unsigned')).status, 200);
     assert.equal((await set('true')).status, 200);
@@ -284,7 +312,9 @@ describe('signatures on the artifact API', () => {
     const plain = await api(server, 'GET', '/projects/signed/repositories/app/artifacts?page_size=100', { auth: admin });
     assert.equal(plain.status, 200);
     assert.ok(plain.body.every((a: any) => !('signatures' in a)));
-    const listed = await api(server, 'GET', '/projects/signed/repositories/app/artifacts?with_signature=true&page_size=100', { auth: admin });
+    const listed = await api(server, 'GET', '/projects/signed/repositories/app/artifacts?with_signature=true&page_size=100', {
+      auth: admin,
+    });
     const byDigest = new Map(listed.body.map((a: any) => [a.digest, a.signatures]));
     assert.deepEqual(byDigest.get(images.unsigned.digest), []);
     assert.deepEqual(
