@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sendDelivery } from '../../src/webhooks/sender.js';
+import { closeDeliveryConnections, sendDelivery } from '../../src/webhooks/sender.js';
 import { requireTools } from '../helpers/tools.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -95,6 +96,52 @@ describe('sendDelivery to a real receiver', () => {
         .sort((a, b) => a - b),
       Array.from({ length: 40 }, (_, i) => i),
     );
+  });
+});
+
+describe('sendDelivery over a kept-alive connection the receiver dropped', () => {
+  test('the request is sent again once on a new connection', async () => {
+    // A raw receiver: its first connection answers one request and is then dropped when the
+    // next request arrives on it (a keep-alive connection the receiver had given up on).
+    let connections = 0;
+    let dropped = false;
+    const bodies: string[] = [];
+    const server = net.createServer((socket) => {
+      const index = ++connections;
+      let answered = 0;
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(buffered.slice(0, end))?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        const requestBody = buffered.slice(end + 4, end + 4 + length);
+        buffered = buffered.slice(end + 4 + length);
+        if (index === 1 && answered === 1) {
+          dropped = true;
+          socket.destroy();
+          return;
+        }
+        answered++;
+        bodies.push(requestBody);
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    try {
+      const first = await sendDelivery({ address, body: '{"n":1}', headers, skipCertVerify: false, timeoutMs: 5000 });
+      assert.equal(first.ok, true);
+      const second = await sendDelivery({ address, body: '{"n":2}', headers, skipCertVerify: false, timeoutMs: 5000 });
+      assert.deepEqual([second.ok, second.statusCode, second.response], [true, 200, 'ok']);
+      assert.equal(dropped, true, 'the second request went out on the kept-alive connection first');
+      assert.equal(connections, 2, 'and again on a new connection');
+      assert.deepEqual(bodies, ['{"n":1}', '{"n":2}']);
+    } finally {
+      closeDeliveryConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

@@ -149,8 +149,9 @@ function retentionData(ctx: RenderContext, p: RetentionEventPayload & Optional):
   };
   if (Array.isArray(p.rules) && p.rules.length > 0) retention.retention_rule = p.rules;
   retention.result = result;
-  if (p.deleted.length > 0) {
-    retention.deleted_artifact = p.deleted.map((d) => {
+  const deleted = Array.isArray(p.deleted) ? p.deleted : [];
+  if (deleted.length > 0) {
+    retention.deleted_artifact = deleted.map((d) => {
       const name = withinProject(ctx, d.repository);
       return {
         type: 'image',
