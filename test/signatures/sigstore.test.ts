@@ -273,6 +273,20 @@ describe('keyless bundles (Fulcio certificate, Rekor entry) against a trusted ro
     assert.equal((await verifySigstoreBundle(input(bundle), [noCtRoot])).verified, true);
   });
 
+  test('a trusted root whose log has no validity start is not used (Sigstore conformance: malformed root)', async () => {
+    const certificate = await issueFulcioCertificate(sigstore);
+    const bundle = dsseBundle(cosignStatement(repository, subject.digest), {
+      privateKey: certificate.privateKey,
+      certificate: certificate.der,
+      rekor: sigstore.rekor,
+    });
+    const document: any = sigstore.trustedRoot();
+    delete document.tlogs[0].publicKey.validFor.start;
+    const result = await verifySigstoreBundle(input(bundle), [key('malformed', 'sigstore-root', JSON.stringify(document))]);
+    assert.equal(result.verified, false);
+    assert.match(result.reason!, /trusted root "malformed" has a log or authority without a validity start/);
+  });
+
   test('keyless bundles need a trusted root; key-based bundles need a cosign key', async () => {
     const certificate = await issueFulcioCertificate(sigstore);
     const keyless = dsseBundle(cosignStatement(repository, subject.digest), {

@@ -106,12 +106,25 @@ async function signedArtifact(bundle: Bundle, input: SignatureInput): Promise<Bu
   return manifest;
 }
 
-function parseRoot(key: TrustKey): TrustedRoot | undefined {
+/**
+ * A trusted root as @sigstore/verify needs it, or why it cannot be used. Every authority must
+ * say from when it is valid: the library would read a missing start as "always", which the
+ * Sigstore conformance suite requires a verifier to refuse.
+ */
+function parseRoot(key: TrustKey): { root: TrustedRoot } | { problem: string } {
+  let root: TrustedRoot;
   try {
-    return TrustedRoot.fromJSON(JSON.parse(key.pem));
-  } catch {
-    return undefined;
+    root = TrustedRoot.fromJSON(JSON.parse(key.pem));
+  } catch (error) {
+    return { problem: `trusted root "${key.name}" is not a trusted_root.json document: ${(error as Error).message}` };
   }
+  const logs = [...root.tlogs, ...root.ctlogs].filter((log) => !log.publicKey?.validFor?.start);
+  const authorities = [...root.certificateAuthorities, ...root.timestampAuthorities].filter((ca) => !ca.validFor?.start);
+  if (logs.length > 0 || authorities.length > 0) {
+    const named = [...logs.map((l) => l.baseUrl), ...authorities.map((a) => a.uri)].join(', ');
+    return { problem: `trusted root "${key.name}" has a log or authority without a validity start (${named}), so it is not used` };
+  }
+  return { root };
 }
 
 function reasonOf(error: unknown): string {
@@ -316,12 +329,18 @@ export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureIn
         return [];
       }
     });
-  const roots = keys
-    .filter((k) => k.type === 'sigstore-root')
-    .flatMap((k) => {
-      const root = parseRoot(k);
-      return root ? [{ name: k.name, root }] : [];
-    });
+  const parsed = keys.filter((k) => k.type === 'sigstore-root').map((k) => ({ name: k.name, parsed: parseRoot(k) }));
+  const roots = parsed.flatMap(({ name, parsed }) => ('root' in parsed ? [{ name, root: parsed.root }] : []));
+  const unusable = parsed.flatMap(({ parsed }) => ('problem' in parsed ? [parsed.problem] : []));
+  const result = await verifyWith(input, cosignKeys, roots);
+  return result.verified || unusable.length === 0 ? result : { ...result, reason: `${result.reason}; ${unusable.join('; ')}` };
+};
+
+async function verifyWith(
+  input: SignatureInput,
+  cosignKeys: { name: string; key: KeyObject }[],
+  roots: { name: string; root: TrustedRoot }[],
+): Promise<VerificationResult> {
   if (cosignKeys.length === 0 && roots.length === 0)
     return { verified: false, reason: 'the project has no cosign key or sigstore-root to verify it with' };
   try {
@@ -341,4 +360,4 @@ export const verifySigstoreBundle: SignatureVerifier = async (input: SignatureIn
     // Not a verdict on the signature (the blob store failed, say): the caller reports it without remembering it.
     throw error;
   }
-};
+}
