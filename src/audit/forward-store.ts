@@ -77,6 +77,29 @@ export class AuditForwardStore {
     return { lastTxId: Number(row.last_tx_id), lastId: Number(row.last_id) };
   }
 
+  /** Whether records wait after the cursor (reads only: the idle path writes nothing). */
+  async pending(name: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('audit_forward_cursors as c')
+      .select('c.name')
+      .where('c.name', '=', name)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('audit_logs as a')
+            .select('a.id')
+            .where((eb) =>
+              eb.or([
+                eb('a.tx_id', '>', eb.ref('c.last_tx_id')),
+                eb.and([eb('a.tx_id', '=', eb.ref('c.last_tx_id')), eb('a.id', '>', eb.ref('c.last_id'))]),
+              ]),
+            )
+            .where('a.tx_id', '<', this.dialect.transactionHorizon),
+        ),
+      )
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Gives the lease up (at shutdown), so that another instance or the next start goes on at once. */
   async release(name: string, holder: string): Promise<void> {
     await this.db

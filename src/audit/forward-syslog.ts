@@ -77,6 +77,7 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
  */
 export class SyslogTcpClient {
   private socket: net.Socket | null = null;
+  private closed = false;
 
   constructor(
     private readonly endpoint: { host: string; port: number },
@@ -85,6 +86,7 @@ export class SyslogTcpClient {
 
   /** Sends the frames; resolves once the system has taken all of them, rejects on any failure (the connection is then dropped). */
   async send(frames: Buffer[]): Promise<void> {
+    if (this.closed) throw new Error('the audit forwarder is stopping');
     const socket = this.socket ?? (await this.connect());
     try {
       await new Promise<void>((resolve, reject) => {
@@ -108,7 +110,9 @@ export class SyslogTcpClient {
     }
   }
 
+  /** Ends the connection for good: later sends fail. */
   close(): void {
+    this.closed = true;
     if (this.socket) this.drop(this.socket);
   }
 
@@ -134,6 +138,11 @@ export class SyslogTcpClient {
         socket.on('end', () => this.drop(socket));
         socket.on('error', () => this.drop(socket));
         socket.on('close', () => this.drop(socket));
+        if (this.closed) {
+          socket.destroy();
+          reject(new Error('the audit forwarder is stopping'));
+          return;
+        }
         this.socket = socket;
         resolve(socket);
       });

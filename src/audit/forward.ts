@@ -85,8 +85,9 @@ export class AuditForwarder {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.round?.catch(() => undefined);
+    // A send in progress fails at once rather than after its timeout; its records stay for the next start.
     this.client.close();
+    await this.round?.catch(() => undefined);
     await this.store.release(cursorName, this.holder).catch(() => undefined);
   }
 
@@ -138,6 +139,8 @@ export class AuditForwarder {
   }
 
   private async forwardBatch(): Promise<number> {
+    // Idle: nothing is written (an idle instance lets its lease run out; whichever instance sees records next takes it).
+    if (!(await this.store.pending(cursorName))) return 0;
     const cursor = await this.store.acquire(cursorName, this.holder, this.options.leaseMs);
     // Another instance forwards now.
     if (!cursor) return 0;

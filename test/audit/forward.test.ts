@@ -11,6 +11,12 @@ import { waitFor } from '../jobs/databases.js';
 import { parseRfc5424, SyslogListener } from './syslog-listener.js';
 
 const listener = new SyslogListener();
+/**
+ * On PostgreSQL a record is forwarded once every transaction older than its own has ended,
+ * in the whole cluster (the outbox's rule): a shared test server busy with other databases
+ * (a large DROP DATABASE) holds forwarding back for a while, so the waits are long.
+ */
+const patience = 120_000;
 before(async () => {
   await listener.start();
 });
@@ -26,7 +32,7 @@ async function arrived(resource: string, count = 1): Promise<string[]> {
     async () => about(resource),
     (found) => found.length >= count,
     `${count} syslog message(s) about ${resource}`,
-    30_000,
+    patience,
   );
 }
 
@@ -162,8 +168,13 @@ test('restart: records not yet forwarded when Berth stops are forwarded by the n
   try {
     await arrived('fwd-before-restart');
     await arrived('restart/one');
-    const state = await again.berth.auditForwarder!.state();
-    assert.ok(state && state.forwarded >= 2);
+    // The cursor moves in its own transaction just after the listener took the bytes.
+    await waitFor(
+      () => again.berth.auditForwarder!.state(),
+      (state) => (state?.forwarded ?? 0) >= 2,
+      'the cursor to count the forwarded records',
+      patience,
+    );
   } finally {
     await again.stop();
   }
@@ -179,6 +190,7 @@ test('skip_database: forwarded records are deleted from the database once the li
       async () => db.selectFrom('audit_logs').select('id').where('resource', '=', 'fwd-skip').execute(),
       (rows) => rows.length === 0,
       'the forwarded record to leave the database',
+      patience,
     );
     const listed = await api(server, 'GET', '/audit-logs?q=resource=fwd-skip', { auth: server.admin.authorization });
     assert.deepEqual(listed.body, []);
@@ -213,6 +225,7 @@ test('instances: one forwards at a time (no duplicates); a dead holder’s lease
       },
       (n) => n >= 30,
       'the 30 records to be forwarded',
+      patience,
     );
     assert.equal(sentA + sentB, 30);
     assert.ok(sentA === 0 || sentB === 0, 'one instance forwarded');
@@ -225,11 +238,11 @@ test('instances: one forwards at a time (no duplicates); a dead holder’s lease
     await writeAudit(deps.db, { username: 'ci', operation: 'create', resourceType: 'artifact', resource: 'pair/late' });
     assert.equal(await other.forwardNow(), 0, 'the lease is held');
     await deps.db.updateTable('audit_forward_cursors').set({ held_until: 0 }).execute();
-    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the other instance to take over once the lease ran out');
+    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the other instance to take over once the lease ran out', patience);
     await arrived('pair/late');
     await writeAudit(deps.db, { username: 'ci', operation: 'create', resourceType: 'artifact', resource: 'pair/later' });
     assert.equal(await holder.forwardNow(), 0, 'the old holder lost it');
-    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the new holder to forward the next record');
+    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the new holder to forward the next record', patience);
     await arrived('pair/later');
     assert.equal(about('pair/late').length + about('pair/later').length, 2, 'each once');
     await a.stop();
