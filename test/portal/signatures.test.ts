@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api, createUser } from '../helpers/api.js';
@@ -13,7 +12,9 @@ import {
   phoneDark,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { pushBlob, pushImage, pushManifest, sha256, types } from '../helpers/oci.js';
+import { cosignKeyPair, cosignLayer, pushCosignSignatureOf, simpleSigningPayload, type CosignKeyPair } from '../helpers/cosign-sign.js';
+import { createRootCa, issueCertificate, notationManifest, signEnvelope } from '../helpers/notation-sign.js';
+import { pushBlob, pushImage, pushManifest, types } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
 import { createProject } from '../projects/fixtures.js';
 import {
@@ -29,59 +30,28 @@ import {
 
 const skip = browserSkip();
 
-/**
- * Signs `subjectDigest` as cosign does with a key pair (its legacy scheme): the simple-signing
- * payload as the one layer of a manifest tagged sha256-<hex>.sig, its ECDSA P-256 signature
- * (ASN.1 DER, base64) in the layer's dev.cosignproject.cosign/signature annotation.
- */
-async function cosignSign(server: TestServer, repo: string, subjectDigest: string, key: KeyObject) {
-  const payload = JSON.stringify({
-    critical: {
-      identity: { 'docker-reference': `${new URL(server.url).host}/${repo}` },
-      image: { 'docker-manifest-digest': subjectDigest },
-      type: 'cosign container image signature',
-    },
-    optional: null,
-  });
-  const signature = sign('sha256', Buffer.from(payload), key).toString('base64');
-  const config = {
-    architecture: '',
-    created: '0001-01-01T00:00:00Z',
-    history: [{ created: '0001-01-01T00:00:00Z' }],
-    os: '',
-    rootfs: { type: 'layers', diff_ids: [sha256(payload)] },
-    config: {},
-  };
-  const configBlob = await pushBlob(server.url, repo, JSON.stringify(config), server.admin);
-  const layer = await pushBlob(server.url, repo, payload, server.admin);
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: types.manifest,
-    config: { mediaType: types.config, digest: configBlob.digest, size: configBlob.size },
-    layers: [
-      {
-        mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-        digest: layer.digest,
-        size: layer.size,
-        annotations: { 'dev.cosignproject.cosign/signature': signature },
-      },
-    ],
-  };
-  const tag = `${subjectDigest.replace(':', '-')}.sig`;
-  return pushManifest(server.url, repo, tag, manifest, types.manifest, server.admin);
+type Subject = { digest: string; mediaType: string; size: number };
+
+/** Signs `subject` as `cosign sign --key` does (its legacy .sig tag, a real signature of the simple-signing payload). */
+async function cosignSign(server: TestServer, repo: string, subject: Subject, key: CosignKeyPair) {
+  const payload = simpleSigningPayload(`${new URL(server.url).host}/${repo}`, subject.digest);
+  return pushCosignSignatureOf(server, repo, subject, [cosignLayer(key, payload)]);
 }
 
-function ecKeyPair() {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKey, pem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+/** Signs `subject` as `notation sign` does (a JWS envelope by a code-signing leaf, an OCI 1.1 referrer). */
+async function notationSign(server: TestServer, repo: string, subject: Subject, chain: Parameters<typeof notationManifest>[2]) {
+  const signed = signEnvelope({ format: 'jws', subject, chain });
+  await pushBlob(server.url, repo, '{}', server.admin);
+  await pushBlob(server.url, repo, signed.envelope, server.admin);
+  return pushManifest(server.url, repo, null, notationManifest(signed, subject, chain), types.manifest, server.admin);
 }
 
 /**
- * Signatures in the portal, with real keys and real cosign signatures: without trusted keys
- * a signed image is marked "signed"; a key added in the project's Configuration (a refused
- * PEM shown in words first) makes the one signed with it "verified" and the one signed with
- * another key "unverified", in the list and on the artifact page with signer, key and
- * reason; the cosign policy switch is saved; a maintainer reads the keys but cannot change
+ * Signatures in the portal, with real keys and real cosign and Notation signatures: without
+ * trusted keys a signed image is marked "signed"; a key added in the project's Configuration
+ * (a refused PEM shown in words first) makes the one signed with it "verified" and the one
+ * signed with another key "unverified", in the list and on the artifact page with signer,
+ * key and reason; a Notation CA certificate loaded from a file verifies the Notation one; the cosign policy switch is saved; a maintainer reads the keys but cannot change
  * them; the key is deleted. Light at desktop width and dark on a phone, axe on each.
  */
 describe('portal: signatures and trusted keys', { skip }, () => {
@@ -89,9 +59,10 @@ describe('portal: signatures and trusted keys', { skip }, () => {
   let browser: Browser;
   let watched: WatchedPage;
   let teamId: number;
-  const trusted = ecKeyPair();
-  const stranger = ecKeyPair();
-  const subjects: Record<string, string> = {};
+  const trusted = cosignKeyPair();
+  const stranger = cosignKeyPair();
+  const subjects: Record<string, Subject> = {};
+  let rootPem = '';
   const keys = async () => (await api<any[]>(server, 'GET', '/projects/team/trust/keys', { auth: server.admin.authorization })).body;
   const artifactRow = (page: WatchedPage['page'], tag: string) =>
     page.getByRole('table').first().getByRole('row').filter({ hasText: tag }).filter({ hasNotText: '.sig' });
@@ -102,11 +73,16 @@ describe('portal: signatures and trusted keys', { skip }, () => {
   before(async () => {
     server = await startPortalServer();
     teamId = await createProject(server, { project_name: 'team' });
-    for (const tag of ['good', 'other', 'plain']) {
-      subjects[tag] = (await pushImage(server.url, 'team/app', tag, { headers: server.admin, layer: `layer ${tag}` })).digest;
+    for (const tag of ['good', 'other', 'plain', 'notarised']) {
+      const image = await pushImage(server.url, 'team/app', tag, { headers: server.admin, layer: `layer ${tag}` });
+      subjects[tag] = { digest: image.digest, mediaType: types.manifest, size: image.size };
     }
-    await cosignSign(server, 'team/app', subjects.good, trusted.privateKey);
-    await cosignSign(server, 'team/app', subjects.other, stranger.privateKey);
+    await cosignSign(server, 'team/app', subjects.good, trusted);
+    await cosignSign(server, 'team/app', subjects.other, stranger);
+    const root = await createRootCa();
+    const leaf = await issueCertificate(root);
+    rootPem = root.pem;
+    await notationSign(server, 'team/app', subjects.notarised, [leaf, root]);
     await createUser(server, 'dev');
     const member = await api(server, 'POST', '/projects/team/members', {
       auth: server.admin.authorization,
@@ -127,6 +103,7 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     await page.goto('/projects/team/repositories/app');
     await mark(page, 'good', 'signed').waitFor();
     await mark(page, 'other', 'signed').waitFor();
+    await mark(page, 'notarised', 'signed').waitFor();
     assert.equal(
       await artifactRow(page, 'plain')
         .getByText(/^(signed|verified|unverified)$/)
@@ -148,7 +125,7 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     watched.assertNoConsoleErrors();
   });
 
-  test('Configuration: a refused key is explained, a cosign key is added, the cosign policy is switched on', async () => {
+  test('Configuration: a refused key is explained, a cosign key and a Notation CA (from a file) are added, the cosign policy is switched on', async () => {
     const { page } = watched;
     await page.goto('/projects/team/configuration');
     const section = page.getByRole('region', { name: 'Trusted keys' });
@@ -172,7 +149,7 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     await chooseOption(page, field(dialog, 'Type'), 'Notation CA certificate');
     await field(dialog, 'CA certificates (PEM)').waitFor();
     await chooseOption(page, field(dialog, 'Type'), 'Cosign public key');
-    await field(dialog, 'Public key (PEM)').fill(trusted.pem);
+    await field(dialog, 'Public key (PEM)').fill(trusted.publicPem);
     await dialog.getByRole('button', { name: 'Add key' }).click();
     await dialog.waitFor({ state: 'hidden' });
     const table = section.getByRole('table', { name: 'Trusted keys' });
@@ -188,6 +165,26 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     await row.getByText(`${stored.fingerprint.slice(0, 16)}…`).waitFor();
     await inspectPage(page, 'project-trust-keys-one');
 
+    // A Notation CA certificate, loaded from a file: its name comes from the file's.
+    await section.getByRole('button', { name: 'Add key' }).click();
+    const second = await openDialog(page);
+    await chooseOption(page, field(second, 'Type'), 'Notation CA certificate');
+    const chooser = page.waitForEvent('filechooser');
+    await second.getByRole('button', { name: 'Load from a file' }).click();
+    await (await chooser).setFiles({ name: 'root-ca.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(rootPem) });
+    await eventually(async () => assert.equal(await field(second, 'Name').inputValue(), 'root-ca'));
+    assert.equal((await field(second, 'CA certificates (PEM)').inputValue()).trim(), rootPem.trim());
+    await second.getByRole('button', { name: 'Add key' }).click();
+    await second.waitFor({ state: 'hidden' });
+    await table.getByRole('row').filter({ hasText: 'root-ca' }).getByText('Notation CA certificate').waitFor();
+    assert.deepEqual(
+      (await keys()).map((k) => [k.name, k.type]),
+      [
+        ['ci', 'cosign'],
+        ['root-ca', 'notation-ca'],
+      ],
+    );
+
     await page.getByRole('switch', { name: /^Enforce cosign signatures/ }).click({ force: true });
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('Configuration of team saved').waitFor();
@@ -201,6 +198,7 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     await page.goto('/projects/team/repositories/app');
     await mark(page, 'good', 'verified').waitFor();
     await mark(page, 'other', 'unverified').waitFor();
+    await mark(page, 'notarised', 'verified').waitFor();
     await inspectPage(page, 'repository-signatures-verified');
 
     await page.goto('/projects/team/repositories/app/-/artifacts/good');
@@ -224,6 +222,20 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     assert.equal(view.signatures[0].status, 'unverified');
     if (view.signatures[0].reason) await row.getByText(view.signatures[0].reason).waitFor();
     await inspectPage(page, 'artifact-signature-unverified');
+
+    // Notation: signed by the certificate's subject, verified against the CA.
+    await page.goto('/projects/team/repositories/app/-/artifacts/notarised');
+    row = page.getByRole('table', { name: 'Signatures' }).getByRole('row').filter({ hasText: 'Notation' });
+    await row.getByText('verified', { exact: true }).waitFor();
+    const notarised = (
+      await api(server, 'GET', '/projects/team/repositories/app/artifacts/notarised', { auth: server.admin.authorization })
+    ).body;
+    assert.equal(notarised.signatures[0].kind, 'notation');
+    assert.equal(notarised.signatures[0].status, 'verified');
+    assert.match(notarised.signatures[0].signer, /Berth Test Signer/);
+    assert.equal(await row.getByRole('cell').nth(2).textContent(), notarised.signatures[0].signer);
+    assert.equal(await row.getByRole('cell').nth(3).textContent(), notarised.signatures[0].key_name || '—');
+    await inspectPage(page, 'artifact-signature-notation');
     watched.assertNoConsoleErrors();
   });
 
@@ -245,7 +257,7 @@ describe('portal: signatures and trusted keys', { skip }, () => {
     );
   });
 
-  test('on a phone in dark: the key is deleted, and signatures are no longer checked', async () => {
+  test('on a phone in dark: the cosign key is deleted, and cosign signatures are no longer checked', async () => {
     await inSignedInPage(browser, server, phoneDark, async (phone) => {
       const { page } = phone;
       await page.goto('/projects/team/configuration');
@@ -255,8 +267,11 @@ describe('portal: signatures and trusted keys', { skip }, () => {
       await assertNoOverflow(page);
       await section.getByRole('button', { name: 'Delete key ci' }).click();
       await confirmWith(page, 'Delete');
-      await section.getByText('No trusted keys: signatures are not verified.').waitFor();
-      assert.deepEqual(await keys(), []);
+      await section.getByRole('table', { name: 'Trusted keys' }).getByText('ci', { exact: true }).waitFor({ state: 'detached' });
+      assert.deepEqual(
+        (await keys()).map((k) => k.name),
+        ['root-ca'],
+      );
 
       await page.goto('/projects/team/repositories/app/-/artifacts/other');
       await page.getByRole('table', { name: 'Signatures' }).getByText('signed', { exact: true }).waitFor();
