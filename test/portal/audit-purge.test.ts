@@ -32,7 +32,8 @@ const day = 24 * 3600 * 1000;
  * Audit log rotation on the Garbage collection page: a refused retention is explained and
  * starts nothing; a dry run counts the records older than the time kept; Purge now deletes
  * them (and only them), its details show the count and the log; a schedule is saved with
- * its retention and event types. Light at desktop width and dark on a phone, axe on each.
+ * its retention and event types; a pending purge is stopped from its row. Light at desktop
+ * width and dark on a phone, axe on each.
  */
 describe('portal: audit log purge', { skip }, () => {
   let server: TestServer;
@@ -156,6 +157,32 @@ describe('portal: audit log purge', { skip }, () => {
     assert.equal(await again.getByRole('checkbox', { name: 'pull artifact', exact: true }).isChecked(), true);
     assert.equal(await again.getByRole('checkbox', { name: 'create project', exact: true }).isChecked(), false);
     watched.assertNoConsoleErrors();
+  });
+
+  test('a purge not yet started is stopped from its row', async () => {
+    // A Berth that runs no jobs (jobs.concurrency 0, an instance that only serves requests): the purge stays pending.
+    const idle = await startPortalServer({ yaml: { 'jobs.concurrency': 0 } });
+    try {
+      await inSignedInPage(browser, idle, desktopLight, async (other) => {
+        const { page } = other;
+        await page.goto('/admin/gc');
+        const panel = page.getByRole('region', { name: 'Audit log rotation' });
+        await panel.getByRole('form', { name: 'Purge the audit log now' }).getByRole('button', { name: 'Purge now' }).click();
+        const history = panel.getByRole('table', { name: 'Audit log purge history' });
+        const row = history.getByRole('row').filter({ hasText: 'Pending' });
+        await row.waitFor();
+        await panel.getByText('A purge is already pending or running.').waitFor();
+        await row.getByRole('button', { name: /^Stop audit log purge \d+$/ }).click();
+        await history.getByRole('row').filter({ hasText: 'Stopped' }).waitFor({ timeout: 30_000 });
+        const runs = await api<any[]>(idle, 'GET', '/system/purgeaudit', { auth: idle.admin.authorization });
+        assert.equal(runs.body.length, 1);
+        assert.equal(runs.body[0].job_status, 'Stopped');
+        assert.equal(await panel.getByRole('button', { name: 'Purge now' }).isEnabled(), true, 'a new purge may start');
+        other.assertNoConsoleErrors();
+      });
+    } finally {
+      await idle.stop();
+    }
   });
 
   test('the panel on a phone, in dark', async () => {
