@@ -291,7 +291,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     busy: () => inFlight.count > 0 || Date.now() - inFlight.lastAt < 250,
   });
   runner.register(gc.jobType, gc.handle);
-  const auditPurge = createAuditPurge({ db: database.db, queue: jobQueue, scheduler });
+  const auditPurge = createAuditPurge({ db: database.db, queue: jobQueue, scheduler, forwarding: auditForwarder !== null });
   runner.register(auditPurge.jobType, auditPurge.handle);
   const retention = createRetention({
     db: database.db,

@@ -3,10 +3,11 @@ import { hostname } from 'node:os';
 import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
 import { AuditForwardStore, type AuditRecordRow } from './forward-store.js';
+import { forwardCursorName } from './purge-store.js';
 import { formatSyslogMessage, frameOctetCounted, parseEndpoint, SyslogTcpClient, type SyslogHeader } from './forward-syslog.js';
 import { describeOperation } from './service.js';
 
-const cursorName = 'syslog';
+const cursorName = forwardCursorName;
 
 export interface AuditForwarderLogger {
   info(obj: object, msg: string): void;

@@ -12,13 +12,15 @@ export interface AuditPurgeDeps {
   db: Db;
   queue: JobQueue;
   scheduler: Scheduler;
+  /** Whether audit records are forwarded to syslog: a purge then keeps those not sent yet. */
+  forwarding?: boolean;
 }
 
 export type AuditPurge = ReturnType<typeof createAuditPurge>;
 
 /** The audit log purge: the PURGE_AUDIT_LOG job (register `handle` on the runner) and /system/purgeaudit. */
 export function createAuditPurge(deps: AuditPurgeDeps) {
-  const service = new AuditPurgeService(new AuditPurgeStore(deps.db), deps.queue, deps.scheduler);
+  const service = new AuditPurgeService(new AuditPurgeStore(deps.db, deps.forwarding ?? false), deps.queue, deps.scheduler);
   deps.queue.declareType(auditPurgeJobType);
   return {
     service,

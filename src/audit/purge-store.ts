@@ -4,6 +4,9 @@ import type { Database } from '../db/types.js';
 
 type Tx = Transaction<Database>;
 
+/** The syslog forwarder's cursor (forward.ts). */
+export const forwardCursorName = 'syslog';
+
 /** Which records a purge takes: by event type (operation + resource type), by operation, or all but some event types. */
 export interface PurgeFilter {
   /** [operation, resource_type] pairs. */
@@ -30,12 +33,33 @@ export interface PurgeRunRow {
 
 /** The audit log purge's SQL: its runs, and the batches it deletes. */
 export class AuditPurgeStore {
-  constructor(readonly db: Db) {}
+  /**
+   * @param keepUnforwarded while audit records are forwarded to syslog (audit/forward.ts),
+   *   records the forwarder has not sent yet are never purged: they would be lost to it.
+   */
+  constructor(
+    readonly db: Db,
+    private readonly keepUnforwarded = false,
+  ) {}
 
   private matching(cutoff: string, filter: PurgeFilter) {
-    return this.db
-      .selectFrom('audit_logs')
-      .where('op_time', '<', cutoff)
+    let query = this.db.selectFrom('audit_logs').where('op_time', '<', cutoff);
+    if (this.keepUnforwarded) {
+      query = query.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('audit_forward_cursors as c')
+            .select('c.name')
+            .where('c.name', '=', forwardCursorName)
+            .where((eb) =>
+              eb.or([
+                eb('audit_logs.tx_id', '<', eb.ref('c.last_tx_id')),
+                eb.and([eb('audit_logs.tx_id', '=', eb.ref('c.last_tx_id')), eb('audit_logs.id', '<=', eb.ref('c.last_id'))]),
+              ]),
+            ),
+        ),
+      );
+    }
+    return query
       .where((eb) => {
         const pair = ([operation, resourceType]: [string, string]) =>
           eb.and([eb('operation', '=', operation), eb('resource_type', '=', resourceType)]);

@@ -251,3 +251,42 @@ test('instances: one forwards at a time (no duplicates); a dead holder’s lease
     await server.stop();
   }
 });
+
+test('a purge while forwarding keeps the records not forwarded yet, and takes them once they are', async () => {
+  const server = await start();
+  try {
+    const admin = server.admin.authorization;
+    const db = server.berth.database.db;
+    const purge = async () => {
+      const res = await api(server, 'POST', '/system/purgeaudit/schedule', {
+        auth: admin,
+        body: { schedule: { type: 'Manual' }, parameters: { audit_retention_hour: 24, include_event_types: 'pull_artifact' } },
+      });
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      const id = res.headers.get('location')!.split('/').pop();
+      const run = await waitFor(
+        async () => (await api(server, 'GET', `/system/purgeaudit/${id}`, { auth: admin })).body as any,
+        (r) => ['Success', 'Error', 'Stopped'].includes(r.job_status),
+        `purge ${id}`,
+        patience,
+      );
+      assert.equal(run.job_status, 'Success');
+      return JSON.parse(run.job_parameters).purged as number;
+    };
+    await listener.stop();
+    const old = new Date(Date.now() - 100 * 3600_000).toISOString();
+    await writeAudit(db, [
+      { username: 'ci', operation: 'pull', resourceType: 'artifact', resource: 'unsent/1', time: old },
+      { username: 'ci', operation: 'pull', resourceType: 'artifact', resource: 'unsent/2', time: old },
+    ]);
+    assert.equal(await purge(), 0, 'not forwarded yet: kept');
+    const left = await db.selectFrom('audit_logs').select('resource').where('resource', 'like', 'unsent/%').execute();
+    assert.equal(left.length, 2);
+    await listener.start();
+    await arrived('unsent/2');
+    await waitFor(purge, (n) => n === 2, 'the purge to take the forwarded records', patience);
+    assert.deepEqual(await db.selectFrom('audit_logs').select('resource').where('resource', 'like', 'unsent/%').execute(), []);
+  } finally {
+    await server.stop();
+  }
+});
