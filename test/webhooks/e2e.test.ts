@@ -93,9 +93,19 @@ const slackType = (r: ReceivedRequest) => /^\*event_type:\* (\S+)$/.exec(JSON.pa
 async function delivered(receiver: WebhookReceiver, project: string, projectId: number, policyId: number, type: string): Promise<Delivered> {
   const at = (suffix: string) => (r: ReceivedRequest) => r.path === `/${project}/${suffix}`;
   const [harbor] = await receiver.waitFor(1, (r) => at('default')(r) && JSON.parse(r.body).type === type);
-  const [ce] = await receiver.waitFor(1, (r) => at('ce')(r) && JSON.parse(r.body).type === cloudEventTypes[type]);
-  const [slack] = await receiver.waitFor(1, (r) => at('slack')(r) && slackType(r) === type);
   const h = JSON.parse(harbor.body);
+  // The same event's other two deliveries (several events of a type may arrive in any order).
+  const data = JSON.stringify(h.event_data);
+  const [ce] = await receiver.waitFor(1, (r) => {
+    if (!at('ce')(r)) return false;
+    const e = JSON.parse(r.body);
+    return e.type === cloudEventTypes[type] && JSON.stringify(e.data) === data && Date.parse(e.time) === h.occur_at * 1000;
+  });
+  const [slack] = await receiver.waitFor(1, (r) => {
+    if (!at('slack')(r) || slackType(r) !== type) return false;
+    const blocks = JSON.parse(r.body).blocks;
+    return blocks[5].text.text === '```' + JSON.stringify(h.event_data, null, '\t') + '```' && blocks[2].text.text.includes(`^${h.occur_at}^`);
+  });
   const c = JSON.parse(ce.body);
   const s = JSON.parse(slack.body);
 
