@@ -14,6 +14,8 @@ export interface Pull {
 interface PendingPull {
   artifactId: number;
   tag: string | null;
+  /** Who pulled: the PULL_ARTIFACT event (webhooks) names them, so one user's pulls are counted apart from another's. */
+  operator: string;
   time: string;
   count: number;
 }
@@ -43,13 +45,13 @@ export class PullRecorder {
 
   record(pull: Pull): void {
     const time = nowIso();
-    const key = `${pull.artifactId}\0${pull.tag ?? ''}`;
+    const key = `${pull.artifactId}\0${pull.tag ?? ''}\0${pull.username}`;
     const entry = this.pending.get(key);
     if (entry) {
       entry.count += 1;
       entry.time = time;
     } else {
-      this.pending.set(key, { artifactId: pull.artifactId, tag: pull.tag, time, count: 1 });
+      this.pending.set(key, { artifactId: pull.artifactId, tag: pull.tag, operator: pull.username, time, count: 1 });
     }
     if (this.options.auditPulls) {
       this.audits.push({

@@ -803,7 +803,7 @@ export class RegistryStore {
 
   /** Applies a batch of pulls: one pull_time per artifact and tag, and a pull count per repository. */
   async recordPulls(
-    pulls: Array<{ artifactId: number; tag: string | null; time: string; count: number }>,
+    pulls: Array<{ artifactId: number; tag: string | null; operator?: string; time: string; count: number }>,
     audits: AuditEntry[],
   ): Promise<void> {
     if (pulls.length === 0) return;
@@ -856,6 +856,7 @@ export class RegistryStore {
             digest: p.digest,
             tag: p.tag,
             count: p.count,
+            operator: p.operator ?? '',
             occurred_at: p.time,
           },
         })),

@@ -97,7 +97,7 @@ eachDatabase('outbox', (db) => {
       occurred_at: now,
     });
 
-    await store.recordPulls([{ artifactId, tag: 'v1', time: now, count: 3 }], []);
+    await store.recordPulls([{ artifactId, tag: 'v1', operator: 'bob', time: now, count: 3 }], []);
     const pulled = await eventsOf(EventTypes.artifactPulled);
     assert.deepEqual(
       pulled.map((e) => JSON.parse(e.payload)),
@@ -110,6 +110,7 @@ eachDatabase('outbox', (db) => {
           digest,
           tag: 'v1',
           count: 3,
+          operator: 'bob',
           occurred_at: now,
         },
       ],
