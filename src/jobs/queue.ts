@@ -187,8 +187,13 @@ export class JobQueue {
     return row && toJob(row);
   }
 
-  async log(jobId: number, level: JobLogLevel, message: string, executor: Executor = this.db): Promise<void> {
-    await executor.insertInto('job_logs').values({ job_id: jobId, time: this.clock.iso(), level, message }).execute();
+  async log(jobId: number, level: JobLogLevel, message: string, executor: Executor = this.db, time = this.clock.iso()): Promise<void> {
+    await executor.insertInto('job_logs').values({ job_id: jobId, time, level, message }).execute();
+  }
+
+  /** Runs `work` in one transaction (one commit for several of the calls below that take an executor). */
+  transaction<T>(work: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
   }
 
   async logs(jobId: number): Promise<JobLogLine[]> {
@@ -244,13 +249,32 @@ export class JobQueue {
    * Takes up to `limit` runnable jobs of the given types for a pool, in run_at order, and
    * gives it a lease on each until now + leaseMs. One statement: on PostgreSQL the rows are
    * picked with FOR UPDATE SKIP LOCKED, so concurrent pools never take the same job nor
-   * wait for each other; on SQLite the statement itself is the compare-and-set.
+   * wait for each other; on SQLite the statement itself is the compare-and-set. `andThen`
+   * runs in the claim's transaction with the claimed jobs (e.g. their first log lines), so
+   * that they commit together.
    */
-  async claim(poolId: string, types: string[], limit: number, leaseMs: number): Promise<Job[]> {
+  async claim(
+    poolId: string,
+    types: string[],
+    limit: number,
+    leaseMs: number,
+    andThen?: (jobs: Job[], tx: Executor) => Promise<void>,
+  ): Promise<Job[]> {
     if (types.length === 0 || limit < 1) return [];
+    if (andThen) {
+      return this.transaction(async (tx) => {
+        const jobs = await this.claimWith(tx, poolId, types, limit, leaseMs);
+        if (jobs.length > 0) await andThen(jobs, tx);
+        return jobs;
+      });
+    }
+    return this.claimWith(this.db, poolId, types, limit, leaseMs);
+  }
+
+  private async claimWith(executor: Executor, poolId: string, types: string[], limit: number, leaseMs: number): Promise<Job[]> {
     const now = this.clock.iso();
     const candidates = this.dialect.skipLocked(
-      this.db
+      executor
         .selectFrom('jobs as j')
         .select('j.id')
         .where('j.status', '=', 'pending')
@@ -270,7 +294,7 @@ export class JobQueue {
         .orderBy('j.id')
         .limit(limit),
     );
-    const rows = await this.db
+    const rows = await executor
       .updateTable('jobs')
       .set((eb) => ({
         status: 'running',
@@ -304,9 +328,9 @@ export class JobQueue {
   }
 
   /** Marks a job the pool holds as done; false when the lease was lost. */
-  async complete(poolId: string, lease: Lease): Promise<boolean> {
+  async complete(poolId: string, lease: Lease, executor: Executor = this.db): Promise<boolean> {
     const now = this.clock.iso();
-    const result = await this.fenced(poolId, lease)
+    const result = await this.fenced(poolId, lease, executor)
       .set({ status: 'success', locked_by: null, locked_until: null, last_error: null, finished_at: now, updated_at: now })
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
@@ -316,9 +340,9 @@ export class JobQueue {
    * Records a failed attempt: `stopped` when a stop was requested, else `pending` again at
    * `retryAt` while attempts remain, else `error`. Undefined when the lease was lost.
    */
-  async fail(poolId: string, lease: Lease, message: string, retryAt: string): Promise<JobStatus | undefined> {
+  async fail(poolId: string, lease: Lease, message: string, retryAt: string, executor: Executor = this.db): Promise<JobStatus | undefined> {
     const now = this.clock.iso();
-    const row = await this.fenced(poolId, lease)
+    const row = await this.fenced(poolId, lease, executor)
       .set({
         status: sql<string>`case when cancel_requested = 1 then 'stopped' when attempts < max_attempts then 'pending' else 'error' end`,
         run_at: retryAt,
@@ -353,8 +377,8 @@ export class JobQueue {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  private fenced(poolId: string, lease: Lease) {
-    return this.db
+  private fenced(poolId: string, lease: Lease, executor: Executor = this.db) {
+    return executor
       .updateTable('jobs')
       .where('id', '=', lease.id)
       .where('status', '=', 'running')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Job, JobLogLevel, JobQueue, Lease } from './queue.js';
+import type { Executor, Job, JobLogLevel, JobQueue, Lease } from './queue.js';
 
 /** What a handler is given for one attempt of one job. */
 export interface JobContext<P = unknown> {
@@ -19,6 +19,28 @@ export interface JobContext<P = unknown> {
   signal: AbortSignal;
   /** Adds a line to the job's log (GET /jobservice/jobs/{id}/log). */
   log(message: string, level?: JobLogLevel): Promise<void>;
+  /**
+   * Adds a line to the job's log, stamped now but written in the transaction that records the
+   * attempt's outcome, after any line `log` wrote meanwhile: a short job's lines then cost no
+   * commit of their own. Lost with the attempt if the instance dies before recording it.
+   * (The runner always gives this and `withOutcome`; contexts made by hand in tests may not.)
+   */
+  logWithOutcome?(message: string, level?: JobLogLevel): void;
+  /**
+   * Writes to make in the transaction that records this attempt's outcome (success or failure),
+   * only while this instance still holds the job. A write that fails fails the recording: the
+   * lease lapses and the job runs again.
+   */
+  withOutcome?(write: (tx: Executor) => Promise<void>): void;
+}
+
+/** What registering a job type may add. */
+export interface JobTypeOptions {
+  /**
+   * Writes made in the transaction that claims a job of the type (e.g. marking the record it
+   * works on as running), so that they cost no commit of their own.
+   */
+  whenClaimed?: (job: Job, tx: Executor) => Promise<void>;
 }
 
 /**
@@ -83,6 +105,17 @@ interface Running {
   released: boolean;
 }
 
+/** An attempt that ended, waiting for the transaction that records it. */
+interface Outcome {
+  entry: Running;
+  /** null: the handler returned. */
+  failure: unknown;
+  lines: Array<{ time: string; level: JobLogLevel; message: string }>;
+  writes: Array<(tx: Executor) => Promise<void>>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
 const silent: RunnerLogger = { info() {}, warn() {}, error() {} };
 
 /** Why a handler's signal fired. */
@@ -106,6 +139,7 @@ export class JobRunner {
   readonly poolId: string;
   readonly concurrency: number;
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly typeOptions = new Map<string, JobTypeOptions>();
   private readonly typeLimits = new Map<string, number>();
   private readonly running = new Map<string, Running>();
   private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency' | 'typeConcurrency'>>;
@@ -121,6 +155,9 @@ export class JobRunner {
   private heartbeating: Promise<void> | null = null;
   private heartbeats = 0;
   private unsubscribe: Array<() => void> = [];
+  /** Attempts that ended and wait to be recorded; `recording` while a transaction records some. */
+  private outcomes: Outcome[] = [];
+  private recording = false;
 
   constructor(
     private readonly queue: JobQueue,
@@ -143,9 +180,10 @@ export class JobRunner {
   }
 
   /** Handles jobs of a type; may be called before or after start(). */
-  register<P = any>(type: string, handler: JobHandler<P>): void {
+  register<P = any>(type: string, handler: JobHandler<P>, options: JobTypeOptions = {}): void {
     this.queue.declareType(type);
     this.handlers.set(type, handler as JobHandler);
+    this.typeOptions.set(type, options);
     this.wake();
   }
 
@@ -281,7 +319,7 @@ export class JobRunner {
     let claimed = 0;
     const take = async (types: string[], limit: number) => {
       if (limit < 1 || types.length === 0) return;
-      const jobs = await this.queue.claim(this.poolId, types, limit, this.options.leaseMs);
+      const jobs = await this.queue.claim(this.poolId, types, limit, this.options.leaseMs, (claimed, tx) => this.started(claimed, tx));
       for (const job of jobs) this.execute(job);
       claimed += jobs.length;
     };
@@ -294,6 +332,14 @@ export class JobRunner {
     return claimed;
   }
 
+  /** In the claim's transaction: each job's first log line and its type's `whenClaimed` writes. */
+  private async started(jobs: Job[], tx: Executor): Promise<void> {
+    for (const job of jobs) {
+      await this.queue.log(job.id, 'INFO', `attempt ${job.attempts} of ${job.maxAttempts} started on pool ${this.poolId}`, tx);
+      await this.typeOptions.get(job.type)?.whenClaimed?.(job, tx);
+    }
+  }
+
   private execute(job: Job): void {
     const handler = this.handlers.get(job.type)!;
     const lease = { id: job.id, attempts: job.attempts };
@@ -301,10 +347,10 @@ export class JobRunner {
     const controller = new AbortController();
     const entry: Running = { job, lease, controller, released: false, done: Promise.resolve() };
     this.running.set(key, entry);
-    const log = (message: string, level: JobLogLevel = 'INFO') => this.queue.log(job.id, level, message);
+    const lines: Outcome['lines'] = [];
+    const writes: Outcome['writes'] = [];
     entry.done = (async () => {
       try {
-        await log(`attempt ${job.attempts} of ${job.maxAttempts} started on pool ${this.poolId}`);
         let failure: unknown = null;
         try {
           await handler({
@@ -314,24 +360,22 @@ export class JobRunner {
             attempt: job.attempts,
             maxAttempts: job.maxAttempts,
             signal: controller.signal,
-            log,
+            log: (message, level = 'INFO') => this.queue.log(job.id, level, message),
+            logWithOutcome: (message, level = 'INFO') => void lines.push({ time: this.queue.clock.iso(), level, message }),
+            withOutcome: (write) => void writes.push(write),
           });
         } catch (err) {
           failure = err ?? new Error('the handler failed');
         }
         if (entry.released) return;
-        if (failure === null) {
-          if (await this.queue.complete(this.poolId, lease)) await log('succeeded');
-          else this.logger.warn({ job: job.id }, 'a job finished after its lease was lost; its result is discarded');
-          return;
-        }
-        const message = errorMessage(failure);
-        const delay = failure instanceof RetryLaterError ? Math.max(0, failure.retryAfterMs) : this.retryDelayMs(job.attempts);
-        const status = await this.queue.fail(this.poolId, lease, message, this.queue.clock.iso(delay));
-        if (status === 'pending') await log(`attempt ${job.attempts} failed: ${message}; retrying in ${delay} ms`, 'WARNING');
-        else if (status === 'error') await log(`attempt ${job.attempts} failed: ${message}; no attempt left`, 'ERROR');
-        else if (status === 'stopped') await log(`stopped: ${message}`);
-        else this.logger.warn({ job: job.id, err: failure }, 'a job failed after its lease was lost');
+        await new Promise<void>((resolve, reject) => {
+          this.outcomes.push({ entry, failure, lines, writes, resolve, reject });
+          if (!this.recording) {
+            this.recording = true;
+            // After the I/O callbacks of this turn of the event loop: jobs ending together share a commit.
+            setImmediate(() => void this.recordOutcomes());
+          }
+        });
       } catch (err) {
         this.logger.error({ err, job: job.id }, 'recording the outcome of a job failed; its lease will lapse and it will be retried');
       } finally {
@@ -339,6 +383,71 @@ export class JobRunner {
         if (this.saturated || this.typeLimits.has(job.type)) this.wake();
       }
     })();
+  }
+
+  /**
+   * Records the attempts that ended, a transaction for all that are waiting (and again for those
+   * that ended meanwhile): a burst of short jobs, such as webhook deliveries, costs a commit per
+   * burst instead of several per job. When a transaction fails, each attempt is recorded alone,
+   * so that one failing write holds back no other.
+   */
+  private async recordOutcomes(): Promise<void> {
+    try {
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes.splice(0);
+        try {
+          await this.queue.transaction(async (tx) => {
+            for (const o of batch) await this.recordOutcome(o, tx);
+          });
+          for (const o of batch) o.resolve();
+        } catch (err) {
+          if (batch.length === 1) {
+            batch[0]!.reject(err);
+            continue;
+          }
+          for (const o of batch) {
+            try {
+              await this.queue.transaction((tx) => this.recordOutcome(o, tx));
+              o.resolve();
+            } catch (alone) {
+              o.reject(alone);
+            }
+          }
+        }
+      }
+    } finally {
+      this.recording = false;
+    }
+  }
+
+  private async recordOutcome(o: Outcome, tx: Executor): Promise<void> {
+    const { job, lease } = o.entry;
+    if (o.entry.released) return;
+    const handlerWrites = async () => {
+      for (const write of o.writes) await write(tx);
+      for (const line of o.lines) await this.queue.log(job.id, line.level, line.message, tx, line.time);
+    };
+    const log = (message: string, level: JobLogLevel = 'INFO') => this.queue.log(job.id, level, message, tx);
+    if (o.failure === null) {
+      if (!(await this.queue.complete(this.poolId, lease, tx))) {
+        this.logger.warn({ job: job.id }, 'a job finished after its lease was lost; its result is discarded');
+        return;
+      }
+      await handlerWrites();
+      await log('succeeded');
+      return;
+    }
+    const message = errorMessage(o.failure);
+    const delay = o.failure instanceof RetryLaterError ? Math.max(0, o.failure.retryAfterMs) : this.retryDelayMs(job.attempts);
+    const status = await this.queue.fail(this.poolId, lease, message, this.queue.clock.iso(delay), tx);
+    if (status === undefined) {
+      this.logger.warn({ job: job.id, err: o.failure }, 'a job failed after its lease was lost');
+      return;
+    }
+    await handlerWrites();
+    if (status === 'pending') await log(`attempt ${job.attempts} failed: ${message}; retrying in ${delay} ms`, 'WARNING');
+    else if (status === 'error') await log(`attempt ${job.attempts} failed: ${message}; no attempt left`, 'ERROR');
+    else if (status === 'stopped') await log(`stopped: ${message}`);
   }
 
   /** Renews leases, fires signals of stopped or lost jobs, ends leases dead pools left. */

@@ -7,7 +7,7 @@ import type { JobQueue } from '../jobs/queue.js';
 import type { JobContext, JobRunner } from '../jobs/runner.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import type { ProjectService } from '../projects/service.js';
-import { webhookDeliveryHandler } from './delivery.js';
+import { webhookDeliveryHandler, webhookJobOptions } from './delivery.js';
 import { registerWebhookRoutes } from './routes.js';
 import { closeDeliveryConnections } from './sender.js';
 import { WebhookService } from './service.js';
@@ -63,7 +63,8 @@ export function createWebhooks(deps: WebhooksDeps) {
       return removed;
     },
   };
-  for (const [type, handle] of Object.entries(handlers)) deps.runner.register(type, handle);
+  for (const [type, handle] of Object.entries(handlers))
+    deps.runner.register(type, handle, type === webhookJobType ? webhookJobOptions(store) : {});
   // Receivers that hang until the timeout must not take every job slot from GC, scans and the rest.
   deps.runner.limitType(webhookJobType, Math.max(1, deps.runner.concurrency - 1));
   deps.dispatcher.subscribe(

@@ -204,19 +204,29 @@ export class WebhookStore {
     return this.db.selectFrom('webhook_tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async updateTask(id: number, set: Partial<Omit<TaskRow, 'id'>>): Promise<void> {
-    await this.db.updateTable('webhook_tasks').set(set).where('id', '=', id).execute();
+  async updateTask(id: number, set: Partial<Omit<TaskRow, 'id'>>, executor: Executor = this.db): Promise<void> {
+    await executor.updateTable('webhook_tasks').set(set).where('id', '=', id).execute();
+  }
+
+  /** A claimed delivery's task: Running, its run count the job's attempt (not a task already delivered). */
+  async markTaskRunning(tx: Executor, id: number, attempt: number, now: string): Promise<void> {
+    await tx
+      .updateTable('webhook_tasks')
+      .set((eb) => ({ status: 'Running', run_count: attempt, start_time: eb.fn.coalesce('start_time', eb.val(now)), update_time: now }))
+      .where('id', '=', id)
+      .where('status', '!=', 'Success')
+      .execute();
   }
 
   /** Sets the execution's status from its tasks: Running while one is not over, else Error if one failed, else Success. */
-  async settleExecution(id: number, now: string): Promise<void> {
-    const counts = await this.taskCounts([id]);
+  async settleExecution(id: number, now: string, executor: Executor = this.db): Promise<void> {
+    const counts = await this.taskCounts([id], executor);
     const c = counts.get(id);
     if (!c) return;
     const open = c.Pending + c.Running;
     const status = open > 0 ? 'Running' : c.Error > 0 ? 'Error' : 'Success';
     const message = status === 'Error' ? `${c.Error} of ${c.total} deliveries failed` : '';
-    await this.db
+    await executor
       .updateTable('webhook_executions')
       .set({ status, status_message: message, end_time: open > 0 ? null : now })
       .where('id', '=', id)
@@ -266,11 +276,11 @@ export class WebhookStore {
     return { items, total };
   }
 
-  async taskCounts(executionIds: number[]): Promise<Map<number, TaskCounts>> {
+  async taskCounts(executionIds: number[], executor: Executor = this.db): Promise<Map<number, TaskCounts>> {
     const out = new Map<number, TaskCounts>();
     if (executionIds.length === 0) return out;
     for (const id of executionIds) out.set(id, { total: 0, Pending: 0, Running: 0, Success: 0, Error: 0, Stopped: 0 });
-    const rows = await this.db
+    const rows = await executor
       .selectFrom('webhook_tasks')
       .select(['execution_id', 'status', sql<number>`count(*)`.as('n')])
       .where('execution_id', 'in', executionIds)
