@@ -160,9 +160,10 @@ test("/schedules lists the schedules a page at a time, in Harbor's shape", async
   const res = await api(server, 'GET', '/schedules', { auth: admin });
   assert.equal(res.status, 200);
   shapeOf(res.body, 'ScheduleTask');
-  // Berth's own at start (the stale-upload purge, the login-counter and session purge, and scanning's hourly prune of
-  // adapter scans and of old CVE exports), and the two above.
-  assert.equal(res.headers.get('x-total-count'), '6');
+  // Berth's own at start (the stale-upload purge, the login-counter and session purge, scanning's hourly prune of
+  // adapter scans and of old CVE exports, the daily sweep of old webhook executions), and the two above.
+  assert.equal(res.headers.get('x-total-count'), '7');
+  assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'webhook.sweep'));
   assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'SCANNER_ADAPTER_PRUNE'));
   assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'CVE_EXPORT_PURGE'));
   assert.ok(res.body.some((s: { vendor_type: string }) => s.vendor_type === 'upload.purge_stale'));
