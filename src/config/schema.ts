@@ -222,9 +222,14 @@ export const configSchema = z
         /** Seconds before the first retry; each next one waits twice as long, up to retry_max_seconds. */
         retry_base_seconds: z.number().min(0.05).max(3600).default(5),
         retry_max_seconds: z.number().min(0.05).max(86400).default(600),
+        /**
+         * Deliveries one instance sends at once, in job slots of their own beside jobs.concurrency
+         * (none when jobs.concurrency is 0): deliveries that end together share their commits.
+         */
+        concurrency: z.number().int().min(1).max(64).default(8),
       })
       .strict()
-      .default({ enabled: true, timeout_seconds: 10, max_attempts: 10, retry_base_seconds: 5, retry_max_seconds: 600 }),
+      .default({ enabled: true, timeout_seconds: 10, max_attempts: 10, retry_base_seconds: 5, retry_max_seconds: 600, concurrency: 8 }),
     audit: z
       .object({
         /**

@@ -141,6 +141,8 @@ export class JobRunner {
   private readonly handlers = new Map<string, JobHandler>();
   private readonly typeOptions = new Map<string, JobTypeOptions>();
   private readonly typeLimits = new Map<string, number>();
+  /** Types whose jobs run in slots of their own, beside `concurrency`, and how many. */
+  private readonly ownSlots = new Map<string, number>();
   private readonly running = new Map<string, Running>();
   private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency' | 'typeConcurrency'>>;
   private readonly logger: RunnerLogger;
@@ -191,6 +193,17 @@ export class JobRunner {
   limitType(type: string, limit: number): void {
     if (!Number.isInteger(limit) || limit < 0) throw new Error(`the concurrency of ${type} must be a whole number >= 0, not ${limit}`);
     this.typeLimits.set(type, limit);
+    this.wake();
+  }
+
+  /**
+   * Runs jobs of the type in `slots` slots of their own, beside `concurrency`: short jobs that
+   * wait on the network and come in bursts (webhook deliveries) then neither take nor wait for
+   * the slots of GC, scans and the rest, and those that end together share their commits.
+   */
+  dedicateSlots(type: string, slots: number): void {
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`the slots of ${type} must be a whole number >= 1, not ${slots}`);
+    this.ownSlots.set(type, slots);
     this.wake();
   }
 
@@ -295,13 +308,21 @@ export class JobRunner {
 
   private async loop(): Promise<void> {
     while (this.state === 'running') {
-      const free = this.concurrency - this.running.size;
+      const free = this.concurrency - [...this.running.values()].filter((r) => !this.ownSlots.has(r.job.type)).length;
       let more = false;
-      if (free > 0 && this.handlers.size > 0) {
+      if (this.handlers.size > 0) {
         try {
-          const claimed = await this.claimWithin(free);
-          this.saturated = claimed === free;
-          more = this.saturated && this.state === 'running';
+          if (free > 0) {
+            const claimed = await this.claimWithin(free);
+            this.saturated = claimed === free;
+            more = this.saturated;
+          }
+          for (const [type, slots] of this.ownSlots) {
+            const room = slots - this.runningOf(type);
+            if (!this.handlers.has(type) || room < 1 || this.state !== 'running') continue;
+            if ((await this.claimInto([type], room)) === room) more = true;
+          }
+          more &&= this.state === 'running';
         } catch (err) {
           this.logger.warn({ err }, 'claiming jobs failed');
         }
@@ -310,24 +331,28 @@ export class JobRunner {
     }
   }
 
+  private runningOf(type: string): number {
+    return [...this.running.values()].filter((r) => r.job.type === type).length;
+  }
+
+  /** Claims up to `limit` jobs of the types and starts them; returns how many. */
+  private async claimInto(types: string[], limit: number): Promise<number> {
+    if (limit < 1 || types.length === 0) return 0;
+    const jobs = await this.queue.claim(this.poolId, types, limit, this.options.leaseMs, (claimed, tx) => this.started(claimed, tx));
+    for (const job of jobs) this.execute(job);
+    return jobs.length;
+  }
+
   /**
    * Claims up to `free` jobs: the types without a limit in one claim, then each limited type
    * up to the room it has left. Returns how many were claimed.
    */
   private async claimWithin(free: number): Promise<number> {
-    const unlimited = [...this.handlers.keys()].filter((t) => !this.typeLimits.has(t));
-    let claimed = 0;
-    const take = async (types: string[], limit: number) => {
-      if (limit < 1 || types.length === 0) return;
-      const jobs = await this.queue.claim(this.poolId, types, limit, this.options.leaseMs, (claimed, tx) => this.started(claimed, tx));
-      for (const job of jobs) this.execute(job);
-      claimed += jobs.length;
-    };
-    await take(unlimited, free);
+    const unlimited = [...this.handlers.keys()].filter((t) => !this.typeLimits.has(t) && !this.ownSlots.has(t));
+    let claimed = await this.claimInto(unlimited, free);
     for (const [type, limit] of this.typeLimits) {
-      if (!this.handlers.has(type) || this.state !== 'running') continue;
-      const runningOfType = [...this.running.values()].filter((r) => r.job.type === type).length;
-      await take([type], Math.min(limit - runningOfType, free - claimed));
+      if (!this.handlers.has(type) || this.ownSlots.has(type) || this.state !== 'running') continue;
+      claimed += await this.claimInto([type], Math.min(limit - this.runningOf(type), free - claimed));
     }
     return claimed;
   }
@@ -380,7 +405,7 @@ export class JobRunner {
         this.logger.error({ err, job: job.id }, 'recording the outcome of a job failed; its lease will lapse and it will be retried');
       } finally {
         this.running.delete(key);
-        if (this.saturated || this.typeLimits.has(job.type)) this.wake();
+        if (this.saturated || this.typeLimits.has(job.type) || this.ownSlots.has(job.type)) this.wake();
       }
     })();
   }

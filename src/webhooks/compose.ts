@@ -65,8 +65,9 @@ export function createWebhooks(deps: WebhooksDeps) {
   };
   for (const [type, handle] of Object.entries(handlers))
     deps.runner.register(type, handle, type === webhookJobType ? webhookJobOptions(store) : {});
-  // Receivers that hang until the timeout must not take every job slot from GC, scans and the rest.
-  deps.runner.limitType(webhookJobType, Math.max(1, deps.runner.concurrency - 1));
+  // Deliveries run in slots of their own: receivers that hang until the timeout take no slot from GC, scans
+  // and the rest, and a burst of deliveries shares its commits (on SQLite each is a flush on the pushes' thread).
+  if (deps.runner.concurrency > 0) deps.runner.dedicateSlots(webhookJobType, config.concurrency);
   deps.dispatcher.subscribe(
     webhookSubscriber,
     webhookEventHandler(store, deps.queue, { enabled: config.enabled, maxAttempts: config.max_attempts, urls }),
