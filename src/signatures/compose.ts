@@ -36,7 +36,7 @@ async function readSmallBlob(blobs: BlobStore, digest: string, maxBytes: number)
 }
 
 /**
- * Signature policies and trusted keys (part D): the content-trust pull policy on /v2, the
+ * Signature policies and trusted keys: the content-trust pull policy on /v2, the
  * `signatures` field of the artifact API and /projects/{p}/trust/keys. The caller registers
  * `registerApiRoutes` under /api/v2.0.
  */
