@@ -173,7 +173,7 @@ export class AuditPurgeService {
 
   /** Starts a purge now (Harbor's "Manual"); 409 while another is pending or running. Returns its id. */
   async start(parameters: PurgeParameters, operator: string): Promise<number> {
-    const unfinished = await this.store.unfinishedRun(auditPurgeJobType);
+    const unfinished = await this.store.history.unfinishedRun(auditPurgeJobType);
     if (unfinished !== undefined) {
       throw apiError('CONFLICT', `audit log purge ${unfinished} is still pending or running; wait for it to end or stop it first`);
     }
@@ -259,24 +259,24 @@ export class AuditPurgeService {
     kind?: string;
     sort?: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean };
   }): Promise<{ items: PurgeRun[]; total: number }> {
-    const page = await this.store.listRuns(options);
+    const page = await this.store.history.listRuns(options);
     return { items: page.items.map(toRun), total: page.total };
   }
 
   async get(id: number): Promise<PurgeRun | undefined> {
-    const row = await this.store.getRun(id);
+    const row = await this.store.history.getRun(id);
     return row && toRun(row);
   }
 
   /** The run's log; undefined when there is no such run, null when its log was pruned with its job. */
   async log(id: number): Promise<string | null | undefined> {
-    if (!(await this.store.getRun(id))) return undefined;
+    if (!(await this.store.history.getRun(id))) return undefined;
     return (await this.queue.logText(id)) ?? null;
   }
 
   /** Stops a run (Harbor's PUT /system/purgeaudit/{id}); false when there is no such run. */
   async stop(id: number): Promise<boolean> {
-    const run = await this.store.getRun(id);
+    const run = await this.store.history.getRun(id);
     if (!run) return false;
     const outcome = await this.queue.cancel(id);
     if (outcome === 'stopped') await this.store.update(id, { status: 'Stopped' }, nowIso());

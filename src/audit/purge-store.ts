@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { Database } from '../db/types.js';
+import { RunHistory, type RunRow } from '../jobs/run-history.js';
 
 type Tx = Transaction<Database>;
 
@@ -17,22 +18,13 @@ export interface PurgeFilter {
   allBut: Array<[string, string]> | null;
 }
 
-export interface PurgeRunRow {
-  jobId: number;
-  trigger: string;
-  operator: string;
-  parameters: string;
-  results: string | null;
-  /** The run's own record of its status. */
-  runStatus: string;
-  /** The job's status while the job row exists (pending, running, success, error, stopped). */
-  jobStatus: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type PurgeRunRow = RunRow;
 
 /** The audit log purge's SQL: its runs, and the batches it deletes. */
 export class AuditPurgeStore {
+  /** The runs, as Harbor's history lists them. */
+  readonly history: RunHistory;
+
   /**
    * @param keepUnforwarded while audit records are forwarded to syslog (audit/forward.ts),
    *   records the forwarder has not sent yet are never purged: they would be lost to it.
@@ -40,7 +32,9 @@ export class AuditPurgeStore {
   constructor(
     readonly db: Db,
     private readonly keepUnforwarded = false,
-  ) {}
+  ) {
+    this.history = new RunHistory(db, 'audit_purge_runs');
+  }
 
   private matching(cutoff: string, filter: PurgeFilter) {
     let query = this.db.selectFrom('audit_logs').where('op_time', '<', cutoff);
@@ -121,94 +115,4 @@ export class AuditPurgeStore {
       .where('job_id', '=', jobId)
       .execute();
   }
-
-  /** The job of a purge that is pending or running, if any. */
-  async unfinishedRun(jobType: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('type', '=', jobType)
-      .where('status', 'in', ['pending', 'running'])
-      .orderBy('id')
-      .executeTakeFirst();
-    return row ? Number(row.id) : undefined;
-  }
-
-  private runs() {
-    return this.db
-      .selectFrom('audit_purge_runs as p')
-      .leftJoin('jobs as j', 'j.id', 'p.job_id')
-      .select([
-        'p.job_id',
-        'p.trigger',
-        'p.operator',
-        'p.parameters',
-        'p.results',
-        'p.status as run_status',
-        'j.status as job_status',
-        'p.created_at',
-        'p.updated_at',
-        'j.updated_at as job_updated_at',
-      ]);
-  }
-
-  /** Harbor's history: the runs, newest first unless sorted, a page at a time. */
-  async listRuns(options: {
-    offset: number;
-    limit: number;
-    status?: string;
-    kind?: string;
-    sort?: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean };
-  }): Promise<{ items: PurgeRunRow[]; total: number }> {
-    let q = this.runs();
-    if (options.kind !== undefined) q = q.where('p.trigger', '=', options.kind);
-    if (options.status !== undefined) {
-      const status = options.status;
-      const jobStatus = status.toLowerCase();
-      q = q.where((eb) => eb.or([eb('j.status', '=', jobStatus), eb.and([eb('j.status', 'is', null), eb('p.status', '=', status)])]));
-    }
-    const total = await q
-      .clearSelect()
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    const sort = options.sort ?? { column: 'job_id', desc: true };
-    const rows = await q
-      .orderBy(sql.ref(`p.${sort.column}`), sort.desc ? 'desc' : 'asc')
-      .orderBy('p.job_id', 'desc')
-      .limit(options.limit)
-      .offset(options.offset)
-      .execute();
-    return { items: rows.map(toRun), total: Number(total.n) };
-  }
-
-  async getRun(jobId: number): Promise<PurgeRunRow | undefined> {
-    const row = await this.runs().where('p.job_id', '=', jobId).executeTakeFirst();
-    return row && toRun(row);
-  }
-}
-
-function toRun(r: {
-  job_id: number;
-  trigger: string;
-  operator: string;
-  parameters: string;
-  results: string | null;
-  run_status: string;
-  job_status: string | null;
-  created_at: string;
-  updated_at: string;
-  job_updated_at: string | null;
-}): PurgeRunRow {
-  const updated = r.job_updated_at !== null && r.job_updated_at > r.updated_at ? r.job_updated_at : r.updated_at;
-  return {
-    jobId: Number(r.job_id),
-    trigger: r.trigger,
-    operator: r.operator,
-    parameters: r.parameters,
-    results: r.results,
-    runStatus: r.run_status,
-    jobStatus: r.job_status,
-    createdAt: r.created_at,
-    updatedAt: updated,
-  };
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessGuard } from '../auth/guard.js';
 import { displayName } from '../auth/identity.js';
-import { idParam, pagingOf, queryOf, sendPage } from '../http/api-helpers.js';
+import { idParam, pagingOf, sendPage } from '../http/api-helpers.js';
+import { historyFilterOf, runHistoryOf, scheduleHistoryOf } from '../http/exec-history.js';
 import {
   addSchemas,
   createdWithLocation,
@@ -16,7 +17,6 @@ import {
   str,
 } from '../http/schema-helpers.js';
 import { apiError } from '../lib/errors.js';
-import { parseQuery } from '../lib/query.js';
 import { gcSchemas } from './schemas.js';
 import { gcJobType, type GcRun, type GcService } from './service.js';
 
@@ -25,25 +25,10 @@ export interface GcRouteDeps {
   guard: AccessGuard;
 }
 
+const historyOf = (run: GcRun) => runHistoryOf(run, gcJobType, '');
+
 const tags = ['gc'];
 const idParams = pathParams({ gc_id: str('Id of the garbage collection run') });
-
-/** Harbor's GCHistory for a run. */
-function historyOf(run: GcRun) {
-  return {
-    id: run.id,
-    job_name: gcJobType,
-    job_kind: run.trigger,
-    job_parameters: JSON.stringify(run.jobParameters),
-    schedule: { type: run.trigger === 'MANUAL' ? 'Manual' : 'Schedule', cron: '' },
-    job_status: run.status,
-    deleted: false,
-    creation_time: run.createdAt,
-    update_time: run.updatedAt,
-  };
-}
-
-const sortColumns = { creation_time: 'created_at', update_time: 'updated_at', id: 'job_id' } as const;
 
 /**
  * Harbor's garbage collection API under /system/gc: history, one run, its log, stop, and the
@@ -69,29 +54,8 @@ export async function registerGcRoutes(app: FastifyInstance, deps: GcRouteDeps):
   app.get('/system/gc', { schema: getGCHistory }, async (req, reply) => {
     allow(req, 'list');
     const paging = pagingOf(req);
-    const q = queryOf(req);
-    let status: string | undefined;
-    let kind: string | undefined;
-    for (const term of parseQuery(q.q)) {
-      if (term.op !== 'exact') throw apiError('BAD_REQUEST', `invalid q: ${term.key} takes an exact value (key=value)`);
-      if (term.key === 'job_status') status = term.value;
-      else if (term.key === 'job_kind') kind = term.value.toUpperCase();
-      else throw apiError('BAD_REQUEST', `invalid q: unknown key "${term.key}"; allowed: job_status, job_kind`);
-    }
-    let sort: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean } | undefined;
-    const sortKeys = (q.sort ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    if (sortKeys.length > 1) throw apiError('BAD_REQUEST', 'invalid sort: give one key');
-    if (sortKeys.length === 1) {
-      const desc = sortKeys[0].startsWith('-');
-      const name = desc ? sortKeys[0].slice(1) : sortKeys[0];
-      if (!(name in sortColumns))
-        throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(sortColumns).join(', ')}`);
-      sort = { column: sortColumns[name as keyof typeof sortColumns], desc };
-    }
-    const result = await gc.history({ offset: paging.offset, limit: paging.pageSize, status, kind, sort });
+    const filter = historyFilterOf(req);
+    const result = await gc.history({ offset: paging.offset, limit: paging.pageSize, ...filter });
     return sendPage(req, reply, paging, { total: result.total, items: result.items.map(historyOf) });
   });
 
@@ -107,17 +71,7 @@ export async function registerGcRoutes(app: FastifyInstance, deps: GcRouteDeps):
     allow(req, 'read');
     const s = await gc.schedule();
     if (!s) return reply.code(200).send();
-    return {
-      id: 0,
-      job_name: '',
-      job_kind: s.cron,
-      job_parameters: JSON.stringify(s.parameters),
-      schedule: { type: s.type, cron: s.cron, ...(s.nextRunAt !== null && { next_scheduled_time: s.nextRunAt }) },
-      job_status: '',
-      deleted: false,
-      creation_time: s.createdAt,
-      update_time: s.updatedAt,
-    };
+    return scheduleHistoryOf(s);
   });
 
   const scheduleDescription =

@@ -116,7 +116,7 @@ export class GcService {
    * running. Returns the run's id (its job's id).
    */
   async start(parameters: GcParameters, operator: string): Promise<number> {
-    const unfinished = await this.store.unfinishedRun(gcJobType);
+    const unfinished = await this.store.history.unfinishedRun(gcJobType);
     if (unfinished !== undefined) {
       throw apiError('CONFLICT', `garbage collection ${unfinished} is still pending or running; wait for it to end or stop it first`);
     }
@@ -186,24 +186,24 @@ export class GcService {
     kind?: string;
     sort?: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean };
   }): Promise<{ items: GcRun[]; total: number }> {
-    const page = await this.store.listRuns(options);
+    const page = await this.store.history.listRuns(options);
     return { items: page.items.map((r) => this.toRun(r)), total: page.total };
   }
 
   async get(id: number): Promise<GcRun | undefined> {
-    const row = await this.store.getRun(id);
+    const row = await this.store.history.getRun(id);
     return row && this.toRun(row);
   }
 
   /** The run's log; undefined when there is no such run, null when its log was pruned with its job. */
   async log(id: number): Promise<string | null | undefined> {
-    if (!(await this.store.getRun(id))) return undefined;
+    if (!(await this.store.history.getRun(id))) return undefined;
     return (await this.queue.logText(id)) ?? null;
   }
 
   /** Stops a run (Harbor's PUT /system/gc/{id}); false when there is no such run. */
   async stop(id: number): Promise<boolean> {
-    const run = await this.store.getRun(id);
+    const run = await this.store.history.getRun(id);
     if (!run) return false;
     const outcome = await this.queue.cancel(id);
     if (outcome === 'stopped') await this.store.finish(id, 'Stopped', run.results ? JSON.parse(run.results) : emptyResults(), nowIso());

@@ -1,9 +1,10 @@
-import { sql, type ExpressionBuilder, type Transaction } from 'kysely';
+import type { ExpressionBuilder, Transaction } from 'kysely';
 import { blobLocksFor, type BlobLocks } from '../db/blob-locks.js';
 import type { DialectHelpers } from '../db/dialect.js';
 import type { Db } from '../db/index.js';
 import type { Database, RepositoriesTable } from '../db/types.js';
 import { writeAudit } from '../events/audit.js';
+import { RunHistory, type RunRow } from '../jobs/run-history.js';
 
 type Tx = Transaction<Database>;
 
@@ -31,19 +32,7 @@ export interface EmptyRepository {
   projectId: number;
 }
 
-export interface GcRunRow {
-  jobId: number;
-  trigger: string;
-  operator: string;
-  parameters: string;
-  results: string | null;
-  /** The run's own record of its status. */
-  runStatus: string;
-  /** The job's status while the job row exists (pending, running, success, error, stopped). */
-  jobStatus: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type GcRunRow = RunRow;
 
 /** How removing links reports back, per repository, inside the removing transaction. */
 export type OnUnlinked = (tx: Tx, repositoryId: number, digests: string[]) => Promise<void>;
@@ -58,12 +47,15 @@ const page = 1000;
  */
 export class GcStore {
   readonly locks: BlobLocks;
+  /** The runs, as Harbor's history lists them. */
+  readonly history: RunHistory;
 
   constructor(
     readonly db: Db,
     private readonly dialect: DialectHelpers,
   ) {
     this.locks = blobLocksFor(db, dialect);
+    this.history = new RunHistory(db, 'gc_runs');
   }
 
   // Untagged artifacts.
@@ -505,70 +497,6 @@ export class GcStore {
   async storeListed(jobId: number, now: string): Promise<void> {
     await this.db.updateTable('gc_runs').set({ store_listed_at: now }).where('job_id', '=', jobId).execute();
   }
-
-  /** The job of a run that is pending or running, if any. */
-  async unfinishedRun(jobType: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('type', '=', jobType)
-      .where('status', 'in', ['pending', 'running'])
-      .orderBy('id')
-      .executeTakeFirst();
-    return row ? Number(row.id) : undefined;
-  }
-
-  private runs() {
-    return this.db
-      .selectFrom('gc_runs as g')
-      .leftJoin('jobs as j', 'j.id', 'g.job_id')
-      .select([
-        'g.job_id',
-        'g.trigger',
-        'g.operator',
-        'g.parameters',
-        'g.results',
-        'g.status as run_status',
-        'j.status as job_status',
-        'g.created_at',
-        'g.updated_at',
-        'j.updated_at as job_updated_at',
-      ]);
-  }
-
-  /** Harbor's history: the runs, newest first unless sorted, a page at a time. */
-  async listRuns(options: {
-    offset: number;
-    limit: number;
-    status?: string;
-    kind?: string;
-    sort?: { column: 'created_at' | 'updated_at' | 'job_id'; desc: boolean };
-  }): Promise<{ items: GcRunRow[]; total: number }> {
-    let q = this.runs();
-    if (options.kind !== undefined) q = q.where('g.trigger', '=', options.kind);
-    if (options.status !== undefined) {
-      const status = options.status;
-      const jobStatus = status.toLowerCase();
-      q = q.where((eb) => eb.or([eb('j.status', '=', jobStatus), eb.and([eb('j.status', 'is', null), eb('g.status', '=', status)])]));
-    }
-    const total = await q
-      .clearSelect()
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    const sort = options.sort ?? { column: 'job_id', desc: true };
-    const rows = await q
-      .orderBy(sql.ref(`g.${sort.column}`), sort.desc ? 'desc' : 'asc')
-      .orderBy('g.job_id', 'desc')
-      .limit(options.limit)
-      .offset(options.offset)
-      .execute();
-    return { items: rows.map(toRun), total: Number(total.n) };
-  }
-
-  async getRun(jobId: number): Promise<GcRunRow | undefined> {
-    const row = await this.runs().where('g.job_id', '=', jobId).executeTakeFirst();
-    return row && toRun(row);
-  }
 }
 
 /**
@@ -584,30 +512,4 @@ function isEmpty(eb: ExpressionBuilder<Database & { r: RepositoriesTable }, 'r'>
     eb.not(eb.exists(links)),
     eb.not(eb.exists(eb.selectFrom('uploads as u').select('u.id').whereRef('u.repository_id', '=', 'r.id'))),
   ]);
-}
-
-function toRun(r: {
-  job_id: number;
-  trigger: string;
-  operator: string;
-  parameters: string;
-  results: string | null;
-  run_status: string;
-  job_status: string | null;
-  created_at: string;
-  updated_at: string;
-  job_updated_at: string | null;
-}): GcRunRow {
-  const updated = r.job_updated_at !== null && r.job_updated_at > r.updated_at ? r.job_updated_at : r.updated_at;
-  return {
-    jobId: Number(r.job_id),
-    trigger: r.trigger,
-    operator: r.operator,
-    parameters: r.parameters,
-    results: r.results,
-    runStatus: r.run_status,
-    jobStatus: r.job_status,
-    createdAt: r.created_at,
-    updatedAt: updated,
-  };
 }

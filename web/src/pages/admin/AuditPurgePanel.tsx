@@ -4,38 +4,24 @@ import {
   Button,
   Card,
   Checkbox,
-  Code,
   Group,
   Modal,
   NumberInput,
-  ScrollArea,
   Select,
   SimpleGrid,
   Skeleton,
   Stack,
-  Table,
   Text,
   Title,
-  VisuallyHidden,
 } from '@mantine/core';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api/client';
-import { SubmitError, useSubmission } from '../../components/FormDialog';
+import { SubmitError } from '../../components/FormDialog';
 import { formatDateTime } from '../../lib/format';
-import { notifyDone } from '../../lib/notify';
-import {
-  fetchRunLog,
-  HistoryPlaceholder,
-  isActive,
-  RunActions,
-  RunCounts,
-  RunPagination,
-  StatusBadge,
-  useJobRuns,
-  type JobRun,
-} from './JobRuns';
+import { fetchRunLog, isActive, RunCounts, StatusBadge, useJobRuns, type JobRun } from './JobRuns';
 import { JobScheduleForm } from './JobScheduleForm';
+import { RunHistory, RunLog, useStartRun } from './RunHistory';
 
 /** job_parameters of a purge, read: what it was asked and, once it ran, how many records it purged (or would). */
 interface PurgeParameters {
@@ -51,8 +37,6 @@ interface PurgeSchedule {
 }
 
 const base = '/system/purgeaudit';
-
-const kindText: Record<string, string> = { MANUAL: 'By hand', SCHEDULE: 'Schedule' };
 
 /** Harbor's "other": every event type but the artifact ones. */
 const otherType = 'other';
@@ -170,19 +154,11 @@ function OptionFields({
 
 /** Purge now, or a dry run that only counts. */
 function PurgeNow({ disabled, eventTypes }: { disabled: boolean; eventTypes: string[] }) {
-  const queryClient = useQueryClient();
-  const submission = useSubmission();
+  const { submission, start: startRun } = useStartRun('purgeaudit', base);
   const [options, setOptions] = useState<Options>({ keep: 30, unit: 'days', types: eventTypes });
 
   function start(dryRun: boolean) {
-    void submission.run(async () => {
-      const { location } = await api.post(`${base}/schedule`, {
-        schedule: { type: 'Manual' },
-        parameters: { ...optionsBody(options), dry_run: dryRun },
-      });
-      notifyDone(`${dryRun ? 'Dry run' : 'Audit log purge'} ${location?.split('/').pop() ?? ''} started`);
-      await queryClient.invalidateQueries({ queryKey: ['purgeaudit', 'runs'] });
-    });
+    void startRun(dryRun ? 'Dry run' : 'Audit log purge', { ...optionsBody(options), dry_run: dryRun });
   }
 
   function submit(event: FormEvent) {
@@ -281,17 +257,7 @@ function RunDetails({ run, onClose }: { run: JobRun | null; onClose: () => void 
         <Title order={3} size="h5">
           Log
         </Title>
-        {log.isError ? (
-          <Alert color="red" title="Could not load the log">
-            {errorText(log.error)}
-          </Alert>
-        ) : (
-          <ScrollArea h={220} type="auto" viewportProps={{ tabIndex: 0, 'aria-label': 'Audit log purge log' }}>
-            <Code block style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
-              {log.data ?? 'Loading…'}
-            </Code>
-          </ScrollArea>
-        )}
+        <RunLog log={log} height={220} label="Audit log purge log" />
       </Stack>
     </Modal>
   );
@@ -308,7 +274,6 @@ export function AuditPurgePanel() {
   const { runs, stop } = useJobRuns<JobRun>('purgeaudit', base, 'Audit log purge', page);
   const eventTypes = useEventTypes();
   const items = runs.data?.items ?? [];
-  const total = runs.data?.total ?? 0;
   const active = items.some(isActive);
   const shownRun = items.find((r) => r.id === shown) ?? null;
 
@@ -335,61 +300,30 @@ export function AuditPurgePanel() {
             <ScheduleForm eventTypes={eventTypes.data} />
           </>
         )}
-        <Title order={3} size="h4">
-          Purge history
-        </Title>
-        {runs.isError ? (
-          <Alert color="red" title="Could not load the purge history">
-            {errorText(runs.error)}
-          </Alert>
-        ) : (
-          <Table.ScrollContainer minWidth={640} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-label="Audit log purge history">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Run</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Started by</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Kept</Table.Th>
-                  <Table.Th>Records</Table.Th>
-                  <Table.Th>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                <HistoryPlaceholder pending={runs.isPending} empty={items.length === 0} columns={7} emptyText="No purge has run yet." />
-                {items.map((run) => {
-                  const p = parametersOf(run);
-                  return (
-                    <Table.Tr key={run.id}>
-                      <Table.Td>
-                        {run.id}
-                        {p.dry_run && (
-                          <Badge ml="xs" variant="outline" color="gray" size="sm">
-                            dry run
-                          </Badge>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <StatusBadge run={run} />
-                      </Table.Td>
-                      <Table.Td>{kindText[run.job_kind] ?? run.job_kind}</Table.Td>
-                      <Table.Td>{formatDateTime(run.creation_time)}</Table.Td>
-                      <Table.Td>{retentionText(p.audit_retention_hour)}</Table.Td>
-                      <Table.Td>{p.purged === undefined ? '—' : `${p.dry_run ? 'would purge ' : ''}${p.purged}`}</Table.Td>
-                      <Table.Td>
-                        <RunActions run={run} noun="audit log purge" onDetails={(r) => setShown(r.id)} onStop={(r) => void stop(r)} />
-                      </Table.Td>
-                    </Table.Tr>
-                  );
-                })}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-        <RunPagination total={total} page={page} onChange={setPage} />
+        <RunHistory
+          heading="Purge history"
+          label="Audit log purge history"
+          errorTitle="Could not load the purge history"
+          emptyText="No purge has run yet."
+          runs={runs}
+          page={page}
+          onPage={setPage}
+          dryRun={(run) => Boolean(parametersOf(run).dry_run)}
+          columns={[
+            { header: 'Created', cell: (run) => formatDateTime(run.creation_time) },
+            { header: 'Kept', cell: (run) => retentionText(parametersOf(run).audit_retention_hour) },
+            {
+              header: 'Records',
+              cell: (run) => {
+                const p = parametersOf(run);
+                return p.purged === undefined ? '—' : `${p.dry_run ? 'would purge ' : ''}${p.purged}`;
+              },
+            },
+          ]}
+          noun="audit log purge"
+          onDetails={(r) => setShown(r.id)}
+          onStop={(r) => void stop(r)}
+        />
       </Stack>
       <RunDetails run={shownRun} onClose={() => setShown(null)} />
     </Card>

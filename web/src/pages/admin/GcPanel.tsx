@@ -1,38 +1,12 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Code,
-  Group,
-  Modal,
-  NumberInput,
-  ScrollArea,
-  Stack,
-  Switch,
-  Table,
-  Text,
-  Title,
-  VisuallyHidden,
-} from '@mantine/core';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { Button, Card, Group, Modal, NumberInput, Stack, Switch, Text, Title } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { api, errorText } from '../../api/client';
-import { SubmitError, useSubmission } from '../../components/FormDialog';
+import { api } from '../../api/client';
+import { SubmitError } from '../../components/FormDialog';
 import { formatBytes, formatDateTime } from '../../lib/format';
-import { notifyDone } from '../../lib/notify';
-import {
-  fetchRunLog,
-  HistoryPlaceholder,
-  isActive,
-  RunActions,
-  RunCounts,
-  RunPagination,
-  StatusBadge,
-  useJobRuns,
-  type JobRun,
-} from './JobRuns';
+import { fetchRunLog, isActive, RunCounts, StatusBadge, useJobRuns, type JobRun } from './JobRuns';
 import { JobScheduleForm } from './JobScheduleForm';
+import { RunHistory, RunLog, useStartRun } from './RunHistory';
 
 /** A run as /system/gc answers it (Harbor's GCHistory). */
 type GcRun = JobRun;
@@ -64,8 +38,6 @@ interface GcSchedule {
 }
 
 const base = '/system/gc';
-
-const kindText: Record<string, string> = { MANUAL: 'By hand', SCHEDULE: 'Schedule' };
 
 function parametersOf(run: { job_parameters: string }): GcParameters {
   try {
@@ -119,19 +91,11 @@ function OptionFields({ value, onChange, idPrefix }: { value: Options; onChange:
 
 /** Run now, or a dry run that only reports. */
 function RunNow({ disabled }: { disabled: boolean }) {
-  const queryClient = useQueryClient();
-  const submission = useSubmission();
+  const { submission, start: startRun } = useStartRun('gc', base);
   const [options, setOptions] = useState<Options>({ deleteUntagged: false, removeEmpty: false, workers: 1 });
 
   function start(dryRun: boolean) {
-    void submission.run(async () => {
-      const { location } = await api.post(`${base}/schedule`, {
-        schedule: { type: 'Manual' },
-        parameters: { ...optionsBody(options), dry_run: dryRun },
-      });
-      notifyDone(`${dryRun ? 'Dry run' : 'Garbage collection'} ${location?.split('/').pop() ?? ''} started`);
-      await queryClient.invalidateQueries({ queryKey: ['gc', 'runs'] });
-    });
+    void startRun(dryRun ? 'Dry run' : 'Garbage collection', { ...optionsBody(options), dry_run: dryRun });
   }
 
   function submit(event: FormEvent) {
@@ -238,17 +202,7 @@ function RunDetails({ run, onClose }: { run: GcRun | null; onClose: () => void }
         <Title order={3} size="h5">
           Log
         </Title>
-        {log.isError ? (
-          <Alert color="red" title="Could not load the log">
-            {errorText(log.error)}
-          </Alert>
-        ) : (
-          <ScrollArea h={260} type="auto" viewportProps={{ tabIndex: 0, 'aria-label': 'Garbage collection log' }}>
-            <Code block style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
-              {log.data ?? 'Loading…'}
-            </Code>
-          </ScrollArea>
-        )}
+        <RunLog log={log} height={260} label="Garbage collection log" />
       </Stack>
     </Modal>
   );
@@ -263,7 +217,6 @@ export function GcPanel() {
   const [shown, setShown] = useState<number | null>(null);
   const { runs, stop } = useJobRuns<GcRun>('gc', base, 'Garbage collection', page);
   const items = runs.data?.items ?? [];
-  const total = runs.data?.total ?? 0;
   const active = items.some(isActive);
   const shownRun = items.find((r) => r.id === shown) ?? null;
 
@@ -281,68 +234,30 @@ export function GcPanel() {
         </div>
         <RunNow disabled={active} />
         <ScheduleForm />
-        <Title order={3} size="h4">
-          GC history
-        </Title>
-        {runs.isError ? (
-          <Alert color="red" title="Could not load the garbage collection history">
-            {errorText(runs.error)}
-          </Alert>
-        ) : (
-          <Table.ScrollContainer minWidth={640} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-label="Garbage collection history">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Run</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Started by</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Freed</Table.Th>
-                  <Table.Th>Blobs</Table.Th>
-                  <Table.Th>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                <HistoryPlaceholder
-                  pending={runs.isPending}
-                  empty={items.length === 0}
-                  columns={7}
-                  emptyText="No garbage collection has run yet."
-                />
-                {items.map((run) => {
-                  const p = parametersOf(run);
-                  return (
-                    <Table.Tr key={run.id}>
-                      <Table.Td>
-                        {run.id}
-                        {p.dry_run && (
-                          <Badge ml="xs" variant="outline" color="gray" size="sm">
-                            dry run
-                          </Badge>
-                        )}
-                      </Table.Td>
-                      <Table.Td>
-                        <StatusBadge run={run} />
-                      </Table.Td>
-                      <Table.Td>{kindText[run.job_kind] ?? run.job_kind}</Table.Td>
-                      <Table.Td>{formatDateTime(run.creation_time)}</Table.Td>
-                      <Table.Td>
-                        {p.freed_space === undefined ? '—' : `${p.dry_run ? 'would free ' : ''}${formatBytes(p.freed_space)}`}
-                      </Table.Td>
-                      <Table.Td>{p.purged_blobs ?? '—'}</Table.Td>
-                      <Table.Td>
-                        <RunActions run={run} noun="garbage collection" onDetails={(r) => setShown(r.id)} onStop={(r) => void stop(r)} />
-                      </Table.Td>
-                    </Table.Tr>
-                  );
-                })}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-        <RunPagination total={total} page={page} onChange={setPage} />
+        <RunHistory
+          heading="GC history"
+          label="Garbage collection history"
+          errorTitle="Could not load the garbage collection history"
+          emptyText="No garbage collection has run yet."
+          runs={runs}
+          page={page}
+          onPage={setPage}
+          dryRun={(run) => Boolean(parametersOf(run).dry_run)}
+          columns={[
+            { header: 'Created', cell: (run) => formatDateTime(run.creation_time) },
+            {
+              header: 'Freed',
+              cell: (run) => {
+                const p = parametersOf(run);
+                return p.freed_space === undefined ? '—' : `${p.dry_run ? 'would free ' : ''}${formatBytes(p.freed_space)}`;
+              },
+            },
+            { header: 'Blobs', cell: (run) => parametersOf(run).purged_blobs ?? '—' },
+          ]}
+          noun="garbage collection"
+          onDetails={(r) => setShown(r.id)}
+          onStop={(r) => void stop(r)}
+        />
       </Stack>
       <RunDetails run={shownRun} onClose={() => setShown(null)} />
     </Card>

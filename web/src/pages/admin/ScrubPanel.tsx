@@ -1,40 +1,12 @@
-import {
-  Alert,
-  Badge,
-  Button,
-  Card,
-  Code,
-  Group,
-  Modal,
-  NumberInput,
-  ScrollArea,
-  Stack,
-  Switch,
-  Table,
-  Tabs,
-  Text,
-  Title,
-  VisuallyHidden,
-} from '@mantine/core';
-import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Alert, Badge, Button, Card, Code, Group, Modal, NumberInput, Stack, Switch, Table, Tabs, Text, Title } from '@mantine/core';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, errorText } from '../../api/client';
-import { SubmitError, useSubmission } from '../../components/FormDialog';
+import { SubmitError } from '../../components/FormDialog';
 import { formatBytes, formatDateTime, shortDigest } from '../../lib/format';
-import { notifyDone } from '../../lib/notify';
-import {
-  fetchRunLog,
-  HistoryPlaceholder,
-  isActive,
-  RunActions,
-  RunCounts,
-  RunPagination,
-  runsPageSize as pageSize,
-  StatusBadge,
-  useJobRuns,
-  type JobRun,
-} from './JobRuns';
+import { fetchRunLog, isActive, RunCounts, RunPagination, runsPageSize as pageSize, StatusBadge, useJobRuns, type JobRun } from './JobRuns';
 import { JobScheduleForm } from './JobScheduleForm';
+import { RunHistory, RunLog, useStartRun } from './RunHistory';
 
 /** A scrub run as /system/scrub answers it (Harbor's GCHistory shape plus Berth's results). */
 interface ScrubRun extends JobRun {
@@ -104,21 +76,13 @@ function duration(run: ScrubRun): string {
 
 /** Run now: the parameters a run takes. */
 function RunNow({ disabled }: { disabled: boolean }) {
-  const queryClient = useQueryClient();
-  const submission = useSubmission();
+  const { submission, start } = useStartRun('scrub', base);
   const [workers, setWorkers] = useState<number | string>(4);
   const [quarantine, setQuarantine] = useState(true);
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    void submission.run(async () => {
-      const { location } = await api.post(`${base}/schedule`, {
-        schedule: { type: 'Manual' },
-        parameters: { workers: Number(workers), quarantine },
-      });
-      notifyDone(`Scrub ${location?.split('/').pop() ?? ''} started`);
-      await queryClient.invalidateQueries({ queryKey: ['scrub', 'runs'] });
-    });
+    void start('Scrub', { workers: Number(workers), quarantine });
   }
 
   return (
@@ -257,18 +221,7 @@ function RunDetails({ run, onClose }: { run: ScrubRun | null; onClose: () => voi
             <RunPagination mt="sm" total={total} page={page} onChange={setPage} />
           </Tabs.Panel>
           <Tabs.Panel value="log" pt="sm">
-            {log.isError ? (
-              <Alert color="red" title="Could not load the log">
-                {errorText(log.error)}
-              </Alert>
-            ) : (
-              <ScrollArea h={260} type="auto" viewportProps={{ tabIndex: 0, 'aria-label': 'Scrub log' }}>
-                {/* Wrapped: the scroll area is the one scrollable (and focusable) region. */}
-                <Code block style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-word' }}>
-                  {log.data ?? 'Loading…'}
-                </Code>
-              </ScrollArea>
-            )}
+            <RunLog log={log} height={260} label="Scrub log" />
           </Tabs.Panel>
         </Tabs>
       </Stack>
@@ -286,7 +239,6 @@ export function ScrubPanel() {
   const [shown, setShown] = useState<number | null>(null);
   const { runs, stop } = useJobRuns<ScrubRun>('scrub', base, 'Scrub', page);
   const items = runs.data?.items ?? [];
-  const total = runs.data?.total ?? 0;
   const active = items.some(isActive);
   const shownRun = items.find((r) => r.id === shown) ?? null;
 
@@ -304,59 +256,39 @@ export function ScrubPanel() {
         </div>
         <RunNow disabled={active} />
         <ScheduleForm />
-        <Title order={3} size="h4">
-          Scrub history
-        </Title>
-        {runs.isError ? (
-          <Alert color="red" title="Could not load the scrub history">
-            {errorText(runs.error)}
-          </Alert>
-        ) : (
-          <Table.ScrollContainer minWidth={640} scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}>
-            <Table striped highlightOnHover verticalSpacing="xs" aria-label="Scrub history">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Run</Table.Th>
-                  <Table.Th>Status</Table.Th>
-                  <Table.Th>Started by</Table.Th>
-                  <Table.Th>Started</Table.Th>
-                  <Table.Th>Took</Table.Th>
-                  <Table.Th>Checked</Table.Th>
-                  <Table.Th>Problems</Table.Th>
-                  <Table.Th>
-                    <VisuallyHidden>Actions</VisuallyHidden>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                <HistoryPlaceholder pending={runs.isPending} empty={items.length === 0} columns={8} emptyText="No scrub has run yet." />
-                {items.map((run) => (
-                  <Table.Tr key={run.id}>
-                    <Table.Td>{run.id}</Table.Td>
-                    <Table.Td>
-                      <StatusBadge run={run} />
-                    </Table.Td>
-                    <Table.Td>{kindText[run.job_kind] ?? run.job_kind}</Table.Td>
-                    <Table.Td>{formatDateTime(run.results.start_time ?? run.creation_time)}</Table.Td>
-                    <Table.Td>{duration(run)}</Table.Td>
-                    <Table.Td>
-                      {run.results.blobs_checked}/{run.results.blobs_total} blobs, {formatBytes(run.results.bytes_checked)}
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge variant="light" color={run.results.problems > 0 ? 'red' : 'green'}>
-                        {run.results.problems}
-                      </Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <RunActions run={run} noun="scrub" onDetails={(r) => setShown(r.id)} onStop={(r) => void stop(r)} />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-        <RunPagination total={total} page={page} onChange={setPage} />
+        <RunHistory
+          heading="Scrub history"
+          label="Scrub history"
+          errorTitle="Could not load the scrub history"
+          emptyText="No scrub has run yet."
+          runs={runs}
+          page={page}
+          onPage={setPage}
+          kindText={kindText}
+          columns={[
+            { header: 'Started', cell: (run) => formatDateTime(run.results.start_time ?? run.creation_time) },
+            { header: 'Took', cell: (run) => duration(run) },
+            {
+              header: 'Checked',
+              cell: (run) => (
+                <>
+                  {run.results.blobs_checked}/{run.results.blobs_total} blobs, {formatBytes(run.results.bytes_checked)}
+                </>
+              ),
+            },
+            {
+              header: 'Problems',
+              cell: (run) => (
+                <Badge variant="light" color={run.results.problems > 0 ? 'red' : 'green'}>
+                  {run.results.problems}
+                </Badge>
+              ),
+            },
+          ]}
+          noun="scrub"
+          onDetails={(r) => setShown(r.id)}
+          onStop={(r) => void stop(r)}
+        />
       </Stack>
       <RunDetails run={shownRun} onClose={() => setShown(null)} />
     </Card>
