@@ -118,9 +118,7 @@ export class AuditForwardStore {
     const rows = await this.db
       .selectFrom('audit_logs')
       .select(['id', 'tx_id', 'project_id', 'username', 'operation', 'resource_type', 'resource', 'result', 'client_ip', 'op_time'])
-      .where((eb) =>
-        eb.or([eb('tx_id', '>', cursor.lastTxId), eb.and([eb('tx_id', '=', cursor.lastTxId), eb('id', '>', cursor.lastId)])]),
-      )
+      .where((eb) => eb.or([eb('tx_id', '>', cursor.lastTxId), eb.and([eb('tx_id', '=', cursor.lastTxId), eb('id', '>', cursor.lastId)])]))
       .where('tx_id', '<', this.dialect.transactionHorizon)
       .orderBy('tx_id')
       .orderBy('id')
@@ -161,7 +159,10 @@ export class AuditForwardStore {
       if (Number(moved.numUpdatedRows) === 0) return false;
       if (deleteForwarded) {
         for (let i = 0; i < forwardedIds.length; i += 500) {
-          await tx.deleteFrom('audit_logs').where('id', 'in', forwardedIds.slice(i, i + 500)).execute();
+          await tx
+            .deleteFrom('audit_logs')
+            .where('id', 'in', forwardedIds.slice(i, i + 500))
+            .execute();
         }
       }
       return true;

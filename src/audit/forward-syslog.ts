@@ -65,7 +65,9 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port < 1 || port > 65535) {
-    throw new Error(`audit.forward_endpoint must be host:port of a syslog server (TCP), such as syslog.example.com:514, not ${JSON.stringify(endpoint)}`);
+    throw new Error(
+      `audit.forward_endpoint must be host:port of a syslog server (TCP), such as syslog.example.com:514, not ${JSON.stringify(endpoint)}`,
+    );
   }
   return { host: match[1] ?? match[2], port };
 }
@@ -90,7 +92,10 @@ export class SyslogTcpClient {
     const socket = this.socket ?? (await this.connect());
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the syslog server took more than ${this.timeoutMs} ms to accept the records`)), this.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`the syslog server took more than ${this.timeoutMs} ms to accept the records`)),
+          this.timeoutMs,
+        );
         const failed = (err: Error) => {
           clearTimeout(timer);
           reject(err);
@@ -123,7 +128,9 @@ export class SyslogTcpClient {
       socket.setKeepAlive(true, 30_000);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new Error(`connecting to the syslog server ${this.endpoint.host}:${this.endpoint.port} took more than ${this.timeoutMs} ms`));
+        reject(
+          new Error(`connecting to the syslog server ${this.endpoint.host}:${this.endpoint.port} took more than ${this.timeoutMs} ms`),
+        );
       }, this.timeoutMs);
       socket.once('error', (err) => {
         clearTimeout(timer);

@@ -4,7 +4,19 @@ import { displayName } from '../auth/identity.js';
 import { Schedule, ScheduleObj } from '../gc/schemas.js';
 import { idParam, pagingOf, sendPage } from '../http/api-helpers.js';
 import { historyFilterOf, runHistoryOf, scheduleHistoryOf } from '../http/exec-history.js';
-import { addSchemas, createdWithLocation, empty, listQuery, object, ok, operation, page, pathParams, ref, str } from '../http/schema-helpers.js';
+import {
+  addSchemas,
+  createdWithLocation,
+  empty,
+  listQuery,
+  object,
+  ok,
+  operation,
+  page,
+  pathParams,
+  ref,
+  str,
+} from '../http/schema-helpers.js';
 import { apiError } from '../lib/errors.js';
 import { ExecHistory } from './purge-schemas.js';
 import { auditPurgeJobType, maxRetentionHours, type AuditPurgeService, type PurgeRun } from './purge-service.js';

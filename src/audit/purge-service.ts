@@ -156,7 +156,10 @@ export class AuditPurgeService {
     if (!('include_event_types' in p)) throw apiError('BAD_REQUEST', 'include_event_types should provide');
     const types = p.include_event_types;
     if (typeof types !== 'string') {
-      throw apiError('BAD_REQUEST', 'include_event_types must be a comma separated string, such as "create_artifact,delete_artifact,other"');
+      throw apiError(
+        'BAD_REQUEST',
+        'include_event_types must be a comma separated string, such as "create_artifact,delete_artifact,other"',
+      );
     }
     const unknown = eventTypeNames(types).filter((name) => !purgeEventTypeNames.includes(name));
     if (unknown.length > 0) {

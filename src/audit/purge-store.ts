@@ -53,17 +53,16 @@ export class AuditPurgeStore {
         ),
       );
     }
-    return query
-      .where((eb) => {
-        const pair = ([operation, resourceType]: [string, string]) =>
-          eb.and([eb('operation', '=', operation), eb('resource_type', '=', resourceType)]);
-        const any = [
-          ...filter.eventTypes.map(pair),
-          ...(filter.operations.length > 0 ? [eb('operation', 'in', filter.operations)] : []),
-          ...(filter.allBut ? [eb.not(eb.or(filter.allBut.map(pair)))] : []),
-        ];
-        return any.length === 0 ? sql<boolean>`1 = 0` : eb.or(any);
-      });
+    return query.where((eb) => {
+      const pair = ([operation, resourceType]: [string, string]) =>
+        eb.and([eb('operation', '=', operation), eb('resource_type', '=', resourceType)]);
+      const any = [
+        ...filter.eventTypes.map(pair),
+        ...(filter.operations.length > 0 ? [eb('operation', 'in', filter.operations)] : []),
+        ...(filter.allBut ? [eb.not(eb.or(filter.allBut.map(pair)))] : []),
+      ];
+      return any.length === 0 ? sql<boolean>`1 = 0` : eb.or(any);
+    });
   }
 
   /** How many records the purge would take (a dry run). */

@@ -3,7 +3,19 @@ import { z } from 'zod';
 /** The public OSV export (one `<Ecosystem>/all.zip` per ecosystem). */
 export const defaultVulnDbUrl = 'https://osv-vulnerabilities.storage.googleapis.com';
 /** OSV ecosystems the vulnerability database can import (the export's folder names). */
-export const vulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'Red Hat', 'Rocky Linux', 'AlmaLinux', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
+export const vulnDbEcosystems = [
+  'Debian',
+  'Ubuntu',
+  'Alpine',
+  'Red Hat',
+  'Rocky Linux',
+  'AlmaLinux',
+  'npm',
+  'PyPI',
+  'Go',
+  'Maven',
+  'crates.io',
+] as const;
 export const defaultVulnDbEcosystems = ['Debian', 'Ubuntu', 'Alpine', 'npm', 'PyPI', 'Go', 'Maven', 'crates.io'] as const;
 
 /** 32 bytes as 64 hex digits or base64 (standard or url-safe): secrets.encryption_key and previous_keys. */
@@ -12,7 +24,8 @@ function isEncryptionKey(text: string): boolean {
   if (/^[0-9a-fA-F]{64}$/.test(t)) return true;
   return /^[A-Za-z0-9+/_-]{43}=?$/.test(t) && Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64').length === 32;
 }
-const encryptionKeyMessage = 'must be 32 bytes, as 64 hex digits or base64 (e.g. the output of `berth secrets new-key` or `openssl rand -base64 32`)';
+const encryptionKeyMessage =
+  'must be 32 bytes, as 64 hex digits or base64 (e.g. the output of `berth secrets new-key` or `openssl rand -base64 32`)';
 
 /** Every configuration key Berth reads. docs/CONFIGURATION.md documents each one. */
 export const configSchema = z
@@ -252,7 +265,11 @@ export const configSchema = z
           });
         }
         if (audit.skip_database && endpoint === '') {
-          ctx.addIssue({ code: 'custom', path: ['skip_database'], message: 'needs audit.forward_endpoint: the records would be kept nowhere' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['skip_database'],
+            message: 'needs audit.forward_endpoint: the records would be kept nowhere',
+          });
         }
       })
       .default({ forward_endpoint: '', skip_database: false }),
@@ -285,7 +302,10 @@ export const configSchema = z
             /** Where `berth vulndb update` and the VULNDB_UPDATE job download `<url>/<Ecosystem>/all.zip` (the public OSV export's layout). */
             url: z.string().url().default(defaultVulnDbUrl),
             /** The OSV ecosystems downloaded (folder names of the export). */
-            ecosystems: z.array(z.enum(vulnDbEcosystems)).min(1).default([...defaultVulnDbEcosystems]),
+            ecosystems: z
+              .array(z.enum(vulnDbEcosystems))
+              .min(1)
+              .default([...defaultVulnDbEcosystems]),
             /** When the VULNDB_UPDATE job runs by itself (cron, UTC); empty: only when asked. */
             update_cron: z.string().default(''),
           })
@@ -324,7 +344,13 @@ export const configSchema = z
         encryption_key: z.string().refine(isEncryptionKey, encryptionKeyMessage).optional(),
         /** Keys that only open (secrets sealed before a rotation); a list, or one comma-separated string (env). */
         previous_keys: z.preprocess(
-          (v) => (typeof v === 'string' ? v.split(',').map((k) => k.trim()).filter((k) => k !== '') : v),
+          (v) =>
+            typeof v === 'string'
+              ? v
+                  .split(',')
+                  .map((k) => k.trim())
+                  .filter((k) => k !== '')
+              : v,
           z.array(z.string().refine(isEncryptionKey, encryptionKeyMessage)).default([]),
         ),
       })

@@ -450,14 +450,22 @@ export class RegistryStore {
         .selectFrom('artifacts')
         .select('id')
         .where('repository_id', '=', m.repositoryId)
-        .where('id', 'in', batch.map((c) => c.id))
+        .where(
+          'id',
+          'in',
+          batch.map((c) => c.id),
+        )
         .execute();
       if (rows.length === batch.length) continue;
       const found = new Set(rows.map((r) => Number(r.id)));
       const missing = batch.find((c) => !found.has(c.id))!;
-      throw ociError('MANIFEST_BLOB_UNKNOWN', `manifest ${missing.digest} named by the index is no longer in the repository; push it again`, {
-        detail: { digest: missing.digest },
-      });
+      throw ociError(
+        'MANIFEST_BLOB_UNKNOWN',
+        `manifest ${missing.digest} named by the index is no longer in the repository; push it again`,
+        {
+          detail: { digest: missing.digest },
+        },
+      );
     }
   }
 
@@ -504,21 +512,27 @@ export class RegistryStore {
   }
 
   /** With `immutableIn` (the repository's name), the tag may only be created or left on this artifact. */
-  private async upsertTag(tx: Executor, repositoryId: number, artifactId: number, name: string, now: string, immutableIn?: string): Promise<void> {
-    const insert = tx.insertInto('tags').values({ repository_id: repositoryId, artifact_id: artifactId, name, push_time: now, pull_time: null });
+  private async upsertTag(
+    tx: Executor,
+    repositoryId: number,
+    artifactId: number,
+    name: string,
+    now: string,
+    immutableIn?: string,
+  ): Promise<void> {
+    const insert = tx
+      .insertInto('tags')
+      .values({ repository_id: repositoryId, artifact_id: artifactId, name, push_time: now, pull_time: null });
     if (immutableIn === undefined) {
-      await insert.onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ artifact_id: artifactId, push_time: now })).execute();
+      await insert
+        .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ artifact_id: artifactId, push_time: now }))
+        .execute();
       return;
     }
     // The conflict update applies only when the tag already names this artifact, in the same
     // statement, so a concurrent move cannot slip between a read and the write.
     const written = await insert
-      .onConflict((oc) =>
-        oc
-          .columns(['repository_id', 'name'])
-          .doUpdateSet({ push_time: now })
-          .where('tags.artifact_id', '=', artifactId),
-      )
+      .onConflict((oc) => oc.columns(['repository_id', 'name']).doUpdateSet({ push_time: now }).where('tags.artifact_id', '=', artifactId))
       .returning('id')
       .executeTakeFirst();
     if (!written) throw immutableTagRefusal(immutableIn, name, 'moved');
@@ -560,7 +574,11 @@ export class RegistryStore {
       if (!root) return;
       const repositoryId = Number(root.repository_id);
       const tags = await tx.selectFrom('tags').select('name').where('artifact_id', '=', artifactId).orderBy('name').execute();
-      await this.tagProtection?.refuseRemoval(tx, repositoryId, tags.map((t) => t.name));
+      await this.tagProtection?.refuseRemoval(
+        tx,
+        repositoryId,
+        tags.map((t) => t.name),
+      );
       // Its label names, for whoever filters the deletion by label (replication): gone once the event is read.
       const labels = await tx
         .selectFrom('artifact_labels as al')
@@ -652,7 +670,12 @@ export class RegistryStore {
     if (artifact.accessory_of !== null) throw new NotUntagged(artifactId, 'it is an accessory');
     const tag = await tx.selectFrom('tags').select('id').where('artifact_id', '=', artifactId).limit(1).executeTakeFirst();
     if (tag) throw new NotUntagged(artifactId, 'it was tagged meanwhile');
-    const parent = await tx.selectFrom('artifact_references').select('parent_id').where('child_id', '=', artifactId).limit(1).executeTakeFirst();
+    const parent = await tx
+      .selectFrom('artifact_references')
+      .select('parent_id')
+      .where('child_id', '=', artifactId)
+      .limit(1)
+      .executeTakeFirst();
     if (parent) throw new NotUntagged(artifactId, 'an index lists it');
   }
 

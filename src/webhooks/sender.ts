@@ -39,7 +39,8 @@ export async function sendDelivery(req: DeliveryRequest): Promise<DeliveryOutcom
   } catch {
     return failed(started, `invalid address "${req.address}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return failed(started, `unsupported address scheme "${url.protocol}" (http or https)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return failed(started, `unsupported address scheme "${url.protocol}" (http or https)`);
 
   let answer = await attempt(url, req);
   // A kept-alive connection the receiver closed while idle fails at once, before the request
@@ -76,7 +77,11 @@ function attempt(url: URL, req: DeliveryRequest): Promise<Answer> {
       let keptBytes = 0;
       let seen = 0;
       const done = () =>
-        settle({ kind: 'answer', status: res.statusCode ?? 0, excerpt: Buffer.concat(kept).subarray(0, responseExcerptBytes).toString('utf8') });
+        settle({
+          kind: 'answer',
+          status: res.statusCode ?? 0,
+          excerpt: Buffer.concat(kept).subarray(0, responseExcerptBytes).toString('utf8'),
+        });
       res.on('data', (chunk: Buffer) => {
         seen += chunk.length;
         if (keptBytes < responseExcerptBytes) {

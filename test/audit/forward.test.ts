@@ -84,7 +84,10 @@ test('endpoints: host:port, [IPv6]:port, tcp://; anything else refused at start,
   }
   const fakeDeps = {} as never;
   assert.equal(createAuditForwarder(fakeDeps, { forward_endpoint: '', skip_database: false }), null);
-  assert.throws(() => createAuditForwarder(fakeDeps, { forward_endpoint: '', skip_database: true }), /audit.skip_database needs audit.forward_endpoint/);
+  assert.throws(
+    () => createAuditForwarder(fakeDeps, { forward_endpoint: '', skip_database: true }),
+    /audit.skip_database needs audit.forward_endpoint/,
+  );
   // The configuration refuses both at load, naming the key (berth serve then exits with status 2).
   const load = (endpoint: string, skip: boolean) =>
     loadConfig({
@@ -116,7 +119,10 @@ test('every audit record reaches the syslog listener with its fields; the databa
     const rows = await server.berth.database.db.selectFrom('audit_logs').selectAll().where('resource', '=', 'fwd-alice').execute();
     assert.equal(rows.length, 1, 'kept in the database');
     assert.equal(parts.timestamp, rows[0].op_time, 'the record’s own time');
-    assert.match(parts.msg, /^\[operator="admin" resourceType="user" time="[^"]+"\]: action:create, resource:fwd-alice, operation_description:create user fwd-alice, result:success, id:\d+/);
+    assert.match(
+      parts.msg,
+      /^\[operator="admin" resourceType="user" time="[^"]+"\]: action:create, resource:fwd-alice, operation_description:create user fwd-alice, result:success, id:\d+/,
+    );
     const listed = await api(server, 'GET', '/audit-logs?q=resource=fwd-alice', { auth: server.admin.authorization });
     assert.equal((listed.body as unknown[]).length, 1);
   } finally {
@@ -144,9 +150,7 @@ test('listener down then up: nothing lost, in order; writers are not held up mea
     await arrived('fwd-while-down');
     await arrived(names[names.length - 1]);
     for (const name of names) assert.ok(about(name).length >= 1, `${name} arrived`);
-    const order = listener.messages
-      .filter((m) => m.includes('resource:down/'))
-      .map((m) => /resource:(down\/\d+),/.exec(m)![1]);
+    const order = listener.messages.filter((m) => m.includes('resource:down/')).map((m) => /resource:(down\/\d+),/.exec(m)![1]);
     const firsts = order.filter((n, i) => order.indexOf(n) === i);
     assert.deepEqual(firsts, names, 'in the order they were written');
     assert.deepEqual(listener.garbage, []);
@@ -238,11 +242,21 @@ test('instances: one forwards at a time (no duplicates); a dead holder’s lease
     await writeAudit(deps.db, { username: 'ci', operation: 'create', resourceType: 'artifact', resource: 'pair/late' });
     assert.equal(await other.forwardNow(), 0, 'the lease is held');
     await deps.db.updateTable('audit_forward_cursors').set({ held_until: 0 }).execute();
-    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the other instance to take over once the lease ran out', patience);
+    await waitFor(
+      () => other.forwardNow(),
+      (n) => n === 1,
+      'the other instance to take over once the lease ran out',
+      patience,
+    );
     await arrived('pair/late');
     await writeAudit(deps.db, { username: 'ci', operation: 'create', resourceType: 'artifact', resource: 'pair/later' });
     assert.equal(await holder.forwardNow(), 0, 'the old holder lost it');
-    await waitFor(() => other.forwardNow(), (n) => n === 1, 'the new holder to forward the next record', patience);
+    await waitFor(
+      () => other.forwardNow(),
+      (n) => n === 1,
+      'the new holder to forward the next record',
+      patience,
+    );
     await arrived('pair/later');
     assert.equal(about('pair/late').length + about('pair/later').length, 2, 'each once');
     await a.stop();

@@ -119,12 +119,24 @@ test('bad bodies are refused with 400 and Harbor’s messages; nothing starts an
     [schedule('Manual', { audit_retention_hour: 1.5, include_event_types: '' }), /^audit_retention_hour should be integer format$/],
     [schedule('Manual', { audit_retention_hour: 240001, include_event_types: '' }), /^audit_retention_hour should be less than 240000$/],
     [schedule('Manual', { audit_retention_hour: -2, include_event_types: '' }), /audit_retention_hour must be -1, 0/],
-    [schedule('Manual', { audit_retention_hour: 1, include_event_types: ['create_artifact'] }), /include_event_types must be a comma separated string/],
-    [schedule('Manual', { audit_retention_hour: 1, include_event_types: 'create_artifact,explode_artifact' }), /unknown event type "explode_artifact"/],
+    [
+      schedule('Manual', { audit_retention_hour: 1, include_event_types: ['create_artifact'] }),
+      /include_event_types must be a comma separated string/,
+    ],
+    [
+      schedule('Manual', { audit_retention_hour: 1, include_event_types: 'create_artifact,explode_artifact' }),
+      /unknown event type "explode_artifact"/,
+    ],
     [schedule('Manual', { audit_retention_hour: 1, include_event_types: '', dry_run: 'yes' }), /^dry_run must be true or false/],
     [schedule('Sometimes', { audit_retention_hour: 1, include_event_types: '' }), /^schedule.type must be one of/],
-    [schedule('Daily', { audit_retention_hour: 1, include_event_types: '' }), /^invalid cron string for scheduled log rotation purge: null/],
-    [schedule('Custom', { audit_retention_hour: 1, include_event_types: '' }, 'every day'), /^invalid cron string for scheduled log rotation purge: every day, error: /],
+    [
+      schedule('Daily', { audit_retention_hour: 1, include_event_types: '' }),
+      /^invalid cron string for scheduled log rotation purge: null/,
+    ],
+    [
+      schedule('Custom', { audit_retention_hour: 1, include_event_types: '' }, 'every day'),
+      /^invalid cron string for scheduled log rotation purge: every day, error: /,
+    ],
   ];
   const runs = (await history()).length;
   for (const method of ['POST', 'PUT']) {
@@ -209,7 +221,12 @@ test('"other" takes every event type but create, delete and pull of artifacts; p
     'pull_artifact:lib/a:new',
   ]);
   await runPurge({ audit_retention_hour: 24, include_event_types: 'pull' });
-  assert.deepEqual(await records(), ['create_artifact:lib/a:old', 'delete_artifact:lib/b:old', 'create_artifact:lib/a:new', 'pull_artifact:lib/a:new']);
+  assert.deepEqual(await records(), [
+    'create_artifact:lib/a:old',
+    'delete_artifact:lib/b:old',
+    'create_artifact:lib/a:new',
+    'pull_artifact:lib/a:new',
+  ]);
 });
 
 test('an empty include_event_types, or a retention of 0 or -1, purges nothing (as Harbor)', async () => {
@@ -231,13 +248,19 @@ test('history lists runs newest first with paging, q and sort; bad q or sort is 
   assert.ok(all.length >= 2, 'the runs of the tests before');
   for (const item of all) assert.deepEqual(checkShape(item, 'ExecHistory'), []);
   const ids = all.map((r) => r.id);
-  assert.deepEqual(ids, [...ids].sort((a, b) => b - a));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => b - a),
+  );
   const page = await api(server, 'GET', '/system/purgeaudit?page=1&page_size=1', { auth: admin });
   assert.equal(page.headers.get('x-total-count'), String(all.length));
   assert.equal((page.body as any[]).length, 1);
   assert.match(page.headers.get('link') ?? '', /rel="next"/);
   const asc = await api(server, 'GET', '/system/purgeaudit?sort=id', { auth: admin });
-  assert.deepEqual((asc.body as any[]).map((r) => r.id), [...ids].reverse());
+  assert.deepEqual(
+    (asc.body as any[]).map((r) => r.id),
+    [...ids].reverse(),
+  );
   const ok = await api(server, 'GET', '/system/purgeaudit?q=job_status=Success,job_kind=manual', { auth: admin });
   assert.equal((ok.body as any[]).length, all.filter((r) => r.job_status === 'Success').length);
   const sched = await api(server, 'GET', '/system/purgeaudit?q=job_kind=SCHEDULE', { auth: admin });
@@ -327,19 +350,29 @@ test('a stop between two batches keeps what was deleted and ends the run Stopped
   const ctx: JobContext<PurgeJobPayload> = {
     id: 990001,
     type: 'PURGE_AUDIT_LOG',
-    payload: { trigger: 'MANUAL', operator: 'admin', parameters: { audit_retention_hour: 24, include_event_types: 'pull_artifact', dry_run: false } },
+    payload: {
+      trigger: 'MANUAL',
+      operator: 'admin',
+      parameters: { audit_retention_hour: 24, include_event_types: 'pull_artifact', dry_run: false },
+    },
     attempt: 1,
     maxAttempts: 1,
     signal: controller.signal,
     log: async (message) => void lines.push(message),
   };
   await assert.rejects(service.handle(ctx), /stopped/);
-  const remaining = await db().selectFrom('audit_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const remaining = await db()
+    .selectFrom('audit_logs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   assert.equal(Number(remaining.n), 1500, 'one batch of 1000 went, the rest stayed');
   const run = await service.get(990001);
   assert.equal(run?.status, 'Stopped');
   assert.equal(run?.jobParameters.purged, 1000);
-  assert.ok(lines.some((l) => /stopped; purged 1000 rows/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /stopped; purged 1000 rows/.test(l)),
+    lines.join('\n'),
+  );
 });
 
 test('a robot given purge-audit read and list sees the history and the schedule, and may not start a purge', async () => {

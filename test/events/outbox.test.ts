@@ -123,7 +123,10 @@ eachDatabase('outbox', (db) => {
         .values({ name, description: '', color: '', scope: 'g', project_id: 0, creation_time: now, update_time: now })
         .returning('id')
         .executeTakeFirstOrThrow();
-      await kysely.insertInto('artifact_labels').values({ artifact_id: artifactId, label_id: Number(label.id), creation_time: now }).execute();
+      await kysely
+        .insertInto('artifact_labels')
+        .values({ artifact_id: artifactId, label_id: Number(label.id), creation_time: now })
+        .execute();
     }
     await store.deleteArtifact(artifactId, {
       username: 'bob',

@@ -6,7 +6,11 @@ import type { RegistryStore } from '../../src/registry/store.js';
 test("pulls are counted per artifact, tag and user, so each batch's PULL_ARTIFACT event names who pulled", async () => {
   const batches: Array<Parameters<RegistryStore['recordPulls']>> = [];
   const store = { recordPulls: async (...args: Parameters<RegistryStore['recordPulls']>) => void batches.push(args) };
-  const recorder = new PullRecorder(store as unknown as RegistryStore, { intervalMs: 60_000, auditPulls: true, onError: (err) => assert.fail(String(err)) });
+  const recorder = new PullRecorder(store as unknown as RegistryStore, {
+    intervalMs: 60_000,
+    auditPulls: true,
+    onError: (err) => assert.fail(String(err)),
+  });
   const pull = (username: string, tag: string | null) =>
     recorder.record({ artifactId: 7, projectId: 1, tag, resource: `lib/app:${tag}`, username });
   pull('alice', 'v1');

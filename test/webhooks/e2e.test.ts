@@ -40,7 +40,10 @@ interface Target {
 }
 
 async function createProject(server: TestServer, name: string, extra: Record<string, unknown> = {}): Promise<number> {
-  const res = await api(server, 'POST', '/projects', { auth: server.admin.authorization, body: { project_name: name, metadata: { public: 'false' }, ...extra } });
+  const res = await api(server, 'POST', '/projects', {
+    auth: server.admin.authorization,
+    body: { project_name: name, metadata: { public: 'false' }, ...extra },
+  });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   return Number(res.headers.get('location')!.split('/').pop());
 }
@@ -90,7 +93,13 @@ const slackType = (r: ReceivedRequest) => /^\*event_type:\* (\S+)$/.exec(JSON.pa
  * formats say the same thing: CloudEvents `data` and the Slack code block are the Default
  * payload's event_data; ids and delivery ids as the issue asks.
  */
-async function delivered(receiver: WebhookReceiver, project: string, projectId: number, policyId: number, type: string): Promise<Delivered> {
+async function delivered(
+  receiver: WebhookReceiver,
+  project: string,
+  projectId: number,
+  policyId: number,
+  type: string,
+): Promise<Delivered> {
   const at = (suffix: string) => (r: ReceivedRequest) => r.path === `/${project}/${suffix}`;
   const [harbor] = await receiver.waitFor(1, (r) => at('default')(r) && JSON.parse(r.body).type === type);
   const h = JSON.parse(harbor.body);
@@ -104,7 +113,9 @@ async function delivered(receiver: WebhookReceiver, project: string, projectId: 
   const [slack] = await receiver.waitFor(1, (r) => {
     if (!at('slack')(r) || slackType(r) !== type) return false;
     const blocks = JSON.parse(r.body).blocks;
-    return blocks[5].text.text === '```' + JSON.stringify(h.event_data, null, '\t') + '```' && blocks[2].text.text.includes(`^${h.occur_at}^`);
+    return (
+      blocks[5].text.text === '```' + JSON.stringify(h.event_data, null, '\t') + '```' && blocks[2].text.text.includes(`^${h.occur_at}^`)
+    );
   });
   const c = JSON.parse(ce.body);
   const s = JSON.parse(slack.body);
@@ -134,7 +145,9 @@ async function delivered(receiver: WebhookReceiver, project: string, projectId: 
 }
 
 async function executionsOf(server: TestServer, project: string, policyId: number): Promise<any[]> {
-  const res = await api(server, 'GET', `/projects/${project}/webhook/policies/${policyId}/executions?page_size=100`, { auth: server.admin.authorization });
+  const res = await api(server, 'GET', `/projects/${project}/webhook/policies/${policyId}/executions?page_size=100`, {
+    auth: server.admin.authorization,
+  });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return res.body;
 }
@@ -148,9 +161,12 @@ async function tasksOf(server: TestServer, project: string, policyId: number, ex
 }
 
 async function taskLog(server: TestServer, project: string, policyId: number, executionId: number, taskId: number): Promise<string> {
-  const res = await fetch(`${server.url}/api/v2.0/projects/${project}/webhook/policies/${policyId}/executions/${executionId}/tasks/${taskId}/log`, {
-    headers: server.admin,
-  });
+  const res = await fetch(
+    `${server.url}/api/v2.0/projects/${project}/webhook/policies/${policyId}/executions/${executionId}/tasks/${taskId}/log`,
+    {
+      headers: server.admin,
+    },
+  );
   assert.equal(res.status, 200);
   return res.text();
 }
@@ -178,9 +194,19 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
 
   test('PUSH_ARTIFACT, PULL_ARTIFACT, DELETE_ARTIFACT', async () => {
     const projectId = await createProject(server, 'wh-art');
-    const policyId = await createHook(server, 'wh-art', ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT'], threeTargets(receiver, 'wh-art'));
+    const policyId = await createHook(
+      server,
+      'wh-art',
+      ['PUSH_ARTIFACT', 'PULL_ARTIFACT', 'DELETE_ARTIFACT'],
+      threeTargets(receiver, 'wh-art'),
+    );
     const pushed = await pushImage(server.url, 'wh-art/team/app', 'v1', { headers: server.admin });
-    const repository: Record<string, unknown> = { name: 'team/app', namespace: 'wh-art', repo_full_name: 'wh-art/team/app', repo_type: 'private' };
+    const repository: Record<string, unknown> = {
+      name: 'team/app',
+      namespace: 'wh-art',
+      repo_full_name: 'wh-art/team/app',
+      repo_type: 'private',
+    };
 
     const push = await delivered(receiver, 'wh-art', projectId, policyId, 'PUSH_ARTIFACT');
     assert.equal(push.harbor.operator, 'admin');
@@ -195,7 +221,9 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
     });
     assert.equal(push.ce.type, 'harbor.artifact.pushed');
 
-    const pull = await fetch(`${server.url}/v2/wh-art/team/app/manifests/v1`, { headers: { ...server.admin, accept: pushed.manifest.mediaType as string } });
+    const pull = await fetch(`${server.url}/v2/wh-art/team/app/manifests/v1`, {
+      headers: { ...server.admin, accept: pushed.manifest.mediaType as string },
+    });
     assert.equal(pull.status, 200);
     await pull.arrayBuffer();
     const pulled = await delivered(receiver, 'wh-art', projectId, policyId, 'PULL_ARTIFACT');
@@ -205,9 +233,14 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
     });
     assert.equal(pulled.ce.type, 'harbor.artifact.pulled');
 
-    const deleted = await api(server, 'DELETE', `/projects/wh-art/repositories/${encodeURIComponent(encodeURIComponent('team/app'))}/artifacts/v1`, {
-      auth: server.admin.authorization,
-    });
+    const deleted = await api(
+      server,
+      'DELETE',
+      `/projects/wh-art/repositories/${encodeURIComponent(encodeURIComponent('team/app'))}/artifacts/v1`,
+      {
+        auth: server.admin.authorization,
+      },
+    );
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     const del = await delivered(receiver, 'wh-art', projectId, policyId, 'DELETE_ARTIFACT');
     assert.equal(del.harbor.operator, 'admin');
@@ -240,7 +273,12 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
 
   test('SCANNING_COMPLETED, SCANNING_FAILED, SCANNING_STOPPED', async () => {
     const projectId = await createProject(server, 'wh-scan');
-    const policyId = await createHook(server, 'wh-scan', ['SCANNING_COMPLETED', 'SCANNING_FAILED', 'SCANNING_STOPPED'], threeTargets(receiver, 'wh-scan'));
+    const policyId = await createHook(
+      server,
+      'wh-scan',
+      ['SCANNING_COMPLETED', 'SCANNING_FAILED', 'SCANNING_STOPPED'],
+      threeTargets(receiver, 'wh-scan'),
+    );
     const auth = server.admin.authorization;
 
     const good = await pushBuilt(server, 'wh-scan/debian', 'v1', await debianImage());
@@ -269,7 +307,10 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
     await server.berth.jobs.queue.setPaused('IMAGE_SCAN', true);
     try {
       assert.equal((await api(server, 'POST', `${artifactPath('wh-scan/debian', 'v1')}/scan`, { auth })).status, 202);
-      const stop = await api(server, 'POST', `${artifactPath('wh-scan/debian', 'v1')}/scan/stop`, { auth, body: { scan_type: 'vulnerability' } });
+      const stop = await api(server, 'POST', `${artifactPath('wh-scan/debian', 'v1')}/scan/stop`, {
+        auth,
+        body: { scan_type: 'vulnerability' },
+      });
       assert.equal(stop.status, 202, JSON.stringify(stop.body));
     } finally {
       await server.berth.jobs.queue.setPaused('IMAGE_SCAN', false);
@@ -324,10 +365,7 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
     assert.equal(retention.harbor.operator, 'admin');
     const r = retention.harbor.event_data.retention;
     assert.deepEqual([r.total, r.retained, r.result, r.project_name, r.retention_policy_id], [3, 1, 'SUCCESS', 'wh-ret', retentionId]);
-    assert.deepEqual(
-      r.deleted_artifact.map((a: any) => a.name_tag).sort(),
-      ['app:v1', 'app:v2'],
-    );
+    assert.deepEqual(r.deleted_artifact.map((a: any) => a.name_tag).sort(), ['app:v1', 'app:v2']);
     assert.equal(r.retention_rule[0].template, 'latestPushedK');
     // The dry run before it made no delivery: one event reached each target.
     assert.equal(receiver.received.filter((x) => x.path.startsWith('/wh-ret/')).length, 3);
@@ -371,7 +409,10 @@ describe(`webhooks deliver every event type in the three formats (${testDialect(
       assert.equal(r.authentication_type, 'basic');
       assert.equal(r.policy_creator, 'admin');
       assert.ok(Number.isInteger(r.execution_timestamp) && r.execution_timestamp <= replication.harbor.occur_at);
-      assert.equal((await fetch(`${other.url}/v2/wh-repl/app/manifests/${pushed.digest}`, { method: 'HEAD', headers: other.admin })).status, 200);
+      assert.equal(
+        (await fetch(`${other.url}/v2/wh-repl/app/manifests/${pushed.digest}`, { method: 'HEAD', headers: other.admin })).status,
+        200,
+      );
     } finally {
       await other.stop();
     }
@@ -404,9 +445,12 @@ describe(`webhook durability (${testDialect()})`, () => {
   test('a receiver down, then up: the delivery arrives after retries, recorded attempt by attempt', async () => {
     const port = await freePort();
     await createProject(server, 'wh-down');
-    const policyId = await createHook(server, 'wh-down', ['PUSH_ARTIFACT'], [
-      { type: 'http', address: `http://127.0.0.1:${port}/hook`, payload_format: 'CloudEvents' },
-    ]);
+    const policyId = await createHook(
+      server,
+      'wh-down',
+      ['PUSH_ARTIFACT'],
+      [{ type: 'http', address: `http://127.0.0.1:${port}/hook`, payload_format: 'CloudEvents' }],
+    );
     const pushed = await pushImage(server.url, 'wh-down/app', 'v1', { headers: server.admin });
     const failing = await waitFor(
       () => allTasks(server, 'wh-down', policyId),
@@ -449,10 +493,15 @@ describe(`webhook durability (${testDialect()})`, () => {
       receiver.status = 503;
       receiver.answer = 'busy, come back later';
       await createProject(server, 'wh-503');
-      const policyId = await createHook(server, 'wh-503', ['PUSH_ARTIFACT'], [
-        { type: 'http', address: `${receiver.url}/default`, payload_format: 'Default' },
-        { type: 'slack', address: `${receiver.url}/slack` },
-      ]);
+      const policyId = await createHook(
+        server,
+        'wh-503',
+        ['PUSH_ARTIFACT'],
+        [
+          { type: 'http', address: `${receiver.url}/default`, payload_format: 'Default' },
+          { type: 'slack', address: `${receiver.url}/slack` },
+        ],
+      );
       await pushImage(server.url, 'wh-503/app', 'v1', { headers: server.admin });
       await receiver.waitFor(3, (r) => r.path === '/default');
       await receiver.waitFor(3, (r) => r.path === '/slack');
@@ -469,7 +518,8 @@ describe(`webhook durability (${testDialect()})`, () => {
         assert.equal(new Set(attempts.map((a) => a.headers['x-berth-delivery-id'])).size, 1, `${p}: and the same delivery id`);
       }
       const tasks = await allTasks(server, 'wh-503', policyId);
-      for (const t of tasks) assert.equal(t.run_count, receiver.received.filter((r) => r.headers['x-berth-delivery-id'] === t.extra_attrs.delivery_id).length);
+      for (const t of tasks)
+        assert.equal(t.run_count, receiver.received.filter((r) => r.headers['x-berth-delivery-id'] === t.extra_attrs.delivery_id).length);
     } finally {
       await receiver.close();
     }
@@ -480,7 +530,12 @@ describe(`webhook durability (${testDialect()})`, () => {
     try {
       receiver.hold = true;
       await createProject(server, 'wh-slow');
-      const policyId = await createHook(server, 'wh-slow', ['PUSH_ARTIFACT'], [{ type: 'http', address: `${receiver.url}/hook`, payload_format: 'Default' }]);
+      const policyId = await createHook(
+        server,
+        'wh-slow',
+        ['PUSH_ARTIFACT'],
+        [{ type: 'http', address: `${receiver.url}/hook`, payload_format: 'Default' }],
+      );
       // More pushes than the job runner's concurrency, all made while no delivery has been answered.
       const digests: string[] = [];
       for (let i = 0; i < 8; i++) digests.push((await pushImage(server.url, 'wh-slow/app', `v${i}`, { headers: server.admin })).digest);
@@ -530,7 +585,10 @@ describe(`webhooks across a SIGKILL (${testDialect()})`, () => {
           webhooks: { retry_base_seconds: 0.2, retry_max_seconds: 1, timeout_seconds: 60 },
         }),
       );
-      child = spawn(process.execPath, [path.join(root, 'bin/berth.js'), 'serve', '--config', configFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [path.join(root, 'bin/berth.js'), 'serve', '--config', configFile], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       const output: string[] = [];
       child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
       child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
@@ -550,10 +608,15 @@ describe(`webhooks across a SIGKILL (${testDialect()})`, () => {
       );
 
       await createProject(first, 'wh-kill');
-      await createHook(first, 'wh-kill', ['PUSH_ARTIFACT'], [
-        { type: 'http', address: `${receiver.url}/ce`, payload_format: 'CloudEvents' },
-        { type: 'http', address: `${receiver.url}/default`, payload_format: 'Default' },
-      ]);
+      await createHook(
+        first,
+        'wh-kill',
+        ['PUSH_ARTIFACT'],
+        [
+          { type: 'http', address: `${receiver.url}/ce`, payload_format: 'CloudEvents' },
+          { type: 'http', address: `${receiver.url}/default`, payload_format: 'Default' },
+        ],
+      );
       receiver.hold = true;
       const pushed = await pushImage(first.url, 'wh-kill/app', 'v1', { headers: first.admin });
       // Both requests are at the receiver, unanswered: Berth dies before it hears back.

@@ -10,12 +10,21 @@ const digest = 'sha256:dde8e930c7b6a490f728e66292bc9bce42efc9bbb5278bae40e4f30f6
 const occurredAt = '2023-03-06T06:08:43.512Z';
 const occurAt = 1678082923;
 
-function context(type: string, payload: Record<string, unknown>, target: { type?: NotifyType; format?: PayloadFormat } = {}): RenderContext {
+function context(
+  type: string,
+  payload: Record<string, unknown>,
+  target: { type?: NotifyType; format?: PayloadFormat } = {},
+): RenderContext {
   return {
     event: { id: 41, type, payload, createdAt: '2023-03-06T06:09:00.000Z' },
     project: { id: 3, name: 'library', public: true },
     policy: { id: 7, name: 'ci' },
-    target: { type: target.type ?? 'http', address: 'http://127.0.0.1:1/hook', skipCertVerify: false, payloadFormat: target.format ?? 'Default' },
+    target: {
+      type: target.type ?? 'http',
+      address: 'http://127.0.0.1:1/hook',
+      skipCertVerify: false,
+      payloadFormat: target.format ?? 'Default',
+    },
     deliveryId: '8a0f5b3e-2d9c-4f61-9a57-0c1d2e3f4a5b',
     registryHost: 'harbor.dev:8443',
     externalUrl: 'https://harbor.dev:8443',
@@ -84,7 +93,11 @@ const samples: Record<string, { payload: Record<string, unknown>; eventData: unk
       occurred_at: occurredAt,
     },
     // No tag: Harbor leaves `tag` out (omitempty) and builds the URL from the digest.
-    eventData: { resources: [{ digest, resource_url: `harbor.dev:8443/library/busybox@${digest}` }], repository, scan: { scan_type: 'sbom' } },
+    eventData: {
+      resources: [{ digest, resource_url: `harbor.dev:8443/library/busybox@${digest}` }],
+      repository,
+      scan: { scan_type: 'sbom' },
+    },
     operator: 'admin',
   },
   SCANNING_STOPPED: {
@@ -100,7 +113,11 @@ const samples: Record<string, { payload: Record<string, unknown>; eventData: unk
       operator: 'admin',
       occurred_at: occurredAt,
     },
-    eventData: { resources: [{ digest, tag: 'v1', resource_url: 'harbor.dev:8443/library/busybox:v1' }], repository, scan: { scan_type: 'vulnerability' } },
+    eventData: {
+      resources: [{ digest, tag: 'v1', resource_url: 'harbor.dev:8443/library/busybox:v1' }],
+      repository,
+      scan: { scan_type: 'vulnerability' },
+    },
     operator: 'admin',
   },
   QUOTA_EXCEED: {
@@ -109,7 +126,8 @@ const samples: Record<string, { payload: Record<string, unknown>; eventData: unk
       repository: 'library/busybox',
       digest,
       tag: 'v1',
-      message: 'adding 10.0 MiB of storage resource, which when updated to current usage of 95.0 MiB will exceed the configured upper limit of 100.0 MiB.',
+      message:
+        'adding 10.0 MiB of storage resource, which when updated to current usage of 95.0 MiB will exceed the configured upper limit of 100.0 MiB.',
       used_bytes: 1,
       hard_bytes: 2,
       operator: 'admin',
@@ -119,13 +137,22 @@ const samples: Record<string, { payload: Record<string, unknown>; eventData: unk
       resources: [{ digest, tag: 'v1' }],
       repository,
       custom_attributes: {
-        Details: 'adding 10.0 MiB of storage resource, which when updated to current usage of 95.0 MiB will exceed the configured upper limit of 100.0 MiB.',
+        Details:
+          'adding 10.0 MiB of storage resource, which when updated to current usage of 95.0 MiB will exceed the configured upper limit of 100.0 MiB.',
       },
     },
     operator: 'admin',
   },
   QUOTA_WARNING: {
-    payload: { project_id: 3, repository: 'library/busybox', digest, message: 'quota usage reach 85%', used_bytes: 85, hard_bytes: 100, occurred_at: occurredAt },
+    payload: {
+      project_id: 3,
+      repository: 'library/busybox',
+      digest,
+      message: 'quota usage reach 85%',
+      used_bytes: 85,
+      hard_bytes: 100,
+      occurred_at: occurredAt,
+    },
     eventData: { resources: [{ digest }], repository, custom_attributes: { Details: 'quota usage reach 85%' } },
     operator: '',
   },
@@ -205,7 +232,10 @@ describe('webhook payload formats', () => {
   for (const [type, sample] of Object.entries(samples)) {
     test(`${type}: Default is Harbor's payload`, () => {
       const rendered = renderDelivery(context(type, sample.payload));
-      assert.deepEqual(rendered.headers, { 'Content-Type': 'application/json', 'X-Berth-Delivery-Id': '8a0f5b3e-2d9c-4f61-9a57-0c1d2e3f4a5b' });
+      assert.deepEqual(rendered.headers, {
+        'Content-Type': 'application/json',
+        'X-Berth-Delivery-Id': '8a0f5b3e-2d9c-4f61-9a57-0c1d2e3f4a5b',
+      });
       const body = JSON.parse(rendered.body);
       assert.deepEqual(body, { type, occur_at: occurAt, operator: sample.operator, event_data: sample.eventData });
       // Harbor's field order (Go struct order), which some receivers' hand-written parsers rely on.
@@ -287,7 +317,9 @@ describe('webhook payload formats', () => {
   });
 
   test('a nested repository keeps everything after the project as its name', () => {
-    const body = JSON.parse(renderDelivery(context('PUSH_ARTIFACT', { ...samples.PUSH_ARTIFACT.payload, repository: 'library/team/app' })).body);
+    const body = JSON.parse(
+      renderDelivery(context('PUSH_ARTIFACT', { ...samples.PUSH_ARTIFACT.payload, repository: 'library/team/app' })).body,
+    );
     assert.equal(body.event_data.repository.name, 'team/app');
     assert.equal(body.event_data.resources[0].resource_url, 'harbor.dev:8443/library/team/app:v1');
   });
@@ -305,15 +337,23 @@ describe('webhook payload formats', () => {
     const replication = JSON.parse(renderDelivery(context('REPLICATION', payload)).body).event_data.replication;
     assert.equal(replication.job_status, 'Error');
     assert.equal(replication.trigger_type, 'EVENT');
-    assert.deepEqual(replication.src_resource, { registry_name: 'dr', registry_type: 'harbor', endpoint: 'https://dr.example.com', namespace: 'upstream' });
+    assert.deepEqual(replication.src_resource, {
+      registry_name: 'dr',
+      registry_type: 'harbor',
+      endpoint: 'https://dr.example.com',
+      namespace: 'upstream',
+    });
     assert.deepEqual(replication.dest_resource, { registry_type: 'harbor', endpoint: 'https://harbor.dev:8443', namespace: 'library' });
     // Untagged: the digest names it, as retention's name_tag does.
-    assert.deepEqual(replication.failed_artifact, [{ type: 'image', status: 'Error', name_tag: `busybox@${digest}`, references: [digest] }]);
+    assert.deepEqual(replication.failed_artifact, [
+      { type: 'image', status: 'Error', name_tag: `busybox@${digest}`, references: [digest] },
+    ]);
     assert.equal(replication.successful_artifact, undefined);
   });
 
   test('a stopped replication lists no artifact', () => {
-    const replication = JSON.parse(renderDelivery(context('REPLICATION', { ...samples.REPLICATION.payload, status: 'Stopped' })).body).event_data.replication;
+    const replication = JSON.parse(renderDelivery(context('REPLICATION', { ...samples.REPLICATION.payload, status: 'Stopped' })).body)
+      .event_data.replication;
     assert.equal(replication.job_status, 'Stopped');
     assert.equal(replication.successful_artifact, undefined);
     assert.equal(replication.failed_artifact, undefined);

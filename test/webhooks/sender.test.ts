@@ -24,7 +24,14 @@ describe('sendDelivery to a real receiver', () => {
   test('a 2xx answer is a success; the body, headers and auth header arrive exactly', async () => {
     receiver.status = 202;
     receiver.answer = 'accepted';
-    const outcome = await sendDelivery({ address: `${receiver.url}/hook?x=1`, body, headers, authHeader: 'Bearer s3cret', skipCertVerify: false, timeoutMs: 5000 });
+    const outcome = await sendDelivery({
+      address: `${receiver.url}/hook?x=1`,
+      body,
+      headers,
+      authHeader: 'Bearer s3cret',
+      skipCertVerify: false,
+      timeoutMs: 5000,
+    });
     assert.equal(outcome.ok, true);
     assert.equal(outcome.statusCode, 202);
     assert.equal(outcome.response, 'accepted');
@@ -49,7 +56,10 @@ describe('sendDelivery to a real receiver', () => {
     receiver.status = 500;
     receiver.answer = 'x'.repeat(5000);
     const outcome = await sendDelivery({ address: receiver.url, body, headers, skipCertVerify: false, timeoutMs: 5000 });
-    assert.deepEqual({ ok: outcome.ok, statusCode: outcome.statusCode, response: outcome.response }, { ok: false, statusCode: 500, response: 'x'.repeat(1024) });
+    assert.deepEqual(
+      { ok: outcome.ok, statusCode: outcome.statusCode, response: outcome.response },
+      { ok: false, statusCode: 500, response: 'x'.repeat(1024) },
+    );
     receiver.received.splice(0);
   });
 
@@ -86,7 +96,9 @@ describe('sendDelivery to a real receiver', () => {
   test('many deliveries at once all arrive', async () => {
     receiver.status = 200;
     const outcomes = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => sendDelivery({ address: receiver.url, body: `{"n":${i}}`, headers, skipCertVerify: false, timeoutMs: 5000 })),
+      Array.from({ length: 40 }, (_, i) =>
+        sendDelivery({ address: receiver.url, body: `{"n":${i}}`, headers, skipCertVerify: false, timeoutMs: 5000 }),
+      ),
     );
     assert.ok(outcomes.every((o) => o.ok));
     assert.deepEqual(
@@ -161,7 +173,13 @@ describe('sendDelivery when nothing answers', () => {
   });
 
   test('a host that does not resolve: status 0', async () => {
-    const outcome = await sendDelivery({ address: 'http://no-such-host.invalid/hook', body, headers, skipCertVerify: false, timeoutMs: 5000 });
+    const outcome = await sendDelivery({
+      address: 'http://no-such-host.invalid/hook',
+      body,
+      headers,
+      skipCertVerify: false,
+      timeoutMs: 5000,
+    });
     assert.deepEqual([outcome.ok, outcome.statusCode], [false, 0]);
     assert.match(outcome.response, /no-such-host\.invalid/);
   });
@@ -175,11 +193,24 @@ describe('sendDelivery over TLS with a self-signed certificate', { skip: require
     // A real certificate, trusted by nobody.
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']
-        .concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ].concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
       { stdio: 'ignore' },
     );
-    receiver = await startWebhookReceiver({ tls: { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) } });
+    receiver = await startWebhookReceiver({
+      tls: { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
+    });
   });
   after(async () => {
     await receiver?.close();

@@ -231,6 +231,7 @@ function nonEmpty(value: unknown): value is object {
 
 function omitEmpty(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined && value !== null && value !== '' && value !== 0) out[key] = value;
+  for (const [key, value] of Object.entries(fields))
+    if (value !== undefined && value !== null && value !== '' && value !== 0) out[key] = value;
   return out;
 }
