@@ -26,6 +26,7 @@ import { preheatSchemas } from './schemas.js';
 import type { PreheatService } from './service.js';
 import type { ExecutionRow, TaskCounts, TaskRow } from './store.js';
 import { preheatVendorType, type Policy } from './types.js';
+import { executionMetrics } from '../lib/executions.js';
 
 export interface PreheatRouteDeps {
   instances: InstanceService;
@@ -77,15 +78,7 @@ function executionView(e: ExecutionRow, c: TaskCounts) {
     vendor_id: Number(e.policy_id),
     status: e.status,
     status_message: e.status_message,
-    metrics: {
-      task_count: c.total,
-      success_task_count: c.Success,
-      error_task_count: c.Error,
-      pending_task_count: c.Pending,
-      running_task_count: c.Running,
-      scheduled_task_count: 0,
-      stopped_task_count: c.Stopped,
-    },
+    metrics: executionMetrics(c),
     trigger: e.trigger,
     extra_attrs: JSON.parse(e.extra_attrs) as Record<string, unknown>,
     start_time: e.start_time,

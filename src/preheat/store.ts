@@ -21,14 +21,9 @@ export interface Paging {
   limit: number;
 }
 
-export interface TaskCounts {
-  total: number;
-  Pending: number;
-  Running: number;
-  Success: number;
-  Error: number;
-  Stopped: number;
-}
+import type { TaskCounts } from '../lib/executions.js';
+
+export type { TaskCounts };
 
 /** What a candidate query reads of one artifact (tags, labels, signature, index children). */
 export interface ArtifactFacts {

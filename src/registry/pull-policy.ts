@@ -27,6 +27,17 @@ export interface PullPolicy {
   check(pull: PullCheck): Promise<void>;
 }
 
+/**
+ * Whether the puller's token may push to the repository: Harbor lets such a cosign or notation
+ * client read a manifest past a pull policy (it reads the manifest it is about to sign).
+ */
+export function mayPushTo(identity: Identity, repository: string): boolean {
+  return (
+    identity.kind === 'token' &&
+    identity.access.some((c) => c.type === 'repository' && c.name === repository && (c.actions.includes('push') || c.actions.includes('*')))
+  );
+}
+
 /** Who is pulling, as the /v2 route knows it. */
 export interface Puller {
   identity: Identity;

@@ -1,6 +1,5 @@
-import type { Identity } from '../auth/identity.js';
 import { ociError } from '../lib/errors.js';
-import type { PullCheck, PullPolicy } from '../registry/pull-policy.js';
+import { mayPushTo, type PullCheck, type PullPolicy } from '../registry/pull-policy.js';
 import { signaturePolicyKeys, type SignatureKind } from './types.js';
 
 /** Harbor's refusals (src/server/middleware/contenttrust), word for word. */
@@ -16,14 +15,6 @@ export interface SignaturePolicyDeps {
   isSignature(artifactId: number): Promise<boolean>;
   /** Whether a /v2 token or robot name is a scanner's own pull credential. */
   isScannerSubject(subject: string): boolean;
-}
-
-/** The token's claims for this repository include push (Harbor: the signer's v2 token). */
-function mayPush(identity: Identity, repository: string): boolean {
-  return (
-    identity.kind === 'token' &&
-    identity.access.some((c) => c.type === 'repository' && c.name === repository && (c.actions.includes('push') || c.actions.includes('*')))
-  );
 }
 
 /**
@@ -48,7 +39,7 @@ export class SignaturePullPolicy implements PullPolicy {
     const { identity, userAgent } = pull;
     const subject = identity.kind === 'token' ? identity.subject : identity.kind === 'robot' ? identity.name : null;
     if (subject !== null && this.deps.isScannerSubject(subject)) return true;
-    return mayPush(identity, pull.repository) && (userAgent.includes('cosign') || userAgent.includes('notation'));
+    return mayPushTo(identity, pull.repository) && (userAgent.includes('cosign') || userAgent.includes('notation'));
   }
 
   async check(pull: PullCheck): Promise<void> {

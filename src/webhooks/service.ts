@@ -8,6 +8,7 @@ import { parsePolicy, type PolicyInput, type TargetInput } from './policy.js';
 import { sendDelivery } from './sender.js';
 import type { ExecutionRow, Page, Paging, PolicyRow, TaskCounts, TaskRow, WebhookStore } from './store.js';
 import { webhookEventTypes, type DeliveryOutcome, type RenderContext, type WebhookTargetSpec } from './types.js';
+import { executionMetrics } from '../lib/executions.js';
 
 /** What the service needs to know about where it runs. */
 export interface WebhookServiceOptions {
@@ -76,15 +77,7 @@ export function executionView(e: ExecutionRow, c: TaskCounts) {
     vendor_id: Number(e.policy_id),
     status: e.status,
     status_message: e.status_message,
-    metrics: {
-      task_count: c.total,
-      success_task_count: c.Success,
-      error_task_count: c.Error,
-      pending_task_count: c.Pending,
-      running_task_count: c.Running,
-      scheduled_task_count: 0,
-      stopped_task_count: c.Stopped,
-    },
+    metrics: executionMetrics(c),
     trigger: e.trigger,
     extra_attrs: JSON.parse(e.extra_attrs) as Record<string, unknown>,
     start_time: e.start_time,

@@ -19,14 +19,9 @@ export interface Paging {
   limit: number;
 }
 
-export interface TaskCounts {
-  total: number;
-  Pending: number;
-  Running: number;
-  Success: number;
-  Error: number;
-  Stopped: number;
-}
+import type { TaskCounts } from '../lib/executions.js';
+
+export type { TaskCounts };
 
 /** A policy of a project with the project's name and visibility (what the subscriber renders with). */
 export interface SubscribedPolicy extends PolicyRow {

@@ -1,6 +1,5 @@
-import type { Identity } from '../../auth/identity.js';
 import { ociError } from '../../lib/errors.js';
-import type { PullCheck, PullPolicy } from '../../registry/pull-policy.js';
+import { mayPushTo, type PullCheck, type PullPolicy } from '../../registry/pull-policy.js';
 import { severityRank, type Severity } from '../types.js';
 import type { EffectiveAllowlist } from './allowlist-rules.js';
 
@@ -65,14 +64,6 @@ function refuse(message: string): never {
   throw ociError('PROJECTPOLICYVIOLATION', message);
 }
 
-/** The token's claims for this repository include push (Harbor: the signer's token). */
-function mayPush(identity: Identity, repository: string): boolean {
-  return (
-    identity.kind === 'token' &&
-    identity.access.some((c) => c.type === 'repository' && c.name === repository && (c.actions.includes('push') || c.actions.includes('*')))
-  );
-}
-
 /**
  * Harbor's `vulnerable` middleware as a pull policy (project metadata `prevent_vul` and
  * `severity`). Passed by: the scanner's own credential; cosign and notation clients whose
@@ -94,7 +85,7 @@ export class PreventVulnerablePolicy implements PullPolicy {
     const { identity, userAgent } = pull;
     const subject = identity.kind === 'token' ? identity.subject : identity.kind === 'robot' ? identity.name : null;
     if (subject !== null && this.deps.isScannerSubject(subject)) return true;
-    return mayPush(identity, pull.repository) && (userAgent.includes('cosign') || userAgent.includes('notation'));
+    return mayPushTo(identity, pull.repository) && (userAgent.includes('cosign') || userAgent.includes('notation'));
   }
 
   async check(pull: PullCheck): Promise<void> {
