@@ -4,7 +4,7 @@
 //
 //   npm run bench                 the full run (several minutes)
 //   npm run bench -- --quick      small sizes and short runs: a smoke test
-//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan,replication,proxy,webhooks
+//   npm run bench -- --only=push,pull,manifest,tags,catalog,rss,artifacts,search,portal,scrub,quota,retention,gc,vulndb,scan,replication,proxy,webhooks,signin,metrics,tracing
 //                                 (artifacts and search are Harbor-API listings, portal loads the
 //                                 web portal's pages in Chromium, scrub re-hashes the whole store,
 //                                 quota pushes into a project with a limit and one without,
@@ -18,10 +18,16 @@
 //                                 proxy pulls images from a docker-registry directly and through a Berth proxy-cache project,
 //                                 first and cached; both start docker-registries of their own;
 //                                 webhooks pushes into a project without webhook policies, one with 5 (a receiver on loopback)
-//                                 and one whose 5 point at a dead port: push rates, deliveries/s, delivery latency; Berth only)
+//                                 and one whose 5 point at a dead port: push rates, deliveries/s, delivery latency; Berth only;
+//                                 signin measures the token service for a database, an LDAP (real slapd) and an OIDC (CLI secret)
+//                                 user, steady and cold, and manifest reads through an LDAP group against a direct member, each
+//                                 auth mode on an embedded Berth of its own; Berth only;
+//                                 metrics and tracing each compare two embedded Berths of their own, off and on; Berth only)
 //   npm run bench -- --backends=embedded,pg-s3
 //                                 which Berths to run (default both); PostgreSQL is
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
+//   npm run bench -- --scale[=0.1] Harbor's small load set built through the API on SQLite and
+//                                 PostgreSQL, then listing latencies, also at 10× (bench/scale.ts)
 //   npm run bench -- --cpu-prof   also write V8 CPU profiles of the Berths to bench-profiles/
 //   npm run bench -- --config=FILE  start the Berths with this YAML configuration file
 //   npm run bench -- --keep       leave the temp dirs (Berth's data dir: SQLite database, blobs;
@@ -45,6 +51,9 @@ import { measureScan, type ScanResult } from './scan.js';
 import { measureReplication, type ReplicationResult } from './replication.js';
 import { measureProxy, type ProxyResult } from './proxy.js';
 import { latencyStats, measureWebhooks, type WebhookResult } from './webhooks.js';
+import { measureSignin, signinSettings, signinTables, type SigninResult } from './signin.js';
+import { measureMetrics, metricsSettings, metricsTables, type MetricsResult } from './metrics.js';
+import { measureTracing, tracingSettings, tracingTables, type TracingResult } from './tracing.js';
 import {
   chromiumMissing,
   launchChromium,
@@ -98,6 +107,9 @@ const phases = [
   'replication',
   'proxy',
   'webhooks',
+  'signin',
+  'metrics',
+  'tracing',
 ] as const;
 type Phase = (typeof phases)[number];
 /** Phases that measure only Berth: docker-registry has no Harbor API and no portal to compare with. */
@@ -112,6 +124,9 @@ const berthOnly: ReadonlySet<Phase> = new Set<Phase>([
   'vulndb',
   'scan',
   'webhooks',
+  'signin',
+  'metrics',
+  'tracing',
 ]);
 /** Phases that compare with docker-registries (and skopeo) they start themselves, not the shared one. */
 const ownRegistries: ReadonlySet<Phase> = new Set<Phase>(['replication', 'proxy']);
@@ -214,7 +229,13 @@ const deadlineSeconds =
   (runs('replication') ? backends.length * 4 * P.phaseSeconds : 0) +
   (runs('proxy') ? backends.length * 2 * P.phaseSeconds : 0) +
   // Webhooks: three push runs per round and the wait for the deliveries.
-  (runs('webhooks') ? backends.length * 4 * P.phaseSeconds : 0);
+  (runs('webhooks') ? backends.length * 4 * P.phaseSeconds : 0) +
+  // Sign-in: three Berths of its own, slapd, an OIDC provider; two 10.5 s waits for remembered credentials to expire.
+  (runs('signin') ? 3 * P.phaseSeconds : 0) +
+  // Metrics: two Berths of its own, manifest reads on each, then 1,000 projects created and scraped.
+  (runs('metrics') ? 4 * P.phaseSeconds : 0) +
+  // Tracing: two Berths of its own (one exporting every span to a receiver on loopback), manifest reads on each.
+  (runs('tracing') ? 3 * P.phaseSeconds : 0);
 const watchdog = setTimeout(() => {
   process.stderr.write(`bench: exceeded its ${deadlineSeconds} s deadline; stopping\n`);
   cleanupSync();
@@ -1218,6 +1239,43 @@ async function phaseWebhooks(): Promise<void> {
   }
 }
 
+/** Sign-in phase: its own embedded Berth per auth mode (auth_mode changes only while admin is the only user). */
+let signinResult: SigninResult | undefined;
+let signinStart: { entry?: string; nodeArgs: string[]; configFile?: string } = { nodeArgs: [] };
+
+async function phaseSignin(): Promise<void> {
+  const s = signinSettings(quick);
+  log(
+    `19. sign-in (Berth only, an embedded Berth per auth mode): token requests (${s.requests} by ${s.clients} clients) for a database, ` +
+      `an LDAP and an OIDC user, cold and steady; manifest HEAD through an LDAP group vs a direct member`,
+  );
+  signinResult = await measureSignin(s, signinStart, Date.now() + 3 * P.phaseSeconds * 1000, (line) => log(`   ${line}`));
+}
+
+/** Metrics phase: two embedded Berths of its own, metrics off and on (bench/metrics.ts). */
+let metricsResult: MetricsResult | undefined;
+
+async function phaseMetrics(): Promise<void> {
+  const s = metricsSettings(quick);
+  log(
+    `20. metrics (Berth only, two embedded Berths, metrics off and on): manifest HEAD/GET rates (${s.requests} by ${s.clients} clients, ` +
+      `${s.rounds} rounds), then /metrics scrapes with ${s.projects} projects`,
+  );
+  metricsResult = await measureMetrics(s, Date.now() + 4 * P.phaseSeconds * 1000, (line) => log(`   ${line}`), signinStart);
+}
+
+/** Tracing phase: two embedded Berths of its own, tracing off and on (bench/tracing.ts). */
+let tracingResult: TracingResult | undefined;
+
+async function phaseTracing(): Promise<void> {
+  const s = tracingSettings(quick);
+  log(
+    `21. tracing (Berth only, two embedded Berths, tracing off and on, every span exported over OTLP to a receiver on loopback): ` +
+      `manifest HEAD/GET rates (${s.requests} by ${s.clients} clients, ${s.rounds} rounds)`,
+  );
+  tracingResult = await measureTracing(s, Date.now() + 3 * P.phaseSeconds * 1000, (line) => log(`   ${line}`), signinStart);
+}
+
 /** Retention phase: a retention run over many artifacts in many repositories, per Berth. */
 const retentionRows: Array<{ backend: BackendId; result: RetentionResult }> = [];
 const retentionSettings = quick
@@ -1749,6 +1807,7 @@ async function main(): Promise<void> {
   const entry = compiled ? await transpileBerth() : undefined;
   if (entry) log(`transpiled src/ to ${path.dirname(entry)}`);
   const nodeArgs = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  signinStart = { entry, nodeArgs, configFile };
   const basic = `Basic ${Buffer.from(`admin:${benchPassword}`).toString('base64')}`;
   const berthTarget = (server: Server, backend: BackendId): Target => ({
     server,
@@ -1842,6 +1901,9 @@ async function main(): Promise<void> {
     if (runs('replication')) await phase('replication', phaseReplication);
     if (runs('proxy')) await phase('proxy', phaseProxy);
     if (runs('webhooks')) await phase('webhooks', phaseWebhooks);
+    if (runs('signin')) await phase('signin', phaseSignin);
+    if (runs('metrics')) await phase('metrics', phaseMetrics);
+    if (runs('tracing')) await phase('tracing', phaseTracing);
   } finally {
     for (const t of everyTarget()) t.client.close();
     for (const t of everyTarget()) {
@@ -1936,6 +1998,12 @@ async function main(): Promise<void> {
         `from a manifest PUT's 201 to the receiver's reading of each of its ${w.policies} deliveries (nearest rank, all rounds):\n\n${webhookTable()}\n`,
     );
   }
+  if (signinResult)
+    process.stdout.write(
+      `\nSign-in — Berth only, an embedded Berth per auth mode (its CPU not in the table below):\n\n${signinTables(signinResult)}\n`,
+    );
+  if (metricsResult) process.stdout.write(`\nMetrics — Berth only, metrics off vs on:\n\n${metricsTables(metricsResult)}\n`);
+  if (tracingResult) process.stdout.write(`\nTracing — Berth only, tracing off vs on:\n\n${tracingTables(tracingResult)}\n`);
   if (cpuRows.length)
     process.stdout.write(
       `\nCPU seconds used per phase (2 cores: at most 2 × wall; wrk${portalBrowser ? ' and Chromium' : ''} not counted):\n\n${cpuTable()}\n`,
@@ -1944,7 +2012,10 @@ async function main(): Promise<void> {
   if (cpuProf) process.stdout.write(`\nBerth's CPU profiles are in ${profileDir}/ (open them in Chrome DevTools or speedscope)\n`);
 }
 
-main().then(
+// --scale[=FACTOR]: the scale bench (bench/scale.ts) instead of the phases, with no overall deadline.
+const scale = argv.some((a) => a === '--scale' || a.startsWith('--scale='));
+if (scale) clearTimeout(watchdog);
+(scale ? import('./scale.js').then((m) => m.runScale(argv)) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -9,7 +9,7 @@
 // failed test leaves behind are dropped at the end.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 function find(dir) {
@@ -52,7 +52,18 @@ if (server) {
   console.log(`tests: PostgreSQL at ${redacted}, databases ${env.BERTH_TEST_DATABASE_PREFIX}_*`);
 }
 
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+// The tests run as JavaScript transpiled once into test-output/js/ (scripts/test-mirror.mjs);
+// BERTH_TEST_LOADER=tsx runs the .ts files through tsx instead.
+let mirror = null;
+let command = ['--import', 'tsx', '--test', '--test-concurrency=1', ...files];
+if (env.BERTH_TEST_LOADER !== 'tsx') {
+  const { buildTestMirror } = await import('./test-mirror.mjs');
+  // One per run: runs in the same checkout at the same time do not share it.
+  mirror = path.resolve('test-output/js', `${process.pid}-${randomBytes(3).toString('hex')}`);
+  const mirrored = await buildTestMirror(process.cwd(), mirror, files);
+  command = ['--enable-source-maps', '--test', '--test-concurrency=1', ...mirrored];
+}
+const result = spawnSync(process.execPath, command, { stdio: 'inherit', env });
 
 if (server) {
   // Databases of tests that failed before stopping their server.
@@ -63,4 +74,5 @@ if (server) {
   await client.end();
   if (rows.length > 0) console.log(`tests: dropped ${rows.length} database(s) left behind`);
 }
+if (mirror) rmSync(mirror, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { AccessGuard } from './auth/guard.js';
 import { Authenticator } from './auth/authenticator.js';
-import type { Principals } from './auth/principals.js';
+import type { Principals, UserIdentity } from './auth/principals.js';
+import type { User } from './db/types.js';
 import { RegistryAccess } from './auth/registry-access.js';
 import { SessionStore } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
@@ -13,7 +14,9 @@ import { openSecretBox, Secrets } from './auth/secret-box.js';
 import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { migrate, openDatabase, type DatabaseHandle } from './db/index.js';
-import { buildHttpServer } from './http/server.js';
+import { buildHttpServer } from './server/build.js';
+import { readTlsPair, watchTlsFiles, type TlsReloader } from './server/tls.js';
+import { RateLimits } from './ratelimit/limits.js';
 import { ProjectService } from './projects/service.js';
 import { ProjectStore } from './projects/store.js';
 import { RepositoryService } from './repositories/service.js';
@@ -34,6 +37,11 @@ import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
 import { SystemService } from './system/service.js';
 import { version } from './version.js';
+import { startTracing } from './tracing/provider.js';
+import { prettyLogStream } from './lib/pretty-log.js';
+import type { TracingSettings } from './tracing/settings.js';
+import { tracedDialect } from './tracing/db.js';
+import { tracedBlobStore } from './tracing/blobstore.js';
 import { adminUsername, UserService } from './users/service.js';
 import { UserStore } from './users/store.js';
 import { RobotService } from './robots/service.js';
@@ -47,8 +55,10 @@ import { Dispatcher } from './events/outbox.js';
 import { createScrub } from './scrub/compose.js';
 import { createGc } from './gc/compose.js';
 import { createAuditPurge } from './audit/purge-compose.js';
+import { setDisabledAuditEventTypes } from './events/audit.js';
 import type { AuditPurgeService } from './audit/purge-service.js';
-import { createAuditForwarder, type AuditForwarder } from './audit/forward.js';
+import type { AuditForwarder } from './audit/forward.js';
+import { forwardFromNow, LiveAuditForwarding } from './audit/forward-live.js';
 import { ImmutabilityService } from './immutability/service.js';
 import { ImmutabilityStore } from './immutability/store.js';
 import { createRetention } from './retention/compose.js';
@@ -68,6 +78,14 @@ import type { ScrubService } from './scrub/service.js';
 import { QuotaService } from './quotas/service.js';
 import { QuotaStore } from './quotas/store.js';
 import { QuotaUsage } from './quotas/usage.js';
+import { settingsFromConfig } from './settings/file.js';
+import { Settings } from './settings/settings.js';
+import { createConfigurations } from './configurations/compose.js';
+import { createUserGroups, type UserGroups } from './usergroups/compose.js';
+import { createLdap, type Ldap } from './ldap/compose.js';
+import { createOidc, type Oidc } from './oidc/compose.js';
+import { createMetrics, type Metrics } from './metrics/compose.js';
+import { parseBasic } from './auth/authenticator.js';
 
 export interface Berth {
   config: Config;
@@ -93,7 +111,7 @@ export interface Berth {
   gc: GcService;
   /** The audit log purge (the PURGE_AUDIT_LOG job, /system/purgeaudit). */
   auditPurge: AuditPurgeService;
-  /** The audit records' forwarding to syslog (config audit.forward_endpoint), or null when off. */
+  /** The audit records' forwarder to syslog running now (the audit_log_forward_endpoint setting), or null when off. */
   auditForwarder: AuditForwarder | null;
   /** Tag immutability rules (/projects/{p}/immutabletagrules), asked by every tag move and delete. */
   immutability: ImmutabilityService;
@@ -115,16 +133,29 @@ export interface Berth {
   webhooks: Webhooks;
   /** Signature policies on /v2, trusted keys and the artifacts' `signatures` field (signatures/compose.ts). */
   signatures: Signatures;
+  /** The system settings of /configurations, shared by every instance through the database. */
+  settings: Settings;
+  /** User groups (/usergroups) and the groups users belong to. */
+  userGroups: UserGroups;
+  /** LDAP sign-in and /ldap/… (auth_mode ldap_auth). */
+  ldap: Ldap;
+  /** OIDC sign-in, onboarding and CLI secrets (auth_mode oidc_auth). */
+  oidc: Oidc;
   /** The box that seals stored credentials, and the features' resealers `berth secrets rotate` runs. */
   secrets: Secrets;
+  /** Prometheus metrics (config `metrics`), or null when they are off. */
+  metrics: Metrics | null;
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
   close(): Promise<void>;
 }
 
-export function createLogger(config: Config): Logger {
-  return pino({ level: config.log.level, base: undefined }, pino.destination({ sync: false }));
+/** JSON lines (log.format json, or auto when stdout is not a terminal); readable lines for a terminal. */
+export function createLogger(config: Config, stdout: { isTTY?: boolean } = process.stdout): Logger {
+  const options = { level: config.log.level, base: undefined };
+  if (config.log.format === 'pretty' || (config.log.format === 'auto' && stdout.isTTY === true)) return pino(options, prettyLogStream());
+  return pino(options, pino.destination({ sync: false }));
 }
 
 /** The job that removes upload sessions idle for longer than registry.upload_ttl_hours. */
@@ -132,41 +163,76 @@ export const purgeStaleUploadsJob = 'upload.purge_stale';
 /** The job that removes expired portal sessions and finished failed-login counters, hourly. */
 export const purgeAuthJob = 'auth.purge_stale';
 
+/** A user as authentication sees them: a system administrator by flag or by an LDAP/OIDC admin group. */
+function userIdentity(user: User): UserIdentity {
+  return {
+    kind: 'user',
+    userId: Number(user.id),
+    username: user.username,
+    sysadmin: user.sysadmin === 1 || user.group_admin === 1,
+    via: 'basic',
+  };
+}
+
 /** Seams for tests: faults injected around real parts. */
 export interface BerthSeams {
   /** Wraps the blob store the configuration opens (a disk that fills up, a slow publish). */
   wrapBlobStore?: (store: BlobStore) => BlobStore;
+  /** Tracing's settings (main.ts reads them from the OTEL_* variables); absent or null, tracing is off. */
+  tracing?: TracingSettings | null;
 }
 
 /** The composition root: config → db → storage → services → http. */
 export async function createBerth(config: Config, logger: Logger = createLogger(config), seams: BerthSeams = {}): Promise<Berth> {
   const paths = resolvePaths(config);
-  const database = openDatabase(config, { onError: (err) => logger.warn({ err }, 'an idle database connection failed') });
+  // server.tls: the certificate and key are checked before anything else opens.
+  const tlsPair = config.server.tls ? await readTlsPair(config.server.tls) : undefined;
+  // The system settings' file values, checked before anything opens: a bad one stops the start.
+  const fileSettings = settingsFromConfig(config);
+  // Tracing: off, nothing is wrapped and no span is made.
+  const tracing = seams.tracing ? startTracing(seams.tracing, { version }) : null;
+  const database = openDatabase(config, {
+    onError: (err) => logger.warn({ err }, 'an idle database connection failed'),
+    wrapDialect: tracing ? (dialect, system) => tracedDialect(dialect, tracing.tracer, system) : undefined,
+  });
   const applied = await migrate(database);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-  // Audit records to syslog: its cursor starts at the newest record, before anything writes more.
-  const auditForwarder = createAuditForwarder({ db: database.db, dialect: database.dialect }, config.audit, {
-    pollIntervalMs: config.jobs.poll_interval_ms,
-    logger,
-  });
-  await auditForwarder?.prepare();
   // Stored credentials (registry endpoints, preheat instances) are sealed with this box.
   const secrets = new Secrets(await openSecretBox(database.db, config.secrets));
+  // System settings (/configurations): the database's values over the configuration file's.
+  const settings = new Settings(database.db, secrets.box, fileSettings, { logger });
+  await settings.load();
+  // Audit records to syslog: its cursor starts at the newest record, before anything writes more.
+  // The forwarder follows the settings (audit_log_forward_endpoint, skip_audit_log_database) on every instance.
+  const auditDeps = { db: database.db, dialect: database.dialect };
+  const auditForwarding = new LiveAuditForwarding(auditDeps, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
+  await auditForwarding.prepare(settings.current());
+  settings.onChange((next) => void auditForwarding.apply(next));
+  // Audit records of the disabled event types are not written (events/audit.ts holds the filter).
+  setDisabledAuditEventTypes(settings.current().disabled_audit_log_event_types);
+  settings.onChange((next) => setDisabledAuditEventTypes(next.disabled_audit_log_event_types));
 
-  const opened = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
-  const blobs = seams.wrapBlobStore ? seams.wrapBlobStore(opened) : opened;
+  const store = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
+  const opened = tracing ? tracedBlobStore(store, tracing.tracer, config.storage.driver) : store;
+  // Metrics (config `metrics`): off, nothing is counted and nothing is wrapped.
+  const metrics = createMetrics(config.metrics, { pool: database.poolStats });
+  const seamed = seams.wrapBlobStore ? seams.wrapBlobStore(opened) : opened;
+  const blobs = metrics ? metrics.instrument(seamed) : seamed;
   // Reported, not fatal: /health keeps saying so until the store answers.
   blobs.check().catch((err) => logger.warn({ err }, 'the blob store is not reachable'));
 
   // Usage is kept by every transaction that links or unlinks (registry, repositories, GC).
-  const quotaUsage = new QuotaUsage(database.dialect, { warningPercent: config.quota.warning_percent });
+  const quotaUsage = new QuotaUsage(database.dialect, {
+    warningPercent: config.quota.warning_percent,
+    enforced: () => settings.current().quota_per_project_enable,
+  });
   const quotas = new QuotaService(database.db, new QuotaStore(database.db, quotaUsage), quotaUsage);
   // Projects count repositories, and repositories look up public projects, each through the other's service.
   const projects: ProjectService = new ProjectService(
     new ProjectStore(database.db),
     { countsByProject: (ids) => repositories.countsByProject(ids) },
     quotas,
-    { storageLimit: config.quota.storage_per_project },
+    { storageLimit: () => settings.current().storage_per_project },
   );
   const immutability = new ImmutabilityService(new ImmutabilityStore(database.db), { postgres: database.dialect.name === 'postgres' });
   const repositories: RepositoryService = new RepositoryService(
@@ -182,6 +248,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     intervalMs: 5000,
     auditPulls: config.log.audit_pulls,
     onError: (err) => logger.warn({ err }, 'recording pulls failed'),
+    skipsPullTime: (username) => settings.current().scanner_skip_update_pulltime && isScannerSubject(username),
   });
   const describer = new ProcessorDescriber(
     blobs,
@@ -205,7 +272,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // `library` is admin's, as in Harbor: created (or, from an older Berth, given its owner) once admin exists.
   const adminUser = await users.byUsername(adminUsername);
   if (adminUser) await projects.ensureDefaultProject(Number(adminUser.id));
-  const members = new MemberService(new MemberStore(database.db), users);
+  const userGroups: UserGroups = createUserGroups({
+    db: database.db,
+    ldapGroupByDn: (dn) => ldap.groupByDn(dn),
+    settings,
+  });
+  const ldap = createLdap({ settings, users, groups: userGroups, logger });
+  const members = new MemberService(new MemberStore(database.db), users, userGroups.service);
   const guard = new AccessGuard(members);
   const projectRef = async (name: string) => {
     const project = await projects.findByName(name);
@@ -221,8 +294,13 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     guard,
     { byName: projectRef, byId: projectRefById },
     {
-      prefix: config.auth.robot_name_prefix,
-      defaultDurationDays: config.auth.robot_token_duration_days,
+      // Getters: robot_name_prefix and robot_token_duration apply from the next request on.
+      get prefix() {
+        return settings.current().robot_name_prefix;
+      },
+      get defaultDurationDays() {
+        return settings.current().robot_token_duration;
+      },
       onCredentialsChanged: () => authenticator.invalidate(),
       projectsAdministeredBy: (userId) => members.projectsAdministeredBy(userId),
     },
@@ -236,14 +314,20 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   );
   artifacts.immutability = immutability;
   const principals: Principals = {
-    robotPrefix: config.auth.robot_name_prefix,
+    get robotPrefix() {
+      return settings.current().robot_name_prefix;
+    },
     async userByPassword(username, password) {
+      // LDAP and OIDC modes: everyone but the local admin signs in through the provider (Harbor's rule).
+      const mode = settings.current().auth_mode;
+      if (mode === 'ldap_auth' && username !== adminUsername) return ldap.verifyPassword(username, password);
+      if (mode === 'oidc_auth' && username !== adminUsername) return oidc.verifyCliSecret(username, password);
       const user = await users.verifyPassword(username, password);
-      return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
+      return user ? userIdentity(user) : null;
     },
     async userById(id) {
       const user = await users.byId(id);
-      return user ? { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1, via: 'basic' } : null;
+      return user ? userIdentity(user) : null;
     },
     robotBySecret: (name, secret) => robots.authenticate(name, secret),
     async tokenSubject(name) {
@@ -251,7 +335,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       if (isScannerSubject(name)) return { createdAt: 0 };
       // A preheat task's pull token (preheat/service.ts) is issued to the task, likewise.
       if (isPreheatSubject(name)) return { createdAt: 0 };
-      if (name.startsWith(config.auth.robot_name_prefix)) return robots.activeSince(name);
+      if (name.startsWith(settings.current().robot_name_prefix)) return robots.activeSince(name);
       const user = await users.byUsername(name);
       return user ? { createdAt: Date.parse(user.creation_time) } : null;
     },
@@ -260,19 +344,35 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const signingKey = config.auth.token_key_file
     ? await signingKeyFromFile(paths.tokenKeyFile)
     : await signingKeyFromDatabase(database.db, paths.tokenKeyFile);
-  const tokens = await TokenService.open({ pem: signingKey, lifetimeSeconds: config.auth.token_lifetime_minutes * 60 });
-  const sessions = new SessionStore(database.db, config.auth.session_timeout_minutes * 60_000);
+  const tokens = await TokenService.open({ pem: signingKey, lifetimeSeconds: () => settings.current().token_expiration * 60 });
+  const sessions = new SessionStore(database.db, () => settings.current().session_timeout * 60_000);
   const loginThrottle = new LoginThrottle(database.db);
   const authenticator = new Authenticator(principals, tokens, sessions, loginThrottle);
+  const oidc = createOidc({
+    db: database.db,
+    settings,
+    users,
+    groups: userGroups,
+    sessions,
+    box: secrets.box,
+    externalUrl: config.server.external_url,
+    secureCookies: config.server.tls !== undefined || (config.server.external_url?.startsWith('https:') ?? false),
+    logger,
+    onCredentialsChanged: () => authenticator.invalidate(),
+  });
+  const configurations = createConfigurations({ db: database.db, settings, forwardingSwitchedOn: () => forwardFromNow(auditDeps) });
 
   // Jobs, schedules and events live in the database: any instance may run, fire or deliver them.
   const jobQueue = new JobQueue(database.db, database.dialect);
   const runner = new JobRunner(jobQueue, {
     concurrency: config.jobs.concurrency,
     pollIntervalMs: config.jobs.poll_interval_ms,
+    leaseMs: config.jobs.lease_seconds * 1000,
     stopTimeoutMs: config.server.shutdown_grace_seconds * 1000,
     logger,
+    tracer: tracing?.tracer,
   });
+  metrics?.watchRunner(runner);
   const scheduler = new Scheduler(database.db, jobQueue, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const dispatcher = new Dispatcher(database.db, database.dialect, { pollIntervalMs: config.jobs.poll_interval_ms, logger });
   const scrub = createScrub({ db: database.db, blobs, queue: jobQueue, scheduler, workers: config.scrub.workers });
@@ -291,7 +391,12 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     busy: () => inFlight.count > 0 || Date.now() - inFlight.lastAt < 250,
   });
   runner.register(gc.jobType, gc.handle);
-  const auditPurge = createAuditPurge({ db: database.db, queue: jobQueue, scheduler, forwarding: auditForwarder !== null });
+  const auditPurge = createAuditPurge({
+    db: database.db,
+    queue: jobQueue,
+    scheduler,
+    forwarding: () => settings.current().audit_log_forward_endpoint.trim() !== '',
+  });
   runner.register(auditPurge.jobType, auditPurge.handle);
   const retention = createRetention({
     db: database.db,
@@ -365,6 +470,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     dispatcher,
     projects,
     config: config.webhooks,
+    enabled: () => settings.current().notification_enable,
     externalUrl: config.server.external_url,
   });
   await webhooks.start();
@@ -383,10 +489,50 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // Content trust (cosign, Notation) on /v2, verified against the project's trusted keys.
   const signatures = createSignatures({ db: database.db, blobs, registry, projects, artifacts, isScannerSubject });
 
+  const system = new SystemService(
+    {
+      version,
+      externalUrl: config.server.external_url,
+      storageDriver: config.storage.driver,
+      settings,
+    },
+    {
+      core: async () => undefined,
+      database: async () => {
+        await sql`select 1`.execute(database.db);
+      },
+      storage: () => blobs.check(),
+    },
+    () => blobs.capacity(),
+  );
+  metrics?.watchDatabase({
+    db: database.db,
+    queue: jobQueue,
+    version,
+    systemInfo: () => ({ authMode: settings.current().auth_mode, selfRegistration: settings.current().self_registration }),
+    health: () => system.health(),
+  });
   const http = await buildHttpServer({
     logger,
+    tracer: tracing?.tracer,
+    metrics: metrics
+      ? {
+          metrics: metrics.metrics,
+          serve: metrics.mainPort(async (authorization) => {
+            const basic = parseBasic(authorization);
+            if (!basic) return false;
+            const identity = await authenticator.login(basic.username, basic.password);
+            return identity.kind === 'user' && identity.sysadmin;
+          }),
+        }
+      : undefined,
     inFlight,
     accessLog: config.log.access,
+    tls: config.server.tls && tlsPair ? { config: config.server.tls, pair: tlsPair } : undefined,
+    trustProxy: config.server.trust_proxy,
+    rateLimits: config.rate_limits.enabled
+      ? new RateLimits(config.rate_limits, { db: database.db, postgres: database.dialect.name === 'postgres', logger })
+      : undefined,
     timeouts: {
       headersMs: config.server.headers_timeout_seconds * 1000,
       idleMs: config.server.idle_timeout_seconds * 1000,
@@ -409,23 +555,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     repositories,
     search: new SearchService(projects, repositories),
     auth: config.auth,
-    system: new SystemService(
-      {
-        version,
-        externalUrl: config.server.external_url,
-        storageDriver: config.storage.driver,
-        selfRegistration: config.auth.self_registration,
-        projectCreationRestriction: config.auth.project_creation_restriction,
-      },
-      {
-        core: async () => undefined,
-        database: async () => {
-          await sql`select 1`.execute(database.db);
-        },
-        storage: () => blobs.check(),
-      },
-      () => blobs.capacity(),
-    ),
+    system,
     audit: {
       audit: new AuditService(new AuditStore(database.db)),
       projectRef,
@@ -443,6 +573,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     replication,
     webhooks,
     signatures,
+    settings,
+    configurations,
+    userGroups,
+    ldap,
+    oidc,
   });
 
   // Stale upload sessions are purged by a scheduled job: one instance per tick, whichever claims it.
@@ -462,6 +597,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   pulls.start();
 
   let closed = false;
+  let tlsReloader: TlsReloader | undefined;
   return {
     config,
     paths,
@@ -480,7 +616,9 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     artifacts,
     jobs: { queue: jobQueue, runner, scheduler, dispatcher },
     auditPurge: auditPurge.service,
-    auditForwarder,
+    get auditForwarder() {
+      return auditForwarding.current();
+    },
     scrub: scrub.service,
     quotas,
     gc: gc.service,
@@ -493,32 +631,48 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     replication,
     webhooks,
     signatures,
+    settings,
+    userGroups,
+    ldap,
+    oidc,
     secrets,
+    metrics,
     async listen() {
+      // Subscribers that start at the latest event must see every event from here on.
+      await dispatcher.prepare();
       const url = await http.listen({ host: config.server.host, port: config.server.port });
+      // A renewed certificate is served from the next handshake on, without a restart.
+      if (config.server.tls && tlsPair) tlsReloader = watchTlsFiles(http.server as never, config.server.tls, tlsPair, logger);
       scanning.setListenUrl(url);
+      await metrics?.listen(config.server.host, (err) => logger.warn({ err }, 'collecting metrics failed'));
       preheat.setListenUrl(url);
       webhooks.setListenUrl(url);
       await runner.start();
       scheduler.start();
       dispatcher.start();
-      auditForwarder?.start();
+      auditForwarding.start();
+      settings.start();
       return url;
     },
     async close() {
       if (closed) return;
       closed = true;
+      tlsReloader?.close();
       await http.close();
+      await metrics?.close();
+      settings.stop();
       // Running jobs get the grace period too; the rest go back to the queue for another instance.
       await runner.stop();
       await scheduler.stop();
       await dispatcher.stop();
-      await auditForwarder?.stop();
+      await auditForwarding.stop();
       scanning.close();
       replication.close();
       webhooks.close();
       await pulls.stop();
       await database.close();
+      // The spans still buffered are sent before the process ends.
+      await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'sending the last spans failed'));
       logger.flush();
     },
   };

@@ -4,6 +4,7 @@ import { createBerth, createLogger } from './app.js';
 import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
 import { migrate, openDatabase } from './db/index.js';
 import { version } from './version.js';
+import { tracingSettingsFromEnv } from './tracing/settings.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -39,9 +40,13 @@ program
   .action(async (options: CommonOptions & { port?: number; host?: string }) => {
     const config = configFrom(options);
     const logger = createLogger(config);
-    const berth = await createBerth(config, logger);
+    // Tracing follows the standard OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, …).
+    const tracing = tracingSettingsFromEnv(process.env);
+    for (const warning of tracing.warnings) logger.warn(warning);
+    const berth = await createBerth(config, logger, { tracing: tracing.settings });
     const address = await berth.listen();
-    logger.info({ address, dataDir: berth.paths.dataDir, version }, 'berth is serving');
+    if (tracing.settings) logger.info({ endpoint: tracing.settings.endpoint }, `traces are sent to ${tracing.settings.endpoint}`);
+    logger.info({ address, dataDir: berth.paths.dataDir, version }, `berth is serving at ${address} (data ${berth.paths.dataDir})`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -121,7 +126,13 @@ program
   .option('--json', 'print the run as JSON')
   .action(
     async (
-      options: CommonOptions & { dryRun?: boolean; deleteUntagged?: boolean; removeEmptyRepositories?: boolean; workers?: string; json?: boolean },
+      options: CommonOptions & {
+        dryRun?: boolean;
+        deleteUntagged?: boolean;
+        removeEmptyRepositories?: boolean;
+        workers?: string;
+        json?: boolean;
+      },
     ) => {
       const workers = options.workers === undefined ? undefined : Number(options.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 10)) {
@@ -170,7 +181,9 @@ vulndb
   .option('-d, --data-dir <dir>', 'data directory')
   .option('--url <url>', 'base URL of the OSV export (default scanning.vulndb.url)')
   .option('--json', 'print what was imported as JSON')
-  .action((options: CommonOptions & { url?: string; json?: boolean }) => runVulnDb(options, { kind: 'update', url: options.url, json: options.json }));
+  .action((options: CommonOptions & { url?: string; json?: boolean }) =>
+    runVulnDb(options, { kind: 'update', url: options.url, json: options.json }),
+  );
 vulndb
   .command('import')
   .description(
@@ -220,6 +233,53 @@ secrets
   .action(async () => {
     const { newKeyText } = await import('./auth/secret-box.js');
     console.log(newKeyText());
+  });
+
+program
+  .command('doctor')
+  .description(
+    'check the configuration, database, storage, clocks, disk space, secrets and external URL; one line per check; ' +
+      'exit 0 when nothing failed (warnings allowed), 1 when a check failed',
+  )
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--json', 'print the results as JSON')
+  .action(async (options: CommonOptions & { json?: boolean }) => {
+    const { runDoctor } = await import('./ops/doctor.js');
+    process.exit(await runDoctor(() => configFrom(options), { out: (text) => process.stdout.write(`${text}\n`) }, options));
+  });
+
+const opsIo = {
+  out: (text: string) => process.stdout.write(`${text}\n`),
+  err: (text: string) => process.stderr.write(`${text}\n`),
+};
+program
+  .command('backup')
+  .description(
+    'back up the database and blobs into a new directory while Berth may be serving (SQLite: online snapshot; PostgreSQL: pg_dump; ' +
+      'S3 blobs stay in the bucket); exit 0 when done, 2 on a bad target or configuration, 3 when the backup could not be made',
+  )
+  .argument('<dir>', 'a new or empty directory')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .action(async (dir: string, options: CommonOptions) => {
+    const { runBackup } = await import('./ops/backup.js');
+    process.exit(await runBackup(configFrom(options), dir, opsIo));
+  });
+
+program
+  .command('restore')
+  .description(
+    'restore a backup into an empty data directory (and database), verifying its checksums first; ' +
+      'exit 0 when done, 2 when the target is not empty (see --force) or the backup does not fit, 3 when it is damaged or the restore failed',
+  )
+  .argument('<backup>', 'the directory `berth backup` wrote')
+  .option('-c, --config <file>', 'YAML configuration file')
+  .option('-d, --data-dir <dir>', 'data directory')
+  .option('--force', 'replace what the target data directory or database holds')
+  .action(async (backup: string, options: CommonOptions & { force?: boolean }) => {
+    const { runRestore } = await import('./ops/backup.js');
+    process.exit(await runRestore(configFrom(options), backup, options, opsIo));
   });
 
 program

@@ -14,7 +14,7 @@ import {
 import { labelSchemas } from '../labels/schemas.js';
 import { projectName, repositoryName } from '../repositories/schemas.js';
 
-/** The artifact API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The artifact API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const Tag: SharedSchema = {
   $id: 'Tag',

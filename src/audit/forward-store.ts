@@ -32,17 +32,22 @@ export class AuditForwardStore {
     private readonly dialect: DialectHelpers,
   ) {}
 
-  /** Creates the cursor, at the newest record, when there is none yet: forwarding starts with the records written from now on. */
-  async ensureCursor(name: string): Promise<void> {
-    const exists = await this.db.selectFrom('audit_forward_cursors').select('name').where('name', '=', name).executeTakeFirst();
-    if (exists) return;
-    const last = await this.db
+  /** The position of the newest audit record, if any. */
+  private newestRecord(): Promise<{ tx_id: number; id: number } | undefined> {
+    return this.db
       .selectFrom('audit_logs')
       .select(['tx_id', 'id'])
       .orderBy('tx_id', 'desc')
       .orderBy('id', 'desc')
       .limit(1)
       .executeTakeFirst();
+  }
+
+  /** Creates the cursor, at the newest record, when there is none yet: forwarding starts with the records written from now on. */
+  async ensureCursor(name: string): Promise<void> {
+    const exists = await this.db.selectFrom('audit_forward_cursors').select('name').where('name', '=', name).executeTakeFirst();
+    if (exists) return;
+    const last = await this.newestRecord();
     await this.db
       .insertInto('audit_forward_cursors')
       .values({
@@ -55,6 +60,28 @@ export class AuditForwardStore {
         updated_at: nowIso(),
       })
       .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
+  /**
+   * Moves the cursor to the newest record and drops any lease (creating the cursor if need
+   * be): forwarding switched on through the settings starts with the records written from now
+   * on, as Harbor forwards only what happens while an endpoint is set. A forwarder still
+   * holding the old lease loses it, so it cannot move the cursor back.
+   */
+  async restartAtNewest(name: string): Promise<void> {
+    await this.ensureCursor(name);
+    const last = await this.newestRecord();
+    await this.db
+      .updateTable('audit_forward_cursors')
+      .set({
+        last_tx_id: last ? Number(last.tx_id) : 0,
+        last_id: last ? Number(last.id) : 0,
+        holder: '',
+        held_until: 0,
+        updated_at: nowIso(),
+      })
+      .where('name', '=', name)
       .execute();
   }
 

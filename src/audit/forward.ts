@@ -102,6 +102,11 @@ export class AuditForwarder {
     }
   }
 
+  /** Where it sends, and whether it deletes what it sent. */
+  get target(): { endpoint: string; skipDatabase: boolean } {
+    return { endpoint: this.options.endpoint, skipDatabase: this.options.skipDatabase };
+  }
+
   /** How far forwarding got. */
   state() {
     return this.store.state(cursorName);

@@ -12,8 +12,8 @@ export interface AuditPurgeDeps {
   db: Db;
   queue: JobQueue;
   scheduler: Scheduler;
-  /** Whether audit records are forwarded to syslog: a purge then keeps those not sent yet. */
-  forwarding?: boolean;
+  /** Whether audit records are forwarded to syslog (asked at each purge): a purge then keeps those not sent yet. */
+  forwarding?: boolean | (() => boolean);
 }
 
 export type AuditPurge = ReturnType<typeof createAuditPurge>;

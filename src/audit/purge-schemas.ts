@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** Harbor's ExecHistory, which the audit log purge API answers with (documentation only: see http/openapi.ts). */
+/** Harbor's ExecHistory, which the audit log purge API answers with (documentation only: see server/openapi.ts). */
 export const ExecHistory: SharedSchema = {
   $id: 'ExecHistory',
   description: 'One audit log purge run, or the purge schedule',

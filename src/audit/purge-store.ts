@@ -27,18 +27,19 @@ export class AuditPurgeStore {
 
   /**
    * @param keepUnforwarded while audit records are forwarded to syslog (audit/forward.ts),
-   *   records the forwarder has not sent yet are never purged: they would be lost to it.
+   *   records the forwarder has not sent yet are never purged: they would be lost to it. A
+   *   function is asked at each purge (forwarding follows the system settings).
    */
   constructor(
     readonly db: Db,
-    private readonly keepUnforwarded = false,
+    private readonly keepUnforwarded: boolean | (() => boolean) = false,
   ) {
     this.history = new RunHistory(db, 'audit_purge_runs');
   }
 
   private matching(cutoff: string, filter: PurgeFilter) {
     let query = this.db.selectFrom('audit_logs').where('op_time', '<', cutoff);
-    if (this.keepUnforwarded) {
+    if (typeof this.keepUnforwarded === 'function' ? this.keepUnforwarded() : this.keepUnforwarded) {
       query = query.where(({ exists, selectFrom }) =>
         exists(
           selectFrom('audit_forward_cursors as c')

@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, pathParams, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The audit log API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The audit log API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const auditFields = {
   id: int('Id of the record'),

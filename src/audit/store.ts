@@ -1,7 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { AuditLogsTable } from '../db/types.js';
-import { applyQuery, applySort, countRows, type Field } from '../db/query.js';
+import { applyQuery, applySort, type Field } from '../db/query.js';
+import { cappedCount, readCount } from '../db/counts.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 
@@ -13,6 +14,9 @@ export const auditFields: Record<string, Field> = {
   op_time: { column: 'op_time', type: 'time' },
   result: { column: 'result', type: 'string' },
 };
+
+/** How far a filtered audit log count goes (X-Total-Count): a page count beyond is not useful. */
+export const countCap = 10_000;
 
 export type AuditRow = Omit<Selectable<AuditLogsTable>, 'client_ip' | 'tx_id'>;
 
@@ -33,7 +37,10 @@ export class AuditStore {
       if (scope.projectIds.length === 0) return { items: [], total: 0 };
       base = base.where('project_id', 'in', scope.projectIds);
     }
-    const total = await countRows(base);
+    // Every record: the database's kept count. A filtered or project-scoped count stops at
+    // countCap (docs/COMPATIBILITY.md): the table grows without bound.
+    const total =
+      'all' in scope && terms.length === 0 ? await readCount(this.db, 'audit_logs') : await cappedCount(this.db, base, countCap);
     const rows = await applySort(
       base.select(['id', 'project_id', 'username', 'operation', 'resource_type', 'resource', 'result', 'op_time']),
       sort,

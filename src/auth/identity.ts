@@ -21,7 +21,7 @@ export interface AccessClaim {
 
 export type Identity =
   | { kind: 'anonymous' }
-  | { kind: 'user'; userId: number; username: string; sysadmin: boolean; via: 'basic' | 'session' }
+  | { kind: 'user'; userId: number; username: string; sysadmin: boolean; via: 'basic' | 'session' | 'cli_secret' }
   | { kind: 'robot'; robotId: number; name: string; level: string; projectId: number | null; permissions: RobotPermission[] }
   /** `subject` is the name the token was issued to, empty for an anonymous caller. */
   | { kind: 'token'; subject: string; access: AccessClaim[] };

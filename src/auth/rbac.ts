@@ -51,6 +51,16 @@ export function isRoleId(value: unknown): value is RoleId {
   return value === 1 || value === 2 || value === 3 || value === 4 || value === 5;
 }
 
+/** Harbor's precedence when a user holds several roles (their own and their groups'): project admin > maintainer > developer > guest > limited guest. */
+export const rolePrecedence: Record<RoleId, number> = { 1: 50, 4: 40, 2: 30, 3: 20, 5: 10 };
+
+/** The role that grants the most among these, or null for none. */
+export function strongestRole(ids: Iterable<RoleId>): RoleId | null {
+  let best: RoleId | null = null;
+  for (const id of ids) if (best === null || rolePrecedence[id] > rolePrecedence[best]) best = id;
+  return best;
+}
+
 type Grants = Partial<Record<ProjectResource, readonly Action[]>>;
 
 const R = 'read',
@@ -294,7 +304,9 @@ const harborRobotSystemPolicies: Partial<Record<SystemResource, readonly Action[
  */
 const berthRobotSystemExtras: Partial<Record<SystemResource, readonly Action[]>> = { label: [L], robot: [U] };
 
-function pairsOf<Resource extends string>(...maps: Array<Partial<Record<Resource, readonly Action[]>>>): Array<{ resource: Resource; action: Action }> {
+function pairsOf<Resource extends string>(
+  ...maps: Array<Partial<Record<Resource, readonly Action[]>>>
+): Array<{ resource: Resource; action: Action }> {
   const seen = new Set<string>();
   const pairs: Array<{ resource: Resource; action: Action }> = [];
   for (const map of maps) {

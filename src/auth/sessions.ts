@@ -18,8 +18,13 @@ function hashId(id: string): string {
 export class SessionStore {
   constructor(
     private readonly db: Db,
-    private readonly ttlMs: number,
+    /** A function follows the session_timeout setting as it changes. */
+    private readonly ttl: number | (() => number),
   ) {}
+
+  private get ttlMs(): number {
+    return typeof this.ttl === 'function' ? this.ttl() : this.ttl;
+  }
 
   async create(userId: number): Promise<{ id: string; csrfToken: string }> {
     const id = randomBytes(32).toString('base64url');

@@ -1,14 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  SignJWT,
-  calculateJwkThumbprint,
-  exportJWK,
-  importJWK,
-  importPKCS8,
-  jwtVerify,
-  type CryptoKey,
-  type JWTPayload,
-} from 'jose';
+import { SignJWT, calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, jwtVerify, type CryptoKey, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { AccessClaim } from './identity.js';
 
@@ -51,10 +42,15 @@ export class TokenService {
     private readonly privateKey: CryptoKey,
     private readonly publicKey: CryptoKey,
     private readonly kid: string,
-    readonly lifetimeSeconds: number,
+    private readonly lifetime: number | (() => number),
   ) {}
 
-  static async open(options: { pem: string; lifetimeSeconds: number }): Promise<TokenService> {
+  /** Lifetime of a token issued now: a function follows the token_expiration setting as it changes. */
+  get lifetimeSeconds(): number {
+    return typeof this.lifetime === 'function' ? this.lifetime() : this.lifetime;
+  }
+
+  static async open(options: { pem: string; lifetimeSeconds: number | (() => number) }): Promise<TokenService> {
     const pem = options.pem;
     const privateKey = await importPKCS8(pem, 'RS256', { extractable: true });
     const jwk = await exportJWK(privateKey);
@@ -66,6 +62,7 @@ export class TokenService {
 
   async issue(subject: string, access: AccessClaim[], audience = registryService): Promise<IssuedToken> {
     const now = Math.floor(Date.now() / 1000);
+    const lifetimeSeconds = this.lifetimeSeconds;
     const token = await new SignJWT({ access })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .setIssuer(tokenIssuer)
@@ -73,10 +70,10 @@ export class TokenService {
       .setAudience(audience)
       .setIssuedAt(now)
       .setNotBefore(now)
-      .setExpirationTime(now + this.lifetimeSeconds)
+      .setExpirationTime(now + lifetimeSeconds)
       .setJti(randomUUID())
       .sign(this.privateKey);
-    return { token, expires_in: this.lifetimeSeconds, issued_at: new Date(now * 1000).toISOString() };
+    return { token, expires_in: lifetimeSeconds, issued_at: new Date(now * 1000).toISOString() };
   }
 
   /**

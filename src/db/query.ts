@@ -1,6 +1,6 @@
 import { sql, type Expression, type OrderByItemBuilder, type RawBuilder, type SelectQueryBuilder } from 'kysely';
 import { apiError } from '../lib/errors.js';
-import type { QueryTerm } from '../lib/query.js';
+import { lastValue, type QueryTerm } from '../lib/query.js';
 
 export type FieldType = 'string' | 'number' | 'boolean' | 'time';
 
@@ -71,6 +71,11 @@ export async function countRows<DB, TB extends keyof DB, O>(qb: SelectQueryBuild
   return Number((row as { n: number }).n);
 }
 
+/** The field a key names: only `fields`' own keys (not "constructor", "__proto__" and the like). */
+function fieldOf(fields: Record<string, Field>, key: string): Field | undefined {
+  return Object.hasOwn(fields, key) ? fields[key] : undefined;
+}
+
 /** Applies `q` terms to a query; keys not in `fields` are refused with 400 naming them. */
 export function applyQuery<DB, TB extends keyof DB, O>(
   qb: SelectQueryBuilder<DB, TB, O>,
@@ -78,7 +83,7 @@ export function applyQuery<DB, TB extends keyof DB, O>(
   fields: Record<string, Field>,
 ): SelectQueryBuilder<DB, TB, O> {
   for (const term of terms) {
-    const field = fields[term.key];
+    const field = fieldOf(fields, term.key);
     if (!field) {
       throw apiError('BAD_REQUEST', `invalid q: unknown key "${term.key}"; allowed: ${Object.keys(fields).join(', ')}`);
     }
@@ -116,14 +121,14 @@ export function applySort<DB, TB extends keyof DB, O>(
   /** A column that is never NULL. */
   fallback: { column: string; direction: 'asc' | 'desc' },
 ): SelectQueryBuilder<DB, TB, O> {
-  const keys = (sort ?? '')
+  const keys = (lastValue(sort) ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const key of keys) {
     const desc = key.startsWith('-');
     const name = desc ? key.slice(1) : key;
-    const field = fields[name];
+    const field = fieldOf(fields, name);
     if (!field) throw apiError('BAD_REQUEST', `invalid sort: unknown key "${name}"; allowed: ${Object.keys(fields).join(', ')}`);
     qb = qb.orderBy(sql.ref(field.column), nullsLow(desc ? 'desc' : 'asc'));
   }

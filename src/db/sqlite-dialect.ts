@@ -1,5 +1,12 @@
 import type SQLite from 'better-sqlite3';
 import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import type { WalSync } from './wal-sync.js';
+
+/** Whether statements that write ran since the connection was last released, and the log's group commit (null: not in WAL mode). */
+export interface SqliteDurability {
+  writes: { pending: boolean };
+  walSync: WalSync;
+}
 
 /**
  * Kysely's SQLite driver, told whether the connection is really in a transaction.
@@ -11,13 +18,26 @@ import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type
  * 500 instead of 507 "storage is full". So ROLLBACK is only sent when a transaction is open,
  * and a transaction left open by a failure that could not be rolled back is ended before the
  * next one begins, instead of silently holding every later write.
+ *
+ * And durable before it is released: when the connection is given back after statements that
+ * wrote, and no transaction is left open, the caller waits for the write-ahead log to be on
+ * disk (wal-sync.ts), with the connection already free for the next request.
  */
 class TransactionAwareSqliteDriver extends SqliteDriver {
   constructor(
     config: SqliteDialectConfig,
     private readonly sqlite: SQLite.Database,
+    private readonly durability: SqliteDurability | null,
   ) {
     super(config);
+  }
+
+  override async releaseConnection(): Promise<void> {
+    const durability = this.durability;
+    const sync = durability !== null && durability.writes.pending && !this.sqlite.inTransaction;
+    if (sync) durability.writes.pending = false;
+    await super.releaseConnection();
+    if (sync) await durability.walSync.durable();
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -34,11 +54,12 @@ export class TransactionAwareSqliteDialect extends SqliteDialect {
   constructor(
     private readonly settings: SqliteDialectConfig,
     private readonly sqlite: SQLite.Database,
+    private readonly durability: SqliteDurability | null,
   ) {
     super(settings);
   }
 
   override createDriver(): Driver {
-    return new TransactionAwareSqliteDriver(this.settings, this.sqlite);
+    return new TransactionAwareSqliteDriver(this.settings, this.sqlite, this.durability);
   }
 }

@@ -28,6 +28,8 @@ export interface UsersTable {
   comment: string;
   password_hash: string;
   sysadmin: number;
+  /** 1 when the user was in the LDAP/OIDC admin group at their last sign-in. */
+  group_admin: Generated<number>;
   creation_time: string;
   update_time: string;
 }
@@ -242,6 +244,8 @@ export interface JobsTable {
   /** Attempts started; also the fencing token of the current lease. */
   attempts: Generated<number>;
   max_attempts: number;
+  /** Attempts lost with their pool (lease lapsed) and given back, uncounted (queue.ts). */
+  lost_attempts: Generated<number>;
   cancel_requested: Generated<number>;
   /** When a pending job may next run. */
   run_at: string;
@@ -324,7 +328,52 @@ export interface ImmutableRulesTable {
   updated_at: string;
 }
 
+/** A setting changed through /configurations (Harbor's key; JSON value). */
+export interface ConfigurationsTable {
+  name: string;
+  value: string;
+  update_time: string;
+}
+
+export interface UserGroupsTable {
+  id: Generated<number>;
+  group_name: string;
+  /** 1 LDAP, 2 HTTP, 3 OIDC. */
+  group_type: number;
+  ldap_group_dn: string;
+  /** Lower-case DN for LDAP groups, the name otherwise; unique per type. */
+  group_key: string;
+  creation_time: string;
+  update_time: string;
+}
+
+/** The groups a user belonged to at their last LDAP/OIDC sign-in (or was put in). */
+export interface UserGroupMembersTable {
+  user_id: number;
+  group_id: number;
+}
+
+export interface OidcUsersTable {
+  user_id: number;
+  subiss: string;
+  /** Sealed CLI secret. */
+  secret: string;
+  /** Sealed JSON token set. */
+  token: string;
+  token_expires_at: number;
+  creation_time: string;
+  update_time: string;
+}
+
+/** Whole-table counts, striped (migration 025_counts; db/counts.ts). */
+export interface RowCountsTable {
+  name: string;
+  stripe: number;
+  n: number;
+}
+
 export interface Database {
+  row_counts: RowCountsTable;
   projects: ProjectsTable;
   project_metadata: ProjectMetadataTable;
   cve_allowlists: CveAllowlistsTable;
@@ -385,6 +434,10 @@ export interface Database {
   webhook_policies: WebhookPoliciesTable;
   webhook_executions: WebhookExecutionsTable;
   webhook_tasks: WebhookTasksTable;
+  configurations: ConfigurationsTable;
+  user_groups: UserGroupsTable;
+  user_group_members: UserGroupMembersTable;
+  oidc_users: OidcUsersTable;
   audit_forward_cursors: AuditForwardCursorsTable;
   audit_purge_runs: AuditPurgeRunsTable;
   trust_keys: TrustKeysTable;

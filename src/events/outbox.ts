@@ -130,6 +130,14 @@ export class Dispatcher {
     this.subscriptions.set(name, { name, handler, start: options.start ?? 'earliest', ready: null, failures: 0, retryAt: 0 });
   }
 
+  /**
+   * Creates every subscriber's cursor now. Called before the server takes requests, so that a
+   * subscriber starting at the latest event does not skip events written before its first round.
+   */
+  async prepare(): Promise<void> {
+    for (const sub of this.subscriptions.values()) await this.ensureCursor(sub);
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.dispatch(), this.options.pollIntervalMs);
@@ -151,6 +159,8 @@ export class Dispatcher {
 
   /** Rounds until no subscriber has anything left (for tests and for draining at shutdown). */
   async drain(): Promise<void> {
+    // A round already running may have read before the events to drain were committed.
+    await this.round;
     while ((await this.dispatch()) > 0);
   }
 

@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** Harbor's definitions the GC API answers with (documentation only: see http/openapi.ts). */
+/** Harbor's definitions the GC API answers with (documentation only: see server/openapi.ts). */
 
 export const ScheduleObj: SharedSchema = {
   $id: 'ScheduleObj',

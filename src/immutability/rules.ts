@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../lib/doublestar.js';
 import { apiError } from '../lib/errors.js';
 
 /** Harbor's limit on immutability rules per project. */
@@ -38,18 +38,9 @@ const repositoryDecorations = ['repoMatches', 'repoExcludes', 'matches', 'exclud
 
 const bad = (message: string) => apiError('BAD_REQUEST', message);
 
-// Compiled patterns, so that a push does not compile its project's rules again (rules are few and small).
-const compiled = new Map<string, (value: string) => boolean>();
-
+// Compiled once and cached by compileDoublestar, so that a push does not compile its project's rules again.
 function compile(pattern: string): (value: string) => boolean {
-  let test = compiled.get(pattern);
-  if (!test) {
-    // strictBrackets: an unclosed [ or { is a syntax error, as in doublestar, not a literal.
-    test = picomatch(pattern, { strictBrackets: true, dot: true });
-    if (compiled.size >= 2000) compiled.clear();
-    compiled.set(pattern, test);
-  }
-  return test;
+  return compileDoublestar(pattern);
 }
 
 function parseSelector(value: unknown, field: string, decorations: string[]): ImmutableSelector {
@@ -117,7 +108,14 @@ export function parseRuleInput(body: unknown): RuleInput {
 }
 
 function selectorTest(s: ImmutableSelector): (value: string) => boolean {
-  const match = compile(s.pattern);
+  let match: (value: string) => boolean;
+  try {
+    match = compile(s.pattern);
+  } catch {
+    // A rule saved before its pattern was refused (a "}" that closes nothing, "[]a]", a trailing
+    // "\\"): it matches nothing, as elsewhere, rather than failing every push to the project.
+    match = () => false;
+  }
   return s.decoration.toLowerCase().endsWith('excludes') ? (v) => !match(v) : match;
 }
 

@@ -2,7 +2,7 @@ import { arrayOf, bool, int, object, pathParams, ref, str, type SharedSchema } f
 import { projectNameOrId } from '../projects/schemas.js';
 import { maxRulesPerProject } from './rules.js';
 
-/** The immutability API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The immutability API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const ImmutableSelector: SharedSchema = {
   $id: 'ImmutableSelector',

@@ -89,6 +89,8 @@ export interface JobQueueOptions {
 /** The row of job_queues that pauses every queue ('all' in the API). */
 const everyQueue = '*';
 const maxTypeLength = 128;
+/** How many lost attempts (a pool that died holding the job) a job gets back uncounted. */
+export const lostAttemptsGivenBack = 3;
 
 /**
  * The durable job queue: every state lives in the database, so any instance may enqueue,
@@ -387,19 +389,28 @@ export class JobQueue {
   }
 
   /**
-   * Ends the leases nobody renewed (the pool died: SIGKILL, a lost host, a partition): the
-   * job is pending again for any instance while attempts remain, else `error`, or `stopped`
+   * Ends the leases nobody renewed (the pool died: SIGKILL, a lost host, a partition). A lost
+   * attempt is not the job's failure, so it is given back uncounted, up to
+   * `lostAttemptsGivenBack` times per job (then a job that keeps losing its pool, a crash loop,
+   * is counted like any other): the job is pending again for any instance, even a job of one
+   * attempt (GC, retention). Past that, pending while attempts remain, else `error`; `stopped`
    * when a stop was requested. Any instance may run this; each job is taken once.
    */
   async expireLeases(): Promise<number> {
     const now = this.clock.iso();
+    // Every SET expression reads the row as it was before this update.
+    const givenBack = sql<boolean>`lost_attempts < ${lostAttemptsGivenBack}`;
+    const retry = sql<boolean>`(${givenBack} or attempts < max_attempts)`;
     return this.db.transaction().execute(async (tx) => {
       const rows = await tx
         .updateTable('jobs')
         .set({
-          status: sql<string>`case when cancel_requested = 1 then 'stopped' when attempts < max_attempts then 'pending' else 'error' end`,
+          status: sql<string>`case when cancel_requested = 1 then 'stopped' when ${retry} then 'pending' else 'error' end`,
+          // Given back by adding one attempt: attempts, the lease's fencing token, only grows.
+          max_attempts: sql<number>`case when cancel_requested = 0 and ${givenBack} then max_attempts + 1 else max_attempts end`,
+          lost_attempts: sql<number>`lost_attempts + 1`,
           last_error: sql<string>`'attempt ' || attempts || ' was lost: pool ' || locked_by || ' stopped renewing its lease'`,
-          finished_at: sql<string | null>`case when cancel_requested = 0 and attempts < max_attempts then null else ${now} end`,
+          finished_at: sql<string | null>`case when cancel_requested = 0 and ${retry} then null else ${now} end`,
           run_at: now,
           locked_by: null,
           locked_until: null,
@@ -407,10 +418,17 @@ export class JobQueue {
         })
         .where('status', '=', 'running')
         .where('locked_until', '<', now)
-        .returning(['id', 'status', 'last_error'])
+        .returning(['id', 'status', 'last_error', 'lost_attempts'])
         .execute();
       for (const row of rows) {
-        const next = row.status === 'pending' ? 'retrying' : row.status === 'stopped' ? 'stopped' : 'no attempt left';
+        const next =
+          row.status === 'stopped'
+            ? 'stopped'
+            : row.status === 'error'
+              ? 'no attempt left'
+              : Number(row.lost_attempts) <= lostAttemptsGivenBack
+                ? `retrying; a lost attempt is given back (${row.lost_attempts} of ${lostAttemptsGivenBack})`
+                : 'retrying';
         await this.log(Number(row.id), 'WARNING', `${row.last_error}; ${next}`, tx);
       }
       return rows.length;

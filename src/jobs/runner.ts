@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Tracer } from '@opentelemetry/api';
+import { inJobSpan } from '../tracing/jobs.js';
 import type { Executor, Job, JobLogLevel, JobQueue, Lease } from './queue.js';
 
 /** What a handler is given for one attempt of one job. */
@@ -94,6 +96,8 @@ export interface JobRunnerOptions {
   /** The pool's id; default host, pid and a random suffix. */
   poolId?: string;
   logger?: RunnerLogger;
+  /** A span per attempt when tracing is on. */
+  tracer?: Tracer;
 }
 
 interface Running {
@@ -144,8 +148,9 @@ export class JobRunner {
   /** Types whose jobs run in slots of their own, beside `concurrency`, and how many. */
   private readonly ownSlots = new Map<string, number>();
   private readonly running = new Map<string, Running>();
-  private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'concurrency' | 'typeConcurrency'>>;
+  private readonly options: Required<Omit<JobRunnerOptions, 'poolId' | 'logger' | 'tracer' | 'concurrency' | 'typeConcurrency'>>;
   private readonly logger: RunnerLogger;
+  private readonly tracer: Tracer | undefined;
   private state: 'idle' | 'running' | 'stopping' | 'stopped' = 'idle';
   private startedAt = '';
   private loopDone: Promise<void> = Promise.resolve();
@@ -179,6 +184,7 @@ export class JobRunner {
     if (this.options.heartbeatMs >= leaseMs) throw new Error('the heartbeat must be shorter than the lease');
     this.poolId = options.poolId ?? `${hostname().slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.logger = options.logger ?? silent;
+    this.tracer = options.tracer;
   }
 
   /** Handles jobs of a type; may be called before or after start(). */
@@ -378,17 +384,21 @@ export class JobRunner {
       try {
         let failure: unknown = null;
         try {
-          await handler({
-            id: job.id,
-            type: job.type,
-            payload: job.payload,
-            attempt: job.attempts,
-            maxAttempts: job.maxAttempts,
-            signal: controller.signal,
-            log: (message, level = 'INFO') => this.queue.log(job.id, level, message),
-            logWithOutcome: (message, level = 'INFO') => void lines.push({ time: this.queue.clock.iso(), level, message }),
-            withOutcome: (write) => void writes.push(write),
-          });
+          const attempt = async () =>
+            handler({
+              id: job.id,
+              type: job.type,
+              payload: job.payload,
+              attempt: job.attempts,
+              maxAttempts: job.maxAttempts,
+              signal: controller.signal,
+              log: (message, level = 'INFO') => this.queue.log(job.id, level, message),
+              logWithOutcome: (message, level = 'INFO') => void lines.push({ time: this.queue.clock.iso(), level, message }),
+              withOutcome: (write) => void writes.push(write),
+            });
+          if (this.tracer)
+            await inJobSpan(this.tracer, { id: job.id, type: job.type, attempt: job.attempts, maxAttempts: job.maxAttempts }, attempt);
+          else await attempt();
         } catch (err) {
           failure = err ?? new Error('the handler failed');
         }

@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The job service dashboard's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The job service dashboard's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const WorkerPool: SharedSchema = {
   $id: 'WorkerPool',

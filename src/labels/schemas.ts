@@ -1,7 +1,7 @@
 import { dateTime, int, object, pathParams, str, type SharedSchema } from '../http/schema-helpers.js';
 import { maxColorLength, maxNameLength } from './service.js';
 
-/** The labels API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The labels API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const Label: SharedSchema = {
   $id: 'Label',

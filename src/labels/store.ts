@@ -5,6 +5,7 @@ import type { Database, LabelsTable } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export type LabelRow = Selectable<LabelsTable>;
 
@@ -41,10 +42,6 @@ export interface NewLabel {
 }
 
 export type LabelChanges = Pick<LabelRow, 'name' | 'description' | 'color'>;
-
-function isUniqueViolation(err: unknown): boolean {
-  return /unique|duplicate/i.test((err as Error)?.message ?? '');
-}
 
 export class LabelStore {
   constructor(private readonly db: Db) {}

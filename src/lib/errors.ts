@@ -126,3 +126,38 @@ export function storageFullCause(err: unknown): 'blob storage' | 'database' | nu
   if (e.name === 'XMinioStorageFull' || e.$metadata?.httpStatusCode === 507) return 'blob storage';
   return null;
 }
+
+/**
+ * PostgreSQL SQLSTATEs of a server that cannot serve now: class 08 (connection), 57P01-57P03
+ * (shutting down, starting up), 53300 (too many connections); and of a transaction the server
+ * chose to end so that others go on, which succeeds when tried again: 40P01 (deadlock
+ * detected), 40001 (serialization failure).
+ */
+const databaseUnavailableStates = /^(08\d\d\d|57P0[123]|53300|40P01|40001)$/;
+/** What a broken or refused database connection gives (pg's own messages, Node's socket codes, SQLite busy). */
+const databaseUnavailableMessages =
+  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * What is out of reach, when an error says a backing service cannot answer now but may
+ * shortly (the request may be retried as it is): the database (PostgreSQL restarting or
+ * unreachable, SQLite busy) or the blob storage (an S3 server answering 5xx, timing out or
+ * dropping connections after the SDK's own retries). Null for any other error.
+ */
+export function unavailableCause(err: unknown): 'blob storage' | 'database' | null {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } } | null;
+  if (!e || typeof e !== 'object') return null;
+  // Errors of the AWS SDK carry $metadata: a 5xx answer, a timeout or a broken connection.
+  if (e.$metadata !== undefined) {
+    const status = e.$metadata.httpStatusCode;
+    if (status !== undefined && status >= 500 && status !== 501 && status !== 507) return 'blob storage';
+    if (status === undefined && (e.name === 'TimeoutError' || networkCodes.has(String(e.code)))) return 'blob storage';
+    return null;
+  }
+  if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_BUSY_SNAPSHOT') return 'database';
+  if (typeof e.code === 'string' && databaseUnavailableStates.test(e.code)) return 'database';
+  if (typeof e.message === 'string' && databaseUnavailableMessages.test(e.message)) return 'database';
+  if (e.code === 'ECONNREFUSED') return 'database';
+  return null;
+}

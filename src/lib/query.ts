@@ -37,7 +37,16 @@ function splitTerms(q: string): string[] {
   return terms.map((t) => t.trim()).filter((t) => t !== '');
 }
 
-export function parseQuery(q: string | undefined): QueryTerm[] {
+/**
+ * A query parameter's value: the last one when the parameter is given more than once (the
+ * query-string parser then gives a list), as Harbor's API reads a repeated `q` or `sort`.
+ */
+export function lastValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+export function parseQuery(param: string | string[] | undefined): QueryTerm[] {
+  const q = lastValue(param);
   if (q === undefined || q.trim() === '') return [];
   let decoded = q;
   try {
@@ -64,7 +73,10 @@ export function parseQuery(q: string | undefined): QueryTerm[] {
     if (raw.startsWith('{') || raw.startsWith('(')) {
       const close = raw.startsWith('{') ? '}' : ')';
       if (!raw.endsWith(close)) throw bad(`list for ${key} must end with "${close}"`);
-      const values = raw.slice(1, -1).split(/\s+/).filter((v) => v !== '');
+      const values = raw
+        .slice(1, -1)
+        .split(/\s+/)
+        .filter((v) => v !== '');
       if (values.length === 0) throw bad(`list for ${key} is empty`);
       return { key, op: close === '}' ? 'or' : 'and', values };
     }

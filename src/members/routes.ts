@@ -61,8 +61,9 @@ export async function registerMemberRoutes(app: FastifyInstance, deps: MemberRou
 
   const createProjectMember = doc({
     operationId: 'createProjectMember',
-    summary: 'Add a user to a project',
-    description: 'The user is named by member_user.user_id or member_user.username; groups are not supported yet.',
+    summary: 'Add a user or a user group to a project',
+    description:
+      'Give exactly one of member_user (user_id or username) and member_group (id; ldap_group_dn, an LDAP group not yet known is looked up in LDAP in ldap_auth; or group_name with group_type, an OIDC group not yet known is created in oidc_auth). 404 for an unknown user or group, 409 when already a member.',
     params: projectParams,
     body: ref('ProjectMember'),
     response: { 201: createdWithLocation('The member was added') },

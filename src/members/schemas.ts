@@ -1,7 +1,8 @@
 import { int, object, pathParams, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 import { projectNameOrId } from '../projects/schemas.js';
+import { UserGroup } from '../usergroups/schemas.js';
 
-/** The project members API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The project members API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const roleId = (description: string) =>
   int(`${description}: 1 project admin, 2 developer, 3 guest, 4 maintainer, 5 limited guest`, { enum: [1, 2, 3, 4, 5] });
@@ -12,11 +13,11 @@ export const ProjectMemberEntity: SharedSchema = {
   ...object({
     id: int('Id of the membership (the mid of the member endpoints)'),
     project_id: int('Id of the project'),
-    entity_name: str('Username of the member'),
+    entity_name: str('Username of a user member, name of a group member'),
     role_name: str('Name of the role, such as projectAdmin or developer'),
     role_id: int('Id of the role'),
-    entity_id: int('Id of the user'),
-    entity_type: str('u for a user (groups are not supported yet)'),
+    entity_id: int('Id of the user, or of the user group'),
+    entity_type: str('u for a user, g for a user group'),
   }),
 };
 
@@ -26,20 +27,9 @@ export const UserEntity: SharedSchema = {
   ...object({ user_id: int('Id of the user'), username: str('Username, used when user_id is not given') }),
 };
 
-export const UserGroup: SharedSchema = {
-  $id: 'UserGroup',
-  description: 'A user group (not supported yet: adding a group is refused)',
-  ...object({
-    id: int('Id of the group'),
-    group_name: str('Name of the group'),
-    group_type: int('1 LDAP, 2 HTTP, 3 OIDC'),
-    ldap_group_dn: str('DN of an LDAP group'),
-  }),
-};
-
 export const ProjectMember: SharedSchema = {
   $id: 'ProjectMember',
-  description: 'A user to add to a project, with a role',
+  description: 'A user (member_user) or a user group (member_group) to add to a project, with a role',
   ...object({ role_id: roleId('Role of the new member'), member_user: ref('UserEntity'), member_group: ref('UserGroup') }),
 };
 

@@ -5,12 +5,17 @@ import type { AuditEntry } from '../events/audit.js';
 import { nowIso } from '../lib/clock.js';
 import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
-import type { MemberRow, MemberStore } from './store.js';
+import type { EntityType, MemberRow, MemberStore } from './store.js';
 
 /** What the members feature needs from the users feature. */
 export interface UserLookup {
   byId(id: number): Promise<User | undefined>;
   byUsername(username: string): Promise<User | undefined>;
+}
+
+/** What the members feature needs from the user groups feature: the group a member_group names (apiErrors when none). */
+export interface GroupLookup {
+  memberGroup(spec: Record<string, unknown>): Promise<{ id: number; group_name: string }>;
 }
 
 /** The project a member change is about, as plain values. */
@@ -57,21 +62,34 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Does a member_group name any group at all (id, name or LDAP DN)? */
-function namesGroup(group: unknown): boolean {
-  if (!isObject(group)) return group !== undefined && group !== null;
-  return Object.values(group).some((v) => v !== null && v !== undefined && v !== '' && v !== 0);
+/** Does a member_user or member_group name anything (a non-empty id, name or DN)? */
+function namesSomething(value: unknown): boolean {
+  if (!isObject(value)) return value !== undefined && value !== null;
+  return Object.values(value).some((v) => v !== null && v !== undefined && v !== '' && v !== 0);
+}
+
+/** A user or a user group, as a membership names it. */
+interface MemberEntity {
+  type: EntityType;
+  id: number;
+  name: string;
+}
+
+function alreadyMember(entity: MemberEntity, project: ProjectRefLike) {
+  const what = entity.type === 'u' ? `user ${entity.name}` : `user group ${entity.name}`;
+  return apiError('CONFLICT', `The project member specified already exist: ${what} is already a member of project ${project.name}`);
 }
 
 function audit(actor: string, operation: 'create' | 'update' | 'delete', project: ProjectRefLike, username: string): AuditEntry {
   return { username: actor, operation, resourceType: 'member', resource: `${project.name}:${username}`, projectId: project.id };
 }
 
-/** Project members: users (groups are not supported yet) with one of Harbor's roles. */
+/** Project members: users and user groups, each with one of Harbor's roles. */
 export class MemberService implements MembershipLookup {
   constructor(
     private readonly store: MemberStore,
     private readonly users: UserLookup,
+    private readonly groups?: GroupLookup,
   ) {}
 
   roleOf(projectId: number, userId: number): Promise<RoleId | null> {
@@ -109,24 +127,36 @@ export class MemberService implements MembershipLookup {
     return member;
   }
 
-  /** POST …/members with a ProjectMember body; returns the new member's id. */
+  /** POST …/members with a ProjectMember body (a user or a group); returns the new member's id. */
   async add(project: ProjectRefLike, body: Record<string, unknown>, actor: string): Promise<number> {
     const role = checkRole(body.role_id);
-    const user = await this.userOf(body.member_user, body.member_group);
-    if (await this.store.userMember(project.id, Number(user.id))) {
-      throw apiError('CONFLICT', `user ${user.username} is already a member of project ${project.name}`);
-    }
-    const id = await this.store.insert(project.id, Number(user.id), role, nowIso(), audit(actor, 'create', project, user.username));
-    if (id === null) throw apiError('CONFLICT', `user ${user.username} is already a member of project ${project.name}`);
+    const entity = await this.entityOf(body.member_user, body.member_group);
+    if (await this.store.entityMember(project.id, entity.type, entity.id)) throw alreadyMember(entity, project);
+    const id = await this.store.insert(project.id, entity.type, entity.id, role, nowIso(), audit(actor, 'create', project, entity.name));
+    if (id === null) throw alreadyMember(entity, project);
     return id;
   }
 
-  /** The user a ProjectMember body names by user_id or username. */
-  private async userOf(memberUser: unknown, memberGroup: unknown): Promise<User> {
-    if (memberUser !== undefined && memberUser !== null && !isObject(memberUser)) {
-      throw apiError('BAD_REQUEST', 'member_user must be an object with user_id or username');
+  /** The user or group a ProjectMember body names: exactly one of member_user and member_group. */
+  private async entityOf(memberUser: unknown, memberGroup: unknown): Promise<MemberEntity> {
+    const user = namesSomething(memberUser);
+    const group = namesSomething(memberGroup);
+    if (user && group) throw apiError('BAD_REQUEST', 'give either member_user or member_group, not both');
+    if (!user && !group) throw apiError('BAD_REQUEST', 'at least one of member_user or member_group must be provided');
+    if (group) {
+      if (!isObject(memberGroup)) throw apiError('BAD_REQUEST', 'member_group must be an object with id, ldap_group_dn or group_name');
+      if (!this.groups) throw apiError('BAD_REQUEST', 'user groups are not available');
+      const found = await this.groups.memberGroup(memberGroup);
+      return { type: 'g', id: Number(found.id), name: found.group_name };
     }
-    const { user_id: userId, username } = (memberUser ?? {}) as Record<string, unknown>;
+    const found = await this.userOf(memberUser);
+    return { type: 'u', id: Number(found.id), name: found.username };
+  }
+
+  /** The user a member_user names by user_id or username. */
+  private async userOf(memberUser: unknown): Promise<User> {
+    if (!isObject(memberUser)) throw apiError('BAD_REQUEST', 'member_user must be an object with user_id or username');
+    const { user_id: userId, username } = memberUser;
     if (userId !== undefined && userId !== null && userId !== 0) {
       if (typeof userId !== 'number' || !Number.isSafeInteger(userId) || userId < 1) {
         throw apiError('BAD_REQUEST', `member_user.user_id must be a positive integer, not ${JSON.stringify(userId)}`);
@@ -135,14 +165,10 @@ export class MemberService implements MembershipLookup {
       if (!user) throw apiError('NOT_FOUND', `user ${userId} does not exist`);
       return user;
     }
-    if (username !== undefined && username !== null && username !== '') {
-      if (typeof username !== 'string') throw apiError('BAD_REQUEST', 'member_user.username must be a string');
-      const user = await this.users.byUsername(username);
-      if (!user) throw apiError('NOT_FOUND', `user ${username} does not exist`);
-      return user;
-    }
-    if (namesGroup(memberGroup)) throw apiError('BAD_REQUEST', 'groups are not supported yet; add users as members');
-    throw apiError('BAD_REQUEST', 'member_user with a user_id or a username is required');
+    if (typeof username !== 'string') throw apiError('BAD_REQUEST', 'member_user.username must be a string');
+    const user = await this.users.byUsername(username);
+    if (!user) throw apiError('NOT_FOUND', `user ${username} does not exist`);
+    return user;
   }
 
   /** PUT …/members/{mid} with a RoleRequest body. */

@@ -13,13 +13,19 @@ export const mediaTypes = {
 
 export type ManifestKind = 'image' | 'index';
 
-/** The manifest media types Berth stores, and what each one is. */
-export const manifestKinds: Record<string, ManifestKind> = {
-  [mediaTypes.ociManifest]: 'image',
-  [mediaTypes.dockerManifest]: 'image',
-  [mediaTypes.ociIndex]: 'index',
-  [mediaTypes.dockerManifestList]: 'index',
-};
+/**
+ * The manifest media types Berth stores, and what each one is. A null-prototype object, so
+ * that a media type such as "constructor" or "__proto__" is no kind (not Object's own members).
+ */
+export const manifestKinds: Readonly<Record<string, ManifestKind | undefined>> = Object.assign(
+  Object.create(null) as Record<string, ManifestKind>,
+  {
+    [mediaTypes.ociManifest]: 'image',
+    [mediaTypes.dockerManifest]: 'image',
+    [mediaTypes.ociIndex]: 'index',
+    [mediaTypes.dockerManifestList]: 'index',
+  } as const,
+);
 
 export function isSchema1(mediaType: string): boolean {
   return mediaType === mediaTypes.dockerSchema1 || mediaType === mediaTypes.dockerSchema1Signed;

@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar as compileGlob } from '../lib/doublestar.js';
 import type { Candidate, Filter } from './types.js';
 
 /**
@@ -8,17 +8,7 @@ import type { Candidate, Filter } from './types.js';
  */
 export function compileDoublestar(pattern: string): (name: string) => boolean {
   if (pattern === '') return () => true;
-  if (pattern.endsWith('\\') && !pattern.endsWith('\\\\')) throw new Error('it ends with an unfinished escape "\\"');
-  let braces = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (c === '{') braces++;
-    else if (c === '}' && --braces < 0) throw new Error('a "}" closes no "{"');
-  }
-  if (braces > 0) throw new Error('a "{" is not closed');
-  const re = picomatch.makeRe(pattern, { strictBrackets: true, dot: true });
-  return (name) => re.test(name);
+  return compileGlob(pattern);
 }
 
 /** Harbor's severity codes (vuln.Severity.Code): what the vulnerability filter compares. */

@@ -38,7 +38,8 @@ export interface ProjectRouteDeps {
   members: ProjectMembership;
   guard: AccessGuard;
   /** auth.project_creation_restriction */
-  projectCreation: 'everyone' | 'adminonly';
+  /** The project_creation_restriction setting, read per request. */
+  projectCreation: () => 'everyone' | 'adminonly';
   /**
    * Called after a project is deleted: its robots are gone (remembered credentials must go
    * too) and its labels go with it.
@@ -78,7 +79,7 @@ export async function registerProjectRoutes(app: FastifyInstance, deps: ProjectR
       if (guard.canSystem(identity, 'project', 'create')) return;
       throw apiError('FORBIDDEN', 'only system-level robot accounts with project:create may create projects');
     }
-    if (deps.projectCreation === 'adminonly') {
+    if (deps.projectCreation() === 'adminonly') {
       throw apiError('FORBIDDEN', 'only system administrators may create projects (auth.project_creation_restriction is adminonly)');
     }
   }
@@ -323,7 +324,7 @@ export async function registerProjectRoutes(app: FastifyInstance, deps: ProjectR
     if (isSysadmin(identity)) return systemPermissionPairs;
     if (identity.kind === 'robot') return systemPermissionPairs.filter((p) => guard.canSystem(identity, p.resource, p.action));
     const list = [{ resource: 'project', action: 'list' }];
-    return deps.projectCreation === 'everyone' ? [...list, { resource: 'project', action: 'create' }] : list;
+    return deps.projectCreation() === 'everyone' ? [...list, { resource: 'project', action: 'create' }] : list;
   }
 
   const getCurrentUserPermissions = operation({

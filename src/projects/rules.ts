@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../lib/doublestar.js';
 import { apiError } from '../lib/errors.js';
 
 /**
@@ -45,7 +45,7 @@ function bad(message: string) {
 
 /** What a client sent, shortened for an error message. */
 export function shown(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   return text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
@@ -76,7 +76,7 @@ export function checkMetadataKey(key: string, proxy = false): void {
     if (proxy) return;
     throw bad(`metadata ${key} applies only to proxy cache projects (created with registry_id)`);
   }
-  if (key === 'retention_id') throw bad('metadata retention_id is set by the project\'s retention policy, not by hand');
+  if (key === 'retention_id') throw bad("metadata retention_id is set by the project's retention policy, not by hand");
   throw bad(`invalid metadata key "${shown(key)}"; allowed: ${[...metadataKeys, ...(proxy ? proxyCacheKeys : [])].join(', ')}`);
 }
 
@@ -94,7 +94,11 @@ function normalizeProxyMetadata(key: string, value: string): string {
     case 'max_upstream_conn': {
       const n = parseInt32(value);
       if (n === null) {
-        throw bad(key === 'proxy_speed_kb' ? `metadata.proxy_speed_kb should by an int32, but got: '${shown(value)}'` : `metadata.max_upstream_conn should be an int, but got '${shown(value)}'`);
+        throw bad(
+          key === 'proxy_speed_kb'
+            ? `metadata.proxy_speed_kb should by an int32, but got: '${shown(value)}'`
+            : `metadata.max_upstream_conn should be an int, but got '${shown(value)}'`,
+        );
       }
       // Harbor's values: -1 (or 0) is no limit; KB/s per upstream blob transfer, connections per artifact.
       return String(n);
@@ -112,7 +116,9 @@ function normalizeProxyMetadata(key: string, value: string): string {
     }
     case 'proxy_cache_freshness_seconds': {
       if (!/^\d+$/.test(value) || Number(value) > maxProxyFreshnessSeconds) {
-        throw bad(`metadata.proxy_cache_freshness_seconds must be a whole number of seconds from 0 to ${maxProxyFreshnessSeconds}, not "${shown(value)}"`);
+        throw bad(
+          `metadata.proxy_cache_freshness_seconds must be a whole number of seconds from 0 to ${maxProxyFreshnessSeconds}, not "${shown(value)}"`,
+        );
       }
       return String(Number(value));
     }
@@ -138,7 +144,7 @@ export function checkProxyFilter(metadata: Record<string, string>): void {
   if (pattern === '') throw bad(`metadata.proxy_cache_filter_pattern is invalid for kind "${kind}": the pattern is empty`);
   try {
     if (kind === 'regex') new RegExp(pattern);
-    else picomatch.makeRe(pattern, { dot: true });
+    else compileDoublestar(pattern);
   } catch (err) {
     throw bad(`metadata.proxy_cache_filter_pattern is invalid for kind "${kind}": ${(err as Error).message}`);
   }
@@ -151,7 +157,8 @@ export function normalizeMetadata(key: string, value: unknown, proxy = false): s
   if (proxyCacheKeys.includes(key)) return normalizeProxyMetadata(key, value);
   if (key === 'severity') {
     const severity = value.toLowerCase();
-    if (!severities.includes(severity)) throw bad(`invalid value for metadata severity: "${shown(value)}"; use one of ${severities.join(', ')}`);
+    if (!severities.includes(severity))
+      throw bad(`invalid value for metadata severity: "${shown(value)}"; use one of ${severities.join(', ')}`);
     return severity;
   }
   const flag = parseBool(value);
@@ -189,7 +196,9 @@ export interface ProjectRequest {
 export function parseRegistryId(value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw bad(`${typeof value === 'number' ? value : shown(JSON.stringify(value))} is invalid value of registry_id, it should be greater than 0`);
+    throw bad(
+      `${typeof value === 'number' ? value : shown(JSON.stringify(value))} is invalid value of registry_id, it should be greater than 0`,
+    );
   }
   return value;
 }
@@ -209,7 +218,7 @@ export function parseProjectRequest(body: Record<string, unknown>, mode: 'create
   if (metadata.public === undefined && typeof body.public === 'boolean') metadata.public = String(body.public);
 
   if (body.retention_days !== undefined && body.retention_days !== null) {
-    throw bad('retention_days is not a field of Harbor\'s ProjectReq; give the project a tag retention policy instead');
+    throw bad("retention_days is not a field of Harbor's ProjectReq; give the project a tag retention policy instead");
   }
   // Checked by the allowlists seam (scanning policies), which knows the project it is for.
   const cveAllowlist = body.cve_allowlist === null ? undefined : body.cve_allowlist;
@@ -231,7 +240,9 @@ function optionalName(value: unknown): string | undefined {
 function parseStorageLimit(value: unknown): number | undefined {
   if (value === undefined || value === null || value === 0) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || (value < 1 && value !== -1) || value > maxStorageLimit) {
-    throw bad(`storage_limit must be -1 (unlimited) or a positive number of bytes up to 1024 TiB (${maxStorageLimit}), not ${shown(value)}`);
+    throw bad(
+      `storage_limit must be -1 (unlimited) or a positive number of bytes up to 1024 TiB (${maxStorageLimit}), not ${shown(value)}`,
+    );
   }
   return value;
 }

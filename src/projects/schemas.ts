@@ -1,6 +1,6 @@
 import { arrayOf, bool, dateTime, int, object, pathParams, ref, str, type JsonSchema, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The projects API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The projects API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const flag = (description: string) => str(`${description}: "true" or "false"`);
 

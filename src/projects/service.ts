@@ -1,5 +1,5 @@
 import type { ProjectRef } from '../auth/guard.js';
-import { roles, type RoleId } from '../auth/rbac.js';
+import { roles, strongestRole, type RoleId } from '../auth/rbac.js';
 import type { Transaction } from 'kysely';
 import type { Database, Project } from '../db/types.js';
 import type { AuditEntry } from '../events/audit.js';
@@ -74,11 +74,9 @@ export interface Viewer {
   roles: Map<number, RoleId[]>;
 }
 
-/** Harbor's ranking for current_user_role_id (a maintainer outranks a developer). */
-const rolePower: Record<RoleId, number> = { 1: 50, 4: 40, 2: 30, 3: 20, 5: 10 };
-
+/** current_user_role_id: the strongest of the caller's roles in Harbor's ranking (a maintainer outranks a developer), 0 for none. */
 export function highestRole(ids: RoleId[]): number {
-  return ids.reduce<number>((best, id) => (best === 0 || rolePower[id] > rolePower[best as RoleId] ? id : best), 0);
+  return strongestRole(ids) ?? 0;
 }
 
 /** Whether the project is a proxy cache project (created with a registry_id). */
@@ -158,8 +156,8 @@ export class ProjectService {
     private readonly store: ProjectStore,
     private readonly repositories: ProjectRepositories,
     private readonly quotas: ProjectQuotas,
-    /** `storageLimit`: quota.storage_per_project, the limit of a project created without one. */
-    private readonly defaults: { storageLimit: number } = { storageLimit: -1 },
+    /** `storageLimit`: the storage_per_project setting (read per creation), the limit of a project created without one. */
+    private readonly defaults: { storageLimit: () => number } = { storageLimit: () => -1 },
   ) {}
 
   findByName(name: string): Promise<Project | undefined> {
@@ -209,14 +207,15 @@ export class ProjectService {
     if (req.registryId !== undefined) {
       // Harbor's rule and message: a proxy cache is the system administrators' to create.
       if (!actor.sysadmin) throw apiError('FORBIDDEN', 'Only system admin can create proxy cache project');
-      if (!this.proxyCache) throw apiError('BAD_REQUEST', 'proxy cache projects (registry_id) need the proxy cache feature, which is not enabled');
+      if (!this.proxyCache)
+        throw apiError('BAD_REQUEST', 'proxy cache projects (registry_id) need the proxy cache feature, which is not enabled');
     }
     if (await this.store.findByName(name)) throw apiError('CONFLICT', `project ${name} already exists`);
     if (req.registryId !== undefined) await this.proxyCache!.checkRegistry(req.registryId);
     const { public: isPublic, ...metadata } = req.metadata;
     const allowlist = this.parseAllowlist(req.cveAllowlist, null);
     // As in Harbor, only a system administrator chooses the storage limit; others get the default.
-    const storageLimit = actor.sysadmin && req.storageLimit !== undefined ? req.storageLimit : this.defaults.storageLimit;
+    const storageLimit = actor.sysadmin && req.storageLimit !== undefined ? req.storageLimit : this.defaults.storageLimit();
     const project = await this.store.create(
       {
         name,
@@ -354,7 +353,13 @@ export class ProjectService {
       if (metadata) {
         view.owner_name = p.owner_name ?? '';
         view.metadata = fullMetadata(p, metadata.get(id) ?? {});
-        view.cve_allowlist = allowlists?.get(id) ?? { id: 0, project_id: id, items: [], creation_time: p.created_at, update_time: p.updated_at };
+        view.cve_allowlist = allowlists?.get(id) ?? {
+          id: 0,
+          project_id: id,
+          items: [],
+          creation_time: p.created_at,
+          update_time: p.updated_at,
+        };
       }
       return view;
     });
@@ -380,7 +385,8 @@ export class ProjectService {
   async addMetadata(project: Project, body: Record<string, unknown>, actor: Actor): Promise<void> {
     const [key, raw] = onePair(body);
     const value = normalizeMetadata(key, raw, isProxy(project));
-    if (isProxy(project) && key.startsWith('proxy_cache_filter_')) checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
+    if (isProxy(project) && key.startsWith('proxy_cache_filter_'))
+      checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
     const conflict = () => apiError('CONFLICT', `metadata ${key} is already set on project ${project.name}; change it with PUT`);
     // `public` is a column: every project has it.
     if (key === 'public') throw conflict();
@@ -397,7 +403,8 @@ export class ProjectService {
       throw apiError('BAD_REQUEST', `the body must hold only the metadata named in the path, such as {"${key}": "true"}`);
     }
     const value = normalizeMetadata(key, body[key], isProxy(project));
-    if (isProxy(project) && key.startsWith('proxy_cache_filter_')) checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
+    if (isProxy(project) && key.startsWith('proxy_cache_filter_'))
+      checkProxyFilter({ ...(await this.storedMetadata(Number(project.id))), [key]: value });
     const changes = key === 'public' ? { public: value === 'true', metadata: {} } : { metadata: { [key]: value } };
     await this.store.update(Number(project.id), changes, nowIso(), metadataAudit(actor, 'update', project, key));
     this.changed(Number(project.id));

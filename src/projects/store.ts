@@ -1,12 +1,14 @@
 import { sql, type Transaction } from 'kysely';
 import type { RoleId } from '../auth/rbac.js';
 import type { Db } from '../db/index.js';
+import { readCount, readCounts } from '../db/counts.js';
 import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import { isKnownRepository } from '../db/repository-filters.js';
 import type { Database, Project } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 /** A project with its owner's name (null when the owner is gone or there never was one). */
 export interface ProjectRow extends Project {
@@ -48,10 +50,6 @@ export interface NewProject {
   /** The registry endpoint of a proxy cache project, else null. */
   registryId?: number | null;
   now: string;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return /unique|duplicate/i.test((err as Error)?.message ?? '');
 }
 
 export class ProjectStore {
@@ -111,7 +109,12 @@ export class ProjectStore {
    */
   async adoptOwnerless(id: number, ownerId: number, ownerRole: RoleId, now: string): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
-      const updated = await tx.updateTable('projects').set({ owner_id: ownerId }).where('id', '=', id).where('owner_id', 'is', null).executeTakeFirst();
+      const updated = await tx
+        .updateTable('projects')
+        .set({ owner_id: ownerId })
+        .where('id', '=', id)
+        .where('owner_id', 'is', null)
+        .executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) return false;
       await this.addOwnerMember(tx, id, ownerId, ownerRole, now);
       return true;
@@ -132,7 +135,11 @@ export class ProjectStore {
    * DAO). Returns null when the name is taken.
    */
   /** `within` writes more in the same transaction (a CVE allowlist), given the new id. */
-  async create(p: NewProject, audit: AuditEntry, within?: (tx: Transaction<Database>, id: number) => Promise<void>): Promise<Project | null> {
+  async create(
+    p: NewProject,
+    audit: AuditEntry,
+    within?: (tx: Transaction<Database>, id: number) => Promise<void>,
+  ): Promise<Project | null> {
     try {
       return await this.db.transaction().execute(async (tx) => {
         const project = await tx
@@ -285,7 +292,7 @@ export class ProjectStore {
     paging: Paging,
   ): Promise<{ items: ProjectRow[]; total: number }> {
     const qb = this.filtered(filter, terms);
-    const total = await countRows(qb);
+    const total = await (this.unfilteredCount(filter, terms) ?? countRows(qb));
     const selected = qb.selectAll('projects').select('users.username as owner_name');
     // Harbor lists by name unless told otherwise.
     const ordered = sort
@@ -317,6 +324,15 @@ export class ProjectStore {
   }
 
   count(filter: ProjectFilter): Promise<number> {
-    return countRows(this.filtered(filter));
+    return this.unfilteredCount(filter) ?? countRows(this.filtered(filter));
+  }
+
+  /** Every project, or every public one: the database's kept counts (db/counts.ts), not a scan. */
+  private unfilteredCount(filter: ProjectFilter, terms: QueryTerm[] = []): Promise<number> | undefined {
+    if (terms.length > 0 || filter.name || filter.owner || filter.visibility.kind !== 'all') return undefined;
+    if (filter.public === undefined) return readCount(this.db, 'projects');
+    return filter.public
+      ? readCount(this.db, 'projects.public')
+      : readCounts(this.db, ['projects', 'projects.public']).then((c) => c.projects - c['projects.public']);
   }
 }

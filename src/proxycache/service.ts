@@ -1,7 +1,7 @@
 import { PassThrough, pipeline, type Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../lib/doublestar.js';
 import { nowIso } from '../lib/clock.js';
 import { apiError, isAppError, ociError, type AppError } from '../lib/errors.js';
 import { isDigest, looksLikeDigest } from '../oci/digest.js';
@@ -86,7 +86,7 @@ function compileFilter(pattern: string | undefined, kind: string | undefined): P
       const re = new RegExp(pattern);
       return (name) => re.test(name);
     }
-    return picomatch(pattern, { dot: true });
+    return compileDoublestar(pattern);
   } catch {
     // Harbor: an invalid pattern matches nothing (it is refused when set, so only an old row can hold one).
     return () => false;

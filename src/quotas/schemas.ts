@@ -1,7 +1,7 @@
 import { dateTime, int, object, pathParams, ref, type SharedSchema } from '../http/schema-helpers.js';
 import { ResourceList } from '../projects/schemas.js';
 
-/** The quotas API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The quotas API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const QuotaRefObject: SharedSchema = {
   $id: 'QuotaRefObject',

@@ -49,6 +49,12 @@ export interface QuotaUsageOptions {
   slots?: number;
   /** PostgreSQL: the part of the limit shared out among the slots is limit / marginDivisor. */
   marginDivisor?: number;
+  /**
+   * Whether limits are enforced now (Harbor's quota_per_project_enable, read on each push).
+   * When not, nothing is refused and no admission slot is taken, but usage is still counted,
+   * so that enforcement switched back on starts from the true figure.
+   */
+  enforced?: () => boolean;
 }
 
 /** How many values one `in (…)` list carries. */
@@ -94,6 +100,10 @@ export class QuotaUsage {
   ) {
     this.slots = options.slots ?? 16;
     this.marginDivisor = options.marginDivisor ?? 8;
+  }
+
+  private get enforcing(): boolean {
+    return this.options.enforced?.() ?? true;
   }
 
   private get postgres(): boolean {
@@ -247,6 +257,7 @@ export class QuotaUsage {
    * decides for good (`linked`); this only spares storing bytes that will be refused.
    */
   async precheck(db: Executor, repositoryId: number, digest: string, size: number): Promise<void> {
+    if (!this.enforcing) return;
     const state = await this.stateOfRepository(db, repositoryId);
     if (!state || state.hard < 0 || state.used + size <= state.hard) return;
     const held = await db
@@ -455,8 +466,9 @@ export class QuotaUsage {
   }
 
   /**
-   * Admits `added` bytes into the project, or throws QuotaExceeded. Null for a project
-   * without a limit; else the limit and the usage the decision was made on.
+   * Admits `added` bytes into the project, or throws QuotaExceeded. Null when limits are not
+   * enforced or for a project without a limit; else the limit and the usage the decision was
+   * made on.
    *
    * PostgreSQL (READ COMMITTED: a transaction sees only what others committed): the project
    * has `slots` advisory locks. A small addition (at most limit / (marginDivisor × slots))
@@ -470,6 +482,7 @@ export class QuotaUsage {
    * calls `linked` once, and never holds a slot while it waits for all of them.
    */
   private async admit(tx: Tx, projectId: number, added: number): Promise<{ hard: number; used: number } | null> {
+    if (!this.enforcing) return null;
     const initial = await this.state(tx, projectId);
     if (!initial || initial.hard < 0) return null;
     if (this.postgres && this.fits(initial, added)) {

@@ -62,6 +62,8 @@ function mountSource(req: FastifyRequest): string | undefined {
 }
 
 function hasBody(req: IncomingMessage): boolean {
+  // HTTP/2 (server.tls) frames bodies itself: a request has one unless its headers ended the stream.
+  if (req.httpVersionMajor === 2) return (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
   const length = contentLength(req);
   return (length !== null && length > 0) || req.headers['transfer-encoding'] !== undefined;
 }

@@ -1,6 +1,7 @@
 import type { SelectQueryBuilder, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.js';
 import { blobLocksFor, type BlobLocks } from '../db/blob-locks.js';
+import { preparedQuery } from '../db/prepared.js';
 import type { Db } from '../db/index.js';
 import { isKnownRepository, neverPushed } from '../db/repository-filters.js';
 import type { Database } from '../db/types.js';
@@ -80,6 +81,43 @@ export class NotUntagged extends Error {
   }
 }
 
+/** The lookups of every GET and HEAD, compiled once (db/prepared.ts). */
+function lookupsOf(db: Db) {
+  return {
+    repositoryByName: preparedQuery(db, 1, (name: string) =>
+      db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name),
+    ),
+    blobSizeInRepository: preparedQuery(db, 2, (repositoryName: string, digest: string) =>
+      db
+        .selectFrom('repository_blobs as rb')
+        .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
+        .innerJoin('blobs as b', 'b.digest', 'rb.digest')
+        .select('b.size')
+        .where('r.name', '=', repositoryName)
+        .where('rb.digest', '=', digest)
+        // A quarantined blob (registry/integrity.ts) is one the registry does not have.
+        .where('b.quarantined_at', 'is', null),
+    ),
+    manifestByTag: preparedQuery(db, 2, (repositoryName: string, tag: string) =>
+      db
+        .selectFrom('tags as t')
+        .innerJoin('repositories as r', 'r.id', 't.repository_id')
+        .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
+        .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
+        .where('r.name', '=', repositoryName)
+        .where('t.name', '=', tag),
+    ),
+    manifestByDigest: preparedQuery(db, 2, (repositoryName: string, digest: string) =>
+      db
+        .selectFrom('artifacts as a')
+        .innerJoin('repositories as r', 'r.id', 'a.repository_id')
+        .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
+        .where('r.name', '=', repositoryName)
+        .where('a.digest', '=', digest),
+    ),
+  };
+}
+
 /** Every SQL statement of the /v2 data path. Portable Kysely only. */
 export class RegistryStore {
   constructor(
@@ -87,13 +125,17 @@ export class RegistryStore {
     private readonly dialect: DialectHelpers,
     /** Project usage, kept in the transactions that link and unlink (quotas/usage.ts). */
     readonly quota: QuotaUsage = new QuotaUsage(dialect, { warningPercent: 85 }),
-  ) {}
+  ) {
+    this.lookups = lookupsOf(db);
+  }
+
+  private readonly lookups: ReturnType<typeof lookupsOf>;
 
   /** Tag immutability (immutability/service.ts), asked inside every transaction that moves or removes tags. */
   tagProtection?: TagProtection;
 
-  findRepository(name: string): Promise<RepositoryRow | undefined> {
-    return this.db.selectFrom('repositories').select(['id', 'project_id', 'name']).where('name', '=', name).executeTakeFirst();
+  async findRepository(name: string): Promise<RepositoryRow | undefined> {
+    return (await this.lookups.repositoryByName(name))[0];
   }
 
   /**
@@ -113,16 +155,7 @@ export class RegistryStore {
 
   /** Size of a blob linked to a repository, or undefined when the repository does not have it. */
   async repositoryBlobSize(repositoryName: string, digest: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('repository_blobs as rb')
-      .innerJoin('repositories as r', 'r.id', 'rb.repository_id')
-      .innerJoin('blobs as b', 'b.digest', 'rb.digest')
-      .select('b.size')
-      .where('r.name', '=', repositoryName)
-      .where('rb.digest', '=', digest)
-      // A quarantined blob (registry/integrity.ts) is one the registry does not have.
-      .where('b.quarantined_at', 'is', null)
-      .executeTakeFirst();
+    const [row] = await this.lookups.blobSizeInRepository(repositoryName, digest);
     return row === undefined ? undefined : Number(row.size);
   }
 
@@ -286,25 +319,12 @@ export class RegistryStore {
     return found;
   }
 
-  findManifestByTag(repositoryName: string, tag: string): Promise<ManifestRef | undefined> {
-    return this.db
-      .selectFrom('tags as t')
-      .innerJoin('repositories as r', 'r.id', 't.repository_id')
-      .innerJoin('artifacts as a', 'a.id', 't.artifact_id')
-      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
-      .where('r.name', '=', repositoryName)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
+  async findManifestByTag(repositoryName: string, tag: string): Promise<ManifestRef | undefined> {
+    return (await this.lookups.manifestByTag(repositoryName, tag))[0];
   }
 
-  findManifestByDigest(repositoryName: string, digest: string): Promise<ManifestRef | undefined> {
-    return this.db
-      .selectFrom('artifacts as a')
-      .innerJoin('repositories as r', 'r.id', 'a.repository_id')
-      .select(['a.id', 'a.digest', 'a.media_type', 'r.project_id', 'a.repository_id'])
-      .where('r.name', '=', repositoryName)
-      .where('a.digest', '=', digest)
-      .executeTakeFirst();
+  async findManifestByDigest(repositoryName: string, digest: string): Promise<ManifestRef | undefined> {
+    return (await this.lookups.manifestByDigest(repositoryName, digest))[0];
   }
 
   async manifestBytes(artifactId: number): Promise<Uint8Array | undefined> {
@@ -717,10 +737,11 @@ export class RegistryStore {
   }
 
   private async namePage(names: () => SelectQueryBuilder<Database, any, { name: string }>, limit: number | undefined): Promise<NamePage> {
-    const shown = limit === undefined ? names() : names().orderBy('name').limit(limit);
+    // Ordered by name in the subquery, as the index on (repository, name) or on name reads them.
+    const shown = limit === undefined ? names().orderBy('name') : names().orderBy('name').limit(limit);
     const row = await this.db
       .selectFrom(shown.as('page'))
-      .select(this.dialect.jsonArrayText('page.name').as('names'))
+      .select(this.dialect.jsonArrayText('page.name', { presorted: true }).as('names'))
       .executeTakeFirstOrThrow();
     if (limit === undefined) return { json: row.names, next: null };
     // The last name shown, and whether any name follows it.
@@ -829,9 +850,8 @@ export class RegistryStore {
     pulls: Array<{ artifactId: number; tag: string | null; operator?: string; time: string; count: number }>,
     audits: AuditEntry[],
   ): Promise<void> {
-    if (pulls.length === 0) return;
+    if (pulls.length === 0 && audits.length === 0) return;
     await this.db.transaction().execute(async (tx) => {
-      await writeAudit(tx, audits);
       const perRepository = new Map<number, number>();
       const pulled: Array<(typeof pulls)[number] & { repositoryId: number; digest: string }> = [];
       // Rows in id order, so that two instances flushing at once lock them in the same order;
@@ -867,6 +887,11 @@ export class RegistryStore {
           .executeTakeFirst();
         if (repo) repositories.set(repositoryId, repo);
       }
+      // The audit records after the rows, as every other writer has them: an audit insert
+      // adds to its connection's row_counts stripe (migration 025), and a transaction that
+      // took that row before an artifact, tag or repository row could deadlock with a push
+      // or delete that holds the artifact's rows and then writes its own audit record.
+      await writeAudit(tx, audits);
       await writeEvents(
         tx,
         pulled.map((p) => ({

@@ -1,6 +1,6 @@
 import { dateTime, int, object, pathParams, str, type JsonSchema, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The repositories API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The repositories API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const Repository: SharedSchema = {
   $id: 'Repository',

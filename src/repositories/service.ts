@@ -127,6 +127,11 @@ export class RepositoryService {
     return this.store.countsByProject(projectIds);
   }
 
+  /** Repositories in every project and in public projects (kept counts, constant time). */
+  totals(): Promise<{ all: number; public: number }> {
+    return this.store.totals();
+  }
+
   /** Bytes of every distinct blob stored (Harbor's total_storage_consumption). */
   storageConsumption(): Promise<number> {
     return this.store.storageConsumption();

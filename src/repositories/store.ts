@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/index.js';
 import { isKnownRepository } from '../db/repository-filters.js';
 import { isTopLevelArtifact } from '../db/artifact-filters.js';
+import { readCount, readCounts } from '../db/counts.js';
 import { applyQuery, applySort, countRows, likeFragment, type Field } from '../db/query.js';
 import type { Repository } from '../db/types.js';
 import { writeAudit, type AuditEntry } from '../events/audit.js';
@@ -67,7 +68,8 @@ export class RepositoryStore {
   ): Promise<{ items: Repository[]; total: number }> {
     let qb = applyQuery(this.held(), terms, repositoryFields);
     if (projectIds !== null) qb = projectIds.length > 0 ? qb.where('r.project_id', 'in', projectIds) : qb.where(sql<boolean>`1 = 0`);
-    const total = await countRows(qb);
+    // Every repository: the database's kept count (db/counts.ts), not a scan.
+    const total = projectIds === null && terms.length === 0 ? await readCount(this.db, 'repositories') : await countRows(qb);
     const ordered = applySort(qb.selectAll('r'), sort || defaultSort, repositoryFields, { column: 'r.id', direction: 'desc' });
     const items = await ordered.limit(paging.pageSize).offset(paging.offset).execute();
     return { items, total };
@@ -163,11 +165,13 @@ export class RepositoryStore {
   }
 
   /** Bytes of every stored blob, each digest once. */
-  async storageConsumption(): Promise<number> {
-    const row = await this.db
-      .selectFrom('blobs')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), sql<number>`0`).as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  storageConsumption(): Promise<number> {
+    return readCount(this.db, 'blobs.size');
+  }
+
+  /** Repositories in every project and in public projects: the database's kept counts. */
+  async totals(): Promise<{ all: number; public: number }> {
+    const c = await readCounts(this.db, ['repositories', 'repositories.public']);
+    return { all: c.repositories, public: c['repositories.public'] };
   }
 }

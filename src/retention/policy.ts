@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../lib/doublestar.js';
 import { nextTick } from '../jobs/scheduler.js';
 import { apiError } from '../lib/errors.js';
 
@@ -80,23 +80,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * trailing escape).
  */
 export function compilePattern(pattern: string): (name: string) => boolean {
-  if (pattern.endsWith('\\') && !pattern.endsWith('\\\\')) throw new Error('it ends with an unfinished escape "\\"');
-  let braces = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (c === '{') braces++;
-    else if (c === '}' && --braces < 0) throw new Error('a "}" closes no "{"');
-  }
-  if (braces > 0) throw new Error('a "{" is not closed');
-  const re = picomatch.makeRe(pattern, { strictBrackets: true, dot: true });
-  return (name) => re.test(name);
+  return compileDoublestar(pattern);
 }
 
 function selector(raw: unknown, field: string, allowed: Record<string, string[]>): Selector {
   if (!isObject(raw)) throw bad(`${field} must be an object like {"kind":"doublestar","decoration":"…","pattern":"**"}`);
   const kind = raw.kind ?? 'doublestar';
-  if (typeof kind !== 'string' || !(kind in allowed))
+  if (typeof kind !== 'string' || !Object.hasOwn(allowed, kind))
     throw bad(`${field}.kind must be one of ${Object.keys(allowed).join(', ')}, not ${show(kind)}`);
   const decoration = raw.decoration;
   if (typeof decoration !== 'string' || !allowed[kind].includes(decoration)) {

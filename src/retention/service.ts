@@ -4,7 +4,7 @@ import type { Scheduler } from '../jobs/scheduler.js';
 import { writeEvent } from '../events/outbox.js';
 import { nowIso } from '../lib/clock.js';
 import { webhookEventTypes } from '../webhooks/types.js';
-import { apiError } from '../lib/errors.js';
+import { apiError, unavailableCause } from '../lib/errors.js';
 import { evaluate, ruleAppliesTo, type Plan } from './evaluate.js';
 import { retentionEventPayload } from './events.js';
 import { renderLog, type Outcome } from './log.js';
@@ -309,10 +309,11 @@ export class RetentionService {
       if (ctx.signal.aborted) return 'Stopped';
       try {
         if (d.remove) {
-          const r = await this.actions.removeArtifact(repository, d.artifact.digest, actor);
+          const r = await whileUnavailable(ctx.signal, () => this.actions.removeArtifact(repository, d.artifact.digest, actor));
           outcomes.set(d.artifact.id, { kind: r });
         } else {
-          for (const tag of d.removeTags) await this.actions.removeTag(repository, d.artifact.digest, tag, actor);
+          for (const tag of d.removeTags)
+            await whileUnavailable(ctx.signal, () => this.actions.removeTag(repository, d.artifact.digest, tag, actor));
           outcomes.set(d.artifact.id, { kind: 'removed' });
         }
       } catch (err) {
@@ -333,6 +334,27 @@ export class RetentionService {
     if (items.some((t) => !ended.includes(t.status))) return;
     const status = items.some((t) => t.status === 'Error') ? 'Error' : items.some((t) => t.status === 'Stopped') ? 'Stopped' : 'Success';
     await this.store.setExecutionStatus(executionId, status, nowIso());
+  }
+}
+
+/** How long a removal is tried again while the database or the blob storage cannot answer. */
+const unavailableRetryMs = 120_000;
+
+/**
+ * Runs a removal, again after a pause while it fails because the database or the blob storage
+ * cannot answer now (PostgreSQL restarting cuts the sessions under a run), so that a short
+ * outage neither fails the task nor keeps an artifact the policy removes. Removals are
+ * idempotent: one that committed before its answer was lost is 'gone' the next time.
+ */
+async function whileUnavailable<T>(signal: AbortSignal, removal: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + unavailableRetryMs;
+  for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 5000)) {
+    try {
+      return await removal();
+    } catch (err) {
+      if (unavailableCause(err) === null || signal.aborted || Date.now() + waitMs > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   }
 }
 

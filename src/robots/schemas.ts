@@ -1,6 +1,6 @@
 import { arrayOf, bool, dateTime, int, object, pathParams, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The robot accounts API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The robot accounts API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const duration = (description: string) => int(`${description}: days the robot is valid, -1 for ever`);
 

@@ -21,6 +21,7 @@ import {
 } from './input.js';
 import { listScope } from './scope.js';
 import type { RobotChanges, RobotStore } from './store.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 /** How the robots feature finds projects (the projects feature answers, wired in app.ts). */
 export interface ProjectDirectory {
@@ -200,7 +201,7 @@ export class RobotService {
         expires_at: Number(robot.expires_at),
       };
     } catch (err) {
-      if (/unique|duplicate/i.test((err as Error).message)) throw conflict();
+      if (isUniqueViolation(err)) throw conflict();
       throw err;
     }
   }
@@ -262,7 +263,9 @@ export class RobotService {
    * GET /permissions, as Harbor answers it: what a robot may be given, both levels for a system
    * administrator, the project level for a user who administers a project, 403 for others.
    */
-  async permissionCatalogue(identity: Identity): Promise<{ system?: Array<{ resource: string; action: string }>; project: Array<{ resource: string; action: string }> }> {
+  async permissionCatalogue(
+    identity: Identity,
+  ): Promise<{ system?: Array<{ resource: string; action: string }>; project: Array<{ resource: string; action: string }> }> {
     requireAuthenticated(identity);
     const project = robotProjectPermissionPairs.map(({ resource, action }) => ({ resource, action }));
     if (isSysadmin(identity)) return { system: systemPermissionPairs.map(({ resource, action }) => ({ resource, action })), project };

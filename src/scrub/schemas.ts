@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, str, type JsonSchema, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The scrub API's definitions (Berth's own; shaped like Harbor's GCHistory). Documentation only: see http/openapi.ts. */
+/** The scrub API's definitions (Berth's own; shaped like Harbor's GCHistory). Documentation only: see server/openapi.ts. */
 
 const scheduleObject = (what: string): JsonSchema =>
   object({

@@ -1,7 +1,7 @@
 import { arrayOf, bool, int, object, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 import { projectSchemas } from '../projects/schemas.js';
 
-/** The search and statistics definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The search and statistics definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const SearchRepository: SharedSchema = {
   $id: 'SearchRepository',

@@ -56,15 +56,17 @@ export class SearchService {
    * private ones the caller may see; totals and storage only for system administrators.
    */
   async statistics(caller: { sysadmin: boolean; visibility: Visibility }): Promise<Statistic> {
-    const [publicIds, counts] = await Promise.all([
-      this.projects.ids({ visibility: all, public: true }),
-      this.repositories.countsByProject('all'),
+    // Whole-table figures come from the counts the database keeps (db/counts.ts); only a
+    // caller's own private projects are counted, through their ids.
+    const [publicProjects, repositories] = await Promise.all([
+      this.projects.count({ visibility: all, public: true }),
+      this.repositories.totals(),
     ]);
     const stats: Statistic = {
       private_project_count: 0,
       private_repo_count: 0,
-      public_project_count: publicIds.length,
-      public_repo_count: sum(counts, publicIds),
+      public_project_count: publicProjects,
+      public_repo_count: repositories.public,
       total_project_count: 0,
       total_repo_count: 0,
       total_storage_consumption: 0,
@@ -72,13 +74,13 @@ export class SearchService {
     if (caller.sysadmin) {
       stats.total_project_count = await this.projects.count({ visibility: all });
       stats.private_project_count = stats.total_project_count - stats.public_project_count;
-      stats.total_repo_count = sum(counts, counts.keys());
+      stats.total_repo_count = repositories.all;
       stats.private_repo_count = stats.total_repo_count - stats.public_repo_count;
       stats.total_storage_consumption = await this.repositories.storageConsumption();
     } else {
       const privateIds = await this.projects.ids({ visibility: caller.visibility, public: false });
       stats.private_project_count = privateIds.length;
-      stats.private_repo_count = sum(counts, privateIds);
+      stats.private_repo_count = sum(await this.repositories.countsByProject(privateIds), privateIds);
     }
     return stats;
   }

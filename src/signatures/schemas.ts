@@ -2,7 +2,7 @@ import { dateTime, int, object, pathParams, str, type SharedSchema } from '../ht
 import { projectNameOrId } from '../projects/schemas.js';
 import { trustKeyTypes } from './types.js';
 
-/** The trusted-keys API's definitions (a Berth extension; documentation only: see http/openapi.ts). */
+/** The trusted-keys API's definitions (a Berth extension; documentation only: see server/openapi.ts). */
 
 export const TrustKey: SharedSchema = {
   $id: 'TrustKey',

@@ -5,6 +5,7 @@ import { nowIso } from '../lib/clock.js';
 import type { Paging } from '../lib/paging.js';
 import type { TrustKeyInput } from './keys.js';
 import type { TrustKey, TrustKeyType, VerificationResult } from './types.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 type KeyRow = { id: number; project_id: number; name: string; type: string; pem: string; fingerprint: string; created_at: string };
 
@@ -18,11 +19,6 @@ function keyOf(row: KeyRow): TrustKey {
     fingerprint: row.fingerprint,
     createdAt: row.created_at,
   };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e.message ?? '');
 }
 
 /** A signature accessory as the verifiers need it. */

@@ -1,5 +1,5 @@
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, statfs, truncate, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, statfs, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +18,12 @@ const readChunk = 1024 * 1024;
  * and writing never overlap; 1 MiB lets them run side by side at a bounded cost per upload.
  */
 const writeBuffer = 1024 * 1024;
+/**
+ * An upload's bytes are handed to the disk (fdatasync, in the background) every this many
+ * bytes and when a chunk ends, so that the fsync that publishes the blob finds little left to
+ * write: a 256 MiB blob's closing PUT waited 0.4 s for its whole writeback otherwise.
+ */
+const writebackEvery = 32 * 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -29,6 +35,37 @@ async function fsyncPath(file: string, flags: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Background writeback of an upload file: fdatasync on a handle of its own (the write
+ * stream's continues meanwhile), one at a time, errors ignored (publishing syncs for real).
+ */
+class Writeback {
+  private handle: Promise<FileHandle | null> | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly file: string) {}
+
+  start(): void {
+    if (this.running) return;
+    this.handle ??= open(this.file, 'r+').catch(() => null);
+    const handle = this.handle;
+    this.running = handle
+      .then((h) => h?.datasync())
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  /** Closes the handle once its sync is done, after starting a last one when `flush`; never waited for. */
+  end(flush: boolean): void {
+    if (flush) this.start();
+    const handle = this.handle;
+    if (!handle) return;
+    void Promise.resolve(this.running).then(async () => (await handle)?.close().catch(() => undefined));
   }
 }
 
@@ -131,22 +168,31 @@ export class FilesystemBlobStore implements BlobStore {
     if (held > offset) await truncate(file, offset);
     let written = 0;
     const sink = createWriteStream(file, { flags: 'r+', start: offset, highWaterMark: writeBuffer });
+    const writeback = new Writeback(file);
     try {
       await pipeline(
         source,
         async function* (chunks: AsyncIterable<Uint8Array>) {
+          let unsynced = 0;
           for await (const chunk of chunks) {
             written += chunk.byteLength;
+            unsynced += chunk.byteLength;
+            if (unsynced >= writebackEvery) {
+              writeback.start();
+              unsynced = 0;
+            }
             yield chunk;
           }
         },
         sink,
       );
     } catch (err) {
+      writeback.end(false);
       // Leave the upload as it was before this chunk.
       await truncate(file, offset).catch(() => undefined);
       throw err;
     }
+    writeback.end(written > 0);
     return written;
   }
 

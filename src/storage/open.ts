@@ -25,6 +25,7 @@ export async function openBlobStore(storage: Config['storage'], options: OpenBlo
       forcePathStyle: s3.force_path_style,
       credentials: s3.access_key && s3.secret_key ? { accessKeyId: s3.access_key, secretAccessKey: s3.secret_key } : undefined,
       redirectExpirySeconds: s3.redirect.enabled ? s3.redirect.expiry_seconds : undefined,
+      timeoutMs: s3.timeout_seconds * 1000,
       warn: options.warn,
     });
   }

@@ -37,6 +37,8 @@ export interface S3BlobStoreOptions {
   redirectExpirySeconds?: number;
   /** Told once when the server lacks a capability and the store falls back. */
   warn?: (message: string) => void;
+  /** Connecting, and waiting with no byte moving, fail a request after this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 /** S3's multipart limits. */
@@ -283,6 +285,10 @@ export class S3BlobStore implements BlobStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
+        // A server that stops answering (no byte moving either way, headers or body) fails the
+        // request, which the SDK retries, instead of holding it forever.
+        connectionTimeout: options.timeoutMs ?? 60_000,
+        socketTimeout: options.timeoutMs ?? 60_000,
         httpAgent: new http.Agent({ keepAlive: true, maxSockets }),
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets }),
       },
@@ -404,7 +410,9 @@ export class S3BlobStore implements BlobStore {
       );
       const failed = (result.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length > 0) {
-        throw new Error(`deleting ${failed.length} of ${batch.length} blobs failed; the first: ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`);
+        throw new Error(
+          `deleting ${failed.length} of ${batch.length} blobs failed; the first: ${failed[0].Key}: ${failed[0].Code} ${failed[0].Message ?? ''}`,
+        );
       }
     });
   }

@@ -37,13 +37,16 @@ export async function registerSystemRoutes(app: FastifyInstance, deps: { system:
   });
   app.get('/systeminfo', { schema: getSystemInfo }, async (req) => {
     const f = system.facts;
+    const settings = f.settings.current();
     const open = {
-      auth_mode: 'db_auth',
-      primary_auth_mode: false,
-      self_registration: f.selfRegistration,
+      auth_mode: settings.auth_mode,
+      primary_auth_mode: settings.primary_auth_mode,
+      self_registration: settings.self_registration,
       harbor_version: `berth-${f.version}`,
-      banner_message: '',
+      banner_message: settings.banner_message,
       current_time: new Date().toISOString(),
+      // Harbor names the provider only while OIDC is the authentication mode.
+      ...(settings.auth_mode === 'oidc_auth' ? { oidc_provider_name: settings.oidc_name } : {}),
     };
     // Anonymous callers see what a sign-in page needs; signed-in callers see the rest.
     if (req.identity.kind === 'anonymous') return open;
@@ -52,11 +55,11 @@ export async function registerSystemRoutes(app: FastifyInstance, deps: { system:
       ...open,
       registry_url: base.replace(/^https?:\/\//, ''),
       external_url: base,
-      project_creation_restriction: f.projectCreationRestriction,
+      project_creation_restriction: settings.project_creation_restriction,
       has_ca_root: false,
       registry_storage_provider_name: f.storageDriver,
-      read_only: false,
-      notification_enable: false,
+      read_only: settings.read_only,
+      notification_enable: settings.notification_enable,
     };
   });
 

@@ -1,6 +1,6 @@
 import { arrayOf, bool, dateTime, int, object, ref, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The system API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The system API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const health = (description: string) => str(description, { enum: ['healthy', 'unhealthy'] });
 
@@ -23,14 +23,15 @@ export const OverallHealthStatus: SharedSchema = {
 export const GeneralInfo: SharedSchema = {
   $id: 'GeneralInfo',
   description:
-    'Facts about this registry. Anonymous callers get only what a sign-in page needs; the fields from registry_url on need a signed-in caller.',
+    'Facts about this registry. Anonymous callers get only what a sign-in page needs; the fields from registry_url on need a signed-in caller. The settings among them (auth_mode, self_registration, banner_message, read_only, …) are those of /configurations.',
   ...object({
-    auth_mode: str("How users authenticate (db_auth: accounts in Berth's database)"),
+    auth_mode: str("How users authenticate: db_auth (accounts in Berth's database), ldap_auth or oidc_auth"),
     primary_auth_mode: bool('Whether the authentication mode is the primary one'),
     self_registration: bool('Whether anyone may create an account for themself'),
     harbor_version: str('The version of the server, such as berth-0.1.0'),
     banner_message: str('A message to show on every page of the portal; empty for none'),
     current_time: dateTime("The server's current time"),
+    oidc_provider_name: str('The name of the OIDC provider; only while the authentication mode is oidc_auth'),
     registry_url: str('Host (and port) to push to and pull from'),
     external_url: str('Base URL of the registry'),
     project_creation_restriction: str('Who may create projects', { enum: ['everyone', 'adminonly'] }),

@@ -1,3 +1,5 @@
+import type { SettingsReader } from '../settings/settings.js';
+
 /** A component whose health /health reports: it throws when unhealthy. */
 export type HealthCheck = () => Promise<void>;
 
@@ -11,8 +13,8 @@ export interface SystemFacts {
   version: string;
   externalUrl: string | undefined;
   storageDriver: string;
-  selfRegistration: boolean;
-  projectCreationRestriction: 'everyone' | 'adminonly';
+  /** The system settings, read per request so a change shows at once. */
+  settings: SettingsReader;
 }
 
 /** The Storage definition of Harbor's API: bytes. */

@@ -25,7 +25,12 @@ export interface UserRouteDeps {
   users: UserService;
   guard: AccessGuard;
   authenticator: Authenticator;
-  selfRegistration: boolean;
+  /** Whether anyone may sign up (the self_registration setting), asked per request. */
+  selfRegistration: () => boolean;
+  /** The auth_mode setting, asked per request: outside db_auth, accounts live in the directory or the provider. */
+  authMode: () => string;
+  /** `oidc_user_meta` of a user onboarded through OIDC (their CLI secret), null for others. */
+  oidcMeta?: (userId: number) => Promise<Record<string, unknown> | null>;
 }
 
 /** The user themself, or whoever holds the system-level user permission (administrators, robots given it). */
@@ -40,6 +45,21 @@ function currentUserId(identity: Identity): number {
   requireAuthenticated(identity);
   if (identity.kind !== 'user') throw apiError('PRECONDITION', 'the caller is not a local user (robot accounts have no profile)');
   return identity.userId;
+}
+
+/**
+ * Outside db_auth only the local admin account may be changed here, by a system administrator
+ * (Harbor's rule); everyone else's profile and password live in the directory or the provider.
+ */
+async function requireModifiable(deps: UserRouteDeps, identity: Identity, id: number): Promise<void> {
+  if (deps.authMode() === 'db_auth') {
+    selfOr(deps.guard, identity, id, 'update');
+    return;
+  }
+  requireAuthenticated(identity);
+  const target = await deps.users.get(id);
+  if (target.username !== adminUsername) throw apiError('FORBIDDEN', `User with ID ${id} can't be updated`);
+  deps.guard.requireSystem(identity, 'user', 'update');
 }
 
 /** /api/v2.0/users… as Harbor serves them. */
@@ -68,14 +88,19 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     tags,
     operationId: 'createUser',
     summary: 'Create a local user',
-    description: 'System administrators only, or anyone when self-registration (auth.self_registration) is on.',
+    description: 'System administrators only, or anyone when self-registration (the self_registration system setting) is on.',
     body: ref('UserCreationReq'),
     response: { 201: createdWithLocation('The user was created') },
     errors: [400, 401, 403, 409, 500],
   });
   app.post('/users', { schema: createUser }, async (req, reply) => {
+    const mode = deps.authMode();
+    if (mode !== 'db_auth') {
+      requireAuthenticated(req.identity);
+      throw apiError('FORBIDDEN', `creating local user is not allowed under auth mode: ${mode}`);
+    }
     if (!guard.canSystem(req.identity, 'user', 'create')) {
-      if (req.identity.kind !== 'anonymous' || !deps.selfRegistration) {
+      if (req.identity.kind !== 'anonymous' || !deps.selfRegistration()) {
         throw apiError(
           req.identity.kind === 'anonymous' ? 'UNAUTHORIZED' : 'FORBIDDEN',
           'only system administrators may create users (self-registration is off)',
@@ -93,7 +118,17 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     response: { 200: ok(ref('UserResp'), "The caller's own account") },
     errors: [401, 412, 500],
   });
-  app.get('/users/current', { schema: getCurrentUserInfo }, async (req) => userView(await users.get(currentUserId(req.identity))));
+  /** The user as the API shows them; to the user themself with their OIDC record and CLI secret. */
+  async function viewFor(identity: Identity, id: number) {
+    const user = await users.get(id);
+    const self = identity.kind === 'user' && identity.userId === id;
+    // Harbor sets admin_role_in_auth for the signed-in user only: an LDAP/OIDC admin group made them an administrator.
+    const view = { ...userView(user), admin_role_in_auth: self && user.group_admin === 1 };
+    const meta = self && deps.oidcMeta ? await deps.oidcMeta(id) : null;
+    return meta ? { ...view, oidc_user_meta: meta } : view;
+  }
+
+  app.get('/users/current', { schema: getCurrentUserInfo }, async (req) => viewFor(req.identity, currentUserId(req.identity)));
 
   const searchUsers = operation({
     tags,
@@ -125,7 +160,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   app.get('/users/:user_id', { schema: getUser }, async (req) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
     selfOr(guard, req.identity, id, 'read');
-    return userView(await users.get(id));
+    return viewFor(req.identity, id);
   });
 
   const updateUserProfile = operation({
@@ -140,7 +175,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   });
   app.put('/users/:user_id', { schema: updateUserProfile }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
-    selfOr(guard, req.identity, id, 'update');
+    await requireModifiable(deps, req.identity, id);
     await users.updateProfile(id, bodyOf(req), displayName(req.identity));
     return reply.code(200).send();
   });
@@ -169,7 +204,8 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
     tags,
     operationId: 'updateUserPassword',
     summary: "Change a user's password",
-    description: 'Users changing their own password must give the old one; system administrators (and robots given user update) need not for others.',
+    description:
+      'Users changing their own password must give the old one; system administrators (and robots given user update) need not for others.',
     params: userIdParams,
     body: ref('PasswordReq'),
     response: { 200: empty('The password was changed') },
@@ -177,7 +213,7 @@ export async function registerUserRoutes(app: FastifyInstance, deps: UserRouteDe
   });
   app.put('/users/:user_id/password', { schema: updateUserPassword }, async (req, reply) => {
     const id = idParam((req.params as { user_id: string }).user_id, 'user_id');
-    selfOr(guard, req.identity, id, 'update');
+    await requireModifiable(deps, req.identity, id);
     const body = bodyOf(req);
     const self = req.identity.kind === 'user' && req.identity.userId === id;
     await users.changePassword(id, body.new_password, body.old_password, self, displayName(req.identity), {

@@ -1,6 +1,6 @@
 import { bool, dateTime, int, object, pathParams, str, type SharedSchema } from '../http/schema-helpers.js';
 
-/** The users API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The users API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 export const UserResp: SharedSchema = {
   $id: 'UserResp',
@@ -12,9 +12,22 @@ export const UserResp: SharedSchema = {
     realname: str('Full name; may be empty'),
     comment: str('Free-form note; may be empty'),
     sysadmin_flag: bool('Whether the user is a system administrator'),
-    admin_role_in_auth: bool('Whether an external authentication source made the user an administrator (always false in Berth)'),
+    admin_role_in_auth: bool(
+      'Whether an LDAP or OIDC admin group made the user an administrator at their last sign-in; shown to the user themself only (false otherwise)',
+    ),
     creation_time: dateTime('When the account was created'),
     update_time: dateTime('When the account was last changed'),
+    oidc_user_meta: {
+      description: 'A user onboarded through OIDC: their provider subject and CLI secret (shown to the user themself only)',
+      ...object({
+        id: int('Id of the record (the user id)'),
+        user_id: int('Id of the user'),
+        subiss: str("The provider's subject followed by its issuer"),
+        secret: str('The CLI secret, for docker login'),
+        creation_time: dateTime('When the user was onboarded'),
+        update_time: dateTime('When the record (secret or tokens) last changed'),
+      }),
+    },
   }),
 };
 

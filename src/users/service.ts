@@ -6,6 +6,7 @@ import { apiError } from '../lib/errors.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 import type { UserStore } from './store.js';
+import { isUniqueViolation } from '../db/errors.js';
 
 export const adminUsername = 'admin';
 
@@ -130,7 +131,7 @@ export class UserService {
         audit(actor, 'create', username),
       );
     } catch (err) {
-      if (/unique|duplicate/i.test((err as Error).message)) throw apiError('CONFLICT', `username ${username} is already taken`);
+      if (isUniqueViolation(err)) throw apiError('CONFLICT', `username ${username} is already taken`);
       throw err;
     }
   }
@@ -199,6 +200,42 @@ export class UserService {
 
   search(fragment: string, paging: Paging) {
     return this.store.search(fragment, paging);
+  }
+
+  /**
+   * The user an LDAP or OIDC sign-in names, created on first sign-in (onboarding) without a
+   * password of its own; an existing user of that name is returned as it is. `actor` is
+   * recorded in the audit log when the user is created.
+   */
+  async onboardExternal(input: { username: string; email?: string; realname?: string; comment?: string }, actor?: string): Promise<User> {
+    const username = checkUsername(input.username);
+    const existing = await this.store.byUsername(username);
+    if (existing) return existing;
+    try {
+      return await this.store.insert(
+        {
+          username,
+          email: input.email ?? '',
+          realname: input.realname ?? '',
+          comment: input.comment ?? '',
+          // No local password: never verifies (see password.ts).
+          password_hash: '',
+          sysadmin: false,
+          now: nowIso(),
+        },
+        audit(actor ?? username, 'create', username),
+      );
+    } catch (err) {
+      // Two instances onboarding the same user at once: the other one won.
+      const user = await this.store.byUsername(username);
+      if (user) return user;
+      throw err;
+    }
+  }
+
+  /** Records whether the user was in the LDAP/OIDC admin group at this sign-in (grants system administration). */
+  async setGroupAdmin(id: number, admin: boolean): Promise<void> {
+    await this.store.setGroupAdmin(id, admin);
   }
 
   /** Checks a username and password; null when either is wrong (same cost either way). */

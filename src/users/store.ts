@@ -78,6 +78,15 @@ export class UserStore {
     });
   }
 
+  async setGroupAdmin(id: number, admin: boolean): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ group_admin: admin ? 1 : 0 })
+      .where('id', '=', id)
+      .where('group_admin', '!=', admin ? 1 : 0)
+      .execute();
+  }
+
   async delete(id: number, audit: AuditEntry): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       await tx.deleteFrom('users').where('id', '=', id).execute();

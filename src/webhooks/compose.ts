@@ -29,6 +29,8 @@ export interface WebhooksDeps {
   projects: ProjectService;
   /** config.webhooks */
   config: Config['webhooks'];
+  /** The notification_enable setting, read per event; config.enabled when not given. */
+  enabled?: () => boolean;
   /** server.external_url, for the links in payloads; else the URL the server listens on. */
   externalUrl?: string | undefined;
 }
@@ -70,7 +72,13 @@ export function createWebhooks(deps: WebhooksDeps) {
   if (deps.runner.concurrency > 0) deps.runner.dedicateSlots(webhookJobType, config.concurrency);
   deps.dispatcher.subscribe(
     webhookSubscriber,
-    webhookEventHandler(store, deps.queue, { enabled: config.enabled, maxAttempts: config.max_attempts, urls }),
+    webhookEventHandler(store, deps.queue, {
+      get enabled() {
+        return deps.enabled ? deps.enabled() : config.enabled;
+      },
+      maxAttempts: config.max_attempts,
+      urls,
+    }),
     { start: 'latest' },
   );
 

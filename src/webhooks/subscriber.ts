@@ -13,7 +13,7 @@ import { allWebhookEventTypes, webhookJobType, type RenderedDelivery, type Webho
 export const webhookSubscriber = 'webhooks';
 
 export interface SubscriberOptions {
-  /** config.webhooks.enabled, read per event so that a reload-free switch is not needed. */
+  /** The notification_enable setting, read per event so that a switch needs no restart. */
   enabled: boolean;
   maxAttempts: number;
   urls(): { registryHost: string; externalUrl: string };

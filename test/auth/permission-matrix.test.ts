@@ -40,10 +40,23 @@ export-cve          | R,L,C                       | R,L,C                       
 `;
 
 type Column = 'projectAdmin' | 'maintainer' | 'developer' | 'guest' | 'limitedGuest' | 'public';
-const actionNames: Record<string, string> = { R: 'read', L: 'list', C: 'create', U: 'update', D: 'delete', op: 'operate', stop: 'stop', pull: 'pull', push: 'push' };
+const actionNames: Record<string, string> = {
+  R: 'read',
+  L: 'list',
+  C: 'create',
+  U: 'update',
+  D: 'delete',
+  op: 'operate',
+  stop: 'stop',
+  pull: 'pull',
+  push: 'push',
+};
 
 function parseMatrix(text: string): Record<Column, Set<string>> {
-  const lines = text.trim().split('\n').map((l) => l.split('|').map((c) => c.trim()));
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.split('|').map((c) => c.trim()));
   const header = lines[0].slice(1) as Column[];
   const out = Object.fromEntries(header.map((c) => [c, new Set<string>()])) as Record<Column, Set<string>>;
   for (const [resource, ...cells] of lines.slice(1)) {
@@ -63,9 +76,18 @@ const expected = parseMatrix(HARBOR_MATRIX);
 const roleIds: Record<Exclude<Column, 'public'>, RoleId> = { projectAdmin: 1, developer: 2, guest: 3, maintainer: 4, limitedGuest: 5 };
 const roleColumns = Object.keys(roleIds) as Array<Exclude<Column, 'public'>>;
 /** Every pair anyone holds, plus a few nobody should: checked in both directions. */
-const universe = [...new Set([...Object.values(expected).flatMap((s) => [...s]), 'project:create', 'log:read', 'member:operate', 'catalog:read', 'repository:operate'])].sort();
+const universe = [
+  ...new Set([
+    ...Object.values(expected).flatMap((s) => [...s]),
+    'project:create',
+    'log:read',
+    'member:operate',
+    'catalog:read',
+    'repository:operate',
+  ]),
+].sort();
 
-describe('(a) AccessGuard against Harbor\'s matrix', () => {
+describe("(a) AccessGuard against Harbor's matrix", () => {
   const privateRef: ProjectRef = { id: 7, name: 'priv', public: false };
   const publicRef: ProjectRef = { id: 8, name: 'pub', public: true };
   const roleOfUser = new Map<number, RoleId>(roleColumns.map((c) => [100 + roleIds[c], roleIds[c]]));
@@ -80,8 +102,10 @@ describe('(a) AccessGuard against Harbor\'s matrix', () => {
         const [resource, action] = pair.split(':');
         const inPrivate = expected[column].has(pair);
         const inPublic = inPrivate || expected.public.has(pair);
-        if ((await guard.can(user(100 + roleIds[column]), privateRef, resource, action)) !== inPrivate) mismatches.push(`private ${pair} expected ${inPrivate}`);
-        if ((await guard.can(user(100 + roleIds[column]), publicRef, resource, action)) !== inPublic) mismatches.push(`public ${pair} expected ${inPublic}`);
+        if ((await guard.can(user(100 + roleIds[column]), privateRef, resource, action)) !== inPrivate)
+          mismatches.push(`private ${pair} expected ${inPrivate}`);
+        if ((await guard.can(user(100 + roleIds[column]), publicRef, resource, action)) !== inPublic)
+          mismatches.push(`public ${pair} expected ${inPublic}`);
       }
       assert.deepEqual(mismatches, []);
     });
@@ -92,7 +116,8 @@ describe('(a) AccessGuard against Harbor\'s matrix', () => {
     for (const who of [{ kind: 'anonymous' } as Identity, user(999)]) {
       for (const pair of universe) {
         const [resource, action] = pair.split(':');
-        if ((await guard.can(who, publicRef, resource, action)) !== expected.public.has(pair)) mismatches.push(`${who.kind} public ${pair}`);
+        if ((await guard.can(who, publicRef, resource, action)) !== expected.public.has(pair))
+          mismatches.push(`${who.kind} public ${pair}`);
         if (await guard.can(who, privateRef, resource, action)) mismatches.push(`${who.kind} private ${pair}`);
       }
     }
@@ -121,6 +146,8 @@ type Subject = {
   column?: Exclude<Column, 'public'>;
   /** Pairs a robot holds in the private project only. */
   robotPairs?: string[];
+  /** How a project names the subject as a member: member_user, or member_group for a user holding the role only through a group. */
+  member?: Record<string, unknown>;
 };
 
 let server: TestServer;
@@ -173,7 +200,10 @@ describe('(b) every subject × project over HTTP', () => {
     server = await startServer();
     const admin = server.admin.authorization;
     for (const p of Object.values(projects)) {
-      const res = await api(server, 'POST', '/projects', { auth: admin, body: { project_name: p.name, metadata: { public: String(p.public) } } });
+      const res = await api(server, 'POST', '/projects', {
+        auth: admin,
+        body: { project_name: p.name, metadata: { public: String(p.public) } },
+      });
       assert.equal(res.status, 201);
       p.id = Number(res.headers.get('location')!.split('/').pop());
       await pushImage(server.url, `${p.name}/app`, 'v1', { headers: server.admin });
@@ -183,17 +213,52 @@ describe('(b) every subject × project over HTTP', () => {
       const username = `mx-${column.toLowerCase()}`;
       await createUser(server, username, password);
       for (const p of Object.values(projects)) {
-        const res = await api(server, 'POST', `/projects/${p.name}/members`, { auth: admin, body: { role_id: roleIds[column], member_user: { username } } });
+        const res = await api(server, 'POST', `/projects/${p.name}/members`, {
+          auth: admin,
+          body: { role_id: roleIds[column], member_user: { username } },
+        });
         assert.equal(res.status, 201, JSON.stringify(res.body));
       }
-      subjects.push({ name: column, auth: basicAuth(username, password), column });
+      subjects.push({ name: column, auth: basicAuth(username, password), column, member: { member_user: { username } } });
+    }
+    // The same roles held only through a user group (an OIDC group the user was put in, as a sign-in would).
+    for (const column of roleColumns) {
+      const username = `mxg-${column.toLowerCase()}`;
+      const userId = await createUser(server, username, password);
+      const made = await api(server, 'POST', '/usergroups', { auth: admin, body: { group_name: `mx-group-${column}`, group_type: 3 } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const groupId = Number(made.headers.get('location')!.split('/').pop());
+      for (const p of Object.values(projects)) {
+        const res = await api(server, 'POST', `/projects/${p.name}/members`, {
+          auth: admin,
+          body: { role_id: roleIds[column], member_group: { id: groupId } },
+        });
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+      }
+      await server.berth.userGroups.setUserGroups(userId, 3, [{ name: `mx-group-${column}` }]);
+      subjects.push({
+        name: `${column} (through a group)`,
+        auth: basicAuth(username, password),
+        column,
+        member: { member_group: { id: groupId } },
+      });
     }
     await createUser(server, 'mx-outsider', password);
     subjects.push({ name: 'non-member', auth: basicAuth('mx-outsider', password) });
     const pullOnly: CreatedRobot = await createRobot(server, projectRobot(projects.priv.name, 'pull', [['repository', 'pull']]));
-    const pushPull: CreatedRobot = await createRobot(server, projectRobot(projects.priv.name, 'pushpull', [['repository', 'pull'], ['repository', 'push']]));
+    const pushPull: CreatedRobot = await createRobot(
+      server,
+      projectRobot(projects.priv.name, 'pushpull', [
+        ['repository', 'pull'],
+        ['repository', 'push'],
+      ]),
+    );
     subjects.push({ name: 'robot(pull)', auth: basicAuth(pullOnly.name, pullOnly.secret), robotPairs: ['repository:pull'] });
-    subjects.push({ name: 'robot(pull,push)', auth: basicAuth(pushPull.name, pushPull.secret), robotPairs: ['repository:pull', 'repository:push'] });
+    subjects.push({
+      name: 'robot(pull,push)',
+      auth: basicAuth(pushPull.name, pushPull.secret),
+      robotPairs: ['repository:pull', 'repository:push'],
+    });
     subjects.push({ name: 'anonymous', anonymous: true });
   });
   after(async () => {
@@ -203,7 +268,12 @@ describe('(b) every subject × project over HTTP', () => {
   test('GET /users/current/permissions?relative=true for a member of each role is exactly the matrix (role ∪ public)', async () => {
     for (const subject of subjects.filter((s) => s.column)) {
       for (const p of Object.values(projects)) {
-        const res = await api<Array<{ resource: string; action: string }>>(server, 'GET', `/users/current/permissions?scope=/project/${p.id}&relative=true`, { auth: subject.auth });
+        const res = await api<Array<{ resource: string; action: string }>>(
+          server,
+          'GET',
+          `/users/current/permissions?scope=/project/${p.id}&relative=true`,
+          { auth: subject.auth },
+        );
         assert.equal(res.status, 200);
         const got = new Set(res.body.map((x) => `${x.resource}:${x.action}`));
         const want = new Set(universe.filter((pair) => allowed(subject, p, pair)));
@@ -212,7 +282,12 @@ describe('(b) every subject × project over HTTP', () => {
     }
     const outsider = subjects.find((s) => s.name === 'non-member')!;
     for (const p of Object.values(projects)) {
-      const res = await api<Array<{ resource: string; action: string }>>(server, 'GET', `/users/current/permissions?scope=/project/${p.id}&relative=true`, { auth: outsider.auth });
+      const res = await api<Array<{ resource: string; action: string }>>(
+        server,
+        'GET',
+        `/users/current/permissions?scope=/project/${p.id}&relative=true`,
+        { auth: outsider.auth },
+      );
       assert.deepEqual(res.body.map((x) => `${x.resource}:${x.action}`).sort(), p.public ? [...expected.public].sort() : []);
     }
   });
@@ -222,18 +297,36 @@ describe('(b) every subject × project over HTTP', () => {
       for (const subject of subjects) {
         const repo = `${p.name}/app`;
         const mayPull = allowed(subject, p, 'repository:pull');
-        await checkV2(await v2(`${repo}/manifests/v1`, subject, { headers: { accept: types.manifest } }), subject, mayPull, `pull ${repo}`, 200);
+        await checkV2(
+          await v2(`${repo}/manifests/v1`, subject, { headers: { accept: types.manifest } }),
+          subject,
+          mayPull,
+          `pull ${repo}`,
+          200,
+        );
         await checkV2(await v2(`${repo}/tags/list`, subject), subject, mayPull, `tags/list ${repo}`, 200);
         const mayPush = allowed(subject, p, 'repository:push');
         await checkV2(await v2(`${repo}/blobs/uploads/`, subject, { method: 'POST' }), subject, mayPush, `push ${repo}`, 202);
         const mayDelete = allowed(subject, p, 'repository:delete');
         // A fresh artifact per allowed attempt; a refusal is tried on the shared one (still there after).
         const target = mayDelete ? await pushImage(server.url, `${p.name}/doomed`, `t${spare++}`, { headers: server.admin }) : undefined;
-        const digest = target?.digest ?? (await v2(`${repo}/manifests/v1`, { name: 'admin', auth: server.admin.authorization }, { method: 'HEAD', headers: { accept: types.manifest } })).headers.get('docker-content-digest')!;
+        const digest =
+          target?.digest ??
+          (
+            await v2(
+              `${repo}/manifests/v1`,
+              { name: 'admin', auth: server.admin.authorization },
+              { method: 'HEAD', headers: { accept: types.manifest } },
+            )
+          ).headers.get('docker-content-digest')!;
         const path = mayDelete ? `${p.name}/doomed/manifests/${digest}` : `${repo}/manifests/${digest}`;
         await checkV2(await v2(path, subject, { method: 'DELETE' }), subject, mayDelete, `delete ${path}`, 202);
       }
-      const still = await v2(`${p.name}/app/manifests/v1`, { name: 'admin', auth: server.admin.authorization }, { headers: { accept: types.manifest } });
+      const still = await v2(
+        `${p.name}/app/manifests/v1`,
+        { name: 'admin', auth: server.admin.authorization },
+        { headers: { accept: types.manifest } },
+      );
       assert.equal(still.status, 200, 'refused deletes removed nothing');
     }
   });
@@ -248,21 +341,42 @@ describe('(b) every subject × project over HTTP', () => {
     for (const p of Object.values(projects)) {
       for (const subject of subjects) {
         const auth = subject.auth;
-        checkApi(await api(server, 'GET', `/projects/${p.name}`, { auth }), subject, allowed(subject, p, 'project:read'), `GET project ${p.name}`, 200);
-        checkApi(await api(server, 'GET', `/projects/${p.name}/members`, { auth }), subject, allowed(subject, p, 'member:list'), `GET members ${p.name}`, 200);
+        checkApi(
+          await api(server, 'GET', `/projects/${p.name}`, { auth }),
+          subject,
+          allowed(subject, p, 'project:read'),
+          `GET project ${p.name}`,
+          200,
+        );
+        checkApi(
+          await api(server, 'GET', `/projects/${p.name}/members`, { auth }),
+          subject,
+          allowed(subject, p, 'member:list'),
+          `GET members ${p.name}`,
+          200,
+        );
 
         const mayAdd = allowed(subject, p, 'member:create');
         const newcomer = `mx-spare${spare++}`;
         if (mayAdd) await createUser(server, newcomer, password);
         checkApi(
-          await api(server, 'POST', `/projects/${p.name}/members`, { auth, body: { role_id: 3, member_user: { username: mayAdd ? newcomer : 'mx-outsider' } } }),
+          await api(server, 'POST', `/projects/${p.name}/members`, {
+            auth,
+            body: { role_id: 3, member_user: { username: mayAdd ? newcomer : 'mx-outsider' } },
+          }),
           subject,
           mayAdd,
           `POST member ${p.name}`,
           201,
         );
 
-        checkApi(await api(server, 'GET', `/projects/${p.name}/logs`, { auth }), subject, allowed(subject, p, 'log:list'), `GET logs ${p.name}`, 200);
+        checkApi(
+          await api(server, 'GET', `/projects/${p.name}/logs`, { auth }),
+          subject,
+          allowed(subject, p, 'log:list'),
+          `GET logs ${p.name}`,
+          200,
+        );
         checkApi(
           await api(server, 'PUT', `/projects/${p.name}/metadatas/auto_scan`, { auth, body: { auto_scan: 'false' } }),
           subject,
@@ -271,16 +385,27 @@ describe('(b) every subject × project over HTTP', () => {
           200,
         );
         const q = encodeURIComponent(`Level=project,ProjectID=${p.id}`);
-        checkApi(await api(server, 'GET', `/robots?q=${q}`, { auth }), subject, allowed(subject, p, 'robot:list'), `GET robots ${p.name}`, 200);
+        checkApi(
+          await api(server, 'GET', `/robots?q=${q}`, { auth }),
+          subject,
+          allowed(subject, p, 'robot:list'),
+          `GET robots ${p.name}`,
+          200,
+        );
 
         // DELETE project: a refusal on the real project; an allowed caller deletes a throwaway one it holds the same role in.
         if (allowed(subject, p, 'project:delete')) {
           const throwaway = `mx-throwaway${spare++}`;
-          const made = await api(server, 'POST', '/projects', { auth: server.admin.authorization, body: { project_name: throwaway, metadata: { public: String(p.public) } } });
+          const made = await api(server, 'POST', '/projects', {
+            auth: server.admin.authorization,
+            body: { project_name: throwaway, metadata: { public: String(p.public) } },
+          });
           assert.equal(made.status, 201);
           if (subject.column) {
-            const username = `mx-${subject.column.toLowerCase()}`;
-            const add = await api(server, 'POST', `/projects/${throwaway}/members`, { auth: server.admin.authorization, body: { role_id: roleIds[subject.column], member_user: { username } } });
+            const add = await api(server, 'POST', `/projects/${throwaway}/members`, {
+              auth: server.admin.authorization,
+              body: { role_id: roleIds[subject.column], ...subject.member },
+            });
             assert.equal(add.status, 201);
           }
           checkApi(await api(server, 'DELETE', `/projects/${throwaway}`, { auth }), subject, true, `DELETE project ${throwaway}`, 200);
@@ -288,7 +413,11 @@ describe('(b) every subject × project over HTTP', () => {
           checkApi(await api(server, 'DELETE', `/projects/${p.name}`, { auth }), subject, false, `DELETE project ${p.name}`);
         }
       }
-      assert.equal((await api(server, 'GET', `/projects/${p.name}`, { auth: server.admin.authorization })).status, 200, `${p.name} survived`);
+      assert.equal(
+        (await api(server, 'GET', `/projects/${p.name}`, { auth: server.admin.authorization })).status,
+        200,
+        `${p.name} survived`,
+      );
     }
   });
 });

@@ -98,6 +98,7 @@ test('storage.s3 keys: defaults, YAML, BERTH_STORAGE_S3_* and the rules between 
     region: 'us-east-1',
     force_path_style: false,
     prefix: '',
+    timeout_seconds: 60,
     redirect: { enabled: false, expiry_seconds: 1200 },
   });
 
@@ -132,6 +133,7 @@ test('storage.s3 keys: defaults, YAML, BERTH_STORAGE_S3_* and the rules between 
       access_key: 'AKIA',
       secret_key: 'secret',
       prefix: 'p',
+      timeout_seconds: 60,
       redirect: { enabled: true, expiry_seconds: 60 },
     },
   });

@@ -36,7 +36,7 @@ type K8sObject = {
   [key: string]: any;
 };
 
-/** Every YAML block, parsed: Kubernetes objects (with apiVersion and kind) and Berth configurations. */
+/** Every YAML block, parsed: Kubernetes objects (with apiVersion and kind), Berth configurations and Prometheus's scrape configuration. */
 function parsedYaml(): { objects: K8sObject[]; configs: string[] } {
   const objects: K8sObject[] = [];
   const configs: string[] = [];
@@ -51,6 +51,8 @@ function parsedYaml(): { objects: K8sObject[]; configs: string[] } {
     const isKubernetes = values.map((v) => typeof v?.apiVersion === 'string' && typeof v?.kind === 'string');
     if (isKubernetes.every(Boolean)) {
       objects.push(...(values as K8sObject[]));
+    } else if (values.length === 1 && values[0] && 'scrape_configs' in values[0]) {
+      // Prometheus's configuration (monitoring): parsed above, not Berth's to load.
     } else {
       assert.ok(!isKubernetes.some(Boolean), `yaml block ${i + 1} mixes Kubernetes objects with something else`);
       assert.equal(values.length, 1, `yaml block ${i + 1}: a Berth configuration is one document`);

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
 import { openPostgres, type DatabaseHandle } from '../../src/db/index.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { createDatabaseOn, defaultPostgresServer, probePostgres, testPostgresServer, type TestDatabase } from '../helpers/database.js';
 import { pushImage, sha256 } from '../helpers/oci.js';
+import { startChildBerth, type ChildBerth } from '../helpers/child-berth.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 import { adminPassword, basicAuth } from '../helpers/server.js';
 import { inCI } from '../helpers/tools.js';
@@ -20,19 +17,13 @@ import { inCI } from '../helpers/tools.js';
 // as behind a load balancer: what one does, the other sees; an upload survives the death
 // of the instance it started on; jobs and schedule ticks run once across both.
 
-const root = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const admin = { authorization: basicAuth('admin', adminPassword) };
 const postgres = testPostgresServer() ?? defaultPostgresServer;
 const unreachable = await probePostgres(postgres);
 if (unreachable && inCI()) throw new Error(`the two-instance tests need PostgreSQL: ${unreachable}`);
 const skip = unreachable ? `needs PostgreSQL (${unreachable})` : false;
 
-interface Instance {
-  url: string;
-  process: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
+type Instance = ChildBerth;
 
 let s3: TestS3;
 let database: TestDatabase;
@@ -40,54 +31,20 @@ let dataRoot: string;
 let direct: DatabaseHandle;
 const instances: Instance[] = [];
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** Starts `berth serve` as its own process and waits until it answers. */
+/** Starts `berth serve` as its own process over the shared database and waits until it answers. */
 async function startInstance(name: string, storage: Record<string, unknown>): Promise<Instance> {
-  const port = await freePort();
   const dataDir = path.join(dataRoot, name);
-  const configFile = path.join(dataRoot, `${name}.yaml`);
-  await writeFile(
-    configFile,
-    stringify({
-      data_dir: dataDir,
-      server: { host: '127.0.0.1', port, shutdown_grace_seconds: 2 },
+  await mkdir(dataDir, { recursive: true });
+  const instance = await startChildBerth(
+    dataDir,
+    {
       database: { url: database.url, max_connections: 5 },
       storage,
       registry: { upload_purge_cron: '* * * * * *' },
       jobs: { concurrency: 4, poll_interval_ms: 100 },
-      auth: { admin_password: adminPassword },
-      log: { level: 'warn', access: false },
-    }),
+    },
+    name,
   );
-  const child = spawn(process.execPath, [path.join(root, 'bin/berth.js'), 'serve', '--config', configFile], {
-    cwd: root,
-    env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
-  child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
-    try {
-      if ((await fetch(`${url}/api/v2.0/ping`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${name} did not answer within 60 s:\n${output.join('')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const instance = { url, process: child, output, exited };
   instances.push(instance);
   return instance;
 }

@@ -337,16 +337,24 @@ eachDatabase('outbox', (db) => {
       .values({ subscriber: 'prune.behind', last_tx_id: 0, last_event_id: 0, updated_at: '' })
       .execute();
     await writeEvent(kysely, 'prune.event', {});
+    const [written] = await eventsOf('prune.event');
     const dispatcher = new Dispatcher(kysely, dialect, { retentionMs: 0 });
     dispatcher.subscribe('prune.ahead', () => undefined);
+    // Until the subscriber has read past this test's event (earlier tests' events come first).
     await waitFor(
       async () => {
         await dispatcher.dispatch();
-        return (await kysely.selectFrom('event_cursors').select('last_event_id').where('subscriber', '=', 'prune.ahead').executeTakeFirst())
-          ?.last_event_id;
+        return await kysely
+          .selectFrom('event_cursors')
+          .select(['last_tx_id', 'last_event_id'])
+          .where('subscriber', '=', 'prune.ahead')
+          .executeTakeFirst();
       },
-      (last) => last !== undefined && Number(last) > 0,
-      'the subscriber to read',
+      (cursor) =>
+        cursor !== undefined &&
+        (Number(cursor.last_tx_id) > Number(written.tx_id) ||
+          (Number(cursor.last_tx_id) === Number(written.tx_id) && Number(cursor.last_event_id) >= Number(written.id))),
+      'the subscriber to read past the event',
     );
     await dispatcher.drain();
     await new Promise((resolve) => setTimeout(resolve, 5));

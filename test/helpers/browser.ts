@@ -143,6 +143,8 @@ export async function openPage(
     baseURL,
     viewport: { width: viewport.width, height: viewport.height },
     colorScheme: viewport.colorScheme,
+    // The portal honours it (Mantine's respectReducedMotion): no transition is caught half-way by a screenshot or axe.
+    reducedMotion: 'reduce',
     permissions: ['clipboard-read', 'clipboard-write'],
     storageState: options.storageState,
   });

@@ -42,4 +42,14 @@ describe('immutability rule matching (doublestar)', () => {
     assert.equal(m('p/b', 'prod'), true);
     assert.equal(m('p/a', 'prod'), false);
   });
+
+  test('a pattern refused today but saved before (a "}" that closes nothing) matches nothing; pushes go on', () => {
+    assert.throws(() => rule('v1}'), /not a valid doublestar pattern/);
+    const stored = { disabled: false, tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v1}' }] };
+    const m = matcherOf([
+      { ...stored, scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] } },
+    ] as never);
+    assert.equal(m('p/a', 'v1}'), false);
+    assert.equal(m('p/a', 'v1'), false);
+  });
 });

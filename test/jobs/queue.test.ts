@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, test } from 'node:test';
-import { JobQueue } from '../../src/jobs/queue.js';
+import { JobQueue, lostAttemptsGivenBack } from '../../src/jobs/queue.js';
 import { JobRunner, RetryLaterError, type JobRunnerOptions } from '../../src/jobs/runner.js';
 import { eachDatabase, waitFor, type TestDatabase } from './databases.js';
 
@@ -228,29 +228,46 @@ eachDatabase('job queue and runner', (db) => {
     assert.equal(job!.attempts, 2);
     assert.deepEqual(attempts, [2]);
     const log = await messages(queue, id);
-    assert.ok(log.includes('[WARNING] attempt 1 was lost: pool dead-pool stopped renewing its lease; retrying'), log.join('\n'));
-    assert.ok(log.includes(`[INFO] attempt 2 of 3 started on pool ${runner.poolId}`), log.join('\n'));
+    assert.ok(
+      log.includes(
+        '[WARNING] attempt 1 was lost: pool dead-pool stopped renewing its lease; retrying; a lost attempt is given back (1 of 3)',
+      ),
+      log.join('\n'),
+    );
+    assert.ok(log.includes(`[INFO] attempt 2 of 4 started on pool ${runner.poolId}`), log.join('\n'));
     // The dead worker, back from the dead, can no longer record anything for the job.
     assert.equal(await queue.complete('dead-pool', { id, attempts: 1 }), false);
     assert.equal(await queue.fail('dead-pool', { id, attempts: 1 }, 'late', new Date().toISOString()), undefined);
   });
 
-  test('a lost lease on the last attempt ends the job in error', async () => {
+  test('a lost attempt is given back, even to a job of one attempt; past three losses the last attempt ends the job in error', async () => {
     const queue = queueOf();
     const id = await queue.enqueue('lease.last', {}, { maxAttempts: 1 });
-    await queue.claim('dead-pool', ['lease.last'], 1, 50);
-    await waitFor(
-      async () => {
-        await queue.expireLeases();
-        return queue.get(id);
-      },
-      (job) => job!.status !== 'running',
-      'the lease to lapse',
-    );
-    const job = await queue.get(id);
-    assert.equal(job!.status, 'error');
-    assert.match(job!.lastError!, /attempt 1 was lost: pool dead-pool stopped renewing its lease/);
-    assert.ok(job!.finishedAt);
+    const loseOnce = async () => {
+      assert.equal((await queue.claim('dead-pool', ['lease.last'], 1, 50)).length, 1);
+      await waitFor(
+        async () => {
+          await queue.expireLeases();
+          return queue.get(id);
+        },
+        (job) => job!.status !== 'running',
+        'the lease to lapse',
+      );
+      return (await queue.get(id))!;
+    };
+    for (let lost = 1; lost <= lostAttemptsGivenBack; lost++) {
+      const job = await loseOnce();
+      assert.equal(job.status, 'pending', `loss ${lost} is given back`);
+      assert.equal(job.attempts, lost);
+      assert.equal(job.maxAttempts, 1 + lost);
+      assert.equal(job.finishedAt, null);
+    }
+    const job = await loseOnce();
+    assert.equal(job.status, 'error');
+    assert.match(job.lastError!, /attempt 4 was lost: pool dead-pool stopped renewing its lease/);
+    assert.ok(job.finishedAt);
+    const log = await messages(queue, id);
+    assert.ok(log.includes('[WARNING] attempt 4 was lost: pool dead-pool stopped renewing its lease; no attempt left'), log.join('\n'));
   });
 
   test('a worker process killed with SIGKILL loses its job to another instance', async () => {
@@ -289,7 +306,12 @@ eachDatabase('job queue and runner', (db) => {
     assert.equal(job!.attempts, 2);
     const log = await messages(queue, id);
     assert.ok(log.includes('[INFO] attempt 1 of 3 started on pool doomed-pool'), log.join('\n'));
-    assert.ok(log.includes('[WARNING] attempt 1 was lost: pool doomed-pool stopped renewing its lease; retrying'), log.join('\n'));
+    assert.ok(
+      log.includes(
+        '[WARNING] attempt 1 was lost: pool doomed-pool stopped renewing its lease; retrying; a lost attempt is given back (1 of 3)',
+      ),
+      log.join('\n'),
+    );
     assert.ok(log.includes('[INFO] finished by the survivor'), log.join('\n'));
   });
 

@@ -1,4 +1,4 @@
-// The Content-Security-Policy (src/http/security-headers.ts) in a real browser: the portal
+// The Content-Security-Policy (src/server/security-headers.ts) in a real browser: the portal
 // and Swagger UI at /api/v2.0/docs render under it with no violation reported, and the policy
 // does block what it should (an inline script, being framed). The other portal tests load
 // every page under the same policy and fail on any console error.

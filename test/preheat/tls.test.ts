@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../helpers/api.js';
@@ -9,6 +7,7 @@ import { testDialect } from '../helpers/database.js';
 import { startKrakenFake, type KrakenFake } from '../helpers/kraken-fake.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { requireTools } from '../helpers/tools.js';
+import { selfSignedCertificateDir } from '../helpers/self-signed.js';
 
 /* An instance's `insecure`: a provider behind a self-signed certificate is refused unless it is set. */
 describe(`preheat instances over TLS (${testDialect()})`, { skip: requireTools('openssl') }, () => {
@@ -17,29 +16,7 @@ describe(`preheat instances over TLS (${testDialect()})`, { skip: requireTools('
   let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'berth-preheat-tls-'));
-    // A real certificate from openssl, trusted by nobody.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    dir = await selfSignedCertificateDir('berth-preheat-tls-');
     kraken = await startKrakenFake({
       tls: { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
     });

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeDeliveryConnections, sendDelivery } from '../../src/webhooks/sender.js';
 import { requireTools } from '../helpers/tools.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { selfSignedCertificateDir } from '../helpers/self-signed.js';
 
 const body = JSON.stringify({ type: 'PUSH_ARTIFACT', note: 'ünïcode "quoted"' });
 const headers = { 'Content-Type': 'application/json', 'X-Berth-Delivery-Id': 'delivery-1' };
@@ -189,25 +188,7 @@ describe('sendDelivery over TLS with a self-signed certificate', { skip: require
   let receiver: WebhookReceiver;
   let dir: string;
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'berth-webhook-tls-'));
-    // A real certificate, trusted by nobody.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ].concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
-      { stdio: 'ignore' },
-    );
+    dir = await selfSignedCertificateDir('berth-webhook-tls-');
     receiver = await startWebhookReceiver({
       tls: { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
     });

@@ -62,6 +62,11 @@ const projectPage = () => import('./pages/project/ProjectPage');
 const router = createBrowserRouter([
   { path: '/sign-in', element: <SignInPage /> },
   // A first page that is a lazy route (a deep link) shows `loading` while its chunk loads.
+  {
+    path: '/oidc-onboard',
+    lazy: page(() => import('./pages/account/OidcOnboardPage'), 'OidcOnboardPage'),
+    hydrateFallbackElement: loading,
+  },
   { path: '/sign-up', lazy: page(() => import('./pages/account/SignUpPage'), 'SignUpPage'), hydrateFallbackElement: loading },
   {
     hydrateFallbackElement: loading,
@@ -88,6 +93,8 @@ const router = createBrowserRouter([
       { path: '/admin/labels', lazy: page(() => import('./pages/admin/LabelsPage'), 'LabelsPage', adminOnly) },
       { path: '/admin/audit-logs', lazy: page(() => import('./pages/admin/AuditLogPage'), 'AuditLogPage', adminOnly) },
       { path: '/admin/quotas', lazy: page(() => import('./pages/admin/ProjectQuotasPage'), 'ProjectQuotasPage', adminOnly) },
+      { path: '/admin/groups', lazy: page(() => import('./pages/admin/GroupsPage'), 'GroupsPage', adminOnly) },
+      { path: '/admin/configuration', lazy: page(() => import('./pages/admin/ConfigurationPage'), 'ConfigurationPage', adminOnly) },
       { path: '/admin/system', lazy: page(() => import('./pages/admin/SystemPage'), 'SystemPage', adminOnly) },
       { path: '/admin/gc', lazy: page(() => import('./pages/admin/GarbageCollectionPage'), 'GarbageCollectionPage', adminOnly) },
       { path: '/admin/registries', lazy: page(() => import('./pages/registries/RegistriesPage'), 'RegistriesPage', adminOnly) },

@@ -17,6 +17,8 @@ const theme = createTheme({
   autoContrast: true,
   luminanceThreshold: 0.179,
   defaultRadius: 'md',
+  // Dialogs, menus and notifications appear without moving for whoever asks their system for less motion.
+  respectReducedMotion: true,
   components: {
     Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
     // A <header> inside a dialog would count as a second page banner.

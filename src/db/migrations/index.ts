@@ -22,6 +22,10 @@ import * as m019 from './019_preheat.js';
 import * as m020 from './020_webhooks.js';
 import * as m021 from './021_audit_ops.js';
 import * as m022 from './022_signatures.js';
+import * as m023 from './023_identity_providers.js';
+import * as m024 from './024_rate_limits.js';
+import * as m025 from './025_counts.js';
+import * as m026 from './026_job_lost_attempts.js';
 
 export interface BerthMigration {
   up(db: Kysely<any>, dialect: DialectHelpers): Promise<void>;
@@ -51,4 +55,8 @@ export const migrations: Record<string, BerthMigration> = {
   '020_webhooks': m020,
   '021_audit_ops': m021,
   '022_signatures': m022,
+  '023_identity_providers': m023,
+  '024_rate_limits': m024,
+  '025_counts': m025,
+  '026_job_lost_attempts': m026,
 };

@@ -9,7 +9,7 @@
  * does not count them), a few repositories and tags at a time. Tags that share a digest
  * make one artifact.
  */
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../../lib/doublestar.js';
 import { manifestKinds } from '../../oci/mediatypes.js';
 import type {
   FetchedBlob,
@@ -80,11 +80,11 @@ export function specificNames(pattern: string | undefined): string[] | null {
   return [...new Set(names)];
 }
 
-/** A doublestar test for repository names (Harbor's doublestar; picomatch as elsewhere in Berth). */
+/** A doublestar test for repository names (Harbor's doublestar, as elsewhere in Berth). */
 export function repositoryTest(pattern: string | undefined): (name: string) => boolean {
   if (!pattern) return () => true;
   try {
-    return picomatch(pattern, { strictBrackets: true, dot: true });
+    return compileDoublestar(pattern);
   } catch {
     // An invalid pattern is refused where policies are saved; here it matches nothing.
     return () => false;

@@ -188,13 +188,13 @@ export class Copier {
     await this.copyReferences(srcRepository, dstRepository, manifest.bytes, manifest.mediaType);
     this.check();
     if (toPush.length === 0) {
-      await this.dst.putManifest(dstRepository, digest, manifest.mediaType, manifest.bytes, signal);
+      await this.putManifest(dstRepository, digest, manifest.mediaType, manifest.bytes);
       this.result.manifestsPushed++;
       await this.log(`pushed the manifest ${dstRepository}@${digest}`);
     }
     for (const tag of toPush) {
       this.check();
-      const pushed = await this.dst.putManifest(dstRepository, tag, manifest.mediaType, manifest.bytes, signal);
+      const pushed = await this.putManifest(dstRepository, tag, manifest.mediaType, manifest.bytes);
       this.result.manifestsPushed++;
       this.result.tagsPushed.push(tag);
       if (pushed && pushed !== digest)
@@ -235,9 +235,29 @@ export class Copier {
     const manifest = await this.fetchManifest(srcRepository, child.digest);
     await this.copyReferences(srcRepository, dstRepository, manifest.bytes, manifest.mediaType);
     this.check();
-    await this.dst.putManifest(dstRepository, child.digest, manifest.mediaType, manifest.bytes, this.options.signal);
+    await this.putManifest(dstRepository, child.digest, manifest.mediaType, manifest.bytes);
     this.result.manifestsPushed++;
     await this.log(`pushed the manifest ${dstRepository}@${child.digest}`);
+  }
+
+  /**
+   * Puts a manifest whose blobs are all at the destination. A manifest refused for a blob the
+   * destination just confirmed is asked again after a pause: docker-registry rewrites a
+   * repository's blob link in place, so while another task links the same blob into the same
+   * repository the link reads empty for a moment. A blob really missing is still refused
+   * after the last try.
+   */
+  private async putManifest(repository: string, reference: string, mediaType: string, bytes: Buffer): Promise<string> {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.dst.putManifest(repository, reference, mediaType, bytes, this.options.signal);
+      } catch (err) {
+        const blobUnknown = err instanceof RemoteRegistryError && err.status === 400 && /\bMANIFEST_BLOB_UNKNOWN\b/.test(err.message);
+        if (this.options.signal?.aborted || !blobUnknown || i + 1 >= blobTries.length) throw err;
+        await this.log(`${repository}:${reference}: ${describe(err)}; asking again in ${blobTries[i + 1] / 1000} s`, 'WARNING');
+        await pause(blobTries[i + 1], this.options.signal);
+      }
+    }
   }
 
   /** A blob whose copy meets a passing failure is tried again (as Harbor's copyBlobWithRetry), without failing the whole task. */

@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar } from '../../lib/doublestar.js';
 import type { ReplicationFilter, SourceArtifact } from '../types.js';
 
 /*
@@ -10,22 +10,13 @@ import type { ReplicationFilter, SourceArtifact } from '../types.js';
  * matched by their subject's tags and keep their own.
  */
 
-const compiled = new Map<string, (value: string) => boolean>();
-
-/** A doublestar pattern as Harbor's doublestar.Match reads it; throws on a pattern that does not compile. */
+/**
+ * A doublestar pattern as Harbor's doublestar.Match reads it (a run of stars matches the empty
+ * tag of an untagged artifact); throws on a pattern that does not compile.
+ */
 export function patternTest(pattern: string): (value: string) => boolean {
   if (pattern === '') return () => true;
-  let test = compiled.get(pattern);
-  if (!test) {
-    // strictBrackets: an unclosed [ or { is an error, as in doublestar, not a literal.
-    const matcher = picomatch(pattern, { strictBrackets: true, dot: true });
-    // doublestar matches the empty string with any run of stars (an untagged artifact against "**").
-    const empty = /^\*+$/.test(pattern) || matcher('');
-    test = (value: string) => (value === '' ? empty : matcher(value));
-    if (compiled.size >= 2000) compiled.clear();
-    compiled.set(pattern, test);
-  }
-  return test;
+  return compileDoublestar(pattern);
 }
 
 function stringValue(filter: ReplicationFilter): string {

@@ -1,4 +1,4 @@
-import picomatch from 'picomatch';
+import { compileDoublestar as compileGlob } from '../../lib/doublestar.js';
 import { nextTick } from '../../jobs/scheduler.js';
 import { apiError } from '../../lib/errors.js';
 import type { ReplicationFilter, TriggerType } from '../types.js';
@@ -39,31 +39,14 @@ const bad = (message: string) => apiError('BAD_REQUEST', message);
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const compiled = new Map<string, (value: string) => boolean>();
-
 /**
- * A doublestar pattern (Harbor's filters use github.com/bmatcuk/doublestar) compiled with
- * picomatch; throws when it does not compile: an unclosed bracket, brace or parenthesis, a
- * "}" that closes nothing, or a trailing escape. The empty pattern matches everything.
+ * A doublestar pattern (Harbor's filters use github.com/bmatcuk/doublestar), compiled and
+ * cached by lib/doublestar; throws when it does not compile: an unclosed bracket or brace, a
+ * "}" that closes nothing, an empty class or a trailing escape. The empty pattern matches everything.
  */
 export function compileDoublestar(pattern: string): (value: string) => boolean {
   if (pattern === '') return () => true;
-  let test = compiled.get(pattern);
-  if (test) return test;
-  if (pattern.endsWith('\\') && !pattern.endsWith('\\\\')) throw new Error('it ends with an unfinished escape "\\"');
-  let braces = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') i++;
-    else if (c === '{') braces++;
-    else if (c === '}' && --braces < 0) throw new Error('a "}" closes no "{"');
-  }
-  if (braces > 0) throw new Error('a "{" is not closed');
-  const re = picomatch.makeRe(pattern, { strictBrackets: true, dot: true });
-  test = (value: string) => re.test(value);
-  if (compiled.size >= 2000) compiled.clear();
-  compiled.set(pattern, test);
-  return test;
+  return compileGlob(pattern);
 }
 
 function bool(body: Record<string, unknown>, field: string, fallback: boolean): boolean {

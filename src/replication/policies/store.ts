@@ -6,6 +6,7 @@ import { apiError } from '../../lib/errors.js';
 import type { QueryTerm } from '../../lib/query.js';
 import type { ReplicationFilter, ReplicationPolicy, TriggerType } from '../types.js';
 import type { PolicyInput } from './rules.js';
+import { isUniqueViolation } from '../../db/errors.js';
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -29,11 +30,6 @@ const policyFields: Record<string, Field> = {
 };
 
 const conflict = (name: string) => apiError('CONFLICT', `replication policy ${name} already exists`);
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/i.test(e.message ?? '');
-}
 
 function columns(p: PolicyInput) {
   return {

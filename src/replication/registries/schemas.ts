@@ -1,6 +1,6 @@
 import { arrayOf, bool, dateTime, int, object, ref, str, type SharedSchema } from '../../http/schema-helpers.js';
 
-/** The /registries definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The /registries definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const credentialType = str('Credential type: basic (user name and password), oauth or secret', { enum: ['basic', 'oauth', 'secret'] });
 

@@ -7,6 +7,7 @@ import { nowIso } from '../../lib/clock.js';
 import { apiError } from '../../lib/errors.js';
 import type { Paging } from '../../lib/paging.js';
 import type { QueryTerm } from '../../lib/query.js';
+import { isUniqueViolation } from '../../db/errors.js';
 
 type Row = Selectable<RegistriesTable>;
 
@@ -59,11 +60,6 @@ const fields: Record<string, Field> = {
 };
 
 /** A unique index refused the write (SQLite or PostgreSQL). */
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 function record(row: Row): RegistryRecord {
   return {
     id: Number(row.id),

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import picomatch from 'picomatch';
 import type { AccessGuard, ProjectRef } from '../../auth/guard.js';
 import { isSysadmin, type Identity } from '../../auth/identity.js';
 import type { JobQueue } from '../../jobs/queue.js';
 import { JobAbortError, type JobContext } from '../../jobs/runner.js';
 import { nowIso } from '../../lib/clock.js';
+import { compileDoublestar } from '../../lib/doublestar.js';
 import { apiError } from '../../lib/errors.js';
 import { reportMimeTypes } from '../types.js';
 import { csvColumns, csvLine, findingLine } from './csv.js';
@@ -49,8 +49,7 @@ function bad(message: string) {
 function matcher(pattern: string, what: string): ((value: string) => boolean) | null {
   if (pattern === '') return null;
   try {
-    // Go's doublestar (Harbor) reads {a} as a choice of one; picomatch would match the braces literally.
-    return picomatch(pattern.replace(/\{([^{},]*)\}/g, '$1'), { strictBrackets: true, dot: true });
+    return compileDoublestar(pattern);
   } catch (err) {
     throw bad(`${what} "${pattern}" is not a valid pattern: ${(err as Error).message}`);
   }

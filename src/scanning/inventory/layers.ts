@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { extract, type Header } from 'tar-stream';
 import type { Analyzer, AnalyzerResult } from './analyzer.js';
@@ -78,7 +78,16 @@ function startsWith(chunk: Uint8Array, magic: number[]): boolean {
   return chunk.length >= magic.length && magic.every((byte, i) => chunk[i] === byte);
 }
 
-/** Zstandard decompression as a Node transform over fzstd's streaming decoder. */
+/**
+ * Zstandard decompression: Node's own (node:zlib, from Node 22.15 and 24) where there is one,
+ * else a Node transform over fzstd's streaming decoder (Node 20).
+ */
+function zstdDecompress(): Transform {
+  const native = (zlib as { createZstdDecompress?: (options?: object) => Transform }).createZstdDecompress;
+  return native ? native() : new ZstdDecompress();
+}
+
+/** fzstd's streaming decoder as a Node transform. */
 class ZstdDecompress extends Transform {
   private readonly decoder = new Decompress((data) => {
     if (data.length > 0) this.push(data);
@@ -144,10 +153,10 @@ async function decompressed(blob: Readable): Promise<{ tar: Readable; compressio
   const head = await peek(blob, zstdMagic.length);
   const compression: Compression = startsWith(head, gzipMagic) ? 'gzip' : startsWith(head, zstdMagic) ? 'zstd' : 'none';
   if (compression === 'none') return { tar: blob, compression, done: Promise.resolve() };
-  const decoder = compression === 'gzip' ? createGunzip({ chunkSize: 128 * 1024 }) : new ZstdDecompress();
+  const decoder = compression === 'gzip' ? zlib.createGunzip({ chunkSize: 128 * 1024 }) : zstdDecompress();
   const out = new PassThrough({ highWaterMark: 64 * 1024 });
   const done = pipeline(blob, decoder, out).catch((err: Error) => {
-    out.destroy(err);
+    out.destroy(err.message.includes('decompression failed') ? err : asError(err, compression));
   });
   return { tar: out, compression, done };
 }

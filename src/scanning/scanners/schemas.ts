@@ -1,6 +1,6 @@
 import { arrayOf, bool, dateTime, object, str, ref, type SharedSchema } from '../../http/schema-helpers.js';
 
-/** The scanner API's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The scanner API's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 
 const registrationFields = {
   name: str('Unique name of the registration'),

@@ -10,6 +10,7 @@ import type { Paging } from '../../lib/paging.js';
 import type { QueryTerm } from '../../lib/query.js';
 import type { ScannerAuth } from './client.js';
 import type { RegistrationInput, ScannerRegistration } from './registration.js';
+import { isUniqueViolation } from '../../db/errors.js';
 
 type Row = Selectable<ScannerRegistrationsTable>;
 
@@ -27,11 +28,6 @@ const fields: Record<string, Field> = {
 };
 
 /** A unique index refused the write (SQLite or PostgreSQL). */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 export class ScannerStore {
   constructor(
     readonly db: Db,

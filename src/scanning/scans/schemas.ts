@@ -1,7 +1,7 @@
 import { dateTime, int, object, ref, str, bool, type SharedSchema } from '../../http/schema-helpers.js';
 import { Schedule, ScheduleObj } from '../../gc/schemas.js';
 
-/** Harbor's definitions the scan and scan-all API answer with (documentation only: see http/openapi.ts). */
+/** Harbor's definitions the scan and scan-all API answer with (documentation only: see server/openapi.ts). */
 
 export const ScanType: SharedSchema = {
   $id: 'ScanType',

@@ -1,6 +1,6 @@
 import { arrayOf, int, object, str, type SharedSchema } from '../../http/schema-helpers.js';
 
-/** The security hub's definitions, in Harbor's names (documentation only: see http/openapi.ts). */
+/** The security hub's definitions, in Harbor's names (documentation only: see server/openapi.ts). */
 const num = (description: string) => ({ type: 'number', description });
 
 export const DangerousCVE: SharedSchema = {

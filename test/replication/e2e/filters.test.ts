@@ -123,8 +123,13 @@ describe('replication filters and runs against a real docker-registry', { skip }
         dest_namespace_replace_count: 0,
         filters: row.filters,
       });
-      const done = await finished(berth, await startExecution(berth, policyId));
-      assert.equal(done.status, 'Succeed', `${row.name}: ${JSON.stringify(done)}`);
+      const executionId = await startExecution(berth, policyId);
+      const done = await finished(berth, executionId);
+      if (done.status !== 'Succeed') {
+        const failed = (await tasks(berth, executionId)).filter((t) => t.status !== 'Succeed');
+        const logs = await Promise.all(failed.map(async (t) => `${t.src_resource}: ${await taskLog(berth, executionId, t.id)}`));
+        assert.fail(`${row.name}: ${JSON.stringify(done)}\n${logs.join('\n')}`);
+      }
       assert.deepEqual(await arrived(registry, `m-${row.name}`), row.expected, row.name);
     }
     // The untagged image of apps/api went too where no tag filter stood in its way (by digest, no tag).

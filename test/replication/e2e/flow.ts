@@ -50,7 +50,7 @@ export async function execution(server: TestServer, id: number): Promise<Executi
 }
 
 /** Polls the execution until it is no longer InProgress (bounded; no timing is asserted). */
-export async function finished(server: TestServer, id: number, limitMs = 60_000): Promise<ExecutionBody> {
+export async function finished(server: TestServer, id: number, limitMs = 180_000): Promise<ExecutionBody> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const e = await execution(server, id);

@@ -4,11 +4,9 @@
  * without the error body, non-JSON, redirects not followed, a 302 loop, a silent adapter).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +14,7 @@ import { HttpScannerClient, parseRefreshAfter, ScannerAdapterError } from '../..
 import { adapterMimeTypes } from '../../../src/scanning/scanners/spec.js';
 import { reportMimeTypes, sbomMediaTypes } from '../../../src/scanning/types.js';
 import { requireTools } from '../../helpers/tools.js';
+import { selfSignedCertificateDir } from '../../helpers/self-signed.js';
 
 interface Seen {
   method: string;
@@ -203,29 +202,7 @@ describe('ScannerClient over TLS with a self-signed certificate', { skip: requir
   let dir: string;
 
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'berth-tls-'));
-    // A real certificate from openssl, trusted by nobody.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(dir, 'key.pem'),
-        '-out',
-        path.join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    dir = await selfSignedCertificateDir('berth-tls-');
     server = https.createServer(
       { key: await readFile(path.join(dir, 'key.pem')), cert: await readFile(path.join(dir, 'cert.pem')) },
       (_req, res) => {

@@ -113,6 +113,10 @@ export const api = {
   async signIn(principal: string, password: string): Promise<void> {
     await send('POST', '/c/login', new URLSearchParams({ principal, password }));
   },
+  /** Completes a first OIDC sign-in with the username the user chose; sets the session. */
+  async oidcOnboard(username: string): Promise<void> {
+    await send('POST', '/c/oidc/onboard', { username });
+  },
   async signOut(): Promise<void> {
     await send('GET', '/c/log_out');
     csrfToken = null;

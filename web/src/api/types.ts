@@ -9,12 +9,25 @@ export interface CurrentUser {
   sysadmin_flag: boolean;
   creation_time: string;
   update_time: string;
+  /** Users onboarded through OIDC: their CLI secret (for docker login) and provider identity. */
+  oidc_user_meta?: OidcUserMeta | null;
+}
+
+export interface OidcUserMeta {
+  id: number;
+  user_id: number;
+  subiss: string;
+  secret: string;
+  creation_time: string;
+  update_time: string;
 }
 
 export interface SystemInfo {
   harbor_version?: string;
   self_registration?: boolean;
   auth_mode?: string;
+  primary_auth_mode?: boolean;
+  oidc_provider_name?: string;
   registry_url?: string;
   external_url?: string;
   [key: string]: unknown;

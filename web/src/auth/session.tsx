@@ -35,6 +35,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       await query.refetch();
     },
     async signOut() {
+      if (query.data?.oidc_user_meta) {
+        // An OIDC user leaves through the server, which may end the provider's session too
+        // (oidc_logout) and comes back to /sign-in: a full-page navigation that never returns.
+        window.location.assign('/c/oidc/logout');
+        return new Promise<never>(() => {});
+      }
       await api.signOut();
       // The signed-in pages unmount once the session is gone; clearing the cache now would make
       // them refetch without a session first. Signing in clears it.

@@ -44,7 +44,7 @@ export function QuotaUsage({ used, hard, compact = false, label }: { used: numbe
   );
 }
 
-const units = [
+export const storageUnits = [
   { value: String(1024 ** 2), label: 'MiB' },
   { value: String(1024 ** 3), label: 'GiB' },
   { value: String(1024 ** 4), label: 'TiB' },
@@ -52,12 +52,12 @@ const units = [
 const maxLimit = 1024 ** 5;
 
 /** A limit in bytes as an amount and a unit, the largest unit it is a whole number of (MiB at least). */
-function split(hard: number): { amount: number | string; unit: string } {
-  if (hard < 0) return { amount: '', unit: units[1].value };
-  for (const u of [...units].reverse()) {
+export function splitLimit(hard: number): { amount: number | string; unit: string } {
+  if (hard < 0) return { amount: '', unit: storageUnits[1].value };
+  for (const u of [...storageUnits].reverse()) {
     if (hard % Number(u.value) === 0) return { amount: hard / Number(u.value), unit: u.value };
   }
-  return { amount: Number((hard / 1024 ** 2).toFixed(2)), unit: units[0].value };
+  return { amount: Number((hard / 1024 ** 2).toFixed(2)), unit: storageUnits[0].value };
 }
 
 /**
@@ -80,7 +80,7 @@ export function EditQuotaDialog({
   used: number;
 }) {
   const client = useQueryClient();
-  const initial = split(hard);
+  const initial = splitLimit(hard);
   const [unlimited, setUnlimited] = useState(hard < 0);
   const [amount, setAmount] = useState<number | string>(initial.amount);
   const [unit, setUnit] = useState(initial.unit);
@@ -88,7 +88,7 @@ export function EditQuotaDialog({
   const submission = useSubmission();
 
   function close() {
-    const again = split(hard);
+    const again = splitLimit(hard);
     setUnlimited(hard < 0);
     setAmount(again.amount);
     setUnit(again.unit);
@@ -147,7 +147,7 @@ export function EditQuotaDialog({
             style={{ flex: 1 }}
             data-autofocus
           />
-          <Select label="Unit" data={units} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
+          <Select label="Unit" data={storageUnits} value={unit} onChange={(v) => v && setUnit(v)} allowDeselect={false} w={100} />
         </Group>
       )}
       {!unlimited && bytes > 0 && bytes < used && (

@@ -9,6 +9,9 @@ import {
   IconKey,
   IconLogout,
   IconServer,
+  IconSettings,
+  IconUser,
+  IconUsersGroup,
   IconTags,
   IconUsers,
   IconListDetails,
@@ -23,12 +26,15 @@ import { Link, Outlet, useLocation, useNavigate } from 'react-router';
 import { useSession } from '../auth/session';
 import { AboutModal } from '../pages/account/AboutModal';
 import { GlobalSearch } from './GlobalSearch';
+import { SystemBanner } from './SystemBanner';
 import { ChangePasswordModal } from '../pages/account/ChangePasswordModal';
+import { ProfileModal } from '../pages/account/ProfileModal';
 import { hasFeature } from '../lib/features';
 import { notifyError } from '../lib/notify';
 
 const adminLinks = [
   { to: '/admin/users', label: 'Users', icon: IconUsers },
+  { to: '/admin/groups', label: 'Groups', icon: IconUsersGroup },
   ...(hasFeature('replication')
     ? [
         { to: '/admin/registries', label: 'Registries', icon: IconBuildingWarehouse },
@@ -43,6 +49,7 @@ const adminLinks = [
   ...(hasFeature('vulnerability-scanning')
     ? [{ to: '/admin/interrogation-services', label: 'Interrogation services', icon: IconShieldSearch }]
     : []),
+  { to: '/admin/configuration', label: 'Configuration', icon: IconSettings },
   { to: '/admin/system', label: 'System', icon: IconServer },
 ];
 
@@ -52,7 +59,7 @@ export function Shell() {
   const navigate = useNavigate();
   const location = useLocation();
   const [navOpened, nav] = useDisclosure(false);
-  const [dialog, setDialog] = useState<'password' | 'about' | null>(null);
+  const [dialog, setDialog] = useState<'password' | 'about' | 'profile' | null>(null);
   const user = session.user!;
   const active = (to: string) => location.pathname === to || location.pathname.startsWith(`${to}/`);
 
@@ -99,9 +106,15 @@ export function Shell() {
             </Menu.Target>
             <Menu.Dropdown>
               <Menu.Label>{user.sysadmin_flag ? 'Administrator' : 'Signed in'}</Menu.Label>
-              <Menu.Item leftSection={<IconKey size={14} aria-hidden />} onClick={() => setDialog('password')}>
-                Change password
+              <Menu.Item leftSection={<IconUser size={14} aria-hidden />} onClick={() => setDialog('profile')}>
+                User profile
               </Menu.Item>
+              {/* An OIDC user has no password here: the provider keeps it. */}
+              {!user.oidc_user_meta && (
+                <Menu.Item leftSection={<IconKey size={14} aria-hidden />} onClick={() => setDialog('password')}>
+                  Change password
+                </Menu.Item>
+              )}
               <Menu.Item leftSection={<IconInfoCircle size={14} aria-hidden />} onClick={() => setDialog('about')}>
                 About
               </Menu.Item>
@@ -144,10 +157,12 @@ export function Shell() {
         </ScrollArea>
       </AppShell.Navbar>
       <AppShell.Main>
+        <SystemBanner />
         <Outlet />
       </AppShell.Main>
       <ChangePasswordModal opened={dialog === 'password'} onClose={() => setDialog(null)} />
       <AboutModal opened={dialog === 'about'} onClose={() => setDialog(null)} />
+      <ProfileModal opened={dialog === 'profile'} onClose={() => setDialog(null)} />
     </AppShell>
   );
 }

@@ -1,6 +1,6 @@
-import { ActionIcon, Badge, Button, Group, Select, Text } from '@mantine/core';
+import { ActionIcon, Button, Group, Select, Text } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
-import { IconUserMinus, IconUserPlus } from '@tabler/icons-react';
+import { IconUserMinus, IconUserPlus, IconUsersPlus } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, segment } from '../../api/client';
@@ -9,6 +9,8 @@ import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { DataTable, type Column } from '../../components/DataTable';
 import { notifyDone, notifyError } from '../../lib/notify';
 import { AddMemberModal } from './AddMemberModal';
+import { AddGroupMemberModal } from './AddGroupMemberModal';
+import { isGroup, MemberName, MemberType } from './MemberEntity';
 import { permissionsKey } from '../../auth/permissions';
 import { projectApiPath, projectKey, roleName, roleOptions, summaryKey, type Member } from './model';
 import type { TabProps } from './ProjectPage';
@@ -17,6 +19,7 @@ export function MembersTab({ project, can }: TabProps) {
   const client = useQueryClient();
   const { user } = useSession();
   const [adding, add] = useDisclosure(false);
+  const [addingGroup, addGroup] = useDisclosure(false);
   const [target, setTarget] = useState<Member | null>(null);
   const [confirming, confirm] = useDisclosure(false);
   const [saving, setSaving] = useState<number | null>(null);
@@ -24,6 +27,8 @@ export function MembersTab({ project, can }: TabProps) {
 
   // As in Harbor, you do not change or remove your own membership here (an administrator may).
   const isSelf = (m: Member) => m.entity_type === 'u' && m.entity_id === user?.user_id && !user?.sysadmin_flag;
+  // A group the signed-in user is in changes their own role as well.
+  const mayConcernMe = (m: Member) => isGroup(m) || m.entity_id === user?.user_id;
 
   async function refresh(self: boolean) {
     await Promise.all([
@@ -44,7 +49,7 @@ export function MembersTab({ project, can }: TabProps) {
     try {
       await api.put(projectApiPath(project, `/members/${segment(member.id)}`), { role_id: roleId });
       notifyDone(`${member.entity_name} is now ${roleName(roleId)}`);
-      await refresh(member.entity_id === user?.user_id);
+      await refresh(mayConcernMe(member));
     } catch (err) {
       notifyError(err, `Could not change the role of ${member.entity_name}`);
     } finally {
@@ -56,20 +61,9 @@ export function MembersTab({ project, can }: TabProps) {
     {
       key: 'name',
       header: 'Name',
-      render: (m) => (
-        <Group gap="xs" wrap="nowrap">
-          <Text size="sm" fw={500}>
-            {m.entity_name}
-          </Text>
-          {m.entity_id === user?.user_id && m.entity_type === 'u' && (
-            <Badge size="xs" variant="default">
-              you
-            </Badge>
-          )}
-        </Group>
-      ),
+      render: (m) => <MemberName member={m} you={m.entity_id === user?.user_id && m.entity_type === 'u'} />,
     },
-    { key: 'type', header: 'Type', visibleFrom: 'sm', render: (m) => (m.entity_type === 'g' ? 'Group' : 'User') },
+    { key: 'type', header: 'Type', visibleFrom: 'sm', render: (m) => <MemberType member={m} /> },
     {
       key: 'role',
       header: 'Role',
@@ -125,14 +119,20 @@ export function MembersTab({ project, can }: TabProps) {
         searchLabel="Search members"
         toolbar={
           can('member', 'create') && (
-            <Button leftSection={<IconUserPlus size={16} aria-hidden />} onClick={add.open}>
-              Add member
-            </Button>
+            <Group gap="xs">
+              <Button leftSection={<IconUserPlus size={16} aria-hidden />} onClick={add.open}>
+                Add member
+              </Button>
+              <Button variant="default" leftSection={<IconUsersPlus size={16} aria-hidden />} onClick={addGroup.open}>
+                Add group
+              </Button>
+            </Group>
           )
         }
         emptyText="No members yet."
       />
       <AddMemberModal project={project} opened={adding} onClose={add.close} />
+      <AddGroupMemberModal project={project} opened={addingGroup} onClose={addGroup.close} />
       <ConfirmDialog
         opened={confirming}
         onClose={confirm.close}
@@ -142,10 +142,11 @@ export function MembersTab({ project, can }: TabProps) {
           const member = target!;
           await api.delete(projectApiPath(project, `/members/${segment(member.id)}`));
           notifyDone(`${member.entity_name} removed from ${project.name}`);
-          await refresh(member.entity_id === user?.user_id);
+          await refresh(mayConcernMe(member));
         }}
       >
-        Remove <strong>{target?.entity_name}</strong> from project {project.name}? They lose the access their role gave them.
+        Remove <strong>{target?.entity_name}</strong> from project {project.name}?{' '}
+        {target && isGroup(target) ? "Its users lose the access the group's role gave them." : 'They lose the access their role gave them.'}
       </ConfirmDialog>
     </>
   );

@@ -1,0 +1,2 @@
+// oidc-provider ships no type declarations; the test helper uses it through `any`.
+declare module 'oidc-provider';
