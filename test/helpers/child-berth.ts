@@ -1,22 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { freePort } from './ports.js';
 import { adminPassword, basicAuth } from './server.js';
 
 const root = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 /** A port nobody listens on right now, on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 export interface ChildBerth {
   url: string;
   process: ChildProcess;

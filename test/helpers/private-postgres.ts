@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './child-berth.js';
+import { freePort } from './ports.js';
 import { runTool, environmentLimit } from './tools.js';
 
 /**

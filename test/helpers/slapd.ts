@@ -18,7 +18,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
-import { freePort } from './docker-registry.js';
+import { freePort } from './ports.js';
 import { environmentLimit, runTool, which } from './tools.js';
 
 export const slapdBin = '/usr/sbin/slapd';

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { api, createUser } from '../helpers/api.js';
 import { testDialect } from '../helpers/database.js';
 import { pushImage } from '../helpers/oci.js';
+import { freePort } from '../helpers/ports.js';
 import { parseExposition, type Exposition } from '../helpers/prometheus.js';
 import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
 
@@ -28,14 +28,6 @@ async function scrapeUntil(url: string, headers: Record<string, string>, ready: 
     m = await scrape(url, headers);
   }
   return m;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function createProject(server: TestServer, name: string, isPublic: boolean, storageLimit?: number): Promise<void> {

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
 import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneDark, type WatchedPage } from '../helpers/browser.js';
-import { freePort } from '../helpers/docker-registry.js';
+import { refusedPort } from '../helpers/ports.js';
 import { startDragonflyFake, type DragonflyFake } from '../helpers/dragonfly-fake.js';
 import { pushImage } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
@@ -73,7 +73,7 @@ describe('portal: P2P preheat', { skip }, () => {
     const dialog = await openDialog(page);
     await eventually(async () => assert.match(await field(dialog, 'Provider').inputValue(), /Dragonfly/i));
     await field(dialog, 'Name').fill('dragonfly-1');
-    await field(dialog, 'Endpoint').fill(`http://127.0.0.1:${await freePort()}`);
+    await field(dialog, 'Endpoint').fill(`http://127.0.0.1:${await refusedPort()}`);
     await testConnection(dialog, 'failed');
 
     await field(dialog, 'Endpoint').fill(dragonfly.url);

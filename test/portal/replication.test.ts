@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { api } from '../helpers/api.js';
 import { browserSkip, eventually, field, h1, inspectPage, launchBrowser, phoneLight, type WatchedPage } from '../helpers/browser.js';
-import { freePort, startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
+import { refusedPort } from '../helpers/ports.js';
+import { startDockerRegistry, type DockerRegistry } from '../helpers/docker-registry.js';
 import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js';
 import { pushImage } from '../helpers/oci.js';
 import type { TestServer } from '../helpers/server.js';
@@ -78,7 +79,7 @@ describe('portal: registries, replication rules and proxy-cache projects', { ski
     await page.getByText('No registry endpoint yet.').waitFor();
 
     // A port nothing listens on: Test connection says why.
-    const closed = `http://127.0.0.1:${await freePort()}`;
+    const closed = `http://127.0.0.1:${await refusedPort()}`;
     watched.expectFailure({ path: '/api/v2.0/registries/ping', status: 400 });
     await page.getByRole('button', { name: 'New endpoint' }).click();
     let dialog = await openDialog(page);

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { decodeKey, generatedKeySetting, newKeyText, SecretBox } from '../../src/auth/secret-box.js';
 import { api, createUser, errorCode } from '../helpers/api.js';
 import { testDialect } from '../helpers/database.js';
-import { freePort } from '../helpers/docker-registry.js';
+import { refusedPort } from '../helpers/ports.js';
 import { startDragonflyFake, type DragonflyFake } from '../helpers/dragonfly-fake.js';
 import { basicAuth, startServer, type TestServer } from '../helpers/server.js';
 import { assertShape, createInstance, createPolicy, createProject, filters, manual } from './helpers.js';
@@ -151,7 +151,7 @@ describe(`preheat API (${testDialect()})`, () => {
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     const closed = await api(server, 'POST', '/p2p/preheat/instances/ping', {
       auth: admin(),
-      body: { vendor: 'kraken', endpoint: `http://127.0.0.1:${await freePort()}` },
+      body: { vendor: 'kraken', endpoint: `http://127.0.0.1:${await refusedPort()}` },
     });
     assert.equal(closed.status, 400);
     assert.match(closed.body.errors[0].message, /failed to ping the preheat instance .*ECONNREFUSED/);

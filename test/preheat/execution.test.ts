@@ -5,7 +5,7 @@ import { testDialect } from '../helpers/database.js';
 import { startDragonflyFake, type DragonflyFake } from '../helpers/dragonfly-fake.js';
 import { startKrakenFake, type KrakenFake } from '../helpers/kraken-fake.js';
 import { pushMultiPlatform } from '../helpers/artifacts.js';
-import { freePort } from '../helpers/docker-registry.js';
+import { refusedPort } from '../helpers/ports.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { JobRunner } from '../../src/jobs/runner.js';
 import { waitFor } from '../jobs/databases.js';
@@ -228,7 +228,7 @@ describe(`preheat executions against Dragonfly and Kraken stand-ins (${testDiale
   });
 
   test('a provider that does not answer: the execution fails before any task, saying why; a refused token fails the tasks', async () => {
-    const id = await createInstance(server, { name: 'gone', vendor: 'dragonfly', endpoint: `http://127.0.0.1:${await freePort()}` });
+    const id = await createInstance(server, { name: 'gone', vendor: 'dragonfly', endpoint: `http://127.0.0.1:${await refusedPort()}` });
     await createPolicy(server, 'fleet', {
       name: 'to-gone',
       provider_id: id,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDatabaseOn, probePostgres } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { postgresServer } from '../jobs/databases.js';
+import { postgresServer, waitFor } from '../jobs/databases.js';
 import { createProject, digestsOf, push, rule, run, savePolicy } from './helpers.js';
 
 const unavailable = await probePostgres(postgresServer);
@@ -47,11 +47,18 @@ describe('retention across instances (postgres)', { skip }, () => {
     );
     // The front instance runs no job at all (jobs.concurrency 0): the execution and its three tasks ran on the worker.
     assert.equal(front.berth.config.jobs.concurrency, 0);
-    const jobs = await front.berth.database.db
-      .selectFrom('jobs')
-      .select(['type', 'status'])
-      .where('type', 'in', ['RETENTION', 'RETENTION_TASK'])
-      .execute();
+    // The execution ends with its last task, which may be before the worker records the
+    // execution job's own end (it logs after enqueueing the tasks): wait for the jobs' ends.
+    const jobs = await waitFor(
+      () =>
+        front.berth.database.db
+          .selectFrom('jobs')
+          .select(['type', 'status'])
+          .where('type', 'in', ['RETENTION', 'RETENTION_TASK'])
+          .execute(),
+      (rows) => rows.every((j) => j.status !== 'pending' && j.status !== 'running'),
+      'the retention jobs to end',
+    );
     assert.deepEqual(jobs.map((j) => `${j.type} ${j.status}`).sort(), [
       'RETENTION success',
       'RETENTION_TASK success',

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { cloudEventTypes } from '../../src/webhooks/formats/index.js';
 import { api } from '../helpers/api.js';
 import { createTestDatabase, testDialect, type TestDatabase } from '../helpers/database.js';
-import { freePort } from '../helpers/docker-registry.js';
+import { freePort, refusedPort } from '../helpers/ports.js';
 import { pushImage } from '../helpers/oci.js';
 import { adminPassword, basicAuth, startServer, type TestServer } from '../helpers/server.js';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -443,7 +443,7 @@ describe(`webhook durability (${testDialect()})`, () => {
   });
 
   test('a receiver down, then up: the delivery arrives after retries, recorded attempt by attempt', async () => {
-    const port = await freePort();
+    const port = await refusedPort();
     await createProject(server, 'wh-down');
     const policyId = await createHook(
       server,

@@ -12,7 +12,8 @@ import { createAdapter, RemoteConnections } from '../../../src/replication/adapt
 import { blobOf, V2Client } from '../../../src/replication/adapters/v2-client.js';
 import { RemoteRegistryError, type RegistryAdapter } from '../../../src/replication/types.js';
 import { startCountingProxy, type CountingProxy } from '../../helpers/counting-proxy.js';
-import { startDockerRegistry, type DockerRegistry, freePort } from '../../helpers/docker-registry.js';
+import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
+import { refusedPort } from '../../helpers/ports.js';
 import { startRegistryGate, type RegistryGate } from '../../helpers/registry-gate.js';
 import { requireTools } from '../../helpers/tools.js';
 import { endpoint, makeImage, ociManifest, pushThrough, readAll, sha256 } from './content.js';
@@ -303,7 +304,7 @@ describe('v2 client failures as the proxy cache and the engine see them', { skip
   });
 
   test('nothing listening on the port is unreachable', async () => {
-    const port = await freePort();
+    const port = await refusedPort();
     const dead = createAdapter(endpoint(`http://127.0.0.1:${port}`), { connections });
     const err = await failureOf(dead.ping());
     assert.equal(err.failure, 'unreachable');

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, createUser, errorCode, type ApiResponse } from '../../helpers/api.js';
 import { testDialect } from '../../helpers/database.js';
-import { freePort, startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
+import { refusedPort } from '../../helpers/ports.js';
+import { startDockerRegistry, type DockerRegistry } from '../../helpers/docker-registry.js';
 import { basicAuth, adminPassword, startServer, type TestServer } from '../../helpers/server.js';
 import { requireTools } from '../../helpers/tools.js';
 
@@ -33,7 +34,7 @@ describe(`registry endpoints API (${testDialect()})`, { skip }, () => {
   before(async () => {
     [server, remote, upstream] = await Promise.all([startServer(), startServer(), startDockerRegistry()]);
     admin = server.admin.authorization;
-    closedPort = await freePort();
+    closedPort = await refusedPort();
     ca = await selfSignedCa();
   });
   after(async () => {

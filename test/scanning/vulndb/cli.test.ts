@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { startServer } from '../../helpers/server.js';
 import { fixtureInventory, fixtureRecords, writeRecordDirectory, writeZip, writeZipDirectory } from './fixtures.js';
-import { closedPortUrl, serveDirectory } from './osv-server.js';
+import { refusedUrl } from '../../helpers/ports.js';
+import { serveDirectory } from './osv-server.js';
 
 const bin = path.resolve('bin/berth.js');
 
@@ -102,7 +103,7 @@ test('berth vulndb update downloads from --url; an unreachable URL says so and e
   } finally {
     await osv.close();
   }
-  const down = await berth('update', '--url', await closedPortUrl());
+  const down = await berth('update', '--url', await refusedUrl());
   assert.equal(down.code, 3);
   assert.match(down.stdout, /^Debian: .*FAILED: could not download http:\/\/127\.0\.0\.1:\d+\/Debian\/all\.zip: ECONNREFUSED/m);
 });

@@ -30,12 +30,3 @@ export async function serveDirectory(root: string): Promise<{ url: string; reque
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
-
-/** A port nothing listens on (the server bound then closed). */
-export async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}

@@ -8,7 +8,8 @@ import { VulnDbImporter } from '../../../src/scanning/vulndb/import.js';
 import { archiveUrl, updateFromUrl } from '../../../src/scanning/vulndb/update.js';
 import { waitFor } from '../../jobs/databases.js';
 import { fixtureInventory, fixtureRecords, writeZipDirectory } from './fixtures.js';
-import { closedPortUrl, serveDirectory } from './osv-server.js';
+import { refusedUrl } from '../../helpers/ports.js';
+import { serveDirectory } from './osv-server.js';
 
 test('archive URLs: one per ecosystem, its name escaped', () => {
   assert.equal(archiveUrl('https://osv.example/', 'Red Hat'), 'https://osv.example/Red%20Hat/all.zip');
@@ -99,7 +100,7 @@ describe('VULNDB_UPDATE over HTTP and the /vulndb API', () => {
 describe('VULNDB_UPDATE when the export cannot be reached', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ yaml: { 'scanning.vulndb.url': await closedPortUrl(), 'scanning.vulndb.ecosystems': ['npm'] } });
+    server = await startServer({ yaml: { 'scanning.vulndb.url': await refusedUrl(), 'scanning.vulndb.ecosystems': ['npm'] } });
   });
   after(async () => {
     await server?.stop();
@@ -124,7 +125,7 @@ describe('POST /vulndb/update while an update is pending', () => {
   let server: TestServer;
   before(async () => {
     // No job runner: the first update stays pending.
-    server = await startServer({ yaml: { 'jobs.concurrency': 0, 'scanning.vulndb.url': await closedPortUrl() } });
+    server = await startServer({ yaml: { 'jobs.concurrency': 0, 'scanning.vulndb.url': await refusedUrl() } });
   });
   after(async () => {
     await server?.stop();
