@@ -1,5 +1,5 @@
 import type { JobQueue } from '../jobs/queue.js';
-import type { JobContext } from '../jobs/runner.js';
+import { JobAbortError, type JobContext } from '../jobs/runner.js';
 import type { Scheduler } from '../jobs/scheduler.js';
 import { writeEvent } from '../events/outbox.js';
 import { nowIso } from '../lib/clock.js';
@@ -257,6 +257,10 @@ export class RetentionService {
       status = ctx.signal.aborted ? 'Stopped' : 'Error';
       await ctx.log(`failed: ${(err as Error).message}`, 'ERROR');
     }
+    // This instance lost the job's lease or is shutting down: the task runs again (on another
+    // instance, which owns it now) and records its own end; recording one here would race it.
+    const reason: unknown = ctx.signal.aborted ? ctx.signal.reason : undefined;
+    if (reason instanceof JobAbortError && reason.kind !== 'stopped') throw reason;
     // A refused removal keeps the artifact: it counts as retained.
     const kept = [...outcomes.values()].filter((o) => o.kind === 'refused').length;
     const finished = {
