@@ -280,10 +280,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const ldap = createLdap({ settings, users, groups: userGroups, logger });
   const members = new MemberService(new MemberStore(database.db), users, userGroups.service);
   const guard = new AccessGuard(members);
-  const projectRef = async (name: string) => {
-    const project = await projects.findByName(name);
-    return project ? { id: Number(project.id), name: project.name, public: project.public === 1 } : null;
-  };
+  const projectRef = (name: string) => projects.refByName(name);
   const registryAccess = new RegistryAccess(guard, { projectRef });
   const projectRefById = async (id: number) => {
     const project = await projects.byId(id);

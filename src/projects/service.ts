@@ -164,6 +164,11 @@ export class ProjectService {
     return this.store.findByName(name);
   }
 
+  /** A project's id, name and visibility (what access checks need), by name. */
+  async refByName(name: string): Promise<ProjectRef | null> {
+    return (await this.store.refByName(name)) ?? null;
+  }
+
   byId(id: number): Promise<Project | undefined> {
     return this.store.byId(id);
   }

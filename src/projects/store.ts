@@ -9,6 +9,7 @@ import { writeAudit, type AuditEntry } from '../events/audit.js';
 import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 import { isUniqueViolation } from '../db/errors.js';
+import { preparedQuery } from '../db/prepared.js';
 
 /** A project with its owner's name (null when the owner is gone or there never was one). */
 export interface ProjectRow extends Project {
@@ -53,7 +54,20 @@ export interface NewProject {
 }
 
 export class ProjectStore {
-  constructor(private readonly db: Db) {}
+  /** What /v2's access check reads on every request: compiled once (db/prepared.ts). */
+  private readonly refQuery: (name: string) => Promise<Array<{ id: number; name: string; public: number }>>;
+
+  constructor(private readonly db: Db) {
+    this.refQuery = preparedQuery(db, 1, (name: string) =>
+      db.selectFrom('projects').select(['id', 'name', 'public']).where('name', '=', name),
+    );
+  }
+
+  /** A project's id, name and visibility by name. */
+  async refByName(name: string): Promise<{ id: number; name: string; public: boolean } | undefined> {
+    const row = (await this.refQuery(name))[0];
+    return row && { id: Number(row.id), name: row.name, public: row.public === 1 };
+  }
 
   findByName(name: string): Promise<Project | undefined> {
     return this.db.selectFrom('projects').selectAll().where('name', '=', name).executeTakeFirst();
