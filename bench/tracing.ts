@@ -1,6 +1,6 @@
 // The cost of tracing (OpenTelemetry, OTLP/HTTP JSON), Berth only, two embedded Berths side by
 // side: one with tracing off (no OTEL_* variable: the default), one exporting every span
-// (OTEL_EXPORTER_OTLP_ENDPOINT, sampler always_on) to an OTLP receiver on loopback in this
+// (OTEL_EXPORTER_OTLP_ENDPOINT, protocol http/json, sampler always_on) to an OTLP receiver on loopback in this
 // process, which reads and counts each export and answers 200.
 //
 //   Manifest HEAD and GET by tag, N concurrent clients with Basic credentials, a fixed number of
@@ -71,7 +71,7 @@ export async function measureTracing(
   const on = await startBerth({
     ...start,
     name: 'berth (tracing on)',
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'always_on' },
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_TRACES_SAMPLER: 'always_on' },
   });
   const clients = { off: new Client(off.base, basic), on: new Client(on.base, basic) };
   let timedOut = false;

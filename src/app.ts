@@ -190,7 +190,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   // The system settings' file values, checked before anything opens: a bad one stops the start.
   const fileSettings = settingsFromConfig(config);
   // Tracing: off, nothing is wrapped and no span is made.
-  const tracing = seams.tracing ? startTracing(seams.tracing, { version }) : null;
+  const tracing = seams.tracing ? await startTracing(seams.tracing, { version }) : null;
   const database = openDatabase(config, {
     onError: (err) => logger.warn({ err }, 'an idle database connection failed'),
     wrapDialect: tracing ? (dialect, system) => tracedDialect(dialect, tracing.tracer, system) : undefined,

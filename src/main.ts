@@ -45,7 +45,10 @@ program
     for (const warning of tracing.warnings) logger.warn(warning);
     const berth = await createBerth(config, logger, { tracing: tracing.settings });
     const address = await berth.listen();
-    if (tracing.settings) logger.info({ endpoint: tracing.settings.endpoint }, `traces are sent to ${tracing.settings.endpoint}`);
+    if (tracing.settings) {
+      const { endpoint, protocol } = tracing.settings;
+      logger.info({ endpoint, protocol }, `traces are sent to ${endpoint} (OTLP ${protocol})`);
+    }
     logger.info({ address, dataDir: berth.paths.dataDir, version }, `berth is serving at ${address} (data ${berth.paths.dataDir})`);
     let stopping = false;
     const stop = (signal: string) => {

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { context, ROOT_CONTEXT, type Context, type ContextManager, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -10,6 +9,7 @@ import {
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
   type Sampler,
+  type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { SamplerSetting, TracingSettings } from './settings.js';
@@ -74,15 +74,43 @@ function sampler(setting: SamplerSetting): Sampler {
 }
 
 /**
- * Starts exporting spans as the settings say: OTLP over HTTP (JSON), batched. The provider is
- * this server's own, not registered globally: the server's parts are handed its tracer.
+ * The exporter of the settings' protocol, the official OpenTelemetry one, loaded only now: a
+ * Berth without tracing loads none, and only a grpc one loads gRPC (@grpc/grpc-js).
  */
-export function startTracing(settings: TracingSettings, options: { version: string }): Tracing {
+async function exporter(settings: TracingSettings): Promise<SpanExporter> {
+  switch (settings.protocol) {
+    case 'http/protobuf': {
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
+      return new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers });
+    }
+    case 'http/json': {
+      const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+      return new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers });
+    }
+    case 'grpc': {
+      const [{ OTLPTraceExporter }, { Metadata }] = await Promise.all([
+        import('@opentelemetry/exporter-trace-otlp-grpc'),
+        import('@grpc/grpc-js'),
+      ]);
+      // The headers travel as gRPC metadata; an http:// endpoint is plain text, https:// is TLS.
+      const metadata = new Metadata();
+      for (const [key, value] of Object.entries(settings.headers)) metadata.set(key, value);
+      return new OTLPTraceExporter({ url: settings.endpoint, metadata });
+    }
+  }
+}
+
+/**
+ * Starts exporting spans as the settings say: OTLP over HTTP (protobuf or JSON) or gRPC,
+ * batched. The provider is this server's own, not registered globally: the server's parts are
+ * handed its tracer.
+ */
+export async function startTracing(settings: TracingSettings, options: { version: string }): Promise<Tracing> {
+  const spanExporter = await exporter(settings);
   if (!contextManagerSet) {
     context.setGlobalContextManager(new AsyncLocalContextManager());
     contextManagerSet = true;
   }
-  const exporter = new OTLPTraceExporter({ url: settings.endpoint, headers: settings.headers });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       ...settings.resourceAttributes,
@@ -90,7 +118,7 @@ export function startTracing(settings: TracingSettings, options: { version: stri
       [ATTR_SERVICE_VERSION]: options.version,
     }),
     sampler: sampler(settings.sampler),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors: [new BatchSpanProcessor(spanExporter)],
   });
   return {
     tracer: provider.getTracer('berth', options.version),
