@@ -259,10 +259,14 @@ const opsIo = {
 program
   .command('backup')
   .description(
-    'back up the database and blobs into a new directory while Berth may be serving (SQLite: online snapshot; PostgreSQL: pg_dump; ' +
+    'back up the database and blobs into a new directory, or into one tar archive when the target ends in .tar, .tar.gz or .tgz ' +
+      '(gzip for .tar.gz and .tgz), while Berth may be serving (SQLite: online snapshot; PostgreSQL: pg_dump; ' +
       'S3 blobs stay in the bucket); exit 0 when done, 2 on a bad target or configuration, 3 when the backup could not be made',
   )
-  .argument('<dir>', 'a new or empty directory')
+  .argument(
+    '<dir>',
+    'a new or empty directory, or a new FILE.tar, FILE.tar.gz or FILE.tgz (written as FILE.<random>.part, renamed when complete)',
+  )
   .option('-c, --config <file>', 'YAML configuration file')
   .option('-d, --data-dir <dir>', 'data directory')
   .action(async (dir: string, options: CommonOptions) => {
@@ -276,7 +280,7 @@ program
     'restore a backup into an empty data directory (and database), verifying its checksums first; ' +
       'exit 0 when done, 2 when the target is not empty (see --force) or the backup does not fit, 3 when it is damaged or the restore failed',
   )
-  .argument('<backup>', 'the directory `berth backup` wrote')
+  .argument('<backup>', 'the directory or the archive (.tar, or gzip-compressed) `berth backup` wrote')
   .option('-c, --config <file>', 'YAML configuration file')
   .option('-d, --data-dir <dir>', 'data directory')
   .option('--force', 'replace what the target data directory or database holds')

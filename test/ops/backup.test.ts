@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFile, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import pg from 'pg';
 import { createTestDatabase, testDialect } from '../helpers/database.js';
 import { pushImage } from '../helpers/oci.js';
-import { listings, populate } from '../helpers/populate.js';
+import { listings, populate, type Populated } from '../helpers/populate.js';
 import { startServer } from '../helpers/server.js';
 import { requireTools } from '../helpers/tools.js';
 
@@ -136,3 +138,167 @@ test(
     }
   },
 );
+
+/** The tar entries of an uncompressed archive: name, header offset and size (ustar headers; the names here fit). */
+function tarEntries(tar: Buffer): Array<{ name: string; offset: number; size: number }> {
+  const entries: Array<{ name: string; offset: number; size: number }> = [];
+  for (let offset = 0; offset + 512 <= tar.length;) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (from: number, length: number) =>
+      header
+        .subarray(from, from + length)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
+    const prefix = field(345, 155);
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    entries.push({ name, offset, size });
+    offset += 512 + Math.ceil(size / 512) * 512;
+  }
+  return entries;
+}
+
+/** What a restored Berth serves against the original: the same listings, and every manifest and blob pulled whole. */
+async function assertSameContent(
+  original: Awaited<ReturnType<typeof startServer>>,
+  restored: Awaited<ReturnType<typeof startServer>>,
+  populated: Populated,
+  before: Record<string, unknown>,
+): Promise<void> {
+  assert.deepEqual(await listings(restored.url, restored.admin.authorization), before);
+  for (const m of populated.manifests) {
+    const a = await fetch(`${original.url}/v2/${m.repository}/manifests/${m.digest}`, { headers: original.admin });
+    const b: Response = await fetch(`${restored.url}/v2/${m.repository}/manifests/${m.digest}`, { headers: restored.admin });
+    assert.equal(b.status, 200, `${m.repository}@${m.digest}`);
+    assert.deepEqual(Buffer.from(await b.arrayBuffer()), Buffer.from(await a.arrayBuffer()));
+  }
+  for (const blob of populated.blobs) {
+    const a = await fetch(`${original.url}/v2/${blob.repository}/blobs/${blob.digest}`, { headers: original.admin });
+    const b: Response = await fetch(`${restored.url}/v2/${blob.repository}/blobs/${blob.digest}`, { headers: restored.admin });
+    assert.equal(b.status, 200, `${blob.repository}@${blob.digest}`);
+    assert.deepEqual(Buffer.from(await b.arrayBuffer()), Buffer.from(await a.arrayBuffer()));
+  }
+}
+
+test(
+  'berth backup into one archive (.tar.gz, .tar) and berth restore from it: the restored Berth serves the same; a cut-off or damaged archive is refused and nothing is written',
+  { skip: testDialect() === 'postgres' ? requireTools('pg_dump', 'pg_restore') : false },
+  async () => {
+    const original = await startServer();
+    const backupRoot = await mkdtemp(path.join(tmpdir(), 'berth-backup-'));
+    const env = { BERTH_DATABASE_URL: original.databaseUrl ?? '' };
+    const cleanup: Array<() => Promise<unknown>> = [];
+    try {
+      const populated = await populate(original.url, original.admin.authorization);
+      const before = await listings(original.url, original.admin.authorization);
+
+      for (const name of ['b1.tar.gz', 'b2.tar']) {
+        const gzip = name.endsWith('.gz');
+        const archive = path.join(backupRoot, 'archives', name);
+        const made = await berth(['backup', archive, '--data-dir', original.dataDir], env);
+        assert.equal(made.status, 0, made.stderr);
+        assert.match(
+          made.stdout,
+          new RegExp(`^backup written to ${archive.replace(/[.\\/]/g, '\\$&')} \\(${gzip ? 'gzip-compressed ' : ''}tar\\)`),
+        );
+        // Only the archive is left next to it: the temporary name and the database copy are gone.
+        assert.deepEqual(
+          (await readdir(path.dirname(archive))).filter((f) => f.startsWith(name)),
+          [name],
+        );
+        const bytes = await readFile(archive);
+        assert.equal(bytes[0] === 0x1f && bytes[1] === 0x8b, gzip);
+
+        // The archive holds the directory form's files, the blobs first and manifest.json last.
+        const tar = gzip ? gunzipSync(bytes) : bytes;
+        const entries = tarEntries(tar);
+        const manifestEntry = entries[entries.length - 1];
+        assert.equal(manifestEntry.name, 'manifest.json');
+        const manifest = JSON.parse(tar.subarray(manifestEntry.offset + 512, manifestEntry.offset + 512 + manifestEntry.size).toString());
+        assert.equal(manifest.format, 'berth-backup');
+        assert.equal(manifest.blobs.storage, 'filesystem');
+        assert.equal(entries.filter((e) => e.name.startsWith('blobs/')).length, manifest.blobs.count);
+        assert.equal(manifest.blobs.count >= new Set(populated.blobs.map((b) => b.digest)).size, true);
+        assert.ok(entries.some((e) => e.name === manifest.database.file));
+
+        // A backup is never written over another.
+        const again = await berth(['backup', archive, '--data-dir', original.dataDir], env);
+        assert.equal(again.status, 2);
+        assert.match(again.stderr, /already exists/);
+
+        // Refused, and the target left as it was: cut off in the middle of an entry, cut off
+        // where manifest.json begins (every entry before it whole), and a blob with one byte
+        // changed (recompressed for .tar.gz, so that only the blob's digest can tell).
+        const blob = entries.filter((e) => e.name.startsWith('blobs/')).sort((a, b) => b.size - a.size)[0];
+        const flipped = Buffer.from(tar);
+        flipped[blob.offset + 512 + Math.floor(blob.size / 2)] ^= 0x01;
+        const damaged: Array<[string, Buffer, RegExp]> = [
+          ['half', bytes.subarray(0, Math.floor(bytes.length / 2)), /cannot be read to its end: the archive is cut off or damaged/],
+          [
+            'no-manifest',
+            gzip ? gzipSync(tar.subarray(0, manifestEntry.offset)) : tar.subarray(0, manifestEntry.offset),
+            /holds no manifest\.json .*: it is cut off/,
+          ],
+          [
+            'flipped',
+            gzip ? gzipSync(flipped) : flipped,
+            new RegExp(`blob ${blob.name.split('/')[1]}:${blob.name.split('/')[3]} in .* does not match its digest`),
+          ],
+        ];
+        for (const [what, content, message] of damaged) {
+          const file = path.join(backupRoot, `${what}-${name}`);
+          await writeFile(file, content);
+          const targetDir = await mkdtemp(path.join(tmpdir(), 'berth-restored-'));
+          const targetDb = await createTestDatabase();
+          cleanup.push(() => rm(targetDir, { recursive: true, force: true }));
+          if (targetDb) cleanup.push(() => targetDb.drop());
+          const refused = await berth(['restore', file, '--data-dir', targetDir], { BERTH_DATABASE_URL: targetDb?.url ?? '' });
+          assert.equal(refused.status, 3, `${what}: ${refused.stderr}`);
+          assert.match(refused.stderr, message, what);
+          assert.deepEqual(await readdir(targetDir), [], what);
+          if (targetDb) assert.equal(await publicTables(targetDb.url), 0, what);
+        }
+
+        const restoredDir = await mkdtemp(path.join(tmpdir(), 'berth-restored-'));
+        const restoredDb = await createTestDatabase();
+        cleanup.push(() => rm(restoredDir, { recursive: true, force: true }));
+        if (restoredDb) cleanup.push(() => restoredDb.drop());
+        const restoredEnv = { BERTH_DATABASE_URL: restoredDb?.url ?? '' };
+        const done = await berth(['restore', archive, '--data-dir', restoredDir], restoredEnv);
+        assert.equal(done.status, 0, done.stderr);
+        assert.match(done.stdout, /^restored /);
+        assert.deepEqual(
+          (await readdir(restoredDir)).filter((f) => f.includes('restoring')),
+          [],
+        );
+        // Restoring over it again needs --force, as from a directory.
+        const over = await berth(['restore', archive, '--data-dir', restoredDir], restoredEnv);
+        assert.equal(over.status, 2);
+        assert.match(over.stderr, /already holds data|is not empty/);
+
+        const restored = await startServer({ dataDir: restoredDir, yaml: restoredDb ? { 'database.url': restoredDb.url } : {} });
+        try {
+          await assertSameContent(original, restored, populated, before);
+          await pushImage(restored.url, 'ops/app', 'after-restore', { headers: restored.admin });
+        } finally {
+          await restored.stop();
+        }
+      }
+    } finally {
+      await original.stop();
+      for (const step of cleanup.reverse()) await step();
+      await rm(backupRoot, { recursive: true, force: true });
+    }
+  },
+);
+
+async function publicTables(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query("select count(*) as n from pg_tables where schemaname = 'public'")).rows[0].n);
+  } finally {
+    await client.end();
+  }
+}
