@@ -229,7 +229,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const quotas = new QuotaService(database.db, new QuotaStore(database.db, quotaUsage), quotaUsage);
   // Projects count repositories, and repositories look up public projects, each through the other's service.
   const projects: ProjectService = new ProjectService(
-    new ProjectStore(database.db),
+    new ProjectStore(database.db, database.changeStamp),
     { countsByProject: (ids) => repositories.countsByProject(ids) },
     quotas,
     { storageLimit: () => settings.current().storage_per_project },
@@ -242,7 +242,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     },
   );
 
-  const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage);
+  const registryStore = new RegistryStore(database.db, database.dialect, quotaUsage, database.changeStamp);
   registryStore.tagProtection = immutability;
   const pulls = new PullRecorder(registryStore, {
     intervalMs: 5000,

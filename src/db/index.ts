@@ -21,6 +21,13 @@ export interface DatabaseHandle {
   poolStats?(): { total: number; idle: number; waiting: number; max: number };
   /** SQLite: fsyncs of the write-ahead log so far (one covers every commit that waited for it). */
   logSyncs?(): number;
+  /**
+   * SQLite: a number that changes whenever a change may have been made to the database since
+   * it was last read — a statement of this process that writes, a commit or rollback, or a
+   * commit by any other connection (PRAGMA data_version). Reads kept under one stamp are
+   * exact while it holds (db/read-cache.ts). Absent on PostgreSQL.
+   */
+  changeStamp?(): number;
 }
 
 /** Wraps the dialect a database is opened with (tracing's span per query). */
@@ -94,7 +101,7 @@ export function openSqlite(file: string, options: { wrapDialect?: DialectWrapper
   sqlite.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const writes = { pending: false };
+  const writes = { pending: false, generation: 0 };
   const walSync = new WalSync(`${file}-wal`);
   const durability = wal ? { writes, walSync } : null;
   const dialect = new TransactionAwareSqliteDialect({ database: withStatementCache(sqlite, writes) }, sqlite, durability);
@@ -103,10 +110,25 @@ export function openSqlite(file: string, options: { wrapDialect?: DialectWrapper
     db,
     dialect: dialectHelpers('sqlite'),
     logSyncs: () => walSync.syncs,
+    changeStamp: changeStampOf(sqlite, writes),
     close: async () => {
       await db.destroy();
       await walSync.close();
     },
+  };
+}
+
+/** The handle's changeStamp: this process's write generation, moved on when another connection committed. */
+function changeStampOf(sqlite: SQLite.Database, writes: { generation: number }): () => number {
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  let seen = dataVersion.get();
+  return () => {
+    const version = dataVersion.get();
+    if (version !== seen) {
+      seen = version;
+      writes.generation++;
+    }
+    return writes.generation;
   };
 }
 
@@ -115,11 +137,16 @@ export function openSqlite(file: string, options: { wrapDialect?: DialectWrapper
  * and planning the SQL) costs more than running it. This keeps the most recently used
  * prepared statements by SQL text. A statement still being iterated (a streamed query) is
  * busy and is not handed out again; a fresh one is prepared instead. Each statement handed
- * out that writes, or that commits, marks `writes.pending` (the driver then syncs the log).
+ * out that writes, or that commits, marks `writes.pending` (the driver then syncs the log);
+ * those and rollbacks move `writes.generation` on (the handle's changeStamp).
  */
-function withStatementCache(sqlite: SQLite.Database, writes: { pending: boolean }, max = 1000): SqliteDatabase {
-  const cache = new Map<string, { statement: SQLite.Statement; writes: boolean }>();
+function withStatementCache(sqlite: SQLite.Database, writes: { pending: boolean; generation: number }, max = 1000): SqliteDatabase {
+  const cache = new Map<string, { statement: SQLite.Statement; writes: boolean; changes: boolean }>();
   const writesOf = (sql: string, statement: SQLite.Statement) => !statement.readonly || /^\s*(commit|end)\b/i.test(sql);
+  const handOut = (entry: { writes: boolean; changes: boolean }) => {
+    if (entry.writes) writes.pending = true;
+    if (entry.changes) writes.generation++;
+  };
   return {
     close: () => sqlite.close(),
     prepare(sql: string) {
@@ -128,12 +155,13 @@ function withStatementCache(sqlite: SQLite.Database, writes: { pending: boolean 
         // Most recently used last, so that the first key is the one to evict.
         cache.delete(sql);
         cache.set(sql, cached);
-        if (cached.writes) writes.pending = true;
+        handOut(cached);
         return cached.statement;
       }
       const statement = sqlite.prepare(sql);
-      const entry = { statement, writes: writesOf(sql, statement) };
-      if (entry.writes) writes.pending = true;
+      const written = writesOf(sql, statement);
+      const entry = { statement, writes: written, changes: written || /^\s*rollback\b/i.test(sql) };
+      handOut(entry);
       if (!cached) {
         cache.set(sql, entry);
         if (cache.size > max) cache.delete(cache.keys().next().value!);

@@ -10,6 +10,7 @@ import type { Paging } from '../lib/paging.js';
 import type { QueryTerm } from '../lib/query.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { preparedQuery } from '../db/prepared.js';
+import { StampedReadCache } from '../db/read-cache.js';
 
 /** A project with its owner's name (null when the owner is gone or there never was one). */
 export interface ProjectRow extends Project {
@@ -54,19 +55,27 @@ export interface NewProject {
 }
 
 export class ProjectStore {
-  /** What /v2's access check reads on every request: compiled once (db/prepared.ts). */
+  /** What /v2's access check reads on every request: compiled once (db/prepared.ts), kept while the database's change stamp holds. */
   private readonly refQuery: (name: string) => Promise<Array<{ id: number; name: string; public: number }>>;
+  private readonly refs: StampedReadCache<{ id: number; name: string; public: boolean }>;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** The database's change stamp (SQLite; db/read-cache.ts). */
+    changeStamp?: () => number,
+  ) {
     this.refQuery = preparedQuery(db, 1, (name: string) =>
       db.selectFrom('projects').select(['id', 'name', 'public']).where('name', '=', name),
     );
+    this.refs = new StampedReadCache(changeStamp);
   }
 
   /** A project's id, name and visibility by name. */
   async refByName(name: string): Promise<{ id: number; name: string; public: boolean } | undefined> {
-    const row = (await this.refQuery(name))[0];
-    return row && { id: Number(row.id), name: row.name, public: row.public === 1 };
+    return this.refs.get(name, async () => {
+      const row = (await this.refQuery(name))[0];
+      return row && { id: Number(row.id), name: row.name, public: row.public === 1 };
+    });
   }
 
   findByName(name: string): Promise<Project | undefined> {

@@ -1,6 +1,7 @@
 import type { SelectQueryBuilder, Transaction } from 'kysely';
 import type { DialectHelpers } from '../db/dialect.js';
 import { blobLocksFor, type BlobLocks } from '../db/blob-locks.js';
+import { StampedReadCache } from '../db/read-cache.js';
 import { preparedQuery } from '../db/prepared.js';
 import type { Db } from '../db/index.js';
 import { isKnownRepository, neverPushed } from '../db/repository-filters.js';
@@ -125,17 +126,25 @@ export class RegistryStore {
     private readonly dialect: DialectHelpers,
     /** Project usage, kept in the transactions that link and unlink (quotas/usage.ts). */
     readonly quota: QuotaUsage = new QuotaUsage(dialect, { warningPercent: 85 }),
+    /** The database's change stamp (SQLite): GET and HEAD lookups are kept while it holds. */
+    changeStamp?: () => number,
   ) {
     this.lookups = lookupsOf(db);
+    this.repositories = new StampedReadCache(changeStamp);
+    this.manifests = new StampedReadCache(changeStamp);
+    this.blobSizes = new StampedReadCache(changeStamp);
   }
 
   private readonly lookups: ReturnType<typeof lookupsOf>;
+  private readonly repositories: StampedReadCache<RepositoryRow>;
+  private readonly manifests: StampedReadCache<ManifestRef>;
+  private readonly blobSizes: StampedReadCache<{ size: number }>;
 
   /** Tag immutability (immutability/service.ts), asked inside every transaction that moves or removes tags. */
   tagProtection?: TagProtection;
 
   async findRepository(name: string): Promise<RepositoryRow | undefined> {
-    return (await this.lookups.repositoryByName(name))[0];
+    return this.repositories.get(name, async () => (await this.lookups.repositoryByName(name))[0]);
   }
 
   /**
@@ -155,8 +164,11 @@ export class RegistryStore {
 
   /** Size of a blob linked to a repository, or undefined when the repository does not have it. */
   async repositoryBlobSize(repositoryName: string, digest: string): Promise<number | undefined> {
-    const [row] = await this.lookups.blobSizeInRepository(repositoryName, digest);
-    return row === undefined ? undefined : Number(row.size);
+    const row = await this.blobSizes.get(`${repositoryName}@${digest}`, async () => {
+      const [found] = await this.lookups.blobSizeInRepository(repositoryName, digest);
+      return found && { size: Number(found.size) };
+    });
+    return row?.size;
   }
 
   /** Names of repositories that hold a blob, in name order (sources for a mount without `from`). */
@@ -320,11 +332,11 @@ export class RegistryStore {
   }
 
   async findManifestByTag(repositoryName: string, tag: string): Promise<ManifestRef | undefined> {
-    return (await this.lookups.manifestByTag(repositoryName, tag))[0];
+    return this.manifests.get(`${repositoryName}:${tag}`, async () => (await this.lookups.manifestByTag(repositoryName, tag))[0]);
   }
 
   async findManifestByDigest(repositoryName: string, digest: string): Promise<ManifestRef | undefined> {
-    return (await this.lookups.manifestByDigest(repositoryName, digest))[0];
+    return this.manifests.get(`${repositoryName}@${digest}`, async () => (await this.lookups.manifestByDigest(repositoryName, digest))[0]);
   }
 
   async manifestBytes(artifactId: number): Promise<Uint8Array | undefined> {
