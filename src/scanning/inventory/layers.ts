@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { extract, type Header } from 'tar-stream';
+import { feedExtractor } from '../../lib/tar-feed.js';
 import type { Analyzer, AnalyzerResult } from './analyzer.js';
 
 /** One analyzer's result for one file. */
@@ -230,7 +231,7 @@ export async function readLayer(blob: Readable, analyzers: readonly Analyzer[], 
   const hashes: number[] = [];
   const { tar, done } = await decompressed(blob);
   const entries = extract();
-  const feeding = feed(tar, entries);
+  const feeding = feedExtractor(tar, entries);
   try {
     for await (const entry of entries) {
       options.signal?.throwIfAborted();
@@ -252,29 +253,6 @@ interface EntryStream {
   resume(): unknown;
   once(event: string, listener: () => void): unknown;
   on(event: string, listener: (err: Error) => void): unknown;
-}
-
-/** Writes the tar bytes into the extractor with backpressure; an error ends the extractor with it. */
-async function feed(tar: Readable, entries: ReturnType<typeof extract>): Promise<void> {
-  try {
-    for await (const chunk of tar) {
-      if (!entries.write(chunk as Buffer)) {
-        await new Promise<void>((resolve) => {
-          const go = () => {
-            entries.off('drain', go);
-            entries.off('close', go);
-            resolve();
-          };
-          entries.on('drain', go);
-          entries.on('close', go);
-        });
-      }
-      if (entries.destroyed) return;
-    }
-    entries.end(undefined);
-  } catch (err) {
-    entries.destroy(err as Error);
-  }
 }
 
 async function handleEntry(
