@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -536,10 +536,14 @@ function s3Instructions(config: Config): string {
 }
 
 /**
- * `berth restore <backup>` into the configured data directory (and database): refuses a
- * non-empty target unless `force`; verifies the database checksum and every blob's digest
- * before anything is written to the target. The backup is a directory, or (given a file) an
- * archive `berth backup` wrote, gzip-compressed or not (see restoreArchive).
+ * `berth restore <backup>` into the configured data directory (and database). The backup is a
+ * directory, or (given a file) an archive `berth backup` wrote, gzip-compressed or not (see
+ * restoreArchive). Both are read in two passes. The first writes nothing: it checks the
+ * database file against the manifest's checksum and every blob against its digest (the name
+ * it is stored under), and refuses a damaged backup (exit 3) before the target is looked at.
+ * Only then is a non-empty target refused, or with `force` emptied; the second pass copies
+ * the blobs and then the database, each checked again as it is copied (the backup may have
+ * changed since the first pass), so nothing unchecked is installed.
  */
 export async function runRestore(config: Config, source: string, options: { force?: boolean }, io: OpsOutput): Promise<number> {
   const from = path.resolve(source);
@@ -556,7 +560,8 @@ export async function runRestore(config: Config, source: string, options: { forc
   const refused = checkManifest(config, paths, manifest, existsSync(path.join(dir, '.incomplete')), dir, `${dir}/manifest.json`, io);
   if (refused !== null) return refused;
 
-  // Checksums first: nothing is written to the target from a damaged backup.
+  // The first pass, as an archive's: the database file and every blob are read to their end
+  // and checked, and nothing is written, so a damaged backup leaves the target as it was.
   const dbFile = path.join(dir, manifest.database.file);
   if (!existsSync(dbFile) || (await sha256File(dbFile)) !== manifest.database.sha256) {
     io.err(`berth restore: ${dbFile} is missing or does not match the checksum in manifest.json: the backup is damaged`);
@@ -564,16 +569,36 @@ export async function runRestore(config: Config, source: string, options: { forc
   }
   const blobsDir = path.join(dir, 'blobs');
   const blobFiles: Array<{ digest: string; file: string }> = [];
-  if (manifest.blobs.storage === 'filesystem' && existsSync(blobsDir)) {
-    for (const algorithm of await readdir(blobsDir)) {
-      for (const prefix of await readdir(path.join(blobsDir, algorithm))) {
-        for (const hex of await readdir(path.join(blobsDir, algorithm, prefix))) {
-          blobFiles.push({ digest: `${algorithm}:${hex}`, file: path.join(blobsDir, algorithm, prefix, hex) });
+  if (manifest.blobs.storage === 'filesystem') {
+    try {
+      if (existsSync(blobsDir)) {
+        for (const algorithm of (await readdir(blobsDir)).sort()) {
+          for (const prefix of (await readdir(path.join(blobsDir, algorithm))).sort()) {
+            for (const hex of (await readdir(path.join(blobsDir, algorithm, prefix))).sort()) {
+              const name = `blobs/${algorithm}/${prefix}/${hex}`;
+              const digest = blobEntryDigest(name);
+              if (!digest)
+                throw new Failure(
+                  `berth restore: ${dir} holds ${name}, which is not a blob's name: it is damaged or not a Berth backup`,
+                  3,
+                );
+              blobFiles.push({ digest, file: path.join(blobsDir, algorithm, prefix, hex) });
+            }
+          }
         }
       }
-    }
-    if (blobFiles.length !== manifest.blobs.count) {
-      io.err(`berth restore: the backup holds ${blobFiles.length} blobs where manifest.json says ${manifest.blobs.count}: it is damaged`);
+      if (blobFiles.length !== manifest.blobs.count)
+        throw new Failure(
+          `berth restore: the backup holds ${blobFiles.length} blobs where manifest.json says ${manifest.blobs.count}: it is damaged`,
+          3,
+        );
+      for (const blob of blobFiles) await checkBackupBlob(createReadStream(blob.file), blob.digest, blob.file);
+    } catch (err) {
+      if (err instanceof Failure) {
+        io.err(err.message);
+        return err.code;
+      }
+      io.err(`berth restore: the blobs in ${dir} cannot be read (${(err as Error).message}); nothing was written`);
       return 3;
     }
   }
@@ -582,19 +607,31 @@ export async function runRestore(config: Config, source: string, options: { forc
   const taken = await prepareTarget(paths, manifest, targetBlobs, options, io);
   if (taken !== null) return taken;
 
-  // Blobs first, verified on the way; the database last, so that a restore that stopped
-  // half way leaves no database naming blobs that are not there.
+  // The second pass: the blobs first, then the database, each checked again as it is copied
+  // and kept only when it matches; the database is installed last, so that a restore that
+  // stopped half way leaves no database naming blobs that are not there. It is staged as in
+  // restoreArchive (SQLite: next to the database file; PostgreSQL: in the data directory,
+  // where pg_restore reads the checked copy).
+  const staged = paths.sqliteFile
+    ? `${paths.sqliteFile}.restoring`
+    : path.join(paths.dataDir, `.restoring-${randomBytes(4).toString('hex')}-${manifest.database.file}`);
+  const changed = (file: string) =>
+    `${file} changed since it was checked: the restore stopped before the database (run it again with --force)`;
   let bytes = 0;
-  for (const blob of blobFiles) bytes += await copyBlob(blob.file, blobPath(targetBlobs, blob.digest), blob.digest);
-  await mkdir(path.join(paths.storageRoot, 'uploads'), { recursive: true });
-  let staged = dbFile;
-  if (paths.sqliteFile) {
-    await mkdir(path.dirname(paths.sqliteFile), { recursive: true });
-    staged = `${paths.sqliteFile}.restoring`;
-    await copyFile(dbFile, staged);
+  try {
+    for (const blob of blobFiles) {
+      bytes += await storeVerified(createReadStream(blob.file), blobPath(targetBlobs, blob.digest), blob.digest, changed(blob.file));
+    }
+    await storeVerified(createReadStream(dbFile), staged, `sha256:${manifest.database.sha256}`, changed(dbFile));
+    await mkdir(path.join(paths.storageRoot, 'uploads'), { recursive: true });
+    const installed = await installDatabase(paths, staged, io);
+    if (installed !== null) return installed;
+  } catch (err) {
+    io.err(`berth restore: ${(err as Error).message}`);
+    return 3;
+  } finally {
+    await rm(staged, { force: true }); // installed (renamed) when all went well
   }
-  const installed = await installDatabase(paths, staged, io);
-  if (installed !== null) return installed;
   io.out(restoreSummary(dir, manifest, blobFiles.length, bytes));
   return 0;
 }
@@ -717,6 +754,19 @@ function restoreSummary(where: string, manifest: BackupManifest, blobs: number, 
   );
 }
 
+/**
+ * The first pass of a restore (from a directory or an archive), which writes nothing: reads one
+ * of the backup's blobs to its end and returns its size when its bytes match `digest` (the
+ * digest its name gives); else a Failure (exit 3) naming `where`.
+ */
+async function checkBackupBlob(source: AsyncIterable<Buffer>, digest: string, where: string): Promise<number> {
+  const parsed = parseDigest(digest)!;
+  const { hex, size } = await digestOf(source, parsed.algorithm);
+  if (hex !== parsed.hex)
+    throw new Failure(`berth restore: blob ${digest} in ${where} does not match its digest: the backup is damaged; nothing was written`, 3);
+  return size;
+}
+
 /** blobs/<alg>/<xx>/<hex> as a digest, or null when the name is not that shape. */
 function blobEntryDigest(name: string): string | null {
   const parts = name.split('/');
@@ -830,14 +880,7 @@ async function restoreArchive(config: Config, file: string, options: { force?: b
         const digest = blobEntryDigest(name);
         if (!digest)
           throw new Failure(`berth restore: ${file} holds ${name}, which is not a blob's name: it is damaged or not a Berth backup`, 3);
-        const parsed = parseDigest(digest)!;
-        const { hex, size } = await digestOf(entry, parsed.algorithm);
-        if (hex !== parsed.hex)
-          throw new Failure(
-            `berth restore: blob ${digest} in ${file} does not match its digest: the backup is damaged; nothing was written`,
-            3,
-          );
-        blobs.set(digest, size);
+        blobs.set(digest, await checkBackupBlob(entry, digest, file));
       } else if (!name.includes('/')) {
         files.set(name, await digestOf(entry, 'sha256'));
       }

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { createGzip } from 'node:zlib';
+import pg from 'pg';
 import { pack } from 'tar-stream';
 import { loadConfig } from '../../src/config/load.js';
 import { runRestore } from '../../src/ops/backup.js';
+import { createTestDatabase } from '../helpers/database.js';
 
 /** The files as a tar archive (gzip-compressed when the name ends in .gz), manifest.json last as `berth backup` writes it. */
 async function writeArchive(file: string, files: Record<string, string>): Promise<void> {
@@ -23,9 +26,19 @@ async function writeArchive(file: string, files: Record<string, string>): Promis
   else await pipeline(bytes, createWriteStream(file));
 }
 
-async function attempt(manifest: unknown, extra: Record<string, string> = {}, archive?: 'tar' | 'tar.gz') {
+/**
+ * `berth restore` of a backup holding `manifest` and the `extra` files (a directory, or an
+ * archive); into a new data directory unless `target.dataDir` (which the caller then removes),
+ * with the database at `target.databaseUrl` when given.
+ */
+async function attempt(
+  manifest: unknown,
+  extra: Record<string, string> = {},
+  archive?: 'tar' | 'tar.gz',
+  target: { force?: boolean; dataDir?: string; databaseUrl?: string } = {},
+) {
   const backup = await mkdtemp(path.join(tmpdir(), 'berth-backup-'));
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-restore-'));
+  const dataDir = target.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'berth-restore-')));
   try {
     const files: Record<string, string> = { ...extra };
     if (manifest !== undefined) files['manifest.json'] = JSON.stringify(manifest);
@@ -34,19 +47,22 @@ async function attempt(manifest: unknown, extra: Record<string, string> = {}, ar
       source = path.join(backup, `backup.${archive}`);
       await writeArchive(source, files);
     } else {
-      for (const [name, text] of Object.entries(files)) await writeFile(path.join(backup, name), text);
+      for (const [name, text] of Object.entries(files)) {
+        await mkdir(path.dirname(path.join(backup, name)), { recursive: true });
+        await writeFile(path.join(backup, name), text);
+      }
     }
     const errors: string[] = [];
     const code = await runRestore(
-      loadConfig({ env: {}, overrides: [[['data_dir'], dataDir]] }),
+      loadConfig({ env: target.databaseUrl ? { BERTH_DATABASE_URL: target.databaseUrl } : {}, overrides: [[['data_dir'], dataDir]] }),
       source,
-      {},
+      { force: target.force },
       { out: () => undefined, err: (t) => errors.push(t) },
     );
     return { code, error: errors.join('\n'), left: await readdir(dataDir) };
   } finally {
     await rm(backup, { recursive: true, force: true });
-    await rm(dataDir, { recursive: true, force: true });
+    if (!target.dataDir) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -115,3 +131,85 @@ test('berth restore of an archive (.tar, .tar.gz) refuses what a directory is re
     for (const r of [none, empty, newer, unfinished, otherDatabase, damaged, notBlob]) assert.deepEqual(r.left, [], kind);
   }
 });
+
+test('berth restore of a directory checks every blob before it writes anything: a blob with one byte changed (not the first copied) is refused, and the target is left as it was, even with --force', async () => {
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  // Copied in the order of their names (their digests): the changed one is the last.
+  const blobs = ['a config', 'a layer', 'another layer']
+    .map((text) => ({ text, hex: sha256(text) }))
+    .sort((a, b) => a.hex.localeCompare(b.hex));
+  const files: Record<string, string> = {};
+  for (const { text, hex } of blobs) files[`blobs/sha256/${hex.slice(0, 2)}/${hex}`] = text;
+  const changed = blobs[blobs.length - 1];
+  const changedName = `blobs/sha256/${changed.hex.slice(0, 2)}/${changed.hex}`;
+  files[changedName] = String.fromCharCode(changed.text.charCodeAt(0) ^ 0x01) + changed.text.slice(1);
+  const message = new RegExp(
+    `blob sha256:${changed.hex} in \\S*/${changedName} does not match its digest: the backup is damaged; nothing was written`,
+  );
+  const database = 'the database file';
+  const manifest = (kind: 'sqlite' | 'postgres') => ({
+    ...good,
+    database: { ...good.database, kind, file: kind === 'sqlite' ? 'berth.db' : 'berth.pgdump', sha256: sha256(database) },
+    blobs: { storage: 'filesystem', count: blobs.length, bytes: blobs.reduce((n, b) => n + b.text.length, 0) },
+  });
+
+  const refused = await attempt(manifest('sqlite'), { ...files, 'berth.db': database });
+  assert.equal(refused.code, 3, refused.error);
+  assert.match(refused.error, message);
+  assert.deepEqual(refused.left, []);
+
+  // --force empties the target only after the backup is checked: what the target holds stays.
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-restore-'));
+  try {
+    const keptBlob = path.join(dataDir, 'storage', 'blobs', 'sha256', 'aa', 'a'.repeat(64));
+    await mkdir(path.dirname(keptBlob), { recursive: true });
+    await writeFile(keptBlob, 'kept');
+    await writeFile(path.join(dataDir, 'berth.db'), 'kept');
+    const forced = await attempt(manifest('sqlite'), { ...files, 'berth.db': database }, undefined, { force: true, dataDir });
+    assert.equal(forced.code, 3, forced.error);
+    assert.match(forced.error, message);
+    assert.deepEqual(forced.left.sort(), ['berth.db', 'storage']);
+    assert.equal(await readFile(path.join(dataDir, 'berth.db'), 'utf8'), 'kept');
+    assert.equal(existsSync(keptBlob), true);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  // On PostgreSQL (when the suite runs on it) the target database is left as it was too.
+  const db = await createTestDatabase();
+  if (db) {
+    try {
+      const backup = { ...files, 'berth.pgdump': database };
+      const onPostgres = await attempt(manifest('postgres'), backup, undefined, { databaseUrl: db.url });
+      assert.equal(onPostgres.code, 3, onPostgres.error);
+      assert.match(onPostgres.error, message);
+      assert.deepEqual(onPostgres.left, []);
+      assert.deepEqual(await publicTables(db.url), []);
+
+      await query(db.url, 'create table kept (id int)');
+      const forced = await attempt(manifest('postgres'), backup, undefined, { databaseUrl: db.url, force: true });
+      assert.equal(forced.code, 3, forced.error);
+      assert.match(forced.error, message);
+      assert.deepEqual(forced.left, []);
+      assert.deepEqual(await publicTables(db.url), ['kept']);
+    } finally {
+      await db.drop();
+    }
+  }
+});
+
+async function query(url: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+async function publicTables(url: string): Promise<string[]> {
+  return (await query(url, "select tablename from pg_tables where schemaname = 'public' order by tablename")).rows.map(
+    (r) => r.tablename as string,
+  );
+}
