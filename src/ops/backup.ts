@@ -9,6 +9,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { extract, pack, type Extract, type Header, type Pack } from 'tar-stream';
+import { feedExtractor } from '../lib/tar-feed.js';
 import { redactUrl, resolvePaths, type ResolvedPaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { migrations } from '../db/migrations/index.js';
@@ -799,7 +800,7 @@ async function walkArchive(file: string, visit: (name: string, entry: Entry) => 
     bytes = gunzip;
   }
   const entries = extract();
-  const feeding = feed(bytes, entries);
+  const feeding = feedExtractor(bytes, entries);
   try {
     for await (const entry of entries) {
       const { type } = entry.header;
@@ -824,29 +825,6 @@ async function walkArchive(file: string, visit: (name: string, entry: Entry) => 
 /** Reads an entry to its end without keeping its bytes. */
 async function skip(entry: Entry): Promise<void> {
   for await (const _ of entry);
-}
-
-/** Writes the (decompressed) archive bytes into the extractor with backpressure; an error ends the extractor with it. */
-async function feed(bytes: Readable, entries: Extract): Promise<void> {
-  try {
-    for await (const chunk of bytes) {
-      if (!entries.write(chunk as Buffer)) {
-        await new Promise<void>((resolve) => {
-          const go = () => {
-            entries.off('drain', go);
-            entries.off('close', go);
-            resolve();
-          };
-          entries.on('drain', go);
-          entries.on('close', go);
-        });
-      }
-      if (entries.destroyed) return;
-    }
-    entries.end(undefined);
-  } catch (err) {
-    entries.destroy(err as Error);
-  }
 }
 
 /**
