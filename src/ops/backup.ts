@@ -613,9 +613,7 @@ export async function runRestore(config: Config, source: string, options: { forc
   // stopped half way leaves no database naming blobs that are not there. It is staged as in
   // restoreArchive (SQLite: next to the database file; PostgreSQL: in the data directory,
   // where pg_restore reads the checked copy).
-  const staged = paths.sqliteFile
-    ? `${paths.sqliteFile}.restoring`
-    : path.join(paths.dataDir, `.restoring-${randomBytes(4).toString('hex')}-${manifest.database.file}`);
+  const staged = stagedDatabasePath(paths, manifest);
   const changed = (file: string) =>
     `${file} changed since it was checked: the restore stopped before the database (run it again with --force)`;
   let bytes = 0;
@@ -635,6 +633,13 @@ export async function runRestore(config: Config, source: string, options: { forc
   }
   io.out(restoreSummary(dir, manifest, blobFiles.length, bytes));
   return 0;
+}
+
+/** Where a restore keeps the checked database copy until it installs it: next to the SQLite file, or in the data directory for pg_restore. */
+function stagedDatabasePath(paths: { sqliteFile: string | null; dataDir: string }, manifest: { database: { file: string } }): string {
+  return paths.sqliteFile
+    ? `${paths.sqliteFile}.restoring`
+    : path.join(paths.dataDir, `.restoring-${randomBytes(4).toString('hex')}-${manifest.database.file}`);
 }
 
 /** The refusals a backup's manifest earns before anything else is looked at, or null when it fits. */
@@ -911,9 +916,7 @@ async function restoreArchive(config: Config, file: string, options: { force?: b
 
   // The second pass. The database is staged (SQLite: next to the database file, as from a
   // directory; PostgreSQL: in the data directory for pg_restore) and installed after every blob.
-  const staged = paths.sqliteFile
-    ? `${paths.sqliteFile}.restoring`
-    : path.join(paths.dataDir, `.restoring-${randomBytes(4).toString('hex')}-${manifest.database.file}`);
+  const staged = stagedDatabasePath(paths, manifest);
   await mkdir(path.dirname(staged), { recursive: true });
   const restoredBlobs = new Set<string>();
   let bytes = 0;
