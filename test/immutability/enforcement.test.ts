@@ -14,6 +14,7 @@ const registryMessage = (tag: string) => `Failed to process request due to 'app:
 
 /** Every row a refused change could have touched. */
 async function state() {
+  await server.berth.pulls.flush(); // pull audit records are written in batches
   const db = server.berth.database.db;
   const audits = await db
     .selectFrom('audit_logs')

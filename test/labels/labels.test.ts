@@ -18,6 +18,7 @@ const labelKeys = ['color', 'creation_time', 'description', 'id', 'name', 'proje
 
 /** Every row a labels request could change, to prove that a refusal changed nothing. */
 async function dbState() {
+  await server.berth.pulls.flush(); // pull audit records are written in batches
   const db = server.berth.database.db;
   const audits = await db
     .selectFrom('audit_logs')

@@ -4,6 +4,8 @@ import type { TestServer } from '../helpers/server.js';
 
 /** Every row a projects or members request could change, to prove that a refusal changed nothing. */
 export async function dbState(server: TestServer) {
+  // Pull audit records are written in batches: the earlier tests' pulls land now, not during the next one.
+  await server.berth.pulls.flush();
   const db = server.berth.database.db;
   const audits = await db.selectFrom('audit_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return {

@@ -51,6 +51,7 @@ async function keyRows() {
 }
 
 async function auditCount() {
+  await server.berth.pulls.flush(); // pull audit records are written in batches
   const row = await server.berth.database.db
     .selectFrom('audit_logs')
     .select((eb) => eb.fn.countAll<number>().as('n'))

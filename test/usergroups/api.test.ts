@@ -13,6 +13,7 @@ let danId: number;
 
 /** Every row a user group request could change, to prove that a refusal changed nothing. */
 async function groupState() {
+  await server.berth.pulls.flush(); // pull audit records are written in batches
   const db = server.berth.database.db;
   return {
     groups: await db.selectFrom('user_groups').selectAll().orderBy('id').execute(),
