@@ -3,8 +3,7 @@ import { sql } from 'kysely';
 import pino, { type Logger } from 'pino';
 import { AccessGuard } from './auth/guard.js';
 import { Authenticator } from './auth/authenticator.js';
-import type { Principals, UserIdentity } from './auth/principals.js';
-import type { User } from './db/types.js';
+import { userIdentity, type Principals } from './auth/principals.js';
 import { RegistryAccess } from './auth/registry-access.js';
 import { SessionStore } from './auth/sessions.js';
 import { LoginThrottle } from './auth/throttle.js';
@@ -164,16 +163,6 @@ export const purgeStaleUploadsJob = 'upload.purge_stale';
 export const purgeAuthJob = 'auth.purge_stale';
 
 /** A user as authentication sees them: a system administrator by flag or by an LDAP/OIDC admin group. */
-function userIdentity(user: User): UserIdentity {
-  return {
-    kind: 'user',
-    userId: Number(user.id),
-    username: user.username,
-    sysadmin: user.sysadmin === 1 || user.group_admin === 1,
-    via: 'basic',
-  };
-}
-
 /** Seams for tests: faults injected around real parts. */
 export interface BerthSeams {
   /** Wraps the blob store the configuration opens (a disk that fills up, a slow publish). */
@@ -320,11 +309,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       if (mode === 'ldap_auth' && username !== adminUsername) return ldap.verifyPassword(username, password);
       if (mode === 'oidc_auth' && username !== adminUsername) return oidc.verifyCliSecret(username, password);
       const user = await users.verifyPassword(username, password);
-      return user ? userIdentity(user) : null;
+      return user ? userIdentity(user, 'basic') : null;
     },
     async userById(id) {
       const user = await users.byId(id);
-      return user ? userIdentity(user) : null;
+      return user ? userIdentity(user, 'basic') : null;
     },
     robotBySecret: (name, secret) => robots.authenticate(name, secret),
     async tokenSubject(name) {

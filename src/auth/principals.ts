@@ -3,6 +3,19 @@ import type { Identity } from './identity.js';
 export type UserIdentity = Extract<Identity, { kind: 'user' }>;
 export type RobotIdentity = Extract<Identity, { kind: 'robot' }>;
 
+/** A user account's row, as far as signing in needs it (the users table's columns). */
+interface UserAccount {
+  id: number | bigint | string;
+  username: string;
+  sysadmin: number;
+  group_admin: number;
+}
+
+/** The identity of a signed-in user: a system administrator in their own right or through an admin group. */
+export function userIdentity(user: UserAccount, via: UserIdentity['via']): UserIdentity {
+  return { kind: 'user', userId: Number(user.id), username: user.username, sysadmin: user.sysadmin === 1 || user.group_admin === 1, via };
+}
+
 /**
  * How authentication finds accounts. The users and robots features implement it; the
  * composition root wires them in, so auth/ never reaches into a feature.

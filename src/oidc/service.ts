@@ -2,7 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import * as oidc from 'openid-client';
 import { generateSecret, checkPassword } from '../auth/password.js';
-import type { UserIdentity } from '../auth/principals.js';
+import { userIdentity, type UserIdentity } from '../auth/principals.js';
 import type { SecretSealer } from '../auth/secret-box.js';
 import type { Db } from '../db/index.js';
 import type { User } from '../db/types.js';
@@ -337,13 +337,7 @@ export class OidcService {
       if (!(await this.refreshOnce(user, row))) return null;
     }
     const current = (await this.deps.users.byId(Number(user.id))) ?? user;
-    return {
-      kind: 'user',
-      userId: Number(current.id),
-      username: current.username,
-      sysadmin: current.sysadmin === 1 || current.group_admin === 1,
-      via: 'cli_secret',
-    };
+    return userIdentity(current, 'cli_secret');
   }
 
   private refreshOnce(user: User, row: OidcUserRow): Promise<boolean> {

@@ -608,20 +608,38 @@ export async function runRestore(config: Config, source: string, options: { forc
   const taken = await prepareTarget(paths, manifest, targetBlobs, options, io);
   if (taken !== null) return taken;
 
-  // The second pass: the blobs first, then the database, each checked again as it is copied
-  // and kept only when it matches; the database is installed last, so that a restore that
-  // stopped half way leaves no database naming blobs that are not there. It is staged as in
-  // restoreArchive (SQLite: next to the database file; PostgreSQL: in the data directory,
-  // where pg_restore reads the checked copy).
-  const staged = stagedDatabasePath(paths, manifest);
+  // The second pass (completeRestore): the blobs first, then the database.
   const changed = (file: string) =>
     `${file} changed since it was checked: the restore stopped before the database (run it again with --force)`;
-  let bytes = 0;
-  try {
+  return completeRestore(paths, manifest, dir, io, async (staged) => {
+    let bytes = 0;
     for (const blob of blobFiles) {
       bytes += await storeVerified(createReadStream(blob.file), blobPath(targetBlobs, blob.digest), blob.digest, changed(blob.file));
     }
     await storeVerified(createReadStream(dbFile), staged, `sha256:${manifest.database.sha256}`, changed(dbFile));
+    return { blobs: blobFiles.length, bytes };
+  });
+}
+
+/**
+ * A restore's second pass, once everything was checked and the target prepared: `copy` writes
+ * the blobs and the staged database, checking each again as it goes; the database is installed
+ * last, so that a restore that stopped half way leaves no database naming blobs that are not
+ * there. The checked copy is staged next to the SQLite file, or in the data directory where
+ * pg_restore reads it.
+ */
+async function completeRestore(
+  paths: ResolvedPaths,
+  manifest: BackupManifest,
+  where: string,
+  io: OpsOutput,
+  copy: (staged: string) => Promise<{ blobs: number; bytes: number }>,
+): Promise<number> {
+  const staged = stagedDatabasePath(paths, manifest);
+  let copied: { blobs: number; bytes: number };
+  try {
+    await mkdir(path.dirname(staged), { recursive: true });
+    copied = await copy(staged);
     await mkdir(path.join(paths.storageRoot, 'uploads'), { recursive: true });
     const installed = await installDatabase(paths, staged, io);
     if (installed !== null) return installed;
@@ -631,7 +649,7 @@ export async function runRestore(config: Config, source: string, options: { forc
   } finally {
     await rm(staged, { force: true }); // installed (renamed) when all went well
   }
-  io.out(restoreSummary(dir, manifest, blobFiles.length, bytes));
+  io.out(restoreSummary(where, manifest, copied.blobs, copied.bytes));
   return 0;
 }
 
@@ -914,15 +932,12 @@ async function restoreArchive(config: Config, file: string, options: { force?: b
   const taken = await prepareTarget(paths, manifest, targetBlobs, options, io);
   if (taken !== null) return taken;
 
-  // The second pass. The database is staged (SQLite: next to the database file, as from a
-  // directory; PostgreSQL: in the data directory for pg_restore) and installed after every blob.
-  const staged = stagedDatabasePath(paths, manifest);
-  await mkdir(path.dirname(staged), { recursive: true });
-  const restoredBlobs = new Set<string>();
-  let bytes = 0;
-  let databaseStaged = false;
-  try {
-    const changed = `${file} changed while it was restored: the restore stopped before the database (run it again with --force)`;
+  // The second pass (completeRestore): the archive is read again, its blobs and database checked as they are copied.
+  const changed = `${file} changed while it was restored: the restore stopped before the database (run it again with --force)`;
+  return completeRestore(paths, manifest, file, io, async (staged) => {
+    const restoredBlobs = new Set<string>();
+    let bytes = 0;
+    let databaseStaged = false;
     await walkArchive(file, async (name, entry) => {
       const digest = name.startsWith('blobs/') ? blobEntryDigest(name) : null;
       if (digest && blobs.has(digest) && manifest.blobs.storage === 'filesystem' && !restoredBlobs.has(digest)) {
@@ -934,15 +949,6 @@ async function restoreArchive(config: Config, file: string, options: { force?: b
       }
     });
     if (!databaseStaged || (manifest.blobs.storage === 'filesystem' && restoredBlobs.size !== blobs.size)) throw new OpsError(changed);
-    await mkdir(path.join(paths.storageRoot, 'uploads'), { recursive: true });
-    const installed = await installDatabase(paths, staged, io);
-    if (installed !== null) return installed;
-  } catch (err) {
-    io.err(`berth restore: ${(err as Error).message}`);
-    return 3;
-  } finally {
-    await rm(staged, { force: true }); // installed (renamed) when all went well
-  }
-  io.out(restoreSummary(file, manifest, restoredBlobs.size, bytes));
-  return 0;
+    return { blobs: restoredBlobs.size, bytes };
+  });
 }
