@@ -66,13 +66,19 @@ if (env.BERTH_TEST_LOADER !== 'tsx') {
 const result = spawnSync(process.execPath, command, { stdio: 'inherit', env });
 
 if (server) {
-  // Databases of tests that failed before stopping their server.
+  // The run's template (test/helpers/database.ts), and databases of tests that failed before stopping their server.
   const client = new pg.Client({ connectionString: server });
   await client.connect();
-  const { rows } = await client.query(`select datname from pg_database where datname like $1`, [`${env.BERTH_TEST_DATABASE_PREFIX}\\_%`]);
-  for (const { datname } of rows) await client.query(`drop database if exists "${datname}" with (force)`);
+  const { rows } = await client.query(`select datname, datistemplate from pg_database where datname like $1`, [
+    `${env.BERTH_TEST_DATABASE_PREFIX}\\_%`,
+  ]);
+  for (const { datname, datistemplate } of rows) {
+    if (datistemplate) await client.query(`alter database "${datname}" is_template false`);
+    await client.query(`drop database if exists "${datname}" with (force)`);
+  }
   await client.end();
-  if (rows.length > 0) console.log(`tests: dropped ${rows.length} database(s) left behind`);
+  const leftBehind = rows.filter((r) => r.datname !== `${env.BERTH_TEST_DATABASE_PREFIX}_template`).length;
+  if (leftBehind > 0) console.log(`tests: dropped ${leftBehind} database(s) left behind`);
 }
 if (mirror) rmSync(mirror, { recursive: true, force: true });
 process.exit(result.status ?? 1);

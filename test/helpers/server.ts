@@ -4,7 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { createBerth, type Berth, type BerthSeams } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { createMigratedTestDatabase, type TestDatabase } from './database.js';
 
 /** The admin password every test server starts with. */
 export const adminPassword = 'Harbor12345';
@@ -43,7 +43,7 @@ export async function startServer(
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'berth-test-')));
   let database = databases.get(dataDir);
   if (!database && options.yaml?.['database.url'] === undefined) {
-    database = (await createTestDatabase()) ?? undefined;
+    database = (await createMigratedTestDatabase()) ?? undefined;
     if (database) databases.set(dataDir, database);
   }
   const config = loadConfig({
