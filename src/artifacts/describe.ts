@@ -18,11 +18,13 @@ export class ProcessorDescriber implements ArtifactDescriber {
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  async describe(repositoryId: number, manifest: ParsedManifest, tags: string[]): Promise<ArtifactDescription> {
+  async describe(repositoryId: number, manifest: ParsedManifest, tags: string[], stored = false): Promise<ArtifactDescription> {
     const processor = processorFor(manifest);
     let extraAttrs: Record<string, unknown> = {};
     try {
-      extraAttrs = await processor.extraAttrs(artifactContent(manifest, this.blobs, (d) => this.childManifest(repositoryId, d)));
+      // A stored artifact's extra_attrs were worked out when it was first pushed and are kept.
+      if (!stored)
+        extraAttrs = await processor.extraAttrs(artifactContent(manifest, this.blobs, (d) => this.childManifest(repositoryId, d)));
     } catch (err) {
       this.onError(err);
     }

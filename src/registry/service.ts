@@ -11,7 +11,15 @@ import type { BlobStore, ByteRange } from '../storage/blobstore.js';
 import { BlobIntegrity } from './integrity.js';
 import { PullPolicyGate, type Puller, type PullPolicy } from './pull-policy.js';
 import type { PullRecorder } from './pulls.js';
-import { NotUntagged, type ManifestRef, type NamePage, type RegistryStore, type RepositoryRow } from './store.js';
+import {
+  ArtifactGone,
+  NotUntagged,
+  type ManifestRef,
+  type NamePage,
+  type NewManifest,
+  type RegistryStore,
+  type RepositoryRow,
+} from './store.js';
 
 export interface StoredManifest {
   digest: string;
@@ -38,7 +46,11 @@ export interface ArtifactDescription {
 
 /** The seam through which the artifacts feature describes manifests at push time. */
 export interface ArtifactDescriber {
-  describe(repositoryId: number, manifest: ParsedManifest, tags: string[]): Promise<ArtifactDescription>;
+  /**
+   * `stored`: the repository already holds the artifact (a manifest pushed again, under other
+   * tags), so only what its tags decide is needed, not what its content says (extra_attrs).
+   */
+  describe(repositoryId: number, manifest: ParsedManifest, tags: string[], stored?: boolean): Promise<ArtifactDescription>;
 }
 
 /**
@@ -339,11 +351,16 @@ export class RegistryService {
     }
     const manifest = parseManifest(bytes, contentType);
     const repo = await this.repositoryForPush(repositoryName);
-    const { size, blobDigests, children } = await this.checkReferences(repo, manifest, bytes.byteLength, options.absentBlobs === true);
+    const { size, blobDigests, children, stored } = await this.checkReferences(
+      repo,
+      manifest,
+      digest,
+      bytes.byteLength,
+      options.absentBlobs === true,
+    );
 
     const tags = [...new Set(byDigest ? extraTags : [reference, ...extraTags])];
-    const description = await this.describer.describe(repo.id, manifest, tags);
-    await this.store.commitManifest({
+    const toWrite = async (stored: boolean): Promise<NewManifest> => ({
       repositoryId: repo.id,
       digest,
       mediaType: manifest.mediaType,
@@ -356,16 +373,24 @@ export class RegistryService {
       absentBlobs: options.absentBlobs === true,
       children,
       tags,
-      description,
+      description: await this.describer.describe(repo.id, manifest, tags, stored),
+      described: stored ? ('tags' as const) : ('whole' as const),
       now: nowIso(),
       audit: {
         username: actor,
-        operation: 'create',
+        operation: 'create' as const,
         resourceType: 'artifact',
         resource: tags.length > 0 ? `${repositoryName}:${tags.join(',')}` : `${repositoryName}@${digest}`,
         projectId: repo.project_id,
       },
     });
+    try {
+      await this.store.commitManifest(await toWrite(stored));
+    } catch (err) {
+      // Deleted since it was found: described again in full, as a new artifact.
+      if (!(err instanceof ArtifactGone)) throw err;
+      await this.store.commitManifest(await toWrite(false));
+    }
     return { digest, subject: manifest.subject?.digest ?? null, tags: byDigest ? tags : [] };
   }
 
@@ -398,7 +423,7 @@ export class RegistryService {
   }
 
   /** Every blob and child manifest must already be in the repository, with the size the manifest says. */
-  private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, manifestSize: number, absentBlobs = false) {
+  private async checkReferences(repo: RepositoryRow, manifest: ParsedManifest, digest: string, manifestSize: number, absentBlobs = false) {
     const blobDescriptors = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
       (d) => !(isForeignLayer(d.mediaType) && d.urls && d.urls.length > 0),
     );
@@ -421,10 +446,8 @@ export class RegistryService {
       if (!counted.has(d.digest)) size += actual;
       counted.add(d.digest);
     }
-    const childRows = await this.store.repositoryManifests(
-      repo.id,
-      manifest.manifests.map((d) => d.digest),
-    );
+    // The index's children, and the manifest itself: one the repository holds is being tagged again.
+    const childRows = await this.store.repositoryManifests(repo.id, [...manifest.manifests.map((d) => d.digest), digest]);
     const children = manifest.manifests.map((d) => {
       const child = childRows.get(d.digest);
       if (!child) {
@@ -442,7 +465,7 @@ export class RegistryService {
       };
     });
     for (const c of new Map(children.map((c) => [c.id, c])).values()) size += childRows.get(c.digest)!.size;
-    return { size, blobDigests: [...counted], children };
+    return { size, blobDigests: [...counted], children, stored: childRows.has(digest) };
   }
 
   /**

@@ -52,8 +52,20 @@ export interface NewManifest {
   children: Array<{ id: number; digest: string; platform: string | null; annotations: string | null }>;
   tags: string[];
   description: ArtifactDescription;
+  /**
+   * 'tags': described as an artifact the repository already holds (its content not read
+   * again); should it be gone by the time it is written, commitManifest throws ArtifactGone.
+   */
+  described?: 'whole' | 'tags';
   now: string;
   audit: AuditEntry;
+}
+
+/** The artifact a manifest push was to tag again was deleted in between: describe it in full and commit again. */
+export class ArtifactGone extends Error {
+  constructor(digest: string) {
+    super(`artifact ${digest} was deleted while being tagged again`);
+  }
 }
 
 export interface NamePage {
@@ -384,6 +396,7 @@ export class RegistryStore {
       const d = m.description;
       let artifactId = await existingId();
       if (artifactId === undefined) {
+        if (m.described === 'tags') throw new ArtifactGone(m.digest);
         const inserted = await tx
           .insertInto('artifacts')
           .values({
