@@ -247,7 +247,10 @@ export async function settle(page: Page): Promise<void> {
   await page
     .waitForFunction(
       () => {
-        const busy = document.querySelector('.mantine-Loader-root, .mantine-Skeleton-root[data-visible], [aria-busy="true"]');
+        // Only what is rendered: a tab panel that is not shown may hold a placeholder for data it has not asked for yet.
+        const busy = [...document.querySelectorAll('.mantine-Loader-root, .mantine-Skeleton-root[data-visible], [aria-busy="true"]')].some(
+          (el) => el.checkVisibility(),
+        );
         const moving = document.getAnimations().some((a) => a.playState === 'running' && a.effect?.getTiming().iterations !== Infinity);
         return !busy && !moving;
       },
