@@ -36,7 +36,6 @@ import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
 import { SystemService } from './system/service.js';
 import { version } from './version.js';
-import { startTracing } from './tracing/provider.js';
 import { prettyLogStream } from './lib/pretty-log.js';
 import type { TracingSettings } from './tracing/settings.js';
 import { tracedDialect } from './tracing/db.js';
@@ -178,8 +177,8 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const tlsPair = config.server.tls ? await readTlsPair(config.server.tls) : undefined;
   // The system settings' file values, checked before anything opens: a bad one stops the start.
   const fileSettings = settingsFromConfig(config);
-  // Tracing: off, nothing is wrapped and no span is made.
-  const tracing = seams.tracing ? await startTracing(seams.tracing, { version }) : null;
+  // Tracing: off, nothing is wrapped and no span is made; the SDK is loaded only when it is on.
+  const tracing = seams.tracing ? await (await import('./tracing/provider.js')).startTracing(seams.tracing, { version }) : null;
   const database = openDatabase(config, {
     onError: (err) => logger.warn({ err }, 'an idle database connection failed'),
     wrapDialect: tracing ? (dialect, system) => tracedDialect(dialect, tracing.tracer, system) : undefined,
