@@ -7,7 +7,10 @@ export async function dbState(server: TestServer) {
   // Pull audit records are written in batches: the earlier tests' pulls land now, not during the next one.
   await server.berth.pulls.flush();
   const db = server.berth.database.db;
-  const audits = await db.selectFrom('audit_logs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const audits = await db
+    .selectFrom('audit_logs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return {
     projects: await db.selectFrom('projects').selectAll().orderBy('id').execute(),
     metadata: await db.selectFrom('project_metadata').selectAll().orderBy('project_id').orderBy('name').execute(),
