@@ -19,8 +19,11 @@ export interface JobContext<P = unknown> {
    * then discarded.
    */
   signal: AbortSignal;
-  /** Adds a line to the job's log (GET /jobservice/jobs/{id}/log). */
-  log(message: string, level?: JobLogLevel): Promise<void>;
+  /**
+   * Adds a line to the job's log (GET /jobservice/jobs/{id}/log); given `executor`, in that
+   * transaction, so that the line is committed with the change it reports.
+   */
+  log(message: string, level?: JobLogLevel, executor?: Executor): Promise<void>;
   /**
    * Adds a line to the job's log, stamped now but written in the transaction that records the
    * attempt's outcome, after any line `log` wrote meanwhile: a short job's lines then cost no
@@ -392,7 +395,7 @@ export class JobRunner {
               attempt: job.attempts,
               maxAttempts: job.maxAttempts,
               signal: controller.signal,
-              log: (message, level = 'INFO') => this.queue.log(job.id, level, message),
+              log: (message, level = 'INFO', executor) => this.queue.log(job.id, level, message, executor),
               logWithOutcome: (message, level = 'INFO') => void lines.push({ time: this.queue.clock.iso(), level, message }),
               withOutcome: (write) => void writes.push(write),
             });

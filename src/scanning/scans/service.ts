@@ -310,10 +310,13 @@ export class ScanService {
       for (const r of reports)
         if (await this.deps.store.finishVulnerability(tx, r, report as never, scanner ?? report.scanner ?? null)) stored++;
       if (stored > 0) await this.announce(tx, job, scanEventTypes.completed, 'Success');
+      // Committed with the report: whoever sees the report finished finds this line in its log.
+      await ctx.log(
+        `${report.vulnerabilities.length} vulnerabilities found, overall severity ${report.vulnerabilities.length === 0 ? 'None' : report.severity}`,
+        'INFO',
+        tx,
+      );
     });
-    await ctx.log(
-      `${report.vulnerabilities.length} vulnerabilities found, overall severity ${report.vulnerabilities.length === 0 ? 'None' : report.severity}`,
-    );
   }
 
   private async storeSbom(
