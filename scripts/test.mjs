@@ -77,7 +77,7 @@ if (server) {
     await client.query(`drop database if exists "${datname}" with (force)`);
   }
   await client.end();
-  const leftBehind = rows.filter((r) => r.datname !== `${env.BERTH_TEST_DATABASE_PREFIX}_template`).length;
+  const leftBehind = rows.filter((r) => !r.datistemplate).length;
   if (leftBehind > 0) console.log(`tests: dropped ${leftBehind} database(s) left behind`);
 }
 if (mirror) rmSync(mirror, { recursive: true, force: true });

@@ -161,7 +161,6 @@ export const purgeStaleUploadsJob = 'upload.purge_stale';
 /** The job that removes expired portal sessions and finished failed-login counters, hourly. */
 export const purgeAuthJob = 'auth.purge_stale';
 
-/** A user as authentication sees them: a system administrator by flag or by an LDAP/OIDC admin group. */
 /** Seams for tests: faults injected around real parts. */
 export interface BerthSeams {
   /** Wraps the blob store the configuration opens (a disk that fills up, a slow publish). */

@@ -374,11 +374,11 @@ export class RegistryService {
       children,
       tags,
       description: await this.describer.describe(repo.id, manifest, tags, stored),
-      described: stored ? ('tags' as const) : ('whole' as const),
+      described: stored ? 'tags' : 'whole',
       now: nowIso(),
       audit: {
         username: actor,
-        operation: 'create' as const,
+        operation: 'create',
         resourceType: 'artifact',
         resource: tags.length > 0 ? `${repositoryName}:${tags.join(',')}` : `${repositoryName}@${digest}`,
         projectId: repo.project_id,
