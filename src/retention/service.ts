@@ -251,7 +251,10 @@ export class RetentionService {
           immutable: (a) => new Set(a.tags.map((t) => t.name).filter((t) => immutable(repository, t))),
         });
         await ctx.log(`${plan.total} candidate(s), ${plan.retained} retained${execution.dryRun ? ' (dry run: nothing is removed)' : ''}`);
-        if (!execution.dryRun) status = await this.perform(ctx, repository, plan, outcomes, ctx.payload.operator || 'system');
+        if (!execution.dryRun) {
+          await this.store.recordTaskTotal(task.id, plan.total);
+          status = await this.perform(ctx, repository, plan, outcomes, ctx.payload.operator || 'system');
+        }
       }
     } catch (err) {
       status = ctx.signal.aborted ? 'Stopped' : 'Error';
@@ -265,7 +268,9 @@ export class RetentionService {
     const kept = [...outcomes.values()].filter((o) => o.kind === 'refused').length;
     const finished = {
       status,
-      total: plan.total,
+      // An earlier attempt that was cut short planned over the artifacts it then removed: its
+      // count stands, so that total − retained still counts every removal.
+      total: Math.max(plan.total, task.total),
       retained: plan.retained + kept,
       log: renderLog(plan, outcomes, execution.dryRun),
       now: nowIso(),

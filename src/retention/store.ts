@@ -197,6 +197,14 @@ export class RetentionStore {
       .execute();
   }
 
+  /**
+   * Records a task's candidate count before anything is removed, so that an attempt cut short
+   * (the instance killed mid-way) leaves it behind for the attempt that runs again.
+   */
+  async recordTaskTotal(id: number, total: number): Promise<void> {
+    await this.db.updateTable('retention_tasks').set({ total }).where('id', '=', id).where('total', '<', total).execute();
+  }
+
   async finishTask(
     id: number,
     f: { status: string; total: number; retained: number; log: string; now: string },

@@ -210,6 +210,12 @@ describe('kill -9 during a scan and a retention run', { timeout: 600_000 }, () =
       assert.deepEqual(tasks.map((t) => t.repository).sort(), ['a', 'b']);
       for (const t of tasks) assert.equal(t.status, 'Success', JSON.stringify(t));
       for (const t of tasks) if (lostAttempt.test(await jobLog(second, t.job_id))) cut++;
+      // A task run again counts what the cut attempt planned over, removals made before the kill included.
+      for (const t of tasks) {
+        const candidates = before.get(`retain/${t.repository}`) ?? before.get(t.repository);
+        assert.equal(t.total, candidates, `every artifact of ${t.repository} was a candidate: ${JSON.stringify(t)}`);
+        assert.equal(t.retained, kept0, `${t.repository} retained the keep-* artifacts: ${JSON.stringify(t)}`);
+      }
 
       for (const image of kept) await assertReadable(second.url, image, second.admin);
       for (const image of dropped) {
