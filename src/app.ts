@@ -82,7 +82,7 @@ import { createConfigurations } from './configurations/compose.js';
 import { createUserGroups, type UserGroups } from './usergroups/compose.js';
 import { createLdap, type Ldap } from './ldap/compose.js';
 import { createOidc, type Oidc } from './oidc/compose.js';
-import { createMetrics, type Metrics } from './metrics/compose.js';
+import type { Metrics } from './metrics/compose.js';
 import { parseBasic } from './auth/authenticator.js';
 
 export interface Berth {
@@ -202,7 +202,10 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   const store = await openBlobStore(config.storage, { root: paths.storageRoot, warn: (message) => logger.warn(message) });
   const opened = tracing ? tracedBlobStore(store, tracing.tracer, config.storage.driver) : store;
   // Metrics (config `metrics`): off, nothing is counted and nothing is wrapped.
-  const metrics = createMetrics(config.metrics, { pool: database.poolStats });
+  // prom-client is loaded only when they are on.
+  const metrics = config.metrics.enabled
+    ? (await import('./metrics/compose.js')).createMetrics(config.metrics, { pool: database.poolStats })
+    : null;
   const seamed = seams.wrapBlobStore ? seams.wrapBlobStore(opened) : opened;
   const blobs = metrics ? metrics.instrument(seamed) : seamed;
   // Reported, not fatal: /health keeps saying so until the store answers.

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, sql, type Dialect, type Migration, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
+import type Pg from 'pg';
 import { resolvePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { dialectHelpers, type DialectHelpers } from './dialect.js';
@@ -58,12 +59,19 @@ const pgNumeric = 1700;
  * every integer below 2^53 exactly: far above any id, and 8 PiB of bytes. bytea stays a
  * Buffer (pg's default). Set per pool, not on pg's global parsers.
  */
-const pgTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === pgInt8 || oid === pgNumeric) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-} as pg.CustomTypesConfig;
+function pgTypes(pg: typeof Pg): Pg.CustomTypesConfig {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary') {
+      if (oid === pgInt8 || oid === pgNumeric) return (value: string) => Number(value);
+      return pg.types.getTypeParser(oid, format as 'text');
+    },
+  } as Pg.CustomTypesConfig;
+}
+
+/** pg is loaded by the first PostgreSQL pool: an embedded Berth never needs it. */
+function loadPg(): typeof Pg {
+  return createRequire(import.meta.url)('pg') as typeof Pg;
+}
 
 export interface PostgresOptions {
   /** Connections the pool keeps at most. */
@@ -75,7 +83,8 @@ export interface PostgresOptions {
 
 /** Kysely over a pg connection pool. The URL is a libpq-style postgres:// or postgresql:// URL. */
 export function openPostgres(url: string, options: PostgresOptions = {}): DatabaseHandle {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, types: pgTypes });
+  const pg = loadPg();
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, types: pgTypes(pg) });
   // An idle connection that breaks emits 'error' on the pool; unhandled, that would end the process.
   pool.on('error', (err) => options.onError?.(err));
   // So does a connection checked out between two statements (a transaction in progress) when

@@ -1,4 +1,5 @@
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type pretty from 'pino-pretty';
 
 type Line = Record<string, unknown>;
 
@@ -37,7 +38,9 @@ function messageFormat(log: Line, messageKey: string): string {
 
 /** A pino destination writing readable lines to stdout (colours when it is a terminal). */
 export function prettyLogStream(): ReturnType<typeof pretty> {
-  return pretty({
+  // Loaded here: a Berth whose output is not a terminal never needs it.
+  const build = createRequire(import.meta.url)('pino-pretty') as typeof pretty;
+  return build({
     translateTime: 'SYS:HH:MM:ss',
     customPrettifiers: { time: (t) => String(t) },
     messageFormat: messageFormat as never,

@@ -21,11 +21,9 @@ import type { ProjectService } from '../projects/service.js';
 import type { RegistryService } from '../registry/service.js';
 import type { UploadService } from '../registry/uploads.js';
 import { HttpImageSource } from './inventory/http-source.js';
-import { inventoryOf, platformManifests } from './inventory/index.js';
 import { LocalImageSource } from './inventory/local-source.js';
 import { createPolicies } from './policy/compose.js';
 import { attachSbom, removeSbom } from './sbom/accessory.js';
-import { sbomDocument } from './sbom/index.js';
 import { adapterScanJobType } from './scanners/adapter.js';
 import { createScanners } from './scanners/compose.js';
 import type { ScannerRegistration } from './scanners/registration.js';
@@ -94,10 +92,13 @@ export function createScanning(deps: ScanningDeps) {
     listen: { host: config.server.host, port: config.server.port },
     adapter: config.scanning.adapter,
     parts: {
-      inventoryOf: (source, digest) => inventoryOf(source, digest),
-      platformManifests: (source, digest) => platformManifests(source, digest),
+      // The analyzers and SBOM writers (and their archive, version and CycloneDX libraries) are
+      // loaded by the first scan, not by every start.
+      inventoryOf: async (source, digest) => (await import('./inventory/index.js')).inventoryOf(source, digest),
+      platformManifests: async (source, digest) => (await import('./inventory/index.js')).platformManifests(source, digest),
       matcher: vulndb.matcher,
-      sbomDocument: (mediaType, inventory, subject, tool) => sbomDocument(mediaType, inventory, subject, tool),
+      sbomDocument: async (mediaType, inventory, subject, tool) =>
+        (await import('./sbom/index.js')).sbomDocument(mediaType, inventory, subject, tool),
     },
     httpSource: (registryUrl, repository, authorization, options) =>
       new HttpImageSource({ registryUrl, repository, authorization, insecure: options.insecure }),

@@ -1,11 +1,15 @@
 import { parse as parseYaml } from 'yaml';
 import { icons } from '../icons.js';
-import { chartFiles } from './chart-archive.js';
 import { jsonAddition, type Addition, type ArtifactContent, type Json, type Processor } from './processor.js';
 
 export const helmConfigType = 'application/vnd.cncf.helm.config.v1+json';
 const chartLayerTypes = new Set(['application/vnd.cncf.helm.chart.content.v1.tar.gz', 'application/tar+gzip']);
 const maxChartBytes = 16 << 20;
+
+/** The archive reader (and its tar library) is loaded by the first chart that needs a file from its archive. */
+async function chartFiles(archive: Buffer, wanted: readonly string[]): Promise<Map<string, string>> {
+  return (await import('./chart-archive.js')).chartFiles(archive, wanted);
+}
 
 async function chartArchive(content: ArtifactContent): Promise<Buffer | null> {
   const layer = content.manifest.layers.find((l) => chartLayerTypes.has(l.mediaType));

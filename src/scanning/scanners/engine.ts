@@ -51,7 +51,7 @@ export interface EngineParts {
   /** Part C. */
   matcher: { match(inventory: Inventory): Promise<Finding[]>; updatedAt(): Promise<string | null> };
   /** Part G: the SBOM document of an inventory in one of the two media types. */
-  sbomDocument(mediaType: SbomMediaType, inventory: Inventory, subject: SbomSubject, tool: ScannerInfo): Record<string, unknown>;
+  sbomDocument(mediaType: SbomMediaType, inventory: Inventory, subject: SbomSubject, tool: ScannerInfo): Promise<Record<string, unknown>>;
 }
 
 export class BuiltinScanner {
@@ -114,14 +114,16 @@ export class BuiltinScanner {
         digest: artifact.digest,
         ...(artifact.tag ? { tags: [artifact.tag] } : {}),
       };
-      outcome.sbom = [...new Set(want.sbom)].map((mediaType) => ({
-        generated_at: now,
-        artifact: reported,
-        scanner: { ...this.info },
-        vendor_attributes: { packages: inventory.packages.length, notes: inventory.notes },
-        media_type: mediaType,
-        sbom: this.parts.sbomDocument(mediaType, inventory, subject, this.info),
-      }));
+      outcome.sbom = await Promise.all(
+        [...new Set(want.sbom)].map(async (mediaType) => ({
+          generated_at: now,
+          artifact: reported,
+          scanner: { ...this.info },
+          vendor_attributes: { packages: inventory.packages.length, notes: inventory.notes },
+          media_type: mediaType,
+          sbom: await this.parts.sbomDocument(mediaType, inventory, subject, this.info),
+        })),
+      );
     }
     return outcome;
   }
