@@ -24,6 +24,12 @@ const writeBuffer = 1024 * 1024;
  * write: a 256 MiB blob's closing PUT waited 0.4 s for its whole writeback otherwise.
  */
 const writebackEvery = 32 * 1024 * 1024;
+/**
+ * A chunk smaller than this is not handed to the disk when it ends: what the publishing
+ * fsync finds left is small anyway, and a small blob (most of an image's configs and
+ * manifests) would otherwise pay a second open, fdatasync and close for nothing.
+ */
+const writebackAtEndFrom = 1024 * 1024;
 
 function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -192,7 +198,7 @@ export class FilesystemBlobStore implements BlobStore {
       await truncate(file, offset).catch(() => undefined);
       throw err;
     }
-    writeback.end(written > 0);
+    writeback.end(written >= writebackAtEndFrom);
     return written;
   }
 
@@ -204,20 +210,31 @@ export class FilesystemBlobStore implements BlobStore {
   async publishUpload(id: string, digest: string, size?: number, options: PublishOptions = {}): Promise<void> {
     const source = this.uploadPath(id);
     const target = this.blobPath(digest);
-    if (size !== undefined) {
-      const held = (await stat(source)).size;
-      if (held < size) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${size}`);
-      if (held > size) await truncate(source, size);
+    const handle = await open(source, 'r+');
+    try {
+      if (size !== undefined) {
+        const held = (await handle.stat()).size;
+        if (held < size) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${size}`);
+        if (held > size) await handle.truncate(size);
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
-    await fsyncPath(source, 'r+');
     const dir = path.dirname(target);
-    await mkdir(dir, { recursive: true });
     if (!options.replace && (await this.stat(digest))) {
       // Same digest, same bytes: the published copy stands.
       await unlink(source);
       return;
     }
-    await rename(source, target);
+    try {
+      await rename(source, target);
+    } catch (err) {
+      // The blob's directory (one per two-hex prefix) is made on first use, or again after a removal.
+      if (!isMissing(err)) throw err;
+      await mkdir(dir, { recursive: true });
+      await rename(source, target);
+    }
     await fsyncPath(dir, 'r');
   }
 
