@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -32,8 +34,10 @@ export interface ReceivedExport {
 export interface OtlpReceiver {
   /** The OTLP/HTTP base URL (OTEL_EXPORTER_OTLP_ENDPOINT); spans are POSTed to <url>/v1/traces, JSON or protobuf. */
   url: string;
-  /** The OTLP/gRPC target, http://127.0.0.1:<port> (plain text): TraceService/Export. */
+  /** The OTLP/gRPC target, http://127.0.0.1:<port> (plain text; https:// with `tls`): TraceService/Export. */
   grpcUrl: string;
+  /** With `tls`: TLS handshakes the HTTP receiver refused (a client without a certificate the CA signed). */
+  refusedHandshakes: number;
   spans: ReceivedSpan[];
   /** Export requests received, whatever they held. */
   requests: number;
@@ -222,13 +226,26 @@ function metadataRecord(metadata: Metadata): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata.getMap()).map(([k, v]) => [k, String(v)]));
 }
 
+/** Certificate files of a receiver that speaks TLS and asks every client for a certificate `ca` signed. */
+export interface ReceiverTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 /**
  * A real OTLP receiver on 127.0.0.1: OTLP/HTTP at POST /v1/traces, JSON or protobuf (gzip or
- * not), and OTLP/gRPC's TraceService/Export in plain text on a port of its own.
+ * not), and OTLP/gRPC's TraceService/Export on a port of its own; plain text, or with `tls`
+ * mutual TLS on both.
  */
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
-  const receiver = { spans: [] as ReceivedSpan[], requests: 0, exports: [] as ReceivedExport[] };
-  const server: Server = createServer((req, res) => {
+export async function startOtlpReceiver(options: { tls?: ReceiverTls } = {}): Promise<OtlpReceiver> {
+  const receiver = { spans: [] as ReceivedSpan[], requests: 0, exports: [] as ReceivedExport[], refusedHandshakes: 0 };
+  const tls = options.tls && {
+    ca: readFileSync(options.tls.ca),
+    cert: readFileSync(options.tls.cert),
+    key: readFileSync(options.tls.key),
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -258,7 +275,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         res.writeHead(400, { 'content-type': 'text/plain' }).end(String(err));
       }
     });
-  });
+  };
+  const server: Server = tls
+    ? createTlsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, handle).on('tlsClientError', () => {
+        receiver.refusedHandshakes += 1;
+      })
+    : createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -276,12 +298,18 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     },
   });
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    grpc.bindAsync(
+      '127.0.0.1:0',
+      tls
+        ? ServerCredentials.createSsl(tls.ca, [{ private_key: tls.key, cert_chain: tls.cert }], true)
+        : ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
 
   return Object.assign(receiver, {
-    url: `http://127.0.0.1:${port}`,
-    grpcUrl: `http://127.0.0.1:${grpcPort}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    grpcUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${grpcPort}`,
     close: async () => {
       await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,4 +30,55 @@ export async function selfSignedCertificateDir(prefix: string): Promise<string> 
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   writeSelfSignedPair(path.join(dir, 'cert.pem'), path.join(dir, 'key.pem'));
   return dir;
+}
+
+/** Files of a test certificate authority, a server certificate it issued for 127.0.0.1 and a client certificate. */
+export interface TestPki {
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/**
+ * Writes a real CA (openssl, P-256 keys, valid for a day) into `dir`, with a server certificate
+ * for IP 127.0.0.1 (serverAuth) and a client certificate (clientAuth) it signed.
+ */
+export function writeTestPki(dir: string): TestPki {
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...key, '-days', '1', '-subj', '/CN=Berth test CA', '-keyout', file('ca.key'), '-out', file('ca.pem')]);
+  for (const [name, usage, san] of [
+    ['server', 'serverAuth', 'subjectAltName=IP:127.0.0.1'],
+    ['client', 'clientAuth', 'subjectAltName=DNS:berth-client'],
+  ]) {
+    openssl(['req', ...key, '-subj', `/CN=berth-${name}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`)]);
+    writeFileSync(file(`${name}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=${usage}\n${san}\n`);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file('ca.pem'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
+    ]);
+  }
+  return {
+    ca: file('ca.pem'),
+    serverCert: file('server.pem'),
+    serverKey: file('server.key'),
+    clientCert: file('client.pem'),
+    clientKey: file('client.key'),
+  };
 }

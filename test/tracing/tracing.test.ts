@@ -8,6 +8,7 @@ import { otlpProtocols, tracingSettingsFromEnv, type OtlpProtocol, type TracingS
 import { startChildBerth } from '../helpers/child-berth.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.js';
 import { pushImage, types } from '../helpers/oci.js';
+import { writeTestPki } from '../helpers/self-signed.js';
 import { startServer } from '../helpers/server.js';
 
 const serverKind = 2;
@@ -304,5 +305,51 @@ test('berth serve with OTEL_EXPORTER_OTLP_PROTOCOL=grpc sends over gRPC to OTEL_
     assert.doesNotMatch(output, /not supported/);
   } finally {
     await receiver.close();
+  }
+});
+
+test('berth serve exports over mutual TLS with the files OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_KEY and _CLIENT_CERTIFICATE name, over http/protobuf and gRPC; without its client certificate the receiver refuses it and nothing arrives, while Berth answers as usual', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-otlp-pki-'));
+  const pki = writeTestPki(dir);
+  const receiver = await startOtlpReceiver({ tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey } });
+  const forget = () => {
+    receiver.spans.length = 0;
+    receiver.exports.length = 0;
+    receiver.requests = 0;
+  };
+  try {
+    const files = {
+      OTEL_EXPORTER_OTLP_CERTIFICATE: pki.ca,
+      OTEL_EXPORTER_OTLP_CLIENT_KEY: pki.clientKey,
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: pki.clientCert,
+    };
+    const overHttp = await childTraced({ ...files, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, receiver);
+    assert.deepEqual(overHttp.protocols, new Set(['http/protobuf']));
+    assert.equal(receiver.refusedHandshakes, 0);
+    forget();
+    const overGrpc = await childTraced(
+      { ...files, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.grpcUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+      receiver,
+    );
+    assert.deepEqual(overGrpc.protocols, new Set(['grpc']));
+    forget();
+
+    // The CA alone: Berth trusts the receiver, the receiver does not know Berth.
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-otlp-'));
+    const berth = await startChildBerth(dataDir, { log: { level: 'info' } }, 'berth', {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_CERTIFICATE: pki.ca,
+    });
+    try {
+      assert.equal((await fetch(`${berth.url}/api/v2.0/systeminfo`)).status, 200);
+    } finally {
+      await berth.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    assert.equal(receiver.exports.length, 0, 'no export got through');
+    assert.ok(receiver.refusedHandshakes > 0, 'the receiver refused a handshake without a client certificate');
+  } finally {
+    await receiver.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
