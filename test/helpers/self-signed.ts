@@ -42,6 +42,36 @@ export interface TestPki {
 }
 
 /**
+ * Signs `<name>.csr` in `dir` with the CA `<ca>.pem` and `<ca>.key` beside it, adding the
+ * extensions of `<name>.ext`: writes `<name>.pem`, valid for `days`.
+ */
+export function signCsr(dir: string, name: string, ca: string, days: string): void {
+  const file = (f: string) => path.join(dir, f);
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-sha256',
+      '-in',
+      file(`${name}.csr`),
+      '-CA',
+      file(`${ca}.pem`),
+      '-CAkey',
+      file(`${ca}.key`),
+      '-CAcreateserial',
+      '-days',
+      days,
+      '-extfile',
+      file(`${name}.ext`),
+      '-out',
+      file(`${name}.pem`),
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+/**
  * Writes a real CA (openssl, P-256 keys, valid for a day) into `dir`, with a server certificate
  * for IP 127.0.0.1 (serverAuth) and a client certificate (clientAuth) it signed.
  */
@@ -56,23 +86,7 @@ export function writeTestPki(dir: string): TestPki {
   ]) {
     openssl(['req', ...key, '-subj', `/CN=berth-${name}`, '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`)]);
     writeFileSync(file(`${name}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=${usage}\n${san}\n`);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      file(`${name}.csr`),
-      '-CA',
-      file('ca.pem'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      file(`${name}.ext`),
-      '-out',
-      file(`${name}.pem`),
-    ]);
+    signCsr(dir, name, 'ca', '1');
   }
   return {
     ca: file('ca.pem'),

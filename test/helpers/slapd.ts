@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Attribute, Change, Client } from 'ldapts';
 import { freePort } from './ports.js';
+import { signCsr } from './self-signed.js';
 import { environmentLimit, runTool, which } from './tools.js';
 
 export const slapdBin = '/usr/sbin/slapd';
@@ -168,24 +169,7 @@ async function makeCertificates(dir: string): Promise<{ caPem: string; otherCaPe
       '',
     ].join('\n'),
   );
-  await runTool('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    days,
-    '-sha256',
-    '-extfile',
-    file('server.ext'),
-    '-out',
-    file('server.pem'),
-  ]);
+  signCsr(dir, 'server', 'ca', days);
   return {
     caPem: await readFile(file('ca.pem'), 'utf8'),
     otherCaPem: await readFile(file('other-ca.pem'), 'utf8'),
