@@ -50,7 +50,9 @@ export async function startChildBerth(
   const output: string[] = [];
   child.stdout!.on('data', (d: Buffer) => output.push(d.toString()));
   child.stderr!.on('data', (d: Buffer) => output.push(d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the process can have exited with output still in its pipes, and a
+  // test reading `output` after stop() must see its last lines (a flush on exit included).
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   // Generous: without a built dist/, bin/berth.js transpiles src/ on start, slow on a busy machine.
   const deadline = Date.now() + 120_000;
