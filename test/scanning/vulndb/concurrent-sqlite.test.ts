@@ -12,7 +12,8 @@ import { fixtureInventory, fixtureRecords, writeZipDirectory } from './fixtures.
 
 /** Another connection to the file in another thread (as a server on the same data directory), committing a write every millisecond. */
 function busyWriter(file: string) {
-  const stop = new Int32Array(new SharedArrayBuffer(4));
+  // [0]: set to stop the writer; [1]: the writes it has committed.
+  const shared = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(
     `const SQLite = require('better-sqlite3');
      const { workerData, parentPort } = require('node:worker_threads');
@@ -20,22 +21,34 @@ function busyWriter(file: string) {
      db.pragma('busy_timeout = 5000');
      db.exec('create table if not exists server_writes (n integer)');
      const insert = db.prepare('insert into server_writes values (?)');
-     const stop = new Int32Array(workerData.stop);
+     const shared = new Int32Array(workerData.shared);
      let n = 0;
-     while (Atomics.load(stop, 0) === 0) {
+     const write = () => {
        insert.run(++n);
-       Atomics.wait(stop, 0, 0, 1);
-     }
+       Atomics.store(shared, 1, n);
+     };
+     write();
+     parentPort.postMessage('started');
+     while (Atomics.wait(shared, 0, 0, 1) === 'timed-out') write();
      db.close();
-     parentPort.postMessage(n);`,
-    { eval: true, workerData: { file, stop: stop.buffer } },
+     parentPort.postMessage('stopped');`,
+    { eval: true, workerData: { file, shared: shared.buffer } },
   );
-  const writes = new Promise<number>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+  const said = (word: string) =>
+    new Promise<void>((resolve, reject) => {
+      worker.on('message', (m) => m === word && resolve());
+      worker.once('error', reject);
+    });
+  const stopped = said('stopped');
   return {
-    async stop(): Promise<number> {
-      Atomics.store(stop, 0, 1);
-      Atomics.notify(stop, 0);
-      return writes;
+    /** Resolves once its first write is committed: a slow start of the thread must not let the import finish first. */
+    started: said('started'),
+    /** Writes committed so far. */
+    writes: () => Atomics.load(shared, 1),
+    async stop(): Promise<void> {
+      Atomics.store(shared, 0, 1);
+      Atomics.notify(shared, 0);
+      await stopped;
     },
   };
 }
@@ -46,6 +59,8 @@ test('an import into a SQLite file another connection keeps writing to (a server
   const handle = openSqlite(file);
   await migrate(handle);
   const writer = busyWriter(file);
+  await writer.started;
+  const before = writer.writes();
   try {
     const importer = new VulnDbImporter(new VulnDbStore(handle.db), { batchSize: 2 });
     const osv = await writeZipDirectory(fixtureRecords());
@@ -63,9 +78,10 @@ test('an import into a SQLite file another connection keeps writing to (a server
         await writeZipDirectory(records, osv);
       }
     }
+    assert.ok(writer.writes() > before, 'the other connection wrote while the imports ran');
     assert.equal((await new VulnMatcher(handle.db).match(fixtureInventory())).length, 12);
   } finally {
-    assert.ok((await writer.stop()) > 0, 'the other connection wrote meanwhile');
+    await writer.stop();
     await handle.close();
     await rm(dir, { recursive: true, force: true });
   }
