@@ -53,7 +53,8 @@ export async function startServer(
       [['data_dir'], dataDir],
       [['server', 'host'], '127.0.0.1'],
       [['server', 'port'], 0],
-      [['log', 'level'], process.env.BERTH_TEST_LOG ?? 'silent'],
+      // Under CI the errors a server logs (what a 500 met, among them) stay in the output.
+      [['log', 'level'], process.env.BERTH_TEST_LOG ?? (process.env.CI === 'true' ? 'error' : 'silent')],
       [['log', 'access'], false],
       [['auth', 'admin_password'], adminPassword],
       ...(database ? [[['database', 'url'], database.url] as [string[], unknown]] : []),
