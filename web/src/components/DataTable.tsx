@@ -99,6 +99,9 @@ export function DataTable<T>(props: DataTableProps<T>) {
     queryKey: [...queryKey, request],
     queryFn: () => fetchPage(request),
     placeholderData: keepPreviousData,
+    // A list opened again shows what it held at once and asks the server anyway: what changed
+    // elsewhere (another user, a script, a job) appears without waiting for the cache to go stale.
+    refetchOnMount: 'always',
     refetchInterval: refetchInterval ? (q) => refetchInterval(q.state.data) : undefined,
   });
   const total = query.data?.total ?? 0;
