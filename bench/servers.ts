@@ -114,11 +114,27 @@ export function cpuSeconds(pid: number): number | null {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    // A Berth with workers (--workers): the primary's and every living worker's.
+    return (
+      (Number(fields[11]) + Number(fields[12])) / clockTicks + childrenOf(pid).reduce((sum, child) => sum + (cpuSeconds(child) ?? 0), 0)
+    );
   } catch {
     return null;
   }
 }
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** `--workers=N`: every Berth the bench starts runs N worker processes (server.workers). */
+const workersArg = process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
+export const berthWorkers = workersArg === undefined ? 1 : Number(workersArg);
+if (!Number.isInteger(berthWorkers) || berthWorkers < 1) throw new Error(`--workers must be a positive integer, not ${workersArg}`);
 
 function readMemory(pid: number): { hwm: number; rss: number } | null {
   try {
@@ -231,7 +247,11 @@ export async function startBerth(
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BERTH_') && !k.startsWith('NODE_OPTIONS')) env[k] = v;
-  Object.assign(env, { BERTH_LOG_ACCESS: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: benchPassword }, options.env);
+  Object.assign(
+    env,
+    { BERTH_LOG_ACCESS: 'false', BERTH_LOG_LEVEL: 'warn', BERTH_ADMIN_PASSWORD: benchPassword, BERTH_WORKERS: String(berthWorkers) },
+    options.env,
+  );
   // Run the node binary itself (not a shell or npm), so that the pid is Berth's own.
   const child = spawn(
     process.execPath,

@@ -518,7 +518,11 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
     tls: config.server.tls && tlsPair ? { config: config.server.tls, pair: tlsPair } : undefined,
     trustProxy: config.server.trust_proxy,
     rateLimits: config.rate_limits.enabled
-      ? new RateLimits(config.rate_limits, { db: database.db, postgres: database.dialect.name === 'postgres', logger })
+      ? new RateLimits(config.rate_limits, {
+          db: database.db,
+          shared: database.dialect.name === 'postgres' || config.server.workers > 1,
+          logger,
+        })
       : undefined,
     timeouts: {
       headersMs: config.server.headers_timeout_seconds * 1000,

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { createBerth, createLogger } from './app.js';
@@ -40,6 +41,10 @@ program
   .action(async (options: CommonOptions & { port?: number; host?: string }) => {
     const config = configFrom(options);
     const logger = createLogger(config);
+    if (config.server.workers > 1 && cluster.isPrimary) {
+      const { runPrimary } = await import('./cluster.js');
+      return runPrimary(config, logger);
+    }
     // Tracing follows the standard OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, …).
     const tracing = tracingSettingsFromEnv(process.env);
     for (const warning of tracing.warnings) logger.warn(warning);

@@ -12,6 +12,7 @@ const envOverrides: Array<[string, string[], 'string' | 'number' | 'boolean']> =
   ['BERTH_DATA_DIR', ['data_dir'], 'string'],
   ['BERTH_HOST', ['server', 'host'], 'string'],
   ['BERTH_PORT', ['server', 'port'], 'number'],
+  ['BERTH_WORKERS', ['server', 'workers'], 'number'],
   ['BERTH_EXTERNAL_URL', ['server', 'external_url'], 'string'],
   ['BERTH_DATABASE_URL', ['database', 'url'], 'string'],
   ['BERTH_DATABASE_MAX_CONNECTIONS', ['database', 'max_connections'], 'number'],

@@ -49,6 +49,11 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         /** Base URL clients reach Berth at; used for absolute links. Optional. */
         external_url: z.string().url().optional(),
+        /**
+         * Processes that serve on server.port together (Node's cluster: one primary, this many
+         * workers), so that one machine's cores all work. 1 (the default): one process.
+         */
+        workers: z.number().int().min(1).max(64).default(1),
         /** Seconds to let in-flight requests finish on shutdown. */
         shutdown_grace_seconds: z.number().min(0).default(30),
         /** Seconds a client has to send a request's headers, from its first byte; 0 is no limit. */
@@ -96,6 +101,7 @@ export const configSchema = z
       .default({
         host: '0.0.0.0',
         port: 8080,
+        workers: 1,
         shutdown_grace_seconds: 30,
         headers_timeout_seconds: 60,
         idle_timeout_seconds: 60,
@@ -475,6 +481,23 @@ export const configSchema = z
       }),
     configurations: z.record(z.string(), z.unknown()).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Each worker keeps its own request counters; a scrape would reach one of them at random.
+    if (config.server.workers > 1 && config.metrics.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'enabled'],
+        message: 'metrics cannot be served by several workers yet: set server.workers to 1, or run one Berth per port',
+      });
+    }
+    if (config.server.workers > 1 && config.rate_limits.store === 'memory') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rate_limits', 'store'],
+        message: "a memory store would count each worker's requests apart: use auto or database with server.workers above 1",
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;

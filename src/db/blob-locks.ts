@@ -1,8 +1,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DialectHelpers } from './dialect.js';
+import cluster from 'node:cluster';
+import { ClusterLockClient } from './cluster-locks.js';
 import type { Database } from './types.js';
+import { KeyedRwLock, type LockMode, type RwLock } from './rw-lock.js';
 
-export type LockMode = 'shared' | 'exclusive';
+export type { LockMode } from './rw-lock.js';
 
 export interface LockedWork<T> {
   /**
@@ -27,9 +30,10 @@ export interface LockedWork<T> {
  *
  * PostgreSQL: transaction-level advisory locks (pg_advisory_xact_lock_shared / _lock), taken
  * in key order at the start of the transaction, so instances share them. SQLite (one
- * process, one writer): an in-process reader-writer lock per digest, held around the
- * transaction, so that storage work outside the transaction (publishing a file) is covered
- * too without holding SQLite's only writer while the disk works.
+ * machine, one writer): a reader-writer lock per digest, held around the transaction, so
+ * that storage work outside the transaction (publishing a file) is covered too without
+ * holding SQLite's only writer while the disk works; in the process, or with workers
+ * (server.workers) in the cluster's primary (cluster-locks.ts).
  */
 export interface BlobLocks {
   /** Runs `write` in a transaction while holding `mode` locks on every digest. */
@@ -69,79 +73,11 @@ class PostgresBlobLocks implements BlobLocks {
   }
 }
 
-interface Waiter {
-  mode: LockMode;
-  grant: () => void;
-}
-
-interface Entry {
-  shared: number;
-  exclusive: boolean;
-  waiters: Waiter[];
-}
-
-/** Reader-writer locks by key, first come first served (a waiting writer holds back later readers). */
-export class KeyedRwLock {
-  private readonly entries = new Map<string, Entry>();
-
-  /** Locks every key (in sorted order); resolves with the function that releases them all. */
-  async acquire(keys: string[], mode: LockMode): Promise<() => void> {
-    const sorted = [...new Set(keys)].sort();
-    for (const key of sorted) await this.lockOne(key, mode);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const key of sorted.reverse()) this.unlockOne(key, mode);
-    };
-  }
-
-  /** Keys with a holder or a waiter (for tests). */
-  get size(): number {
-    return this.entries.size;
-  }
-
-  private lockOne(key: string, mode: LockMode): Promise<void> | void {
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = { shared: 0, exclusive: false, waiters: [] };
-      this.entries.set(key, entry);
-    }
-    if (entry.waiters.length === 0 && compatible(entry, mode)) {
-      take(entry, mode);
-      return;
-    }
-    const e = entry;
-    return new Promise<void>((resolve) => e.waiters.push({ mode, grant: resolve }));
-  }
-
-  private unlockOne(key: string, mode: LockMode): void {
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    if (mode === 'shared') entry.shared -= 1;
-    else entry.exclusive = false;
-    while (entry.waiters.length > 0 && compatible(entry, entry.waiters[0].mode)) {
-      const next = entry.waiters.shift()!;
-      take(entry, next.mode);
-      next.grant();
-    }
-    if (entry.shared === 0 && !entry.exclusive && entry.waiters.length === 0) this.entries.delete(key);
-  }
-}
-
-function compatible(entry: Entry, mode: LockMode): boolean {
-  return mode === 'shared' ? !entry.exclusive : !entry.exclusive && entry.shared === 0;
-}
-
-function take(entry: Entry, mode: LockMode): void {
-  if (mode === 'shared') entry.shared += 1;
-  else entry.exclusive = true;
-}
-
 class SqliteBlobLocks implements BlobLocks {
-  readonly lock = new KeyedRwLock();
-
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly lock: RwLock,
+  ) {}
 
   async run<T>(mode: LockMode, digests: string[], write: (tx: Transaction<Database>) => Promise<T>, work: LockedWork<T> = {}): Promise<T> {
     const release = await this.lock.acquire(digests, mode);
@@ -165,7 +101,11 @@ const byDatabase = new WeakMap<object, BlobLocks>();
 export function blobLocksFor(db: Kysely<Database>, dialect: DialectHelpers): BlobLocks {
   let locks = byDatabase.get(db);
   if (!locks) {
-    locks = dialect.name === 'postgres' ? new PostgresBlobLocks(db) : new SqliteBlobLocks(db);
+    locks =
+      dialect.name === 'postgres'
+        ? new PostgresBlobLocks(db)
+        : // Workers of one Berth (server.workers) share the primary's lock table.
+          new SqliteBlobLocks(db, cluster.isWorker ? new ClusterLockClient() : new KeyedRwLock());
     byDatabase.set(db, locks);
   }
   return locks;

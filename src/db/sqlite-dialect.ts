@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import { SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { WalSync } from './wal-sync.js';
 
 /** Whether statements that write ran since the connection was last released, and the log's group commit (null: not in WAL mode). */
@@ -40,9 +40,16 @@ class TransactionAwareSqliteDriver extends SqliteDriver {
     if (sync) await durability.walSync.durable();
   }
 
+  /**
+   * IMMEDIATE: the database's write lock is taken at BEGIN, not at the first write. With one
+   * process it changes nothing (one connection, one transaction at a time); with workers
+   * (server.workers) a deferred transaction that read and then wrote while another process
+   * held the lock would fail with SQLITE_BUSY at once, where this one waits its turn
+   * (busy_timeout) before it reads, so what it read is still true when it writes.
+   */
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     if (this.sqlite.inTransaction) await super.rollbackTransaction(connection);
-    await super.beginTransaction(connection);
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {

@@ -42,9 +42,10 @@ export class RateLimits {
 
   constructor(
     readonly config: RateLimitConfig,
-    private readonly deps: { db: Db; postgres: boolean; logger: Pick<Logger, 'warn'> },
+    private readonly deps: { db: Db; shared: boolean; logger: Pick<Logger, 'warn'> },
   ) {
-    this.store = config.store === 'auto' ? (deps.postgres ? 'database' : 'memory') : config.store;
+    // auto: in the database when other processes serve the same data (PostgreSQL, or workers).
+    this.store = config.store === 'auto' ? (deps.shared ? 'database' : 'memory') : config.store;
     for (const scope of scopes) {
       const rule = config[scope];
       for (const dimension of ['ip', 'user'] as const) {

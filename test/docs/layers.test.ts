@@ -8,6 +8,7 @@ import { test } from 'node:test';
 const floors: Record<string, number> = {
   'main.ts': 1,
   'app.ts': 1,
+  'cluster.ts': 1,
   server: 2,
   auth: 4,
   jobs: 4,

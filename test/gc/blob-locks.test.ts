@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KeyedRwLock, blobLocksFor, lockKey } from '../../src/db/blob-locks.js';
+import { blobLocksFor, lockKey } from '../../src/db/blob-locks.js';
+import { KeyedRwLock } from '../../src/db/rw-lock.js';
 import { eachDatabase } from '../jobs/databases.js';
 
 const d1 = `sha256:${'1'.repeat(64)}`;
