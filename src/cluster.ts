@@ -14,12 +14,16 @@ import { ClusterLockServer } from './db/cluster-locks.js';
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
   const count = config.server.workers;
   const locks = new ClusterLockServer();
+  // With metrics on, a scrape reaching any worker is answered with every worker's (prom-client loaded only then).
+  const metrics = config.metrics.enabled ? (await import('./metrics/cluster.js')).gatherWorkerMetrics() : null;
   let stopping = false;
   let quickDeaths = 0;
 
   const fork = (): Worker => {
     const worker = cluster.fork();
     locks.serve(worker);
+    metrics?.serve(worker);
+    worker.once('listening', () => metrics?.ready(worker));
     const started = Date.now();
     worker.once('exit', (code, signal) => {
       if (stopping) return;
@@ -48,7 +52,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     logger.error('the first worker could not start; see its messages above');
     process.exit(1);
   }
-  for (let i = 1; i < count; i++) fork();
+  const others = Array.from({ length: count - 1 }, fork);
+  await Promise.all(others.map((worker) => new Promise((resolve) => worker.once('listening', resolve).once('exit', resolve))));
   logger.info({ workers: count, pid: process.pid }, `berth runs ${count} workers (primary ${process.pid})`);
 
   const stop = (signal: NodeJS.Signals) => {

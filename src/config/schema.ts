@@ -483,14 +483,6 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    // Each worker keeps its own request counters; a scrape would reach one of them at random.
-    if (config.server.workers > 1 && config.metrics.enabled) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['metrics', 'enabled'],
-        message: 'metrics cannot be served by several workers yet: set server.workers to 1, or run one Berth per port',
-      });
-    }
     if (config.server.workers > 1 && config.rate_limits.store === 'memory') {
       ctx.addIssue({
         code: 'custom',

@@ -1,7 +1,9 @@
+import cluster from 'node:cluster';
 import type { Config } from '../config/schema.js';
 import type { JobHandler, JobRunner } from '../jobs/runner.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import { instrumentBlobStore } from './blobstore.js';
+import { clusterMetricsText } from './cluster.js';
 import { registerDatabaseGauges, type DatabaseGaugeDeps } from './harbor.js';
 import { MetricsListener } from './listener.js';
 import type { MetricsAccess } from './routes.js';
@@ -33,6 +35,8 @@ export function createMetrics(config: Config['metrics'], options: { pool?: () =>
   if (!config.enabled) return null;
   // SQLite: one connection, always there, never waited for (queries run one at a time in the process).
   const metrics = new BerthMetrics({ pool: options.pool ?? (() => ({ total: 1, idle: 1, waiting: 0, max: 1 })) });
+  // A worker of several (server.workers) answers a scrape with every worker's metrics.
+  if (cluster.isWorker) metrics.text = clusterMetricsText(metrics.registry);
   let listener: MetricsListener | null = null;
   let url: string | null = null;
   const timed =

@@ -161,6 +161,8 @@ export function registerDatabaseGauges(registry: Registry, deps: DatabaseGaugeDe
       help,
       labelNames,
       registers,
+      // Database-wide: every worker reads the same, so a cluster's scrape takes one (cluster.ts).
+      aggregator: 'first',
       async collect() {
         const s = await snapshot();
         this.reset();
@@ -262,6 +264,7 @@ export function registerDatabaseGauges(registry: Registry, deps: DatabaseGaugeDe
     help: 'Information of Harbor system',
     labelNames: ['auth_mode', 'harbor_version', 'self_registration'],
     registers,
+    aggregator: 'first',
     collect() {
       const info = deps.systemInfo();
       this.reset();
@@ -273,6 +276,7 @@ export function registerDatabaseGauges(registry: Registry, deps: DatabaseGaugeDe
     name: 'harbor_health',
     help: 'Running status of Harbor',
     registers,
+    aggregator: 'min',
     async collect() {
       this.set((await health()).status === 'healthy' ? 1 : 0);
     },
@@ -282,6 +286,7 @@ export function registerDatabaseGauges(registry: Registry, deps: DatabaseGaugeDe
     help: 'Running status of harbor component',
     labelNames: ['component'],
     registers,
+    aggregator: 'min',
     async collect() {
       const report = await health();
       this.reset();

@@ -135,10 +135,8 @@ export class BerthMetrics {
     return this.registry.contentType;
   }
 
-  /** The exposition text of every metric. */
-  text(): Promise<string> {
-    return this.registry.metrics();
-  }
+  /** The exposition text of every metric: this process's, or with workers the whole cluster's (cluster.ts). */
+  text: () => Promise<string> = () => this.registry.metrics();
 
   /** One answered request; `received`/`sent` only for /v2 (undefined elsewhere). */
   observeRequest(method: string, route: string, status: number, seconds: number, received?: number, sent?: number): void {

@@ -24,16 +24,15 @@ after(async () => {
   for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<ChildBerth> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
-  dataDirs.push(dataDir);
-  const child = await startChildBerth(dataDir, {
-    server: { workers: 2 },
-    jobs: { poll_interval_ms: 100 },
-    // 7.2 s: a layer pushed while the GC runs is not yet named by its manifest, and would be garbage without it.
-    gc: { time_window_hours: 0.002 },
-  });
+/** A Berth with two workers, once both serve (the primary says so when the last one listens). */
+async function start(config: Record<string, unknown> = {}, dataDir?: string): Promise<ChildBerth> {
+  if (!dataDir) {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
+    dataDirs.push(dataDir);
+  }
+  const child = await startChildBerth(dataDir, { server: { workers: 2 }, log: { level: 'info' }, ...config });
   children.push(child);
+  await until('both workers to serve', () => child.output.join('').includes('berth runs 2 workers'));
   return child;
 }
 
@@ -74,8 +73,11 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 describe('berth serve with two workers over one SQLite file', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
   let berth: ChildBerth;
   before(async () => {
-    berth = await start();
-    await until('two workers', () => workersOf(berth.process.pid!).length === 2);
+    berth = await start({
+      jobs: { poll_interval_ms: 100 },
+      // 7.2 s: a layer pushed while the GC runs is not yet named by its manifest, and would be garbage without it.
+      gc: { time_window_hours: 0.002 },
+    });
   });
 
   test('pushes from many clients on both workers while a GC sweeps: every image pulls whole, and only garbage went', async () => {
@@ -140,14 +142,11 @@ describe('berth serve with two workers over one SQLite file', { skip: process.pl
 describe('the primary killed with SIGKILL', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
   test('its workers end by themselves, and the data serves again from a new start', async () => {
     const berth = await start();
-    await until('two workers', () => workersOf(berth.process.pid!).length === 2);
     const workers = workersOf(berth.process.pid!);
     const image = await pushImage(serverOf(berth), 'library/survives', 'v1', [randomBytes(1024)]);
     await berth.kill9();
     await until('the workers to end', () => workers.every((pid) => !alive(pid)), 15_000);
-    const dataDir = dataDirs[dataDirs.length - 1];
-    const again = await startChildBerth(dataDir, { server: { workers: 2 } });
-    children.push(again);
+    const again = await start({}, dataDirs[dataDirs.length - 1]);
     await assertPullable(serverOf(again), image);
     const repos = await api(serverOf(again), 'GET', '/projects/library/repositories', { auth: again.admin.authorization });
     assert.deepEqual(
@@ -155,5 +154,50 @@ describe('the primary killed with SIGKILL', { skip: process.platform !== 'linux'
       ['library/survives'],
     );
     await again.stop();
+  });
+});
+
+/** The value of every sample of `name` whose labels include `labels`, added up, in a Prometheus text exposition. */
+function sampleSum(text: string, name: string, labels: Record<string, string>): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+describe('two workers with metrics and rate limits', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  test("a limit counts both workers' requests, and every scrape answers for both workers", async () => {
+    const berth = await start({
+      metrics: { enabled: true, public: true },
+      rate_limits: { enabled: true, api: { per_ip: 1000, per_user: 30, window_seconds: 300 } },
+    });
+
+    // 40 requests of one user, on fresh connections so that both workers take some: 30 pass.
+    const statuses: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`${berth.url}/api/v2.0/systeminfo`, { headers: { ...berth.admin, connection: 'close' } });
+      statuses.push(res.status);
+      if (res.status === 429) assert.equal((await res.json()).errors[0].code, 'TOO_MANY_REQUEST');
+      else await res.arrayBuffer();
+    }
+    assert.equal(statuses.filter((s) => s === 200).length, 30, `statuses: ${statuses}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 10);
+
+    // Each scrape, whichever worker takes it, counts all 40 and the one public project once.
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${berth.url}/metrics`, { headers: { connection: 'close' } });
+      const text = await res.text();
+      assert.equal(res.status, 200, `${text}\n${berth.output.join('')}`);
+      const route = { route: '/api/v2.0/systeminfo' };
+      assert.equal(sampleSum(text, 'berth_http_requests_total', route), 40, 'every request, on either worker');
+      assert.equal(sampleSum(text, 'berth_http_requests_total', { ...route, status: '429' }), 10);
+      assert.equal(sampleSum(text, 'harbor_project_total', { public: 'true' }), 1, 'a database-wide gauge is not added up per worker');
+      assert.equal(sampleSum(text, 'harbor_up', { component: 'database' }), 1);
+    }
+    await berth.stop();
+    assert.equal(await berth.exited, 0, berth.output.join(''));
   });
 });

@@ -54,15 +54,14 @@ test('bad values are refused with a message naming the key', async () => {
   assert.throws(() => loadConfig({ env: { BERTH_LOG_ACCESS: 'maybe' } }), /not a boolean/);
 });
 
-test('server.workers: 1 to 64 (BERTH_WORKERS); with several, metrics and a memory rate-limit store are refused in words', () => {
+test('server.workers: 1 to 64 (BERTH_WORKERS); with several, a memory rate-limit store is refused in words', async () => {
   assert.equal(loadConfig({ env: {} }).server.workers, 1);
   assert.equal(loadConfig({ env: { BERTH_WORKERS: '4' } }).server.workers, 4);
   assert.throws(() => loadConfig({ env: { BERTH_WORKERS: '0' } }), /server\.workers/);
-  assert.throws(
-    () => loadConfig({ env: { BERTH_WORKERS: '2', BERTH_METRICS_ENABLED: 'true' } }),
-    /metrics\.enabled: metrics cannot be served by several workers/,
-  );
-  assert.equal(loadConfig({ env: { BERTH_WORKERS: '1', BERTH_METRICS_ENABLED: 'true' } }).metrics.enabled, true);
+  const file = path.join(dir, 'workers.yaml');
+  await writeFile(file, 'server:\n  workers: 2\nrate_limits:\n  enabled: true\n  store: memory\n');
+  assert.throws(() => loadConfig({ file, env: {} }), /rate_limits\.store: a memory store would count each worker's requests apart/);
+  assert.equal(loadConfig({ file, env: { BERTH_WORKERS: '1' } }).rate_limits.store, 'memory');
 });
 
 test('a file that is not YAML, or missing, is a clear error', async () => {
