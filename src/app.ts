@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { AccessGuard } from './auth/guard.js';
 import { Authenticator } from './auth/authenticator.js';
 import { userIdentity, type Principals } from './auth/principals.js';
@@ -36,7 +36,7 @@ import { AuditService } from './audit/service.js';
 import { AuditStore } from './audit/store.js';
 import { SystemService } from './system/service.js';
 import { version } from './version.js';
-import { prettyLogStream } from './lib/pretty-log.js';
+import { createLogger } from './lib/logger.js';
 import type { TracingSettings } from './tracing/settings.js';
 import { tracedDialect } from './tracing/db.js';
 import { tracedBlobStore } from './tracing/blobstore.js';
@@ -150,11 +150,6 @@ export interface Berth {
 }
 
 /** JSON lines (log.format json, or auto when stdout is not a terminal); readable lines for a terminal. */
-export function createLogger(config: Config, stdout: { isTTY?: boolean } = process.stdout): Logger {
-  const options = { level: config.log.level, base: undefined };
-  if (config.log.format === 'pretty' || (config.log.format === 'auto' && stdout.isTTY === true)) return pino(options, prettyLogStream());
-  return pino(options, pino.destination({ sync: false }));
-}
 
 /** The job that removes upload sessions idle for longer than registry.upload_ttl_hours. */
 export const purgeStaleUploadsJob = 'upload.purge_stale';

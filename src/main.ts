@@ -1,9 +1,8 @@
 import cluster from 'node:cluster';
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { createBerth, createLogger } from './app.js';
 import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
-import { migrate, openDatabase } from './db/index.js';
+import { createLogger } from './lib/logger.js';
 import { version } from './version.js';
 import { tracingSettingsFromEnv } from './tracing/settings.js';
 
@@ -48,6 +47,7 @@ program
     // Tracing follows the standard OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, …).
     const tracing = tracingSettingsFromEnv(process.env);
     for (const warning of tracing.warnings) logger.warn(warning);
+    const { createBerth } = await import('./app.js');
     const berth = await createBerth(config, logger, { tracing: tracing.settings });
     const address = await berth.listen();
     if (tracing.settings) {
@@ -84,6 +84,7 @@ program
   .option('-d, --data-dir <dir>', 'data directory')
   .action(async (options: CommonOptions) => {
     const config = configFrom(options);
+    const { migrate, openDatabase } = await import('./db/index.js');
     const handle = openDatabase(config);
     const applied = await migrate(handle);
     await handle.close();
@@ -150,6 +151,7 @@ program
       const { runGcCommand } = await import('./gc/cli.js');
       const config = configFrom(options);
       // Warnings and errors only, on stderr: stdout is the report.
+      const { createBerth } = await import('./app.js');
       const berth = await createBerth(config, pino({ level: 'warn' }, pino.destination(2)));
       let code: number;
       try {
@@ -223,6 +225,7 @@ secrets
   .option('--json', 'print what was sealed again as JSON')
   .action(async (options: CommonOptions & { json?: boolean }) => {
     const { runSecretsRotate } = await import('./auth/secrets-cli.js');
+    const { createBerth } = await import('./app.js');
     const berth = await createBerth(configFrom(options), pino({ level: 'warn' }, pino.destination(2)));
     let code: number;
     try {
