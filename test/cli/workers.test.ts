@@ -7,21 +7,25 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api } from '../helpers/api.js';
 import { startChildBerth, type ChildBerth } from '../helpers/child-berth.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 import type { TestServer } from '../helpers/server.js';
 import { V2 } from '../helpers/v2.js';
 import { assertPullable, pushImage, runGc, type PushedImage } from '../gc/helpers.js';
 
 // `berth serve` with server.workers: 2 on the embedded defaults (one SQLite file, one storage
-// directory): a primary and two workers serving one port. What they share is the database
-// and, for SQLite's blob locks, the primary's lock table: pushes on both workers while a GC
-// sweeps land whole, a worker killed is replaced, and the processes end together.
+// directory; in the PostgreSQL pass, one PostgreSQL database and the storage directory): a
+// primary and two workers serving one port. What they share is the database and, for SQLite's
+// blob locks, the primary's lock table: pushes on both workers while a GC sweeps land whole, a
+// worker killed is replaced, and the processes end together.
 
 const dataDirs: string[] = [];
 const children: ChildBerth[] = [];
+const databases = new Map<string, TestDatabase>();
 
 after(async () => {
   for (const child of children) await child.kill9();
   for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+  for (const database of databases.values()) await database.drop();
 });
 
 /** A Berth with two workers, once both serve (the primary says so when the last one listens). */
@@ -29,8 +33,16 @@ async function start(config: Record<string, unknown> = {}, dataDir?: string): Pr
   if (!dataDir) {
     dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
     dataDirs.push(dataDir);
+    const database = await createTestDatabase();
+    if (database) databases.set(dataDir, database);
   }
-  const child = await startChildBerth(dataDir, { server: { workers: 2 }, log: { level: 'info' }, ...config });
+  const database = databases.get(dataDir);
+  const child = await startChildBerth(dataDir, {
+    server: { workers: 2 },
+    log: { level: 'info' },
+    ...(database && { database: { url: database.url, max_connections: 5 } }),
+    ...config,
+  });
   children.push(child);
   await until('both workers to serve', () => child.output.join('').includes('berth runs 2 workers'));
   return child;
@@ -70,7 +82,7 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-describe('berth serve with two workers over one SQLite file', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+describe('berth serve with two workers over one database', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
   let berth: ChildBerth;
   before(async () => {
     berth = await start({
