@@ -28,6 +28,7 @@
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
 //   npm run bench -- --scale[=0.1] Harbor's small load set built through the API on SQLite and
 //                                 PostgreSQL, then listing latencies, also at 10× (bench/scale.ts)
+//   npm run bench -- --workers=2  every Berth started runs 2 worker processes (server.workers)
 //   npm run bench -- --cpu-prof   also write V8 CPU profiles of the Berths to bench-profiles/
 //   npm run bench -- --config=FILE  start the Berths with this YAML configuration file
 //   npm run bench -- --keep       leave the temp dirs (Berth's data dir: SQLite database, blobs;
