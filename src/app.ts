@@ -147,6 +147,8 @@ export interface Berth {
   listen(): Promise<string>;
   /** Lets in-flight requests finish, flushes pending writes and closes everything. */
   close(): Promise<void>;
+  /** While close() runs, what it waits for (for the message of a shutdown that runs out of time). */
+  readonly closing: string | null;
 }
 
 /** JSON lines (log.format json, or auto when stdout is not a terminal); readable lines for a terminal. */
@@ -583,6 +585,7 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
   pulls.start();
 
   let closed = false;
+  let closing: string | null = null;
   let tlsReloader: TlsReloader | undefined;
   return {
     config,
@@ -640,25 +643,38 @@ export async function createBerth(config: Config, logger: Logger = createLogger(
       settings.start();
       return url;
     },
+    get closing() {
+      return closing;
+    },
     async close() {
       if (closed) return;
       closed = true;
       tlsReloader?.close();
+      closing = 'in-flight requests';
       await http.close();
+      closing = 'the metrics listener';
       await metrics?.close();
       settings.stop();
       // Running jobs get the grace period too; the rest go back to the queue for another instance.
+      closing = 'running jobs';
       await runner.stop();
+      closing = 'the scheduler';
       await scheduler.stop();
+      closing = 'the event dispatcher';
       await dispatcher.stop();
+      closing = 'audit log forwarding';
       await auditForwarding.stop();
       scanning.close();
       replication.close();
       webhooks.close();
+      closing = 'recording pulls';
       await pulls.stop();
+      closing = 'the database';
       await database.close();
       // The spans still buffered are sent before the process ends.
+      closing = 'the last spans';
       await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'sending the last spans failed'));
+      closing = null;
       logger.flush();
     },
   };

@@ -19,43 +19,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   let stopping = false;
   let quickDeaths = 0;
 
-  const fork = (): Worker => {
-    const worker = cluster.fork();
-    locks.serve(worker);
-    metrics?.serve(worker);
-    worker.once('listening', () => metrics?.ready(worker));
-    const started = Date.now();
-    worker.once('exit', (code, signal) => {
-      if (stopping) return;
-      // A worker that keeps dying at start (a bad disk, a full database) is not restarted in a tight loop.
-      quickDeaths = Date.now() - started < 10_000 ? quickDeaths + 1 : 0;
-      const delayMs = Math.min(30_000, 1000 * quickDeaths);
-      logger.error(
-        { pid: worker.process.pid, code, signal },
-        `worker ${worker.process.pid} ended (${signal ?? `exit ${code}`}); starting another`,
-      );
-      setTimeout(() => {
-        if (!stopping) fork();
-      }, delayMs).unref();
-    });
-    return worker;
-  };
-
-  // The first worker migrates the database and creates admin alone; the others start once it serves.
-  const first = fork();
-  const served = await new Promise<boolean>((resolve) => {
-    first.once('listening', () => resolve(true));
-    first.once('exit', () => resolve(false));
-  });
-  if (!served) {
-    stopping = true;
-    logger.error('the first worker could not start; see its messages above');
-    process.exit(1);
-  }
-  const others = Array.from({ length: count - 1 }, fork);
-  await Promise.all(others.map((worker) => new Promise((resolve) => worker.once('listening', resolve).once('exit', resolve))));
-  logger.info({ workers: count, pid: process.pid }, `berth runs ${count} workers (primary ${process.pid})`);
-
+  // Set before the first worker starts: a signal during the start stops what has started.
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
@@ -78,4 +42,43 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  const fork = (replacing?: number): Worker => {
+    const worker = cluster.fork();
+    locks.serve(worker);
+    metrics?.serve(worker);
+    worker.once('listening', () => {
+      metrics?.ready(worker);
+      if (replacing !== undefined) logger.info({ pid: worker.process.pid }, `worker ${worker.process.pid} serves in place of ${replacing}`);
+    });
+    const started = Date.now();
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      // A worker that keeps dying at start (a bad disk, a full database) is not restarted in a tight loop.
+      quickDeaths = Date.now() - started < 10_000 ? quickDeaths + 1 : 0;
+      const delayMs = Math.min(30_000, 1000 * quickDeaths);
+      const pid = worker.process.pid;
+      logger.error({ pid, code, signal }, `worker ${pid} ended (${signal ?? `exit ${code}`}); starting another`);
+      setTimeout(() => {
+        if (!stopping) fork(pid);
+      }, delayMs).unref();
+    });
+    return worker;
+  };
+
+  // The first worker migrates the database and creates admin alone; the others start once it serves.
+  const first = fork();
+  const served = await new Promise<boolean>((resolve) => {
+    first.once('listening', () => resolve(true));
+    first.once('exit', () => resolve(false));
+  });
+  if (stopping) return;
+  if (!served) {
+    stopping = true;
+    logger.error('the first worker could not start; see its messages above');
+    process.exit(1);
+  }
+  const others = Array.from({ length: count - 1 }, () => fork());
+  await Promise.all(others.map((worker) => new Promise((resolve) => worker.once('listening', resolve).once('exit', resolve))));
+  if (!stopping) logger.info({ workers: count, pid: process.pid }, `berth runs ${count} workers (primary ${process.pid})`);
 }

@@ -61,7 +61,8 @@ program
       stopping = true;
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       const force = setTimeout(() => {
-        logger.warn('in-flight requests did not finish in time; exiting');
+        const waitingFor = berth.closing ?? 'in-flight requests';
+        logger.warn({ waitingFor }, `the shutdown did not finish in time (waiting for ${waitingFor}); exiting`);
         process.exit(1);
       }, config.server.shutdown_grace_seconds * 1000);
       force.unref();

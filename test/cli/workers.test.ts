@@ -38,7 +38,8 @@ async function start(config: Record<string, unknown> = {}, dataDir?: string): Pr
   }
   const database = databases.get(dataDir);
   const child = await startChildBerth(dataDir, {
-    server: { workers: 2 },
+    // A worker that served pushes and a GC may need more than the helper's 2 s to stop on a loaded machine.
+    server: { workers: 2, shutdown_grace_seconds: 10 },
     log: { level: 'info' },
     ...(database && { database: { url: database.url, max_connections: 5 } }),
     ...config,
@@ -137,13 +138,35 @@ describe('berth serve with two workers over one database', { skip: process.platf
       const now = workersOf(berth.process.pid!);
       return now.length === 2 && !now.includes(victim) && now.includes(survivor);
     });
+    // The survivor serves while the new worker starts.
     for (let i = 0; i < 20; i++) assert.equal((await fetch(`${berth.url}/api/v2.0/ping`)).status, 200);
     const image = await pushImage(serverOf(berth), 'library/after-kill', 'v1', [randomBytes(1024)]);
     await assertPullable(serverOf(berth), image);
     assert.match(berth.output.join(''), new RegExp(`worker ${victim} ended \\(SIGKILL\\); starting another`));
+    await until('the new worker to serve', () => new RegExp(`worker \\d+ serves in place of ${victim}`).test(berth.output.join('')));
   });
 
   test('SIGTERM: every worker finishes and the primary exits 0', async () => {
+    const workers = workersOf(berth.process.pid!);
+    await berth.stop();
+    assert.equal(await berth.exited, 0, berth.output.join(''));
+    for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} ended`);
+  });
+});
+
+describe('SIGTERM while workers start', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
+  test('the primary stops what has started and exits 0', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
+    dataDirs.push(dataDir);
+    const database = await createTestDatabase();
+    if (database) databases.set(dataDir, database);
+    // Answers once the first worker listens; the second is starting then.
+    const berth = await startChildBerth(dataDir, {
+      server: { workers: 2 },
+      log: { level: 'info' },
+      ...(database && { database: { url: database.url, max_connections: 5 } }),
+    });
+    children.push(berth);
     const workers = workersOf(berth.process.pid!);
     await berth.stop();
     assert.equal(await berth.exited, 0, berth.output.join(''));
