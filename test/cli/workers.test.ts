@@ -30,6 +30,13 @@ after(async () => {
 
 /** A Berth with two workers, once both serve (the primary says so when the last one listens). */
 async function start(config: Record<string, unknown> = {}, dataDir?: string): Promise<ChildBerth> {
+  const child = await launch(config, dataDir);
+  await until('both workers to serve', () => child.output.join('').includes('berth runs 2 workers'));
+  return child;
+}
+
+/** A Berth with two workers, as soon as one answers (the other may still be starting). */
+async function launch(config: Record<string, unknown> = {}, dataDir?: string): Promise<ChildBerth> {
   if (!dataDir) {
     dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
     dataDirs.push(dataDir);
@@ -45,8 +52,15 @@ async function start(config: Record<string, unknown> = {}, dataDir?: string): Pr
     ...config,
   });
   children.push(child);
-  await until('both workers to serve', () => child.output.join('').includes('berth runs 2 workers'));
   return child;
+}
+
+/** SIGTERM to the primary: it exits 0 and no worker is left. */
+async function assertStopsCleanly(berth: ChildBerth): Promise<void> {
+  const workers = workersOf(berth.process.pid!);
+  await berth.stop();
+  assert.equal(await berth.exited, 0, berth.output.join(''));
+  for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} ended`);
 }
 
 const serverOf = (child: ChildBerth) => ({ url: child.url, admin: child.admin }) as unknown as TestServer;
@@ -147,30 +161,15 @@ describe('berth serve with two workers over one database', { skip: process.platf
   });
 
   test('SIGTERM: every worker finishes and the primary exits 0', async () => {
-    const workers = workersOf(berth.process.pid!);
-    await berth.stop();
-    assert.equal(await berth.exited, 0, berth.output.join(''));
-    for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} ended`);
+    await assertStopsCleanly(berth);
   });
 });
 
 describe('SIGTERM while workers start', { skip: process.platform !== 'linux' && 'reads /proc' }, () => {
   test('the primary stops what has started and exits 0', async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'berth-workers-'));
-    dataDirs.push(dataDir);
-    const database = await createTestDatabase();
-    if (database) databases.set(dataDir, database);
     // Answers once the first worker listens; the second is starting then.
-    const berth = await startChildBerth(dataDir, {
-      server: { workers: 2 },
-      log: { level: 'info' },
-      ...(database && { database: { url: database.url, max_connections: 5 } }),
-    });
-    children.push(berth);
-    const workers = workersOf(berth.process.pid!);
-    await berth.stop();
-    assert.equal(await berth.exited, 0, berth.output.join(''));
-    for (const pid of workers) assert.equal(alive(pid), false, `worker ${pid} ended`);
+    const berth = await launch();
+    await assertStopsCleanly(berth);
   });
 });
 
