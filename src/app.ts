@@ -151,8 +151,6 @@ export interface Berth {
   readonly closing: string | null;
 }
 
-/** JSON lines (log.format json, or auto when stdout is not a terminal); readable lines for a terminal. */
-
 /** The job that removes upload sessions idle for longer than registry.upload_ttl_hours. */
 export const purgeStaleUploadsJob = 'upload.purge_stale';
 /** The job that removes expired portal sessions and finished failed-login counters, hourly. */

@@ -1,9 +1,9 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DialectHelpers } from './dialect.js';
 import cluster from 'node:cluster';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { ClusterLockClient } from './cluster-locks.js';
-import type { Database } from './types.js';
+import type { DialectHelpers } from './dialect.js';
 import { KeyedRwLock, type LockMode, type RwLock } from './rw-lock.js';
+import type { Database } from './types.js';
 
 export type { LockMode } from './rw-lock.js';
 
