@@ -159,7 +159,8 @@ export function PolicyDialog({ editing, opened, onClose }: { editing: Replicatio
   const submission = useSubmission();
   const [draft, setDraft] = useState<Draft>(emptyDraft);
   const [errors, setErrors] = useState<{ name?: string; registry?: string; cron?: string; speed?: string }>({});
-  const registries = useQuery({ queryKey: [...replicationKeys.registries, 'all'], queryFn: allRegistries, enabled: opened });
+  // staleTime 0: opening the dialog asks again, so a registry added elsewhere a moment ago is offered.
+  const registries = useQuery({ queryKey: [...replicationKeys.registries, 'all'], queryFn: allRegistries, enabled: opened, staleTime: 0 });
   const labels = useQuery({
     queryKey: ['labels', 'g', 'all'],
     queryFn: () => api.list<{ id: number; name: string }>('/labels', { page: 1, pageSize: 100, scope: 'g' }),

@@ -51,6 +51,8 @@ export function ReplicationsPage() {
   const policyNames = useQuery({
     queryKey: [...replicationKeys.policies, 'names'],
     queryFn: () => api.list<ReplicationPolicy>('/replication/policies', { page: 1, pageSize: 100 }),
+    // The rule filter offers every rule, also one added through the API a moment ago.
+    staleTime: 0,
   });
   const nameOf = (id: number) => policyNames.data?.items.find((p) => p.id === id)?.name ?? `#${id}`;
   const refreshExecutions = () => client.invalidateQueries({ queryKey: replicationKeys.executions });
