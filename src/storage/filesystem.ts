@@ -1,8 +1,7 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, statfs, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, mkdir, open, readdir, rename, rm, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobInfo, BlobStore, ByteRange, Capacity, PublishOptions, UploadInfo } from './blobstore.js';
 
@@ -13,9 +12,10 @@ import type { BlobInfo, BlobStore, ByteRange, Capacity, PublishOptions, UploadIn
  */
 const readChunk = 1024 * 1024;
 /**
- * How much of an upload may wait in memory for the disk. With fs's default (16 KiB) every
- * 64 KiB socket read waits for its own write to finish before the next read, so receiving
- * and writing never overlap; 1 MiB lets them run side by side at a bounded cost per upload.
+ * How much of an upload may wait in memory for the disk (WriteBehind). With as little as a
+ * write stream's default (16 KiB) every 64 KiB socket read waits for its own write to finish
+ * before the next read, so receiving and writing never overlap; 1 MiB lets them run side by
+ * side at a bounded cost per upload.
  */
 const writeBuffer = 1024 * 1024;
 /**
@@ -72,6 +72,81 @@ class Writeback {
     const handle = this.handle;
     if (!handle) return;
     void Promise.resolve(this.running).then(async () => (await handle)?.close().catch(() => undefined));
+  }
+}
+
+/**
+ * Writes a request's chunks to an upload file from `position` on: one write in flight, and the
+ * chunks that arrive meanwhile wait behind it (then go in one writev) up to `limit` bytes, when
+ * the reader waits. Receiving and writing overlap at a bounded cost per upload, without a
+ * stream pipeline's set-up for every chunk of a small blob.
+ */
+class WriteBehind {
+  private waiting: Uint8Array[] = [];
+  private waitingBytes = 0;
+  private inFlight: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private position: number,
+    private readonly limit: number,
+  ) {}
+
+  async add(chunk: Uint8Array): Promise<void> {
+    this.waiting.push(chunk);
+    this.waitingBytes += chunk.byteLength;
+    if (this.inFlight && this.waitingBytes >= this.limit) await this.inFlight;
+    this.throwIfFailed();
+    if (!this.inFlight) this.startWrite();
+  }
+
+  /** Resolves once every chunk added is written; rejects with the first write's failure. */
+  async finish(): Promise<void> {
+    while (this.inFlight || this.waiting.length > 0) {
+      if (this.inFlight) await this.inFlight;
+      this.throwIfFailed();
+      if (this.waiting.length > 0) this.startWrite();
+    }
+  }
+
+  /** Resolves once no write is in flight, whatever its outcome. */
+  async settled(): Promise<void> {
+    await this.inFlight;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private startWrite(): void {
+    const batch = this.waiting;
+    const at = this.position;
+    this.position += this.waitingBytes;
+    this.waiting = [];
+    this.waitingBytes = 0;
+    this.inFlight = writeFully(this.handle, batch, at)
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => {
+        this.inFlight = null;
+      });
+  }
+}
+
+/** Writes `chunks` at `position`, going on after a short write (which a regular file rarely gives). */
+async function writeFully(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+  const total = chunks.reduce((sum, c) => sum + c.byteLength, 0);
+  const { bytesWritten } = await handle.writev(chunks, position);
+  if (bytesWritten === total) return;
+  let rest = Buffer.concat(chunks).subarray(bytesWritten);
+  let at = position + bytesWritten;
+  while (rest.byteLength > 0) {
+    const { bytesWritten: n } = await handle.write(rest, 0, rest.byteLength, at);
+    if (n === 0) throw new Error(`the file took none of the ${rest.byteLength} bytes left to write`);
+    rest = rest.subarray(n);
+    at += n;
   }
 }
 
@@ -168,35 +243,36 @@ export class FilesystemBlobStore implements BlobStore {
 
   async appendUpload(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
     const file = this.uploadPath(id);
-    const held = (await stat(file)).size;
-    if (held < offset) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${offset}`);
-    // Bytes beyond the offset were left by a request that died before its size was recorded.
-    if (held > offset) await truncate(file, offset);
+    const handle = await open(file, 'r+');
     let written = 0;
-    const sink = createWriteStream(file, { flags: 'r+', start: offset, highWaterMark: writeBuffer });
     const writeback = new Writeback(file);
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Uint8Array>) {
-          let unsynced = 0;
-          for await (const chunk of chunks) {
-            written += chunk.byteLength;
-            unsynced += chunk.byteLength;
-            if (unsynced >= writebackEvery) {
-              writeback.start();
-              unsynced = 0;
-            }
-            yield chunk;
+      const held = (await handle.stat()).size;
+      if (held < offset) throw new Error(`upload ${id} holds ${held} bytes, fewer than ${offset}`);
+      // Bytes beyond the offset were left by a request that died before its size was recorded.
+      if (held > offset) await handle.truncate(offset);
+      const writer = new WriteBehind(handle, offset, writeBuffer);
+      try {
+        let unsynced = 0;
+        for await (const chunk of source) {
+          written += chunk.byteLength;
+          unsynced += chunk.byteLength;
+          await writer.add(chunk);
+          if (unsynced >= writebackEvery) {
+            writeback.start();
+            unsynced = 0;
           }
-        },
-        sink,
-      );
-    } catch (err) {
-      writeback.end(false);
-      // Leave the upload as it was before this chunk.
-      await truncate(file, offset).catch(() => undefined);
-      throw err;
+        }
+        await writer.finish();
+      } catch (err) {
+        writeback.end(false);
+        // Leave the upload as it was before this chunk.
+        await writer.settled();
+        await handle.truncate(offset).catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await handle.close();
     }
     writeback.end(written >= writebackAtEndFrom);
     return written;
