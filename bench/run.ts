@@ -28,6 +28,10 @@
 //                                 BERTH_BENCH_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
 //   npm run bench -- --scale[=0.1] Harbor's small load set built through the API on SQLite and
 //                                 PostgreSQL, then listing latencies, also at 10× (bench/scale.ts)
+//   npm run bench -- --writes [--count=1000] [--concurrency=8]
+//                                 what each request of a push costs Berth (authenticated GET /v2/,
+//                                 small blob POST + PUT, new manifest PUT, re-tag PUT), CPU per
+//                                 request split user/system (bench/writes.ts)
 //   npm run bench -- --workers=2  every Berth started runs 2 worker processes (server.workers)
 //   npm run bench -- --cpu-prof   also write V8 CPU profiles of the Berths to bench-profiles/
 //   npm run bench -- --config=FILE  start the Berths with this YAML configuration file
@@ -2013,10 +2017,17 @@ async function main(): Promise<void> {
   if (cpuProf) process.stdout.write(`\nBerth's CPU profiles are in ${profileDir}/ (open them in Chrome DevTools or speedscope)\n`);
 }
 
-// --scale[=FACTOR]: the scale bench (bench/scale.ts) instead of the phases, with no overall deadline.
+// --scale[=FACTOR]: the scale bench (bench/scale.ts) instead of the phases, with no overall deadline;
+// --writes: the write-path bench (bench/writes.ts), bounded by its --count.
 const scale = argv.some((a) => a === '--scale' || a.startsWith('--scale='));
-if (scale) clearTimeout(watchdog);
-(scale ? import('./scale.js').then((m) => m.runScale(argv)) : main()).then(
+const writes = argv.includes('--writes');
+if (scale || writes) clearTimeout(watchdog);
+const bench = scale
+  ? import('./scale.js').then((m) => m.runScale(argv))
+  : writes
+    ? import('./writes.js').then((m) => m.runWrites(argv))
+    : main();
+bench.then(
   () => process.exit(0),
   (err: unknown) => {
     process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

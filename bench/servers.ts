@@ -109,15 +109,25 @@ let clockTicks: number | undefined;
 
 /** CPU time (user + system) a process has used so far, in seconds; null when /proc does not say. */
 export function cpuSeconds(pid: number): number | null {
+  const times = cpuTimes(pid);
+  return times && times.user + times.system;
+}
+
+/** User and system CPU time a process has used so far, in seconds; null when /proc does not say. */
+export function cpuTimes(pid: number): { user: number; system: number } | null {
   try {
     clockTicks ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const times = { user: Number(fields[11]) / clockTicks, system: Number(fields[12]) / clockTicks };
     // A Berth with workers (--workers): the primary's and every living worker's.
-    return (
-      (Number(fields[11]) + Number(fields[12])) / clockTicks + childrenOf(pid).reduce((sum, child) => sum + (cpuSeconds(child) ?? 0), 0)
-    );
+    for (const child of childrenOf(pid)) {
+      const c = cpuTimes(child);
+      times.user += c?.user ?? 0;
+      times.system += c?.system ?? 0;
+    }
+    return times;
   } catch {
     return null;
   }
