@@ -22,6 +22,8 @@ interface Row {
   systemMs: number;
 }
 
+const cpuMs = (r: Row) => r.userMs + r.systemMs;
+
 function option(argv: string[], name: string, fallback: number): number {
   const arg = argv.find((a) => a.startsWith(`--${name}=`));
   const value = arg ? Number(arg.slice(name.length + 3)) : fallback;
@@ -36,26 +38,26 @@ export async function runWrites(argv: string[]): Promise<void> {
   const nodeArgs = argv.includes('--cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench-profiles')}`] : [];
   const server = await startBerth({ entry, nodeArgs });
   const client = new Client(server.base, `Basic ${Buffer.from(`admin:${benchPassword}`).toString('base64')}`);
-  const rows: Row[] = [];
   const repos = 10;
   const repo = (i: number) => `writes/app-${i % repos}`;
-  async function phase(kind: string, requestsPerJob: number, jobs: number, job: (i: number) => Promise<void>) {
+  async function phase(kind: string, requestsPerJob: number, jobs: number, job: (i: number) => Promise<void>): Promise<Row> {
     const before = cpuTimes(server.pid)!;
     const started = performance.now();
     await pool(jobs, concurrency, Infinity, job);
     const seconds = (performance.now() - started) / 1000;
     const after = cpuTimes(server.pid)!;
     const requests = jobs * requestsPerJob;
-    const row = {
+    const row: Row = {
       kind,
       requests,
       seconds,
       userMs: ((after.user - before.user) / requests) * 1000,
       systemMs: ((after.system - before.system) / requests) * 1000,
     };
-    rows.push(row);
-    log(`   ${kind}: ${requests} requests in ${seconds.toFixed(1)} s, ${(row.userMs + row.systemMs).toFixed(2)} ms CPU each`);
+    log(`   ${kind}: ${requests} requests in ${seconds.toFixed(1)} s, ${cpuMs(row).toFixed(2)} ms CPU each`);
+    return row;
   }
+  let rows: Row[];
   try {
     await client.expect([201], 'POST', '/api/v2.0/projects', json({ project_name: 'writes', metadata: { public: 'false' } }));
     log(`writes: ${count} of each kind, ${concurrency} clients`);
@@ -63,11 +65,11 @@ export async function runWrites(argv: string[]): Promise<void> {
     await pool(500, concurrency, Infinity, async () => {
       await client.expect([200], 'GET', '/v2/');
     });
-    await phase('GET /v2/ (Basic)', 1, count, async () => {
+    const floor = await phase('GET /v2/ (Basic)', 1, count, async () => {
       await client.expect([200], 'GET', '/v2/');
     });
     const blobs: Descriptor[] = [];
-    await phase('blob POST + PUT (~200 B)', 2, 2 * count, async (i) => {
+    const blob = await phase('blob POST + PUT (~200 B)', 2, 2 * count, async (i) => {
       blobs[i] = await pushSmall(client, repo(i), configOf(`writes-${i}-${randomBytes(4).toString('hex')}`));
     });
     // Blob 2i is the config (in repo 2i), blob 2i + 1 the layer, mounted into the config's repository first.
@@ -77,12 +79,13 @@ export async function runWrites(argv: string[]): Promise<void> {
     for (let i = 0; i < count; i++) {
       await client.expect([201], 'POST', `/v2/${repo(2 * i)}/blobs/uploads/?mount=${blobs[2 * i + 1].digest}&from=${repo(2 * i + 1)}`);
     }
-    await phase('manifest PUT, new', 1, count, async (i) => {
+    const fresh = await phase('manifest PUT, new', 1, count, async (i) => {
       await put(i, `v${i}-0`);
     });
-    await phase('manifest PUT, re-tag', 1, count, async (i) => {
+    const retag = await phase('manifest PUT, re-tag', 1, count, async (i) => {
       await put(i, `v${i}-1`);
     });
+    rows = [floor, blob, fresh, retag];
   } finally {
     client.close();
     await server.stop();
@@ -92,13 +95,12 @@ export async function runWrites(argv: string[]): Promise<void> {
   log('| --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     log(
-      `| ${r.kind} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${(r.userMs + r.systemMs).toFixed(2)} ms | ${r.userMs.toFixed(2)} ms | ${r.systemMs.toFixed(2)} ms |`,
+      `| ${r.kind} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} | ${cpuMs(r).toFixed(2)} ms | ${r.userMs.toFixed(2)} ms | ${r.systemMs.toFixed(2)} ms |`,
     );
   }
-  const perArtifact = (kind: string) => rows.find((r) => r.kind === kind)!;
-  const cpu = (r: Row) => r.userMs + r.systemMs;
-  const artifact =
-    cpu(perArtifact('blob POST + PUT (~200 B)')) * 4 + cpu(perArtifact('manifest PUT, new')) + cpu(perArtifact('manifest PUT, re-tag')) * 4;
+  // Each blob is two requests, and the blob row's CPU is per request.
+  const [, blob, fresh, retag] = rows;
+  const artifact = cpuMs(blob) * 4 + cpuMs(fresh) + cpuMs(retag) * 4;
   log('');
   log(`An artifact as the scale bench pushes it (2 blobs, 1 new manifest, 4 re-tags): ${artifact.toFixed(1)} ms of Berth CPU.`);
 }
